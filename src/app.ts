@@ -1,0 +1,218 @@
+// buildApp(): the HTTP server, Yoga (HTTP and SSE) and graphql-ws on one port,
+// sharing one plugin pipeline and one context. It does not listen until start().
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { GraphQLError, parse } from 'graphql';
+import { createYoga, useErrorHandler } from 'graphql-yoga';
+import { CloseCode, type Context as WsContext } from 'graphql-ws';
+import { useServer, type Extra } from 'graphql-ws/use/ws';
+import { WebSocketServer } from 'ws';
+import { bearerToken, createTokenVerifier, TokenRejected, type Viewer } from './auth/jwt.js';
+import { createViewerService } from './auth/viewer.service.js';
+import type { Config } from './config.js';
+import { createContextFactory, type Services, type WebSocketInitialContext } from './context.js';
+import type { Database } from './db/client.js';
+import { AppError } from './errors.js';
+import { isGraphQLError, maskError } from './graphql/errors.js';
+import { schema } from './graphql/schema.js';
+import type { Logger } from './logging/logger.js';
+import { createUsageTickService } from './modules/usage/usage-tick.service.js';
+import type { PubSubBus } from './pubsub/pubsub.js';
+
+export interface AppDeps {
+  config: Config;
+  db: Database;
+  bus: PubSubBus;
+  logger: Logger;
+}
+
+export interface App {
+  services: Services;
+  /** Listens on config.port (0: any free port) and resolves with the base URL. */
+  start(): Promise<{ url: string; port: number }>;
+  /** Graceful: stop accepting, complete subscriptions, close sockets with 1001, drain, close the database. */
+  stop(): Promise<void>;
+}
+
+type WsExtra = Extra & { viewer?: Viewer };
+
+const GRAPHQL_PATH = '/graphql';
+/** setTimeout's ceiling (about 24.8 days). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+export function buildApp({ config, db, bus, logger }: AppDeps): App {
+  const verifyToken = createTokenVerifier(config.jwt);
+  const services: Services = {
+    prisma: db.prisma,
+    viewers: createViewerService(db.prisma),
+    usageTicks: createUsageTickService(bus.pubsub),
+  };
+  const shutdown = new AbortController();
+
+  const yoga = createYoga({
+    schema,
+    graphqlEndpoint: GRAPHQL_PATH,
+    context: createContextFactory({ verifyToken, services, logger, shutdownSignal: shutdown.signal }),
+    graphiql: config.production ? false : { subscriptionsProtocol: 'WS', title: 'BYOK gateway' },
+    landingPage: false,
+    maskedErrors: { maskError },
+    // Yoga logs every error it masks; our error handler below logs the unexpected ones with their request id.
+    logging: {
+      debug: (...args) => logger.debug(args.map(String).join(' ')),
+      info: (...args) => logger.info(args.map(String).join(' ')),
+      warn: (...args) => logger.warn(args.map(String).join(' ')),
+      error: (...args) => (isGraphQLError(args[0]) ? undefined : logger.error({ err: args[0] }, 'request failed')),
+    },
+    plugins: [
+      useErrorHandler(({ errors, context }) => {
+        const requestId = (context as { requestId?: string }).requestId;
+        for (const error of errors) {
+          const original = (error as GraphQLError).originalError;
+          // Expected failures and malformed requests are the client's business, not the operator's.
+          if (original && !(original instanceof AppError)) logger.error({ requestId, err: original }, 'operation failed');
+        }
+      }),
+    ],
+  });
+
+  const server = createServer((req, res) => route(req, res));
+
+  async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === '/health') return sendJson(res, 200, { status: 'ok' });
+    if (path === '/ready') {
+      if (shutdown.signal.aborted) return sendJson(res, 503, { status: 'shutting down' });
+      try {
+        await db.ping();
+        return sendJson(res, 200, { status: 'ready', database: db.embedded ? 'pglite' : 'postgres', pubsub: bus.transport });
+      } catch {
+        return sendJson(res, 503, { status: 'database unreachable' });
+      }
+    }
+    const bodyProblem = requestBodyProblem(req, config.maxRequestBodyBytes);
+    if (bodyProblem) return sendJson(res, bodyProblem.status, { errors: [{ message: bodyProblem.message, extensions: { code: 'BAD_USER_INPUT' } }] });
+    return yoga.requestListener(req, res);
+  }
+
+  const wsServer = new WebSocketServer({ server, path: GRAPHQL_PATH, maxPayload: config.wsMaxPayloadBytes });
+  const wsClients = new Set<WsContext<Record<string, unknown>, WsExtra>>();
+
+  const wsHandle = useServer<Record<string, unknown>, { viewer: Viewer }>(
+    {
+      onConnect: async (ctx) => {
+        const token = bearerToken(String(ctx.connectionParams?.authorization ?? ''));
+        if (!token) return false;
+        try {
+          const viewer = await verifyToken(token);
+          await services.viewers.ensureKnown(viewer);
+          ctx.extra.viewer = viewer;
+        } catch (error) {
+          if (error instanceof TokenRejected) return false;
+          throw error;
+        }
+        endConnectionAtExpiry(ctx);
+        wsClients.add(ctx);
+        ctx.extra.socket.once('close', () => wsClients.delete(ctx));
+        return true;
+      },
+      onSubscribe: async (ctx, _id, payload) => {
+        const initial: WebSocketInitialContext = { wsViewer: ctx.extra.viewer! };
+        const { schema: enveloped, execute, subscribe, contextFactory, validate } = yoga.getEnveloped({
+          ...initial,
+          req: ctx.extra.request,
+          socket: ctx.extra.socket,
+          params: payload,
+        });
+        let document;
+        try {
+          document = parse(payload.query);
+        } catch (error) {
+          return [maskError(error) as never];
+        }
+        const errors = validate(enveloped, document);
+        if (errors.length > 0) return errors.map((error: unknown) => maskError(error) as never);
+        return {
+          schema: enveloped,
+          document,
+          operationName: payload.operationName,
+          variableValues: payload.variables,
+          contextValue: await contextFactory(),
+          rootValue: { execute, subscribe },
+        };
+      },
+      execute: (args) => (args.rootValue as { execute: typeof import('graphql').execute }).execute(args),
+      subscribe: (args) => (args.rootValue as { subscribe: typeof import('graphql').subscribe }).subscribe(args),
+    },
+    wsServer,
+  );
+
+  /** A token that expires while its socket is open ends the connection. */
+  function endConnectionAtExpiry(ctx: WsContext<Record<string, unknown>, WsExtra>): void {
+    const expiresAt = ctx.extra.viewer?.expiresAt;
+    if (expiresAt === undefined) return;
+    const timer = setTimeout(
+      () => ctx.extra.socket.close(CloseCode.Forbidden, 'Token expired'),
+      Math.min(Math.max(expiresAt - Date.now(), 0), MAX_TIMER_MS),
+    );
+    ctx.extra.socket.once('close', () => clearTimeout(timer));
+  }
+
+  let stopping: Promise<void> | undefined;
+
+  async function stop(): Promise<void> {
+    stopping ??= (async () => {
+      const drained = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      // Subscriptions end on their own (graphql-ws sends `complete`, SSE its complete event)...
+      shutdown.abort();
+      await waitUntil(() => [...wsClients].every((ctx) => Object.keys(ctx.subscriptions).length === 0), 1_000);
+      // ...then sockets close with 1001 Going Away, and in-flight requests get a bounded time to finish.
+      await wsHandle.dispose();
+      const timedOut = await Promise.race([drained.then(() => false), delay(config.shutdownTimeoutMs).then(() => true)]);
+      if (timedOut) {
+        logger.warn({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown timeout: closing remaining connections');
+        server.closeAllConnections();
+      }
+      await Promise.allSettled([bus.close(), db.close()]);
+    })();
+    return stopping;
+  }
+
+  return {
+    services,
+    start: () =>
+      new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(config.port, config.host, () => {
+          const { port } = server.address() as AddressInfo;
+          const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+          resolve({ url: `http://${host === '0.0.0.0' ? 'localhost' : host}:${port}`, port });
+        });
+      }),
+    stop,
+  };
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+}
+
+/** Bodies are bounded before anything reads them: a declared length over the bound, or no length at all. */
+function requestBodyProblem(req: IncomingMessage, max: number): { status: number; message: string } | undefined {
+  if (req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS') return undefined;
+  const length = req.headers['content-length'];
+  if (length === undefined) {
+    return req.headers['transfer-encoding'] ? { status: 411, message: 'A Content-Length header is required' } : undefined;
+  }
+  if (Number(length) > max) return { status: 413, message: `Request body exceeds ${max} bytes` };
+  return undefined;
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
+async function waitUntil(condition: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition() && Date.now() < deadline) await delay(5);
+}

@@ -1,0 +1,73 @@
+// Bearer tokens: HS256 with a shared secret, or RS256/ES256 keys from a JWKS URL.
+import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTVerifyGetKey } from 'jose';
+import type { JwtConfig } from '../config.js';
+
+export type Role = 'OWNER' | 'ADMIN' | 'MEMBER';
+
+const ROLE_CLAIMS: Record<string, Role> = { owner: 'OWNER', admin: 'ADMIN', member: 'MEMBER' };
+const ROLE_RANK: Record<Role, number> = { MEMBER: 0, ADMIN: 1, OWNER: 2 };
+
+export function roleAtLeast(role: Role, minimum: Role): boolean {
+  return ROLE_RANK[role] >= ROLE_RANK[minimum];
+}
+
+export interface Viewer {
+  userId: string;
+  workspaceId: string;
+  role: Role;
+  /** Epoch milliseconds when the token stops being valid; undefined when it has no `exp`. */
+  expiresAt?: number;
+}
+
+/** Why a token was refused, in words safe to show the caller. */
+export class TokenRejected extends Error {
+  override name = 'TokenRejected';
+}
+
+export type VerifyToken = (token: string) => Promise<Viewer>;
+
+const CLAIM_ID = /^[A-Za-z0-9._:@-]{1,128}$/;
+
+export function createTokenVerifier(config: JwtConfig): VerifyToken {
+  const key: Uint8Array | JWTVerifyGetKey = config.jwksUrl
+    ? createRemoteJWKSet(new URL(config.jwksUrl))
+    : new TextEncoder().encode(config.secret);
+  const algorithms = config.jwksUrl ? ['RS256', 'ES256'] : ['HS256'];
+
+  return async (token) => {
+    let payload;
+    try {
+      ({ payload } = await jwtVerify(token, key as Uint8Array, {
+        algorithms,
+        issuer: config.issuer,
+        audience: config.audience,
+      }));
+    } catch (error) {
+      throw new TokenRejected(describeJoseError(error));
+    }
+    const role = typeof payload.role === 'string' ? ROLE_CLAIMS[payload.role.toLowerCase()] : undefined;
+    if (typeof payload.sub !== 'string' || !CLAIM_ID.test(payload.sub)) throw new TokenRejected('Token has no valid "sub" claim');
+    if (typeof payload.wid !== 'string' || !CLAIM_ID.test(payload.wid)) throw new TokenRejected('Token has no valid "wid" claim');
+    if (!role) throw new TokenRejected('Token "role" claim must be owner, admin or member');
+    return {
+      userId: payload.sub,
+      workspaceId: payload.wid,
+      role,
+      expiresAt: payload.exp === undefined ? undefined : payload.exp * 1000,
+    };
+  };
+}
+
+function describeJoseError(error: unknown): string {
+  if (error instanceof joseErrors.JWTExpired) return 'Token has expired';
+  if (error instanceof joseErrors.JWTClaimValidationFailed) return `Token claim "${error.claim}" is not accepted`;
+  if (error instanceof joseErrors.JWSSignatureVerificationFailed) return 'Token signature is invalid';
+  if (error instanceof joseErrors.JOSEAlgNotAllowed) return 'Token algorithm is not accepted';
+  return 'Token is malformed or cannot be verified';
+}
+
+/** `Bearer <token>` → token; anything else → undefined. */
+export function bearerToken(header: string | null | undefined): string | undefined {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
+  return match?.[1];
+}

@@ -1,0 +1,190 @@
+// Every environment variable the gateway reads, parsed once. Nothing else reads
+// process.env. All problems are collected and reported together.
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+export interface JwtConfig {
+  /** HS256 shared secret. */
+  secret?: string;
+  /** RS256/ES256 keys from a JWKS endpoint. */
+  jwksUrl?: string;
+  issuer?: string;
+  audience?: string;
+}
+
+export interface Config {
+  nodeEnv: 'development' | 'production' | 'test';
+  production: boolean;
+  port: number;
+  host: string;
+  dataDir: string;
+  /** Unset: embedded PGlite in `dataDir`. */
+  databaseUrl?: string;
+  /** Unset: in-process pub/sub (one instance). */
+  redisUrl?: string;
+  jwt: JwtConfig;
+  /** `id:base64key,...`; the first encrypts, all decrypt. */
+  encryptionKeys: string;
+  logLevel: LogLevel;
+  /** Apply pending migrations at start (default: on for the embedded database, off for DATABASE_URL). */
+  migrateOnStart: boolean;
+  maxRequestBodyBytes: number;
+  wsMaxPayloadBytes: number;
+  shutdownTimeoutMs: number;
+  /** Notes for the operator about defaults that were filled in (printed once at start). */
+  notices: string[];
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+/** Reads one variable at a time, remembering every problem instead of throwing at the first. */
+class EnvReader {
+  readonly problems: string[] = [];
+  constructor(private readonly env: Env) {}
+
+  string(name: string): string | undefined {
+    const value = this.env[name]?.trim();
+    return value ? value : undefined;
+  }
+
+  int(name: string, fallback: number, min: number, max: number): number {
+    const raw = this.string(name);
+    if (raw === undefined) return fallback;
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < min || value > max) {
+      this.problems.push(`${name}: expected an integer from ${min} to ${max}, got "${raw}"`);
+      return fallback;
+    }
+    return value;
+  }
+
+  bool(name: string, fallback: boolean): boolean {
+    const raw = this.string(name)?.toLowerCase();
+    if (raw === undefined) return fallback;
+    if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
+    if (['0', 'false', 'no', 'off'].includes(raw)) return false;
+    this.problems.push(`${name}: expected true or false, got "${raw}"`);
+    return fallback;
+  }
+
+  oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
+    const raw = this.string(name);
+    if (raw === undefined) return fallback;
+    if ((allowed as readonly string[]).includes(raw)) return raw as T;
+    this.problems.push(`${name}: expected one of ${allowed.join(', ')}, got "${raw}"`);
+    return fallback;
+  }
+
+  url(name: string, protocols: string[]): string | undefined {
+    const raw = this.string(name);
+    if (raw === undefined) return undefined;
+    try {
+      const parsed = new URL(raw);
+      if (protocols.includes(parsed.protocol)) return raw;
+    } catch {
+      // reported below
+    }
+    // The value may hold a password: name the variable, never echo it.
+    this.problems.push(`${name}: expected a ${protocols.map((p) => p.replace(':', '')).join(' or ')} URL`);
+    return undefined;
+  }
+}
+
+/** Checks `id:base64key,...` without keeping anything; the keyring parses it for use. */
+export function encryptionKeysProblem(value: string): string | undefined {
+  const ids = new Set<string>();
+  for (const entry of value.split(',')) {
+    const [id, key, ...rest] = entry.trim().split(':');
+    if (!id || !key || rest.length > 0 || !/^[A-Za-z0-9_-]{1,32}$/.test(id)) {
+      return 'expected "id:base64key[,id:base64key...]" with ids of letters, digits, _ or -';
+    }
+    if (ids.has(id)) return `key id "${id}" appears twice`;
+    ids.add(id);
+    if (Buffer.from(key, 'base64').length !== 32) return `key "${id}" must be 32 bytes, base64-encoded`;
+  }
+  return undefined;
+}
+
+interface DevSecrets {
+  jwtSecret: string;
+  encryptionKeys: string;
+}
+
+/** Development only: secrets created once and kept in DATA_DIR so tokens and keys survive restarts. */
+function loadOrCreateDevSecrets(dataDir: string, notices: string[]): DevSecrets {
+  const file = path.join(dataDir, 'dev-secrets.json');
+  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as DevSecrets;
+  const secrets: DevSecrets = {
+    jwtSecret: randomBytes(32).toString('base64url'),
+    encryptionKeys: `dev1:${randomBytes(32).toString('base64')}`,
+  };
+  mkdirSync(dataDir, { recursive: true });
+  writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
+  notices.push(`Created development JWT secret and encryption key in ${file} (set JWT_SECRET and ENCRYPTION_KEYS to use your own).`);
+  return secrets;
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const read = new EnvReader(env);
+  const nodeEnv = read.oneOf('NODE_ENV', ['development', 'production', 'test'] as const, 'development');
+  const production = nodeEnv === 'production';
+  const dataDir = path.resolve(read.string('DATA_DIR') ?? './data');
+  const databaseUrl = read.url('DATABASE_URL', ['postgres:', 'postgresql:']);
+  const jwt: JwtConfig = {
+    secret: read.string('JWT_SECRET'),
+    jwksUrl: read.url('JWKS_URL', ['https:', 'http:']),
+    issuer: read.string('JWT_ISSUER'),
+    audience: read.string('JWT_AUDIENCE'),
+  };
+  if (jwt.secret !== undefined && Buffer.byteLength(jwt.secret) < 32) {
+    read.problems.push('JWT_SECRET: expected at least 32 bytes (HS256 needs a key as long as its hash)');
+  }
+  if (jwt.secret && jwt.jwksUrl) read.problems.push('JWT_SECRET and JWKS_URL: set one of them, not both');
+
+  let encryptionKeys = read.string('ENCRYPTION_KEYS');
+  if (encryptionKeys !== undefined) {
+    const problem = encryptionKeysProblem(encryptionKeys);
+    if (problem) read.problems.push(`ENCRYPTION_KEYS: ${problem}`);
+  }
+
+  if (production) {
+    if (!jwt.secret && !jwt.jwksUrl) read.problems.push('JWT_SECRET or JWKS_URL: required when NODE_ENV=production');
+    if (!encryptionKeys) read.problems.push('ENCRYPTION_KEYS: required when NODE_ENV=production');
+  }
+
+  const config = {
+    nodeEnv,
+    production,
+    port: read.int('PORT', 4000, 0, 65535),
+    host: read.string('HOST') ?? '127.0.0.1',
+    dataDir,
+    databaseUrl,
+    redisUrl: read.url('REDIS_URL', ['redis:', 'rediss:']),
+    jwt,
+    logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, nodeEnv === 'test' ? 'silent' : 'info'),
+    migrateOnStart: read.bool('MIGRATE_ON_START', databaseUrl === undefined),
+    maxRequestBodyBytes: read.int('MAX_REQUEST_BODY_BYTES', 1_048_576, 1024, 104_857_600),
+    wsMaxPayloadBytes: read.int('WS_MAX_PAYLOAD_BYTES', 1_048_576, 1024, 104_857_600),
+    shutdownTimeoutMs: read.int('SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
+    notices: [] as string[],
+  };
+  if (read.problems.length > 0) throw new ConfigError(read.problems);
+
+  if (!production && (!(jwt.secret || jwt.jwksUrl) || !encryptionKeys)) {
+    const dev = loadOrCreateDevSecrets(dataDir, config.notices);
+    if (!jwt.secret && !jwt.jwksUrl) jwt.secret = dev.jwtSecret;
+    encryptionKeys ??= dev.encryptionKeys;
+  }
+  return { ...config, encryptionKeys: encryptionKeys! };
+}

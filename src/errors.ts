@@ -1,0 +1,51 @@
+// Expected failures, thrown by services and mapped to GraphQL errors with a
+// stable `extensions.code` (src/graphql/errors.ts). Anything else is masked.
+
+export type ErrorCode =
+  | 'UNAUTHENTICATED'
+  | 'FORBIDDEN'
+  | 'NOT_FOUND'
+  | 'BAD_USER_INPUT'
+  | 'INVALID_CREDENTIALS'
+  | 'PROVIDER_UNAVAILABLE'
+  | 'UPSTREAM_RATE_LIMITED'
+  | 'LIMIT_EXCEEDED'
+  | 'RATE_LIMITED'
+  | 'PROVIDER_REMOVED'
+  | 'INTERNAL';
+
+export class AppError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    /** Extra, non-secret fields for `extensions` (e.g. `field`, `retryAfterSeconds`). */
+    readonly details: Record<string, unknown> = {},
+  ) {
+    super(message);
+    this.name = 'AppError';
+  }
+}
+
+export class UnauthenticatedError extends AppError {
+  constructor(message = 'Authentication required: send "Authorization: Bearer <token>"') {
+    super('UNAUTHENTICATED', message);
+  }
+}
+
+export class ForbiddenError extends AppError {
+  constructor(message = 'Your role does not allow this') {
+    super('FORBIDDEN', message);
+  }
+}
+
+export class NotFoundError extends AppError {
+  constructor(what: string) {
+    super('NOT_FOUND', `${what} not found`);
+  }
+}
+
+export class BadUserInputError extends AppError {
+  constructor(message: string, field?: string) {
+    super('BAD_USER_INPUT', message, field ? { field } : {});
+  }
+}

@@ -1,0 +1,54 @@
+// The Pothos builder: plugins, scalars and root types only. Each domain's
+// *.graphql.ts adds its own types and fields; src/graphql/schema.ts imports them.
+import SchemaBuilder from '@pothos/core';
+import PrismaPlugin from '@pothos/plugin-prisma';
+import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
+import { roleAtLeast, type Role } from '../auth/jwt.js';
+import type { Context } from '../context.js';
+import { ForbiddenError, UnauthenticatedError } from '../errors.js';
+import type PrismaTypes from '../generated/pothos-prisma-types.js';
+import { getDatamodel } from '../generated/pothos-prisma-types.js';
+import { DateTimeScalar, JSONScalar, SafeIntScalar } from './scalars.js';
+
+export const builder = new SchemaBuilder<{
+  Context: Context;
+  PrismaTypes: PrismaTypes;
+  DefaultFieldNullability: false;
+  AuthScopes: {
+    authenticated: boolean;
+    /** The viewer's role is at least this one. */
+    role: Role;
+  };
+  Scalars: {
+    DateTime: { Input: Date; Output: Date | string };
+    SafeInt: { Input: number; Output: number | bigint };
+    JSON: { Input: unknown; Output: unknown };
+  };
+}>({
+  plugins: [ScopeAuthPlugin, PrismaPlugin],
+  defaultFieldNullability: false,
+  scopeAuth: {
+    // Without this, scopes guard a subscription's resolve but not its subscribe.
+    authorizeOnSubscribe: true,
+    authScopes: (context) => ({
+      authenticated: context.viewer !== null,
+      role: (minimum: Role) => context.viewer !== null && roleAtLeast(context.viewer.role, minimum),
+    }),
+    unauthorizedError: (_parent, context) =>
+      context.viewer ? new ForbiddenError() : new UnauthenticatedError(context.authFailure),
+  },
+  prisma: {
+    // Each app (and each test server) has its own database, so the client comes with the request.
+    client: (context) => context.services.prisma,
+    dmmf: getDatamodel(),
+    filterConnectionTotalCount: true,
+  },
+});
+
+builder.addScalarType('DateTime', DateTimeScalar);
+builder.addScalarType('SafeInt', SafeIntScalar);
+builder.addScalarType('JSON', JSONScalar);
+
+// Every root field needs a valid token unless it says otherwise.
+builder.queryType({ authScopes: { authenticated: true } });
+builder.subscriptionType({ authScopes: { authenticated: true } });

@@ -1,0 +1,36 @@
+// Turns what resolvers throw into what clients see: AppError keeps its message
+// and code; GraphQL's own request errors get BAD_USER_INPUT; the rest is masked.
+import { GraphQLError } from 'graphql';
+import { AppError } from '../errors.js';
+
+// Duck-typed: graphql ships two builds (CJS and ESM) and a class check fails across them.
+export function isGraphQLError(error: unknown): error is GraphQLError {
+  return error instanceof Error && error.name === 'GraphQLError';
+}
+
+export function maskError(error: unknown): Error {
+  if (!isGraphQLError(error)) return internal();
+  const original = error.originalError;
+  if (original instanceof AppError) {
+    return new GraphQLError(original.message, {
+      nodes: error.nodes,
+      path: error.path,
+      extensions: { ...original.details, code: original.code },
+    });
+  }
+  if (isGraphQLError(original)) return maskError(original);
+  if (original) return internal(error);
+  // Parse, validation and variable errors: the request itself is wrong.
+  if (error.extensions.code) return error;
+  return new GraphQLError(error.message, {
+    nodes: error.nodes,
+    source: error.source,
+    positions: error.positions,
+    path: error.path,
+    extensions: { ...error.extensions, code: 'BAD_USER_INPUT' },
+  });
+}
+
+function internal(error?: GraphQLError): GraphQLError {
+  return new GraphQLError('Unexpected error', { path: error?.path, extensions: { code: 'INTERNAL' } });
+}

@@ -1,0 +1,6 @@
+// Imports every module's GraphQL file (for their side effect on the builder) and builds the schema.
+import '../auth/viewer.graphql.js';
+import '../modules/usage/usage.graphql.js';
+import { builder } from './builder.js';
+
+export const schema = builder.toSchema({ sortSchema: false });

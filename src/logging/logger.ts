@@ -1,0 +1,34 @@
+// Structured JSON logs. Secrets are redacted by configuration, not by care.
+import { pino, type DestinationStream, type Logger } from 'pino';
+import type { LogLevel } from '../config.js';
+
+export type { Logger };
+
+/** Paths pino censors wherever they appear (one and two levels deep, and in request headers). */
+export const REDACTED_PATHS = [
+  'authorization',
+  'apiKey',
+  'key',
+  'token',
+  '*.authorization',
+  '*.apiKey',
+  '*.key',
+  '*.token',
+  '*.*.apiKey',
+  '*.*.key',
+  'headers.authorization',
+  'req.headers.authorization',
+  'connectionParams.authorization',
+];
+
+export function createLogger(level: LogLevel, destination?: DestinationStream): Logger {
+  return pino(
+    {
+      level,
+      base: { service: 'byok-gateway' },
+      redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+      timestamp: pino.stdTimeFunctions.isoTime,
+    },
+    destination,
+  );
+}

@@ -1,0 +1,43 @@
+// One typed topic map. In-process by default; through Redis when REDIS_URL is
+// set, so an event published on one instance reaches subscribers on every one.
+import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
+import { createPubSub, type PubSub } from 'graphql-yoga';
+import { Redis } from 'ioredis';
+
+/** Live counters of one provider after a finished call (the `UsageTick` type). */
+export interface UsageTickEvent {
+  providerId: string;
+  tokensUsedToday: number;
+  dailyTokenLimit: number | null;
+  spendThisMonthUsd: number;
+  monthlyBudgetUsd: number | null;
+}
+
+/** Topic → [routing id, payload]. Payloads are JSON (they cross Redis). */
+export type Topics = {
+  'usage:tick': [workspaceId: string, payload: UsageTickEvent];
+};
+
+export type GatewayPubSub = PubSub<Topics>;
+
+export interface PubSubBus {
+  pubsub: GatewayPubSub;
+  /** 'memory' or 'redis', for /ready and the start-up line. */
+  transport: 'memory' | 'redis';
+  close(): Promise<void>;
+}
+
+export async function createPubSubBus(redisUrl: string | undefined): Promise<PubSubBus> {
+  if (!redisUrl) return { pubsub: createPubSub<Topics>(), transport: 'memory', close: async () => {} };
+  const options = { lazyConnect: true, maxRetriesPerRequest: 3 };
+  const publishClient = new Redis(redisUrl, options);
+  const subscribeClient = new Redis(redisUrl, options);
+  await Promise.all([publishClient.connect(), subscribeClient.connect()]);
+  return {
+    pubsub: createPubSub<Topics>({ eventTarget: createRedisEventTarget({ publishClient, subscribeClient }) }),
+    transport: 'redis',
+    close: async () => {
+      await Promise.allSettled([publishClient.quit(), subscribeClient.quit()]);
+    },
+  };
+}

@@ -1,0 +1,89 @@
+import { SignJWT } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { graphql } from '../generated/gql.js';
+import { disposeAll, newWorkspace, startTestServer, TEST_JWT, type TestServer } from '../testkit/server.js';
+
+const ViewerQuery = graphql(`
+  query Viewer {
+    viewer {
+      userId
+      workspaceId
+      role
+    }
+  }
+`);
+
+let gw: TestServer;
+beforeAll(async () => {
+  gw = await startTestServer();
+});
+afterAll(disposeAll);
+
+function sign(claims: Record<string, unknown>, options: { secret?: string; issuer?: string; audience?: string; exp?: number | string } = {}) {
+  const jwt = new SignJWT(claims)
+    .setProtectedHeader({ alg: 'HS256' })
+    .setIssuedAt()
+    .setIssuer(options.issuer ?? TEST_JWT.issuer)
+    .setAudience(options.audience ?? TEST_JWT.audience)
+    .setExpirationTime(options.exp ?? '5m');
+  return jwt.sign(new TextEncoder().encode(options.secret ?? TEST_JWT.secret));
+}
+
+describe('HTTP authentication', () => {
+  it('answers UNAUTHENTICATED without a token', async () => {
+    const result = await gw.execute(ViewerQuery);
+    expect(result.data).toBeNull();
+    expect(result.errors?.[0].extensions?.code).toBe('UNAUTHENTICATED');
+  });
+
+  it.each([
+    ['a bad signature', { secret: 'another-secret-that-is-also-32-bytes-long!!' }, 'signature'],
+    ['a wrong issuer', { issuer: 'https://evil.test' }, 'claim "iss"'],
+    ['a wrong audience', { audience: 'someone-else' }, 'claim "aud"'],
+    ['an expired token', { exp: Math.floor(Date.now() / 1000) - 60 }, 'expired'],
+  ])('answers UNAUTHENTICATED for %s and says why', async (_name, options, reason) => {
+    const token = await sign({ sub: 'alice', wid: 'acme', role: 'owner' }, options);
+    const result = await gw.execute(ViewerQuery, {}, { token });
+    expect(result.errors?.[0].extensions?.code).toBe('UNAUTHENTICATED');
+    expect(result.errors?.[0].message).toContain(reason);
+  });
+
+  it.each([
+    ['no wid', { sub: 'alice', role: 'owner' }],
+    ['an unknown role', { sub: 'alice', wid: 'acme', role: 'superuser' }],
+    ['no sub', { wid: 'acme', role: 'owner' }],
+  ])('refuses a token with %s', async (_name, claims) => {
+    const result = await gw.execute(ViewerQuery, {}, { token: await sign(claims) });
+    expect(result.errors?.[0].extensions?.code).toBe('UNAUTHENTICATED');
+  });
+
+  it('returns the claims of a valid token and creates the workspace, user and membership', async () => {
+    const workspace = newWorkspace();
+    const claims = workspace.claims('admin', 'alice');
+    const result = await gw.execute(ViewerQuery, {}, { token: await gw.token(claims) });
+    expect(result).toEqual({ data: { viewer: { userId: 'alice', workspaceId: workspace.id, role: 'ADMIN' } } });
+
+    const member = await gw.db.prisma.member.findUnique({ where: { workspaceId_userId: { workspaceId: workspace.id, userId: 'alice' } } });
+    expect(member?.role).toBe('ADMIN');
+  });
+
+  it('follows the role of the latest token', async () => {
+    const workspace = newWorkspace();
+    await gw.execute(ViewerQuery, {}, { token: await gw.token(workspace.claims('member', 'bob')) });
+    await gw.execute(ViewerQuery, {}, { token: await gw.token(workspace.claims('owner', 'bob')) });
+    const member = await gw.db.prisma.member.findUnique({ where: { workspaceId_userId: { workspaceId: workspace.id, userId: 'bob' } } });
+    expect(member?.role).toBe('OWNER');
+  });
+
+  it('gives malformed requests a stable code and does not leak the token into logs', async () => {
+    const token = await gw.token(newWorkspace().claims('owner'));
+    const response = await fetch(gw.graphqlUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ query: '{ viewr { userId } }' }),
+    });
+    const body = (await response.json()) as { errors: Array<{ extensions: { code: string } }> };
+    expect(body.errors[0].extensions.code).toBe('GRAPHQL_VALIDATION_FAILED');
+    expect(gw.logs.join('\n')).not.toContain(token.slice(-16));
+  });
+});

@@ -1,0 +1,179 @@
+// The app on an ephemeral port against a fresh database, with clients for every
+// transport. Every server and client goes on a leftovers list that disposeAll() empties.
+import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { PGlite } from '@electric-sql/pglite';
+import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
+import { print, type ExecutionResult } from 'graphql';
+import { createClient as createSseClient, type Client as SseClient } from 'graphql-sse';
+import { createClient as createWsClient, type Client as WsClient, type ClientOptions } from 'graphql-ws';
+import { inject } from 'vitest';
+import WebSocket from 'ws';
+import { buildApp, type App } from '../../src/app.js';
+import { signToken } from '../../src/auth/dev-token.js';
+import { loadConfig, type Config } from '../../src/config.js';
+import { openDatabase, type Database } from '../../src/db/client.js';
+import { createLogger } from '../../src/logging/logger.js';
+import { createPubSubBus } from '../../src/pubsub/pubsub.js';
+
+export const TEST_JWT = {
+  secret: 'test-jwt-secret-that-is-at-least-32-bytes-long',
+  issuer: 'https://issuer.test',
+  audience: 'byok-gateway-test',
+};
+export const TEST_ENCRYPTION_KEYS = `test1:${Buffer.alloc(32, 7).toString('base64')}`;
+
+const leftovers: Array<() => Promise<unknown> | unknown> = [];
+
+/** Disposes everything the kit created, newest first. Call it in afterAll. */
+export async function disposeAll(): Promise<void> {
+  while (leftovers.length > 0) await leftovers.pop()!();
+}
+
+export function testConfig(env: Record<string, string> = {}): Config {
+  return loadConfig({
+    NODE_ENV: 'test',
+    PORT: '0',
+    DATA_DIR: path.join(tmpdir(), 'gateway-test-data'),
+    JWT_SECRET: TEST_JWT.secret,
+    JWT_ISSUER: TEST_JWT.issuer,
+    JWT_AUDIENCE: TEST_JWT.audience,
+    ENCRYPTION_KEYS: TEST_ENCRYPTION_KEYS,
+    DATABASE_URL: process.env.DATABASE_URL,
+    REDIS_URL: process.env.REDIS_URL,
+    SHUTDOWN_TIMEOUT_MS: '2000',
+    ...env,
+  });
+}
+
+/** A fresh, migrated database: a PGlite copy of the run's template, or the run's Postgres. */
+export async function openTestDatabase(config: Config): Promise<Database> {
+  if (config.databaseUrl) return openDatabase({ kind: 'postgres', url: config.databaseUrl });
+  const template = await readFile(inject('pgliteTemplate'));
+  return openDatabase({ kind: 'pglite', instance: await PGlite.create({ loadDataDir: new Blob([template]) }) });
+}
+
+export interface Claims {
+  workspace: string;
+  user: string;
+  role: 'owner' | 'admin' | 'member';
+}
+
+/** A workspace of this test's own, so tests never see each other's rows. */
+export function newWorkspace(): { id: string; claims(role: Claims['role'], user?: string): Claims } {
+  const id = `ws-${randomUUID().slice(0, 8)}`;
+  return { id, claims: (role, user = `${role}-${randomUUID().slice(0, 6)}`) => ({ workspace: id, user, role }) };
+}
+
+export interface TestServer {
+  url: string;
+  graphqlUrl: string;
+  wsUrl: string;
+  app: App;
+  db: Database;
+  config: Config;
+  /** Every log line the server wrote, for assertions (and for secret scans). */
+  logs: string[];
+  token(claims: Claims, ttl?: string | number): Promise<string>;
+  execute<TResult, TVariables>(
+    document: TypedDocumentNode<TResult, TVariables>,
+    variables?: TVariables,
+    options?: { token?: string },
+  ): Promise<ExecutionResult<TResult>>;
+  ws(token?: string, options?: Partial<ClientOptions>): WsClient;
+  sse(token?: string): SseClient;
+  stop(): Promise<void>;
+}
+
+export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+  const config = testConfig(env);
+  const logs: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      logs.push(...chunk.toString().split('\n').filter(Boolean));
+      done();
+    },
+  });
+  const logger = createLogger('debug', sink);
+  const db = await openTestDatabase(config);
+  const bus = await createPubSubBus(config.redisUrl);
+  const app = buildApp({ config, db, bus, logger });
+  const { url } = await app.start();
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    await app.stop();
+  };
+  leftovers.push(stop);
+
+  const graphqlUrl = `${url}/graphql`;
+  return {
+    url,
+    graphqlUrl,
+    wsUrl: graphqlUrl.replace(/^http/, 'ws'),
+    app,
+    db,
+    config,
+    logs,
+    token: (claims, ttl) => signToken(config.jwt, claims, ttl),
+    async execute(document, variables, options = {}) {
+      const response = await fetch(graphqlUrl, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/graphql-response+json, application/json',
+          ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
+        },
+        body: JSON.stringify({ query: print(document), variables }),
+      });
+      return (await response.json()) as never;
+    },
+    ws(token, options = {}) {
+      const client = createWsClient({
+        url: graphqlUrl.replace(/^http/, 'ws'),
+        webSocketImpl: WebSocket,
+        retryAttempts: 0,
+        connectionParams: token ? { authorization: `Bearer ${token}` } : {},
+        ...options,
+      });
+      leftovers.push(() => client.dispose());
+      return client;
+    },
+    sse(token) {
+      const client = createSseClient({
+        url: graphqlUrl,
+        retryAttempts: 0,
+        headers: token ? { authorization: `Bearer ${token}` } : {},
+      });
+      leftovers.push(() => client.dispose());
+      return client;
+    },
+    stop,
+  };
+}
+
+/** The first `count` results of a subscription (then it is ended). */
+export async function take<T>(iterable: AsyncIterable<T>, count: number): Promise<T[]> {
+  const items: T[] = [];
+  if (count === 0) return items;
+  for await (const item of iterable) {
+    items.push(item);
+    if (items.length === count) break;
+  }
+  return items;
+}
+
+/** Polls until `probe` returns a value that is not undefined, or fails after `timeoutMs`. */
+export async function eventually<T>(probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 5_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  while (true) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
