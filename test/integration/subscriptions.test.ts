@@ -120,3 +120,16 @@ describe('usageTicks over SSE', () => {
     expect(result.errors?.[0].extensions?.code).toBe('UNAUTHENTICATED');
   });
 });
+
+describe('usageTicks across instances', () => {
+  // Only meaningful with a shared bus: CI's Postgres+Redis phase runs it.
+  it.runIf(Boolean(process.env.REDIS_URL))('a tick published on instance A reaches a subscriber on instance B', async () => {
+    const other = await startTestServer();
+    const workspace = newWorkspace();
+    const client = other.ws(await other.token(workspace.claims('admin')));
+    const received = take(client.iterate({ query: USAGE_TICKS }), 1);
+    await publishUntil(received, workspace.id, 'from-a');
+    const [result] = await received;
+    expect(result.data?.usageTicks).toMatchObject({ providerId: 'from-a' });
+  });
+});

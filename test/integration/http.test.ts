@@ -1,0 +1,50 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { disposeAll, startTestServer, type TestServer } from '../testkit/server.js';
+
+let gw: TestServer;
+beforeAll(async () => {
+  gw = await startTestServer({ MAX_REQUEST_BODY_BYTES: '2048' });
+});
+afterAll(disposeAll);
+
+describe('HTTP surface', () => {
+  it('answers /health and /ready', async () => {
+    expect(await (await fetch(`${gw.url}/health`)).json()).toEqual({ status: 'ok' });
+    const ready = await fetch(`${gw.url}/ready`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toMatchObject({ status: 'ready', database: gw.config.databaseUrl ? 'postgres' : 'pglite' });
+  });
+
+  it('refuses a body over the bound with 413 before reading it', async () => {
+    const response = await fetch(gw.graphqlUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: `{ viewer { userId } } # ${'x'.repeat(4096)}` }),
+    });
+    expect(response.status).toBe(413);
+    expect(await response.json()).toMatchObject({ errors: [{ extensions: { code: 'BAD_USER_INPUT' } }] });
+  });
+
+  it('serves GraphiQL to browsers in development', async () => {
+    const response = await fetch(gw.graphqlUrl, { headers: { accept: 'text/html' } });
+    expect(response.status).toBe(200);
+    expect(await response.text()).toContain('GraphiQL');
+  });
+
+  // PGlite cannot be reopened behind the client's back; the Postgres outage case belongs to the fault tests.
+  it.skipIf(Boolean(process.env.DATABASE_URL))('reports the database as unreachable on /ready once it is closed', async () => {
+    const other = await startTestServer();
+    await other.db.close();
+    const response = await fetch(`${other.url}/ready`);
+    expect(response.status).toBe(503);
+    expect(await response.json()).toEqual({ status: 'database unreachable' });
+  });
+});
+
+describe('HTTP surface in production', () => {
+  it('serves no GraphiQL', async () => {
+    const prod = await startTestServer({ NODE_ENV: 'production' });
+    const response = await fetch(prod.graphqlUrl, { headers: { accept: 'text/html' } });
+    expect(await response.text()).not.toContain('GraphiQL');
+  });
+});

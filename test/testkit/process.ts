@@ -1,0 +1,47 @@
+// The real entry point (src/main.ts) as a child process, as `npm start` runs it.
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+
+export interface GatewayProcess {
+  child: ChildProcess;
+  /** stdout and stderr lines so far. */
+  output: string[];
+  /** Resolves with the exit code. */
+  exited: Promise<number | null>;
+}
+
+export function spawnGateway(env: Record<string, string | undefined>): GatewayProcess {
+  const inherited = { ...process.env };
+  // The embedded default: a test of `npm start` must not pick up CI's Postgres or Redis.
+  delete inherited.DATABASE_URL;
+  delete inherited.REDIS_URL;
+  delete inherited.NODE_ENV;
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    cwd: ROOT,
+    env: { ...inherited, PORT: '0', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const output: string[] = [];
+  const collect = (chunk: Buffer) => output.push(...chunk.toString().split('\n').filter(Boolean));
+  child.stdout!.on('data', collect);
+  child.stderr!.on('data', collect);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, output, exited };
+}
+
+/** Waits for the "listening" log line and returns the base URL and the start-up time it reported. */
+export async function listening(gateway: GatewayProcess, timeoutMs = 60_000): Promise<{ url: string; startupMs: number }> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    for (const line of gateway.output) {
+      if (!line.includes('gateway listening')) continue;
+      const entry = JSON.parse(line) as { url: string; startupMs: number };
+      return { url: entry.url.replace(/\/graphql$/, ''), startupMs: entry.startupMs };
+    }
+    if (gateway.child.exitCode !== null) break;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`gateway did not start:\n${gateway.output.join('\n')}`);
+}

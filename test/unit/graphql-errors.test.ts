@@ -1,0 +1,46 @@
+import { GraphQLError } from 'graphql';
+import { describe, expect, it } from 'vitest';
+import { AppError, BadUserInputError } from '../../src/errors.js';
+import { maskError } from '../../src/graphql/errors.js';
+import { DateTimeScalar, SafeIntScalar } from '../../src/graphql/scalars.js';
+
+const wrapped = (original: Error) => new GraphQLError(original.message, { originalError: original, path: ['viewer'] });
+
+describe('maskError', () => {
+  it('keeps the message, code and details of an AppError', () => {
+    const error = maskError(wrapped(new AppError('RATE_LIMITED', 'Too many key changes', { retryAfterSeconds: 60 }))) as GraphQLError;
+    expect(error.message).toBe('Too many key changes');
+    expect(error.extensions).toEqual({ retryAfterSeconds: 60, code: 'RATE_LIMITED' });
+    expect(error.path).toEqual(['viewer']);
+  });
+
+  it('masks anything unexpected as INTERNAL without its message', () => {
+    const error = maskError(wrapped(new Error('connect ECONNREFUSED 10.0.0.5:5432 password=hunter2'))) as GraphQLError;
+    expect(error.message).toBe('Unexpected error');
+    expect(error.extensions).toEqual({ code: 'INTERNAL' });
+    expect(maskError(new TypeError('boom')).message).toBe('Unexpected error');
+  });
+
+  it('gives request errors without a code BAD_USER_INPUT and keeps existing codes', () => {
+    expect((maskError(new GraphQLError('Variable "$x" of required type "ID!" was not provided.')) as GraphQLError).extensions.code).toBe('BAD_USER_INPUT');
+    expect((maskError(new GraphQLError('Syntax Error', { extensions: { code: 'GRAPHQL_PARSE_FAILED' } })) as GraphQLError).extensions.code).toBe('GRAPHQL_PARSE_FAILED');
+  });
+});
+
+describe('scalars', () => {
+  it('DateTime takes ISO-8601 with a zone and prints UTC', () => {
+    expect(DateTimeScalar.parseValue('2026-03-08T01:30:00-05:00')).toEqual(new Date('2026-03-08T06:30:00Z'));
+    expect(DateTimeScalar.serialize(new Date('2026-03-08T06:30:00Z'))).toBe('2026-03-08T06:30:00.000Z');
+    for (const bad of ['2026-03-08', '2026-03-08T01:30:00', 'yesterday', 12]) {
+      expect(() => DateTimeScalar.parseValue(bad)).toThrow(BadUserInputError);
+    }
+  });
+
+  it('SafeInt carries integers past 32 bits and refuses the unsafe', () => {
+    expect(SafeIntScalar.serialize(10_000_000_000n)).toBe(10_000_000_000);
+    expect(SafeIntScalar.parseValue(2 ** 53 - 1)).toBe(2 ** 53 - 1);
+    expect(() => SafeIntScalar.parseValue(2 ** 53)).toThrow(BadUserInputError);
+    expect(() => SafeIntScalar.parseValue(1.5)).toThrow(BadUserInputError);
+    expect(() => SafeIntScalar.serialize(2n ** 60n)).toThrow(TypeError);
+  });
+});
