@@ -87,3 +87,36 @@ describe('HTTP authentication', () => {
     expect(gw.logs.join('\n')).not.toContain(token.slice(-16));
   });
 });
+
+describe('JWKS authentication (RS256/ES256)', () => {
+  it('accepts a token signed by a key the JWKS URL publishes and refuses others', async () => {
+    const { createServer } = await import('node:http');
+    const { exportJWK, generateKeyPair } = await import('jose');
+    const published = await generateKeyPair('ES256');
+    const stranger = await generateKeyPair('ES256');
+    const jwk = { ...(await exportJWK(published.publicKey)), kid: 'k1', alg: 'ES256', use: 'sig' };
+    const jwks = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [jwk] })));
+    await new Promise<void>((resolve) => jwks.listen(0, '127.0.0.1', resolve));
+    const { port } = jwks.address() as import('node:net').AddressInfo;
+    try {
+      const server = await startTestServer({ JWT_SECRET: '', JWKS_URL: `http://127.0.0.1:${port}/jwks.json` });
+      const signWith = (key: CryptoKey) =>
+        new SignJWT({ wid: newWorkspace().id, role: 'member' })
+          .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
+          .setSubject('carol')
+          .setIssuer(TEST_JWT.issuer)
+          .setAudience(TEST_JWT.audience)
+          .setExpirationTime('5m')
+          .sign(key);
+      const accepted = await server.execute(ViewerQuery, {}, { token: await signWith(published.privateKey) });
+      expect(accepted.data?.viewer).toMatchObject({ userId: 'carol', role: 'MEMBER' });
+      const refused = await server.execute(ViewerQuery, {}, { token: await signWith(stranger.privateKey) });
+      expect(refused.errors?.[0]).toMatchObject({ message: 'Token signature is invalid', extensions: { code: 'UNAUTHENTICATED' } });
+      // An HS256 token is not accepted where keys come from JWKS.
+      const hs = await sign({ sub: 'carol', wid: 'acme', role: 'owner' });
+      expect((await server.execute(ViewerQuery, {}, { token: hs })).errors?.[0].extensions?.code).toBe('UNAUTHENTICATED');
+    } finally {
+      jwks.close();
+    }
+  });
+});
