@@ -8,22 +8,22 @@ import { CloseCode, type Context as WsContext } from 'graphql-ws';
 import { useServer, type Extra } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import { bearerToken, createTokenVerifier, TokenRejected, type Viewer } from './auth/jwt.js';
-import { createViewerService } from './auth/viewer.service.js';
 import type { Config } from './config.js';
-import { createContextFactory, type Services, type WebSocketInitialContext } from './context.js';
+import { createContextFactory, type WebSocketInitialContext } from './context.js';
 import type { Database } from './db/client.js';
 import { AppError } from './errors.js';
 import { isGraphQLError, maskError } from './graphql/errors.js';
 import { schema } from './graphql/schema.js';
 import type { Logger } from './logging/logger.js';
-import { createUsageTickService } from './modules/usage/usage-tick.service.js';
 import type { PubSubBus } from './pubsub/pubsub.js';
+import { createServices, type Services } from './services.js';
 
 export interface AppDeps {
   config: Config;
   db: Database;
   bus: PubSubBus;
   logger: Logger;
+  clock?: () => Date;
 }
 
 export interface App {
@@ -40,13 +40,9 @@ const GRAPHQL_PATH = '/graphql';
 /** setTimeout's ceiling (about 24.8 days). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-export function buildApp({ config, db, bus, logger }: AppDeps): App {
+export function buildApp({ config, db, bus, logger, clock }: AppDeps): App {
   const verifyToken = createTokenVerifier(config.jwt);
-  const services: Services = {
-    prisma: db.prisma,
-    viewers: createViewerService(db.prisma),
-    usageTicks: createUsageTickService(bus.pubsub),
-  };
+  const services = createServices({ config, db, bus, clock });
   const shutdown = new AbortController();
 
   const yoga = createYoga({

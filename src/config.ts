@@ -2,6 +2,7 @@
 // process.env. All problems are collected and reported together.
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import path from 'node:path';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -35,6 +36,12 @@ export interface Config {
   maxRequestBodyBytes: number;
   wsMaxPayloadBytes: number;
   shutdownTimeoutMs: number;
+  /** Where provider keys may be sent besides public addresses (see src/net/egress.ts). */
+  egress: { allowLoopback: boolean; allowedHosts: Set<string>; allowedCidrs: string[] };
+  /** Time limit for one provider call (validation, model lists). */
+  providerTimeoutMs: number;
+  /** Key additions, rotations and deletions a user may make per hour. */
+  credentialChangesPerHour: number;
   /** Notes for the operator about defaults that were filled in (printed once at start). */
   notices: string[];
 }
@@ -84,6 +91,23 @@ class EnvReader {
     if ((allowed as readonly string[]).includes(raw)) return raw as T;
     this.problems.push(`${name}: expected one of ${allowed.join(', ')}, got "${raw}"`);
     return fallback;
+  }
+
+  list(name: string): string[] {
+    return (this.string(name) ?? '').split(',').map((item) => item.trim()).filter(Boolean);
+  }
+
+  cidrs(name: string): string[] {
+    const cidrs = this.list(name);
+    for (const cidr of cidrs) {
+      const [address, bits, ...rest] = cidr.split('/');
+      const family = isIP(address);
+      const max = family === 6 ? 128 : 32;
+      if (family === 0 || rest.length > 0 || (bits !== undefined && !(Number.isInteger(Number(bits)) && Number(bits) >= 0 && Number(bits) <= max))) {
+        this.problems.push(`${name}: "${cidr}" is not an address or CIDR (e.g. 10.0.0.0/8, fd00::/8)`);
+      }
+    }
+    return cidrs;
   }
 
   url(name: string, protocols: string[]): string | undefined {
@@ -177,6 +201,13 @@ export function loadConfig(env: Env = process.env): Config {
     maxRequestBodyBytes: read.int('MAX_REQUEST_BODY_BYTES', 1_048_576, 1024, 104_857_600),
     wsMaxPayloadBytes: read.int('WS_MAX_PAYLOAD_BYTES', 1_048_576, 1024, 104_857_600),
     shutdownTimeoutMs: read.int('SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
+    egress: {
+      allowLoopback: nodeEnv === 'development',
+      allowedHosts: new Set(read.list('PROVIDER_ALLOWED_HOSTS').map((host) => host.toLowerCase())),
+      allowedCidrs: read.cidrs('PROVIDER_ALLOWED_CIDRS'),
+    },
+    providerTimeoutMs: read.int('PROVIDER_TIMEOUT_MS', 15_000, 100, 600_000),
+    credentialChangesPerHour: read.int('CREDENTIAL_CHANGES_PER_HOUR', 10, 1, 100_000),
     notices: [] as string[],
   };
   if (read.problems.length > 0) throw new ConfigError(read.problems);

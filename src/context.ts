@@ -2,18 +2,8 @@
 import { randomUUID } from 'node:crypto';
 import type { YogaInitialContext } from 'graphql-yoga';
 import { bearerToken, TokenRejected, type VerifyToken, type Viewer } from './auth/jwt.js';
-import type { ViewerService } from './auth/viewer.service.js';
-import type { PrismaClient } from './generated/prisma/client.js';
 import type { Logger } from './logging/logger.js';
-import type { UsageTickService } from './modules/usage/usage-tick.service.js';
-
-/** Domain services, built once per app with explicit dependencies. */
-export interface Services {
-  /** For the Pothos Prisma plugin's `t.prismaField` reads; services get it through their factories. */
-  prisma: PrismaClient;
-  viewers: ViewerService;
-  usageTicks: UsageTickService;
-}
+import type { Services } from './services.js';
 
 export interface Context {
   /** null when the request carries no valid token; `authFailure` then says why. */

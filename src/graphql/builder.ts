@@ -10,7 +10,7 @@ import type PrismaTypes from '../generated/pothos-prisma-types.js';
 import { getDatamodel } from '../generated/pothos-prisma-types.js';
 import { DateTimeScalar, JSONScalar, SafeIntScalar } from './scalars.js';
 
-export const builder = new SchemaBuilder<{
+interface BuilderConfig {
   Context: Context;
   PrismaTypes: PrismaTypes;
   DefaultFieldNullability: false;
@@ -24,7 +24,12 @@ export const builder = new SchemaBuilder<{
     SafeInt: { Input: number; Output: number | bigint };
     JSON: { Input: unknown; Output: unknown };
   };
-}>({
+}
+
+/** The schema's types, for helpers that take refs (e.g. connectionType). */
+export type Types = PothosSchemaTypes.ExtendDefaultTypes<BuilderConfig>;
+
+export const builder = new SchemaBuilder<BuilderConfig>({
   plugins: [ScopeAuthPlugin, PrismaPlugin],
   defaultFieldNullability: false,
   scopeAuth: {
@@ -51,4 +56,5 @@ builder.addScalarType('JSON', JSONScalar);
 
 // Every root field needs a valid token unless it says otherwise.
 builder.queryType({ authScopes: { authenticated: true } });
+builder.mutationType({ authScopes: { authenticated: true } });
 builder.subscriptionType({ authScopes: { authenticated: true } });

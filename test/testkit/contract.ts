@@ -1,6 +1,6 @@
 // Where our schema breaks the public contract: a field of another type, a
 // missing argument, a type missing a promised field, enum values that differ.
-import { isEnumType, isObjectType, type GraphQLSchema } from 'graphql';
+import { isEnumType, isInputObjectType, isObjectType, type GraphQLSchema } from 'graphql';
 
 const ROOT_TYPES = ['Query', 'Mutation', 'Subscription'];
 
@@ -22,6 +22,13 @@ export function contractMismatches(contract: GraphQLSchema, ours: GraphQLSchema)
       // Root types grow issue by issue; every other type we expose carries all its promised fields.
       if (!ROOT_TYPES.includes(type.name)) {
         for (const name of Object.keys(promised.getFields())) if (!type.getFields()[name]) mismatches.push(`${type.name}.${name} missing`);
+      }
+    }
+    if (isInputObjectType(type) && isInputObjectType(promised)) {
+      for (const expected of Object.values(promised.getFields())) {
+        const actual = type.getFields()[expected.name];
+        if (String(actual?.type) !== String(expected.type)) mismatches.push(`input ${type.name}.${expected.name}: ${actual?.type ?? 'missing'} (contract: ${expected.type})`);
+        else if (JSON.stringify(actual.defaultValue) !== JSON.stringify(expected.defaultValue)) mismatches.push(`input ${type.name}.${expected.name}: default differs`);
       }
     }
     if (isEnumType(type) && isEnumType(promised)) {

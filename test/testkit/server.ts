@@ -18,6 +18,7 @@ import { loadConfig, type Config } from '../../src/config.js';
 import { openDatabase, type Database } from '../../src/db/client.js';
 import { createLogger } from '../../src/logging/logger.js';
 import { createPubSubBus } from '../../src/pubsub/pubsub.js';
+import { startSimulator as startSimulatorServer, type Simulator } from '../../src/simulator/simulator.js';
 
 export const TEST_JWT = {
   secret: 'test-jwt-secret-that-is-at-least-32-bytes-long',
@@ -45,6 +46,9 @@ export function testConfig(env: Record<string, string> = {}): Config {
     DATABASE_URL: process.env.DATABASE_URL,
     REDIS_URL: process.env.REDIS_URL,
     SHUTDOWN_TIMEOUT_MS: '2000',
+    // The simulator runs on loopback; tests of the egress policy override this.
+    PROVIDER_ALLOWED_CIDRS: '127.0.0.0/8,::1/128',
+    PROVIDER_TIMEOUT_MS: '3000',
     ...env,
   });
 }
@@ -154,6 +158,21 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     },
     stop,
   };
+}
+
+/** The provider simulator on an ephemeral loopback port, stopped by disposeAll(). */
+export async function startSimulator(): Promise<Simulator> {
+  const simulator = await startSimulatorServer(0);
+  leftovers.push(() => simulator.stop());
+  return simulator;
+}
+
+/** Fails when `text` holds `secret` or any 8-character piece of it. */
+export function expectNoSecret(text: string, secret: string): void {
+  for (let i = 0; i + 8 <= secret.length; i++) {
+    const piece = secret.slice(i, i + 8);
+    if (text.includes(piece)) throw new Error(`secret piece "${piece.slice(0, 2)}…" (offset ${i}) found in output`);
+  }
 }
 
 /** The first `count` results of a subscription (then it is ended). */

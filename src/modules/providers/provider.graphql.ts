@@ -1,0 +1,127 @@
+import type { Provider as ProviderRow } from '../../generated/prisma/client.js';
+import { CredentialType, ProviderKind, ProviderScope, ProviderStatus } from '../../generated/prisma/enums.js';
+import { maskKey } from '../../crypto/mask.js';
+import { builder } from '../../graphql/builder.js';
+import type { ProviderTestResult as TestResult } from './provider.service.js';
+
+const ProviderKindEnum = builder.enumType(ProviderKind, { name: 'ProviderKind' });
+const ProviderScopeEnum = builder.enumType(ProviderScope, {
+  name: 'ProviderScope',
+  description: "WORKSPACE: managed by the workspace's admins; PERSONAL: one member's, used only by them; PLATFORM: the operator's (read-only)",
+});
+const CredentialTypeEnum = builder.enumType(CredentialType, { name: 'CredentialType' });
+const ProviderStatusEnum = builder.enumType(ProviderStatus, { name: 'ProviderStatus' });
+
+const ProviderHealth = builder.objectRef<ProviderRow>('ProviderHealth').implement({
+  fields: (t) => ({
+    status: t.field({ type: ProviderStatusEnum, resolve: (p) => p.status }),
+    errorRate: t.float({ description: 'Share of failed calls in the health window, 0..1', resolve: () => 0 }),
+    requestsInWindow: t.int({ resolve: () => 0 }),
+    latencyP50Ms: t.float({ nullable: true, resolve: () => null }),
+    lastError: t.exposeString('lastError', { nullable: true, description: 'Redacted, human readable' }),
+    lastCheckedAt: t.expose('lastValidatedAt', { type: 'DateTime', nullable: true }),
+  }),
+});
+
+const Provider = builder.objectRef<ProviderRow>('Provider').implement({
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    kind: t.field({ type: ProviderKindEnum, resolve: (p) => p.kind }),
+    label: t.exposeString('label'),
+    scope: t.field({ type: ProviderScopeEnum, resolve: (p) => p.scope }),
+    credentialType: t.field({ type: CredentialTypeEnum, resolve: (p) => p.credentialType }),
+    maskedKey: t.string({ description: 'At most the last 4 characters of the key', resolve: (p) => maskKey(p.keyHint) }),
+    baseUrl: t.exposeString('baseUrl', { nullable: true }),
+    defaultModel: t.exposeString('defaultModel', { nullable: true }),
+    priority: t.exposeInt('priority', { description: 'Lower first when choosing among equals and fallbacks' }),
+    dailyTokenLimit: t.field({ type: 'SafeInt', nullable: true, resolve: (p) => p.dailyTokenLimit }),
+    monthlyBudgetUsd: t.float({ nullable: true, resolve: (p) => (p.monthlyBudgetMicros === null ? null : Number(p.monthlyBudgetMicros) / 1e6) }),
+    tokensUsedToday: t.field({
+      type: 'SafeInt',
+      description: "In the workspace's time zone",
+      resolve: async (p, _args, context) => (await context.services.providers.usage(p)).tokensUsedToday,
+    }),
+    spendThisMonthUsd: t.float({ resolve: async (p, _args, context) => (await context.services.providers.usage(p)).spendThisMonthUsd }),
+    health: t.field({ type: ProviderHealth, resolve: (p) => p }),
+    lastValidatedAt: t.expose('lastValidatedAt', { type: 'DateTime', nullable: true }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
+  }),
+});
+
+const ProviderTestResult = builder.objectRef<TestResult>('ProviderTestResult').implement({
+  fields: (t) => ({
+    ok: t.exposeBoolean('ok'),
+    latencyMs: t.exposeFloat('latencyMs'),
+    errorCode: t.exposeString('errorCode', { nullable: true }),
+    message: t.exposeString('message', { nullable: true }),
+    models: t.exposeStringList('models', { nullable: true }),
+  }),
+});
+
+const AddProviderInput = builder.inputType('AddProviderInput', {
+  fields: (t) => ({
+    kind: t.field({ type: ProviderKindEnum, required: true }),
+    label: t.string(),
+    apiKey: t.string({ required: true, description: 'Plaintext in, never out' }),
+    scope: t.field({ type: ProviderScopeEnum, defaultValue: 'WORKSPACE' }),
+    credentialType: t.field({ type: CredentialTypeEnum, defaultValue: 'API_KEY' }),
+    baseUrl: t.string({ description: 'Required for OPENAI_COMPATIBLE; an optional override for others' }),
+    defaultModel: t.string(),
+    priority: t.int(),
+    dailyTokenLimit: t.field({ type: 'SafeInt' }),
+    monthlyBudgetUsd: t.float(),
+    skipValidation: t.boolean({ defaultValue: false, description: 'OWNER only; the key is stored unvalidated and marked so' }),
+  }),
+});
+
+const UpdateProviderInput = builder.inputType('UpdateProviderInput', {
+  fields: (t) => ({
+    label: t.string(),
+    apiKey: t.string({ description: 'Rotation: validated before it replaces the old key' }),
+    baseUrl: t.string({ description: 'Only together with apiKey' }),
+    defaultModel: t.string(),
+    priority: t.int(),
+    dailyTokenLimit: t.field({ type: 'SafeInt', description: 'Explicit null clears' }),
+    monthlyBudgetUsd: t.float({ description: 'Explicit null clears' }),
+    disabled: t.boolean(),
+  }),
+});
+
+builder.queryFields((t) => ({
+  providers: t.field({
+    type: [Provider],
+    description: "The workspace's providers and the caller's personal ones",
+    resolve: (_root, _args, context) => context.services.providers.list(context.viewer!),
+  }),
+  provider: t.field({
+    type: Provider,
+    nullable: true,
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (_root, args, context) => context.services.providers.get(context.viewer!, String(args.id)),
+  }),
+}));
+
+builder.mutationFields((t) => ({
+  addProvider: t.field({
+    type: Provider,
+    description: 'ADMIN+ for WORKSPACE scope, any member for PERSONAL. The key is validated with the provider first.',
+    args: { input: t.arg({ type: AddProviderInput, required: true }) },
+    resolve: (_root, { input }, context) => context.services.providers.add(context.viewer!, input, context.signal),
+  }),
+  updateProvider: t.field({
+    type: Provider,
+    args: { id: t.arg.id({ required: true }), input: t.arg({ type: UpdateProviderInput, required: true }) },
+    resolve: (_root, args, context) => context.services.providers.update(context.viewer!, String(args.id), args.input, context.signal),
+  }),
+  deleteProvider: t.id({
+    description: 'Removes the key for good; usage history keeps the id, kind and label',
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (_root, args, context) => context.services.providers.remove(context.viewer!, String(args.id)),
+  }),
+  testProvider: t.field({
+    type: ProviderTestResult,
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (_root, args, context) => context.services.providers.test(context.viewer!, String(args.id), context.signal),
+  }),
+}));

@@ -1,0 +1,46 @@
+// Provider rows and what the API reads about them. Tenancy is in every query:
+// a row outside the viewer's sight does not exist for them.
+import type { Viewer } from '../../auth/jwt.js';
+import type { Prisma, PrismaClient, Provider } from '../../generated/prisma/client.js';
+import { dayKey, monthKey } from '../limits/periods.js';
+
+/** Workspace providers plus the viewer's own personal ones, never deleted ones. */
+export function visibleTo(viewer: Viewer): Prisma.ProviderWhereInput {
+  return {
+    workspaceId: viewer.workspaceId,
+    deletedAt: null,
+    OR: [{ scope: 'WORKSPACE' }, { scope: 'PERSONAL', ownerId: viewer.userId }],
+  };
+}
+
+export function createProviderRepository(prisma: PrismaClient) {
+  return {
+    listVisible: (viewer: Viewer) => prisma.provider.findMany({ where: visibleTo(viewer), orderBy: [{ priority: 'asc' }, { createdAt: 'asc' }] }),
+
+    findVisible: (viewer: Viewer, id: string) =>
+      isUuid(id) ? prisma.provider.findFirst({ where: { id, ...visibleTo(viewer) } }) : Promise.resolve(null),
+
+    async timezone(workspaceId: string): Promise<string> {
+      const preferences = await prisma.preferences.findUnique({ where: { workspaceId }, select: { timezone: true } });
+      return preferences?.timezone ?? 'UTC';
+    },
+
+    /** Today's tokens and this month's spend from the limit counters (zero before the first call). */
+    async usage(provider: Provider, timezone: string, now: Date): Promise<{ tokensToday: bigint; spendMonthMicros: bigint }> {
+      const scope = `provider:${provider.id}`;
+      const [day, month] = await Promise.all([
+        prisma.usageCounter.findUnique({ where: { scope_period: { scope, period: dayKey(now, timezone) } }, select: { tokens: true } }),
+        prisma.usageCounter.findUnique({ where: { scope_period: { scope, period: monthKey(now, timezone) } }, select: { costMicros: true } }),
+      ]);
+      return { tokensToday: day?.tokens ?? 0n, spendMonthMicros: month?.costMicros ?? 0n };
+    },
+  };
+}
+
+export type ProviderRepository = ReturnType<typeof createProviderRepository>;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** An id that is not a UUID names nothing (and must not reach Postgres as one). */
+export function isUuid(id: string): boolean {
+  return UUID.test(id);
+}

@@ -1,0 +1,304 @@
+// The key lifecycle: add (validated before anything is stored), update and
+// rotate (the old key stays until the new one is proven), test, disable,
+// delete (key material removed for good). Authorization, validation, the
+// credential rate limit and the audit trail live here; resolvers stay thin.
+import { randomUUID } from 'node:crypto';
+import { roleAtLeast, type Viewer } from '../../auth/jwt.js';
+import type { Keyring } from '../../crypto/keyring.js';
+import { keyHint } from '../../crypto/mask.js';
+import { open, rowAad, seal } from '../../crypto/seal.js';
+import { AppError, BadUserInputError, ForbiddenError, NotFoundError } from '../../errors.js';
+import type { CredentialType, PrismaClient, Provider, ProviderKind, ProviderScope } from '../../generated/prisma/client.js';
+import { checkBaseUrl, EgressRefused, type EgressPolicy, type Resolve } from '../../net/egress.js';
+import { recordAudit } from '../audit/audit.service.js';
+import { ProviderCallError, type ProviderTarget } from './adapters/adapter.js';
+import type { Adapters } from './adapters/adapters.js';
+import type { CredentialRateLimit } from './credential-rate-limit.js';
+import { KINDS } from './kinds.js';
+import type { ProviderRepository } from './provider.repository.js';
+
+export interface AddProviderInput {
+  kind: ProviderKind;
+  label?: string | null;
+  apiKey: string;
+  scope?: ProviderScope | null;
+  credentialType?: CredentialType | null;
+  baseUrl?: string | null;
+  defaultModel?: string | null;
+  priority?: number | null;
+  dailyTokenLimit?: number | null;
+  monthlyBudgetUsd?: number | null;
+  skipValidation?: boolean | null;
+}
+
+/** `undefined`: leave as is; `null` clears the limits (and is ignored elsewhere). */
+export interface UpdateProviderInput {
+  label?: string | null;
+  apiKey?: string | null;
+  baseUrl?: string | null;
+  defaultModel?: string | null;
+  priority?: number | null;
+  dailyTokenLimit?: number | null;
+  monthlyBudgetUsd?: number | null;
+  disabled?: boolean | null;
+}
+
+export interface ProviderTestResult {
+  ok: boolean;
+  latencyMs: number;
+  errorCode: string | null;
+  message: string | null;
+  models: string[] | null;
+}
+
+export interface ProviderServiceDeps {
+  prisma: PrismaClient;
+  repository: ProviderRepository;
+  keyring: Keyring;
+  adapters: Adapters;
+  egress: EgressPolicy;
+  resolve?: Resolve;
+  rateLimit: CredentialRateLimit;
+  clock: () => Date;
+}
+
+const MICROS_PER_USD = 1_000_000;
+
+export function createProviderService(deps: ProviderServiceDeps) {
+  const { prisma, repository, keyring, adapters } = deps;
+
+  async function visibleOrNotFound(viewer: Viewer, id: string): Promise<Provider> {
+    const provider = await repository.findVisible(viewer, id);
+    if (!provider) throw new NotFoundError('Provider');
+    return provider;
+  }
+
+  function assertCanManage(viewer: Viewer, provider: Pick<Provider, 'scope' | 'ownerId'>): void {
+    if (provider.scope === 'PERSONAL' ? provider.ownerId === viewer.userId : roleAtLeast(viewer.role, 'ADMIN')) return;
+    throw new ForbiddenError('Only admins and owners manage workspace providers');
+  }
+
+  async function checkedBaseUrl(kind: ProviderKind, baseUrl: string | null | undefined): Promise<string> {
+    const url = baseUrl ?? KINDS[kind].defaultBaseUrl;
+    if (!url) throw new BadUserInputError(`${KINDS[kind].displayName} providers need a baseUrl`, 'baseUrl');
+    if (url.length > 2048) throw new BadUserInputError('baseUrl is longer than 2048 characters', 'baseUrl');
+    try {
+      return (await checkBaseUrl(deps.egress, url, deps.resolve)).href.replace(/\/$/, '');
+    } catch (error) {
+      if (error instanceof EgressRefused) throw new BadUserInputError(error.message, 'baseUrl');
+      throw error;
+    }
+  }
+
+  async function validateKey(target: ProviderTarget, signal: AbortSignal): Promise<string[] | null> {
+    const { models } = await adapters[KINDS[target.kind].protocol].validate(target, signal);
+    return models;
+  }
+
+  function decrypt(provider: Provider): string {
+    if (!provider.sealedKey) throw new AppError('NOT_FOUND', 'Provider has no key');
+    return open(keyring, provider.sealedKey, rowAad(provider.workspaceId, provider.id));
+  }
+
+  return {
+    list: (viewer: Viewer) => repository.listVisible(viewer),
+
+    get: (viewer: Viewer, id: string) => repository.findVisible(viewer, id),
+
+    async usage(provider: Provider) {
+      const { tokensToday, spendMonthMicros } = await repository.usage(provider, await repository.timezone(provider.workspaceId), deps.clock());
+      return { tokensUsedToday: tokensToday, spendThisMonthUsd: Number(spendMonthMicros) / MICROS_PER_USD };
+    },
+
+    async add(viewer: Viewer, input: AddProviderInput, signal: AbortSignal): Promise<Provider> {
+      const scope = input.scope ?? 'WORKSPACE';
+      if (scope === 'PLATFORM') throw new BadUserInputError('PLATFORM providers are configured by the operator, not through the API', 'scope');
+      assertCanManage(viewer, { scope, ownerId: viewer.userId });
+      if (input.skipValidation && viewer.role !== 'OWNER') throw new ForbiddenError('Only owners may store a key without validating it');
+      const credentialType = input.credentialType ?? 'API_KEY';
+      if (credentialType === 'OAUTH_TOKEN' && input.kind !== 'ANTHROPIC') {
+        throw new BadUserInputError('OAuth tokens are supported for ANTHROPIC only', 'credentialType');
+      }
+      const apiKey = parseApiKey(input.kind, input.apiKey);
+      const fields = {
+        label: parseLabel(input.label) ?? KINDS[input.kind].displayName,
+        defaultModel: parseModel(input.defaultModel),
+        priority: parsePriority(input.priority) ?? 100,
+        dailyTokenLimit: parseTokenLimit(input.dailyTokenLimit),
+        monthlyBudgetMicros: parseBudget(input.monthlyBudgetUsd),
+      };
+      const baseUrl = await checkedBaseUrl(input.kind, input.baseUrl);
+      await deps.rateLimit.consume(viewer.userId, viewer.workspaceId);
+
+      const validated = !input.skipValidation;
+      if (validated) await validateKey({ kind: input.kind, baseUrl, apiKey, credentialType }, signal);
+
+      const id = randomUUID();
+      const now = deps.clock();
+      return prisma.$transaction(async (tx) => {
+        const provider = await tx.provider.create({
+          data: {
+            id,
+            workspaceId: viewer.workspaceId,
+            ownerId: scope === 'PERSONAL' ? viewer.userId : null,
+            kind: input.kind,
+            scope,
+            credentialType,
+            ...fields,
+            baseUrl: input.baseUrl ? baseUrl : null,
+            sealedKey: seal(keyring, apiKey, rowAad(viewer.workspaceId, id)),
+            keyId: keyring.activeId,
+            keyHint: keyHint(apiKey),
+            validated,
+            lastValidatedAt: validated ? now : null,
+          },
+        });
+        await recordAudit(tx, viewer, {
+          action: 'PROVIDER_CREATED',
+          targetId: id,
+          data: { kind: input.kind, label: fields.label, scope, validated, baseUrl: provider.baseUrl },
+        });
+        return provider;
+      });
+    },
+
+    async update(viewer: Viewer, id: string, input: UpdateProviderInput, signal: AbortSignal): Promise<Provider> {
+      const provider = await visibleOrNotFound(viewer, id);
+      assertCanManage(viewer, provider);
+      const changes: Partial<Provider> = {};
+      const label = parseLabel(input.label);
+      if (label !== undefined) changes.label = label;
+      const defaultModel = parseModel(input.defaultModel);
+      if (defaultModel !== undefined) changes.defaultModel = defaultModel;
+      const priority = parsePriority(input.priority);
+      if (priority !== undefined) changes.priority = priority;
+      if (input.dailyTokenLimit !== undefined) changes.dailyTokenLimit = parseTokenLimit(input.dailyTokenLimit);
+      if (input.monthlyBudgetUsd !== undefined) changes.monthlyBudgetMicros = parseBudget(input.monthlyBudgetUsd);
+      if (typeof input.disabled === 'boolean') {
+        if (input.disabled) changes.status = 'DISABLED';
+        else if (provider.status === 'DISABLED') changes.status = 'ACTIVE';
+      }
+
+      const rotating = typeof input.apiKey === 'string';
+      if (input.baseUrl != null && !rotating) {
+        // Otherwise an admin could point someone's key at a server of their own.
+        throw new BadUserInputError('Changing baseUrl needs the apiKey again', 'baseUrl');
+      }
+      if (rotating) {
+        const apiKey = parseApiKey(provider.kind, input.apiKey!);
+        const baseUrl = await checkedBaseUrl(provider.kind, input.baseUrl ?? provider.baseUrl);
+        await deps.rateLimit.consume(viewer.userId, viewer.workspaceId);
+        // The new key must work before it replaces the old one.
+        await validateKey({ kind: provider.kind, baseUrl, apiKey, credentialType: provider.credentialType }, signal);
+        Object.assign(changes, {
+          sealedKey: seal(keyring, apiKey, rowAad(provider.workspaceId, provider.id)),
+          keyId: keyring.activeId,
+          keyHint: keyHint(apiKey),
+          validated: true,
+          lastValidatedAt: deps.clock(),
+          lastError: null,
+          ...(input.baseUrl != null ? { baseUrl } : {}),
+          ...(provider.status === 'INVALID' ? { status: 'ACTIVE' as const } : {}),
+        });
+      }
+
+      return prisma.$transaction(async (tx) => {
+        const updated = await tx.provider.update({ where: { id: provider.id }, data: changes });
+        const fieldNames = Object.keys(input).filter((name) => (input as Record<string, unknown>)[name] !== undefined && name !== 'apiKey' && name !== 'disabled');
+        if (rotating) await recordAudit(tx, viewer, { action: 'PROVIDER_KEY_ROTATED', targetId: provider.id, data: { kind: provider.kind } });
+        if (changes.status === 'DISABLED' && provider.status !== 'DISABLED') await recordAudit(tx, viewer, { action: 'PROVIDER_DISABLED', targetId: provider.id });
+        if (changes.status === 'ACTIVE' && provider.status === 'DISABLED') await recordAudit(tx, viewer, { action: 'PROVIDER_ENABLED', targetId: provider.id });
+        if (fieldNames.length > 0) await recordAudit(tx, viewer, { action: 'PROVIDER_UPDATED', targetId: provider.id, data: { fields: fieldNames } });
+        return updated;
+      });
+    },
+
+    async remove(viewer: Viewer, id: string): Promise<string> {
+      const provider = await visibleOrNotFound(viewer, id);
+      assertCanManage(viewer, provider);
+      await deps.rateLimit.consume(viewer.userId, viewer.workspaceId);
+      await prisma.$transaction(async (tx) => {
+        // The key material goes for good; usage history keeps id, kind and label.
+        await tx.provider.update({
+          where: { id: provider.id },
+          data: { sealedKey: null, keyId: null, keyHint: '', deletedAt: deps.clock(), status: 'DISABLED' },
+        });
+        await recordAudit(tx, viewer, { action: 'PROVIDER_DELETED', targetId: provider.id, data: { kind: provider.kind, label: provider.label } });
+      });
+      return provider.id;
+    },
+
+    async test(viewer: Viewer, id: string, signal: AbortSignal): Promise<ProviderTestResult> {
+      const provider = await visibleOrNotFound(viewer, id);
+      assertCanManage(viewer, provider);
+      const started = performance.now();
+      let result: ProviderTestResult;
+      try {
+        const baseUrl = await checkedBaseUrl(provider.kind, provider.baseUrl);
+        const models = await validateKey({ kind: provider.kind, baseUrl, apiKey: decrypt(provider), credentialType: provider.credentialType }, signal);
+        result = { ok: true, latencyMs: performance.now() - started, errorCode: null, message: null, models };
+      } catch (error) {
+        if (!(error instanceof AppError)) throw error;
+        result = { ok: false, latencyMs: performance.now() - started, errorCode: error.code, message: error.message, models: null };
+      }
+      const status = result.ok
+        ? provider.status === 'INVALID' ? 'ACTIVE' : provider.status
+        : result.errorCode === 'INVALID_CREDENTIALS' && provider.status !== 'DISABLED' ? 'INVALID' : provider.status;
+      await prisma.$transaction(async (tx) => {
+        await tx.provider.update({
+          where: { id: provider.id },
+          data: { status, lastValidatedAt: deps.clock(), lastError: result.message, ...(result.ok ? { validated: true } : {}) },
+        });
+        await recordAudit(tx, viewer, {
+          action: 'PROVIDER_TESTED',
+          targetId: provider.id,
+          data: { ok: result.ok, errorCode: result.errorCode, latencyMs: Math.round(result.latencyMs) },
+        });
+      });
+      return result;
+    },
+  };
+}
+
+export type ProviderService = ReturnType<typeof createProviderService>;
+
+function parseApiKey(kind: ProviderKind, raw: string): string {
+  const key = raw.trim();
+  if (!key && KINDS[kind].requiresKey) throw new BadUserInputError(`${KINDS[kind].displayName} needs an apiKey`, 'apiKey');
+  // Say what is wrong without echoing any of it.
+  if (key.length > 4096 || /[\s\u0000-\u001f\u007f]/.test(key)) throw new BadUserInputError('apiKey must be at most 4096 characters without spaces or control characters', 'apiKey');
+  return key;
+}
+
+function parseLabel(label: string | null | undefined): string | undefined {
+  if (label == null) return undefined;
+  const trimmed = label.trim();
+  if (trimmed.length < 1 || trimmed.length > 100) throw new BadUserInputError('label must be 1 to 100 characters', 'label');
+  return trimmed;
+}
+
+function parseModel(model: string | null | undefined): string | null | undefined {
+  if (model === undefined) return undefined;
+  if (model === null) return null;
+  const trimmed = model.trim();
+  if (trimmed.length < 1 || trimmed.length > 200) throw new BadUserInputError('defaultModel must be 1 to 200 characters', 'defaultModel');
+  return trimmed;
+}
+
+function parsePriority(priority: number | null | undefined): number | undefined {
+  if (priority == null) return undefined;
+  if (!Number.isInteger(priority) || priority < 0 || priority > 10_000) throw new BadUserInputError('priority must be an integer from 0 to 10000', 'priority');
+  return priority;
+}
+
+function parseTokenLimit(limit: number | null | undefined): bigint | null {
+  if (limit == null) return null;
+  if (limit < 0) throw new BadUserInputError('dailyTokenLimit must not be negative', 'dailyTokenLimit');
+  return BigInt(limit);
+}
+
+function parseBudget(usd: number | null | undefined): bigint | null {
+  if (usd == null) return null;
+  if (!Number.isFinite(usd) || usd < 0 || usd > 1e9) throw new BadUserInputError('monthlyBudgetUsd must be between 0 and 1e9', 'monthlyBudgetUsd');
+  return BigInt(Math.round(usd * MICROS_PER_USD));
+}

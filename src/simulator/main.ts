@@ -1,0 +1,10 @@
+// `npm run simulator -- [port]`: the simulated providers on that port (default 4010).
+import { startSimulator } from './simulator.js';
+
+const port = Number(process.argv[2] ?? 4010);
+const simulator = await startSimulator(port);
+console.log(`simulator listening on ${simulator.url}`);
+for (const [name, url] of Object.entries(simulator.baseUrls)) console.log(`  ${name.padEnd(10)} ${url}`);
+const stop = () => void simulator.stop().then(() => process.exit(0));
+process.once('SIGINT', stop);
+process.once('SIGTERM', stop);

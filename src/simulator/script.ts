@@ -1,0 +1,54 @@
+// Scripted behaviour for one simulated request, chosen by the caller: the part
+// of the API key after '#', or the `x-sim-script` header, in query-string form:
+//   sk-test-123#status=401                 always answer 401 (Gemini: 400 API_KEY_INVALID)
+//   sk-test-123#fail=503x2                 503 for the first 2 requests, then normal
+//   sk-test-123#status=429&retry-after=1   429 with retry-after
+//   sk-test-123#hang=1                     accept and never answer
+//   sk-test-123#slow=50&chunks=20&chunk-size=8    stream 20 chunks of 8 characters, 50 ms apart
+//   sk-test-123#midstream=error            an in-band error event after the first chunks
+//   sk-test-123#redirect=http://10.0.0.1/  answer 302 to that URL
+//   sk-test-123#reasoning=1                thinking deltas before the text
+export interface Script {
+  status?: number;
+  fail?: { status: number; times: number };
+  retryAfter?: number;
+  hang: boolean;
+  delayMs: number;
+  slowMs: number;
+  chunks: number;
+  chunkSize: number;
+  midstreamError: boolean;
+  redirect?: string;
+  reasoning: boolean;
+  /** Stream stops without its terminal event (no usage, no [DONE] / message_stop). */
+  truncate: boolean;
+}
+
+export function parseScript(text: string): Script {
+  const params = new URLSearchParams(text);
+  const number = (name: string, fallback: number) => {
+    const value = Number(params.get(name));
+    return params.has(name) && Number.isFinite(value) ? value : fallback;
+  };
+  const fail = /^(\d{3})x(\d+)$/.exec(params.get('fail') ?? '');
+  return {
+    status: params.has('status') ? number('status', 500) : undefined,
+    fail: fail ? { status: Number(fail[1]), times: Number(fail[2]) } : undefined,
+    retryAfter: params.has('retry-after') ? number('retry-after', 1) : undefined,
+    hang: params.get('hang') === '1',
+    delayMs: number('delay', 0),
+    slowMs: number('slow', 0),
+    chunks: Math.max(1, number('chunks', 4)),
+    chunkSize: Math.max(1, number('chunk-size', 12)),
+    midstreamError: params.get('midstream') === 'error',
+    redirect: params.get('redirect') ?? undefined,
+    reasoning: params.get('reasoning') === '1',
+    truncate: params.get('truncate') === '1',
+  };
+}
+
+/** The script carried by a key (after '#'), or '' when it carries none. */
+export function scriptOfKey(key: string): string {
+  const hash = key.indexOf('#');
+  return hash === -1 ? '' : key.slice(hash + 1);
+}
