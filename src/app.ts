@@ -30,7 +30,7 @@ export interface App {
   services: Services;
   /** Listens on config.port (0: any free port) and resolves with the base URL. */
   start(): Promise<{ url: string; port: number }>;
-  /** Graceful: stop accepting, complete subscriptions, close sockets with 1001, drain, close the database. */
+  /** Graceful: stop accepting, complete subscriptions, close sockets with 1001, drain. The caller closes what it opened (database, bus). */
   stop(): Promise<void>;
 }
 
@@ -169,7 +169,6 @@ export function buildApp({ config, db, bus, logger, clock }: AppDeps): App {
         logger.warn({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown timeout: closing remaining connections');
         server.closeAllConnections();
       }
-      await Promise.allSettled([bus.close(), db.close()]);
     })();
     return stopping;
   }

@@ -40,15 +40,16 @@ async function main(): Promise<void> {
     logger.info('get a development token with: npm run token -- --workspace acme --user alice --role owner');
   }
 
-  const onSignal = (signal: NodeJS.Signals) => {
+  const onSignal = async (signal: NodeJS.Signals) => {
     logger.info({ signal }, 'shutting down');
-    app.stop().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        logger.error({ err: error }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
+    try {
+      await app.stop();
+      await Promise.allSettled([bus.close(), db.close()]);
+      process.exit(0);
+    } catch (error) {
+      logger.error({ err: error }, 'shutdown failed');
+      process.exit(1);
+    }
   };
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);

@@ -26,6 +26,8 @@ export function openAiProtocol(name: 'openai' | 'openrouter', prefix: string): S
     key: (req) => bearer(req),
     error(exchange, status, message) {
       const [type, code] = ERROR_TYPES[status] ?? ['server_error', 'server_error'];
+      // Like OpenAI, a refused key is echoed (partly) in the message: the gateway must never pass it on.
+      if (status === 401 && exchange.key) message = `Incorrect API key provided: ${exchange.key.slice(0, 12)}****${exchange.key.slice(-6)}`;
       exchange.json(status, { error: { message, type, code } }, retryAfterHeaders(exchange, status));
     },
     async handle(exchange) {

@@ -92,7 +92,13 @@ export interface TestServer {
   stop(): Promise<void>;
 }
 
-export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+export interface TestServerOptions {
+  /** Share a database with another test server (it stays open until disposeAll). */
+  db?: Database;
+  clock?: () => Date;
+}
+
+export async function startTestServer(env: Record<string, string> = {}, options: TestServerOptions = {}): Promise<TestServer> {
   const config = testConfig(env);
   const logs: string[] = [];
   const sink = new Writable({
@@ -102,9 +108,11 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     },
   });
   const logger = createLogger('debug', sink);
-  const db = await openTestDatabase(config);
+  const db = options.db ?? (await openTestDatabase(config));
+  if (!options.db) leftovers.push(() => db.close());
   const bus = await createPubSubBus(config.redisUrl);
-  const app = buildApp({ config, db, bus, logger });
+  leftovers.push(() => bus.close());
+  const app = buildApp({ config, db, bus, logger, clock: options.clock });
   const { url } = await app.start();
   let stopped = false;
   const stop = async () => {

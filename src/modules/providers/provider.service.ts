@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { roleAtLeast, type Viewer } from '../../auth/jwt.js';
 import type { Keyring } from '../../crypto/keyring.js';
 import { keyHint } from '../../crypto/mask.js';
-import { open, rowAad, seal } from '../../crypto/seal.js';
+import { open, rowAad, seal, SealError } from '../../crypto/seal.js';
 import { AppError, BadUserInputError, ForbiddenError, NotFoundError } from '../../errors.js';
 import type { CredentialType, PrismaClient, Provider, ProviderKind, ProviderScope } from '../../generated/prisma/client.js';
 import { checkBaseUrl, EgressRefused, type EgressPolicy, type Resolve } from '../../net/egress.js';
@@ -238,8 +238,12 @@ export function createProviderService(deps: ProviderServiceDeps) {
         const models = await validateKey({ kind: provider.kind, baseUrl, apiKey: decrypt(provider), credentialType: provider.credentialType }, signal);
         result = { ok: true, latencyMs: performance.now() - started, errorCode: null, message: null, models };
       } catch (error) {
-        if (!(error instanceof AppError)) throw error;
-        result = { ok: false, latencyMs: performance.now() - started, errorCode: error.code, message: error.message, models: null };
+        if (error instanceof SealError) {
+          // Names the master key id, never any key material.
+          result = { ok: false, latencyMs: performance.now() - started, errorCode: 'INTERNAL', message: error.message, models: null };
+        } else if (error instanceof AppError) {
+          result = { ok: false, latencyMs: performance.now() - started, errorCode: error.code, message: error.message, models: null };
+        } else throw error;
       }
       const status = result.ok
         ? provider.status === 'INVALID' ? 'ACTIVE' : provider.status
