@@ -1,0 +1,40 @@
+// Small helpers for benchmarks: timings, percentiles, and a table of ratios
+// against a baseline measured in the same run.
+
+export interface Sample {
+  name: string;
+  /** Per-operation times in microseconds. */
+  micros: number[];
+}
+
+export function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+/** Runs `op` `iterations` times after `warmup` runs, timing each. */
+export async function measure(name: string, iterations: number, op: () => unknown, warmup = Math.min(200, iterations)): Promise<Sample> {
+  for (let i = 0; i < warmup; i++) await op();
+  const micros: number[] = [];
+  for (let i = 0; i < iterations; i++) {
+    const started = process.hrtime.bigint();
+    await op();
+    micros.push(Number(process.hrtime.bigint() - started) / 1000);
+  }
+  return { name, micros };
+}
+
+export function report(title: string, baseline: Sample, samples: Sample[]): void {
+  const row = (s: Sample) => {
+    const p50 = percentile(s.micros, 50);
+    const p99 = percentile(s.micros, 99);
+    const ratio = p50 / percentile(baseline.micros, 50);
+    return `  ${s.name.padEnd(44)} p50 ${fmt(p50).padStart(10)}  p99 ${fmt(p99).padStart(10)}  ×${ratio.toFixed(2).padStart(7)} of baseline`;
+  };
+  console.log(`\n${title}\n  baseline: ${baseline.name}`);
+  for (const sample of [baseline, ...samples]) console.log(row(sample));
+}
+
+function fmt(micros: number): string {
+  return micros >= 1000 ? `${(micros / 1000).toFixed(2)} ms` : `${micros.toFixed(1)} µs`;
+}
