@@ -104,10 +104,15 @@ describe('keys:rotate', () => {
     const first = await rotateKeys(db.prisma, keyring, 5);
     serving = false;
     await traffic;
-    expect(first).toEqual({ rotated: 12, skipped: 0, failed: [] });
+    // On a shared Postgres other tests' rows (under "test1") are reported as unopenable: only ours are under "old".
+    const ours = (report: typeof first) => report.failed.filter((failure) => plaintexts.has(failure.id));
+    expect(first).toMatchObject({ rotated: 12, skipped: 0 });
+    expect(ours(first)).toEqual([]);
     expect(answers.length).toBeGreaterThan(0);
     expect(answers.every((a) => a.errors === undefined && a.ok === true)).toBe(true);
-    expect(await rotateKeys(db.prisma, keyring)).toEqual({ rotated: 0, skipped: 0, failed: [] });
+    const second = await rotateKeys(db.prisma, keyring);
+    expect(second).toMatchObject({ rotated: 0, skipped: 0 });
+    expect(ours(second)).toEqual([]);
 
     // Every row now opens with the new key alone, to the same plaintext.
     const newOnly = parseKeyring(newKey);

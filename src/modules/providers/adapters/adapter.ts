@@ -14,11 +14,46 @@ export interface ProviderTarget {
   credentialType: 'API_KEY' | 'OAUTH_TOKEN';
 }
 
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant';
+  content: string;
+}
+
+export interface ChatRequest {
+  model: string;
+  messages: ChatMessage[];
+  temperature?: number;
+  maxTokens?: number;
+}
+
+/** Token counts as the provider reported them (completion includes reasoning; prompt includes cached). */
+export interface TokenCounts {
+  promptTokens: number;
+  cachedPromptTokens: number;
+  completionTokens: number;
+  reasoningTokens: number;
+  totalTokens: number;
+}
+
+/** What every adapter yields, whatever its wire protocol. */
+export type StreamEvent =
+  | { type: 'text'; text: string }
+  | { type: 'thinking'; text: string }
+  | { type: 'usage'; usage: TokenCounts }
+  | { type: 'finish'; reason: string | null };
+
 export interface ProviderAdapter {
   /** Proves the key works; resolves with the models it can use when the provider lists them. */
   validate(target: ProviderTarget, signal: AbortSignal): Promise<{ models: string[] | null }>;
   listModels(target: ProviderTarget, signal: AbortSignal): Promise<string[]>;
+  /** One non-streamed call, answered as the same events a stream would give. */
+  chat(target: ProviderTarget, request: ChatRequest, signal: AbortSignal): Promise<StreamEvent[]>;
+  /** Upstream failures are thrown as ProviderCallError, before or after the first event. */
+  stream(target: ProviderTarget, request: ChatRequest, signal: AbortSignal): AsyncIterable<StreamEvent>;
 }
+
+/** Upper bound on the reply when the caller gives none (Anthropic requires one). */
+export const DEFAULT_MAX_TOKENS = 4096;
 
 export interface AdapterDeps {
   /** The egress-guarded fetch every SDK is given. */
@@ -107,6 +142,44 @@ export async function callProvider<T>(
     if (signal.aborted) throw error;
     throw transportError(kind, error, deadline.aborted);
   }
+}
+
+/**
+ * Like callProvider, for a stream: failures while opening it and while reading
+ * it are mapped the same way. The deadline covers the wait for the first
+ * event only; after that the caller's signal alone ends the stream.
+ */
+export async function* streamProvider(
+  kind: ProviderKind,
+  signal: AbortSignal,
+  timeoutMs: number,
+  open: (signal: AbortSignal) => AsyncIterable<StreamEvent> | Promise<AsyncIterable<StreamEvent>>,
+  httpFailure: (error: unknown) => UpstreamFailure | undefined,
+): AsyncGenerator<StreamEvent> {
+  const firstEvent = new AbortController();
+  const timer = setTimeout(() => firstEvent.abort(new DOMException('first event timed out', 'TimeoutError')), timeoutMs);
+  const upstream = AbortSignal.any([signal, firstEvent.signal]);
+  try {
+    for await (const event of await open(upstream)) {
+      clearTimeout(timer);
+      yield event;
+    }
+  } catch (error) {
+    if (error instanceof ProviderCallError) throw error;
+    const failure = httpFailure(error);
+    if (failure) throw providerError(kind, failure);
+    if (signal.aborted) throw error;
+    throw transportError(kind, error, firstEvent.signal.aborted);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** A stream that ended with an error event after a 200 (Anthropic `error`, OpenAI/Gemini `data: {"error": ...}`). */
+export function inBandError(kind: ProviderKind, type: string | undefined): ProviderCallError {
+  const overloaded = type === 'overloaded_error' || type === 'UNAVAILABLE';
+  const safeType = type && SAFE_IDENTIFIER.test(type) ? ` (${type})` : '';
+  return new ProviderCallError('PROVIDER_UNAVAILABLE', `${KINDS[kind].displayName} failed mid-stream${safeType}`, undefined, overloaded);
 }
 
 function transportError(kind: ProviderKind, error: unknown, timedOut: boolean): ProviderCallError {

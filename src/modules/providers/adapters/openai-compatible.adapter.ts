@@ -2,7 +2,19 @@
 // OpenAI-compatible endpoint, through the `openai` SDK with a base URL.
 import OpenAI from 'openai';
 import { KINDS } from '../kinds.js';
-import { callProvider, type AdapterDeps, type ProviderAdapter, type ProviderTarget, type UpstreamFailure } from './adapter.js';
+import type { ChatCompletion, ChatCompletionChunk, ChatCompletionCreateParamsBase } from 'openai/resources/chat/completions';
+import {
+  callProvider,
+  inBandError,
+  streamProvider,
+  type AdapterDeps,
+  type ChatRequest,
+  type ProviderAdapter,
+  type ProviderTarget,
+  type StreamEvent,
+  type TokenCounts,
+  type UpstreamFailure,
+} from './adapter.js';
 
 export function createOpenAiCompatibleAdapter(deps: AdapterDeps): ProviderAdapter {
   const client = (target: ProviderTarget) =>
@@ -28,6 +40,33 @@ export function createOpenAiCompatibleAdapter(deps: AdapterDeps): ProviderAdapte
 
   return {
     listModels,
+    chat: (target, request, signal) =>
+      call(target, signal, async (callSignal) => {
+        const completion = await client(target).chat.completions.create({ ...body(target, request), stream: false }, { signal: callSignal });
+        return completionEvents(completion);
+      }),
+    stream: (target, request, signal) =>
+      streamProvider(
+        target.kind,
+        signal,
+        deps.timeoutMs,
+        async function* (callSignal) {
+          const chunks = await client(target).chat.completions.create(
+            { ...body(target, request), stream: true, stream_options: { include_usage: true } },
+            { signal: callSignal },
+          );
+          try {
+            for await (const chunk of chunks) yield* chunkEvents(chunk);
+          } catch (error) {
+            // `data: {"error": ...}` after a 200 surfaces as an APIError without a status.
+            if (error instanceof OpenAI.APIError && error.status === undefined && !(error instanceof OpenAI.APIConnectionError)) {
+              throw inBandError(target.kind, (error.error as { type?: string } | undefined)?.type);
+            }
+            throw error;
+          }
+        },
+        httpFailure,
+      ),
     async validate(target, signal) {
       const path = KINDS[target.kind].validationPath;
       if (!path) return { models: await listModels(target, signal) };
@@ -41,4 +80,57 @@ export function createOpenAiCompatibleAdapter(deps: AdapterDeps): ProviderAdapte
 function httpFailure(error: unknown): UpstreamFailure | undefined {
   if (!(error instanceof OpenAI.APIError) || error.status === undefined) return undefined;
   return { status: error.status, headers: error.headers, type: error.code ?? error.type ?? undefined };
+}
+
+/** Newer OpenAI models take max_completion_tokens; everything OpenAI-compatible else takes max_tokens. */
+function body(target: ProviderTarget, request: ChatRequest): ChatCompletionCreateParamsBase {
+  const params: ChatCompletionCreateParamsBase = { model: request.model, messages: request.messages };
+  if (request.temperature !== undefined) params.temperature = request.temperature;
+  if (request.maxTokens !== undefined) {
+    if (target.kind === 'OPENAI' && /^(o\d|gpt-5)/.test(request.model)) params.max_completion_tokens = request.maxTokens;
+    else params.max_tokens = request.maxTokens;
+  }
+  return params;
+}
+
+interface ReasoningDelta {
+  content?: string | null;
+  /** DeepSeek reasoner */
+  reasoning_content?: string | null;
+  /** OpenRouter */
+  reasoning?: string | null;
+}
+
+function* chunkEvents(chunk: ChatCompletionChunk): Generator<StreamEvent> {
+  const choice = chunk.choices[0];
+  if (choice) {
+    const delta = choice.delta as ReasoningDelta;
+    const thinking = delta.reasoning_content ?? delta.reasoning;
+    if (thinking) yield { type: 'thinking', text: thinking };
+    if (delta.content) yield { type: 'text', text: delta.content };
+    if (choice.finish_reason) yield { type: 'finish', reason: choice.finish_reason };
+  }
+  if (chunk.usage) yield { type: 'usage', usage: counts(chunk.usage) };
+}
+
+function completionEvents(completion: ChatCompletion): StreamEvent[] {
+  const choice = completion.choices[0];
+  const message = choice?.message as (ReasoningDelta & { content: string | null }) | undefined;
+  const events: StreamEvent[] = [];
+  const thinking = message?.reasoning_content ?? message?.reasoning;
+  if (thinking) events.push({ type: 'thinking', text: thinking });
+  if (message?.content) events.push({ type: 'text', text: message.content });
+  if (completion.usage) events.push({ type: 'usage', usage: counts(completion.usage) });
+  events.push({ type: 'finish', reason: choice?.finish_reason ?? null });
+  return events;
+}
+
+function counts(usage: NonNullable<ChatCompletion['usage']>): TokenCounts {
+  return {
+    promptTokens: usage.prompt_tokens,
+    cachedPromptTokens: usage.prompt_tokens_details?.cached_tokens ?? 0,
+    completionTokens: usage.completion_tokens,
+    reasoningTokens: usage.completion_tokens_details?.reasoning_tokens ?? 0,
+    totalTokens: usage.total_tokens,
+  };
 }
