@@ -16,6 +16,7 @@ import { isGraphQLError, maskError } from './graphql/errors.js';
 import { schema } from './graphql/schema.js';
 import type { Logger } from './logging/logger.js';
 import type { PubSubBus } from './pubsub/pubsub.js';
+import { untilAborted } from './pubsub/until-aborted.js';
 import { createServices, type Services } from './services.js';
 
 export interface AppDeps {
@@ -44,6 +45,13 @@ export function buildApp({ config, db, bus, logger, clock }: AppDeps): App {
   const verifyToken = createTokenVerifier(config.jwt);
   const services = createServices({ config, db, bus, clock });
   const shutdown = new AbortController();
+
+  // Deleting or disabling a provider (on any instance) ends this instance's live calls to it.
+  void (async () => {
+    for await (const { providerId } of untilAborted(bus.pubsub.subscribe('provider:removed'), shutdown.signal)) {
+      services.liveStreams.endAll(providerId);
+    }
+  })();
 
   const yoga = createYoga({
     schema,

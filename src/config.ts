@@ -42,6 +42,8 @@ export interface Config {
   providerTimeoutMs: number;
   /** Key additions, rotations and deletions a user may make per hour. */
   credentialChangesPerHour: number;
+  /** Retries of a failed upstream call before the first token (then the next provider). */
+  chatRetry: { maxRetries: number; baseDelayMs: number; maxDelayMs: number };
   /** Notes for the operator about defaults that were filled in (printed once at start). */
   notices: string[];
 }
@@ -208,6 +210,11 @@ export function loadConfig(env: Env = process.env): Config {
     },
     providerTimeoutMs: read.int('PROVIDER_TIMEOUT_MS', 15_000, 100, 600_000),
     credentialChangesPerHour: read.int('CREDENTIAL_CHANGES_PER_HOUR', 10, 1, 100_000),
+    chatRetry: {
+      maxRetries: read.int('CHAT_MAX_RETRIES', 3, 0, 10),
+      baseDelayMs: read.int('CHAT_RETRY_BASE_MS', 250, 1, 60_000),
+      maxDelayMs: read.int('CHAT_RETRY_MAX_DELAY_MS', 8_000, 1, 300_000),
+    },
     notices: [] as string[],
   };
   if (read.problems.length > 0) throw new ConfigError(read.problems);

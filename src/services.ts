@@ -10,6 +10,12 @@ import { createCredentialRateLimit } from './modules/providers/credential-rate-l
 import { createProviderRepository } from './modules/providers/provider.repository.js';
 import { createProviderService } from './modules/providers/provider.service.js';
 import { createUsageTickService } from './modules/usage/usage-tick.service.js';
+import { createLedger } from './modules/usage/ledger.js';
+import { createChatService } from './modules/chat/chat.service.js';
+import { createLiveStreams } from './modules/chat/live-streams.js';
+import { createRouteService } from './modules/chat/route.service.js';
+import { createSessionService } from './modules/chat/session.service.js';
+import { createPreferencesService } from './modules/preferences/preferences.service.js';
 import type { PubSubBus } from './pubsub/pubsub.js';
 
 export interface ServiceDeps {
@@ -24,20 +30,40 @@ export function createServices({ config, db, bus, clock = () => new Date() }: Se
   const prisma = db.prisma;
   const keyring = parseKeyring(config.encryptionKeys);
   const adapters = createAdapters({ fetch: createGuardedFetch(config.egress), timeoutMs: config.providerTimeoutMs });
+  const liveStreams = createLiveStreams();
+  const providers = createProviderService({
+    prisma,
+    repository: createProviderRepository(prisma),
+    keyring,
+    adapters,
+    egress: config.egress,
+    rateLimit: createCredentialRateLimit(prisma, config.credentialChangesPerHour, clock),
+    clock,
+    announceRemoval: (providerId) => bus.pubsub.publish('provider:removed', { providerId }),
+  });
+  const preferences = createPreferencesService(prisma, providers);
+  const routes = createRouteService(providers, preferences, prisma);
+  const sessions = createSessionService(prisma, clock);
   return {
     /** For the Pothos Prisma plugin's reads; services get it through their factories. */
     prisma,
+    liveStreams,
     viewers: createViewerService(prisma),
     usageTicks: createUsageTickService(bus.pubsub),
     audit: createAuditService(prisma),
-    providers: createProviderService({
-      prisma,
-      repository: createProviderRepository(prisma),
-      keyring,
+    providers,
+    preferences,
+    routes,
+    sessions,
+    chat: createChatService({
+      routes,
+      preferences,
+      providers,
+      sessions,
+      ledger: createLedger(prisma, clock),
       adapters,
-      egress: config.egress,
-      rateLimit: createCredentialRateLimit(prisma, config.credentialChangesPerHour, clock),
-      clock,
+      liveStreams,
+      retry: config.chatRetry,
     }),
   };
 }

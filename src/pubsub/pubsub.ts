@@ -16,6 +16,8 @@ export interface UsageTickEvent {
 /** Topic → [routing id, payload]. Payloads are JSON (they cross Redis). */
 export type Topics = {
   'usage:tick': [workspaceId: string, payload: UsageTickEvent];
+  /** A provider was deleted or disabled: every instance ends its live calls to it. */
+  'provider:removed': [payload: { providerId: string }];
 };
 
 export type GatewayPubSub = PubSub<Topics>;

@@ -53,3 +53,72 @@ export const AuditLog = graphql(`
     }
   }
 `);
+
+export const Chat = graphql(`
+  mutation Chat($input: ChatInput!) {
+    chat(input: $input) {
+      content providerId kind model finishReason usageEventId sessionId fellBack
+      usage { promptTokens cachedPromptTokens completionTokens reasoningTokens totalTokens costUsd usageSource }
+    }
+  }
+`);
+
+export const ChatStream = graphql(`
+  subscription ChatStream($input: ChatInput!) {
+    chatStream(input: $input) {
+      type index delta tokensSoFar providerId kind model finishReason errorCode message usageEventId sessionId
+      usage { promptTokens cachedPromptTokens completionTokens reasoningTokens totalTokens costUsd usageSource }
+    }
+  }
+`);
+
+export const ResolveRoute = graphql(`
+  query ResolveRoute($agent: String, $providerId: ID, $model: String) {
+    resolveRoute(agent: $agent, providerId: $providerId, model: $model) {
+      candidates { providerId kind model reason usable skippedBecause }
+    }
+  }
+`);
+
+export const UpdatePreferences = graphql(`
+  mutation UpdatePreferences($input: PreferencesInput!) {
+    updatePreferences(input: $input) {
+      defaultProviderId defaultModel fallbackProviderId fallbackModel autoFailover maxTokensPerRequest timezone
+      quotaWarningThreshold workspaceDailyTokenLimit workspaceMonthlyBudgetUsd storeConversationHistory
+      agentPreferences { agentType providerId model fallbackProviderId fallbackModel estimatedUsdPerMTok }
+    }
+  }
+`);
+
+export const PreferencesQuery = graphql(`
+  query Preferences {
+    preferences { defaultProviderId autoFailover timezone agentPreferences { agentType providerId model } }
+  }
+`);
+
+export const SetAgentModelPreference = graphql(`
+  mutation SetAgentModelPreference($input: AgentModelPreferenceInput!) {
+    setAgentModelPreference(input: $input) { agentType providerId model fallbackProviderId fallbackModel }
+  }
+`);
+
+export const RemoveAgentModelPreference = graphql(`
+  mutation RemoveAgentModelPreference($agentType: String!) {
+    removeAgentModelPreference(agentType: $agentType)
+  }
+`);
+
+export const Sessions = graphql(`
+  query Sessions($first: Int, $after: String) {
+    sessions(first: $first, after: $after) {
+      edges { cursor node { id title providerId kind model agent messageCount totalTokens costUsd createdAt lastActiveAt } }
+      pageInfo { hasNextPage endCursor }
+    }
+  }
+`);
+
+export const SessionById = graphql(`
+  query SessionById($id: ID!) {
+    session(id: $id) { id messageCount totalTokens providerId model }
+  }
+`);

@@ -4,7 +4,7 @@ import { maskKey } from '../../crypto/mask.js';
 import { builder } from '../../graphql/builder.js';
 import type { ProviderTestResult as TestResult } from './provider.service.js';
 
-const ProviderKindEnum = builder.enumType(ProviderKind, { name: 'ProviderKind' });
+export const ProviderKindEnum = builder.enumType(ProviderKind, { name: 'ProviderKind' });
 const ProviderScopeEnum = builder.enumType(ProviderScope, {
   name: 'ProviderScope',
   description: "WORKSPACE: managed by the workspace's admins; PERSONAL: one member's, used only by them; PLATFORM: the operator's (read-only)",

@@ -60,6 +60,8 @@ export interface ProviderServiceDeps {
   resolve?: Resolve;
   rateLimit: CredentialRateLimit;
   clock: () => Date;
+  /** Tells every instance to end live calls to a provider that was deleted or disabled. */
+  announceRemoval: (providerId: string) => void;
 }
 
 const MICROS_PER_USD = 1_000_000;
@@ -100,7 +102,27 @@ export function createProviderService(deps: ProviderServiceDeps) {
     return open(keyring, provider.sealedKey, rowAad(provider.workspaceId, provider.id));
   }
 
+  /** What an adapter needs for one call with this provider's key. */
+  async function target(provider: Provider): Promise<ProviderTarget> {
+    const apiKey = decrypt(provider);
+    // Gemini's SDK fetches on its own, past the guarded fetch: check its base URL (and DNS) before every call.
+    const baseUrl = KINDS[provider.kind].protocol === 'gemini' ? await checkedBaseUrl(provider.kind, provider.baseUrl) : (provider.baseUrl ?? KINDS[provider.kind].defaultBaseUrl!);
+    return { kind: provider.kind, baseUrl, apiKey, credentialType: provider.credentialType };
+  }
+
   return {
+    target,
+
+    /** The models the provider lists for this key; PROVIDER_UNAVAILABLE when it cannot say. */
+    async models(provider: Provider, signal: AbortSignal): Promise<string[]> {
+      return adapters[KINDS[provider.kind].protocol].listModels(await target(provider), signal);
+    },
+
+    /** An upstream refused the key during a call: stop routing to it until a test succeeds. */
+    async markInvalid(provider: Provider, message: string): Promise<void> {
+      await prisma.provider.updateMany({ where: { id: provider.id, status: { in: ['ACTIVE', 'DEGRADED'] } }, data: { status: 'INVALID', lastError: message } });
+    },
+
     list: (viewer: Viewer) => repository.listVisible(viewer),
 
     get: (viewer: Viewer, id: string) => repository.findVisible(viewer, id),
@@ -210,6 +232,9 @@ export function createProviderService(deps: ProviderServiceDeps) {
         if (changes.status === 'ACTIVE' && provider.status === 'DISABLED') await recordAudit(tx, viewer, { action: 'PROVIDER_ENABLED', targetId: provider.id });
         if (fieldNames.length > 0) await recordAudit(tx, viewer, { action: 'PROVIDER_UPDATED', targetId: provider.id, data: { fields: fieldNames } });
         return updated;
+      }).then((updated) => {
+        if (updated.status === 'DISABLED' && provider.status !== 'DISABLED') deps.announceRemoval(provider.id);
+        return updated;
       });
     },
 
@@ -225,6 +250,7 @@ export function createProviderService(deps: ProviderServiceDeps) {
         });
         await recordAudit(tx, viewer, { action: 'PROVIDER_DELETED', targetId: provider.id, data: { kind: provider.kind, label: provider.label } });
       });
+      deps.announceRemoval(provider.id);
       return provider.id;
     },
 

@@ -1,0 +1,153 @@
+import type { ChatSession as ChatSessionRow } from '../../generated/prisma/client.js';
+import { builder } from '../../graphql/builder.js';
+import { connectionType } from '../../graphql/connection.js';
+import { ProviderKindEnum } from '../providers/provider.graphql.js';
+import type { ChatChunk as Chunk, ChatResult as Result, ReportedUsage } from './chat.service.js';
+import type { RouteCandidate as Candidate } from './route.service.js';
+
+const ChatRole = builder.enumType('ChatRole', { values: ['SYSTEM', 'USER', 'ASSISTANT'] as const });
+const ChatChunkType = builder.enumType('ChatChunkType', { values: ['START', 'TEXT', 'THINKING', 'TOOL_CALL', 'USAGE', 'DONE', 'ERROR'] as const });
+const UsageSource = builder.enumType('UsageSource', {
+  values: ['PROVIDER', 'ESTIMATED'] as const,
+  description: 'PROVIDER: counts reported by the provider; ESTIMATED: counted by the gateway (the provider gave none)',
+});
+
+const TokenUsage = builder.objectRef<ReportedUsage>('TokenUsage').implement({
+  fields: (t) => ({
+    promptTokens: t.exposeInt('promptTokens'),
+    cachedPromptTokens: t.exposeInt('cachedPromptTokens'),
+    completionTokens: t.exposeInt('completionTokens'),
+    reasoningTokens: t.exposeInt('reasoningTokens'),
+    totalTokens: t.exposeInt('totalTokens'),
+    costUsd: t.exposeFloat('costUsd'),
+    usageSource: t.field({ type: UsageSource, resolve: (u) => u.usageSource }),
+  }),
+});
+
+/** Reads a field that only some chunk types carry. */
+const field = <K extends string>(chunk: Chunk, key: K) => ((chunk as Record<string, unknown>)[key] ?? null) as never;
+
+const ChatChunk = builder.objectRef<Chunk>('ChatChunk').implement({
+  fields: (t) => ({
+    type: t.field({ type: ChatChunkType, resolve: (c) => c.type }),
+    index: t.exposeInt('index', { description: '0, 1, 2, ... in order within one stream' }),
+    delta: t.string({ nullable: true, resolve: (c) => field(c, 'delta') }),
+    tokensSoFar: t.int({ nullable: true, description: 'Running completion-token estimate', resolve: (c) => field(c, 'tokensSoFar') }),
+    providerId: t.id({ nullable: true, resolve: (c) => field(c, 'providerId') }),
+    kind: t.field({ type: ProviderKindEnum, nullable: true, resolve: (c) => field(c, 'kind') }),
+    model: t.string({ nullable: true, resolve: (c) => field(c, 'model') }),
+    usage: t.field({ type: TokenUsage, nullable: true, resolve: (c) => field(c, 'usage') }),
+    finishReason: t.string({ nullable: true, resolve: (c) => field(c, 'finishReason') }),
+    errorCode: t.string({ nullable: true, resolve: (c) => field(c, 'errorCode') }),
+    message: t.string({ nullable: true, resolve: (c) => field(c, 'message') }),
+    usageEventId: t.id({ nullable: true, resolve: (c) => field(c, 'usageEventId') }),
+    sessionId: t.id({ nullable: true, resolve: (c) => field(c, 'sessionId') }),
+  }),
+});
+
+const ChatResult = builder.objectRef<Result>('ChatResult').implement({
+  fields: (t) => ({
+    content: t.exposeString('content'),
+    providerId: t.exposeID('providerId'),
+    kind: t.field({ type: ProviderKindEnum, resolve: (r) => r.kind }),
+    model: t.exposeString('model'),
+    finishReason: t.exposeString('finishReason', { nullable: true }),
+    usage: t.field({ type: TokenUsage, resolve: (r) => r.usage }),
+    usageEventId: t.exposeID('usageEventId'),
+    sessionId: t.exposeID('sessionId', { nullable: true }),
+    fellBack: t.exposeBoolean('fellBack', { description: 'True when a fallback provider answered' }),
+  }),
+});
+
+const RouteCandidate = builder.objectRef<Candidate>('RouteCandidate').implement({
+  fields: (t) => ({
+    providerId: t.id({ resolve: (c) => c.provider.id }),
+    kind: t.field({ type: ProviderKindEnum, resolve: (c) => c.provider.kind }),
+    model: t.exposeString('model'),
+    reason: t.exposeString('reason'),
+    usable: t.exposeBoolean('usable'),
+    skippedBecause: t.exposeString('skippedBecause', { nullable: true }),
+  }),
+});
+
+const RouteExplanation = builder.objectRef<{ candidates: Candidate[] }>('RouteExplanation').implement({
+  description: 'The providers a chat with these inputs would try, in order',
+  fields: (t) => ({ candidates: t.field({ type: [RouteCandidate], resolve: (r) => r.candidates }) }),
+});
+
+const ChatSession = builder.objectRef<ChatSessionRow>('ChatSession').implement({
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    title: t.exposeString('title', { nullable: true }),
+    providerId: t.exposeID('providerId', { nullable: true, description: 'The selection the session keeps for its lifetime' }),
+    kind: t.field({ type: ProviderKindEnum, nullable: true, resolve: (s) => s.kind }),
+    model: t.exposeString('model', { nullable: true }),
+    agent: t.exposeString('agent', { nullable: true }),
+    messageCount: t.exposeInt('messageCount'),
+    totalTokens: t.field({ type: 'SafeInt', resolve: (s) => s.totalTokens }),
+    costUsd: t.float({ resolve: (s) => Number(s.costMicros) / 1e6 }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    lastActiveAt: t.expose('lastActiveAt', { type: 'DateTime' }),
+  }),
+});
+const ChatSessionConnection = connectionType('ChatSession', ChatSession);
+
+const ChatMessageInput = builder.inputType('ChatMessageInput', {
+  fields: (t) => ({ role: t.field({ type: ChatRole, required: true }), content: t.string({ required: true }) }),
+});
+
+const ChatInput = builder.inputType('ChatInput', {
+  fields: (t) => ({
+    providerId: t.id({ description: "None: the agent's preference, else the workspace default" }),
+    model: t.string({ description: "None: the provider's default model" }),
+    agent: t.string({ description: 'Agent type, for preferences and usage grouping' }),
+    operation: t.string({ description: 'Free tag for usage grouping' }),
+    sessionId: t.id({ description: 'Continue a chat session' }),
+    messages: t.field({ type: [ChatMessageInput], required: true }),
+    temperature: t.float(),
+    maxTokens: t.int(),
+    allowFallback: t.boolean({ defaultValue: true }),
+  }),
+});
+
+const toInput = (input: typeof ChatInput.$inferInput) => ({ ...input, providerId: input.providerId?.toString(), sessionId: input.sessionId?.toString() });
+
+builder.queryFields((t) => ({
+  resolveRoute: t.field({
+    type: RouteExplanation,
+    description: 'What a chat with these inputs would try, and why',
+    args: { agent: t.arg.string(), providerId: t.arg.id(), model: t.arg.string() },
+    resolve: async (_root, args, context) => ({
+      candidates: await context.services.routes.plan(context.viewer!, { agent: args.agent, providerId: args.providerId?.toString(), model: args.model }),
+    }),
+  }),
+  sessions: t.field({
+    type: ChatSessionConnection,
+    description: "The caller's own sessions, most recently active first",
+    args: { first: t.arg.int({ defaultValue: 50 }), after: t.arg.string() },
+    resolve: (_root, args, context) => context.services.sessions.list(context.viewer!, args.first ?? 50, args.after),
+  }),
+  session: t.field({
+    type: ChatSession,
+    nullable: true,
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (_root, args, context) => context.services.sessions.get(context.viewer!, String(args.id)),
+  }),
+}));
+
+builder.mutationField('chat', (t) =>
+  t.field({
+    type: ChatResult,
+    args: { input: t.arg({ type: ChatInput, required: true }) },
+    resolve: (_root, { input }, context) => context.services.chat.complete(context.viewer!, toInput(input), context.signal),
+  }),
+);
+
+builder.subscriptionField('chatStream', (t) =>
+  t.field({
+    type: ChatChunk,
+    args: { input: t.arg({ type: ChatInput, required: true }) },
+    subscribe: (_root, { input }, context) => context.services.chat.stream(context.viewer!, toInput(input), context.signal),
+    resolve: (chunk) => chunk,
+  }),
+);

@@ -1,0 +1,256 @@
+// One chat, streamed or not: route → reserve a ledger row → call the provider
+// (retrying what is retryable before the first token, then falling back to
+// the next candidate) → chunks to the client → finalize the row.
+// Every attempt has its own ledger row; a fallback's row points at the one it
+// fell back from. A client that leaves, or a provider that is removed, ends
+// the upstream call and the row is finalized CANCELLED with what was sent.
+import type { Viewer } from '../../auth/jwt.js';
+import { AppError, BadUserInputError } from '../../errors.js';
+import { SealError } from '../../crypto/seal.js';
+import type { ChatSession, ProviderKind, UsageSource } from '../../generated/prisma/client.js';
+import { estimateTokens, type Ledger } from '../usage/ledger.js';
+import type { PreferencesService } from '../preferences/preferences.service.js';
+import { DEFAULT_MAX_TOKENS, ProviderCallError, type ChatMessage, type TokenCounts } from '../providers/adapters/adapter.js';
+import type { Adapters } from '../providers/adapters/adapters.js';
+import { KINDS } from '../providers/kinds.js';
+import type { ProviderService } from '../providers/provider.service.js';
+import type { LiveStreams } from './live-streams.js';
+import { retryDelayMs, sleep, type RetryPolicy } from './retry.js';
+import { usableCandidates, type RouteCandidate, type RouteService } from './route.service.js';
+import type { SessionService } from './session.service.js';
+
+export interface ChatInput {
+  providerId?: string | null;
+  model?: string | null;
+  agent?: string | null;
+  operation?: string | null;
+  sessionId?: string | null;
+  messages: Array<{ role: 'SYSTEM' | 'USER' | 'ASSISTANT'; content: string }>;
+  temperature?: number | null;
+  maxTokens?: number | null;
+  allowFallback?: boolean | null;
+}
+
+export interface ReportedUsage extends TokenCounts {
+  costUsd: number;
+  usageSource: UsageSource;
+}
+
+export type ChatChunk = { index: number } & (
+  | { type: 'START'; providerId: string; kind: ProviderKind; model: string; sessionId: string; /** not the route's first choice */ fallback: boolean }
+  | { type: 'TEXT' | 'THINKING'; delta: string; tokensSoFar: number }
+  | { type: 'USAGE'; usage: ReportedUsage; usageEventId: string }
+  | { type: 'DONE'; finishReason: string | null }
+  | { type: 'ERROR'; errorCode: string; message: string }
+);
+
+export interface ChatResult {
+  content: string;
+  providerId: string;
+  kind: ProviderKind;
+  model: string;
+  finishReason: string | null;
+  usage: ReportedUsage;
+  usageEventId: string;
+  sessionId: string;
+  fellBack: boolean;
+}
+
+export interface ChatServiceDeps {
+  routes: RouteService;
+  preferences: PreferencesService;
+  providers: ProviderService;
+  sessions: SessionService;
+  ledger: Ledger;
+  adapters: Adapters;
+  liveStreams: LiveStreams;
+  retry: RetryPolicy;
+}
+
+const ROLES = { SYSTEM: 'system', USER: 'user', ASSISTANT: 'assistant' } as const;
+const LABEL = /^[A-Za-z0-9._:/ -]{1,64}$/;
+
+type ChunkBody = ChatChunk extends infer C ? (C extends { index: number } ? Omit<C, 'index'> : never) : never;
+
+export function createChatService(deps: ChatServiceDeps) {
+  function validate(input: ChatInput, maxTokensPerRequest: number | null): void {
+    if (input.messages.length === 0) throw new BadUserInputError('messages must not be empty', 'messages');
+    if (input.messages.length > 1000) throw new BadUserInputError('At most 1000 messages per call', 'messages');
+    if (input.temperature != null && !(input.temperature >= 0 && input.temperature <= 2)) throw new BadUserInputError('temperature must be between 0 and 2', 'temperature');
+    if (input.maxTokens != null && !(Number.isInteger(input.maxTokens) && input.maxTokens >= 1)) throw new BadUserInputError('maxTokens must be a positive integer', 'maxTokens');
+    if (input.maxTokens != null && maxTokensPerRequest != null && input.maxTokens > maxTokensPerRequest) {
+      throw new BadUserInputError(`maxTokens may be at most ${maxTokensPerRequest} in this workspace`, 'maxTokens');
+    }
+    for (const field of ['agent', 'operation'] as const) {
+      const value = input[field];
+      if (value != null && !LABEL.test(value)) throw new BadUserInputError(`${field} must be 1 to 64 letters, digits, spaces or . _ : / -`, field);
+    }
+  }
+
+  /** The chunks of one chat. Ends after DONE or ERROR; the caller may stop reading at any time. */
+  async function* run(viewer: Viewer, input: ChatInput, options: { streamed: boolean; signal: AbortSignal }): AsyncGenerator<ChatChunk> {
+    const prefs = await deps.preferences.read(viewer.workspaceId);
+    validate(input, prefs.maxTokensPerRequest);
+    const asked: ChatMessage[] = input.messages.map((m) => ({ role: ROLES[m.role], content: m.content }));
+
+    let session: ChatSession;
+    let history: ChatMessage[] = [];
+    let route: RouteCandidate[];
+    if (input.sessionId) {
+      ({ session, history } = await deps.sessions.resume(viewer, input.sessionId));
+      if (input.providerId && session.providerId && input.providerId !== session.providerId) {
+        throw new BadUserInputError('A session keeps the provider it started with', 'providerId');
+      }
+      // The session keeps its provider and model; only before its first answer do preferences choose.
+      route = await deps.routes.plan(viewer, session.providerId ? { providerId: session.providerId, model: session.model, agent: session.agent, allowFallback: false } : input);
+    } else {
+      route = await deps.routes.plan(viewer, input);
+      session = await deps.sessions.start(viewer, input.agent, asked.find((m) => m.role === 'user')?.content);
+    }
+    const candidates = usableCandidates(route);
+    const messages = [...history, ...asked];
+    const promptEstimate = estimateTokens(messages.map((m) => m.content).join('')) + 4 * messages.length;
+
+    let index = 0;
+    const chunk = (body: ChunkBody): ChatChunk => ({ index: index++, ...body }) as ChatChunk;
+    let previousEventId: string | null = null;
+    let lastFailure: AppError | undefined;
+
+    for (const candidate of candidates) {
+      const { provider, model } = candidate;
+      yield chunk({ type: 'START', providerId: provider.id, kind: provider.kind, model, sessionId: session.id, fallback: candidate !== route[0] });
+      for (let attempt = 0; ; attempt++) {
+        const reservation = {
+          workspaceId: viewer.workspaceId,
+          providerId: provider.id,
+          kind: provider.kind,
+          model,
+          agent: input.agent,
+          operation: input.operation,
+          userId: viewer.userId,
+          sessionId: session.id,
+          streamed: options.streamed,
+          reservedTokens: promptEstimate + (input.maxTokens ?? DEFAULT_MAX_TOKENS),
+          fallbackFromId: previousEventId,
+        };
+        const eventId = await deps.ledger.reserve(reservation);
+        previousEventId = eventId;
+
+        const removal = new AbortController();
+        const untrack = deps.liveStreams.track(provider.id, removal);
+        const started = performance.now();
+        let ttftMs: number | null = null;
+        let sent = '';
+        let usage: TokenCounts | undefined;
+        let finishReason: string | null = null;
+        // Until the loop ends or fails, leaving means the caller stopped reading: CANCELLED.
+        let status: 'SUCCEEDED' | 'FAILED' | 'CANCELLED' = 'CANCELLED';
+        let failure: AppError | undefined;
+        try {
+          const request = { model, messages, temperature: input.temperature ?? undefined, maxTokens: input.maxTokens ?? undefined };
+          const callSignal = AbortSignal.any([options.signal, removal.signal]);
+          const adapter = deps.adapters[KINDS[provider.kind].protocol];
+          const target = await deps.providers.target(provider);
+          const events = options.streamed ? adapter.stream(target, request, callSignal) : await adapter.chat(target, request, callSignal);
+          for await (const event of events) {
+            if (event.type === 'usage') usage = event.usage;
+            else if (event.type === 'finish') finishReason = event.reason;
+            else {
+              ttftMs ??= performance.now() - started;
+              sent += event.text;
+              yield chunk({ type: event.type === 'text' ? 'TEXT' : 'THINKING', delta: event.text, tokensSoFar: estimateTokens(sent) });
+            }
+          }
+          status = 'SUCCEEDED';
+        } catch (error) {
+          if (removal.signal.aborted) failure = new AppError('PROVIDER_REMOVED', 'The provider was deleted or disabled during the call');
+          else if (options.signal.aborted) failure = undefined;
+          else if (error instanceof AppError) failure = error;
+          // A key that does not open (wrong master key, moved ciphertext): this provider cannot be used, others may.
+          else if (error instanceof SealError) failure = new AppError('INTERNAL', error.message);
+          else {
+            status = 'FAILED';
+            throw error;
+          }
+          status = failure && failure.code !== 'PROVIDER_REMOVED' ? 'FAILED' : 'CANCELLED';
+        } finally {
+          untrack();
+          removal.abort(); // ends the upstream request if the caller left mid-stream
+          const tokens = usage ?? estimatedCounts(promptEstimate, sent);
+          await deps.ledger.finalize(
+            eventId,
+            reservation,
+            { status, tokens, usageSource: usage ? 'PROVIDER' : 'ESTIMATED', durationMs: performance.now() - started, ttftMs, errorCode: failure?.code ?? (status === 'FAILED' ? 'INTERNAL' : null) },
+            prefs.timezone,
+          );
+          if (status === 'SUCCEEDED') {
+            await deps.sessions.record(session, { provider, model, tokens, asked, reply: sent, storeHistory: prefs.storeConversationHistory });
+          }
+        }
+
+        if (status === 'SUCCEEDED') {
+          const tokens = usage ?? estimatedCounts(promptEstimate, sent);
+          yield chunk({ type: 'USAGE', usage: { ...tokens, costUsd: 0, usageSource: usage ? 'PROVIDER' : 'ESTIMATED' }, usageEventId: eventId });
+          yield chunk({ type: 'DONE', finishReason });
+          return;
+        }
+        if (!failure) return; // the client left
+        lastFailure = failure;
+        if (failure.code === 'PROVIDER_REMOVED' || sent.length > 0) {
+          // After the first token there is no retry and no fallback: the client has seen part of an answer.
+          yield chunk({ type: 'ERROR', errorCode: failure.code, message: failure.message });
+          return;
+        }
+        if (failure.code === 'INVALID_CREDENTIALS') {
+          await deps.providers.markInvalid(provider, failure.message);
+          break;
+        }
+        const retryable = failure instanceof ProviderCallError && failure.retryable;
+        if (!retryable || attempt >= deps.retry.maxRetries) break;
+        await sleep(retryDelayMs(deps.retry, attempt, (failure as ProviderCallError).retryAfterMs), options.signal);
+      }
+      if (input.allowFallback === false) break;
+    }
+    const final = lastFailure ?? new AppError('PROVIDER_UNAVAILABLE', 'No provider answered');
+    yield chunk({ type: 'ERROR', errorCode: final.code, message: final.message });
+  }
+
+  return {
+    stream: (viewer: Viewer, input: ChatInput, signal: AbortSignal) => run(viewer, input, { streamed: true, signal }),
+
+    /** The non-streamed call: the same path, collected; an ERROR chunk becomes a GraphQL error. */
+    async complete(viewer: Viewer, input: ChatInput, signal: AbortSignal): Promise<ChatResult> {
+      let content = '';
+      let start: Extract<ChatChunk, { type: 'START' }> | undefined;
+      let usage: Extract<ChatChunk, { type: 'USAGE' }> | undefined;
+      for await (const item of run(viewer, input, { streamed: false, signal })) {
+        if (item.type === 'START') start = item;
+        else if (item.type === 'TEXT') content += item.delta;
+        else if (item.type === 'USAGE') usage = item;
+        else if (item.type === 'ERROR') throw new AppError(item.errorCode as never, item.message);
+        else if (item.type === 'DONE') {
+          return {
+            content,
+            providerId: start!.providerId,
+            kind: start!.kind,
+            model: start!.model,
+            finishReason: item.finishReason,
+            usage: usage!.usage,
+            usageEventId: usage!.usageEventId,
+            sessionId: start!.sessionId,
+            fellBack: start!.fallback,
+          };
+        }
+      }
+      throw new AppError('INTERNAL', 'The chat ended without an answer');
+    },
+  };
+}
+
+export type ChatService = ReturnType<typeof createChatService>;
+
+/** When the provider reported nothing (cancelled, silent): prompt from the request, completion from what was sent. */
+function estimatedCounts(promptTokens: number, sent: string): TokenCounts {
+  const completionTokens = estimateTokens(sent);
+  return { promptTokens, cachedPromptTokens: 0, completionTokens, reasoningTokens: 0, totalTokens: promptTokens + completionTokens };
+}

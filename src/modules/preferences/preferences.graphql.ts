@@ -1,0 +1,86 @@
+import type { AgentPreference as AgentPreferenceRow } from '../../generated/prisma/client.js';
+import { builder } from '../../graphql/builder.js';
+import type { PreferencesView } from './preferences.service.js';
+
+const AgentModelPreference = builder.objectRef<AgentPreferenceRow>('AgentModelPreference').implement({
+  fields: (t) => ({
+    agentType: t.exposeString('agentType'),
+    providerId: t.exposeID('providerId'),
+    model: t.exposeString('model'),
+    fallbackProviderId: t.exposeID('fallbackProviderId', { nullable: true }),
+    fallbackModel: t.exposeString('fallbackModel', { nullable: true }),
+    // Prices arrive with the model catalog.
+    estimatedUsdPerMTok: t.float({ nullable: true, description: 'Blended cost indicator of the choice', resolve: () => null }),
+  }),
+});
+
+const Preferences = builder.objectRef<PreferencesView>('Preferences').implement({
+  fields: (t) => ({
+    defaultProviderId: t.exposeID('defaultProviderId', { nullable: true }),
+    defaultModel: t.exposeString('defaultModel', { nullable: true }),
+    fallbackProviderId: t.exposeID('fallbackProviderId', { nullable: true }),
+    fallbackModel: t.exposeString('fallbackModel', { nullable: true }),
+    autoFailover: t.exposeBoolean('autoFailover'),
+    maxTokensPerRequest: t.exposeInt('maxTokensPerRequest', { nullable: true }),
+    timezone: t.exposeString('timezone', { description: 'IANA name; days for limits and usage buckets are counted in it' }),
+    quotaWarningThreshold: t.exposeFloat('quotaWarningThreshold'),
+    workspaceDailyTokenLimit: t.field({ type: 'SafeInt', nullable: true, resolve: (p) => p.workspaceDailyTokenLimit }),
+    workspaceMonthlyBudgetUsd: t.float({ nullable: true, resolve: (p) => (p.workspaceMonthlyBudgetMicros === null ? null : Number(p.workspaceMonthlyBudgetMicros) / 1e6) }),
+    storeConversationHistory: t.exposeBoolean('storeConversationHistory'),
+    agentPreferences: t.field({ type: [AgentModelPreference], resolve: (p) => p.agentPreferences }),
+  }),
+});
+
+const PreferencesInput = builder.inputType('PreferencesInput', {
+  fields: (t) => ({
+    defaultProviderId: t.id(),
+    defaultModel: t.string(),
+    fallbackProviderId: t.id(),
+    fallbackModel: t.string(),
+    autoFailover: t.boolean(),
+    maxTokensPerRequest: t.int(),
+    timezone: t.string(),
+    quotaWarningThreshold: t.float(),
+    workspaceDailyTokenLimit: t.field({ type: 'SafeInt' }),
+    workspaceMonthlyBudgetUsd: t.float(),
+    storeConversationHistory: t.boolean(),
+  }),
+});
+
+const AgentModelPreferenceInput = builder.inputType('AgentModelPreferenceInput', {
+  fields: (t) => ({
+    agentType: t.string({ required: true }),
+    providerId: t.id({ required: true }),
+    model: t.string({ required: true }),
+    fallbackProviderId: t.id(),
+    fallbackModel: t.string(),
+  }),
+});
+
+const id = (value: string | number | null | undefined) => (value == null ? value : String(value)) as string | null | undefined;
+
+builder.queryField('preferences', (t) =>
+  t.field({ type: Preferences, resolve: (_root, _args, context) => context.services.preferences.get(context.viewer!) }),
+);
+
+builder.mutationFields((t) => ({
+  updatePreferences: t.field({
+    type: Preferences,
+    authScopes: { role: 'ADMIN' },
+    args: { input: t.arg({ type: PreferencesInput, required: true }) },
+    resolve: (_root, { input }, context) =>
+      context.services.preferences.update(context.viewer!, { ...input, defaultProviderId: id(input.defaultProviderId), fallbackProviderId: id(input.fallbackProviderId) }, context.signal),
+  }),
+  setAgentModelPreference: t.field({
+    type: AgentModelPreference,
+    authScopes: { role: 'ADMIN' },
+    args: { input: t.arg({ type: AgentModelPreferenceInput, required: true }) },
+    resolve: (_root, { input }, context) =>
+      context.services.preferences.setAgentPreference(context.viewer!, { ...input, providerId: String(input.providerId), fallbackProviderId: id(input.fallbackProviderId) }, context.signal),
+  }),
+  removeAgentModelPreference: t.boolean({
+    authScopes: { role: 'ADMIN' },
+    args: { agentType: t.arg.string({ required: true }) },
+    resolve: (_root, args, context) => context.services.preferences.removeAgentPreference(context.viewer!, args.agentType),
+  }),
+}));

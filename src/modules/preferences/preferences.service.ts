@@ -1,0 +1,159 @@
+// Workspace preferences (default and fallback provider, limits, time zone) and
+// per-agent model preferences. Every provider named must be a usable workspace
+// provider, and every model one that provider offers.
+import type { Viewer } from '../../auth/jwt.js';
+import { AppError, BadUserInputError, NotFoundError } from '../../errors.js';
+import type { AgentPreference, Preferences, PrismaClient, Provider } from '../../generated/prisma/client.js';
+import { isTimeZone } from '../limits/periods.js';
+import type { ProviderService } from '../providers/provider.service.js';
+
+export interface PreferencesInput {
+  defaultProviderId?: string | null;
+  defaultModel?: string | null;
+  fallbackProviderId?: string | null;
+  fallbackModel?: string | null;
+  autoFailover?: boolean | null;
+  maxTokensPerRequest?: number | null;
+  timezone?: string | null;
+  quotaWarningThreshold?: number | null;
+  workspaceDailyTokenLimit?: number | null;
+  workspaceMonthlyBudgetUsd?: number | null;
+  storeConversationHistory?: boolean | null;
+}
+
+export interface AgentPreferenceInput {
+  agentType: string;
+  providerId: string;
+  model: string;
+  fallbackProviderId?: string | null;
+  fallbackModel?: string | null;
+}
+
+export type PreferencesView = Omit<Preferences, 'updatedAt'> & { agentPreferences: AgentPreference[] };
+
+const DEFAULTS: Omit<Preferences, 'workspaceId' | 'updatedAt'> = {
+  defaultProviderId: null,
+  defaultModel: null,
+  fallbackProviderId: null,
+  fallbackModel: null,
+  autoFailover: true,
+  maxTokensPerRequest: null,
+  timezone: 'UTC',
+  quotaWarningThreshold: 0.8,
+  workspaceDailyTokenLimit: null,
+  workspaceMonthlyBudgetMicros: null,
+  storeConversationHistory: false,
+};
+
+const AGENT_TYPE = /^[A-Za-z0-9._:-]{1,64}$/;
+
+export function createPreferencesService(prisma: PrismaClient, providers: ProviderService) {
+  async function read(workspaceId: string): Promise<Omit<Preferences, 'updatedAt'>> {
+    return (await prisma.preferences.findUnique({ where: { workspaceId } })) ?? { workspaceId, ...DEFAULTS };
+  }
+
+  /** A provider the whole workspace can route to: a visible WORKSPACE provider that is not INVALID or DISABLED. */
+  async function usableProvider(viewer: Viewer, id: string, field: string): Promise<Provider> {
+    const provider = await providers.get(viewer, id);
+    if (!provider) throw new NotFoundError('Provider');
+    if (provider.scope !== 'WORKSPACE') throw new BadUserInputError('Preferences may only name workspace providers, not personal ones', field);
+    if (provider.status === 'INVALID' || provider.status === 'DISABLED') {
+      throw new BadUserInputError(`Provider "${provider.label}" is ${provider.status}: test or re-enable it first`, field);
+    }
+    return provider;
+  }
+
+  async function assertOffers(provider: Provider, model: string, field: string, signal: AbortSignal): Promise<void> {
+    let models: string[];
+    try {
+      models = await providers.models(provider, signal);
+    } catch (error) {
+      if (error instanceof AppError) throw new AppError(error.code, `Could not confirm that "${provider.label}" offers ${model}: ${error.message}`, { field });
+      throw error;
+    }
+    if (!models.includes(model)) throw new BadUserInputError(`"${provider.label}" does not offer the model "${model}"`, field);
+  }
+
+  /** Checks a (provider, model) pair; a model alone needs the provider it belongs to. */
+  async function checkChoice(viewer: Viewer, providerId: string | null | undefined, model: string | null | undefined, fields: [string, string], signal: AbortSignal) {
+    if (providerId == null) {
+      if (model != null) throw new BadUserInputError(`${fields[1]} needs ${fields[0]}`, fields[1]);
+      return;
+    }
+    const provider = await usableProvider(viewer, providerId, fields[0]);
+    if (model != null) await assertOffers(provider, model, fields[1], signal);
+  }
+
+  return {
+    read,
+
+    async get(viewer: Viewer): Promise<PreferencesView> {
+      const [preferences, agentPreferences] = await Promise.all([
+        read(viewer.workspaceId),
+        prisma.agentPreference.findMany({ where: { workspaceId: viewer.workspaceId }, orderBy: { agentType: 'asc' } }),
+      ]);
+      return { ...preferences, agentPreferences };
+    },
+
+    async update(viewer: Viewer, input: PreferencesInput, signal: AbortSignal): Promise<PreferencesView> {
+      const current = await read(viewer.workspaceId);
+      const next = {
+        defaultProviderId: input.defaultProviderId === undefined ? current.defaultProviderId : input.defaultProviderId,
+        defaultModel: input.defaultModel === undefined ? current.defaultModel : input.defaultModel,
+        fallbackProviderId: input.fallbackProviderId === undefined ? current.fallbackProviderId : input.fallbackProviderId,
+        fallbackModel: input.fallbackModel === undefined ? current.fallbackModel : input.fallbackModel,
+      };
+      if (input.defaultProviderId !== undefined || input.defaultModel !== undefined) {
+        await checkChoice(viewer, next.defaultProviderId, next.defaultModel, ['defaultProviderId', 'defaultModel'], signal);
+      }
+      if (input.fallbackProviderId !== undefined || input.fallbackModel !== undefined) {
+        await checkChoice(viewer, next.fallbackProviderId, next.fallbackModel, ['fallbackProviderId', 'fallbackModel'], signal);
+      }
+      const data: Partial<Preferences> = { ...next };
+      if (input.autoFailover != null) data.autoFailover = input.autoFailover;
+      if (input.storeConversationHistory != null) data.storeConversationHistory = input.storeConversationHistory;
+      if (input.timezone != null) {
+        if (!isTimeZone(input.timezone)) throw new BadUserInputError(`"${input.timezone}" is not an IANA time zone (e.g. Europe/Berlin)`, 'timezone');
+        data.timezone = input.timezone;
+      }
+      if (input.quotaWarningThreshold != null) {
+        if (!(input.quotaWarningThreshold > 0 && input.quotaWarningThreshold <= 1)) throw new BadUserInputError('quotaWarningThreshold must be above 0 and at most 1', 'quotaWarningThreshold');
+        data.quotaWarningThreshold = input.quotaWarningThreshold;
+      }
+      if (input.maxTokensPerRequest !== undefined) {
+        if (input.maxTokensPerRequest !== null && !(input.maxTokensPerRequest >= 1)) throw new BadUserInputError('maxTokensPerRequest must be at least 1', 'maxTokensPerRequest');
+        data.maxTokensPerRequest = input.maxTokensPerRequest;
+      }
+      if (input.workspaceDailyTokenLimit !== undefined) {
+        if (input.workspaceDailyTokenLimit !== null && input.workspaceDailyTokenLimit < 0) throw new BadUserInputError('workspaceDailyTokenLimit must not be negative', 'workspaceDailyTokenLimit');
+        data.workspaceDailyTokenLimit = input.workspaceDailyTokenLimit === null ? null : BigInt(input.workspaceDailyTokenLimit);
+      }
+      if (input.workspaceMonthlyBudgetUsd !== undefined) {
+        const usd = input.workspaceMonthlyBudgetUsd;
+        if (usd !== null && !(Number.isFinite(usd) && usd >= 0)) throw new BadUserInputError('workspaceMonthlyBudgetUsd must not be negative', 'workspaceMonthlyBudgetUsd');
+        data.workspaceMonthlyBudgetMicros = usd === null ? null : BigInt(Math.round(usd * 1_000_000));
+      }
+      await prisma.preferences.upsert({ where: { workspaceId: viewer.workspaceId }, create: { workspaceId: viewer.workspaceId, ...data }, update: data });
+      return this.get(viewer);
+    },
+
+    async setAgentPreference(viewer: Viewer, input: AgentPreferenceInput, signal: AbortSignal): Promise<AgentPreference> {
+      if (!AGENT_TYPE.test(input.agentType)) throw new BadUserInputError('agentType must be 1 to 64 letters, digits, ".", "_", ":" or "-"', 'agentType');
+      await checkChoice(viewer, input.providerId, input.model, ['providerId', 'model'], signal);
+      await checkChoice(viewer, input.fallbackProviderId, input.fallbackModel, ['fallbackProviderId', 'fallbackModel'], signal);
+      const data = { providerId: input.providerId, model: input.model, fallbackProviderId: input.fallbackProviderId ?? null, fallbackModel: input.fallbackModel ?? null };
+      return prisma.agentPreference.upsert({
+        where: { workspaceId_agentType: { workspaceId: viewer.workspaceId, agentType: input.agentType } },
+        create: { workspaceId: viewer.workspaceId, agentType: input.agentType, ...data },
+        update: data,
+      });
+    },
+
+    async removeAgentPreference(viewer: Viewer, agentType: string): Promise<boolean> {
+      const { count } = await prisma.agentPreference.deleteMany({ where: { workspaceId: viewer.workspaceId, agentType } });
+      return count > 0;
+    },
+  };
+}
+
+export type PreferencesService = ReturnType<typeof createPreferencesService>;
