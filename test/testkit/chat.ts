@@ -17,7 +17,7 @@ export const PROTOCOL_BASES = {
 
 export const MODELS = { OPENAI: 'gpt-4o-mini', ANTHROPIC: 'claude-3-5-haiku-latest', GEMINI: 'gemini-2.0-flash' } as const;
 
-/** A provider on the simulator; `script` goes into its key (see src/simulator/script.ts). */
+/** A provider on the simulator; `script` goes into its key (see src/simulator/script.ts) and skips validation (OWNER only). */
 export async function addSimProvider(
   gw: TestServer,
   sim: Simulator,
@@ -28,7 +28,7 @@ export async function addSimProvider(
   const key = `sk-chat-${randomUUID()}${options.script ? `#${options.script}` : ''}`;
   const result = await gw.execute(
     AddProvider,
-    { input: { kind, apiKey: key, baseUrl: PROTOCOL_BASES[kind](sim), priority: options.priority, label: options.label, scope: options.scope, skipValidation: true } },
+    { input: { kind, apiKey: key, baseUrl: PROTOCOL_BASES[kind](sim), priority: options.priority, label: options.label, scope: options.scope, skipValidation: Boolean(options.script) } },
     { token },
   );
   if (result.errors) throw new Error(JSON.stringify(result.errors));
