@@ -43,7 +43,7 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export function buildApp({ config, db, bus, logger, clock }: AppDeps): App {
   const verifyToken = createTokenVerifier(config.jwt);
-  const services = createServices({ config, db, bus, clock });
+  const services = createServices({ config, db, bus, logger, clock });
   const shutdown = new AbortController();
 
   // Deleting or disabling a provider (on any instance) ends this instance's live calls to it.

@@ -17,16 +17,18 @@ import { createRouteService } from './modules/chat/route.service.js';
 import { createSessionService } from './modules/chat/session.service.js';
 import { createPreferencesService } from './modules/preferences/preferences.service.js';
 import type { PubSubBus } from './pubsub/pubsub.js';
+import type { Logger } from './logging/logger.js';
 
 export interface ServiceDeps {
   config: Config;
   db: Database;
   bus: PubSubBus;
+  logger: Logger;
   /** Injected so tests can move time (day rollover, rate-limit windows). */
   clock?: () => Date;
 }
 
-export function createServices({ config, db, bus, clock = () => new Date() }: ServiceDeps) {
+export function createServices({ config, db, bus, logger, clock = () => new Date() }: ServiceDeps) {
   const prisma = db.prisma;
   const keyring = parseKeyring(config.encryptionKeys);
   const adapters = createAdapters({ fetch: createGuardedFetch(config.egress), timeoutMs: config.providerTimeoutMs });
@@ -64,6 +66,7 @@ export function createServices({ config, db, bus, clock = () => new Date() }: Se
       adapters,
       liveStreams,
       retry: config.chatRetry,
+      onUnexpected: (error) => logger.error({ err: error }, 'chat failed unexpectedly'),
     }),
   };
 }

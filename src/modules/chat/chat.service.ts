@@ -65,6 +65,8 @@ export interface ChatServiceDeps {
   adapters: Adapters;
   liveStreams: LiveStreams;
   retry: RetryPolicy;
+  /** Where errors that are bugs go (the app's logger). */
+  onUnexpected: (error: unknown) => void;
 }
 
 const ROLES = { SYSTEM: 'system', USER: 'user', ASSISTANT: 'assistant' } as const;
@@ -87,8 +89,11 @@ export function createChatService(deps: ChatServiceDeps) {
     }
   }
 
-  /** The chunks of one chat. Ends after DONE or ERROR; the caller may stop reading at any time. */
-  async function* run(viewer: Viewer, input: ChatInput, options: { streamed: boolean; signal: AbortSignal }): AsyncGenerator<ChatChunk> {
+  /**
+   * Everything that can refuse the call, done before the first chunk: refusals
+   * are GraphQL errors with their codes, not chunks.
+   */
+  async function prepare(viewer: Viewer, input: ChatInput) {
     const prefs = await deps.preferences.read(viewer.workspaceId);
     validate(input, prefs.maxTokensPerRequest);
     const asked: ChatMessage[] = input.messages.map((m) => ({ role: ROLES[m.role], content: m.content }));
@@ -110,7 +115,12 @@ export function createChatService(deps: ChatServiceDeps) {
     const candidates = usableCandidates(route);
     const messages = [...history, ...asked];
     const promptEstimate = estimateTokens(messages.map((m) => m.content).join('')) + 4 * messages.length;
+    return { prefs, asked, session, route, candidates, messages, promptEstimate };
+  }
 
+  /** The chunks of one prepared chat. Ends after DONE or ERROR and never throws; the caller may stop reading at any time. */
+  async function* execute(viewer: Viewer, input: ChatInput, prepared: Awaited<ReturnType<typeof prepare>>, options: { streamed: boolean; signal: AbortSignal }): AsyncGenerator<ChatChunk> {
+    const { prefs, asked, session, route, candidates, messages, promptEstimate } = prepared;
     let index = 0;
     const chunk = (body: ChunkBody): ChatChunk => ({ index: index++, ...body }) as ChatChunk;
     let previousEventId: string | null = null;
@@ -146,9 +156,9 @@ export function createChatService(deps: ChatServiceDeps) {
         // Until the loop ends or fails, leaving means the caller stopped reading: CANCELLED.
         let status: 'SUCCEEDED' | 'FAILED' | 'CANCELLED' = 'CANCELLED';
         let failure: AppError | undefined;
+        const callSignal = AbortSignal.any([options.signal, removal.signal]);
         try {
           const request = { model, messages, temperature: input.temperature ?? undefined, maxTokens: input.maxTokens ?? undefined };
-          const callSignal = AbortSignal.any([options.signal, removal.signal]);
           const adapter = deps.adapters[KINDS[provider.kind].protocol];
           const target = await deps.providers.target(provider);
           const events = options.streamed ? adapter.stream(target, request, callSignal) : await adapter.chat(target, request, callSignal);
@@ -161,6 +171,8 @@ export function createChatService(deps: ChatServiceDeps) {
               yield chunk({ type: event.type === 'text' ? 'TEXT' : 'THINKING', delta: event.text, tokensSoFar: estimateTokens(sent) });
             }
           }
+          // Some SDKs end a stream quietly when its signal aborts, instead of throwing.
+          callSignal.throwIfAborted();
           status = 'SUCCEEDED';
         } catch (error) {
           if (removal.signal.aborted) failure = new AppError('PROVIDER_REMOVED', 'The provider was deleted or disabled during the call');
@@ -169,8 +181,9 @@ export function createChatService(deps: ChatServiceDeps) {
           // A key that does not open (wrong master key, moved ciphertext): this provider cannot be used, others may.
           else if (error instanceof SealError) failure = new AppError('INTERNAL', error.message);
           else {
-            status = 'FAILED';
-            throw error;
+            // A bug, not an upstream failure: recorded, logged, and reported as INTERNAL without details.
+            deps.onUnexpected(error);
+            failure = new AppError('INTERNAL', 'Unexpected error');
           }
           status = failure && failure.code !== 'PROVIDER_REMOVED' ? 'FAILED' : 'CANCELLED';
         } finally {
@@ -216,14 +229,18 @@ export function createChatService(deps: ChatServiceDeps) {
   }
 
   return {
-    stream: (viewer: Viewer, input: ChatInput, signal: AbortSignal) => run(viewer, input, { streamed: true, signal }),
+    async stream(viewer: Viewer, input: ChatInput, signal: AbortSignal): Promise<AsyncGenerator<ChatChunk>> {
+      const prepared = await prepare(viewer, input);
+      return execute(viewer, input, prepared, { streamed: true, signal });
+    },
 
     /** The non-streamed call: the same path, collected; an ERROR chunk becomes a GraphQL error. */
     async complete(viewer: Viewer, input: ChatInput, signal: AbortSignal): Promise<ChatResult> {
       let content = '';
       let start: Extract<ChatChunk, { type: 'START' }> | undefined;
       let usage: Extract<ChatChunk, { type: 'USAGE' }> | undefined;
-      for await (const item of run(viewer, input, { streamed: false, signal })) {
+      const prepared = await prepare(viewer, input);
+      for await (const item of execute(viewer, input, prepared, { streamed: false, signal })) {
         if (item.type === 'START') start = item;
         else if (item.type === 'TEXT') content += item.delta;
         else if (item.type === 'USAGE') usage = item;

@@ -1,0 +1,134 @@
+import { print } from 'graphql';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Simulator } from '../../src/simulator/simulator.js';
+import type { ChatStreamSubscription } from '../generated/graphql.js';
+import { addSimProvider, streamOverWs, types, userMessage, type Chunk } from '../testkit/chat.js';
+import { Chat, ChatStream, DeleteProvider, SessionById, Sessions, UpdatePreferences, UpdateProvider } from '../testkit/documents.js';
+import { disposeAll, eventually, newWorkspace, startSimulator, startTestServer, type TestServer } from '../testkit/server.js';
+
+let gw: TestServer;
+let sim: Simulator;
+beforeAll(async () => {
+  [gw, sim] = await Promise.all([startTestServer({ CREDENTIAL_CHANGES_PER_HOUR: '1000' }), startSimulator()]);
+});
+afterAll(disposeAll);
+
+const owner = async () => {
+  const workspace = newWorkspace();
+  return { workspace, token: await gw.token(workspace.claims('owner')) };
+};
+const SLOW = 'slow=100&chunks=200&chunk-size=8';
+
+/** Reads chunks until `stopAfter` TEXT chunks, then stops reading (the iterator's return ends the subscription). */
+async function readSome(iterable: AsyncIterable<{ data?: unknown; errors?: unknown }>, stopAfter: number): Promise<Chunk[]> {
+  const chunks: Chunk[] = [];
+  for await (const result of iterable) {
+    chunks.push((result.data as ChatStreamSubscription).chatStream);
+    if (chunks.filter((c) => c.type === 'TEXT').length === stopAfter) break;
+  }
+  return chunks;
+}
+
+async function cancelledRow(workspaceId: string) {
+  return eventually(async () => {
+    const [row] = await gw.db.prisma.usageEvent.findMany({ where: { workspaceId } });
+    return row?.status === 'CANCELLED' ? row : undefined;
+  });
+}
+
+describe('cancellation', () => {
+  it.each(['graphql-ws', 'SSE'] as const)('over %s: the upstream request is closed and the row is CANCELLED with partial, estimated tokens', async (transport) => {
+    const { workspace, token } = await owner();
+    const provider = await addSimProvider(gw, sim, token, { script: SLOW });
+    const client = transport === 'SSE' ? gw.sse(token) : gw.ws(token);
+    const started = Date.now();
+    const chunks = await readSome(client.iterate({ query: print(ChatStream), variables: { input: { messages: userMessage() } } }), 3);
+    expect(types(chunks)).toEqual(['START', 'TEXT']);
+
+    const upstream = await eventually(() => sim.requests.find((r) => r.key === provider.key && r.method === 'POST' && r.closedByClient));
+    expect(upstream.completed).toBe(false);
+    const row = await cancelledRow(workspace.id);
+    expect(row).toMatchObject({ usageSource: 'ESTIMATED', errorCode: null });
+    expect(row.completionTokens).toBeGreaterThanOrEqual(6);
+    // Well before the 20 s the full reply would take.
+    expect(Date.now() - started).toBeLessThan(3_000);
+  });
+});
+
+describe('provider removal', () => {
+  it.each(['deleted', 'disabled'] as const)('a provider %s mid-stream ends its live streams with PROVIDER_REMOVED', async (how) => {
+    const { workspace, token } = await owner();
+    const provider = await addSimProvider(gw, sim, token, { script: SLOW });
+    const chunks: Chunk[] = [];
+    const iterator = gw.ws(token).iterate({ query: print(ChatStream), variables: { input: { messages: userMessage() } } });
+    for await (const result of iterator) {
+      const chunk = (result.data as ChatStreamSubscription).chatStream;
+      chunks.push(chunk);
+      if (chunk.type === 'TEXT' && chunks.filter((c) => c.type === 'TEXT').length === 2) {
+        const removed = how === 'deleted'
+          ? await gw.execute(DeleteProvider, { id: provider.id }, { token })
+          : await gw.execute(UpdateProvider, { id: provider.id, input: { disabled: true } }, { token });
+        expect(removed.errors).toBeUndefined();
+      }
+    }
+    expect(chunks.at(-1)).toMatchObject({ type: 'ERROR', errorCode: 'PROVIDER_REMOVED' });
+    const [row] = await gw.db.prisma.usageEvent.findMany({ where: { workspaceId: workspace.id } });
+    expect(row).toMatchObject({ status: 'CANCELLED', errorCode: 'PROVIDER_REMOVED' });
+    await eventually(() => sim.requests.find((r) => r.key === provider.key && r.method === 'POST' && r.closedByClient));
+  });
+});
+
+describe('tenancy', () => {
+  it("a member cannot chat through another member's personal provider, nor another workspace's", async () => {
+    const { workspace, token } = await owner();
+    const mine = await gw.token(workspace.claims('member', 'mo'));
+    const personal = await addSimProvider(gw, sim, mine, { scope: 'PERSONAL' });
+    const other = await gw.token(workspace.claims('member', 'flo'));
+    const foreign = await owner();
+    const elsewhere = await addSimProvider(gw, sim, foreign.token);
+    for (const [caller, providerId] of [[other, personal.id], [token, personal.id], [token, elsewhere.id]] as const) {
+      const result = await gw.execute(Chat, { input: { messages: userMessage(), providerId } }, { token: caller });
+      expect(result.errors?.[0].extensions?.code).toBe('NOT_FOUND');
+      const streamed = await streamOverWs(gw, caller, { messages: userMessage(), providerId });
+      expect(streamed.errors).toEqual([expect.objectContaining({ extensions: expect.objectContaining({ code: 'NOT_FOUND' }) })]);
+    }
+    // The owner of the personal provider can.
+    expect((await gw.execute(Chat, { input: { messages: userMessage(), providerId: personal.id } }, { token: mine })).data?.chat.providerId).toBe(personal.id);
+    expect(sim.requests.filter((r) => r.key === elsewhere.key && r.method === 'POST')).toEqual([]);
+  });
+});
+
+describe('sessions', () => {
+  it('continue with their provider and model, send stored history, and total their tokens', async () => {
+    const { workspace, token } = await owner();
+    await gw.execute(UpdatePreferences, { input: { storeConversationHistory: true } }, { token });
+    const first = await addSimProvider(gw, sim, token, { priority: 1 });
+    const opened = await gw.execute(Chat, { input: { messages: userMessage('First question'), model: 'gpt-4o' } }, { token });
+    const sessionId = opened.data!.chat.sessionId!;
+    // A provider with a better priority appears; the session keeps its own.
+    const better = await addSimProvider(gw, sim, token, { priority: 0 });
+    const continued = await gw.execute(Chat, { input: { messages: userMessage('Second question'), sessionId } }, { token });
+    expect(continued.data?.chat).toMatchObject({ providerId: first.id, model: 'gpt-4o', sessionId });
+    const second = sim.requests.filter((r) => r.key === first.key && r.method === 'POST')[1].body as { messages: Array<{ role: string; content: string }> };
+    expect(second.messages.map((m) => m.role)).toEqual(['user', 'assistant', 'user']);
+    expect(second.messages[0].content).toBe('First question');
+    expect(sim.requests.filter((r) => r.key === better.key && r.method === 'POST')).toEqual([]);
+
+    const listed = await gw.execute(Sessions, { first: 10 }, { token });
+    expect(listed.data?.sessions.edges.map((e) => e.node)).toEqual([
+      expect.objectContaining({ id: sessionId, title: 'First question', providerId: first.id, model: 'gpt-4o', messageCount: 4 }),
+    ]);
+    const rows = await gw.db.prisma.usageEvent.findMany({ where: { workspaceId: workspace.id, sessionId } });
+    expect(listed.data?.sessions.edges[0].node.totalTokens).toBe(rows.reduce((sum, r) => sum + r.totalTokens, 0));
+  });
+
+  it("are the caller's own: another member's session is NOT_FOUND", async () => {
+    const { workspace, token } = await owner();
+    await addSimProvider(gw, sim, token);
+    const sessionId = (await gw.execute(Chat, { input: { messages: userMessage() } }, { token })).data!.chat.sessionId!;
+    const other = await gw.token(workspace.claims('admin', 'ann'));
+    expect((await gw.execute(SessionById, { id: sessionId }, { token: other })).data?.session).toBeNull();
+    expect((await gw.execute(Chat, { input: { messages: userMessage(), sessionId } }, { token: other })).errors?.[0].extensions?.code).toBe('NOT_FOUND');
+    expect((await gw.execute(Sessions, {}, { token: other })).data?.sessions.edges).toEqual([]);
+  });
+});
