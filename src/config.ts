@@ -4,6 +4,8 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import path from 'node:path';
+import type { ProviderKind } from './generated/prisma/enums.js';
+import { KINDS } from './modules/providers/kinds.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -42,10 +44,22 @@ export interface Config {
   providerTimeoutMs: number;
   /** Key additions, rotations and deletions a user may make per hour. */
   credentialChangesPerHour: number;
+  /** Operator-configured providers for workspaces without keys of their own. */
+  platformProviders: PlatformProviderConfig[];
+  /** Calls per workspace per month through platform providers. */
+  platformMonthlyRequests: number;
   /** Retries of a failed upstream call before the first token (then the next provider). */
   chatRetry: { maxRetries: number; baseDelayMs: number; maxDelayMs: number };
   /** Notes for the operator about defaults that were filled in (printed once at start). */
   notices: string[];
+}
+
+export interface PlatformProviderConfig {
+  kind: ProviderKind;
+  apiKey: string;
+  baseUrl?: string;
+  defaultModel?: string;
+  label?: string;
 }
 
 export class ConfigError extends Error {
@@ -110,6 +124,34 @@ class EnvReader {
       }
     }
     return cidrs;
+  }
+
+  /** A JSON array of providers; problems name the entry and field, never a key. */
+  platformProviders(name: string): PlatformProviderConfig[] {
+    const raw = this.string(name);
+    if (raw === undefined) return [];
+    let entries: unknown;
+    try {
+      entries = JSON.parse(raw);
+    } catch {
+      this.problems.push(`${name}: expected a JSON array of {kind, apiKey, baseUrl?, defaultModel?, label?}`);
+      return [];
+    }
+    if (!Array.isArray(entries)) {
+      this.problems.push(`${name}: expected a JSON array`);
+      return [];
+    }
+    const valid: PlatformProviderConfig[] = [];
+    entries.forEach((entry: Record<string, unknown>, i) => {
+      const kind = entry?.kind as ProviderKind;
+      const optional = ['baseUrl', 'defaultModel', 'label'].filter((field) => entry?.[field] !== undefined && typeof entry[field] !== 'string');
+      if (!(kind in KINDS)) this.problems.push(`${name}[${i}].kind: expected one of ${Object.keys(KINDS).join(', ')}`);
+      else if (typeof entry.apiKey !== 'string' || (KINDS[kind].requiresKey && !entry.apiKey)) this.problems.push(`${name}[${i}].apiKey: expected a key`);
+      else if (!entry.baseUrl && !KINDS[kind].defaultBaseUrl) this.problems.push(`${name}[${i}].baseUrl: required for ${kind}`);
+      else if (optional.length > 0) this.problems.push(`${name}[${i}]: ${optional.join(', ')} must be strings`);
+      else valid.push(entry as unknown as PlatformProviderConfig);
+    });
+    return valid;
   }
 
   url(name: string, protocols: string[]): string | undefined {
@@ -210,6 +252,8 @@ export function loadConfig(env: Env = process.env): Config {
     },
     providerTimeoutMs: read.int('PROVIDER_TIMEOUT_MS', 15_000, 100, 600_000),
     credentialChangesPerHour: read.int('CREDENTIAL_CHANGES_PER_HOUR', 10, 1, 100_000),
+    platformProviders: read.platformProviders('PLATFORM_PROVIDERS'),
+    platformMonthlyRequests: read.int('PLATFORM_MONTHLY_REQUESTS', 50, 0, 100_000_000),
     chatRetry: {
       maxRetries: read.int('CHAT_MAX_RETRIES', 3, 0, 10),
       baseDelayMs: read.int('CHAT_RETRY_BASE_MS', 250, 1, 60_000),

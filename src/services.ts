@@ -7,6 +7,7 @@ import { createGuardedFetch } from './net/egress.js';
 import { createAuditService } from './modules/audit/audit.service.js';
 import { createAdapters } from './modules/providers/adapters/adapters.js';
 import { createCredentialRateLimit } from './modules/providers/credential-rate-limit.js';
+import { createPlatformProviders } from './modules/providers/platform-providers.js';
 import { createProviderRepository } from './modules/providers/provider.repository.js';
 import { createProviderService } from './modules/providers/provider.service.js';
 import { createUsageTickService } from './modules/usage/usage-tick.service.js';
@@ -35,7 +36,7 @@ export function createServices({ config, db, bus, logger, clock = () => new Date
   const liveStreams = createLiveStreams();
   const providers = createProviderService({
     prisma,
-    repository: createProviderRepository(prisma),
+    repository: createProviderRepository(prisma, createPlatformProviders(config.platformProviders, keyring)),
     keyring,
     adapters,
     egress: config.egress,
@@ -62,7 +63,7 @@ export function createServices({ config, db, bus, logger, clock = () => new Date
       preferences,
       providers,
       sessions,
-      ledger: createLedger(prisma, clock),
+      ledger: createLedger(prisma, clock, config.platformMonthlyRequests),
       adapters,
       liveStreams,
       retry: config.chatRetry,

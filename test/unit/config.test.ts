@@ -74,6 +74,34 @@ describe('loadConfig', () => {
   });
 });
 
+describe('PLATFORM_PROVIDERS', () => {
+  it('parses valid entries', () => {
+    const config = loadConfig({ DATA_DIR: dataDir(), PLATFORM_PROVIDERS: JSON.stringify([{ kind: 'GROQ', apiKey: 'gsk_secret' }]), PLATFORM_MONTHLY_REQUESTS: '5' });
+    expect(config.platformProviders).toEqual([{ kind: 'GROQ', apiKey: 'gsk_secret' }]);
+    expect(config.platformMonthlyRequests).toBe(5);
+  });
+
+  it('names each bad entry and field, and never echoes a key', () => {
+    const found = problems({
+      DATA_DIR: dataDir(),
+      PLATFORM_PROVIDERS: JSON.stringify([
+        { kind: 'NOPE', apiKey: 'sk-leak-1234567890' },
+        { kind: 'OPENAI' },
+        { kind: 'OPENAI_COMPATIBLE', apiKey: 'sk-leak-1234567890' },
+        { kind: 'OPENAI', apiKey: 'sk-leak-1234567890', label: 7 },
+      ]),
+    });
+    expect(found).toEqual([
+      expect.stringContaining('PLATFORM_PROVIDERS[0].kind: expected one of OPENAI'),
+      'PLATFORM_PROVIDERS[1].apiKey: expected a key',
+      'PLATFORM_PROVIDERS[2].baseUrl: required for OPENAI_COMPATIBLE',
+      'PLATFORM_PROVIDERS[3]: label must be strings',
+    ]);
+    expect(found.join()).not.toContain('leak');
+    expect(problems({ DATA_DIR: dataDir(), PLATFORM_PROVIDERS: '{not json' })).toEqual(['PLATFORM_PROVIDERS: expected a JSON array of {kind, apiKey, baseUrl?, defaultModel?, label?}']);
+  });
+});
+
 describe('encryptionKeysProblem', () => {
   it.each([
     ['', 'expected "id:base64key'],

@@ -8,6 +8,7 @@ import type { Viewer } from '../../auth/jwt.js';
 import { AppError, BadUserInputError } from '../../errors.js';
 import { SealError } from '../../crypto/seal.js';
 import type { ChatSession, ProviderKind, UsageSource } from '../../generated/prisma/client.js';
+import { providerScope } from '../limits/counter-scopes.js';
 import { estimateTokens, type Ledger } from '../usage/ledger.js';
 import type { PreferencesService } from '../preferences/preferences.service.js';
 import { DEFAULT_MAX_TOKENS, ProviderCallError, type ChatMessage, type TokenCounts } from '../providers/adapters/adapter.js';
@@ -133,6 +134,7 @@ export function createChatService(deps: ChatServiceDeps) {
         const reservation = {
           workspaceId: viewer.workspaceId,
           providerId: provider.id,
+          providerScope: providerScope(provider),
           kind: provider.kind,
           model,
           agent: input.agent,
@@ -143,7 +145,15 @@ export function createChatService(deps: ChatServiceDeps) {
           reservedTokens: promptEstimate + (input.maxTokens ?? DEFAULT_MAX_TOKENS),
           fallbackFromId: previousEventId,
         };
-        const eventId = await deps.ledger.reserve(reservation);
+        let eventId: string;
+        try {
+          eventId = await deps.ledger.reserve(reservation, { platform: provider.scope === 'PLATFORM', timezone: prefs.timezone });
+        } catch (error) {
+          // A limit refuses before any upstream request; the next candidate may still answer.
+          if (!(error instanceof AppError) || error.code !== 'LIMIT_EXCEEDED') throw error;
+          lastFailure = error;
+          break;
+        }
         previousEventId = eventId;
 
         const removal = new AbortController();

@@ -1,6 +1,6 @@
 // Which providers a chat would try, in order, and why. `resolveRoute` shows
 // exactly this list; the chat walks it.
-//   primary:   explicit providerId → the agent's preference → the workspace default → by priority
+//   primary:   explicit providerId → the agent's preference → the workspace default → by priority (platform providers last)
 //   fallbacks: the agent's fallback → the workspace fallback → (autoFailover) the others by priority
 import type { Viewer } from '../../auth/jwt.js';
 import { BadUserInputError, NotFoundError } from '../../errors.js';
@@ -62,7 +62,7 @@ export function createRouteService(providers: ProviderService, preferences: Pref
       const byPriority = [...visible].sort((a, b) => a.priority - b.priority || a.createdAt.getTime() - b.createdAt.getTime());
       if (route.length === 0) {
         const first = byPriority.find((provider) => skipReason(provider) === null) ?? byPriority[0];
-        add(first?.id, input.model, 'highest priority (no default set)');
+        add(first?.id, input.model, first?.scope === 'PLATFORM' ? 'platform default' : 'highest priority (no default set)');
       }
 
       if (input.allowFallback !== false) {

@@ -52,11 +52,11 @@ export function createPreferencesService(prisma: PrismaClient, providers: Provid
     return (await prisma.preferences.findUnique({ where: { workspaceId } })) ?? { workspaceId, ...DEFAULTS };
   }
 
-  /** A provider the whole workspace can route to: a visible WORKSPACE provider that is not INVALID or DISABLED. */
+  /** A provider the whole workspace can route to: a workspace or platform provider that is not INVALID or DISABLED. */
   async function usableProvider(viewer: Viewer, id: string, field: string): Promise<Provider> {
     const provider = await providers.get(viewer, id);
     if (!provider) throw new NotFoundError('Provider');
-    if (provider.scope !== 'WORKSPACE') throw new BadUserInputError('Preferences may only name workspace providers, not personal ones', field);
+    if (provider.scope === 'PERSONAL') throw new BadUserInputError('Preferences may only name workspace or platform providers, not personal ones', field);
     if (provider.status === 'INVALID' || provider.status === 'DISABLED') {
       throw new BadUserInputError(`Provider "${provider.label}" is ${provider.status}: test or re-enable it first`, field);
     }

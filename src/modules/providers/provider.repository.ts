@@ -2,7 +2,9 @@
 // a row outside the viewer's sight does not exist for them.
 import type { Viewer } from '../../auth/jwt.js';
 import type { Prisma, PrismaClient, Provider } from '../../generated/prisma/client.js';
+import { providerScope } from '../limits/counter-scopes.js';
 import { dayKey, monthKey } from '../limits/periods.js';
+import type { PlatformProviders } from './platform-providers.js';
 
 /** Workspace providers plus the viewer's own personal ones, never deleted ones. */
 export function visibleTo(viewer: Viewer): Prisma.ProviderWhereInput {
@@ -13,12 +15,17 @@ export function visibleTo(viewer: Viewer): Prisma.ProviderWhereInput {
   };
 }
 
-export function createProviderRepository(prisma: PrismaClient) {
+export function createProviderRepository(prisma: PrismaClient, platform: PlatformProviders) {
   return {
-    listVisible: (viewer: Viewer) => prisma.provider.findMany({ where: visibleTo(viewer), orderBy: [{ priority: 'asc' }, { createdAt: 'asc' }] }),
+    async listVisible(viewer: Viewer): Promise<Provider[]> {
+      const own = await prisma.provider.findMany({ where: visibleTo(viewer), orderBy: [{ priority: 'asc' }, { createdAt: 'asc' }] });
+      return [...own, ...platform.list(viewer.workspaceId)];
+    },
 
-    findVisible: (viewer: Viewer, id: string) =>
-      isUuid(id) ? prisma.provider.findFirst({ where: { id, ...visibleTo(viewer) } }) : Promise.resolve(null),
+    async findVisible(viewer: Viewer, id: string): Promise<Provider | null> {
+      if (!isUuid(id)) return null;
+      return platform.find(viewer.workspaceId, id) ?? (await prisma.provider.findFirst({ where: { id, ...visibleTo(viewer) } }));
+    },
 
     async timezone(workspaceId: string): Promise<string> {
       const preferences = await prisma.preferences.findUnique({ where: { workspaceId }, select: { timezone: true } });
@@ -27,7 +34,7 @@ export function createProviderRepository(prisma: PrismaClient) {
 
     /** Today's tokens and this month's spend from the limit counters (zero before the first call). */
     async usage(provider: Provider, timezone: string, now: Date): Promise<{ tokensToday: bigint; spendMonthMicros: bigint }> {
-      const scope = `provider:${provider.id}`;
+      const scope = providerScope(provider);
       const [day, month] = await Promise.all([
         prisma.usageCounter.findUnique({ where: { scope_period: { scope, period: dayKey(now, timezone) } }, select: { tokens: true } }),
         prisma.usageCounter.findUnique({ where: { scope_period: { scope, period: monthKey(now, timezone) } }, select: { costMicros: true } }),

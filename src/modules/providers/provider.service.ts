@@ -15,6 +15,7 @@ import { ProviderCallError, type ProviderTarget } from './adapters/adapter.js';
 import type { Adapters } from './adapters/adapters.js';
 import type { CredentialRateLimit } from './credential-rate-limit.js';
 import { KINDS } from './kinds.js';
+import { PLATFORM_AAD_SCOPE } from './platform-providers.js';
 import type { ProviderRepository } from './provider.repository.js';
 
 export interface AddProviderInput {
@@ -76,6 +77,7 @@ export function createProviderService(deps: ProviderServiceDeps) {
   }
 
   function assertCanManage(viewer: Viewer, provider: Pick<Provider, 'scope' | 'ownerId'>): void {
+    if (provider.scope === 'PLATFORM') throw new ForbiddenError('Platform providers are configured by the operator and read-only here');
     if (provider.scope === 'PERSONAL' ? provider.ownerId === viewer.userId : roleAtLeast(viewer.role, 'ADMIN')) return;
     throw new ForbiddenError('Only admins and owners manage workspace providers');
   }
@@ -99,7 +101,8 @@ export function createProviderService(deps: ProviderServiceDeps) {
 
   function decrypt(provider: Provider): string {
     if (!provider.sealedKey) throw new AppError('NOT_FOUND', 'Provider has no key');
-    return open(keyring, provider.sealedKey, rowAad(provider.workspaceId, provider.id));
+    const boundTo = provider.scope === 'PLATFORM' ? PLATFORM_AAD_SCOPE : provider.workspaceId;
+    return open(keyring, provider.sealedKey, rowAad(boundTo, provider.id));
   }
 
   /** What an adapter needs for one call with this provider's key. */

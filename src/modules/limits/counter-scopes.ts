@@ -1,0 +1,16 @@
+// Names of the limit counters (usage_counters.scope). A platform provider is
+// shared by every workspace, so its counters are kept per workspace: one
+// workspace never sees another's use of it.
+
+export function providerScope(provider: { id: string; scope: string; workspaceId: string }): string {
+  return provider.scope === 'PLATFORM' ? `platform:${provider.id}:${provider.workspaceId}` : `provider:${provider.id}`;
+}
+
+export function workspaceScope(workspaceId: string): string {
+  return `workspace:${workspaceId}`;
+}
+
+/** Calls a workspace made through any platform provider, capped by PLATFORM_MONTHLY_REQUESTS. */
+export function platformQuotaScope(workspaceId: string): string {
+  return `platform-quota:${workspaceId}`;
+}
