@@ -108,9 +108,9 @@ export function createChatService(deps: ChatServiceDeps) {
         throw new BadUserInputError('A session keeps the provider it started with', 'providerId');
       }
       // The session keeps its provider and model; only before its first answer do preferences choose.
-      route = await deps.routes.plan(viewer, session.providerId ? { providerId: session.providerId, model: session.model, agent: session.agent, allowFallback: false } : input);
+      route = await deps.routes.plan(viewer, session.providerId ? { providerId: session.providerId, model: session.model, agent: session.agent, allowFallback: false } : input, prefs);
     } else {
-      route = await deps.routes.plan(viewer, input);
+      route = await deps.routes.plan(viewer, input, prefs);
       session = await deps.sessions.start(viewer, input.agent, asked.find((m) => m.role === 'user')?.content);
     }
     const candidates = usableCandidates(route);

@@ -32,10 +32,11 @@ export function createRouteService(providers: ProviderService, preferences: Pref
   }
 
   return {
-    async plan(viewer: Viewer, input: RouteInput): Promise<RouteCandidate[]> {
+    /** `prefs` may be passed by a caller that already read them. */
+    async plan(viewer: Viewer, input: RouteInput, knownPrefs?: Awaited<ReturnType<PreferencesService['read']>>): Promise<RouteCandidate[]> {
       const [visible, prefs, agentPreference] = await Promise.all([
         providers.list(viewer),
-        preferences.read(viewer.workspaceId),
+        knownPrefs ?? preferences.read(viewer.workspaceId),
         input.agent
           ? prisma.agentPreference.findUnique({ where: { workspaceId_agentType: { workspaceId: viewer.workspaceId, agentType: input.agent } } })
           : Promise.resolve<AgentPreference | null>(null),

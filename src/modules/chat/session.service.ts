@@ -46,23 +46,26 @@ export function createSessionService(prisma: PrismaClient, clock: () => Date) {
     /** After a successful call: fix the selection on first use, add totals, keep the turn when asked to. */
     async record(session: ChatSession, answer: { provider: Provider; model: string; tokens: TokenCounts; asked: WireMessage[]; reply: string; storeHistory: boolean }) {
       const turn = [...answer.asked.filter((m) => m.role !== 'system'), { role: 'assistant' as const, content: answer.reply }];
+      const data = {
+        ...(session.providerId ? {} : { providerId: answer.provider.id, kind: answer.provider.kind, model: answer.model }),
+        messageCount: { increment: turn.length },
+        totalTokens: { increment: answer.tokens.totalTokens },
+        lastActiveAt: clock(),
+      };
+      if (!answer.storeHistory) {
+        await prisma.chatSession.update({ where: { id: session.id }, data, select: { id: true } });
+        return;
+      }
       await prisma.$transaction(async (tx) => {
         const updated = await tx.chatSession.update({
           where: { id: session.id },
-          data: {
-            ...(session.providerId ? {} : { providerId: answer.provider.id, kind: answer.provider.kind, model: answer.model }),
-            messageCount: { increment: turn.length },
-            totalTokens: { increment: answer.tokens.totalTokens },
-            lastActiveAt: clock(),
-          },
+          data,
           select: { messageCount: true },
         });
-        if (answer.storeHistory) {
-          const firstSeq = updated.messageCount - turn.length;
-          await tx.chatMessage.createMany({
-            data: turn.map((m, i) => ({ sessionId: session.id, seq: firstSeq + i, role: m.role.toUpperCase() as 'USER' | 'ASSISTANT', content: m.content })),
-          });
-        }
+        const firstSeq = updated.messageCount - turn.length;
+        await tx.chatMessage.createMany({
+          data: turn.map((m, i) => ({ sessionId: session.id, seq: firstSeq + i, role: m.role.toUpperCase() as 'USER' | 'ASSISTANT', content: m.content })),
+        });
       });
     },
   };

@@ -42,57 +42,56 @@ export function createLedger(prisma: PrismaClient, clock: () => Date, platformMo
     async reserve(reservation: Reservation, options: { platform: boolean; timezone: string }): Promise<string> {
       const { providerScope: _scope, ...row } = reservation;
       const now = clock();
+      if (!options.platform) {
+        return (await prisma.usageEvent.create({ data: { ...row, status: 'RESERVED', createdAt: now }, select: { id: true } })).id;
+      }
       return prisma.$transaction(async (tx) => {
-        if (options.platform) {
-          const granted = await tx.$queryRaw<{ requests: number }[]>`
-            INSERT INTO usage_counters (scope, period, workspace_id, requests)
-            VALUES (${platformQuotaScope(reservation.workspaceId)}, ${monthKey(now, options.timezone)}, ${reservation.workspaceId}, 1)
-            ON CONFLICT (scope, period) DO UPDATE SET requests = usage_counters.requests + 1
-              WHERE usage_counters.requests < ${platformMonthlyRequests}
-            RETURNING requests`;
-          if (granted.length === 0 || granted[0].requests > platformMonthlyRequests) {
-            throw new AppError('LIMIT_EXCEEDED', `This workspace has used its ${platformMonthlyRequests} platform calls for the month: add a provider key of your own`);
-          }
+        const granted = await tx.$queryRaw<{ requests: number }[]>`
+          INSERT INTO usage_counters (scope, period, workspace_id, requests)
+          VALUES (${platformQuotaScope(reservation.workspaceId)}, ${monthKey(now, options.timezone)}, ${reservation.workspaceId}, 1)
+          ON CONFLICT (scope, period) DO UPDATE SET requests = usage_counters.requests + 1
+            WHERE usage_counters.requests < ${platformMonthlyRequests}
+          RETURNING requests`;
+        if (granted.length === 0 || granted[0].requests > platformMonthlyRequests) {
+          throw new AppError('LIMIT_EXCEEDED', `This workspace has used its ${platformMonthlyRequests} platform calls for the month: add a provider key of your own`);
         }
         const created = await tx.usageEvent.create({ data: { ...row, status: 'RESERVED', createdAt: now }, select: { id: true } });
         return created.id;
       });
     },
 
+    /**
+     * One statement: the row gets its outcome and the four counters it touches
+     * (provider and workspace, day and month) move by its tokens, atomically.
+     */
     async finalize(id: string, reservation: Reservation, outcome: Outcome, timezone: string): Promise<void> {
       const now = clock();
       const { tokens } = outcome;
       const day = dayKey(now, timezone);
       const month = monthKey(now, timezone);
-      const counters = [reservation.providerScope, workspaceScope(reservation.workspaceId)].flatMap((scope) => [
-        { scope, period: day },
-        { scope, period: month },
-      ]);
-      await prisma.$transaction([
-        prisma.usageEvent.update({
-          where: { id },
-          data: {
-            status: outcome.status,
-            promptTokens: tokens.promptTokens,
-            cachedPromptTokens: tokens.cachedPromptTokens,
-            completionTokens: tokens.completionTokens,
-            reasoningTokens: tokens.reasoningTokens,
-            totalTokens: tokens.totalTokens,
-            usageSource: outcome.usageSource,
-            durationMs: Math.round(outcome.durationMs),
-            ttftMs: outcome.ttftMs === null ? null : Math.round(outcome.ttftMs),
-            errorCode: outcome.errorCode,
-            finishedAt: now,
-          },
-        }),
-        ...counters.map(({ scope, period }) =>
-          prisma.$executeRaw`
-            INSERT INTO usage_counters (scope, period, workspace_id, tokens, requests)
-            VALUES (${scope}, ${period}, ${reservation.workspaceId}, ${tokens.totalTokens}, 1)
-            ON CONFLICT (scope, period) DO UPDATE
-              SET tokens = usage_counters.tokens + EXCLUDED.tokens, requests = usage_counters.requests + 1`,
-        ),
-      ]);
+      const workspace = workspaceScope(reservation.workspaceId);
+      await prisma.$executeRaw`
+        WITH finished AS (
+          UPDATE usage_events SET
+            status = ${outcome.status}::"UsageStatus",
+            prompt_tokens = ${tokens.promptTokens},
+            cached_prompt_tokens = ${tokens.cachedPromptTokens},
+            completion_tokens = ${tokens.completionTokens},
+            reasoning_tokens = ${tokens.reasoningTokens},
+            total_tokens = ${tokens.totalTokens},
+            usage_source = ${outcome.usageSource}::"UsageSource",
+            duration_ms = ${Math.round(outcome.durationMs)},
+            ttft_ms = ${outcome.ttftMs === null ? null : Math.round(outcome.ttftMs)},
+            error_code = ${outcome.errorCode},
+            finished_at = ${now}
+          WHERE id = ${id}::uuid
+          RETURNING id
+        )
+        INSERT INTO usage_counters (scope, period, workspace_id, tokens, requests)
+        SELECT scope, period, ${reservation.workspaceId}, ${tokens.totalTokens}::bigint, 1
+        FROM finished, (VALUES (${reservation.providerScope}, ${day}), (${reservation.providerScope}, ${month}), (${workspace}, ${day}), (${workspace}, ${month})) AS c(scope, period)
+        ON CONFLICT (scope, period) DO UPDATE
+          SET tokens = usage_counters.tokens + EXCLUDED.tokens, requests = usage_counters.requests + 1`;
     },
   };
 }

@@ -1,0 +1,168 @@
+// `npm run bench:chat`: what the gateway adds to a chat call. The same OpenAI
+// SDK calls the simulator directly (the baseline) and through the gateway
+// (GraphQL over HTTP for `chat`, graphql-ws for `chatStream`), in one run, with
+// every call metered into the ledger. Uses DATABASE_URL when set, else PGlite.
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createClient } from 'graphql-ws';
+import OpenAI from 'openai';
+import WebSocket from 'ws';
+import { signToken } from '../../src/auth/dev-token.js';
+import { percentile } from './measure.js';
+import { startChild } from './processes.js';
+
+const CONCURRENCY = [1, 16, 64];
+const CALLS_PER_LEVEL = Number(process.env.BENCH_CALLS ?? 400);
+const OPEN_LOOP_RPS = 200;
+const OPEN_LOOP_SECONDS = Number(process.env.BENCH_OPEN_LOOP_SECONDS ?? 5);
+
+const jwtSecret = randomBytes(32).toString('base64url');
+const simulator = await startChild('src/simulator/main.ts', ['0'], {}, /listening on (http:\/\/\S+)/);
+const gateway = await startChild(
+  'src/main.ts',
+  [],
+  {
+    NODE_ENV: 'production',
+    PORT: '0',
+    HOST: '127.0.0.1',
+    DATA_DIR: mkdtempSync(path.join(tmpdir(), 'bench-chat-')),
+    MIGRATE_ON_START: 'true',
+    JWT_SECRET: jwtSecret,
+    ENCRYPTION_KEYS: `bench:${randomBytes(32).toString('base64')}`,
+    PROVIDER_ALLOWED_CIDRS: '127.0.0.0/8',
+    LOG_LEVEL: 'info',
+    // BENCH_PROFILE_DIR=/tmp/prof writes a V8 CPU profile of the gateway process.
+    PROFILE_DIR: process.env.BENCH_PROFILE_DIR,
+  },
+  /"url":"(http:\/\/[^"]+)\/graphql"/,
+);
+const database = process.env.DATABASE_URL ? 'Postgres' : 'PGlite (embedded)';
+
+const token = await signToken({ secret: jwtSecret }, { workspace: `bench-${Date.now()}`, user: 'bench', role: 'owner' });
+const graphql = async (query: string, variables: unknown) => {
+  const response = await fetch(`${gateway.url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = (await response.json()) as { data?: unknown; errors?: unknown };
+  if (body.errors) throw new Error(JSON.stringify(body.errors));
+  return body.data;
+};
+await graphql('mutation($input: AddProviderInput!) { addProvider(input: $input) { id } }', {
+  input: { kind: 'OPENAI', apiKey: 'sk-bench-0123456789abcdef', baseUrl: `${simulator.url}/openai/v1` },
+});
+
+const messages = [{ role: 'user' as const, content: 'Benchmark question' }];
+const gatewayMessages = [{ role: 'USER', content: 'Benchmark question' }];
+const sdk = new OpenAI({ apiKey: 'sk-bench-0123456789abcdef', baseURL: `${simulator.url}/openai/v1`, maxRetries: 0 });
+const ws = createClient({ url: `${gateway.url.replace('http', 'ws')}/graphql`, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${token}` }, lazy: false, retryAttempts: 0 });
+const CHAT = 'mutation($input: ChatInput!) { chat(input: $input) { content usageEventId } }';
+const STREAM = 'subscription($input: ChatInput!) { chatStream(input: $input) { type delta } }';
+
+interface Timing {
+  totalMs: number;
+  firstChunkMs?: number;
+}
+
+const direct = {
+  chat: async (): Promise<Timing> => {
+    const started = performance.now();
+    await sdk.chat.completions.create({ model: 'gpt-4o-mini', messages });
+    return { totalMs: performance.now() - started };
+  },
+  stream: async (): Promise<Timing> => {
+    const started = performance.now();
+    let firstChunkMs: number | undefined;
+    const stream = await sdk.chat.completions.create({ model: 'gpt-4o-mini', messages, stream: true, stream_options: { include_usage: true } });
+    for await (const chunk of stream) if (chunk.choices[0]?.delta.content) firstChunkMs ??= performance.now() - started;
+    return { totalMs: performance.now() - started, firstChunkMs };
+  },
+};
+const viaGateway = {
+  chat: async (): Promise<Timing> => {
+    const started = performance.now();
+    await graphql(CHAT, { input: { messages: gatewayMessages } });
+    return { totalMs: performance.now() - started };
+  },
+  stream: async (): Promise<Timing> => {
+    const started = performance.now();
+    let firstChunkMs: number | undefined;
+    for await (const result of ws.iterate({ query: STREAM, variables: { input: { messages: gatewayMessages } } })) {
+      const chunk = (result.data as { chatStream: { type: string } }).chatStream;
+      if (chunk.type === 'TEXT') firstChunkMs ??= performance.now() - started;
+      if (chunk.type === 'ERROR') throw new Error(JSON.stringify(chunk));
+    }
+    return { totalMs: performance.now() - started, firstChunkMs };
+  },
+};
+
+/** `concurrency` clients, each calling back to back, for `calls` calls in all. */
+async function closedLoop(call: () => Promise<Timing>, concurrency: number, calls: number) {
+  const timings: Timing[] = [];
+  let next = 0;
+  const cpuBefore = gateway.cpuSeconds();
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next++ < calls) timings.push(await call());
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  return { timings, rps: timings.length / seconds, gatewayCpuPerCallUs: ((gateway.cpuSeconds() - cpuBefore) / timings.length) * 1e6 };
+}
+
+/** Sends at a fixed rate whatever the answers do; latency counts from the scheduled send. */
+async function openLoop(call: () => Promise<Timing>, rps: number, seconds: number) {
+  const latencies: number[] = [];
+  const total = rps * seconds;
+  const started = performance.now();
+  const cpuBefore = gateway.cpuSeconds();
+  await Promise.all(
+    Array.from({ length: total }, async (_, i) => {
+      const scheduled = started + (i * 1000) / rps;
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, scheduled - performance.now())));
+      await call();
+      latencies.push(performance.now() - scheduled);
+    }),
+  );
+  return { latencies, gatewayCpuPerCallUs: ((gateway.cpuSeconds() - cpuBefore) / total) * 1e6 };
+}
+
+const ms = (value: number | undefined) => (value === undefined ? '     -' : value.toFixed(2).padStart(7));
+const stats = (values: number[]) => ({ p50: percentile(values, 50), p99: percentile(values, 99) });
+
+console.log(`\nbench:chat: gateway vs the same SDK direct to the simulator; ${database}; ledger rows written and finalized for every gateway call`);
+for (const [mode, base, gw] of [
+  ['non-streamed chat (HTTP)', direct.chat, viaGateway.chat],
+  ['streamed chat (graphql-ws)', direct.stream, viaGateway.stream],
+] as const) {
+  // Warm up both paths (JIT, connection pools, prepared statements).
+  for (let i = 0; i < 50; i++) await Promise.all([base(), gw()]);
+  console.log(`\n${mode}`);
+  console.log('  clients   direct rps  gateway rps   direct p50/p99 ms     gateway p50/p99 ms    added p50 ms  ×p50   added p99 ms   first chunk direct/gateway p50 ms   gateway CPU µs/call');
+  for (const concurrency of CONCURRENCY) {
+    const a = await closedLoop(base, concurrency, CALLS_PER_LEVEL);
+    const b = await closedLoop(gw, concurrency, CALLS_PER_LEVEL);
+    const da = stats(a.timings.map((t) => t.totalMs));
+    const db = stats(b.timings.map((t) => t.totalMs));
+    const fa = a.timings.some((t) => t.firstChunkMs !== undefined) ? percentile(a.timings.map((t) => t.firstChunkMs ?? 0), 50) : undefined;
+    const fb = b.timings.some((t) => t.firstChunkMs !== undefined) ? percentile(b.timings.map((t) => t.firstChunkMs ?? 0), 50) : undefined;
+    console.log(
+      `  ${String(concurrency).padStart(7)}  ${a.rps.toFixed(0).padStart(11)}  ${b.rps.toFixed(0).padStart(11)}   ${ms(da.p50)} / ${ms(da.p99)}     ${ms(db.p50)} / ${ms(db.p99)}    ${ms(db.p50 - da.p50)}   ${(db.p50 / da.p50).toFixed(2).padStart(5)}  ${ms(db.p99 - da.p99)}        ${ms(fa)} / ${ms(fb)}              ${b.gatewayCpuPerCallUs.toFixed(0).padStart(6)}`,
+    );
+  }
+}
+
+console.log(`\nopen loop: non-streamed chat at ${OPEN_LOOP_RPS} requests/s for ${OPEN_LOOP_SECONDS} s (latency from the scheduled send)`);
+const openDirect = await openLoop(direct.chat, OPEN_LOOP_RPS, OPEN_LOOP_SECONDS);
+const openGateway = await openLoop(viaGateway.chat, OPEN_LOOP_RPS, OPEN_LOOP_SECONDS);
+const od = stats(openDirect.latencies);
+const og = stats(openGateway.latencies);
+console.log(`  direct   p50 ${ms(od.p50)} ms  p99 ${ms(od.p99)} ms`);
+console.log(`  gateway  p50 ${ms(og.p50)} ms  p99 ${ms(og.p99)} ms   added p50 ${ms(og.p50 - od.p50)} ms (×${(og.p50 / od.p50).toFixed(2)})  added p99 ${ms(og.p99 - od.p99)} ms   gateway CPU ${openGateway.gatewayCpuPerCallUs.toFixed(0)} µs/call`);
+
+await ws.dispose();
+await Promise.all([gateway.stop(), simulator.stop()]);
