@@ -5,6 +5,7 @@
 import type { Viewer } from '../../auth/jwt.js';
 import { BadUserInputError, NotFoundError } from '../../errors.js';
 import type { AgentPreference, PrismaClient, Provider } from '../../generated/prisma/client.js';
+import { findAgentPreference } from '../preferences/preferences.repository.js';
 import type { PreferencesService } from '../preferences/preferences.service.js';
 import { KINDS } from '../providers/kinds.js';
 import type { ProviderService } from '../providers/provider.service.js';
@@ -37,9 +38,7 @@ export function createRouteService(providers: ProviderService, preferences: Pref
       const [visible, prefs, agentPreference] = await Promise.all([
         providers.list(viewer),
         knownPrefs ?? preferences.read(viewer.workspaceId),
-        input.agent
-          ? prisma.agentPreference.findUnique({ where: { workspaceId_agentType: { workspaceId: viewer.workspaceId, agentType: input.agent } } })
-          : Promise.resolve<AgentPreference | null>(null),
+        input.agent ? findAgentPreference(prisma, viewer.workspaceId, input.agent) : Promise.resolve<AgentPreference | undefined>(undefined),
       ]);
       const byId = new Map(visible.map((provider) => [provider.id, provider]));
       const route: RouteCandidate[] = [];

@@ -1,5 +1,6 @@
 // Chat sessions: a session keeps the provider and model it started with, its
 // totals, and (when the workspace stores conversation history) its messages.
+import { randomUUID } from 'node:crypto';
 import type { Viewer } from '../../auth/jwt.js';
 import { NotFoundError } from '../../errors.js';
 import type { ChatMessage, ChatSession, PrismaClient, Provider } from '../../generated/prisma/client.js';
@@ -36,26 +37,52 @@ export function createSessionService(prisma: PrismaClient, clock: () => Date) {
       return { session, history: messages.map((m: ChatMessage) => ({ role: ROLES[m.role], content: m.content })) };
     },
 
-    start(viewer: Viewer, agent: string | null | undefined, firstUserMessage: string | undefined): Promise<ChatSession> {
+    /** On every new chat's path: one plain insert. */
+    async start(viewer: Viewer, agent: string | null | undefined, firstUserMessage: string | undefined): Promise<ChatSession> {
       const now = clock();
-      return prisma.chatSession.create({
-        data: { workspaceId: viewer.workspaceId, userId: viewer.userId, agent, title: firstUserMessage?.slice(0, 80) ?? null, createdAt: now, lastActiveAt: now },
-      });
+      const session: ChatSession = {
+        id: randomUUID(),
+        workspaceId: viewer.workspaceId,
+        userId: viewer.userId,
+        title: firstUserMessage?.slice(0, 80) ?? null,
+        providerId: null,
+        kind: null,
+        model: null,
+        agent: agent ?? null,
+        messageCount: 0,
+        totalTokens: 0n,
+        costMicros: 0n,
+        createdAt: now,
+        lastActiveAt: now,
+      };
+      await prisma.$executeRaw`
+        INSERT INTO chat_sessions (id, workspace_id, user_id, title, agent, created_at, last_active_at)
+        VALUES (${session.id}::uuid, ${session.workspaceId}, ${session.userId}, ${session.title}, ${session.agent}, ${now}, ${now})`;
+      return session;
     },
 
     /** After a successful call: fix the selection on first use, add totals, keep the turn when asked to. */
     async record(session: ChatSession, answer: { provider: Provider; model: string; tokens: TokenCounts; asked: WireMessage[]; reply: string; storeHistory: boolean }) {
       const turn = [...answer.asked.filter((m) => m.role !== 'system'), { role: 'assistant' as const, content: answer.reply }];
+      if (!answer.storeHistory) {
+        // The common case, on every chat's path: one plain update; the first answer fixes the selection.
+        await prisma.$executeRaw`
+          UPDATE chat_sessions SET
+            provider_id = COALESCE(provider_id, ${answer.provider.id}::uuid),
+            kind = COALESCE(kind, ${answer.provider.kind}::"ProviderKind"),
+            model = COALESCE(model, ${answer.model}),
+            message_count = message_count + ${turn.length},
+            total_tokens = total_tokens + ${answer.tokens.totalTokens},
+            last_active_at = ${clock()}
+          WHERE id = ${session.id}::uuid`;
+        return;
+      }
       const data = {
         ...(session.providerId ? {} : { providerId: answer.provider.id, kind: answer.provider.kind, model: answer.model }),
         messageCount: { increment: turn.length },
         totalTokens: { increment: answer.tokens.totalTokens },
         lastActiveAt: clock(),
       };
-      if (!answer.storeHistory) {
-        await prisma.chatSession.update({ where: { id: session.id }, data, select: { id: true } });
-        return;
-      }
       await prisma.$transaction(async (tx) => {
         const updated = await tx.chatSession.update({
           where: { id: session.id },

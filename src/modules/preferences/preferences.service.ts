@@ -6,6 +6,7 @@ import { AppError, BadUserInputError, NotFoundError } from '../../errors.js';
 import type { AgentPreference, Preferences, PrismaClient, Provider } from '../../generated/prisma/client.js';
 import { isTimeZone } from '../limits/periods.js';
 import type { ProviderService } from '../providers/provider.service.js';
+import { readPreferences, type StoredPreferences } from './preferences.repository.js';
 
 export interface PreferencesInput {
   defaultProviderId?: string | null;
@@ -48,8 +49,8 @@ const DEFAULTS: Omit<Preferences, 'workspaceId' | 'updatedAt'> = {
 const AGENT_TYPE = /^[A-Za-z0-9._:-]{1,64}$/;
 
 export function createPreferencesService(prisma: PrismaClient, providers: ProviderService) {
-  async function read(workspaceId: string): Promise<Omit<Preferences, 'updatedAt'>> {
-    return (await prisma.preferences.findUnique({ where: { workspaceId } })) ?? { workspaceId, ...DEFAULTS };
+  async function read(workspaceId: string): Promise<StoredPreferences> {
+    return (await readPreferences(prisma, workspaceId)) ?? { workspaceId, ...DEFAULTS };
   }
 
   /** A provider the whole workspace can route to: a workspace or platform provider that is not INVALID or DISABLED. */

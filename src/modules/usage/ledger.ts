@@ -1,6 +1,7 @@
 // The usage ledger: a row exists, RESERVED, before the upstream call starts,
 // and is finalized after it. Finalizing also moves the limit counters (the
 // provider's and the workspace's day and month) in the same transaction.
+import { randomUUID } from 'node:crypto';
 import type { PrismaClient, ProviderKind, UsageSource, UsageStatus } from '../../generated/prisma/client.js';
 import type { TokenCounts } from '../providers/adapters/adapter.js';
 import { AppError } from '../../errors.js';
@@ -43,7 +44,12 @@ export function createLedger(prisma: PrismaClient, clock: () => Date, platformMo
       const { providerScope: _scope, ...row } = reservation;
       const now = clock();
       if (!options.platform) {
-        return (await prisma.usageEvent.create({ data: { ...row, status: 'RESERVED', createdAt: now }, select: { id: true } })).id;
+        const id = randomUUID();
+        await prisma.$executeRaw`
+          INSERT INTO usage_events (id, workspace_id, provider_id, kind, model, agent, operation, user_id, session_id, status, streamed, reserved_tokens, fallback_from_id, created_at)
+          VALUES (${id}::uuid, ${row.workspaceId}, ${row.providerId}::uuid, ${row.kind}::"ProviderKind", ${row.model}, ${row.agent ?? null}, ${row.operation ?? null},
+            ${row.userId}, ${row.sessionId ?? null}::uuid, 'RESERVED', ${row.streamed}, ${row.reservedTokens}, ${row.fallbackFromId ?? null}::uuid, ${now})`;
+        return id;
       }
       return prisma.$transaction(async (tx) => {
         const granted = await tx.$queryRaw<{ requests: number }[]>`
