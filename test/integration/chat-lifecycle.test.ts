@@ -132,3 +132,22 @@ describe('sessions', () => {
     expect((await gw.execute(Sessions, {}, { token: other })).data?.sessions.edges).toEqual([]);
   });
 });
+
+describe('provider removal across instances', () => {
+  // Needs a shared bus: CI's Postgres+Redis phase runs it.
+  it.runIf(Boolean(process.env.REDIS_URL))('deleting a provider on instance A ends its stream on instance B', async () => {
+    const b = await startTestServer({}, { db: gw.db });
+    const { workspace, token } = await owner();
+    const provider = await addSimProvider(gw, sim, token, { script: SLOW });
+    const chunks: Chunk[] = [];
+    for await (const result of b.ws(token).iterate({ query: print(ChatStream), variables: { input: { messages: userMessage() } } })) {
+      const chunk = (result.data as ChatStreamSubscription).chatStream;
+      chunks.push(chunk);
+      if (chunk.type === 'TEXT' && chunks.filter((c) => c.type === 'TEXT').length === 2) {
+        expect((await gw.execute(DeleteProvider, { id: provider.id }, { token })).errors).toBeUndefined();
+      }
+    }
+    expect(chunks.at(-1)).toMatchObject({ type: 'ERROR', errorCode: 'PROVIDER_REMOVED' });
+    expect(await cancelledRow(workspace.id)).toMatchObject({ errorCode: 'PROVIDER_REMOVED' });
+  });
+});
