@@ -4,7 +4,7 @@ import type { Simulator } from '../../src/simulator/simulator.js';
 import type { ChatStreamSubscription } from '../generated/graphql.js';
 import { addSimProvider, streamOverWs, types, userMessage, type Chunk } from '../testkit/chat.js';
 import { Chat, ChatStream, DeleteProvider, SessionById, Sessions, UpdatePreferences, UpdateProvider } from '../testkit/documents.js';
-import { disposeAll, eventually, newWorkspace, startSimulator, startTestServer, type TestServer } from '../testkit/server.js';
+import { disposeAll, newOwner, eventually, newWorkspace, startSimulator, startTestServer, type TestServer } from '../testkit/server.js';
 
 let gw: TestServer;
 let sim: Simulator;
@@ -13,10 +13,7 @@ beforeAll(async () => {
 });
 afterAll(disposeAll);
 
-const owner = async () => {
-  const workspace = newWorkspace();
-  return { workspace, token: await gw.token(workspace.claims('owner')) };
-};
+const owner = () => newOwner(gw);
 const SLOW = 'slow=100&chunks=200&chunk-size=8';
 
 /** Reads chunks until `stopAfter` TEXT chunks, then stops reading (the iterator's return ends the subscription). */

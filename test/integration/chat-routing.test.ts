@@ -71,7 +71,7 @@ describe('routing', () => {
     const [a, b, c] = providers.map((p) => p.id);
     await gw.execute(UpdateProvider, { id: a, input: { disabled: true } }, { token });
     await gw.db.prisma.provider.update({ where: { id: b }, data: { status: 'INVALID' } });
-    await gw.execute(UpdatePreferences, { input: { defaultProviderId: c } }, { token }).catch(() => undefined);
+    expect((await gw.execute(UpdatePreferences, { input: { defaultProviderId: c } }, { token })).errors).toBeUndefined();
     const candidates = await route(token, { providerId: a });
     expect(candidates).toEqual([
       [a, 'explicit provider', false, 'disabled'],

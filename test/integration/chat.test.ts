@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Simulator } from '../../src/simulator/simulator.js';
 import { addSimProvider, MODELS, streamOverWs, text, types, userMessage } from '../testkit/chat.js';
-import { Chat } from '../testkit/documents.js';
-import { disposeAll, newWorkspace, startSimulator, startTestServer, type TestServer } from '../testkit/server.js';
+import { Chat, ProviderById, ProviderUsage } from '../testkit/documents.js';
+import { disposeAll, newOwner, newWorkspace, startSimulator, startTestServer, type TestServer } from '../testkit/server.js';
 
 let gw: TestServer;
 let sim: Simulator;
@@ -11,10 +11,7 @@ beforeAll(async () => {
 });
 afterAll(disposeAll);
 
-const owner = async () => {
-  const workspace = newWorkspace();
-  return { workspace, token: await gw.token(workspace.claims('owner')) };
-};
+const owner = () => newOwner(gw);
 
 /** What the simulator answers for a 48-character reply to "Hello there, simulator" (system "Be brief."). */
 const EXPECTED_TEXT = 'Echo: Hello there, simulator. lorem ipsum dolor ';
@@ -106,6 +103,29 @@ describe('protocol details', () => {
     expect(usage.usage).toMatchObject({ usageSource: 'ESTIMATED', completionTokens: 12 });
     const row = await gw.db.prisma.usageEvent.findUniqueOrThrow({ where: { id: usage.usageEventId! } });
     expect(row.usageSource).toBe('ESTIMATED');
+  });
+});
+
+describe('counters', () => {
+  it("move with every finalized call: the provider's tokensUsedToday equals its ledger rows' tokens", async () => {
+    const { workspace, token } = await owner();
+    const provider = await addSimProvider(gw, sim, token);
+    await gw.execute(Chat, { input: { messages: userMessage() } }, { token });
+    await streamOverWs(gw, token, { messages: SYSTEM_AND_USER });
+    const rows = await gw.db.prisma.usageEvent.findMany({ where: { workspaceId: workspace.id } });
+    const total = rows.reduce((sum, row) => sum + row.totalTokens, 0);
+    expect(rows).toHaveLength(2);
+    const listed = await gw.execute(ProviderById, { id: provider.id }, { token });
+    expect(listed.errors).toBeUndefined();
+    const counters = await gw.db.prisma.usageCounter.findMany({ where: { workspaceId: workspace.id } });
+    expect(counters.map((c) => [c.scope.split(':')[0], Number(c.tokens), c.requests]).sort()).toEqual([
+      ['provider', total, 2],
+      ['provider', total, 2],
+      ['workspace', total, 2],
+      ['workspace', total, 2],
+    ]);
+    const usage = await gw.execute(ProviderUsage, { id: provider.id }, { token });
+    expect(usage.data?.provider).toEqual({ tokensUsedToday: total, spendThisMonthUsd: 0 });
   });
 });
 

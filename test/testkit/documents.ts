@@ -122,3 +122,9 @@ export const SessionById = graphql(`
     session(id: $id) { id messageCount totalTokens providerId model }
   }
 `);
+
+export const ProviderUsage = graphql(`
+  query ProviderUsage($id: ID!) {
+    provider(id: $id) { tokensUsedToday spendThisMonthUsd }
+  }
+`);

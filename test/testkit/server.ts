@@ -72,6 +72,12 @@ export function newWorkspace(): { id: string; claims(role: Claims['role'], user?
   return { id, claims: (role, user = `${role}-${randomUUID().slice(0, 6)}`) => ({ workspace: id, user, role }) };
 }
 
+/** A new workspace and its owner's token, on `server`. */
+export async function newOwner(server: TestServer): Promise<{ workspace: ReturnType<typeof newWorkspace>; token: string }> {
+  const workspace = newWorkspace();
+  return { workspace, token: await server.token(workspace.claims('owner')) };
+}
+
 export interface TestServer {
   url: string;
   graphqlUrl: string;

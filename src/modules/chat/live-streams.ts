@@ -22,7 +22,6 @@ export function createLiveStreams() {
     endAll(providerId: string): void {
       for (const controller of byProvider.get(providerId) ?? []) controller.abort(new ProviderRemoved('The provider was deleted or disabled'));
     },
-    count: () => [...byProvider.values()].reduce((sum, set) => sum + set.size, 0),
   };
 }
 

@@ -69,6 +69,8 @@ const MICROS_PER_USD = 1_000_000;
 
 export function createProviderService(deps: ProviderServiceDeps) {
   const { prisma, repository, keyring, adapters } = deps;
+  // Rows are loaded per request, so this never outlives one response.
+  const usageByRow = new WeakMap<Provider, Promise<{ tokensUsedToday: bigint; spendThisMonthUsd: number }>>();
 
   async function visibleOrNotFound(viewer: Viewer, id: string): Promise<Provider> {
     const provider = await repository.findVisible(viewer, id);
@@ -130,9 +132,17 @@ export function createProviderService(deps: ProviderServiceDeps) {
 
     get: (viewer: Viewer, id: string) => repository.findVisible(viewer, id),
 
-    async usage(provider: Provider) {
-      const { tokensToday, spendMonthMicros } = await repository.usage(provider, await repository.timezone(provider.workspaceId), deps.clock());
-      return { tokensUsedToday: tokensToday, spendThisMonthUsd: Number(spendMonthMicros) / MICROS_PER_USD };
+    /** Read once per row object: `tokensUsedToday` and `spendThisMonthUsd` both ask for it. */
+    usage(provider: Provider): Promise<{ tokensUsedToday: bigint; spendThisMonthUsd: number }> {
+      let usage = usageByRow.get(provider);
+      if (!usage) {
+        usage = (async () => {
+          const { tokensToday, spendMonthMicros } = await repository.usage(provider, await repository.timezone(provider.workspaceId), deps.clock());
+          return { tokensUsedToday: tokensToday, spendThisMonthUsd: Number(spendMonthMicros) / MICROS_PER_USD };
+        })();
+        usageByRow.set(provider, usage);
+      }
+      return usage;
     },
 
     async add(viewer: Viewer, input: AddProviderInput, signal: AbortSignal): Promise<Provider> {
