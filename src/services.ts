@@ -36,7 +36,7 @@ export function createServices({ config, db, bus, logger, clock = () => new Date
   const liveStreams = createLiveStreams();
   const providers = createProviderService({
     prisma,
-    repository: createProviderRepository(prisma, createPlatformProviders(config.platformProviders, keyring)),
+    repository: createProviderRepository(prisma, db.sql, createPlatformProviders(config.platformProviders, keyring)),
     keyring,
     adapters,
     egress: config.egress,
@@ -44,9 +44,9 @@ export function createServices({ config, db, bus, logger, clock = () => new Date
     clock,
     announceRemoval: (providerId) => bus.pubsub.publish('provider:removed', { providerId }),
   });
-  const preferences = createPreferencesService(prisma, providers);
-  const routes = createRouteService(providers, preferences, prisma);
-  const sessions = createSessionService(prisma, clock);
+  const preferences = createPreferencesService(db, providers);
+  const routes = createRouteService(providers, preferences, db.sql);
+  const sessions = createSessionService(db, clock);
   return {
     /** For the Pothos Prisma plugin's reads; services get it through their factories. */
     prisma,
@@ -63,7 +63,7 @@ export function createServices({ config, db, bus, logger, clock = () => new Date
       preferences,
       providers,
       sessions,
-      ledger: createLedger(prisma, clock, config.platformMonthlyRequests),
+      ledger: createLedger(db.sql, clock, config.platformMonthlyRequests),
       adapters,
       liveStreams,
       retry: config.chatRetry,

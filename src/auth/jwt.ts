@@ -1,4 +1,5 @@
 // Bearer tokens: HS256 with a shared secret, or RS256/ES256 keys from a JWKS URL.
+import { createSecretKey, type KeyObject } from 'node:crypto';
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTVerifyGetKey } from 'jose';
 import type { JwtConfig } from '../config.js';
 
@@ -27,17 +28,27 @@ export class TokenRejected extends Error {
 export type VerifyToken = (token: string) => Promise<Viewer>;
 
 const CLAIM_ID = /^[A-Za-z0-9._:@-]{1,128}$/;
+/** Verified tokens remembered until they expire; a client sends the same token with every request. */
+const REMEMBERED_TOKENS = 10_000;
 
 export function createTokenVerifier(config: JwtConfig): VerifyToken {
-  const key: Uint8Array | JWTVerifyGetKey = config.jwksUrl
-    ? createRemoteJWKSet(new URL(config.jwksUrl))
-    : new TextEncoder().encode(config.secret);
+  const key: KeyObject | JWTVerifyGetKey = config.jwksUrl ? createRemoteJWKSet(new URL(config.jwksUrl)) : createSecretKey(Buffer.from(config.secret ?? ''));
   const algorithms = config.jwksUrl ? ['RS256', 'ES256'] : ['HS256'];
+  const verified = new Map<string, Viewer>();
 
   return async (token) => {
+    const known = verified.get(token);
+    if (known && (known.expiresAt === undefined || known.expiresAt > Date.now())) return known;
+    const viewer = Object.freeze(await verify(token));
+    if (verified.size >= REMEMBERED_TOKENS) verified.delete(verified.keys().next().value!);
+    verified.set(token, viewer);
+    return viewer;
+  };
+
+  async function verify(token: string): Promise<Viewer> {
     let payload;
     try {
-      ({ payload } = await jwtVerify(token, key as Uint8Array, {
+      ({ payload } = await jwtVerify(token, key as KeyObject, {
         algorithms,
         issuer: config.issuer,
         audience: config.audience,
@@ -55,7 +66,7 @@ export function createTokenVerifier(config: JwtConfig): VerifyToken {
       role,
       expiresAt: payload.exp === undefined ? undefined : payload.exp * 1000,
     };
-  };
+  }
 }
 
 function describeJoseError(error: unknown): string {

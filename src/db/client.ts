@@ -3,8 +3,10 @@ import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { PrismaPg } from '@prisma/adapter-pg';
 import type { SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
+import pg from 'pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { PrismaClient } from '../generated/prisma/client.js';
+import { pgliteSql, postgresSql, type Sql } from './sql.js';
 
 export type DatabaseSource =
   | { kind: 'postgres'; url: string }
@@ -14,6 +16,8 @@ export type DatabaseSource =
 
 export interface Database {
   readonly prisma: PrismaClient;
+  /** Plain SQL on the same connections, for hot paths and reports. */
+  readonly sql: Sql;
   /** What the schema engine needs to migrate this same database. */
   readonly adapterFactory: SqlMigrationAwareDriverAdapterFactory;
   readonly embedded: boolean;
@@ -30,24 +34,34 @@ export function databaseSource(config: { databaseUrl?: string; dataDir: string }
 
 export async function openDatabase(source: DatabaseSource): Promise<Database> {
   if (source.kind === 'postgres') {
-    const adapterFactory = new PrismaPg({ connectionString: source.url, connectionTimeoutMillis: 5_000 });
+    const pool = new pg.Pool({ connectionString: source.url, connectionTimeoutMillis: 5_000 });
+    // An idle connection that dies (server restart) must not crash the process; the next query reconnects.
+    pool.on('error', () => undefined);
+    const adapterFactory = new PrismaPg(pool);
     const prisma = new PrismaClient({ adapter: adapterFactory });
+    const sql = postgresSql(pool);
     return {
       prisma,
+      sql,
       adapterFactory,
       embedded: false,
-      ping: async () => void (await prisma.$queryRaw`SELECT 1`),
-      close: () => prisma.$disconnect(),
+      ping: async () => void (await sql.query('SELECT 1')),
+      close: async () => {
+        await prisma.$disconnect();
+        await pool.end();
+      },
     };
   }
   const pglite = 'instance' in source ? source.instance : await PGlite.create(source.dataDir);
   const adapterFactory = new PrismaPGlite(pglite);
   const prisma = new PrismaClient({ adapter: adapterFactory });
+  const sql = pgliteSql(pglite);
   return {
     prisma,
+    sql,
     adapterFactory,
     embedded: true,
-    ping: async () => void (await prisma.$queryRaw`SELECT 1`),
+    ping: async () => void (await sql.query('SELECT 1')),
     close: async () => {
       await prisma.$disconnect();
       if (!pglite.closed) await pglite.close();

@@ -4,7 +4,8 @@
 //   fallbacks: the agent's fallback → the workspace fallback → (autoFailover) the others by priority
 import type { Viewer } from '../../auth/jwt.js';
 import { BadUserInputError, NotFoundError } from '../../errors.js';
-import type { AgentPreference, PrismaClient, Provider } from '../../generated/prisma/client.js';
+import type { Sql } from '../../db/sql.js';
+import type { AgentPreference, Provider } from '../../generated/prisma/client.js';
 import { findAgentPreference } from '../preferences/preferences.repository.js';
 import type { PreferencesService } from '../preferences/preferences.service.js';
 import { KINDS } from '../providers/kinds.js';
@@ -25,7 +26,7 @@ export interface RouteInput {
   allowFallback?: boolean | null;
 }
 
-export function createRouteService(providers: ProviderService, preferences: PreferencesService, prisma: PrismaClient) {
+export function createRouteService(providers: ProviderService, preferences: PreferencesService, sql: Sql) {
   function skipReason(provider: Provider): string | null {
     if (provider.status === 'INVALID') return 'INVALID key';
     if (provider.status === 'DISABLED') return 'disabled';
@@ -38,7 +39,7 @@ export function createRouteService(providers: ProviderService, preferences: Pref
       const [visible, prefs, agentPreference] = await Promise.all([
         providers.list(viewer),
         knownPrefs ?? preferences.read(viewer.workspaceId),
-        input.agent ? findAgentPreference(prisma, viewer.workspaceId, input.agent) : Promise.resolve<AgentPreference | undefined>(undefined),
+        input.agent ? findAgentPreference(sql, viewer.workspaceId, input.agent) : Promise.resolve<AgentPreference | undefined>(undefined),
       ]);
       const byId = new Map(visible.map((provider) => [provider.id, provider]));
       const route: RouteCandidate[] = [];

@@ -3,14 +3,15 @@
 import { randomUUID } from 'node:crypto';
 import type { Viewer } from '../../auth/jwt.js';
 import { NotFoundError } from '../../errors.js';
-import type { ChatMessage, ChatSession, PrismaClient, Provider } from '../../generated/prisma/client.js';
+import type { Database } from '../../db/client.js';
+import type { ChatMessage, ChatSession, Provider } from '../../generated/prisma/client.js';
 import { decodeCursor, olderThan, pageSize, toPage } from '../../pagination.js';
 import { isUuid } from '../providers/provider.repository.js';
 import type { ChatMessage as WireMessage, TokenCounts } from '../providers/adapters/adapter.js';
 
 const ROLES = { SYSTEM: 'system', USER: 'user', ASSISTANT: 'assistant' } as const;
 
-export function createSessionService(prisma: PrismaClient, clock: () => Date) {
+export function createSessionService({ prisma, sql }: Pick<Database, 'prisma' | 'sql'>, clock: () => Date) {
   async function own(viewer: Viewer, id: string): Promise<ChatSession | null> {
     if (!isUuid(id)) return null;
     return prisma.chatSession.findFirst({ where: { id, workspaceId: viewer.workspaceId, userId: viewer.userId } });
@@ -55,9 +56,10 @@ export function createSessionService(prisma: PrismaClient, clock: () => Date) {
         createdAt: now,
         lastActiveAt: now,
       };
-      await prisma.$executeRaw`
-        INSERT INTO chat_sessions (id, workspace_id, user_id, title, agent, created_at, last_active_at)
-        VALUES (${session.id}::uuid, ${session.workspaceId}, ${session.userId}, ${session.title}, ${session.agent}, ${now}, ${now})`;
+      await sql.query(
+        `INSERT INTO chat_sessions (id, workspace_id, user_id, title, agent, created_at, last_active_at) VALUES ($1::uuid, $2, $3, $4, $5, $6, $6)`,
+        [session.id, session.workspaceId, session.userId, session.title, session.agent, now],
+      );
       return session;
     },
 
@@ -66,15 +68,13 @@ export function createSessionService(prisma: PrismaClient, clock: () => Date) {
       const turn = [...answer.asked.filter((m) => m.role !== 'system'), { role: 'assistant' as const, content: answer.reply }];
       if (!answer.storeHistory) {
         // The common case, on every chat's path: one plain update; the first answer fixes the selection.
-        await prisma.$executeRaw`
-          UPDATE chat_sessions SET
-            provider_id = COALESCE(provider_id, ${answer.provider.id}::uuid),
-            kind = COALESCE(kind, ${answer.provider.kind}::"ProviderKind"),
-            model = COALESCE(model, ${answer.model}),
-            message_count = message_count + ${turn.length},
-            total_tokens = total_tokens + ${answer.tokens.totalTokens},
-            last_active_at = ${clock()}
-          WHERE id = ${session.id}::uuid`;
+        await sql.query(
+          `UPDATE chat_sessions SET
+            provider_id = COALESCE(provider_id, $2::uuid), kind = COALESCE(kind, $3::"ProviderKind"), model = COALESCE(model, $4),
+            message_count = message_count + $5, total_tokens = total_tokens + $6, last_active_at = $7
+          WHERE id = $1::uuid`,
+          [session.id, answer.provider.id, answer.provider.kind, answer.model, turn.length, answer.tokens.totalTokens, clock()],
+        );
         return;
       }
       const data = {

@@ -3,7 +3,8 @@
 // provider, and every model one that provider offers.
 import type { Viewer } from '../../auth/jwt.js';
 import { AppError, BadUserInputError, NotFoundError } from '../../errors.js';
-import type { AgentPreference, Preferences, PrismaClient, Provider } from '../../generated/prisma/client.js';
+import type { Database } from '../../db/client.js';
+import type { AgentPreference, Preferences, Provider } from '../../generated/prisma/client.js';
 import { isTimeZone } from '../limits/periods.js';
 import type { ProviderService } from '../providers/provider.service.js';
 import { readPreferences, type StoredPreferences } from './preferences.repository.js';
@@ -48,9 +49,9 @@ const DEFAULTS: Omit<Preferences, 'workspaceId' | 'updatedAt'> = {
 
 const AGENT_TYPE = /^[A-Za-z0-9._:-]{1,64}$/;
 
-export function createPreferencesService(prisma: PrismaClient, providers: ProviderService) {
+export function createPreferencesService({ prisma, sql }: Pick<Database, 'prisma' | 'sql'>, providers: ProviderService) {
   async function read(workspaceId: string): Promise<StoredPreferences> {
-    return (await readPreferences(prisma, workspaceId)) ?? { workspaceId, ...DEFAULTS };
+    return (await readPreferences(sql, workspaceId)) ?? { workspaceId, ...DEFAULTS };
   }
 
   /** A provider the whole workspace can route to: a workspace or platform provider that is not INVALID or DISABLED. */

@@ -1,7 +1,8 @@
 // Provider rows and what the API reads about them. Tenancy is in every query:
 // a row outside the viewer's sight does not exist for them.
 import type { Viewer } from '../../auth/jwt.js';
-import { Prisma, type PrismaClient, type Provider } from '../../generated/prisma/client.js';
+import type { Prisma, PrismaClient, Provider } from '../../generated/prisma/client.js';
+import type { Sql } from '../../db/sql.js';
 import { providerScope } from '../limits/counter-scopes.js';
 import { dayKey, monthKey } from '../limits/periods.js';
 import type { PlatformProviders } from './platform-providers.js';
@@ -16,21 +17,22 @@ export function visibleTo(viewer: Viewer): Prisma.ProviderWhereInput {
 }
 
 /** Every provider column, named as the Prisma model names it. */
-const PROVIDER_COLUMNS = Prisma.raw(`id::text, workspace_id AS "workspaceId", owner_id AS "ownerId", kind::text, scope::text,
+const PROVIDER_COLUMNS = `id::text, workspace_id AS "workspaceId", owner_id AS "ownerId", kind::text, scope::text,
   credential_type::text AS "credentialType", label, sealed_key AS "sealedKey", key_id AS "keyId", key_hint AS "keyHint",
   base_url AS "baseUrl", default_model AS "defaultModel", priority, daily_token_limit AS "dailyTokenLimit",
   monthly_budget_micros AS "monthlyBudgetMicros", status::text, validated, last_validated_at AS "lastValidatedAt",
-  last_error AS "lastError", created_at AS "createdAt", updated_at AS "updatedAt", deleted_at AS "deletedAt"`);
+  last_error AS "lastError", created_at AS "createdAt", updated_at AS "updatedAt", deleted_at AS "deletedAt"`;
 
-export function createProviderRepository(prisma: PrismaClient, platform: PlatformProviders) {
+export function createProviderRepository(prisma: PrismaClient, sql: Sql, platform: PlatformProviders) {
   return {
-    /** On every chat's path: one plain statement rather than a model query (see the README's benchmark notes). */
+    /** On every chat's path: one plain statement rather than a model query (see src/db/sql.ts). */
     async listVisible(viewer: Viewer): Promise<Provider[]> {
-      const own = await prisma.$queryRaw<Provider[]>`
-        SELECT ${PROVIDER_COLUMNS} FROM providers
-        WHERE workspace_id = ${viewer.workspaceId} AND deleted_at IS NULL
-          AND (scope = 'WORKSPACE' OR (scope = 'PERSONAL' AND owner_id = ${viewer.userId}))
-        ORDER BY priority, created_at`;
+      const own = await sql.query<Provider>(
+        `SELECT ${PROVIDER_COLUMNS} FROM providers
+        WHERE workspace_id = $1 AND deleted_at IS NULL AND (scope = 'WORKSPACE' OR (scope = 'PERSONAL' AND owner_id = $2))
+        ORDER BY priority, created_at`,
+        [viewer.workspaceId, viewer.userId],
+      );
       return [...own.map(withBytes), ...platform.list(viewer.workspaceId)];
     },
 

@@ -2,7 +2,8 @@
 // and is finalized after it. Finalizing also moves the limit counters (the
 // provider's and the workspace's day and month) in the same transaction.
 import { randomUUID } from 'node:crypto';
-import type { PrismaClient, ProviderKind, UsageSource, UsageStatus } from '../../generated/prisma/client.js';
+import type { Sql } from '../../db/sql.js';
+import type { ProviderKind, UsageSource, UsageStatus } from '../../generated/prisma/client.js';
 import type { TokenCounts } from '../providers/adapters/adapter.js';
 import { AppError } from '../../errors.js';
 import { platformQuotaScope, workspaceScope } from '../limits/counter-scopes.js';
@@ -33,7 +34,7 @@ export interface Outcome {
   errorCode: string | null;
 }
 
-export function createLedger(prisma: PrismaClient, clock: () => Date, platformMonthlyRequests: number) {
+export function createLedger(sql: Sql, clock: () => Date, platformMonthlyRequests: number) {
   return {
     /**
      * Writes the RESERVED row. A call through a platform provider first takes one
@@ -41,29 +42,32 @@ export function createLedger(prisma: PrismaClient, clock: () => Date, platformMo
      * conditional update: LIMIT_EXCEEDED when none is left, and nothing written.
      */
     async reserve(reservation: Reservation, options: { platform: boolean; timezone: string }): Promise<string> {
-      const { providerScope: _scope, ...row } = reservation;
       const now = clock();
+      const insert = (db: Sql) =>
+        db.query(
+          `INSERT INTO usage_events (id, workspace_id, provider_id, kind, model, agent, operation, user_id, session_id, status, streamed, reserved_tokens, fallback_from_id, created_at)
+          VALUES ($1::uuid, $2, $3::uuid, $4::"ProviderKind", $5, $6, $7, $8, $9::uuid, 'RESERVED', $10, $11, $12::uuid, $13)`,
+          [id, reservation.workspaceId, reservation.providerId, reservation.kind, reservation.model, reservation.agent ?? null, reservation.operation ?? null,
+            reservation.userId, reservation.sessionId ?? null, reservation.streamed, reservation.reservedTokens, reservation.fallbackFromId ?? null, now],
+        );
+      const id = randomUUID();
       if (!options.platform) {
-        const id = randomUUID();
-        await prisma.$executeRaw`
-          INSERT INTO usage_events (id, workspace_id, provider_id, kind, model, agent, operation, user_id, session_id, status, streamed, reserved_tokens, fallback_from_id, created_at)
-          VALUES (${id}::uuid, ${row.workspaceId}, ${row.providerId}::uuid, ${row.kind}::"ProviderKind", ${row.model}, ${row.agent ?? null}, ${row.operation ?? null},
-            ${row.userId}, ${row.sessionId ?? null}::uuid, 'RESERVED', ${row.streamed}, ${row.reservedTokens}, ${row.fallbackFromId ?? null}::uuid, ${now})`;
+        await insert(sql);
         return id;
       }
-      return prisma.$transaction(async (tx) => {
-        const granted = await tx.$queryRaw<{ requests: number }[]>`
-          INSERT INTO usage_counters (scope, period, workspace_id, requests)
-          VALUES (${platformQuotaScope(reservation.workspaceId)}, ${monthKey(now, options.timezone)}, ${reservation.workspaceId}, 1)
-          ON CONFLICT (scope, period) DO UPDATE SET requests = usage_counters.requests + 1
-            WHERE usage_counters.requests < ${platformMonthlyRequests}
-          RETURNING requests`;
+      await sql.transaction(async (tx) => {
+        const granted = await tx.query<{ requests: bigint }>(
+          `INSERT INTO usage_counters (scope, period, workspace_id, requests) VALUES ($1, $2, $3, 1)
+          ON CONFLICT (scope, period) DO UPDATE SET requests = usage_counters.requests + 1 WHERE usage_counters.requests < $4
+          RETURNING requests`,
+          [platformQuotaScope(reservation.workspaceId), monthKey(now, options.timezone), reservation.workspaceId, platformMonthlyRequests],
+        );
         if (granted.length === 0 || granted[0].requests > platformMonthlyRequests) {
           throw new AppError('LIMIT_EXCEEDED', `This workspace has used its ${platformMonthlyRequests} platform calls for the month: add a provider key of your own`);
         }
-        const created = await tx.usageEvent.create({ data: { ...row, status: 'RESERVED', createdAt: now }, select: { id: true } });
-        return created.id;
+        await insert(tx);
       });
+      return id;
     },
 
     /**
@@ -76,28 +80,21 @@ export function createLedger(prisma: PrismaClient, clock: () => Date, platformMo
       const day = dayKey(now, timezone);
       const month = monthKey(now, timezone);
       const workspace = workspaceScope(reservation.workspaceId);
-      await prisma.$executeRaw`
-        WITH finished AS (
-          UPDATE usage_events SET
-            status = ${outcome.status}::"UsageStatus",
-            prompt_tokens = ${tokens.promptTokens},
-            cached_prompt_tokens = ${tokens.cachedPromptTokens},
-            completion_tokens = ${tokens.completionTokens},
-            reasoning_tokens = ${tokens.reasoningTokens},
-            total_tokens = ${tokens.totalTokens},
-            usage_source = ${outcome.usageSource}::"UsageSource",
-            duration_ms = ${Math.round(outcome.durationMs)},
-            ttft_ms = ${outcome.ttftMs === null ? null : Math.round(outcome.ttftMs)},
-            error_code = ${outcome.errorCode},
-            finished_at = ${now}
-          WHERE id = ${id}::uuid
+      await sql.query(
+        `WITH finished AS (
+          UPDATE usage_events SET status = $2::"UsageStatus", prompt_tokens = $3, cached_prompt_tokens = $4, completion_tokens = $5,
+            reasoning_tokens = $6, total_tokens = $7, usage_source = $8::"UsageSource", duration_ms = $9, ttft_ms = $10, error_code = $11, finished_at = $12
+          WHERE id = $1::uuid
           RETURNING id
         )
         INSERT INTO usage_counters (scope, period, workspace_id, tokens, requests)
-        SELECT scope, period, ${reservation.workspaceId}, ${tokens.totalTokens}::bigint, 1
-        FROM finished, (VALUES (${reservation.providerScope}, ${day}), (${reservation.providerScope}, ${month}), (${workspace}, ${day}), (${workspace}, ${month})) AS c(scope, period)
-        ON CONFLICT (scope, period) DO UPDATE
-          SET tokens = usage_counters.tokens + EXCLUDED.tokens, requests = usage_counters.requests + 1`;
+        SELECT scope, period, $13, $14::bigint, 1
+        FROM finished, (VALUES ($15, $16), ($15, $17), ($18, $16), ($18, $17)) AS c(scope, period)
+        ON CONFLICT (scope, period) DO UPDATE SET tokens = usage_counters.tokens + EXCLUDED.tokens, requests = usage_counters.requests + 1`,
+        [id, outcome.status, tokens.promptTokens, tokens.cachedPromptTokens, tokens.completionTokens, tokens.reasoningTokens, tokens.totalTokens,
+          outcome.usageSource, Math.round(outcome.durationMs), outcome.ttftMs === null ? null : Math.round(outcome.ttftMs), outcome.errorCode, now,
+          reservation.workspaceId, tokens.totalTokens, reservation.providerScope, day, month, workspace],
+      );
     },
   };
 }
