@@ -5,6 +5,7 @@ import { parseKeyring } from './crypto/keyring.js';
 import type { Database } from './db/client.js';
 import { createGuardedFetch } from './net/egress.js';
 import { createAuditService } from './modules/audit/audit.service.js';
+import { createCatalog } from './modules/catalog/catalog.js';
 import { createAdapters } from './modules/providers/adapters/adapters.js';
 import { createCredentialRateLimit } from './modules/providers/credential-rate-limit.js';
 import { createPlatformProviders } from './modules/providers/platform-providers.js';
@@ -12,6 +13,7 @@ import { createProviderRepository } from './modules/providers/provider.repositor
 import { createProviderService } from './modules/providers/provider.service.js';
 import { createUsageTickService } from './modules/usage/usage-tick.service.js';
 import { createLedger } from './modules/usage/ledger.js';
+import { createUsageService } from './modules/usage/usage.service.js';
 import { createChatService } from './modules/chat/chat.service.js';
 import { createLiveStreams } from './modules/chat/live-streams.js';
 import { createRouteService } from './modules/chat/route.service.js';
@@ -34,6 +36,7 @@ export function createServices({ config, db, bus, logger, clock = () => new Date
   const keyring = parseKeyring(config.encryptionKeys);
   const adapters = createAdapters({ fetch: createGuardedFetch(config.egress), timeoutMs: config.providerTimeoutMs });
   const liveStreams = createLiveStreams();
+  const catalog = createCatalog();
   const providers = createProviderService({
     prisma,
     repository: createProviderRepository(prisma, db.sql, createPlatformProviders(config.platformProviders, keyring)),
@@ -47,12 +50,15 @@ export function createServices({ config, db, bus, logger, clock = () => new Date
   const preferences = createPreferencesService(db, providers);
   const routes = createRouteService(providers, preferences, db.sql);
   const sessions = createSessionService(db, clock);
+  const usageTicks = createUsageTickService(bus.pubsub);
   return {
     /** For the Pothos Prisma plugin's reads; services get it through their factories. */
     prisma,
     liveStreams,
+    catalog,
     viewers: createViewerService(prisma),
-    usageTicks: createUsageTickService(bus.pubsub),
+    usageTicks,
+    usage: createUsageService(db.sql, preferences),
     audit: createAuditService(prisma),
     providers,
     preferences,
@@ -63,7 +69,8 @@ export function createServices({ config, db, bus, logger, clock = () => new Date
       preferences,
       providers,
       sessions,
-      ledger: createLedger(db.sql, clock, config.platformMonthlyRequests),
+      ledger: createLedger(db.sql, catalog.price, clock, config.platformMonthlyRequests),
+      usageTicks,
       adapters,
       liveStreams,
       retry: config.chatRetry,

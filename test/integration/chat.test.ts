@@ -17,7 +17,11 @@ const owner = () => newOwner(gw);
 const EXPECTED_TEXT = 'Echo: Hello there, simulator. lorem ipsum dolor ';
 const SYSTEM_AND_USER = [{ role: 'SYSTEM' as const, content: 'Be brief.' }, ...userMessage()];
 // The simulator counts ~4 characters a token over what it received: 9 + 22 characters of prompt.
-const EXPECTED_USAGE = { promptTokens: 8, cachedPromptTokens: 0, completionTokens: 12, reasoningTokens: 0, totalTokens: 20, costUsd: 0, usageSource: 'PROVIDER' };
+const EXPECTED_TOKENS = { promptTokens: 8, cachedPromptTokens: 0, completionTokens: 12, reasoningTokens: 0, totalTokens: 20, usageSource: 'PROVIDER' };
+// 8 prompt and 12 completion tokens at the catalog's prices (USD per 1M tokens), rounded to the micro-dollar:
+// gpt-4o-mini 0.15/0.60 → 8.4 µ$; claude-3-5-haiku-latest 0.80/4.00 → 54.4 µ$; gemini-2.0-flash 0.10/0.40 → 5.6 µ$.
+const EXPECTED_COST_MICROS = { OPENAI: 8n, ANTHROPIC: 54n, GEMINI: 6n };
+const expectedUsage = (kind: keyof typeof EXPECTED_COST_MICROS) => ({ ...EXPECTED_TOKENS, costUsd: Number(EXPECTED_COST_MICROS[kind]) / 1e6 });
 
 describe.each(['OPENAI', 'ANTHROPIC', 'GEMINI'] as const)('%s chat', (kind) => {
   it('streams START, TEXT..., USAGE, DONE over graphql-ws with the provider\'s counts and a finalized ledger row', async () => {
@@ -30,7 +34,7 @@ describe.each(['OPENAI', 'ANTHROPIC', 'GEMINI'] as const)('%s chat', (kind) => {
     expect(chunks[0]).toMatchObject({ providerId: provider.id, kind, model: MODELS[kind] });
     expect(text(chunks)).toBe(EXPECTED_TEXT);
     const usage = chunks.find((c) => c.type === 'USAGE')!;
-    expect(usage.usage).toEqual(EXPECTED_USAGE);
+    expect(usage.usage).toEqual(expectedUsage(kind));
     expect(chunks.filter((c) => c.type === 'TEXT').at(-1)?.tokensSoFar).toBe(12);
 
     const row = await gw.db.prisma.usageEvent.findUniqueOrThrow({ where: { id: usage.usageEventId! } });
@@ -48,6 +52,9 @@ describe.each(['OPENAI', 'ANTHROPIC', 'GEMINI'] as const)('%s chat', (kind) => {
       usageSource: 'PROVIDER',
       errorCode: null,
       sessionId: chunks[0].sessionId,
+      costMicros: EXPECTED_COST_MICROS[kind],
+      priceVersion: '2026-08-01',
+      priceFallback: false,
     });
     expect(row.ttftMs).not.toBeNull();
     expect(row.durationMs).toBeGreaterThanOrEqual(row.ttftMs!);
@@ -60,7 +67,7 @@ describe.each(['OPENAI', 'ANTHROPIC', 'GEMINI'] as const)('%s chat', (kind) => {
     const provider = await addSimProvider(gw, sim, token, { kind });
     const result = await gw.execute(Chat, { input: { messages: SYSTEM_AND_USER } }, { token });
     expect(result.errors).toBeUndefined();
-    expect(result.data?.chat).toMatchObject({ content: EXPECTED_TEXT, providerId: provider.id, kind, model: MODELS[kind], fellBack: false, usage: EXPECTED_USAGE });
+    expect(result.data?.chat).toMatchObject({ content: EXPECTED_TEXT, providerId: provider.id, kind, model: MODELS[kind], fellBack: false, usage: expectedUsage(kind) });
     const row = await gw.db.prisma.usageEvent.findUniqueOrThrow({ where: { id: result.data!.chat.usageEventId } });
     expect(row).toMatchObject({ status: 'SUCCEEDED', streamed: false, totalTokens: 20, usageSource: 'PROVIDER' });
     const sent = sim.requests.find((r) => r.key === provider.key && r.method === 'POST')!;
@@ -125,7 +132,10 @@ describe('counters', () => {
       ['workspace', total, 2],
     ]);
     const usage = await gw.execute(ProviderUsage, { id: provider.id }, { token });
-    expect(usage.data?.provider).toEqual({ tokensUsedToday: total, spendThisMonthUsd: 0 });
+    const cost = rows.reduce((sum, row) => sum + row.costMicros, 0n);
+    expect(cost).toBeGreaterThan(0n);
+    expect(counters.map((c) => c.costMicros)).toEqual([cost, cost, cost, cost]);
+    expect(usage.data?.provider).toEqual({ tokensUsedToday: total, spendThisMonthUsd: Number(cost) / 1e6 });
   });
 });
 

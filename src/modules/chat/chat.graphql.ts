@@ -1,5 +1,6 @@
 import type { ChatSession as ChatSessionRow } from '../../generated/prisma/client.js';
 import { builder } from '../../graphql/builder.js';
+import { UsageSourceEnum } from '../usage/usage.graphql.js';
 import { connectionType } from '../../graphql/connection.js';
 import { ProviderKindEnum } from '../providers/provider.graphql.js';
 import type { ChatChunk as Chunk, ChatResult as Result, ReportedUsage } from './chat.service.js';
@@ -7,10 +8,6 @@ import type { RouteCandidate as Candidate } from './route.service.js';
 
 const ChatRole = builder.enumType('ChatRole', { values: ['SYSTEM', 'USER', 'ASSISTANT'] as const });
 const ChatChunkType = builder.enumType('ChatChunkType', { values: ['START', 'TEXT', 'THINKING', 'TOOL_CALL', 'USAGE', 'DONE', 'ERROR'] as const });
-const UsageSource = builder.enumType('UsageSource', {
-  values: ['PROVIDER', 'ESTIMATED'] as const,
-  description: 'PROVIDER: counts reported by the provider; ESTIMATED: counted by the gateway (the provider gave none)',
-});
 
 const TokenUsage = builder.objectRef<ReportedUsage>('TokenUsage').implement({
   fields: (t) => ({
@@ -20,7 +17,7 @@ const TokenUsage = builder.objectRef<ReportedUsage>('TokenUsage').implement({
     reasoningTokens: t.exposeInt('reasoningTokens'),
     totalTokens: t.exposeInt('totalTokens'),
     costUsd: t.exposeFloat('costUsd'),
-    usageSource: t.field({ type: UsageSource, resolve: (u) => u.usageSource }),
+    usageSource: t.field({ type: UsageSourceEnum, resolve: (u) => u.usageSource }),
   }),
 });
 

@@ -9,7 +9,9 @@ import { AppError, BadUserInputError } from '../../errors.js';
 import { SealError } from '../../crypto/seal.js';
 import type { ChatSession, ProviderKind, UsageSource } from '../../generated/prisma/client.js';
 import { providerScope } from '../limits/counter-scopes.js';
-import { estimateTokens, type Ledger } from '../usage/ledger.js';
+import { estimateTokens, type Finalized, type Ledger } from '../usage/ledger.js';
+import type { UsageTickService } from '../usage/usage-tick.service.js';
+import { microsToUsd } from '../catalog/pricing.js';
 import type { PreferencesService } from '../preferences/preferences.service.js';
 import { DEFAULT_MAX_TOKENS, ProviderCallError, type ChatMessage, type TokenCounts } from '../providers/adapters/adapter.js';
 import type { Adapters } from '../providers/adapters/adapters.js';
@@ -63,6 +65,7 @@ export interface ChatServiceDeps {
   providers: ProviderService;
   sessions: SessionService;
   ledger: Ledger;
+  usageTicks: UsageTickService;
   adapters: Adapters;
   liveStreams: LiveStreams;
   retry: RetryPolicy;
@@ -167,6 +170,7 @@ export function createChatService(deps: ChatServiceDeps) {
         let status: 'SUCCEEDED' | 'FAILED' | 'CANCELLED' = 'CANCELLED';
         let failure: AppError | undefined;
         const callSignal = AbortSignal.any([options.signal, removal.signal]);
+        let finalized: Finalized | undefined;
         try {
           const request = { model, messages, temperature: input.temperature ?? undefined, maxTokens: input.maxTokens ?? undefined };
           const adapter = deps.adapters[KINDS[provider.kind].protocol];
@@ -200,20 +204,27 @@ export function createChatService(deps: ChatServiceDeps) {
           untrack();
           removal.abort(); // ends the upstream request if the caller left mid-stream
           const tokens = usage ?? estimatedCounts(promptEstimate, sent);
-          await deps.ledger.finalize(
+          finalized = await deps.ledger.finalize(
             eventId,
             reservation,
             { status, tokens, usageSource: usage ? 'PROVIDER' : 'ESTIMATED', durationMs: performance.now() - started, ttftMs, errorCode: failure?.code ?? (status === 'FAILED' ? 'INTERNAL' : null) },
             prefs.timezone,
           );
+          deps.usageTicks.publish(viewer.workspaceId, {
+            providerId: provider.id,
+            tokensUsedToday: Number(finalized.tokensToday),
+            dailyTokenLimit: provider.dailyTokenLimit === null ? null : Number(provider.dailyTokenLimit),
+            spendThisMonthUsd: microsToUsd(finalized.spendMonthMicros),
+            monthlyBudgetUsd: provider.monthlyBudgetMicros === null ? null : microsToUsd(provider.monthlyBudgetMicros),
+          });
           if (status === 'SUCCEEDED') {
-            await deps.sessions.record(session, { provider, model, tokens, asked, reply: sent, storeHistory: prefs.storeConversationHistory });
+            await deps.sessions.record(session, { provider, model, tokens, costMicros: finalized.costMicros, asked, reply: sent, storeHistory: prefs.storeConversationHistory });
           }
         }
 
         if (status === 'SUCCEEDED') {
           const tokens = usage ?? estimatedCounts(promptEstimate, sent);
-          yield chunk({ type: 'USAGE', usage: { ...tokens, costUsd: 0, usageSource: usage ? 'PROVIDER' : 'ESTIMATED' }, usageEventId: eventId });
+          yield chunk({ type: 'USAGE', usage: { ...tokens, costUsd: microsToUsd(finalized!.costMicros), usageSource: usage ? 'PROVIDER' : 'ESTIMATED' }, usageEventId: eventId });
           yield chunk({ type: 'DONE', finishReason });
           return;
         }

@@ -64,16 +64,16 @@ export function createSessionService({ prisma, sql }: Pick<Database, 'prisma' | 
     },
 
     /** After a successful call: fix the selection on first use, add totals, keep the turn when asked to. */
-    async record(session: ChatSession, answer: { provider: Provider; model: string; tokens: TokenCounts; asked: WireMessage[]; reply: string; storeHistory: boolean }) {
+    async record(session: ChatSession, answer: { provider: Provider; model: string; tokens: TokenCounts; costMicros: bigint; asked: WireMessage[]; reply: string; storeHistory: boolean }) {
       const turn = [...answer.asked.filter((m) => m.role !== 'system'), { role: 'assistant' as const, content: answer.reply }];
       if (!answer.storeHistory) {
         // The common case, on every chat's path: one plain update; the first answer fixes the selection.
         await sql.query(
           `UPDATE chat_sessions SET
             provider_id = COALESCE(provider_id, $2::uuid), kind = COALESCE(kind, $3::"ProviderKind"), model = COALESCE(model, $4),
-            message_count = message_count + $5, total_tokens = total_tokens + $6, last_active_at = $7
+            message_count = message_count + $5, total_tokens = total_tokens + $6, cost_micros = cost_micros + $8, last_active_at = $7
           WHERE id = $1::uuid`,
-          [session.id, answer.provider.id, answer.provider.kind, answer.model, turn.length, answer.tokens.totalTokens, clock()],
+          [session.id, answer.provider.id, answer.provider.kind, answer.model, turn.length, answer.tokens.totalTokens, clock(), answer.costMicros],
         );
         return;
       }
@@ -81,6 +81,7 @@ export function createSessionService({ prisma, sql }: Pick<Database, 'prisma' | 
         ...(session.providerId ? {} : { providerId: answer.provider.id, kind: answer.provider.kind, model: answer.model }),
         messageCount: { increment: turn.length },
         totalTokens: { increment: answer.tokens.totalTokens },
+        costMicros: { increment: answer.costMicros },
         lastActiveAt: clock(),
       };
       await prisma.$transaction(async (tx) => {

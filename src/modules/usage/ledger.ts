@@ -6,6 +6,7 @@ import type { Sql } from '../../db/sql.js';
 import type { ProviderKind, UsageSource, UsageStatus } from '../../generated/prisma/client.js';
 import type { TokenCounts } from '../providers/adapters/adapter.js';
 import { AppError } from '../../errors.js';
+import { costMicros, type PriceLookup } from '../catalog/pricing.js';
 import { platformQuotaScope, workspaceScope } from '../limits/counter-scopes.js';
 import { dayKey, monthKey } from '../limits/periods.js';
 
@@ -34,7 +35,7 @@ export interface Outcome {
   errorCode: string | null;
 }
 
-export function createLedger(sql: Sql, clock: () => Date, platformMonthlyRequests: number) {
+export function createLedger(sql: Sql, price: PriceLookup, clock: () => Date, platformMonthlyRequests: number) {
   return {
     /**
      * Writes the RESERVED row. A call through a platform provider first takes one
@@ -71,33 +72,77 @@ export function createLedger(sql: Sql, clock: () => Date, platformMonthlyRequest
     },
 
     /**
-     * One statement: the row gets its outcome and the four counters it touches
-     * (provider and workspace, day and month) move by its tokens, atomically.
+     * One statement, atomically: the row gets its outcome and its exact cost (the
+     * price version in force now), the four limit counters it touches (provider
+     * and workspace, day and month) move by its tokens and cost, and the daily
+     * rollup row of its local day and dimensions takes it in. A row that is no
+     * longer RESERVED (already finalized or swept) changes nothing.
+     * Returns the provider's counters after the call, for live ticks.
      */
-    async finalize(id: string, reservation: Reservation, outcome: Outcome, timezone: string): Promise<void> {
+    async finalize(id: string, reservation: Reservation, outcome: Outcome, timezone: string): Promise<Finalized> {
       const now = clock();
       const { tokens } = outcome;
+      const quote = price(reservation.kind, reservation.model, now);
+      const cost = costMicros(tokens, quote);
       const day = dayKey(now, timezone);
       const month = monthKey(now, timezone);
-      const workspace = workspaceScope(reservation.workspaceId);
-      await sql.query(
+      const rows = await sql.query<{ period: string; tokens: bigint; cost_micros: bigint }>(
         `WITH finished AS (
           UPDATE usage_events SET status = $2::"UsageStatus", prompt_tokens = $3, cached_prompt_tokens = $4, completion_tokens = $5,
-            reasoning_tokens = $6, total_tokens = $7, usage_source = $8::"UsageSource", duration_ms = $9, ttft_ms = $10, error_code = $11, finished_at = $12
-          WHERE id = $1::uuid
-          RETURNING id
+            reasoning_tokens = $6, total_tokens = $7, usage_source = $8::"UsageSource", duration_ms = $9, ttft_ms = $10, error_code = $11, finished_at = $12,
+            cost_micros = $13, price_version = $14, price_fallback = $15
+          WHERE id = $1::uuid AND status = 'RESERVED'
+          RETURNING *
+        ), counters AS (
+          INSERT INTO usage_counters (scope, period, workspace_id, tokens, cost_micros, requests)
+          SELECT scope, period, $16, $7::bigint, $13::bigint, 1
+          FROM finished, (VALUES ($17, $18), ($17, $19), ($20, $18), ($20, $19)) AS c(scope, period)
+          ON CONFLICT (scope, period) DO UPDATE SET tokens = usage_counters.tokens + EXCLUDED.tokens,
+            cost_micros = usage_counters.cost_micros + EXCLUDED.cost_micros, requests = usage_counters.requests + 1
+          RETURNING scope, period, tokens, cost_micros
+        ), daily AS (
+          ${ROLLUP_UPSERT.replace('$TZ', '$21')}
         )
-        INSERT INTO usage_counters (scope, period, workspace_id, tokens, requests)
-        SELECT scope, period, $13, $14::bigint, 1
-        FROM finished, (VALUES ($15, $16), ($15, $17), ($18, $16), ($18, $17)) AS c(scope, period)
-        ON CONFLICT (scope, period) DO UPDATE SET tokens = usage_counters.tokens + EXCLUDED.tokens, requests = usage_counters.requests + 1`,
+        SELECT period, tokens, cost_micros FROM counters WHERE scope = $17`,
         [id, outcome.status, tokens.promptTokens, tokens.cachedPromptTokens, tokens.completionTokens, tokens.reasoningTokens, tokens.totalTokens,
           outcome.usageSource, Math.round(outcome.durationMs), outcome.ttftMs === null ? null : Math.round(outcome.ttftMs), outcome.errorCode, now,
-          reservation.workspaceId, tokens.totalTokens, reservation.providerScope, day, month, workspace],
+          cost, quote.version, quote.fallback,
+          reservation.workspaceId, reservation.providerScope, day, month, workspaceScope(reservation.workspaceId), timezone],
       );
+      return {
+        costMicros: cost,
+        tokensToday: rows.find((row) => row.period === day)?.tokens ?? 0n,
+        spendMonthMicros: rows.find((row) => row.period === month)?.cost_micros ?? 0n,
+      };
     },
   };
 }
+
+export interface Finalized {
+  costMicros: bigint;
+  /** The provider's counters after this call. */
+  tokensToday: bigint;
+  spendMonthMicros: bigint;
+}
+
+/**
+ * Adds the rows of `finished` (finalized usage events) to their local day's
+ * rollup row; `$TZ` is the workspace's time zone. Shared by finalize and the
+ * rebuild command so both count a row the same way.
+ */
+export const ROLLUP_UPSERT = `
+  INSERT INTO usage_daily (workspace_id, day, provider_id, model, agent, operation, user_id, status,
+    requests, prompt_tokens, completion_tokens, total_tokens, cost_micros, duration_ms_sum, duration_count)
+  SELECT workspace_id, (created_at AT TIME ZONE $TZ)::date, COALESCE(provider_id::text, ''), model, COALESCE(agent, ''), COALESCE(operation, ''),
+    COALESCE(user_id, ''), status, count(*), sum(prompt_tokens), sum(completion_tokens), sum(total_tokens), sum(cost_micros),
+    COALESCE(sum(duration_ms), 0), count(duration_ms)
+  FROM finished
+  GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
+  ON CONFLICT (workspace_id, day, provider_id, model, agent, operation, user_id, status) DO UPDATE SET
+    requests = usage_daily.requests + EXCLUDED.requests, prompt_tokens = usage_daily.prompt_tokens + EXCLUDED.prompt_tokens,
+    completion_tokens = usage_daily.completion_tokens + EXCLUDED.completion_tokens, total_tokens = usage_daily.total_tokens + EXCLUDED.total_tokens,
+    cost_micros = usage_daily.cost_micros + EXCLUDED.cost_micros, duration_ms_sum = usage_daily.duration_ms_sum + EXCLUDED.duration_ms_sum,
+    duration_count = usage_daily.duration_count + EXCLUDED.duration_count`;
 
 export type Ledger = ReturnType<typeof createLedger>;
 

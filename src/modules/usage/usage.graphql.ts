@@ -1,5 +1,146 @@
 import { builder } from '../../graphql/builder.js';
+import { connectionType } from '../../graphql/connection.js';
 import type { UsageTickEvent } from '../../pubsub/pubsub.js';
+import { microsToUsd } from '../catalog/pricing.js';
+import { ProviderKindEnum } from '../providers/provider.graphql.js';
+import { DIMENSIONS, type GroupKey, type Totals, type UsageReport as Report } from './report.js';
+import type { UsageEventRow } from './usage.service.js';
+
+export const UsageSourceEnum = builder.enumType('UsageSource', {
+  values: ['PROVIDER', 'ESTIMATED'] as const,
+  description: 'PROVIDER: counts reported by the provider; ESTIMATED: counted by the gateway (the provider gave none)',
+});
+const UsageStatusEnum = builder.enumType('UsageStatus', { values: ['RESERVED', 'SUCCEEDED', 'FAILED', 'CANCELLED', 'ABANDONED'] as const });
+const UsageDimension = builder.enumType('UsageDimension', { values: DIMENSIONS });
+const TimeBucket = builder.enumType('TimeBucket', { values: ['HOUR', 'DAY', 'WEEK', 'MONTH'] as const });
+
+export const DateRangeInput = builder.inputType('DateRangeInput', {
+  description: '[from, to)',
+  fields: (t) => ({ from: t.field({ type: 'DateTime', required: true }), to: t.field({ type: 'DateTime', required: true }) }),
+});
+const UsageFilterInput = builder.inputType('UsageFilter', {
+  fields: (t) => ({
+    providerIds: t.idList(),
+    models: t.stringList(),
+    agents: t.stringList(),
+    operations: t.stringList(),
+    success: t.boolean({ description: 'true: only SUCCEEDED calls; false: only the others' }),
+  }),
+});
+
+const UsageTotals = builder.objectRef<Totals>('UsageTotals').implement({
+  fields: (t) => ({
+    requests: t.field({ type: 'SafeInt', resolve: (x) => x.requests }),
+    failedRequests: t.field({ type: 'SafeInt', resolve: (x) => x.failedRequests }),
+    promptTokens: t.field({ type: 'SafeInt', resolve: (x) => x.promptTokens }),
+    completionTokens: t.field({ type: 'SafeInt', resolve: (x) => x.completionTokens }),
+    totalTokens: t.field({ type: 'SafeInt', resolve: (x) => x.totalTokens }),
+    costUsd: t.float({ resolve: (x) => microsToUsd(x.costMicros) }),
+    avgDurationMs: t.float({ nullable: true, resolve: (x) => x.avgDurationMs }),
+  }),
+});
+
+type LabelledReport = Report & { labelOf(key: GroupKey): string };
+interface Group {
+  key: GroupKey;
+  totals: Totals;
+  label: string;
+}
+
+const UsageGroup = builder.objectRef<Group>('UsageGroup').implement({
+  fields: (t) => ({
+    key: t.field({ type: 'JSON', description: 'e.g. {"PROVIDER": "<id>", "MODEL": "gpt-4o"}', resolve: (g) => g.key }),
+    label: t.exposeString('label'),
+    totals: t.field({ type: UsageTotals, resolve: (g) => g.totals }),
+  }),
+});
+
+const UsagePoint = builder.objectRef<Report['series'][number]>('UsagePoint').implement({
+  fields: (t) => ({
+    bucketStart: t.field({ type: 'DateTime', resolve: (p) => p.bucketStart }),
+    key: t.field({ type: 'JSON', nullable: true, description: 'The group key; null when not grouped', resolve: (p) => p.key }),
+    totals: t.field({ type: UsageTotals, resolve: (p) => p.totals }),
+  }),
+});
+
+const DateRange = builder.objectRef<{ from: Date; to: Date }>('DateRange').implement({
+  fields: (t) => ({ from: t.field({ type: 'DateTime', resolve: (r) => r.from }), to: t.field({ type: 'DateTime', resolve: (r) => r.to }) }),
+});
+
+const UsageReport = builder.objectRef<LabelledReport>('UsageReport').implement({
+  fields: (t) => ({
+    range: t.field({ type: DateRange, resolve: (r) => r.range }),
+    totals: t.field({ type: UsageTotals, resolve: (r) => r.totals }),
+    groups: t.field({
+      type: [UsageGroup],
+      description: 'One per distinct groupBy key, ordered by totalTokens desc',
+      resolve: (r) => r.groups.map((g) => ({ ...g, label: r.labelOf(g.key) })),
+    }),
+    series: t.field({ type: [UsagePoint], description: 'One per bucket (× group), empty buckets included', resolve: (r) => r.series }),
+    topModels: t.field({
+      type: [UsageGroup],
+      args: { limit: t.arg.int({ defaultValue: 5 }) },
+      resolve: (r, args) => r.models.slice(0, Math.max(0, Math.min(args.limit ?? 5, 100))).map((g) => ({ ...g, label: g.key.MODEL ?? '' })),
+    }),
+  }),
+});
+
+const UsageEvent = builder.objectRef<UsageEventRow>('UsageEvent').implement({
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    createdAt: t.field({ type: 'DateTime', resolve: (e) => e.createdAt }),
+    providerId: t.exposeID('providerId', { nullable: true }),
+    kind: t.field({ type: ProviderKindEnum, resolve: (e) => e.kind }),
+    model: t.exposeString('model'),
+    agent: t.exposeString('agent', { nullable: true }),
+    operation: t.exposeString('operation', { nullable: true }),
+    userId: t.exposeID('userId', { nullable: true }),
+    status: t.field({ type: UsageStatusEnum, resolve: (e) => e.status }),
+    streamed: t.exposeBoolean('streamed'),
+    promptTokens: t.exposeInt('promptTokens'),
+    cachedPromptTokens: t.exposeInt('cachedPromptTokens', { description: 'Part of promptTokens served from the provider cache (priced apart)' }),
+    completionTokens: t.exposeInt('completionTokens'),
+    reasoningTokens: t.exposeInt('reasoningTokens', { description: 'Part of completionTokens spent thinking' }),
+    totalTokens: t.exposeInt('totalTokens'),
+    usageSource: t.field({ type: UsageSourceEnum, resolve: (e) => e.usageSource }),
+    costUsd: t.float({ resolve: (e) => microsToUsd(e.costMicros) }),
+    priceVersion: t.exposeString('priceVersion', { nullable: true, description: 'Which price table priced it' }),
+    priceFallback: t.exposeBoolean('priceFallback', { description: "The model had no known price: its kind's fallback rule priced it" }),
+    durationMs: t.exposeInt('durationMs', { nullable: true }),
+    ttftMs: t.exposeInt('ttftMs', { nullable: true }),
+    errorCode: t.exposeString('errorCode', { nullable: true }),
+    fallbackFrom: t.exposeID('fallbackFromId', { nullable: true, description: 'The usage event this call fell back from, if any' }),
+  }),
+});
+const UsageEventConnection = connectionType('UsageEvent', UsageEvent);
+
+builder.queryFields((t) => ({
+  usage: t.field({
+    type: UsageReport,
+    authScopes: { authenticated: true },
+    description: "Totals, groups, a zero-filled series and top models over [from, to); members see only their own calls. Buckets follow the workspace's time zone.",
+    args: {
+      range: t.arg({ type: DateRangeInput, required: true }),
+      groupBy: t.arg({ type: [UsageDimension], defaultValue: [] }),
+      bucket: t.arg({ type: TimeBucket, defaultValue: 'DAY' }),
+      filter: t.arg({ type: UsageFilterInput }),
+    },
+    resolve: (_root, args, context) =>
+      context.services.usage.report(context.viewer!, { ...args.range, groupBy: args.groupBy ?? [], bucket: args.bucket ?? 'DAY', filter: args.filter }),
+  }),
+  usageEvents: t.field({
+    type: UsageEventConnection,
+    authScopes: { authenticated: true },
+    description: 'Raw ledger rows, newest first; members see only their own',
+    args: {
+      range: t.arg({ type: DateRangeInput, required: true }),
+      filter: t.arg({ type: UsageFilterInput }),
+      first: t.arg.int({ defaultValue: 50 }),
+      after: t.arg.string(),
+    },
+    resolve: (_root, args, context) => context.services.usage.events(context.viewer!, { ...args.range, filter: args.filter, first: args.first ?? 50, after: args.after }),
+  }),
+}));
 
 const UsageTick = builder.objectRef<UsageTickEvent>('UsageTick').implement({
   description: "One provider's live counters after a finished call",

@@ -1,0 +1,154 @@
+// The model catalog: what each kind offers, at which price, from the shipped
+// table and its price versions, plus OpenRouter's own list when a workspace
+// connects an OpenRouter key (its prices apply from the moment they are read).
+import { BadUserInputError } from '../../errors.js';
+import type { ProviderKind } from '../../generated/prisma/enums.js';
+import { pageSize } from '../../pagination.js';
+import { BASE_MODELS, BASE_PRICE_VERSION, FALLBACK_MODEL, PRICE_CHANGES, type Tier } from './models.data.js';
+import { usdPerTokenToMicrosPerMTok, usdToMicros, type Price, type PriceQuote } from './pricing.js';
+
+export interface CatalogModel {
+  id: string;
+  kind: ProviderKind;
+  model: string;
+  displayName: string;
+  contextWindow: number | null;
+  tier: Tier | null;
+  capabilities: string[];
+  price: Price;
+  priceVersion: string;
+}
+
+/** One model as OpenRouter's `/models` lists it. */
+export interface OpenRouterModel {
+  id: string;
+  name?: string;
+  context_length?: number | null;
+  pricing?: { prompt?: string; completion?: string; input_cache_read?: string };
+}
+
+interface PriceVersion {
+  version: string;
+  from: number;
+  prices: Map<string, Price>;
+}
+
+const ZERO: Price = { input: 0n, cachedInput: 0n, output: 0n };
+const keyOf = (kind: ProviderKind, model: string) => `${kind}:${model}`;
+/** Search ignores case and punctuation: "GPT 4o" finds "gpt-4o". */
+const folded = (text: string) => text.toLowerCase().replace(/[^a-z0-9]/g, '');
+
+export function createCatalog() {
+  const models = new Map<string, CatalogModel>();
+  const base = new Map<string, Price>();
+  for (const [kind, rows] of Object.entries(BASE_MODELS) as Array<[ProviderKind, (typeof BASE_MODELS)[ProviderKind]]>) {
+    for (const [model, displayName, contextWindow, input, cachedInput, output, tier, capabilities] of rows) {
+      const price = { input: usdToMicros(input), cachedInput: usdToMicros(cachedInput), output: usdToMicros(output) };
+      base.set(keyOf(kind, model), price);
+      models.set(keyOf(kind, model), { id: keyOf(kind, model), kind, model, displayName, contextWindow, tier, capabilities: capabilities.split(','), price, priceVersion: BASE_PRICE_VERSION });
+    }
+  }
+  // Each version is the whole table as of its date: the previous one with its changes applied.
+  const versions: PriceVersion[] = [{ version: BASE_PRICE_VERSION, from: -Infinity, prices: base }];
+  for (const change of [...PRICE_CHANGES].sort((a, b) => a.effectiveFrom.localeCompare(b.effectiveFrom))) {
+    const prices = new Map(versions.at(-1)!.prices);
+    for (const [kind, rows] of Object.entries(change.models) as Array<[ProviderKind, Array<[string, string, string, string]>]>) {
+      for (const [model, input, cachedInput, output] of rows) {
+        const key = keyOf(kind, model);
+        if (!models.has(key)) throw new Error(`Price change ${change.version} names an unknown model ${key}`);
+        prices.set(key, { input: usdToMicros(input), cachedInput: usdToMicros(cachedInput), output: usdToMicros(output) });
+      }
+    }
+    versions.push({ version: change.version, from: Date.parse(change.effectiveFrom), prices });
+  }
+  const current = () => versions.at(-1)!;
+  for (const [key, price] of current().prices) Object.assign(models.get(key)!, { price, priceVersion: current().version });
+
+  /** OpenRouter's live list, in force from the moment it was read. */
+  let openRouter: PriceVersion | undefined;
+  let sorted: CatalogModel[] | undefined;
+
+  function versionAt(at: Date): PriceVersion {
+    const time = at.getTime();
+    for (let i = versions.length - 1; i > 0; i--) if (versions[i].from <= time) return versions[i];
+    return versions[0];
+  }
+
+  return {
+    /** The price in force at `at`; an unknown model is priced by its kind's fallback rule and flagged. */
+    price(kind: ProviderKind, model: string, at: Date): PriceQuote {
+      const key = keyOf(kind, model);
+      if (openRouter && kind === 'OPENROUTER' && openRouter.from <= at.getTime()) {
+        const price = openRouter.prices.get(key);
+        if (price) return { ...price, version: openRouter.version, fallback: false };
+      }
+      const version = versionAt(at);
+      const known = version.prices.get(key);
+      if (known) return { ...known, version: version.version, fallback: false };
+      const fallbackModel = FALLBACK_MODEL[kind];
+      const fallback = fallbackModel ? version.prices.get(keyOf(kind, fallbackModel))! : ZERO;
+      return { ...fallback, version: version.version, fallback: true };
+    },
+
+    /** Replaces the OpenRouter entries with what OpenRouter lists now. Rows without a usable price are skipped. */
+    refreshOpenRouter(listed: OpenRouterModel[], now: Date): number {
+      const prices = new Map<string, Price>();
+      const version = `openrouter:${now.toISOString()}`;
+      for (const row of listed) {
+        let price: Price;
+        try {
+          const input = usdPerTokenToMicrosPerMTok(row.pricing?.prompt ?? '');
+          price = { input, cachedInput: row.pricing?.input_cache_read ? usdPerTokenToMicrosPerMTok(row.pricing.input_cache_read) : input, output: usdPerTokenToMicrosPerMTok(row.pricing?.completion ?? '') };
+        } catch {
+          continue;
+        }
+        const key = keyOf('OPENROUTER', row.id);
+        prices.set(key, price);
+        const known = models.get(key);
+        models.set(key, {
+          id: key,
+          kind: 'OPENROUTER',
+          model: row.id,
+          displayName: row.name ?? known?.displayName ?? row.id,
+          contextWindow: row.context_length ?? known?.contextWindow ?? null,
+          tier: known?.tier ?? null,
+          capabilities: known?.capabilities ?? ['streaming'],
+          price,
+          priceVersion: version,
+        });
+      }
+      openRouter = { version, from: now.getTime(), prices };
+      sorted = undefined;
+      return prices.size;
+    },
+
+    /** True when the catalog lists `model` for `kind`. */
+    has(kind: ProviderKind, model: string): boolean {
+      return models.has(keyOf(kind, model));
+    },
+
+    list(filter: { kind?: ProviderKind | null; tier?: Tier | null; search?: string | null; first: number; after?: string | null }) {
+      const take = pageSize(filter.first);
+      sorted ??= [...models.values()].sort((a, b) => a.id.localeCompare(b.id));
+      const needle = filter.search ? folded(filter.search) : '';
+      const matching = sorted.filter(
+        (m) => (!filter.kind || m.kind === filter.kind) && (!filter.tier || m.tier === filter.tier) && (!needle || folded(m.id).includes(needle) || folded(m.displayName).includes(needle)),
+      );
+      let start = 0;
+      if (filter.after) {
+        const afterId = Buffer.from(filter.after, 'base64url').toString('utf8');
+        if (!models.has(afterId)) throw new BadUserInputError('after is not a cursor this API gave out', 'after');
+        start = matching.findIndex((m) => m.id.localeCompare(afterId) > 0);
+        if (start < 0) start = matching.length;
+      }
+      const nodes = matching.slice(start, start + take);
+      return {
+        totalCount: matching.length,
+        edges: nodes.map((node) => ({ cursor: Buffer.from(node.id).toString('base64url'), node })),
+        pageInfo: { hasNextPage: start + take < matching.length, endCursor: nodes.length ? Buffer.from(nodes.at(-1)!.id).toString('base64url') : null },
+      };
+    },
+  };
+}
+
+export type Catalog = ReturnType<typeof createCatalog>;
