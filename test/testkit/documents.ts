@@ -128,3 +128,46 @@ export const ProviderUsage = graphql(`
     provider(id: $id) { tokensUsedToday spendThisMonthUsd }
   }
 `);
+
+export const UsageReport = graphql(`
+  query UsageReport($range: DateRangeInput!, $groupBy: [UsageDimension!], $bucket: TimeBucket, $filter: UsageFilter, $top: Int) {
+    usage(range: $range, groupBy: $groupBy, bucket: $bucket, filter: $filter) {
+      range { from to }
+      totals { requests failedRequests promptTokens completionTokens totalTokens costUsd avgDurationMs }
+      groups { key label totals { requests totalTokens costUsd } }
+      series { bucketStart key totals { requests failedRequests promptTokens completionTokens totalTokens costUsd } }
+      topModels(limit: $top) { key label totals { totalTokens } }
+    }
+  }
+`);
+
+export const UsageEvents = graphql(`
+  query UsageEvents($range: DateRangeInput!, $filter: UsageFilter, $first: Int, $after: String) {
+    usageEvents(range: $range, filter: $filter, first: $first, after: $after) {
+      edges { cursor node { id createdAt providerId kind model agent operation userId status streamed promptTokens cachedPromptTokens completionTokens reasoningTokens totalTokens usageSource costUsd priceVersion priceFallback durationMs ttftMs errorCode fallbackFrom } }
+      pageInfo { hasNextPage endCursor }
+    }
+  }
+`);
+
+export const Models = graphql(`
+  query Models($kind: ProviderKind, $search: String, $tier: ModelTier, $first: Int, $after: String) {
+    models(kind: $kind, search: $search, tier: $tier, first: $first, after: $after) {
+      totalCount
+      edges { cursor node { id kind model displayName contextWindow inputUsdPerMTok cachedInputUsdPerMTok outputUsdPerMTok tier capabilities priceVersion } }
+      pageInfo { hasNextPage endCursor }
+    }
+  }
+`);
+
+export const UsageTicks = graphql(`
+  subscription UsageTicks {
+    usageTicks { providerId tokensUsedToday dailyTokenLimit spendThisMonthUsd monthlyBudgetUsd }
+  }
+`);
+
+export const SetTimezone = graphql(`
+  mutation SetTimezone($timezone: String!) {
+    updatePreferences(input: { timezone: $timezone }) { timezone }
+  }
+`);

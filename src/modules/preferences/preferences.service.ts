@@ -8,6 +8,7 @@ import type { AgentPreference, Preferences, Provider } from '../../generated/pri
 import { isTimeZone } from '../limits/periods.js';
 import type { ProviderService } from '../providers/provider.service.js';
 import { readPreferences, type StoredPreferences } from './preferences.repository.js';
+import { rebuildRollup } from '../usage/rollup.js';
 
 export interface PreferencesInput {
   defaultProviderId?: string | null;
@@ -136,6 +137,8 @@ export function createPreferencesService({ prisma, sql }: Pick<Database, 'prisma
         data.workspaceMonthlyBudgetMicros = usd === null ? null : BigInt(Math.round(usd * 1_000_000));
       }
       await prisma.preferences.upsert({ where: { workspaceId: viewer.workspaceId }, create: { workspaceId: viewer.workspaceId, ...data }, update: data });
+      // The rollup's days are local days: a new time zone moves every row's day.
+      if (data.timezone !== undefined && data.timezone !== current.timezone) await rebuildRollup(sql, viewer.workspaceId);
       return this.get(viewer);
     },
 

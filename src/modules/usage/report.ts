@@ -145,7 +145,7 @@ export async function usageReport(sql: Sql, query: ReportQuery, options: { sourc
   const unit = UNIT[query.bucket];
   const dimCols = dims.map((d, i) => `${source.column[d]} AS d${i}`);
   const dimRefs = dims.map((_, i) => `d${i}`);
-  const outDims = (prefix: string) => [0, 1, 2, 3, 4].map((i) => (i < dims.length ? `${prefix}d${i}` : `NULL::text`)).join(', ');
+  const outDims = (prefix: string) => [0, 1, 2, 3, 4].map((i) => (i < dims.length ? `${prefix}d${i}` : `NULL::text`) + ` AS d${i}`).join(', ');
   // sum() of int8 is numeric in Postgres: every sum is cast back so both drivers return bigint.
   const sums = (p: string) => SUMMED.map((c) => `sum(${p}${c})::int8 AS ${c}`).join(', ');
   const from = param(query.from);

@@ -1,0 +1,37 @@
+// Ledger rows written straight into the database, for report tests that need
+// many calls at chosen times (the chat tests prove the path that writes them).
+// They bypass finalize, so the workspace's daily rollup is rebuilt after them.
+import { randomUUID } from 'node:crypto';
+import type { Database } from '../../src/db/client.js';
+import { rebuildRollup } from '../../src/modules/usage/rollup.js';
+
+export interface LedgerRow {
+  createdAt: Date;
+  providerId: string;
+  model: string;
+  agent: string | null;
+  operation: string | null;
+  userId: string;
+  status: 'SUCCEEDED' | 'FAILED' | 'CANCELLED' | 'RESERVED';
+  promptTokens: number;
+  completionTokens: number;
+  costMicros: bigint;
+  durationMs: number | null;
+}
+
+export async function insertLedgerRows(db: Database, workspaceId: string, rows: LedgerRow[]): Promise<string[]> {
+  const ids = rows.map(() => randomUUID());
+  await db.sql.query('INSERT INTO workspaces (id) VALUES ($1) ON CONFLICT DO NOTHING', [workspaceId]);
+  const column = <K extends keyof LedgerRow>(key: K) => rows.map((row) => row[key]);
+  await db.sql.query(
+    `INSERT INTO usage_events (id, workspace_id, provider_id, kind, model, agent, operation, user_id, status, prompt_tokens, completion_tokens, total_tokens,
+      cost_micros, duration_ms, created_at, finished_at)
+    SELECT id, $2, provider_id, 'OPENAI', model, agent, operation, user_id, status::"UsageStatus", p, c, p + c, cost, duration, at, at
+    FROM unnest($1::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::int[], $10::int[], $11::int8[], $12::int[], $13::timestamptz[])
+      AS r(id, provider_id, model, agent, operation, user_id, status, p, c, cost, duration, at)`,
+    [ids, workspaceId, column('providerId'), column('model'), column('agent'), column('operation'), column('userId'), column('status'),
+      column('promptTokens'), column('completionTokens'), column('costMicros').map(String), column('durationMs'), column('createdAt')],
+  );
+  await rebuildRollup(db.sql, workspaceId);
+  return ids;
+}
