@@ -7,6 +7,7 @@ import { createYoga, useErrorHandler } from 'graphql-yoga';
 import { CloseCode, type Context as WsContext } from 'graphql-ws';
 import { useServer, type Extra } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
+import { exportUsageCsv } from './modules/usage/csv-export.js';
 import { bearerToken, createTokenVerifier, TokenRejected, type Viewer } from './auth/jwt.js';
 import type { Config } from './config.js';
 import { createContextFactory, type WebSocketInitialContext } from './context.js';
@@ -93,6 +94,7 @@ export function buildApp({ config, db, bus, logger, clock }: AppDeps): App {
         return sendJson(res, 503, { status: 'database unreachable' });
       }
     }
+    if (path === '/export/usage.csv') return exportUsageCsv(req, res, { verifyToken, viewers: services.viewers, usage: services.usage, logger });
     const bodyProblem = requestBodyProblem(req, config.maxRequestBodyBytes);
     if (bodyProblem) return sendJson(res, bodyProblem.status, { errors: [{ message: bodyProblem.message, extensions: { code: 'BAD_USER_INPUT' } }] });
     return yoga.requestListener(req, res);

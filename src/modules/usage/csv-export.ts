@@ -1,0 +1,129 @@
+// GET /export/usage.csv?from=&to=[&groupBy=PROVIDER,MODEL&bucket=DAY]
+// Without groupBy: one line per ledger row, read in pages and written as the
+// client takes them (constant memory at any size). With groupBy: the report's
+// zero-filled series, one line per bucket and group. Same token and the same
+// visibility as the GraphQL API. RFC 4180: CRLF line ends, fields with a comma,
+// quote or line break quoted, quotes doubled.
+import { once } from 'node:events';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Writable } from 'node:stream';
+import { bearerToken, TokenRejected, type VerifyToken, type Viewer } from '../../auth/jwt.js';
+import { AppError, BadUserInputError, type ErrorCode } from '../../errors.js';
+import type { Logger } from '../../logging/logger.js';
+import type { ViewerService } from '../../auth/viewer.service.js';
+import { microsToUsd } from '../catalog/pricing.js';
+import { DIMENSIONS, type Bucket, type Dimension } from './report.js';
+import type { UsageService } from './usage.service.js';
+
+export interface CsvExportDeps {
+  verifyToken: VerifyToken;
+  viewers: ViewerService;
+  usage: UsageService;
+  logger: Logger;
+}
+
+const EVENT_HEADER = ['id', 'created_at', 'provider_id', 'kind', 'model', 'agent', 'operation', 'user_id', 'status', 'streamed', 'prompt_tokens',
+  'cached_prompt_tokens', 'completion_tokens', 'reasoning_tokens', 'total_tokens', 'usage_source', 'cost_usd', 'price_version', 'duration_ms', 'ttft_ms', 'error_code'];
+const TOTALS_HEADER = ['requests', 'failed_requests', 'prompt_tokens', 'completion_tokens', 'total_tokens', 'cost_usd', 'avg_duration_ms'];
+const BUCKETS: readonly Bucket[] = ['HOUR', 'DAY', 'WEEK', 'MONTH'];
+
+export function csvField(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  const text = value instanceof Date ? value.toISOString() : String(value);
+  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+}
+
+export const csvLine = (fields: readonly unknown[]) => `${fields.map(csvField).join(',')}\r\n`;
+
+export async function exportUsageCsv(req: IncomingMessage, res: ServerResponse, deps: CsvExportDeps): Promise<void> {
+  if (req.method !== 'GET') return refuse(res, 405, 'BAD_REQUEST', 'Use GET');
+  let viewer: Viewer;
+  try {
+    const token = bearerToken(req.headers.authorization);
+    if (!token) return refuse(res, 401, 'UNAUTHENTICATED', 'Send a bearer token');
+    viewer = await deps.verifyToken(token);
+    await deps.viewers.ensureKnown(viewer);
+  } catch (error) {
+    if (error instanceof TokenRejected) return refuse(res, 401, 'UNAUTHENTICATED', error.message);
+    deps.logger.error({ err: error }, 'usage export failed');
+    return refuse(res, 500, 'INTERNAL', 'Unexpected error');
+  }
+  let query: ReturnType<typeof parseQuery>;
+  try {
+    query = parseQuery(new URL(req.url ?? '/', 'http://export').searchParams);
+  } catch (error) {
+    return refuse(res, 400, 'BAD_USER_INPUT', (error as Error).message, error instanceof AppError ? error.details : {});
+  }
+
+  const stop = new AbortController();
+  res.once('close', () => stop.abort());
+  try {
+    if (query.groupBy) {
+      // Refusals (too many buckets) happen before the first byte.
+      const report = await deps.usage.report(viewer, { from: query.from, to: query.to, groupBy: query.groupBy, bucket: query.bucket });
+      start(res, query);
+      const dims = DIMENSIONS.filter((d) => query.groupBy!.includes(d));
+      await write(res, csvLine(['bucket_start', ...dims.map((d) => d.toLowerCase()), ...TOTALS_HEADER]));
+      for (const point of report.series) {
+        if (stop.signal.aborted) return;
+        const t = point.totals;
+        await write(res, csvLine([point.bucketStart, ...dims.map((d) => point.key?.[d] ?? ''), t.requests, t.failedRequests, t.promptTokens, t.completionTokens, t.totalTokens, microsToUsd(t.costMicros), t.avgDurationMs]));
+      }
+    } else {
+      start(res, query);
+      await write(res, csvLine(EVENT_HEADER));
+      for await (const page of deps.usage.allEvents(viewer, { from: query.from, to: query.to })) {
+        if (stop.signal.aborted) return;
+        const lines = page.map((e) =>
+          csvLine([e.id, e.createdAt, e.providerId, e.kind, e.model, e.agent, e.operation, e.userId, e.status, e.streamed, e.promptTokens, e.cachedPromptTokens,
+            e.completionTokens, e.reasoningTokens, e.totalTokens, e.usageSource, microsToUsd(e.costMicros), e.priceVersion, e.durationMs, e.ttftMs, e.errorCode]),
+        );
+        await write(res, lines.join(''));
+      }
+    }
+    res.end();
+  } catch (error) {
+    if (error instanceof AppError && !res.headersSent) return refuse(res, 400, error.code, error.message, error.details);
+    deps.logger.error({ err: error }, 'usage export failed');
+    // Mid-stream the status is already sent: cutting the connection tells the client the file is incomplete.
+    if (res.headersSent) res.destroy();
+    else refuse(res, 500, 'INTERNAL', 'Unexpected error');
+  }
+}
+
+function parseQuery(params: URLSearchParams) {
+  const date = (name: 'from' | 'to') => {
+    const value = params.get(name);
+    const parsed = value ? new Date(value) : undefined;
+    if (!parsed || Number.isNaN(parsed.getTime())) throw new BadUserInputError(`${name} must be an ISO 8601 date-time`, name);
+    return parsed;
+  };
+  const from = date('from');
+  const to = date('to');
+  if (!(from < to)) throw new BadUserInputError('from must be before to', 'from');
+  let groupBy: Dimension[] | undefined;
+  if (params.has('groupBy')) {
+    const names = (params.get('groupBy') ?? '').split(',').map((n) => n.trim().toUpperCase()).filter(Boolean);
+    const unknown = names.find((n) => !DIMENSIONS.includes(n as Dimension));
+    if (unknown) throw new BadUserInputError(`groupBy takes ${DIMENSIONS.join(', ')}; "${unknown}" is not one`, 'groupBy');
+    groupBy = names as Dimension[];
+  }
+  const bucket = (params.get('bucket') ?? 'DAY').toUpperCase() as Bucket;
+  if (!BUCKETS.includes(bucket)) throw new BadUserInputError(`bucket takes ${BUCKETS.join(', ')}`, 'bucket');
+  return { from, to, groupBy, bucket };
+}
+
+function start(res: ServerResponse, query: { from: Date; to: Date }) {
+  const name = `usage-${query.from.toISOString().slice(0, 10)}-${query.to.toISOString().slice(0, 10)}.csv`;
+  res.writeHead(200, { 'content-type': 'text/csv; charset=utf-8', 'content-disposition': `attachment; filename="${name}"`, 'cache-control': 'no-store' });
+}
+
+/** Writes and, when the client is slower than the database, waits for it. */
+async function write(stream: Writable, text: string): Promise<void> {
+  if (!stream.write(text)) await Promise.race([once(stream, 'drain'), once(stream, 'close')]);
+}
+
+function refuse(res: ServerResponse, status: number, code: ErrorCode | 'BAD_REQUEST', message: string, extensions: Record<string, unknown> = {}) {
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify({ errors: [{ message, extensions: { ...extensions, code } }] }));
+}

@@ -1,0 +1,172 @@
+// Usage through the API a dashboard uses: raw events page by page, live ticks
+// after a chat (graphql-ws and SSE), the model catalog, and the CSV export.
+import { randomUUID } from 'node:crypto';
+import { parse as parseCsv } from 'csv-parse/sync';
+import { print } from 'graphql';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Simulator } from '../../src/simulator/simulator.js';
+import { addSimProvider, userMessage } from '../testkit/chat.js';
+import { Chat, Models, UpdateProvider, UsageEvents, UsageTicks } from '../testkit/documents.js';
+import { disposeAll, newWorkspace, startSimulator, startTestServer, take, type TestServer } from '../testkit/server.js';
+import { insertLedgerRows, type LedgerRow } from '../testkit/usage.js';
+
+let gw: TestServer;
+let sim: Simulator;
+beforeAll(async () => {
+  [gw, sim] = await Promise.all([startTestServer({ CREDENTIAL_CHANGES_PER_HOUR: '1000' }), startSimulator()]);
+});
+afterAll(disposeAll);
+
+const PROVIDER = randomUUID();
+const row = (at: string, overrides: Partial<LedgerRow> = {}): LedgerRow => ({
+  createdAt: new Date(at), providerId: PROVIDER, model: 'gpt-4o', agent: null, operation: null, userId: 'u1', status: 'SUCCEEDED', promptTokens: 10, completionTokens: 5, costMicros: 123n, durationMs: 40, ...overrides,
+});
+const RANGE = { from: '2026-04-01T00:00:00Z', to: '2026-05-01T00:00:00Z' };
+
+describe('usageEvents', () => {
+  it('pages newest first in a stable order, with filters, and refuses bad cursors and page sizes', async () => {
+    const workspace = newWorkspace();
+    const token = await gw.token(workspace.claims('admin'));
+    // Several rows share a timestamp: the id breaks ties, so no page repeats or skips one.
+    const rows = Array.from({ length: 23 }, (_, i) => row(`2026-04-0${1 + (i % 3)}T10:00:00Z`, { model: i % 2 ? 'gpt-4o' : 'o3-mini', status: i % 5 ? 'SUCCEEDED' : 'FAILED' }));
+    await insertLedgerRows(gw.db, workspace.id, rows);
+    const seen: Array<{ id: string; createdAt: string }> = [];
+    let after: string | null | undefined;
+    do {
+      const page = await gw.execute(UsageEvents, { range: RANGE, first: 5, after }, { token });
+      expect(page.errors).toBeUndefined();
+      seen.push(...page.data!.usageEvents.edges.map((e) => e.node));
+      after = page.data!.usageEvents.pageInfo.hasNextPage ? page.data!.usageEvents.pageInfo.endCursor : null;
+    } while (after);
+    expect(seen).toHaveLength(23);
+    expect(new Set(seen.map((e) => e.id)).size).toBe(23);
+    const order = seen.map((e) => `${e.createdAt}|${e.id}`);
+    expect(order).toEqual([...order].sort().reverse());
+
+    const filtered = await gw.execute(UsageEvents, { range: RANGE, first: 50, filter: { models: ['o3-mini'], success: false } }, { token });
+    expect(filtered.data!.usageEvents.edges.map((e) => [e.node.model, e.node.status])).toEqual(
+      rows.filter((r) => r.model === 'o3-mini' && r.status !== 'SUCCEEDED').map(() => ['o3-mini', 'FAILED']),
+    );
+    const event = filtered.data!.usageEvents.edges[0].node;
+    expect(event).toMatchObject({ costUsd: 0.000123, totalTokens: 15, providerId: PROVIDER, kind: 'OPENAI' });
+
+    for (const [variables, field] of [
+      [{ range: RANGE, after: 'not-a-cursor' }, 'after'],
+      [{ range: RANGE, first: 201 }, 'first'],
+      [{ range: RANGE, first: 0 }, 'first'],
+    ] as const) {
+      const refused = await gw.execute(UsageEvents, variables, { token });
+      expect(refused.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field });
+    }
+  });
+});
+
+describe('usageTicks', () => {
+  /** Runs chats until the subscription has delivered `count` ticks (a subscription is not acknowledged, so the first chat may precede it). */
+  async function chatUntilTicks<T>(received: Promise<T[]>, token: string): Promise<{ ticks: T[]; calls: Array<{ tokens: number; costUsd: number }> }> {
+    let done = false;
+    void received.finally(() => (done = true));
+    const calls: Array<{ tokens: number; costUsd: number }> = [];
+    for (let i = 0; i < 20 && !done; i++) {
+      const answer = await gw.execute(Chat, { input: { messages: userMessage() } }, { token });
+      expect(answer.errors).toBeUndefined();
+      calls.push({ tokens: answer.data!.chat.usage.totalTokens, costUsd: answer.data!.chat.usage.costUsd });
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    return { ticks: await received, calls };
+  }
+
+  it.each(['graphql-ws', 'SSE'] as const)('arrive over %s after a chat finishes, with the provider\'s counters', async (transport) => {
+    const workspace = newWorkspace();
+    const token = await gw.token(workspace.claims('owner'));
+    const provider = await addSimProvider(gw, sim, token);
+    expect((await gw.execute(UpdateProvider, { id: provider.id, input: { dailyTokenLimit: 100_000, monthlyBudgetUsd: 5 } }, { token })).errors).toBeUndefined();
+    const admin = await gw.token(workspace.claims('admin'));
+    const client = transport === 'SSE' ? gw.sse(admin) : gw.ws(admin);
+    const { ticks, calls } = await chatUntilTicks(take(client.iterate({ query: print(UsageTicks) }), 1), token);
+    const tick = (ticks[0].data as { usageTicks: Record<string, unknown> }).usageTicks;
+    // The first tick delivered counts the chats finished by then: some prefix of the calls made.
+    const finished = calls.findIndex((_, i) => calls.slice(0, i + 1).reduce((sum, c) => sum + c.tokens, 0) === tick.tokensUsedToday) + 1;
+    expect(finished).toBeGreaterThan(0);
+    const spent = calls.slice(0, finished).reduce((sum, c) => sum + Math.round(c.costUsd * 1e6), 0) / 1e6;
+    expect(spent).toBeGreaterThan(0);
+    expect(tick).toEqual({ providerId: provider.id, tokensUsedToday: tick.tokensUsedToday, dailyTokenLimit: 100_000, spendThisMonthUsd: spent, monthlyBudgetUsd: 5 });
+  });
+});
+
+describe('models', () => {
+  it('lists the catalog with prices, filtered and paged, and refuses bad input', async () => {
+    const token = await gw.token(newWorkspace().claims('member'));
+    const result = await gw.execute(Models, { kind: 'ANTHROPIC', search: 'sonnet 4', first: 10 }, { token });
+    expect(result.errors).toBeUndefined();
+    expect(result.data!.models.edges.map((e) => e.node.id)).toEqual(['ANTHROPIC:claude-sonnet-4-0', 'ANTHROPIC:claude-sonnet-4-5']);
+    expect(result.data!.models.edges[0].node).toMatchObject({ inputUsdPerMTok: 3, cachedInputUsdPerMTok: 0.3, outputUsdPerMTok: 15, tier: 'PREMIUM', contextWindow: 200000 });
+    const all = await gw.execute(Models, { first: 200 }, { token });
+    expect(all.data!.models.totalCount).toBeGreaterThanOrEqual(100);
+    expect((await gw.execute(Models, { first: 1000 }, { token })).errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'first' });
+    expect((await gw.execute(Models, { after: 'bm9wZQ' }, { token })).errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'after' });
+    expect((await gw.execute(Models, {})).errors?.[0].extensions?.code).toBe('UNAUTHENTICATED');
+  });
+});
+
+describe('CSV export', () => {
+  const exportCsv = (token: string | undefined, query: string) =>
+    fetch(`${gw.url}/export/usage.csv?${query}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+
+  it('streams every row of the range across pages and round-trips through a CSV parser, quoting commas, quotes and line breaks', async () => {
+    const workspace = newWorkspace();
+    const token = await gw.token(workspace.claims('owner'));
+    const awkward = { agent: 'agent, with "quotes"', operation: 'line one\r\nline two, "two"' };
+    const rows = [
+      row('2026-04-02T00:00:00Z', awkward),
+      ...Array.from({ length: 2_400 }, (_, i) => row(new Date(Date.parse('2026-04-03T00:00:00Z') + i * 60_000).toISOString(), { promptTokens: i })),
+      row('2026-05-01T00:00:00Z'), // at `to`: excluded
+    ];
+    await insertLedgerRows(gw.db, workspace.id, rows);
+    const response = await exportCsv(token, `from=${RANGE.from}&to=${RANGE.to}`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('text/csv; charset=utf-8');
+    const text = await response.text();
+    expect(text.endsWith('\r\n')).toBe(true);
+    const records = parseCsv(text, { columns: true }) as Array<Record<string, string>>;
+    expect(records).toHaveLength(2_401);
+    expect(records[0]).toMatchObject({ agent: awkward.agent, operation: awkward.operation, cost_usd: '0.000123', status: 'SUCCEEDED', total_tokens: '15' });
+    expect(records.slice(1).map((r) => Number(r.prompt_tokens))).toEqual(Array.from({ length: 2_400 }, (_, i) => i));
+    expect(records.map((r) => r.created_at)).toEqual([...records.map((r) => r.created_at)].sort());
+  });
+
+  it('exports the grouped, zero-filled series with groupBy, and only the member\'s own rows for a member', async () => {
+    const workspace = newWorkspace();
+    const owner = await gw.token(workspace.claims('owner'));
+    const member = await gw.token(workspace.claims('member', 'u2'));
+    await insertLedgerRows(gw.db, workspace.id, [row('2026-04-02T10:00:00Z'), row('2026-04-02T11:00:00Z', { userId: 'u2', model: 'o3-mini' }), row('2026-04-04T10:00:00Z')]);
+    const grouped = parseCsv(await (await exportCsv(owner, `from=2026-04-01T00:00:00Z&to=2026-04-05T00:00:00Z&groupBy=MODEL&bucket=DAY`)).text(), { columns: true }) as Array<Record<string, string>>;
+    expect(grouped.map((r) => [r.bucket_start.slice(0, 10), r.model, r.requests])).toEqual([
+      ['2026-04-01', 'gpt-4o', '0'], ['2026-04-01', 'o3-mini', '0'],
+      ['2026-04-02', 'gpt-4o', '1'], ['2026-04-02', 'o3-mini', '1'],
+      ['2026-04-03', 'gpt-4o', '0'], ['2026-04-03', 'o3-mini', '0'],
+      ['2026-04-04', 'gpt-4o', '1'], ['2026-04-04', 'o3-mini', '0'],
+    ]);
+    const own = parseCsv(await (await exportCsv(member, `from=${RANGE.from}&to=${RANGE.to}`)).text(), { columns: true }) as Array<Record<string, string>>;
+    expect(own.map((r) => r.user_id)).toEqual(['u2']);
+  });
+
+  it('refuses a missing or bad token with 401 and bad parameters with 400, as JSON with a code', async () => {
+    const token = await gw.token(newWorkspace().claims('owner'));
+    const cases: Array<[string | undefined, string, number, string]> = [
+      [undefined, `from=${RANGE.from}&to=${RANGE.to}`, 401, 'UNAUTHENTICATED'],
+      ['not.a.token', `from=${RANGE.from}&to=${RANGE.to}`, 401, 'UNAUTHENTICATED'],
+      [token, `to=${RANGE.to}`, 400, 'BAD_USER_INPUT'],
+      [token, `from=yesterday&to=${RANGE.to}`, 400, 'BAD_USER_INPUT'],
+      [token, `from=${RANGE.to}&to=${RANGE.from}`, 400, 'BAD_USER_INPUT'],
+      [token, `from=${RANGE.from}&to=${RANGE.to}&groupBy=COLOR`, 400, 'BAD_USER_INPUT'],
+      [token, `from=${RANGE.from}&to=${RANGE.to}&groupBy=MODEL&bucket=YEAR`, 400, 'BAD_USER_INPUT'],
+      [token, `from=2000-01-01T00:00:00Z&to=${RANGE.to}&groupBy=MODEL&bucket=HOUR`, 400, 'BAD_USER_INPUT'],
+    ];
+    for (const [bearer, query, status, code] of cases) {
+      const response = await exportCsv(bearer, query);
+      expect(response.status, query).toBe(status);
+      expect(((await response.json()) as { errors: Array<{ extensions: { code: string } }> }).errors[0].extensions.code).toBe(code);
+    }
+  });
+});
