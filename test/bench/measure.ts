@@ -29,7 +29,7 @@ export function report(title: string, baseline: Sample, samples: Sample[]): void
     const p50 = percentile(s.micros, 50);
     const p99 = percentile(s.micros, 99);
     const ratio = p50 / percentile(baseline.micros, 50);
-    return `  ${s.name.padEnd(44)} p50 ${fmt(p50).padStart(10)}  p99 ${fmt(p99).padStart(10)}  ×${ratio.toFixed(2).padStart(7)} of baseline`;
+    return `  ${s.name.padEnd(44)} p50 ${fmt(p50).padStart(10)}  p99 ${fmt(p99).padStart(10)}  ×${ratio.toPrecision(3).padStart(7)} of baseline`;
   };
   console.log(`\n${title}\n  baseline: ${baseline.name}`);
   for (const sample of [baseline, ...samples]) console.log(row(sample));

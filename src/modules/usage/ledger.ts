@@ -35,7 +35,12 @@ export interface Outcome {
   errorCode: string | null;
 }
 
-export function createLedger(sql: Sql, price: PriceLookup, clock: () => Date, platformMonthlyRequests: number) {
+/**
+ * `maintainRollup: false` leaves the daily rollup alone; only `bench:usage` uses
+ * it, to measure what keeping the rollup costs each finalize.
+ */
+export function createLedger(sql: Sql, price: PriceLookup, clock: () => Date, platformMonthlyRequests: number, { maintainRollup = true } = {}) {
+  const rollupStep = maintainRollup ? `, daily AS (${ROLLUP_UPSERT.replace('$TZ', '$21')})` : '';
   return {
     /**
      * Writes the RESERVED row. A call through a platform provider first takes one
@@ -100,14 +105,12 @@ export function createLedger(sql: Sql, price: PriceLookup, clock: () => Date, pl
           ON CONFLICT (scope, period) DO UPDATE SET tokens = usage_counters.tokens + EXCLUDED.tokens,
             cost_micros = usage_counters.cost_micros + EXCLUDED.cost_micros, requests = usage_counters.requests + 1
           RETURNING scope, period, tokens, cost_micros
-        ), daily AS (
-          ${ROLLUP_UPSERT.replace('$TZ', '$21')}
-        )
+        )${rollupStep}
         SELECT period, tokens, cost_micros FROM counters WHERE scope = $17`,
         [id, outcome.status, tokens.promptTokens, tokens.cachedPromptTokens, tokens.completionTokens, tokens.reasoningTokens, tokens.totalTokens,
           outcome.usageSource, Math.round(outcome.durationMs), outcome.ttftMs === null ? null : Math.round(outcome.ttftMs), outcome.errorCode, now,
           cost, quote.version, quote.fallback,
-          reservation.workspaceId, reservation.providerScope, day, month, workspaceScope(reservation.workspaceId), timezone],
+          reservation.workspaceId, reservation.providerScope, day, month, workspaceScope(reservation.workspaceId), ...(maintainRollup ? [timezone] : [])],
       );
       return {
         costMicros: cost,
@@ -131,14 +134,13 @@ export interface Finalized {
  * rebuild command so both count a row the same way.
  */
 export const ROLLUP_UPSERT = `
-  INSERT INTO usage_daily (workspace_id, day, provider_id, model, agent, operation, user_id, status,
+  INSERT INTO usage_daily (workspace_id, day, provider_id, model, status,
     requests, prompt_tokens, completion_tokens, total_tokens, cost_micros, duration_ms_sum, duration_count)
-  SELECT workspace_id, (created_at AT TIME ZONE $TZ)::date, COALESCE(provider_id::text, ''), model, COALESCE(agent, ''), COALESCE(operation, ''),
-    COALESCE(user_id, ''), status, count(*), sum(prompt_tokens), sum(completion_tokens), sum(total_tokens), sum(cost_micros),
-    COALESCE(sum(duration_ms), 0), count(duration_ms)
+  SELECT workspace_id, (created_at AT TIME ZONE $TZ)::date, COALESCE(provider_id::text, ''), model, status,
+    count(*), sum(prompt_tokens), sum(completion_tokens), sum(total_tokens), sum(cost_micros), COALESCE(sum(duration_ms), 0), count(duration_ms)
   FROM finished
-  GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
-  ON CONFLICT (workspace_id, day, provider_id, model, agent, operation, user_id, status) DO UPDATE SET
+  GROUP BY 1, 2, 3, 4, 5
+  ON CONFLICT (workspace_id, day, provider_id, model, status) DO UPDATE SET
     requests = usage_daily.requests + EXCLUDED.requests, prompt_tokens = usage_daily.prompt_tokens + EXCLUDED.prompt_tokens,
     completion_tokens = usage_daily.completion_tokens + EXCLUDED.completion_tokens, total_tokens = usage_daily.total_tokens + EXCLUDED.total_tokens,
     cost_micros = usage_daily.cost_micros + EXCLUDED.cost_micros, duration_ms_sum = usage_daily.duration_ms_sum + EXCLUDED.duration_ms_sum,

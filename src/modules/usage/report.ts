@@ -1,4 +1,4 @@
-// The usage report, computed in SQL: the ledger (or, for whole local days, the
+// The usage report, computed in SQL: the ledger (or, when it can answer, the
 // daily rollup) is grouped by bucket and dimensions once; totals, groups, top
 // models and the zero-filled series are sums over that small result in the
 // same statement. Buckets are truncated in the workspace's time zone, so days
@@ -74,7 +74,8 @@ const SOURCES = {
     table: 'usage_daily',
     bucket: (unit: string, tz: string) => `(date_trunc('${unit}', day::timestamp) AT TIME ZONE ${tz})`,
     range: (from: string, to: string) => `day >= ${from} AND day < ${to}`,
-    column: { PROVIDER: 'provider_id', MODEL: 'model', AGENT: 'agent', OPERATION: 'operation', USER: 'user_id' },
+    // The rollup keeps provider and model only (see rollupCanAnswer).
+    column: { PROVIDER: 'provider_id', MODEL: 'model', AGENT: 'NULL', OPERATION: 'NULL', USER: 'NULL' },
     sums: `sum(requests)::int8 AS requests, COALESCE(sum(requests) FILTER (WHERE status = 'FAILED'), 0)::int8 AS failed, sum(prompt_tokens)::int8 AS prompt,
       sum(completion_tokens)::int8 AS completion, sum(total_tokens)::int8 AS total, sum(cost_micros)::int8 AS cost, sum(duration_ms_sum)::int8 AS dsum,
       sum(duration_count)::int8 AS dcount`,
@@ -115,13 +116,29 @@ function isLocalMidnight(at: Date, timeZone: string): boolean {
   return dayKey(new Date(at.getTime() - 1), timeZone) !== dayKey(at, timeZone);
 }
 
-/** The rollup answers reports of whole local days in day, week or month buckets. */
+const ROLLUP_DIMENSIONS: readonly Dimension[] = ['PROVIDER', 'MODEL'];
+
+/**
+ * The rollup answers reports of whole local days in day, week or month buckets
+ * that group and filter by provider, model and success only, for the whole
+ * workspace (a member's report is restricted to their own calls: the ledger).
+ */
 export function rollupCanAnswer(query: ReportQuery): boolean {
-  return query.bucket !== 'HOUR' && isLocalMidnight(query.from, query.timezone) && isLocalMidnight(query.to, query.timezone);
+  const filter = query.filter ?? {};
+  return (
+    query.bucket !== 'HOUR' &&
+    query.userId === undefined &&
+    query.groupBy.every((d) => ROLLUP_DIMENSIONS.includes(d)) &&
+    !filter.agents?.length &&
+    !filter.operations?.length &&
+    isLocalMidnight(query.from, query.timezone) &&
+    isLocalMidnight(query.to, query.timezone)
+  );
 }
 
 export async function usageReport(sql: Sql, query: ReportQuery, options: { source?: 'rollup' | 'ledger' } = {}): Promise<UsageReport> {
   validateReport(query);
+  if (options.source === 'rollup' && !rollupCanAnswer(query)) throw new Error('The rollup cannot answer this report');
   const sourceName = options.source ?? (rollupCanAnswer(query) ? 'rollup' : 'ledger');
   const source = SOURCES[sourceName];
   const dims = DIMENSIONS.filter((d) => query.groupBy.includes(d));

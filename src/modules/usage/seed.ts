@@ -93,7 +93,7 @@ async function seedProviders(sql: Sql, workspaceId: string) {
 const SEED_BATCH = `
   INSERT INTO usage_events (id, workspace_id, provider_id, kind, model, agent, operation, user_id, status, streamed, prompt_tokens, cached_prompt_tokens,
     completion_tokens, reasoning_tokens, total_tokens, usage_source, cost_micros, price_version, reserved_tokens, duration_ms, ttft_ms, error_code, created_at, finished_at)
-  SELECT gen_random_uuid(), $1, ($2::uuid[])[c], ($3::"ProviderKind"[])[c], ($4::text[])[c], ($9::text[])[a], ($10::text[])[o], ($11::text[])[u], status, streamed,
+  SELECT gen_random_uuid(), $1, ($2::uuid[])[c], (($3::text[])[c])::"ProviderKind", ($4::text[])[c], ($9::text[])[a], ($10::text[])[o], ($11::text[])[u], status, streamed,
     prompt, cached, completion, reasoning, prompt + completion, 'PROVIDER',
     ((prompt - cached)::int8 * ($5::int8[])[c] + cached::int8 * ($6::int8[])[c] + completion::int8 * ($7::int8[])[c] + 500000) / 1000000,
     ($8::text[])[c], prompt + 1024, duration, LEAST(duration, 150 + (r1 * 900)::int), CASE WHEN status = 'FAILED' THEN 'PROVIDER_UNAVAILABLE' END,

@@ -7,9 +7,6 @@ CREATE TABLE "usage_daily" (
     "day" DATE NOT NULL,
     "provider_id" TEXT NOT NULL,
     "model" TEXT NOT NULL,
-    "agent" TEXT NOT NULL,
-    "operation" TEXT NOT NULL,
-    "user_id" TEXT NOT NULL,
     "status" "UsageStatus" NOT NULL,
     "requests" BIGINT NOT NULL DEFAULT 0,
     "prompt_tokens" BIGINT NOT NULL DEFAULT 0,
@@ -19,5 +16,5 @@ CREATE TABLE "usage_daily" (
     "duration_ms_sum" BIGINT NOT NULL DEFAULT 0,
     "duration_count" BIGINT NOT NULL DEFAULT 0,
 
-    CONSTRAINT "usage_daily_pkey" PRIMARY KEY ("workspace_id","day","provider_id","model","agent","operation","user_id","status")
+    CONSTRAINT "usage_daily_pkey" PRIMARY KEY ("workspace_id","day","provider_id","model","status")
 );

@@ -1,0 +1,86 @@
+// `npm run bench:usage`: usage reports at scale, from the daily rollup and
+// from the ledger itself (ratio in the same run), the seeder's rows/s, and
+// what keeping the rollup costs each finalize. Uses DATABASE_URL when set
+// (default 10M rows), else an embedded database in a temporary directory
+// (default 1M rows). BENCH_EVENTS and BENCH_REPORT_RUNS override the sizes.
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { openDatabase, type Database } from '../../src/db/client.js';
+import { migrate } from '../../src/db/migrate.js';
+import { createCatalog } from '../../src/modules/catalog/catalog.js';
+import { createLedger, type Reservation } from '../../src/modules/usage/ledger.js';
+import { usageReport, type ReportQuery } from '../../src/modules/usage/report.js';
+import { seedUsage } from '../../src/modules/usage/seed.js';
+import { measure, report } from './measure.js';
+
+const postgres = process.env.DATABASE_URL;
+const EVENTS = Number(process.env.BENCH_EVENTS ?? (postgres ? 10_000_000 : 1_000_000));
+const RUNS = Number(process.env.BENCH_REPORT_RUNS ?? 20);
+const FINALIZES = Number(process.env.BENCH_FINALIZES ?? 2_000);
+
+const dataDir = postgres ? undefined : mkdtempSync(path.join(tmpdir(), 'bench-usage-'));
+const db: Database = await openDatabase(postgres ? { kind: 'postgres', url: postgres } : { kind: 'pglite', dataDir: dataDir! });
+await migrate(db);
+const catalog = createCatalog();
+const workspaceId = `bench-usage-${randomUUID().slice(0, 8)}`;
+const until = new Date();
+console.log(`bench:usage on ${postgres ? 'Postgres' : 'PGlite (embedded)'}: seeding ${EVENTS.toLocaleString('en-US')} ledger rows into ${workspaceId}`);
+
+// 1. The seeder.
+let printed = 0;
+const seeded = await seedUsage(db.sql, catalog, {
+  workspaceId,
+  events: EVENTS,
+  until,
+  onProgress: (n) => {
+    if (n < printed + EVENTS / 10 && n !== EVENTS) return;
+    console.log(`  ${n.toLocaleString('en-US')}`);
+    printed = n;
+  },
+});
+console.log(`\nseeder: ${seeded.written.toLocaleString('en-US')} rows in ${seeded.seconds.toFixed(1)} s = ${Math.round(seeded.written / seeded.seconds).toLocaleString('en-US')} rows/s (rollup rebuild included)`);
+await db.sql.query('ANALYZE usage_events');
+await db.sql.query('ANALYZE usage_daily');
+
+// 2. Reports, each from the rollup and from the ledger. Whole UTC days, so the rollup can answer.
+const midnight = new Date(Date.UTC(until.getUTCFullYear(), until.getUTCMonth(), until.getUTCDate()));
+const daysAgo = (n: number) => new Date(midnight.getTime() - n * 86_400_000);
+const base = { workspaceId, timezone: 'UTC' } as const;
+const reports: Array<[string, ReportQuery]> = [
+  ['30-day DAY report by PROVIDER+MODEL', { ...base, from: daysAgo(30), to: midnight, bucket: 'DAY', groupBy: ['PROVIDER', 'MODEL'] }],
+  ['365-day MONTH report', { ...base, from: daysAgo(365), to: midnight, bucket: 'MONTH', groupBy: [] }],
+];
+for (const [name, query] of reports) {
+  const ledger = await measure(`${name}, from the ledger`, RUNS, () => usageReport(db.sql, query, { source: 'ledger' }), 2);
+  const rollup = await measure(`${name}, from the rollup`, RUNS, () => usageReport(db.sql, query, { source: 'rollup' }), 2);
+  report(name, ledger, [rollup]);
+}
+// Hour buckets are finer than the rollup's days: always the ledger, measured against a 24-hour DAY report from the rollup.
+const hourQuery: ReportQuery = { ...base, from: daysAgo(1), to: midnight, bucket: 'HOUR', groupBy: ['PROVIDER'] };
+report(
+  '24-hour HOUR report by PROVIDER (the rollup cannot answer hours)',
+  await measure('24-hour DAY report by PROVIDER, from the rollup', RUNS, () => usageReport(db.sql, { ...hourQuery, bucket: 'DAY' }, { source: 'rollup' }), 2),
+  [await measure('24-hour HOUR report by PROVIDER, from the ledger', RUNS, () => usageReport(db.sql, hourQuery, { source: 'ledger' }), 2)],
+);
+
+// 3. Finalize: reserve + finalize a call, keeping the rollup and not.
+const [provider] = await db.sql.query<{ id: string }>(`SELECT id::text FROM providers WHERE workspace_id = $1 LIMIT 1`, [workspaceId]);
+const reservation: Reservation = {
+  workspaceId, providerId: provider.id, providerScope: `provider:${provider.id}`, kind: 'OPENAI', model: 'gpt-4o-mini', agent: 'bench', operation: 'finalize',
+  userId: 'bench', streamed: false, reservedTokens: 1_000,
+};
+const outcome = { status: 'SUCCEEDED' as const, tokens: { promptTokens: 300, cachedPromptTokens: 0, completionTokens: 200, reasoningTokens: 0, totalTokens: 500 }, usageSource: 'PROVIDER' as const, durationMs: 900, ttftMs: 120, errorCode: null };
+const finalizeWith = async (ledger: ReturnType<typeof createLedger>) => {
+  const ids: string[] = [];
+  for (let i = 0; i < FINALIZES + 50; i++) ids.push(await ledger.reserve(reservation, { platform: false, timezone: 'UTC' }));
+  let next = 0;
+  return (name: string) => measure(name, FINALIZES, () => ledger.finalize(ids[next++], reservation, outcome, 'UTC'), 50);
+};
+const withoutRollup = await (await finalizeWith(createLedger(db.sql, catalog.price, () => new Date(), 50, { maintainRollup: false })))('finalize without the rollup (row + 4 counters)');
+const withRollup = await (await finalizeWith(createLedger(db.sql, catalog.price, () => new Date(), 50)))('finalize keeping the rollup (row + 4 counters + rollup)');
+report('Ledger finalize, one call at a time', withoutRollup, [withRollup]);
+
+await db.close();
+if (dataDir) rmSync(dataDir, { recursive: true, force: true });
