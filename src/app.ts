@@ -39,6 +39,7 @@ export interface App {
 type WsExtra = Extra & { viewer?: Viewer };
 
 const GRAPHQL_PATH = '/graphql';
+const CATALOG_RELOAD_MS = 5 * 60_000;
 /** setTimeout's ceiling (about 24.8 days). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -183,17 +184,25 @@ export function buildApp({ config, db, bus, logger, clock }: AppDeps): App {
     return stopping;
   }
 
+  // OpenRouter prices stored by any instance: read at start and every few minutes.
+  const loadCatalog = () => services.openRouterSync.load().catch((error: unknown) => logger.warn({ err: error }, 'stored OpenRouter prices not loaded'));
+  const catalogReload = setInterval(loadCatalog, CATALOG_RELOAD_MS);
+  catalogReload.unref();
+  shutdown.signal.addEventListener('abort', () => clearInterval(catalogReload));
+
   return {
     services,
-    start: () =>
-      new Promise((resolve, reject) => {
+    start: async () => {
+      await loadCatalog();
+      return new Promise((resolve, reject) => {
         server.once('error', reject);
         server.listen(config.port, config.host, () => {
           const { port } = server.address() as AddressInfo;
           const host = config.host.includes(':') ? `[${config.host}]` : config.host;
           resolve({ url: `http://${host === '0.0.0.0' ? 'localhost' : host}:${port}`, port });
         });
-      }),
+      });
+    },
     stop,
   };
 }

@@ -48,6 +48,8 @@ export interface Config {
   platformProviders: PlatformProviderConfig[];
   /** Calls per workspace per month through platform providers. */
   platformMonthlyRequests: number;
+  /** Where OpenRouter's public, priced model list is read (no key is sent). */
+  openRouterCatalogUrl: string;
   /** Retries of a failed upstream call before the first token (then the next provider). */
   chatRetry: { maxRetries: number; baseDelayMs: number; maxDelayMs: number };
   /** Notes for the operator about defaults that were filled in (printed once at start). */
@@ -254,6 +256,7 @@ export function loadConfig(env: Env = process.env): Config {
     credentialChangesPerHour: read.int('CREDENTIAL_CHANGES_PER_HOUR', 10, 1, 100_000),
     platformProviders: read.platformProviders('PLATFORM_PROVIDERS'),
     platformMonthlyRequests: read.int('PLATFORM_MONTHLY_REQUESTS', 50, 0, 100_000_000),
+    openRouterCatalogUrl: read.url('OPENROUTER_CATALOG_URL', ['https:', 'http:']) ?? 'https://openrouter.ai/api/v1',
     chatRetry: {
       maxRetries: read.int('CHAT_MAX_RETRIES', 3, 0, 10),
       baseDelayMs: read.int('CHAT_RETRY_BASE_MS', 250, 1, 60_000),

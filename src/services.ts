@@ -6,6 +6,7 @@ import type { Database } from './db/client.js';
 import { createGuardedFetch } from './net/egress.js';
 import { createAuditService } from './modules/audit/audit.service.js';
 import { createCatalog } from './modules/catalog/catalog.js';
+import { createOpenRouterSync } from './modules/catalog/openrouter-sync.js';
 import { createAdapters } from './modules/providers/adapters/adapters.js';
 import { createCredentialRateLimit } from './modules/providers/credential-rate-limit.js';
 import { createPlatformProviders } from './modules/providers/platform-providers.js';
@@ -34,9 +35,11 @@ export interface ServiceDeps {
 export function createServices({ config, db, bus, logger, clock = () => new Date() }: ServiceDeps) {
   const prisma = db.prisma;
   const keyring = parseKeyring(config.encryptionKeys);
-  const adapters = createAdapters({ fetch: createGuardedFetch(config.egress), timeoutMs: config.providerTimeoutMs });
+  const guardedFetch = createGuardedFetch(config.egress);
+  const adapters = createAdapters({ fetch: guardedFetch, timeoutMs: config.providerTimeoutMs });
   const liveStreams = createLiveStreams();
   const catalog = createCatalog();
+  const openRouterSync = createOpenRouterSync({ sql: db.sql, catalog, fetch: guardedFetch, url: config.openRouterCatalogUrl, timeoutMs: config.providerTimeoutMs, clock, logger });
   const providers = createProviderService({
     prisma,
     repository: createProviderRepository(prisma, db.sql, createPlatformProviders(config.platformProviders, keyring)),
@@ -46,6 +49,7 @@ export function createServices({ config, db, bus, logger, clock = () => new Date
     rateLimit: createCredentialRateLimit(prisma, config.credentialChangesPerHour, clock),
     clock,
     announceRemoval: (providerId) => bus.pubsub.publish('provider:removed', { providerId }),
+    onOpenRouterKey: () => openRouterSync.refreshSoon(),
   });
   const preferences = createPreferencesService(db, providers);
   const routes = createRouteService(providers, preferences, db.sql);
@@ -56,6 +60,7 @@ export function createServices({ config, db, bus, logger, clock = () => new Date
     prisma,
     liveStreams,
     catalog,
+    openRouterSync,
     viewers: createViewerService(prisma),
     usageTicks,
     usage: createUsageService(db.sql, preferences),

@@ -24,6 +24,8 @@ export function openAiProtocol(name: 'openai' | 'openrouter', prefix: string): S
     name,
     prefix,
     key: (req) => bearer(req),
+    // OpenRouter lists its models (with prices) to anyone.
+    isPublic: (method, path) => name === 'openrouter' && method === 'GET' && path === '/models',
     error(exchange, status, message) {
       const [type, code] = ERROR_TYPES[status] ?? ['server_error', 'server_error'];
       // Like OpenAI, a refused key is echoed (partly) in the message: the gateway must never pass it on.

@@ -49,6 +49,8 @@ export interface SimProtocol {
   /** An error in the protocol's own shape. */
   error(exchange: SimExchange, status: number, message: string): void;
   handle(exchange: SimExchange): Promise<void>;
+  /** Routes that answer without a key (OpenRouter's model list). */
+  isPublic?(method: string, path: string): boolean;
 }
 
 const PROTOCOLS: SimProtocol[] = [openAiProtocol('openai', '/openai/v1'), openAiProtocol('openrouter', '/openrouter/api/v1'), anthropicProtocol, geminiProtocol];
@@ -125,7 +127,7 @@ export async function startSimulator(port = 0, host = '127.0.0.1'): Promise<Simu
     if (script.hang) return; // the client's timeout or abort ends it
     if (script.delayMs && !(await exchange.pause(script.delayMs))) return;
     if (script.redirect) return void res.writeHead(302, { location: script.redirect }).end();
-    if (!key) return protocol.error(exchange, 401, 'No API key provided');
+    if (!key && !protocol.isPublic?.(req.method ?? '', exchange.path)) return protocol.error(exchange, 401, 'No API key provided');
     const failing = script.fail && bump(attempts, `${scriptText}|${key}|${exchange.path}`) <= script.fail.times ? script.fail.status : undefined;
     const status = script.status ?? failing;
     if (status) return protocol.error(exchange, status, `Simulated ${status}`);

@@ -1,6 +1,6 @@
 // Exact prices and costs: a table of known cases, checked by hand.
 import { describe, expect, it } from 'vitest';
-import { createCatalog } from '../../src/modules/catalog/catalog.js';
+import { createCatalog, parseOpenRouterList } from '../../src/modules/catalog/catalog.js';
 import { BASE_MODELS } from '../../src/modules/catalog/models.data.js';
 import { costMicros, usdPerTokenToMicrosPerMTok, usdToMicros } from '../../src/modules/catalog/pricing.js';
 
@@ -63,15 +63,16 @@ describe('cost of a call', () => {
   it('OpenRouter prices read from its model list apply from that moment on', () => {
     const own = createCatalog();
     const refreshedAt = new Date('2026-10-01T00:00:00Z');
-    const count = own.refreshOpenRouter(
+    const listed = parseOpenRouterList(
       [
         { id: 'anthropic/claude-3.5-sonnet', name: 'Anthropic: Claude 3.5 Sonnet', context_length: 200000, pricing: { prompt: '0.000006', completion: '0.00003' } },
         { id: 'new/model', pricing: { prompt: '0.000001', completion: '0.000002' } },
         { id: 'broken/model', pricing: { prompt: 'n/a' } },
+        { id: 'variable/model', pricing: { prompt: '-1', completion: '-1' } },
       ],
-      refreshedAt,
     );
-    expect(count).toBe(2);
+    expect(listed.map((m) => m.model)).toEqual(['anthropic/claude-3.5-sonnet', 'new/model']);
+    own.applyOpenRouter(listed, refreshedAt);
     expect(own.price('OPENROUTER', 'anthropic/claude-3.5-sonnet', new Date('2026-10-02T00:00:00Z'))).toMatchObject({ input: 6_000_000n, output: 30_000_000n, version: `openrouter:${refreshedAt.toISOString()}` });
     expect(own.price('OPENROUTER', 'anthropic/claude-3.5-sonnet', new Date('2026-09-30T00:00:00Z'))).toMatchObject({ input: 3_000_000n, version: '2026-08-01' });
     expect(own.price('OPENROUTER', 'new/model', new Date('2026-10-02T00:00:00Z'))).toMatchObject({ input: 1_000_000n, fallback: false });

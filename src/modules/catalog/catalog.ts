@@ -27,6 +27,31 @@ export interface OpenRouterModel {
   pricing?: { prompt?: string; completion?: string; input_cache_read?: string };
 }
 
+/** A model with its price, as a provider's own list gives it. */
+export interface ListedModel {
+  model: string;
+  displayName: string;
+  contextWindow: number | null;
+  price: Price;
+}
+
+/** OpenRouter's list → priced models; rows without a readable price are left out. */
+export function parseOpenRouterList(listed: OpenRouterModel[]): ListedModel[] {
+  const parsed: ListedModel[] = [];
+  for (const row of listed) {
+    if (typeof row?.id !== 'string' || !row.id) continue;
+    try {
+      const input = usdPerTokenToMicrosPerMTok(row.pricing?.prompt ?? '');
+      const cachedInput = row.pricing?.input_cache_read ? usdPerTokenToMicrosPerMTok(row.pricing.input_cache_read) : input;
+      const price = { input, cachedInput, output: usdPerTokenToMicrosPerMTok(row.pricing?.completion ?? '') };
+      parsed.push({ model: row.id, displayName: typeof row.name === 'string' ? row.name : row.id, contextWindow: Number.isInteger(row.context_length) ? row.context_length! : null, price });
+    } catch {
+      // A model OpenRouter lists without a numeric price ("-1" for variable pricing, say) keeps the shipped price or the fallback.
+    }
+  }
+  return parsed;
+}
+
 interface PriceVersion {
   version: string;
   from: number;
@@ -90,36 +115,28 @@ export function createCatalog() {
       return { ...fallback, version: version.version, fallback: true };
     },
 
-    /** Replaces the OpenRouter entries with what OpenRouter lists now. Rows without a usable price are skipped. */
-    refreshOpenRouter(listed: OpenRouterModel[], now: Date): number {
+    /** Puts OpenRouter's own list (see parseOpenRouterList) in force from `from` on, replacing any earlier one. */
+    applyOpenRouter(listed: ListedModel[], from: Date): void {
+      const version = `openrouter:${from.toISOString()}`;
       const prices = new Map<string, Price>();
-      const version = `openrouter:${now.toISOString()}`;
       for (const row of listed) {
-        let price: Price;
-        try {
-          const input = usdPerTokenToMicrosPerMTok(row.pricing?.prompt ?? '');
-          price = { input, cachedInput: row.pricing?.input_cache_read ? usdPerTokenToMicrosPerMTok(row.pricing.input_cache_read) : input, output: usdPerTokenToMicrosPerMTok(row.pricing?.completion ?? '') };
-        } catch {
-          continue;
-        }
-        const key = keyOf('OPENROUTER', row.id);
-        prices.set(key, price);
+        const key = keyOf('OPENROUTER', row.model);
+        prices.set(key, row.price);
         const known = models.get(key);
         models.set(key, {
           id: key,
           kind: 'OPENROUTER',
-          model: row.id,
-          displayName: row.name ?? known?.displayName ?? row.id,
-          contextWindow: row.context_length ?? known?.contextWindow ?? null,
+          model: row.model,
+          displayName: row.displayName,
+          contextWindow: row.contextWindow ?? known?.contextWindow ?? null,
           tier: known?.tier ?? null,
           capabilities: known?.capabilities ?? ['streaming'],
-          price,
+          price: row.price,
           priceVersion: version,
         });
       }
-      openRouter = { version, from: now.getTime(), prices };
+      openRouter = { version, from: from.getTime(), prices };
       sorted = undefined;
-      return prices.size;
     },
 
     /** True when the catalog lists `model` for `kind`. */

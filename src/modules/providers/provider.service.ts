@@ -63,6 +63,8 @@ export interface ProviderServiceDeps {
   clock: () => Date;
   /** Tells every instance to end live calls to a provider that was deleted or disabled. */
   announceRemoval: (providerId: string) => void;
+  /** A workspace has a working OpenRouter key: OpenRouter's own prices are worth reading. */
+  onOpenRouterKey: () => void;
 }
 
 const MICROS_PER_USD = 1_000_000;
@@ -98,6 +100,7 @@ export function createProviderService(deps: ProviderServiceDeps) {
 
   async function validateKey(target: ProviderTarget, signal: AbortSignal): Promise<string[] | null> {
     const { models } = await adapters[KINDS[target.kind].protocol].validate(target, signal);
+    if (target.kind === 'OPENROUTER') deps.onOpenRouterKey();
     return models;
   }
 

@@ -18,3 +18,17 @@ CREATE TABLE "usage_daily" (
 
     CONSTRAINT "usage_daily_pkey" PRIMARY KEY ("workspace_id","day","provider_id","model","status")
 );
+
+-- CreateTable
+CREATE TABLE "catalog_models" (
+    "kind" "ProviderKind" NOT NULL,
+    "model" TEXT NOT NULL,
+    "display_name" TEXT NOT NULL,
+    "context_window" INTEGER,
+    "input_micros" BIGINT NOT NULL,
+    "cached_input_micros" BIGINT NOT NULL,
+    "output_micros" BIGINT NOT NULL,
+    "refreshed_at" TIMESTAMPTZ(3) NOT NULL,
+
+    CONSTRAINT "catalog_models_pkey" PRIMARY KEY ("kind","model")
+);

@@ -1,0 +1,56 @@
+// Connecting an OpenRouter key makes the gateway read OpenRouter's priced model
+// list (from OPENROUTER_CATALOG_URL, without the key), store it for every
+// instance, and price OpenRouter calls with it.
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Simulator } from '../../src/simulator/simulator.js';
+import { SIM_MODELS } from '../../src/simulator/models.js';
+import { AddProvider, Models } from '../testkit/documents.js';
+import { disposeAll, newOwner, startSimulator, startTestServer, type TestServer } from '../testkit/server.js';
+
+let gw: TestServer;
+let sim: Simulator;
+beforeAll(async () => {
+  sim = await startSimulator();
+  gw = await startTestServer({ OPENROUTER_CATALOG_URL: sim.baseUrls.openrouter });
+});
+afterAll(disposeAll);
+
+describe('OpenRouter prices', () => {
+  it('are read after an OpenRouter key is added, without sending it, stored, and loaded by another instance', async () => {
+    const { token } = await newOwner(gw);
+    const key = `sk-or-${randomUUID()}`;
+    const added = await gw.execute(AddProvider, { input: { kind: 'OPENROUTER', apiKey: key, baseUrl: sim.baseUrls.openrouter } }, { token });
+    expect(added.errors).toBeUndefined();
+    const refreshed = await gw.app.services.openRouterSync.settled();
+    expect(refreshed, gw.logs.filter((l) => l.includes('OpenRouter')).join('\n')).toBe(SIM_MODELS.openrouter.length);
+
+    const listed = await gw.execute(Models, { kind: 'OPENROUTER', search: 'llama 3.1 8b', first: 10 }, { token });
+    const node = listed.data!.models.edges[0].node;
+    expect(node).toMatchObject({ id: 'OPENROUTER:meta-llama/llama-3.1-8b-instruct', displayName: 'Meta: Llama 3.1 8B Instruct', inputUsdPerMTok: 0.02, outputUsdPerMTok: 0.05, contextWindow: 131072 });
+    expect(node.priceVersion).toMatch(/^openrouter:20\d\d-/);
+    // The public list was read without any credential.
+    const listReads = sim.requests.filter((r) => r.protocol === 'openrouter' && r.path.endsWith('/models') && r.method === 'GET' && !r.key);
+    expect(listReads.length).toBeGreaterThanOrEqual(1);
+
+    const stored = await gw.db.sql.query<{ n: bigint }>(`SELECT count(*) AS n FROM catalog_models WHERE kind = 'OPENROUTER'`);
+    expect(Number(stored[0].n)).toBe(SIM_MODELS.openrouter.length);
+    const other = await startTestServer({}, { db: gw.db });
+    const seenThere = await other.execute(Models, { kind: 'OPENROUTER', search: 'llama 3.1 8b', first: 1 }, { token: await other.token({ workspace: 'ws-other', user: 'u', role: 'member' }) });
+    expect(seenThere.data!.models.edges[0].node.priceVersion).toBe(node.priceVersion);
+  });
+
+  it('keep the shipped prices when the list cannot be read, and say so in the log without the key', async () => {
+    const broken = await startTestServer({ OPENROUTER_CATALOG_URL: `${sim.url}/nowhere` });
+    const { token } = await newOwner(broken);
+    const priceVersion = async () => (await broken.execute(Models, { kind: 'OPENROUTER', search: 'gpt 4o mini', first: 1 }, { token })).data!.models.edges[0].node.priceVersion;
+    const before = await priceVersion();
+    const key = `sk-or-${randomUUID()}`;
+    expect((await broken.execute(AddProvider, { input: { kind: 'OPENROUTER', apiKey: key, baseUrl: sim.baseUrls.openrouter } }, { token })).errors).toBeUndefined();
+    expect(await broken.app.services.openRouterSync.settled()).toBe(0);
+    expect(await priceVersion()).toBe(before);
+    const warning = broken.logs.find((line) => line.includes('OpenRouter prices not refreshed'));
+    expect(warning).toMatch(/OpenRouter model list answered 40\d/);
+    for (const line of broken.logs) expect(line).not.toContain(key.slice(6, 20));
+  });
+});
