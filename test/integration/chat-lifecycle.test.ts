@@ -1,5 +1,6 @@
 import { print } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import type { Simulator } from '../../src/simulator/simulator.js';
 import type { ChatStreamSubscription } from '../generated/graphql.js';
 import { addSimProvider, streamOverWs, types, userMessage, type Chunk } from '../testkit/chat.js';
@@ -50,6 +51,36 @@ describe('cancellation', () => {
     // Well before the 20 s the full reply would take.
     expect(Date.now() - started).toBeLessThan(3_000);
   });
+});
+
+describe('a slow client', () => {
+  it('holds the upstream back instead of buffering its answer: nothing is read faster than the client reads', async () => {
+    const { token } = await newOwner(gw);
+    // 40 MB of answer in 5,000 chunks: far more than the socket buffers between the simulator, the gateway and the client.
+    const provider = await addSimProvider(gw, sim, token, { script: 'chunks=5000&chunk-size=8000' });
+    const socket = new WebSocket(gw.wsUrl, 'graphql-transport-ws');
+    await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
+    const received: string[] = [];
+    socket.on('message', (data) => received.push(String(data)));
+    socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } }));
+    await eventually(() => received.some((m) => m.includes('connection_ack')) || undefined);
+    socket.send(JSON.stringify({ type: 'subscribe', id: '1', payload: { query: print(ChatStream), variables: { input: { messages: userMessage() } } } }));
+    await eventually(() => received.some((m) => m.includes('"TEXT"')) || undefined);
+    // The client stops reading (its socket is paused): the gateway must stop reading upstream too.
+    (socket as unknown as { _socket: { pause(): void; resume(): void } })._socket.pause();
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    const upstream = sim.requests.find((r) => r.key === provider.key && r.method === 'POST')!;
+    expect(upstream.completed).toBe(false);
+    const receivedWhilePaused = received.length;
+    expect(receivedWhilePaused).toBeLessThan(5_000);
+
+    (socket as unknown as { _socket: { resume(): void } })._socket.resume();
+    await eventually(() => received.some((m) => m.includes('"DONE"')) || undefined, 30_000);
+    const text = received.map((m) => JSON.parse(m) as { payload?: { data?: { chatStream: { type: string; delta?: string } } } }).filter((m) => m.payload?.data?.chatStream.type === 'TEXT');
+    expect(text.reduce((sum, m) => sum + m.payload!.data!.chatStream.delta!.length, 0)).toBe(5_000 * 8_000);
+    expect(upstream.completed).toBe(true);
+    socket.close();
+  }, 60_000);
 });
 
 describe('provider removal', () => {
