@@ -2,7 +2,8 @@
 // from the ledger itself (ratio in the same run), the seeder's rows/s, and
 // what keeping the rollup costs each finalize. Uses DATABASE_URL when set
 // (default 10M rows), else an embedded database in a temporary directory
-// (default 1M rows). BENCH_EVENTS and BENCH_REPORT_RUNS override the sizes.
+// (default 1M rows). BENCH_EVENTS and BENCH_REPORT_RUNS override the sizes;
+// BENCH_WORKSPACE measures a workspace seeded before (no seeding).
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,23 +25,28 @@ const dataDir = postgres ? undefined : mkdtempSync(path.join(tmpdir(), 'bench-us
 const db: Database = await openDatabase(postgres ? { kind: 'postgres', url: postgres } : { kind: 'pglite', dataDir: dataDir! });
 await migrate(db);
 const catalog = createCatalog();
-const workspaceId = `bench-usage-${randomUUID().slice(0, 8)}`;
+const workspaceId = process.env.BENCH_WORKSPACE ?? `bench-usage-${randomUUID().slice(0, 8)}`;
 const until = new Date();
-console.log(`bench:usage on ${postgres ? 'Postgres' : 'PGlite (embedded)'}: seeding ${EVENTS.toLocaleString('en-US')} ledger rows into ${workspaceId}`);
 
 // 1. The seeder.
-let printed = 0;
-const seeded = await seedUsage(db.sql, catalog, {
-  workspaceId,
-  events: EVENTS,
-  until,
-  onProgress: (n) => {
-    if (n < printed + EVENTS / 10 && n !== EVENTS) return;
-    console.log(`  ${n.toLocaleString('en-US')}`);
-    printed = n;
-  },
-});
-console.log(`\nseeder: ${seeded.written.toLocaleString('en-US')} rows in ${seeded.seconds.toFixed(1)} s = ${Math.round(seeded.written / seeded.seconds).toLocaleString('en-US')} rows/s (rollup rebuild included)`);
+if (process.env.BENCH_WORKSPACE) {
+  const [{ n }] = await db.sql.query<{ n: bigint }>('SELECT count(*) AS n FROM usage_events WHERE workspace_id = $1', [workspaceId]);
+  console.log(`bench:usage on ${postgres ? 'Postgres' : 'PGlite (embedded)'}: ${n.toLocaleString('en-US')} ledger rows already in ${workspaceId} (not seeding)`);
+} else {
+  console.log(`bench:usage on ${postgres ? 'Postgres' : 'PGlite (embedded)'}: seeding ${EVENTS.toLocaleString('en-US')} ledger rows into ${workspaceId}`);
+  let printed = 0;
+  const seeded = await seedUsage(db.sql, catalog, {
+    workspaceId,
+    events: EVENTS,
+    until,
+    onProgress: (n) => {
+      if (n < printed + EVENTS / 10 && n !== EVENTS) return;
+      console.log(`  ${n.toLocaleString('en-US')}`);
+      printed = n;
+    },
+  });
+  console.log(`\nseeder: ${seeded.written.toLocaleString('en-US')} rows in ${seeded.seconds.toFixed(1)} s = ${Math.round(seeded.written / seeded.seconds).toLocaleString('en-US')} rows/s (rollup rebuild included)`);
+}
 await db.sql.query('ANALYZE usage_events');
 await db.sql.query('ANALYZE usage_daily');
 
