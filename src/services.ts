@@ -80,6 +80,7 @@ export function createServices({ config, db, bus, logger, clock = () => new Date
       liveStreams,
       retry: config.chatRetry,
       onUnexpected: (error) => logger.error({ err: error }, 'chat failed unexpectedly'),
+      clock,
     }),
   };
 }

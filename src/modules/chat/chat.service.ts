@@ -44,7 +44,7 @@ export type ChatChunk = { index: number } & (
   | { type: 'TEXT' | 'THINKING'; delta: string; tokensSoFar: number }
   | { type: 'USAGE'; usage: ReportedUsage; usageEventId: string }
   | { type: 'DONE'; finishReason: string | null }
-  | { type: 'ERROR'; errorCode: string; message: string }
+  | { type: 'ERROR'; errorCode: string; message: string; /** The error's extensions (which limit, say); the mutation returns them. */ details: Record<string, unknown> }
 );
 
 export interface ChatResult {
@@ -71,6 +71,7 @@ export interface ChatServiceDeps {
   retry: RetryPolicy;
   /** Where errors that are bugs go (the app's logger). */
   onUnexpected: (error: unknown) => void;
+  clock: () => Date;
 }
 
 const ROLES = { SYSTEM: 'system', USER: 'user', ASSISTANT: 'assistant' } as const;
@@ -146,11 +147,22 @@ export function createChatService(deps: ChatServiceDeps) {
           sessionId: session.id,
           streamed: options.streamed,
           reservedTokens: promptEstimate + (input.maxTokens ?? DEFAULT_MAX_TOKENS),
+          promptEstimate,
           fallbackFromId: previousEventId,
+          reservedAt: deps.clock(),
         };
         let eventId: string;
         try {
-          eventId = await deps.ledger.reserve(reservation, { platform: provider.scope === 'PLATFORM', timezone: prefs.timezone });
+          eventId = await deps.ledger.reserve(reservation, {
+            platform: provider.scope === 'PLATFORM',
+            timezone: prefs.timezone,
+            limits: {
+              providerDailyTokens: provider.dailyTokenLimit,
+              providerMonthlyMicros: provider.monthlyBudgetMicros,
+              workspaceDailyTokens: prefs.workspaceDailyTokenLimit,
+              workspaceMonthlyMicros: prefs.workspaceMonthlyBudgetMicros,
+            },
+          });
         } catch (error) {
           // A limit refuses before any upstream request; the next candidate may still answer.
           if (!(error instanceof AppError) || error.code !== 'LIMIT_EXCEEDED') throw error;
@@ -232,7 +244,7 @@ export function createChatService(deps: ChatServiceDeps) {
         lastFailure = failure;
         if (failure.code === 'PROVIDER_REMOVED' || sent.length > 0) {
           // After the first token there is no retry and no fallback: the client has seen part of an answer.
-          yield chunk({ type: 'ERROR', errorCode: failure.code, message: failure.message });
+          yield chunk({ type: 'ERROR', errorCode: failure.code, message: failure.message, details: failure.details });
           return;
         }
         if (failure.code === 'INVALID_CREDENTIALS') {
@@ -246,7 +258,7 @@ export function createChatService(deps: ChatServiceDeps) {
       if (input.allowFallback === false) break;
     }
     const final = lastFailure ?? new AppError('PROVIDER_UNAVAILABLE', 'No provider answered');
-    yield chunk({ type: 'ERROR', errorCode: final.code, message: final.message });
+    yield chunk({ type: 'ERROR', errorCode: final.code, message: final.message, details: final.details });
   }
 
   return {
@@ -265,7 +277,7 @@ export function createChatService(deps: ChatServiceDeps) {
         if (item.type === 'START') start = item;
         else if (item.type === 'TEXT') content += item.delta;
         else if (item.type === 'USAGE') usage = item;
-        else if (item.type === 'ERROR') throw new AppError(item.errorCode as never, item.message);
+        else if (item.type === 'ERROR') throw new AppError(item.errorCode as never, item.message, item.details);
         else if (item.type === 'DONE') {
           return {
             content,

@@ -1,6 +1,9 @@
 // The usage ledger: a row exists, RESERVED, before the upstream call starts,
-// and is finalized after it. Finalizing also moves the limit counters (the
-// provider's and the workspace's day and month) in the same transaction.
+// and is finalized after it. Reserving adds the call's estimate to the limit
+// counters it touches (the provider's and the workspace's day and month) only
+// if every limit still holds; finalizing corrects them by actual minus
+// reserved. Both are single statements, so concurrent calls cannot overshoot a
+// limit by more than the difference between reserved and actual.
 import { randomUUID } from 'node:crypto';
 import type { Sql } from '../../db/sql.js';
 import type { ProviderKind, UsageSource, UsageStatus } from '../../generated/prisma/client.js';
@@ -22,9 +25,25 @@ export interface Reservation {
   userId: string;
   sessionId?: string | null;
   streamed: boolean;
+  /** Prompt estimate plus the completion cap. */
   reservedTokens: number;
+  /** The prompt part of reservedTokens (priced at the input price; the rest at the output price). */
+  promptEstimate: number;
   fallbackFromId?: string | null;
+  /** When the call was reserved: its counters are that moment's day and month. */
+  reservedAt: Date;
 }
+
+/** The limits a reservation must fit in; null is no limit. */
+export interface Limits {
+  providerDailyTokens: bigint | null;
+  providerMonthlyMicros: bigint | null;
+  workspaceDailyTokens: bigint | null;
+  workspaceMonthlyMicros: bigint | null;
+}
+
+const LIMIT_KEYS = ['PROVIDER_DAILY_TOKENS', 'PROVIDER_MONTHLY_BUDGET', 'WORKSPACE_DAILY_TOKENS', 'WORKSPACE_MONTHLY_BUDGET'];
+const LIMIT_NAMES = ["the provider's daily token limit", "the provider's monthly budget", "the workspace's daily token limit", "the workspace's monthly budget"];
 
 export interface Outcome {
   status: Exclude<UsageStatus, 'RESERVED'>;
@@ -47,50 +66,73 @@ export function createLedger(sql: Sql, price: PriceLookup, clock: () => Date, pl
      * of the workspace's monthly platform calls, in the same transaction, with a
      * conditional update: LIMIT_EXCEEDED when none is left, and nothing written.
      */
-    async reserve(reservation: Reservation, options: { platform: boolean; timezone: string }): Promise<string> {
-      const now = clock();
+    async reserve(reservation: Reservation, options: { platform: boolean; timezone: string; limits: Limits }): Promise<string> {
+      const id = randomUUID();
+      const at = reservation.reservedAt;
+      const day = dayKey(at, options.timezone);
+      const month = monthKey(at, options.timezone);
+      const { limits } = options;
+      const reservedMicros = costMicros(
+        { promptTokens: reservation.promptEstimate, cachedPromptTokens: 0, completionTokens: reservation.reservedTokens - reservation.promptEstimate },
+        price(reservation.kind, reservation.model, at),
+      );
       const insert = (db: Sql) =>
         db.query(
-          `INSERT INTO usage_events (id, workspace_id, provider_id, kind, model, agent, operation, user_id, session_id, status, streamed, reserved_tokens, fallback_from_id, created_at)
-          VALUES ($1::uuid, $2, $3::uuid, $4::"ProviderKind", $5, $6, $7, $8, $9::uuid, 'RESERVED', $10, $11, $12::uuid, $13)`,
+          `WITH guard AS (
+            SELECT reserve_usage_counters($2, ARRAY[$15, $15, $16, $16], ARRAY[$17, $18, $17, $18], $11::int8, $14::int8,
+              ARRAY[$19, NULL, $20, NULL]::int8[], ARRAY[NULL, $21, NULL, $22]::int8[]) AS counters
+          )
+          INSERT INTO usage_events (id, workspace_id, provider_id, kind, model, agent, operation, user_id, session_id, status, streamed, reserved_tokens,
+            fallback_from_id, created_at, reserved_micros)
+          SELECT $1::uuid, $2, $3::uuid, $4::"ProviderKind", $5, $6, $7, $8, $9::uuid, 'RESERVED', $10, $11, $12::uuid, $13, $14 FROM guard`,
           [id, reservation.workspaceId, reservation.providerId, reservation.kind, reservation.model, reservation.agent ?? null, reservation.operation ?? null,
-            reservation.userId, reservation.sessionId ?? null, reservation.streamed, reservation.reservedTokens, reservation.fallbackFromId ?? null, now],
+            reservation.userId, reservation.sessionId ?? null, reservation.streamed, reservation.reservedTokens, reservation.fallbackFromId ?? null, at,
+            reservedMicros, reservation.providerScope, workspaceScope(reservation.workspaceId), day, month,
+            limits.providerDailyTokens, limits.workspaceDailyTokens, limits.providerMonthlyMicros, limits.workspaceMonthlyMicros],
         );
-      const id = randomUUID();
-      if (!options.platform) {
-        await insert(sql);
-        return id;
-      }
-      await sql.transaction(async (tx) => {
-        const granted = await tx.query<{ requests: bigint }>(
-          `INSERT INTO usage_counters (scope, period, workspace_id, requests) VALUES ($1, $2, $3, 1)
-          ON CONFLICT (scope, period) DO UPDATE SET requests = usage_counters.requests + 1 WHERE usage_counters.requests < $4
-          RETURNING requests`,
-          [platformQuotaScope(reservation.workspaceId), monthKey(now, options.timezone), reservation.workspaceId, platformMonthlyRequests],
-        );
-        if (granted.length === 0 || granted[0].requests > platformMonthlyRequests) {
-          throw new AppError('LIMIT_EXCEEDED', `This workspace has used its ${platformMonthlyRequests} platform calls for the month: add a provider key of your own`);
+      try {
+        if (!options.platform) {
+          await insert(sql);
+          return id;
         }
-        await insert(tx);
-      });
-      return id;
+        await sql.transaction(async (tx) => {
+          const granted = await tx.query<{ requests: bigint }>(
+            `INSERT INTO usage_counters (scope, period, workspace_id, requests) VALUES ($1, $2, $3, 1)
+            ON CONFLICT (scope, period) DO UPDATE SET requests = usage_counters.requests + 1 WHERE usage_counters.requests < $4
+            RETURNING requests`,
+            [platformQuotaScope(reservation.workspaceId), month, reservation.workspaceId, platformMonthlyRequests],
+          );
+          if (granted.length === 0 || granted[0].requests > platformMonthlyRequests) {
+            throw new AppError('LIMIT_EXCEEDED', `This workspace has used its ${platformMonthlyRequests} platform calls for the month: add a provider key of your own`);
+          }
+          await insert(tx);
+        });
+        return id;
+      } catch (error) {
+        const refused = error as { code?: string; message?: string; detail?: string };
+        if (refused.code === 'P0001' && refused.message === 'LIMIT_EXCEEDED') {
+          throw new AppError('LIMIT_EXCEEDED', `This call would go past ${LIMIT_NAMES[Number(refused.detail) - 1] ?? 'a limit'}`, { limit: LIMIT_KEYS[Number(refused.detail) - 1] });
+        }
+        throw error;
+      }
     },
 
     /**
      * One statement, atomically: the row gets its outcome and its exact cost (the
-     * price version in force now), the four limit counters it touches (provider
-     * and workspace, day and month) move by its tokens and cost, and the daily
-     * rollup row of its local day and dimensions takes it in. A row that is no
+     * price version in force when it was reserved), the four limit counters it
+     * reserved on (provider and workspace, day and month) move by actual minus
+     * reserved tokens and cost, and the daily rollup row of its local day,
+     * provider, model and status takes it in. A row that is no
      * longer RESERVED (already finalized or swept) changes nothing.
      * Returns the provider's counters after the call, for live ticks.
      */
     async finalize(id: string, reservation: Reservation, outcome: Outcome, timezone: string): Promise<Finalized> {
       const now = clock();
       const { tokens } = outcome;
-      const quote = price(reservation.kind, reservation.model, now);
+      const quote = price(reservation.kind, reservation.model, reservation.reservedAt);
       const cost = costMicros(tokens, quote);
-      const day = dayKey(now, timezone);
-      const month = monthKey(now, timezone);
+      const day = dayKey(reservation.reservedAt, timezone);
+      const month = monthKey(reservation.reservedAt, timezone);
       const rows = await sql.query<{ period: string; tokens: bigint; cost_micros: bigint }>(
         `WITH finished AS (
           UPDATE usage_events SET status = $2::"UsageStatus", prompt_tokens = $3, cached_prompt_tokens = $4, completion_tokens = $5,
@@ -100,7 +142,7 @@ export function createLedger(sql: Sql, price: PriceLookup, clock: () => Date, pl
           RETURNING *
         ), counters AS (
           INSERT INTO usage_counters (scope, period, workspace_id, tokens, cost_micros, requests)
-          SELECT scope, period, $16, $7::bigint, $13::bigint, 1
+          SELECT scope, period, $16, $7::int8 - finished.reserved_tokens, $13::int8 - finished.reserved_micros, 1
           FROM finished, (VALUES ($17, $18), ($17, $19), ($20, $18), ($20, $19)) AS c(scope, period)
           ON CONFLICT (scope, period) DO UPDATE SET tokens = usage_counters.tokens + EXCLUDED.tokens,
             cost_micros = usage_counters.cost_micros + EXCLUDED.cost_micros, requests = usage_counters.requests + 1

@@ -1,0 +1,118 @@
+// Daily token limits and monthly budgets hold under concurrency: a call's
+// estimate is reserved atomically before any upstream request, and the
+// counters end equal to the ledger.
+import { print } from 'graphql';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Simulator } from '../../src/simulator/simulator.js';
+import type { ChatStreamSubscription } from '../generated/graphql.js';
+import { addSimProvider, userMessage, type Chunk } from '../testkit/chat.js';
+import { Chat, ChatStream, UpdatePreferences, UpdateProvider } from '../testkit/documents.js';
+import { disposeAll, newOwner, startSimulator, startTestServer, type TestServer } from '../testkit/server.js';
+
+let gw: TestServer;
+let sim: Simulator;
+let now = new Date('2026-06-10T12:00:00Z');
+beforeAll(async () => {
+  [gw, sim] = await Promise.all([startTestServer({ CREDENTIAL_CHANGES_PER_HOUR: '1000' }, { clock: () => now }), startSimulator()]);
+});
+afterAll(disposeAll);
+
+const MAX_TOKENS = 100;
+// "Hello there, simulator" (22 characters → 6 tokens) + 4 for the one message, plus the cap.
+const RESERVED = 6 + 4 + MAX_TOKENS;
+
+async function streams(token: string, count: number): Promise<Chunk[][]> {
+  const client = gw.ws(token);
+  return Promise.all(
+    Array.from({ length: count }, async () => {
+      const chunks: Chunk[] = [];
+      for await (const result of client.iterate({ query: print(ChatStream), variables: { input: { messages: userMessage(), maxTokens: MAX_TOKENS, allowFallback: false } } })) {
+        chunks.push((result.data as ChatStreamSubscription).chatStream);
+      }
+      return chunks;
+    }),
+  );
+}
+
+async function ledgerAndCounters(workspaceId: string, providerId: string) {
+  const [ledger] = await gw.db.sql.query<{ tokens: bigint; micros: bigint; rows: bigint }>(
+    `SELECT COALESCE(sum(total_tokens), 0)::int8 AS tokens, COALESCE(sum(cost_micros), 0)::int8 AS micros, count(*) AS rows FROM usage_events WHERE workspace_id = $1`,
+    [workspaceId],
+  );
+  const counters = await gw.db.sql.query<{ scope: string; period: string; tokens: bigint; cost_micros: bigint }>(
+    `SELECT scope, period, tokens, cost_micros FROM usage_counters WHERE workspace_id = $1 AND scope IN ($2, $3) ORDER BY scope, period`,
+    [workspaceId, `provider:${providerId}`, `workspace:${workspaceId}`],
+  );
+  return { ledger, counters };
+}
+
+describe('limits', () => {
+  it('100 concurrent streams against a daily limit that fits 10: 10 reach the simulator, 90 get LIMIT_EXCEEDED, counters equal the ledger', async () => {
+    const { workspace, token } = await newOwner(gw);
+    // The simulator holds each answer back, so all 100 reservations meet the 10 in flight.
+    const provider = await addSimProvider(gw, sim, token, { script: 'delay=1500' });
+    expect((await gw.execute(UpdateProvider, { id: provider.id, input: { dailyTokenLimit: 10 * RESERVED } }, { token })).errors).toBeUndefined();
+
+    const results = await streams(token, 100);
+    const answered = results.filter((chunks) => chunks.some((c) => c.type === 'DONE'));
+    const refused = results.filter((chunks) => chunks.at(-1)?.type === 'ERROR' && chunks.at(-1)?.errorCode === 'LIMIT_EXCEEDED');
+    expect(answered).toHaveLength(10);
+    expect(refused).toHaveLength(90);
+    expect(refused[0].at(-1)?.message).toContain("provider's daily token limit");
+    expect(sim.requests.filter((r) => r.key === provider.key && r.method === 'POST')).toHaveLength(10);
+
+    const { ledger, counters } = await ledgerAndCounters(workspace.id, provider.id);
+    expect(Number(ledger.rows)).toBe(10); // a refused call writes no row
+    expect(counters.map((c) => [c.scope.split(':')[0], c.tokens, c.cost_micros])).toEqual([
+      ['provider', ledger.tokens, ledger.micros],
+      ['provider', ledger.tokens, ledger.micros],
+      ['workspace', ledger.tokens, ledger.micros],
+      ['workspace', ledger.tokens, ledger.micros],
+    ]);
+  }, 30_000);
+
+  it('a monthly budget in dollars refuses the same way, and the workspace-wide limit applies across providers', async () => {
+    const { workspace, token } = await newOwner(gw);
+    const first = await addSimProvider(gw, sim, token, { priority: 1 });
+    const second = await addSimProvider(gw, sim, token, { priority: 2 });
+    // gpt-4o-mini: a reservation is 10 prompt tokens at 0.15 and 100 completion at 0.60 per million = 62 µ$ (61.5 rounded);
+    // a call costs 8 µ$ (6 prompt, 12 completion). Budget 77 µ$: 62, then 8 + 62 = 70 fit; 16 + 62 = 78 does not.
+    expect((await gw.execute(UpdateProvider, { id: first.id, input: { monthlyBudgetUsd: 0.000077 } }, { token })).errors).toBeUndefined();
+    const chat = (providerId: string) => gw.execute(Chat, { input: { messages: userMessage(), maxTokens: MAX_TOKENS, providerId, allowFallback: false } }, { token });
+    expect((await chat(first.id)).errors).toBeUndefined();
+    expect((await chat(first.id)).errors).toBeUndefined();
+    const overBudget = await chat(first.id);
+    expect(overBudget.errors?.[0].extensions).toMatchObject({ code: 'LIMIT_EXCEEDED', limit: 'PROVIDER_MONTHLY_BUDGET' });
+    expect((await chat(second.id)).errors).toBeUndefined(); // another provider still has room
+
+    const used = (await ledgerAndCounters(workspace.id, first.id)).ledger.tokens;
+    expect((await gw.execute(UpdatePreferences, { input: { workspaceDailyTokenLimit: Number(used) + RESERVED - 1 } }, { token })).errors).toBeUndefined();
+    const workspaceWide = await chat(second.id);
+    expect(workspaceWide.errors?.[0].extensions).toMatchObject({ code: 'LIMIT_EXCEEDED', limit: 'WORKSPACE_DAILY_TOKENS' });
+  });
+
+  it('with auto-failover, a provider at its limit hands the call to the next one before any upstream request', async () => {
+    const { token } = await newOwner(gw);
+    const full = await addSimProvider(gw, sim, token, { priority: 1 });
+    const spare = await addSimProvider(gw, sim, token, { priority: 2 });
+    expect((await gw.execute(UpdateProvider, { id: full.id, input: { dailyTokenLimit: RESERVED - 1 } }, { token })).errors).toBeUndefined();
+    const answer = await gw.execute(Chat, { input: { messages: userMessage(), maxTokens: MAX_TOKENS } }, { token });
+    expect(answer.errors).toBeUndefined();
+    expect(answer.data!.chat).toMatchObject({ providerId: spare.id, fellBack: true });
+    expect(sim.requests.filter((r) => r.key === full.key && r.method === 'POST')).toHaveLength(0);
+  });
+
+  it("counts days in the workspace's time zone: yesterday's usage stops counting at local midnight, with no job", async () => {
+    const { token } = await newOwner(gw);
+    const provider = await addSimProvider(gw, sim, token);
+    expect((await gw.execute(UpdatePreferences, { input: { timezone: 'Asia/Tokyo' } }, { token })).errors).toBeUndefined();
+    expect((await gw.execute(UpdateProvider, { id: provider.id, input: { dailyTokenLimit: RESERVED } }, { token })).errors).toBeUndefined();
+    const chat = () => gw.execute(Chat, { input: { messages: userMessage(), maxTokens: MAX_TOKENS } }, { token });
+    now = new Date('2026-06-10T14:59:00Z'); // 23:59 in Tokyo
+    expect((await chat()).errors).toBeUndefined();
+    expect((await chat()).errors?.[0].extensions?.code).toBe('LIMIT_EXCEEDED');
+    now = new Date('2026-06-10T15:00:00Z'); // midnight in Tokyo: a new day, a new counter row
+    expect((await chat()).errors).toBeUndefined();
+    now = new Date('2026-06-10T12:00:00Z');
+  });
+});
