@@ -7,6 +7,8 @@ import { createYoga, useErrorHandler } from 'graphql-yoga';
 import { CloseCode, type Context as WsContext } from 'graphql-ws';
 import { useServer, type Extra } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
+import { createScheduler, type Job, type Scheduler } from './jobs/scheduler.js';
+import { sweepReservationsJob } from './jobs/sweep-reservations.js';
 import { exportUsageCsv } from './modules/usage/csv-export.js';
 import { bearerToken, createTokenVerifier, TokenRejected, type Viewer } from './auth/jwt.js';
 import type { Config } from './config.js';
@@ -32,6 +34,8 @@ export interface App {
   services: Services;
   /** Listens on config.port (0: any free port) and resolves with the base URL. */
   start(): Promise<{ url: string; port: number }>;
+  /** The periodic jobs (one instance runs each run), and a way to run one now. */
+  jobs: { scheduler: Scheduler; list: Job[] };
   /** Graceful: stop accepting, complete subscriptions, close sockets with 1001, drain. The caller closes what it opened (database, bus). */
   stop(): Promise<void>;
 }
@@ -172,6 +176,7 @@ export function buildApp({ config, db, bus, logger, clock }: AppDeps): App {
       server.closeIdleConnections();
       // Subscriptions end on their own (graphql-ws sends `complete`, SSE its complete event)...
       shutdown.abort();
+      await scheduler.stop();
       await waitUntil(() => [...wsClients].every((ctx) => Object.keys(ctx.subscriptions).length === 0), 1_000);
       // ...then sockets close with 1001 Going Away, and in-flight requests get a bounded time to finish.
       await wsHandle.dispose();
@@ -184,6 +189,9 @@ export function buildApp({ config, db, bus, logger, clock }: AppDeps): App {
     return stopping;
   }
 
+  const scheduler = createScheduler({ sql: db.sql, logger });
+  const jobs = [sweepReservationsJob({ olderThanMs: config.reservationTimeoutMs, everyMs: config.sweepIntervalMs, clock: clock ?? (() => new Date()) })];
+
   // OpenRouter prices stored by any instance: read at start and every few minutes.
   const loadCatalog = () => services.openRouterSync.load().catch((error: unknown) => logger.warn({ err: error }, 'stored OpenRouter prices not loaded'));
   const catalogReload = setInterval(loadCatalog, CATALOG_RELOAD_MS);
@@ -192,8 +200,10 @@ export function buildApp({ config, db, bus, logger, clock }: AppDeps): App {
 
   return {
     services,
+    jobs: { scheduler, list: jobs },
     start: async () => {
       await loadCatalog();
+      scheduler.start(jobs);
       return new Promise((resolve, reject) => {
         server.once('error', reject);
         server.listen(config.port, config.host, () => {

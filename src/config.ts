@@ -50,6 +50,9 @@ export interface Config {
   platformMonthlyRequests: number;
   /** Where OpenRouter's public, priced model list is read (no key is sent). */
   openRouterCatalogUrl: string;
+  /** A RESERVED ledger row older than this belongs to a call that died: the sweeper abandons it. */
+  reservationTimeoutMs: number;
+  sweepIntervalMs: number;
   /** Retries of a failed upstream call before the first token (then the next provider). */
   chatRetry: { maxRetries: number; baseDelayMs: number; maxDelayMs: number };
   /** Notes for the operator about defaults that were filled in (printed once at start). */
@@ -257,6 +260,8 @@ export function loadConfig(env: Env = process.env): Config {
     platformProviders: read.platformProviders('PLATFORM_PROVIDERS'),
     platformMonthlyRequests: read.int('PLATFORM_MONTHLY_REQUESTS', 50, 0, 100_000_000),
     openRouterCatalogUrl: read.url('OPENROUTER_CATALOG_URL', ['https:', 'http:']) ?? 'https://openrouter.ai/api/v1',
+    reservationTimeoutMs: read.int('RESERVATION_TIMEOUT_MS', 15 * 60_000, 10_000, 86_400_000),
+    sweepIntervalMs: read.int('SWEEP_INTERVAL_MS', 60_000, 1_000, 86_400_000),
     chatRetry: {
       maxRetries: read.int('CHAT_MAX_RETRIES', 3, 0, 10),
       baseDelayMs: read.int('CHAT_RETRY_BASE_MS', 250, 1, 60_000),

@@ -37,13 +37,23 @@ export async function openDatabase(source: DatabaseSource): Promise<Database> {
     const pool = new pg.Pool({ connectionString: source.url, connectionTimeoutMillis: 5_000 });
     // An idle connection that dies (server restart) must not crash the process; the next query reconnects.
     pool.on('error', () => undefined);
-    const adapterFactory = new PrismaPg(pool);
-    const prisma = new PrismaClient({ adapter: adapterFactory });
+    const driver = new PrismaPg(pool);
+    const prisma = new PrismaClient({ adapter: driver });
     const sql = postgresSql(pool);
     return {
       prisma,
       sql,
-      adapterFactory,
+      adapterFactory: {
+        provider: driver.provider,
+        adapterName: driver.adapterName,
+        connect: async () => {
+          const adapter = await driver.connect();
+          // @prisma/adapter-pg runs a migration script split at every ";", which cuts a function body
+          // apart: send the script whole instead (the simple query protocol takes many statements).
+          return Object.assign(adapter, { executeScript: async (script: string) => void (await pool.query(script)) });
+        },
+        connectToShadowDb: () => driver.connectToShadowDb(),
+      },
       embedded: false,
       ping: async () => void (await sql.query('SELECT 1')),
       close: async () => {

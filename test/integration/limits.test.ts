@@ -5,6 +5,8 @@ import { print } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Simulator } from '../../src/simulator/simulator.js';
 import type { ChatStreamSubscription } from '../generated/graphql.js';
+import { createCatalog } from '../../src/modules/catalog/catalog.js';
+import { createLedger } from '../../src/modules/usage/ledger.js';
 import { addSimProvider, userMessage, type Chunk } from '../testkit/chat.js';
 import { Chat, ChatStream, UpdatePreferences, UpdateProvider } from '../testkit/documents.js';
 import { disposeAll, newOwner, startSimulator, startTestServer, type TestServer } from '../testkit/server.js';
@@ -114,5 +116,37 @@ describe('limits', () => {
     now = new Date('2026-06-10T15:00:00Z'); // midnight in Tokyo: a new day, a new counter row
     expect((await chat()).errors).toBeUndefined();
     now = new Date('2026-06-10T12:00:00Z');
+  });
+
+  it('a call that died between reserve and finalize is swept: its row ABANDONED, its estimate off the counters', async () => {
+    // The sweeper is global: on CI's shared Postgres, a date no other test uses keeps it off their rows.
+    const before = now;
+    now = new Date('2024-03-01T12:00:00Z');
+    const { workspace, token } = await newOwner(gw);
+    const provider = await addSimProvider(gw, sim, token);
+    expect((await gw.execute(UpdateProvider, { id: provider.id, input: { dailyTokenLimit: 2 * RESERVED } }, { token })).errors).toBeUndefined();
+    const chat = () => gw.execute(Chat, { input: { messages: userMessage(), maxTokens: MAX_TOKENS } }, { token });
+    expect((await chat()).errors).toBeUndefined();
+    // The crash: a reservation through the ledger the gateway uses, never finalized.
+    const ledger = createLedger(gw.db.sql, createCatalog().price, () => now, 50);
+    const noLimits = { providerDailyTokens: null, providerMonthlyMicros: null, workspaceDailyTokens: null, workspaceMonthlyMicros: null };
+    const orphan = await ledger.reserve(
+      { workspaceId: workspace.id, providerId: provider.id, providerScope: `provider:${provider.id}`, kind: 'OPENAI', model: 'gpt-4o-mini', userId: 'ghost', streamed: true, reservedTokens: RESERVED, promptEstimate: 10, reservedAt: now },
+      { platform: false, timezone: 'UTC', limits: noLimits },
+    );
+    expect((await chat()).errors?.[0].extensions?.code).toBe('LIMIT_EXCEEDED');
+
+    const sweep = gw.app.jobs.list.find((job) => job.name === 'sweep-reservations')!;
+    expect(await gw.app.jobs.scheduler.runOnce(sweep)).toEqual({ swept: 0 }); // not old enough yet
+    const started = now;
+    now = new Date(now.getTime() + 16 * 60_000);
+    expect(await gw.app.jobs.scheduler.runOnce(sweep)).toMatchObject({ swept: expect.any(Number) });
+    const [row] = await gw.db.sql.query<{ status: string; total_tokens: number }>('SELECT status::text, total_tokens FROM usage_events WHERE id = $1', [orphan]);
+    expect(row).toEqual({ status: 'ABANDONED', total_tokens: 0 });
+    const { ledger: sums, counters } = await ledgerAndCounters(workspace.id, provider.id);
+    expect(counters.filter((c) => c.period === '2024-03-01').map((c) => c.tokens)).toEqual([sums.tokens, sums.tokens]);
+    now = started;
+    expect((await chat()).errors).toBeUndefined(); // room again
+    now = before;
   });
 });

@@ -1,5 +1,5 @@
--- Reservation guards: adds a call's estimate to each counter it touches, and
--- only if every limit still holds. One conditional upsert per counter; the
+-- Reservation guards: adds the estimate of a call to each counter it touches,
+-- and only if every limit still holds. One conditional upsert per counter; the
 -- first that would pass its limit raises LIMIT_EXCEEDED (DETAIL: its position
 -- in the arrays), which aborts the calling statement, so nothing is reserved.
 -- A NULL limit means no limit on that counter.
