@@ -4,6 +4,7 @@ import type { Config } from './config.js';
 import { parseKeyring } from './crypto/keyring.js';
 import type { Database } from './db/client.js';
 import { createGuardedFetch } from './net/egress.js';
+import { createAlertService } from './modules/alerts/alerts.service.js';
 import { createAuditService } from './modules/audit/audit.service.js';
 import { createCatalog } from './modules/catalog/catalog.js';
 import { createOpenRouterSync } from './modules/catalog/openrouter-sync.js';
@@ -55,6 +56,7 @@ export function createServices({ config, db, bus, logger, clock = () => new Date
   const routes = createRouteService(providers, preferences, db.sql);
   const sessions = createSessionService(db, clock);
   const usageTicks = createUsageTickService(bus.pubsub);
+  const alerts = createAlertService(db, bus.pubsub, clock);
   return {
     /** For the Pothos Prisma plugin's reads; services get it through their factories. */
     prisma,
@@ -63,6 +65,7 @@ export function createServices({ config, db, bus, logger, clock = () => new Date
     openRouterSync,
     viewers: createViewerService(prisma),
     usageTicks,
+    alerts,
     usage: createUsageService(db.sql, preferences),
     audit: createAuditService(prisma),
     providers,
@@ -76,6 +79,7 @@ export function createServices({ config, db, bus, logger, clock = () => new Date
       sessions,
       ledger: createLedger(db.sql, catalog.price, clock, config.platformMonthlyRequests),
       usageTicks,
+      alerts,
       adapters,
       liveStreams,
       retry: config.chatRetry,

@@ -1,5 +1,6 @@
 // Imports every module's GraphQL file (for their side effect on the builder) and builds the schema.
 import '../auth/viewer.graphql.js';
+import '../modules/alerts/alerts.graphql.js';
 import '../modules/audit/audit.graphql.js';
 import '../modules/catalog/catalog.graphql.js';
 import '../modules/chat/chat.graphql.js';

@@ -13,9 +13,22 @@ export interface UsageTickEvent {
   monthlyBudgetUsd: number | null;
 }
 
+/** A raised alert as subscribers get it (dates as ISO strings once they cross Redis). */
+export interface AlertEvent {
+  id: string;
+  providerId: string | null;
+  kind: string;
+  severity: string;
+  message: string;
+  data: unknown;
+  createdAt: Date | string;
+  acknowledgedAt: Date | string | null;
+}
+
 /** Topic → [routing id, payload]. Payloads are JSON (they cross Redis). */
 export type Topics = {
   'usage:tick': [workspaceId: string, payload: UsageTickEvent];
+  'alert:raised': [workspaceId: string, payload: AlertEvent];
   /** A provider was deleted or disabled: every instance ends its live calls to it. */
   'provider:removed': [payload: { providerId: string }];
 };

@@ -81,7 +81,7 @@ const noLimits = { providerDailyTokens: null, providerMonthlyMicros: null, works
 const outcome = { status: 'SUCCEEDED' as const, tokens: { promptTokens: 300, cachedPromptTokens: 0, completionTokens: 200, reasoningTokens: 0, totalTokens: 500 }, usageSource: 'PROVIDER' as const, durationMs: 900, ttftMs: 120, errorCode: null };
 const finalizeWith = async (ledger: ReturnType<typeof createLedger>) => {
   const ids: string[] = [];
-  for (let i = 0; i < FINALIZES + 50; i++) ids.push(await ledger.reserve(reservation, { platform: false, timezone: 'UTC', limits: noLimits }));
+  for (let i = 0; i < FINALIZES + 50; i++) ids.push((await ledger.reserve(reservation, { platform: false, timezone: 'UTC', limits: noLimits })).id);
   let next = 0;
   return (name: string) => measure(name, FINALIZES, () => ledger.finalize(ids[next++], reservation, outcome, 'UTC'), 50);
 };

@@ -8,8 +8,8 @@ import type { ChatStreamSubscription } from '../generated/graphql.js';
 import { createCatalog } from '../../src/modules/catalog/catalog.js';
 import { createLedger } from '../../src/modules/usage/ledger.js';
 import { addSimProvider, userMessage, type Chunk } from '../testkit/chat.js';
-import { Chat, ChatStream, UpdatePreferences, UpdateProvider } from '../testkit/documents.js';
-import { disposeAll, newOwner, startSimulator, startTestServer, type TestServer } from '../testkit/server.js';
+import { AlertList, AlertsFeed, Chat, ChatStream, UpdatePreferences, UpdateProvider } from '../testkit/documents.js';
+import { disposeAll, newOwner, newWorkspace, startSimulator, startTestServer, type TestServer } from '../testkit/server.js';
 
 let gw: TestServer;
 let sim: Simulator;
@@ -36,6 +36,18 @@ async function streams(token: string, count: number): Promise<Chunk[][]> {
   );
 }
 
+/** Collects an alerts subscription's events once the server has it (a first alert is not missed). */
+async function subscribeAlerts(token: string): Promise<{ received: Array<Record<string, unknown>> }> {
+  const received: Array<Record<string, unknown>> = [];
+  const client = gw.ws(token);
+  void (async () => {
+    for await (const result of client.iterate({ query: print(AlertsFeed) })) received.push((result.data as { alerts: Record<string, unknown> }).alerts);
+  })();
+  // graphql-ws does not acknowledge a subscribe: give the server a moment to register it.
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  return { received };
+}
+
 async function ledgerAndCounters(workspaceId: string, providerId: string) {
   const [ledger] = await gw.db.sql.query<{ tokens: bigint; micros: bigint; rows: bigint }>(
     `SELECT COALESCE(sum(total_tokens), 0)::int8 AS tokens, COALESCE(sum(cost_micros), 0)::int8 AS micros, count(*) AS rows FROM usage_events WHERE workspace_id = $1`,
@@ -54,6 +66,11 @@ describe('limits', () => {
     // The simulator holds each answer back, so all 100 reservations meet the 10 in flight.
     const provider = await addSimProvider(gw, sim, token, { script: 'delay=1500' });
     expect((await gw.execute(UpdateProvider, { id: provider.id, input: { dailyTokenLimit: 10 * RESERVED } }, { token })).errors).toBeUndefined();
+    // An admin of this workspace watches alerts; so do an admin of another workspace and a member (who is refused).
+    const feed = await subscribeAlerts(await gw.token(workspace.claims('admin')));
+    const otherFeed = await subscribeAlerts(await gw.token(newWorkspace().claims('admin')));
+    const memberFeed = gw.ws(await gw.token(workspace.claims('member'))).iterate({ query: print(AlertsFeed) });
+    expect((await memberFeed.next()).value?.errors?.[0].extensions?.code).toBe('FORBIDDEN');
 
     const results = await streams(token, 100);
     const answered = results.filter((chunks) => chunks.some((c) => c.type === 'DONE'));
@@ -62,6 +79,14 @@ describe('limits', () => {
     expect(refused).toHaveLength(90);
     expect(refused[0].at(-1)?.message).toContain("provider's daily token limit");
     expect(sim.requests.filter((r) => r.key === provider.key && r.method === 'POST')).toHaveLength(10);
+
+    // Exactly one warning (80% crossed by the 8th reservation) and one "reached", each delivered once.
+    const alerts = await gw.execute(AlertList, { first: 50 }, { token });
+    expect(alerts.data!.alerts.edges.map((e) => e.node.kind).sort()).toEqual(['LIMIT_REACHED', 'LIMIT_WARNING']);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(feed.received.map((a) => a.kind).sort()).toEqual(['LIMIT_REACHED', 'LIMIT_WARNING']);
+    expect(feed.received.find((a) => a.kind === 'LIMIT_WARNING')).toMatchObject({ providerId: provider.id, severity: 'WARNING', data: { limit: 'PROVIDER_DAILY_TOKENS', used: 8 * RESERVED, max: 10 * RESERVED } });
+    expect(otherFeed.received).toEqual([]);
 
     const { ledger, counters } = await ledgerAndCounters(workspace.id, provider.id);
     expect(Number(ledger.rows)).toBe(10); // a refused call writes no row
@@ -130,7 +155,7 @@ describe('limits', () => {
     // The crash: a reservation through the ledger the gateway uses, never finalized.
     const ledger = createLedger(gw.db.sql, createCatalog().price, () => now, 50);
     const noLimits = { providerDailyTokens: null, providerMonthlyMicros: null, workspaceDailyTokens: null, workspaceMonthlyMicros: null };
-    const orphan = await ledger.reserve(
+    const { id: orphan } = await ledger.reserve(
       { workspaceId: workspace.id, providerId: provider.id, providerScope: `provider:${provider.id}`, kind: 'OPENAI', model: 'gpt-4o-mini', userId: 'ghost', streamed: true, reservedTokens: RESERVED, promptEstimate: 10, reservedAt: now },
       { platform: false, timezone: 'UTC', limits: noLimits },
     );

@@ -171,3 +171,24 @@ export const SetTimezone = graphql(`
     updatePreferences(input: { timezone: $timezone }) { timezone }
   }
 `);
+
+export const AlertsFeed = graphql(`
+  subscription AlertsFeed {
+    alerts { id kind severity providerId message data createdAt acknowledgedAt }
+  }
+`);
+
+export const AlertList = graphql(`
+  query AlertList($unacknowledgedOnly: Boolean, $first: Int, $after: String) {
+    alerts(unacknowledgedOnly: $unacknowledgedOnly, first: $first, after: $after) {
+      edges { node { id kind severity providerId message data createdAt acknowledgedAt } }
+      pageInfo { hasNextPage endCursor }
+    }
+  }
+`);
+
+export const AcknowledgeAlert = graphql(`
+  mutation AcknowledgeAlert($id: ID!) {
+    acknowledgeAlert(id: $id) { id acknowledgedAt }
+  }
+`);

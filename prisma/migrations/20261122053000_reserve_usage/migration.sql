@@ -2,7 +2,8 @@
 -- and only if every limit still holds. One conditional upsert per counter; the
 -- first that would pass its limit raises LIMIT_EXCEEDED (DETAIL: its position
 -- in the arrays), which aborts the calling statement, so nothing is reserved.
--- A NULL limit means no limit on that counter.
+-- A NULL limit means no limit on that counter. Returns each counter after the
+-- reservation: tokens and micro-dollars, in the order of the arrays.
 CREATE FUNCTION reserve_usage_counters(
   p_workspace text,
   p_scopes text[],
@@ -11,12 +12,13 @@ CREATE FUNCTION reserve_usage_counters(
   p_micros bigint,
   p_token_limits bigint[],
   p_micros_limits bigint[]
-) RETURNS integer
+) RETURNS bigint[]
 LANGUAGE plpgsql AS $$
 DECLARE
   i integer;
   v_tokens bigint;
   v_micros bigint;
+  v_after bigint[] := ARRAY[]::bigint[];
 BEGIN
   FOR i IN 1 .. array_length(p_scopes, 1) LOOP
     INSERT INTO usage_counters AS c (scope, period, workspace_id, tokens, cost_micros, requests)
@@ -31,7 +33,8 @@ BEGIN
        OR (p_micros_limits[i] IS NOT NULL AND v_micros > p_micros_limits[i]) THEN
       RAISE EXCEPTION 'LIMIT_EXCEEDED' USING ERRCODE = 'P0001', DETAIL = i::text;
     END IF;
+    v_after := v_after || v_tokens || v_micros;
   END LOOP;
-  RETURN array_length(p_scopes, 1);
+  RETURN v_after;
 END;
 $$;

@@ -12,6 +12,8 @@ import { providerScope } from '../limits/counter-scopes.js';
 import { estimateTokens, type Finalized, type Ledger } from '../usage/ledger.js';
 import type { UsageTickService } from '../usage/usage-tick.service.js';
 import { microsToUsd } from '../catalog/pricing.js';
+import type { AlertDraft, AlertService } from '../alerts/alerts.service.js';
+import { limitAlerts, LimitExceeded, type Guard } from '../limits/guards.js';
 import type { PreferencesService } from '../preferences/preferences.service.js';
 import { DEFAULT_MAX_TOKENS, ProviderCallError, type ChatMessage, type TokenCounts } from '../providers/adapters/adapter.js';
 import type { Adapters } from '../providers/adapters/adapters.js';
@@ -66,6 +68,7 @@ export interface ChatServiceDeps {
   sessions: SessionService;
   ledger: Ledger;
   usageTicks: UsageTickService;
+  alerts: Pick<AlertService, 'raise'>;
   adapters: Adapters;
   liveStreams: LiveStreams;
   retry: RetryPolicy;
@@ -123,6 +126,21 @@ export function createChatService(deps: ChatServiceDeps) {
     return { prefs, asked, session, route, candidates, messages, promptEstimate };
   }
 
+  /** Alerts never fail a call: a failure to raise one is logged. */
+  async function raiseLimitAlerts(workspaceId: string, provider: { id: string; label: string }, guards: Guard[], threshold: number) {
+    const drafts = limitAlerts(guards, threshold).map(
+      (alert): AlertDraft => ({
+        kind: alert.kind,
+        severity: alert.kind.endsWith('REACHED') ? 'CRITICAL' : 'WARNING',
+        providerId: alert.guard.key.startsWith('PROVIDER') ? provider.id : null,
+        message: alert.guard.key.startsWith('PROVIDER') ? `${provider.label}: ${alert.message}` : alert.message,
+        data: { limit: alert.guard.key, period: alert.guard.period, ...(alert.guard.after === null ? {} : { used: Number(alert.guard.after) }), max: Number(alert.guard.limit) },
+        dedupeKey: alert.dedupeKey,
+      }),
+    );
+    if (drafts.length) await deps.alerts.raise(workspaceId, drafts).catch(deps.onUnexpected);
+  }
+
   /** The chunks of one prepared chat. Ends after DONE or ERROR and never throws; the caller may stop reading at any time. */
   async function* execute(viewer: Viewer, input: ChatInput, prepared: Awaited<ReturnType<typeof prepare>>, options: { streamed: boolean; signal: AbortSignal }): AsyncGenerator<ChatChunk> {
     const { prefs, asked, session, route, candidates, messages, promptEstimate } = prepared;
@@ -153,7 +171,7 @@ export function createChatService(deps: ChatServiceDeps) {
         };
         let eventId: string;
         try {
-          eventId = await deps.ledger.reserve(reservation, {
+          const reserved = await deps.ledger.reserve(reservation, {
             platform: provider.scope === 'PLATFORM',
             timezone: prefs.timezone,
             limits: {
@@ -163,9 +181,12 @@ export function createChatService(deps: ChatServiceDeps) {
               workspaceMonthlyMicros: prefs.workspaceMonthlyBudgetMicros,
             },
           });
+          eventId = reserved.id;
+          await raiseLimitAlerts(viewer.workspaceId, provider, reserved.guards, prefs.quotaWarningThreshold);
         } catch (error) {
           // A limit refuses before any upstream request; the next candidate may still answer.
           if (!(error instanceof AppError) || error.code !== 'LIMIT_EXCEEDED') throw error;
+          if (error instanceof LimitExceeded) await raiseLimitAlerts(viewer.workspaceId, provider, [error.guard], prefs.quotaWarningThreshold);
           lastFailure = error;
           break;
         }

@@ -11,6 +11,7 @@ import type { TokenCounts } from '../providers/adapters/adapter.js';
 import { AppError } from '../../errors.js';
 import { costMicros, type PriceLookup } from '../catalog/pricing.js';
 import { platformQuotaScope, workspaceScope } from '../limits/counter-scopes.js';
+import { GUARD_ORDER, isBudget, LimitExceeded, type Guard, type LimitKey } from '../limits/guards.js';
 import { dayKey, monthKey } from '../limits/periods.js';
 
 export interface Reservation {
@@ -42,8 +43,11 @@ export interface Limits {
   workspaceMonthlyMicros: bigint | null;
 }
 
-const LIMIT_KEYS = ['PROVIDER_DAILY_TOKENS', 'PROVIDER_MONTHLY_BUDGET', 'WORKSPACE_DAILY_TOKENS', 'WORKSPACE_MONTHLY_BUDGET'];
-const LIMIT_NAMES = ["the provider's daily token limit", "the provider's monthly budget", "the workspace's daily token limit", "the workspace's monthly budget"];
+/** A written reservation, and each limit as it met it (for alerts). */
+export interface Reserved {
+  id: string;
+  guards: Guard[];
+}
 
 export interface Outcome {
   status: Exclude<UsageStatus, 'RESERVED'>;
@@ -66,7 +70,7 @@ export function createLedger(sql: Sql, price: PriceLookup, clock: () => Date, pl
      * of the workspace's monthly platform calls, in the same transaction, with a
      * conditional update: LIMIT_EXCEEDED when none is left, and nothing written.
      */
-    async reserve(reservation: Reservation, options: { platform: boolean; timezone: string; limits: Limits }): Promise<string> {
+    async reserve(reservation: Reservation, options: { platform: boolean; timezone: string; limits: Limits }): Promise<Reserved> {
       const id = randomUUID();
       const at = reservation.reservedAt;
       const day = dayKey(at, options.timezone);
@@ -76,26 +80,45 @@ export function createLedger(sql: Sql, price: PriceLookup, clock: () => Date, pl
         { promptTokens: reservation.promptEstimate, cachedPromptTokens: 0, completionTokens: reservation.reservedTokens - reservation.promptEstimate },
         price(reservation.kind, reservation.model, at),
       );
-      const insert = (db: Sql) =>
-        db.query(
+      const workspace = workspaceScope(reservation.workspaceId);
+      const limitOf: Record<LimitKey, bigint | null> = {
+        PROVIDER_DAILY_TOKENS: limits.providerDailyTokens,
+        PROVIDER_MONTHLY_BUDGET: limits.providerMonthlyMicros,
+        WORKSPACE_DAILY_TOKENS: limits.workspaceDailyTokens,
+        WORKSPACE_MONTHLY_BUDGET: limits.workspaceMonthlyMicros,
+      };
+      // In the order of the statement's arrays below.
+      const guards = (after: bigint[] | null): Guard[] =>
+        GUARD_ORDER.map((key, i) => ({
+          key,
+          scope: key.startsWith('PROVIDER') ? reservation.providerScope : workspace,
+          period: key.endsWith('TOKENS') ? day : month,
+          limit: limitOf[key],
+          added: isBudget(key) ? reservedMicros : BigInt(reservation.reservedTokens),
+          after: after ? after[2 * i + (isBudget(key) ? 1 : 0)] : null,
+        }));
+      const insert = async (db: Sql) => {
+        const [row] = await db.query<{ counters: bigint[] }>(
           `WITH guard AS (
             SELECT reserve_usage_counters($2, ARRAY[$15, $15, $16, $16], ARRAY[$17, $18, $17, $18], $11::int8, $14::int8,
               ARRAY[$19, NULL, $20, NULL]::int8[], ARRAY[NULL, $21, NULL, $22]::int8[]) AS counters
+          ), reserved AS (
+            INSERT INTO usage_events (id, workspace_id, provider_id, kind, model, agent, operation, user_id, session_id, status, streamed, reserved_tokens,
+              fallback_from_id, created_at, reserved_micros)
+            SELECT $1::uuid, $2, $3::uuid, $4::"ProviderKind", $5, $6, $7, $8, $9::uuid, 'RESERVED', $10, $11, $12::uuid, $13, $14 FROM guard
+            RETURNING id
           )
-          INSERT INTO usage_events (id, workspace_id, provider_id, kind, model, agent, operation, user_id, session_id, status, streamed, reserved_tokens,
-            fallback_from_id, created_at, reserved_micros)
-          SELECT $1::uuid, $2, $3::uuid, $4::"ProviderKind", $5, $6, $7, $8, $9::uuid, 'RESERVED', $10, $11, $12::uuid, $13, $14 FROM guard`,
+          SELECT counters FROM guard, reserved`,
           [id, reservation.workspaceId, reservation.providerId, reservation.kind, reservation.model, reservation.agent ?? null, reservation.operation ?? null,
             reservation.userId, reservation.sessionId ?? null, reservation.streamed, reservation.reservedTokens, reservation.fallbackFromId ?? null, at,
-            reservedMicros, reservation.providerScope, workspaceScope(reservation.workspaceId), day, month,
+            reservedMicros, reservation.providerScope, workspace, day, month,
             limits.providerDailyTokens, limits.workspaceDailyTokens, limits.providerMonthlyMicros, limits.workspaceMonthlyMicros],
         );
+        return { id, guards: guards(row.counters.map(BigInt)) };
+      };
       try {
-        if (!options.platform) {
-          await insert(sql);
-          return id;
-        }
-        await sql.transaction(async (tx) => {
+        if (!options.platform) return await insert(sql);
+        return await sql.transaction(async (tx) => {
           const granted = await tx.query<{ requests: bigint }>(
             `INSERT INTO usage_counters (scope, period, workspace_id, requests) VALUES ($1, $2, $3, 1)
             ON CONFLICT (scope, period) DO UPDATE SET requests = usage_counters.requests + 1 WHERE usage_counters.requests < $4
@@ -105,14 +128,11 @@ export function createLedger(sql: Sql, price: PriceLookup, clock: () => Date, pl
           if (granted.length === 0 || granted[0].requests > platformMonthlyRequests) {
             throw new AppError('LIMIT_EXCEEDED', `This workspace has used its ${platformMonthlyRequests} platform calls for the month: add a provider key of your own`);
           }
-          await insert(tx);
+          return insert(tx);
         });
-        return id;
       } catch (error) {
         const refused = error as { code?: string; message?: string; detail?: string };
-        if (refused.code === 'P0001' && refused.message === 'LIMIT_EXCEEDED') {
-          throw new AppError('LIMIT_EXCEEDED', `This call would go past ${LIMIT_NAMES[Number(refused.detail) - 1] ?? 'a limit'}`, { limit: LIMIT_KEYS[Number(refused.detail) - 1] });
-        }
+        if (refused.code === 'P0001' && refused.message === 'LIMIT_EXCEEDED') throw new LimitExceeded(guards(null)[Number(refused.detail) - 1]);
         throw error;
       }
     },

@@ -1,0 +1,54 @@
+import { builder } from '../../graphql/builder.js';
+import { connectionType } from '../../graphql/connection.js';
+import type { AlertEvent } from '../../pubsub/pubsub.js';
+
+const AlertKindEnum = builder.enumType('AlertKind', {
+  values: ['LIMIT_WARNING', 'LIMIT_REACHED', 'BUDGET_WARNING', 'BUDGET_REACHED', 'PROVIDER_DEGRADED', 'PROVIDER_INVALID', 'PROVIDER_RECOVERED'] as const,
+});
+const SeverityEnum = builder.enumType('Severity', { values: ['INFO', 'WARNING', 'CRITICAL'] as const });
+
+/** A stored alert or a published one: the same fields. */
+const Alert = builder.objectRef<AlertEvent>('Alert').implement({
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    kind: t.field({ type: AlertKindEnum, resolve: (a) => a.kind as never }),
+    severity: t.field({ type: SeverityEnum, resolve: (a) => a.severity as never }),
+    providerId: t.exposeID('providerId', { nullable: true }),
+    message: t.exposeString('message'),
+    data: t.field({ type: 'JSON', resolve: (a) => a.data }),
+    createdAt: t.field({ type: 'DateTime', resolve: (a) => a.createdAt }),
+    acknowledgedAt: t.field({ type: 'DateTime', nullable: true, resolve: (a) => a.acknowledgedAt }),
+  }),
+});
+const AlertConnection = connectionType('Alert', Alert);
+
+builder.queryField('alerts', (t) =>
+  t.field({
+    type: AlertConnection,
+    description: 'Newest first. ADMIN and OWNER only.',
+    authScopes: { role: 'ADMIN' },
+    args: { unacknowledgedOnly: t.arg.boolean({ defaultValue: false }), first: t.arg.int({ defaultValue: 50 }), after: t.arg.string() },
+    resolve: (_root, args, context) =>
+      context.services.alerts.list(context.viewer!, { unacknowledgedOnly: args.unacknowledgedOnly ?? false, first: args.first ?? 50, after: args.after }) as never,
+  }),
+);
+
+builder.mutationField('acknowledgeAlert', (t) =>
+  t.field({
+    type: Alert,
+    description: 'ADMIN and OWNER only. Acknowledging twice keeps the first time.',
+    authScopes: { role: 'ADMIN' },
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (_root, args, context) => context.services.alerts.acknowledge(context.viewer!, String(args.id)) as never,
+  }),
+);
+
+builder.subscriptionField('alerts', (t) =>
+  t.field({
+    type: Alert,
+    description: "This workspace's alerts as they are raised. ADMIN and OWNER only.",
+    authScopes: { role: 'ADMIN' },
+    subscribe: (_root, _args, context) => context.services.alerts.subscribe(context.viewer!.workspaceId, context.signal),
+    resolve: (alert) => alert,
+  }),
+);

@@ -1,0 +1,75 @@
+// The four limits a call is reserved against, where they are counted, and the
+// alerts a reservation raises when it crosses the warning share or the limit.
+import { AppError } from '../../errors.js';
+
+export type LimitKey = 'PROVIDER_DAILY_TOKENS' | 'PROVIDER_MONTHLY_BUDGET' | 'WORKSPACE_DAILY_TOKENS' | 'WORKSPACE_MONTHLY_BUDGET';
+export type LimitAlertKind = 'LIMIT_WARNING' | 'LIMIT_REACHED' | 'BUDGET_WARNING' | 'BUDGET_REACHED';
+
+/** One limit as a reservation meets it: the counter it is kept on and the level after the reservation. */
+export interface Guard {
+  key: LimitKey;
+  scope: string;
+  period: string;
+  /** null: no limit set. Tokens, or micro-dollars for budgets. */
+  limit: bigint | null;
+  /** What this reservation added (same unit). */
+  added: bigint;
+  /** The counter after it (same unit); null when the reservation was refused. */
+  after: bigint | null;
+}
+
+export const GUARD_ORDER: readonly LimitKey[] = ['PROVIDER_DAILY_TOKENS', 'PROVIDER_MONTHLY_BUDGET', 'WORKSPACE_DAILY_TOKENS', 'WORKSPACE_MONTHLY_BUDGET'];
+
+const DESCRIPTION: Record<LimitKey, string> = {
+  PROVIDER_DAILY_TOKENS: "the provider's daily token limit",
+  PROVIDER_MONTHLY_BUDGET: "the provider's monthly budget",
+  WORKSPACE_DAILY_TOKENS: "the workspace's daily token limit",
+  WORKSPACE_MONTHLY_BUDGET: "the workspace's monthly budget",
+};
+
+export const isBudget = (key: LimitKey) => key.endsWith('BUDGET');
+
+/** A reservation that would pass a limit; `guard` says which (its level is unknown: nothing was written). */
+export class LimitExceeded extends AppError {
+  constructor(readonly guard: Guard) {
+    super('LIMIT_EXCEEDED', `This call would go past ${DESCRIPTION[guard.key]}`, { limit: guard.key });
+  }
+}
+
+export interface LimitAlert {
+  kind: LimitAlertKind;
+  guard: Guard;
+  /** The same crossing in the same period is one alert, however many calls race to it. */
+  dedupeKey: string;
+  message: string;
+}
+
+/**
+ * The alerts one reservation raises: a guard whose counter went from under
+ * `threshold` × limit to at or over it warns; one that reached its limit, or
+ * refused the call, says so. Each is deduplicated by (kind, counter, period).
+ */
+export function limitAlerts(guards: Guard[], threshold: number): LimitAlert[] {
+  const alerts: LimitAlert[] = [];
+  for (const guard of guards) {
+    if (guard.limit === null) continue;
+    const budget = isBudget(guard.key);
+    const raise = (level: 'WARNING' | 'REACHED', message: string) => {
+      const kind = `${budget ? 'BUDGET' : 'LIMIT'}_${level}` as LimitAlertKind;
+      alerts.push({ kind, guard, dedupeKey: `${kind}:${guard.scope}:${guard.period}`, message });
+    };
+    const show = (value: bigint) => (budget ? `$${(Number(value) / 1e6).toFixed(value >= 10_000n ? 2 : 6)}` : value.toLocaleString('en-US'));
+    if (guard.after === null || guard.after >= guard.limit) {
+      raise('REACHED', `${capitalize(DESCRIPTION[guard.key])} (${show(guard.limit)}) is reached for ${guard.period}: calls are refused until ${budget ? 'next month' : 'tomorrow'}`);
+      continue;
+    }
+    const warnAt = (Number(guard.limit) * threshold);
+    const before = guard.after - guard.added;
+    if (Number(before) < warnAt && Number(guard.after) >= warnAt) {
+      raise('WARNING', `${capitalize(DESCRIPTION[guard.key])} is ${Math.floor((Number(guard.after) / Number(guard.limit)) * 100)}% used for ${guard.period} (${show(guard.after)} of ${show(guard.limit)})`);
+    }
+  }
+  return alerts;
+}
+
+const capitalize = (text: string) => text[0].toUpperCase() + text.slice(1);
