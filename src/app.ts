@@ -190,7 +190,10 @@ export function buildApp({ config, db, bus, logger, clock }: AppDeps): App {
   }
 
   const scheduler = createScheduler({ sql: db.sql, logger });
-  const jobs = [sweepReservationsJob({ olderThanMs: config.reservationTimeoutMs, everyMs: config.sweepIntervalMs, clock: clock ?? (() => new Date()) })];
+  const jobs: Job[] = [
+    sweepReservationsJob(db.sql, { olderThanMs: config.reservationTimeoutMs, everyMs: config.sweepIntervalMs, clock: clock ?? (() => new Date()) }),
+    { name: 'recheck-degraded-providers', everyMs: config.sweepIntervalMs, run: async () => ({ recovered: await services.health.recheckDegraded() }) },
+  ];
 
   // OpenRouter prices stored by any instance: read at start and every few minutes.
   const loadCatalog = () => services.openRouterSync.load().catch((error: unknown) => logger.warn({ err: error }, 'stored OpenRouter prices not loaded'));

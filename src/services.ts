@@ -5,6 +5,7 @@ import { parseKeyring } from './crypto/keyring.js';
 import type { Database } from './db/client.js';
 import { createGuardedFetch } from './net/egress.js';
 import { createAlertService } from './modules/alerts/alerts.service.js';
+import { createHealthService } from './modules/health/health.service.js';
 import { createAuditService } from './modules/audit/audit.service.js';
 import { createCatalog } from './modules/catalog/catalog.js';
 import { createOpenRouterSync } from './modules/catalog/openrouter-sync.js';
@@ -41,6 +42,8 @@ export function createServices({ config, db, bus, logger, clock = () => new Date
   const liveStreams = createLiveStreams();
   const catalog = createCatalog();
   const openRouterSync = createOpenRouterSync({ sql: db.sql, catalog, fetch: guardedFetch, url: config.openRouterCatalogUrl, timeoutMs: config.providerTimeoutMs, clock, logger });
+  const alerts = createAlertService(db, bus.pubsub, clock);
+  const health = createHealthService({ sql: db.sql, alerts, clock, policy: config.health });
   const providers = createProviderService({
     prisma,
     repository: createProviderRepository(prisma, db.sql, createPlatformProviders(config.platformProviders, keyring)),
@@ -51,12 +54,12 @@ export function createServices({ config, db, bus, logger, clock = () => new Date
     clock,
     announceRemoval: (providerId) => bus.pubsub.publish('provider:removed', { providerId }),
     onOpenRouterKey: () => openRouterSync.refreshSoon(),
+    health,
   });
   const preferences = createPreferencesService(db, providers);
   const routes = createRouteService(providers, preferences, db.sql);
   const sessions = createSessionService(db, clock);
   const usageTicks = createUsageTickService(bus.pubsub);
-  const alerts = createAlertService(db, bus.pubsub, clock);
   return {
     /** For the Pothos Prisma plugin's reads; services get it through their factories. */
     prisma,
@@ -66,6 +69,7 @@ export function createServices({ config, db, bus, logger, clock = () => new Date
     viewers: createViewerService(prisma),
     usageTicks,
     alerts,
+    health,
     usage: createUsageService(db.sql, preferences),
     audit: createAuditService(prisma),
     providers,
@@ -80,6 +84,7 @@ export function createServices({ config, db, bus, logger, clock = () => new Date
       ledger: createLedger(db.sql, catalog.price, clock, config.platformMonthlyRequests),
       usageTicks,
       alerts,
+      health,
       adapters,
       liveStreams,
       retry: config.chatRetry,

@@ -12,7 +12,12 @@ export interface Sql {
   /** Runs one statement with `$1…$n` placeholders and returns its rows. */
   query<Row>(text: string, values?: readonly unknown[]): Promise<Row[]>;
   /** Runs `work` in one transaction: committed when it resolves, rolled back when it throws. */
-  transaction<T>(work: (sql: Sql) => Promise<T>): Promise<T>;
+  transaction<T>(work: (tx: Pick<Sql, 'query'>) => Promise<T>): Promise<T>;
+  /**
+   * Runs `work` while holding the advisory lock `name`, or returns undefined at once when another
+   * session holds it: what one instance of several must do alone. `work` uses the ordinary connections.
+   */
+  exclusively<T>(name: string, work: () => Promise<T>): Promise<T | undefined>;
 }
 
 const INT8 = 20;
@@ -41,12 +46,26 @@ export function postgresSql(pool: pg.Pool): Sql {
       const query = on(client);
       try {
         await client.query('BEGIN');
-        const result = await work({ query, transaction: () => Promise.reject(new Error('Nested transactions are not supported')) });
+        const result = await work({ query });
         await client.query('COMMIT');
         return result;
       } catch (error) {
         await client.query('ROLLBACK').catch(() => undefined);
         throw error;
+      } finally {
+        client.release();
+      }
+    },
+    async exclusively(name, work) {
+      const client = await pool.connect();
+      try {
+        const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS locked', [name]);
+        if (!rows[0].locked) return undefined;
+        try {
+          return await work();
+        } finally {
+          await client.query('SELECT pg_advisory_unlock(hashtext($1))', [name]);
+        }
       } finally {
         client.release();
       }
@@ -61,6 +80,8 @@ export function pgliteSql(db: PGlite): Sql {
     async <Row>(text: string, values: readonly unknown[] = []) => (await target.query<Row>(text, values as unknown[], options)).rows;
   return {
     query: on(db),
-    transaction: (work) => db.transaction((tx) => work({ query: on(tx), transaction: () => Promise.reject(new Error('Nested transactions are not supported')) })),
+    transaction: (work) => db.transaction((tx) => work({ query: on(tx) })),
+    // Only one process can open an embedded database: nothing to take turns with.
+    exclusively: (_name, work) => work(),
   };
 }

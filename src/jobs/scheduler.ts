@@ -1,15 +1,14 @@
-// Periodic jobs that must run on one instance at a time: each run happens in a
-// transaction that first takes a Postgres advisory lock named after the job;
-// an instance that does not get it skips that run. Stopping waits for a run in
-// progress and starts no other.
+// Periodic jobs that must run on one instance at a time: each run holds a
+// Postgres advisory lock named after the job; an instance that does not get it
+// skips that run. Stopping waits for a run in progress and starts no other.
 import type { Sql } from '../db/sql.js';
 import type { Logger } from '../logging/logger.js';
 
 export interface Job {
   name: string;
   everyMs: number;
-  /** Runs inside the job's transaction; returns a short summary for the log. */
-  run(sql: Sql): Promise<Record<string, unknown>>;
+  /** Returns a short summary for the log. */
+  run(): Promise<Record<string, unknown>>;
 }
 
 export function createScheduler(deps: { sql: Sql; logger: Logger }) {
@@ -19,11 +18,7 @@ export function createScheduler(deps: { sql: Sql; logger: Logger }) {
 
   /** One run of `job`, if this instance gets its lock: the summary, or undefined when another instance has it. */
   async function runOnce(job: Job): Promise<Record<string, unknown> | undefined> {
-    return deps.sql.transaction(async (tx) => {
-      const [{ locked }] = await tx.query<{ locked: boolean }>('SELECT pg_try_advisory_xact_lock(hashtext($1)) AS locked', [`job:${job.name}`]);
-      if (!locked) return undefined;
-      return job.run(tx);
-    });
+    return deps.sql.exclusively(`job:${job.name}`, () => job.run());
   }
 
   return {

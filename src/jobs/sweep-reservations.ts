@@ -2,14 +2,15 @@
 // row and its estimate on the counters. This job turns RESERVED rows older
 // than the bound into ABANDONED ones (no tokens, no cost) and takes their
 // estimates back off the counters they were reserved on, in one statement.
+import type { Sql } from '../db/sql.js';
 import type { Job } from './scheduler.js';
 import { ROLLUP_UPSERT } from '../modules/usage/ledger.js';
 
-export function sweepReservationsJob(options: { olderThanMs: number; everyMs: number; clock: () => Date }): Job {
+export function sweepReservationsJob(sql: Sql, options: { olderThanMs: number; everyMs: number; clock: () => Date }): Job {
   return {
     name: 'sweep-reservations',
     everyMs: options.everyMs,
-    async run(sql) {
+    async run() {
       const now = options.clock();
       const [{ swept }] = await sql.query<{ swept: bigint }>(
         `WITH swept AS (

@@ -192,3 +192,9 @@ export const AcknowledgeAlert = graphql(`
     acknowledgeAlert(id: $id) { id acknowledgedAt }
   }
 `);
+
+export const ProviderHealth = graphql(`
+  query ProviderHealth($id: ID!) {
+    provider(id: $id) { id health { status errorRate requestsInWindow latencyP50Ms lastError lastCheckedAt } }
+  }
+`);

@@ -17,6 +17,7 @@ export interface LedgerRow {
   completionTokens: number;
   costMicros: bigint;
   durationMs: number | null;
+  errorCode?: string | null;
 }
 
 export async function insertLedgerRows(db: Database, workspaceId: string, rows: LedgerRow[]): Promise<string[]> {
@@ -25,12 +26,12 @@ export async function insertLedgerRows(db: Database, workspaceId: string, rows: 
   const column = <K extends keyof LedgerRow>(key: K) => rows.map((row) => row[key]);
   await db.sql.query(
     `INSERT INTO usage_events (id, workspace_id, provider_id, kind, model, agent, operation, user_id, status, prompt_tokens, completion_tokens, total_tokens,
-      cost_micros, duration_ms, created_at, finished_at)
-    SELECT id, $2, provider_id, 'OPENAI', model, agent, operation, user_id, status::"UsageStatus", p, c, p + c, cost, duration, at, at
-    FROM unnest($1::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::int[], $10::int[], $11::int8[], $12::int[], $13::timestamptz[])
-      AS r(id, provider_id, model, agent, operation, user_id, status, p, c, cost, duration, at)`,
+      cost_micros, duration_ms, created_at, finished_at, error_code)
+    SELECT id, $2, provider_id, 'OPENAI', model, agent, operation, user_id, status::"UsageStatus", p, c, p + c, cost, duration, at, at, error_code
+    FROM unnest($1::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::int[], $10::int[], $11::int8[], $12::int[], $13::timestamptz[], $14::text[])
+      AS r(id, provider_id, model, agent, operation, user_id, status, p, c, cost, duration, at, error_code)`,
     [ids, workspaceId, column('providerId'), column('model'), column('agent'), column('operation'), column('userId'), column('status'),
-      column('promptTokens'), column('completionTokens'), column('costMicros').map(String), column('durationMs'), column('createdAt')],
+      column('promptTokens'), column('completionTokens'), column('costMicros').map(String), column('durationMs'), column('createdAt'), rows.map((row) => row.errorCode ?? null)],
   );
   await rebuildRollup(db.sql, workspaceId);
   return ids;

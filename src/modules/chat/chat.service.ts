@@ -13,6 +13,7 @@ import { estimateTokens, type Finalized, type Ledger } from '../usage/ledger.js'
 import type { UsageTickService } from '../usage/usage-tick.service.js';
 import { microsToUsd } from '../catalog/pricing.js';
 import type { AlertDraft, AlertService } from '../alerts/alerts.service.js';
+import type { HealthService } from '../health/health.service.js';
 import { limitAlerts, LimitExceeded, type Guard } from '../limits/guards.js';
 import type { PreferencesService } from '../preferences/preferences.service.js';
 import { DEFAULT_MAX_TOKENS, ProviderCallError, type ChatMessage, type TokenCounts } from '../providers/adapters/adapter.js';
@@ -69,6 +70,7 @@ export interface ChatServiceDeps {
   ledger: Ledger;
   usageTicks: UsageTickService;
   alerts: Pick<AlertService, 'raise'>;
+  health: Pick<HealthService, 'afterCall'>;
   adapters: Adapters;
   liveStreams: LiveStreams;
   retry: RetryPolicy;
@@ -243,6 +245,7 @@ export function createChatService(deps: ChatServiceDeps) {
             { status, tokens, usageSource: usage ? 'PROVIDER' : 'ESTIMATED', durationMs: performance.now() - started, ttftMs, errorCode: failure?.code ?? (status === 'FAILED' ? 'INTERNAL' : null) },
             prefs.timezone,
           );
+          await deps.health.afterCall(provider, { status, errorCode: failure?.code ?? null, message: failure?.message ?? null }).catch(deps.onUnexpected);
           deps.usageTicks.publish(viewer.workspaceId, {
             providerId: provider.id,
             tokensUsedToday: Number(finalized.tokensToday),
@@ -268,10 +271,8 @@ export function createChatService(deps: ChatServiceDeps) {
           yield chunk({ type: 'ERROR', errorCode: failure.code, message: failure.message, details: failure.details });
           return;
         }
-        if (failure.code === 'INVALID_CREDENTIALS') {
-          await deps.providers.markInvalid(provider, failure.message);
-          break;
-        }
+        // A refused key: the provider is now INVALID (see health.afterCall); the next candidate may answer.
+        if (failure.code === 'INVALID_CREDENTIALS') break;
         const retryable = failure instanceof ProviderCallError && failure.retryable;
         if (!retryable || attempt >= deps.retry.maxRetries) break;
         await sleep(retryDelayMs(deps.retry, attempt, (failure as ProviderCallError).retryAfterMs), options.signal);

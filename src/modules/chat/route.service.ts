@@ -71,6 +71,12 @@ export function createRouteService(providers: ProviderService, preferences: Pref
         add(prefs.fallbackProviderId, prefs.fallbackModel, 'workspace fallback');
         if (prefs.autoFailover) for (const provider of byPriority) add(provider.id, null, 'auto-failover by priority');
       }
+      // A DEGRADED provider is tried only when no healthy one can answer.
+      if (route.some((candidate) => candidate.usable && candidate.provider.status !== 'DEGRADED')) {
+        for (const candidate of route) {
+          if (candidate.usable && candidate.provider.status === 'DEGRADED') Object.assign(candidate, { usable: false, skippedBecause: 'DEGRADED (a healthy provider is available)' });
+        }
+      }
       return route;
     },
   };

@@ -15,11 +15,19 @@ const ProviderStatusEnum = builder.enumType(ProviderStatus, { name: 'ProviderSta
 const ProviderHealth = builder.objectRef<ProviderRow>('ProviderHealth').implement({
   fields: (t) => ({
     status: t.field({ type: ProviderStatusEnum, resolve: (p) => p.status }),
-    errorRate: t.float({ description: 'Share of failed calls in the health window, 0..1', resolve: () => 0 }),
-    requestsInWindow: t.int({ resolve: () => 0 }),
-    latencyP50Ms: t.float({ nullable: true, resolve: () => null }),
+    errorRate: t.float({ description: 'Share of failed calls in the health window, 0..1 (upstream rate limits not counted)', resolve: async (p, _args, context) => (await context.services.providers.health(p)).errorRate }),
+    requestsInWindow: t.int({ resolve: async (p, _args, context) => (await context.services.providers.health(p)).requests }),
+    latencyP50Ms: t.float({ nullable: true, resolve: async (p, _args, context) => (await context.services.providers.health(p)).latencyP50Ms }),
     lastError: t.exposeString('lastError', { nullable: true, description: 'Redacted, human readable' }),
-    lastCheckedAt: t.expose('lastValidatedAt', { type: 'DateTime', nullable: true }),
+    lastCheckedAt: t.field({
+      type: 'DateTime',
+      nullable: true,
+      description: 'The later of its last call and its last key test',
+      resolve: async (p, _args, context) => {
+        const lastCall = (await context.services.providers.health(p)).lastCallAt;
+        return [lastCall, p.lastValidatedAt].filter((at): at is Date => at !== null).sort((a, b) => b.getTime() - a.getTime())[0] ?? null;
+      },
+    }),
   }),
 });
 

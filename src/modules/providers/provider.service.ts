@@ -13,6 +13,7 @@ import { checkBaseUrl, EgressRefused, type EgressPolicy, type Resolve } from '..
 import { recordAudit } from '../audit/audit.service.js';
 import { ProviderCallError, type ProviderTarget } from './adapters/adapter.js';
 import type { Adapters } from './adapters/adapters.js';
+import type { HealthService } from '../health/health.service.js';
 import type { CredentialRateLimit } from './credential-rate-limit.js';
 import { KINDS } from './kinds.js';
 import { PLATFORM_AAD_SCOPE } from './platform-providers.js';
@@ -65,6 +66,8 @@ export interface ProviderServiceDeps {
   announceRemoval: (providerId: string) => void;
   /** A workspace has a working OpenRouter key: OpenRouter's own prices are worth reading. */
   onOpenRouterKey: () => void;
+  /** Status changes a key test causes, with their alerts. */
+  health: Pick<HealthService, 'restored' | 'invalid' | 'window'>;
 }
 
 const MICROS_PER_USD = 1_000_000;
@@ -72,7 +75,6 @@ const MICROS_PER_USD = 1_000_000;
 export function createProviderService(deps: ProviderServiceDeps) {
   const { prisma, repository, keyring, adapters } = deps;
   // Rows are loaded per request, so this never outlives one response.
-  const usageByRow = new WeakMap<Provider, Promise<{ tokensUsedToday: bigint; spendThisMonthUsd: number }>>();
 
   async function visibleOrNotFound(viewer: Viewer, id: string): Promise<Provider> {
     const provider = await repository.findVisible(viewer, id);
@@ -126,27 +128,18 @@ export function createProviderService(deps: ProviderServiceDeps) {
       return adapters[KINDS[provider.kind].protocol].listModels(await target(provider), signal);
     },
 
-    /** An upstream refused the key during a call: stop routing to it until a test succeeds. */
-    async markInvalid(provider: Provider, message: string): Promise<void> {
-      await prisma.provider.updateMany({ where: { id: provider.id, status: { in: ['ACTIVE', 'DEGRADED'] } }, data: { status: 'INVALID', lastError: message } });
-    },
-
     list: (viewer: Viewer) => repository.listVisible(viewer),
 
     get: (viewer: Viewer, id: string) => repository.findVisible(viewer, id),
 
-    /** Read once per row object: `tokensUsedToday` and `spendThisMonthUsd` both ask for it. */
-    usage(provider: Provider): Promise<{ tokensUsedToday: bigint; spendThisMonthUsd: number }> {
-      let usage = usageByRow.get(provider);
-      if (!usage) {
-        usage = (async () => {
-          const { tokensToday, spendMonthMicros } = await repository.usage(provider, await repository.timezone(provider.workspaceId), deps.clock());
-          return { tokensUsedToday: tokensToday, spendThisMonthUsd: Number(spendMonthMicros) / MICROS_PER_USD };
-        })();
-        usageByRow.set(provider, usage);
-      }
-      return usage;
-    },
+    /** `tokensUsedToday` and `spendThisMonthUsd` both ask for it. */
+    usage: oncePerRow(async (provider) => {
+      const { tokensToday, spendMonthMicros } = await repository.usage(provider, await repository.timezone(provider.workspaceId), deps.clock());
+      return { tokensUsedToday: tokensToday, spendThisMonthUsd: Number(spendMonthMicros) / MICROS_PER_USD };
+    }),
+
+    /** The health window's figures; the `health` fields all ask for it. */
+    health: oncePerRow((provider) => deps.health.window(provider.id)),
 
     async add(viewer: Viewer, input: AddProviderInput, signal: AbortSignal): Promise<Provider> {
       const scope = input.scope ?? 'WORKSPACE';
@@ -287,13 +280,10 @@ export function createProviderService(deps: ProviderServiceDeps) {
           result = { ok: false, latencyMs: performance.now() - started, errorCode: error.code, message: error.message, models: null };
         } else throw error;
       }
-      const status = result.ok
-        ? provider.status === 'INVALID' ? 'ACTIVE' : provider.status
-        : result.errorCode === 'INVALID_CREDENTIALS' && provider.status !== 'DISABLED' ? 'INVALID' : provider.status;
       await prisma.$transaction(async (tx) => {
         await tx.provider.update({
           where: { id: provider.id },
-          data: { status, lastValidatedAt: deps.clock(), lastError: result.message, ...(result.ok ? { validated: true } : {}) },
+          data: { lastValidatedAt: deps.clock(), lastError: result.message, ...(result.ok ? { validated: true } : {}) },
         });
         await recordAudit(tx, viewer, {
           action: 'PROVIDER_TESTED',
@@ -301,6 +291,9 @@ export function createProviderService(deps: ProviderServiceDeps) {
           data: { ok: result.ok, errorCode: result.errorCode, latencyMs: Math.round(result.latencyMs) },
         });
       });
+      // A working key restores an INVALID or DEGRADED provider; a refused one makes it INVALID (each with its alert).
+      if (result.ok) await deps.health.restored(provider.id);
+      else if (result.errorCode === 'INVALID_CREDENTIALS') await deps.health.invalid(provider.id, result.message!);
       return result;
     },
   };
@@ -347,4 +340,14 @@ function parseBudget(usd: number | null | undefined): bigint | null {
   if (usd == null) return null;
   if (!Number.isFinite(usd) || usd < 0 || usd > 1e9) throw new BadUserInputError('monthlyBudgetUsd must be between 0 and 1e9', 'monthlyBudgetUsd');
   return BigInt(Math.round(usd * MICROS_PER_USD));
+}
+
+/** A per-row read done once however many fields of that row ask for it (rows are objects of one request). */
+function oncePerRow<T>(read: (provider: Provider) => Promise<T>): (provider: Provider) => Promise<T> {
+  const done = new WeakMap<Provider, Promise<T>>();
+  return (provider) => {
+    let result = done.get(provider);
+    if (!result) done.set(provider, (result = read(provider)));
+    return result;
+  };
 }

@@ -97,7 +97,7 @@ export function createLedger(sql: Sql, price: PriceLookup, clock: () => Date, pl
           added: isBudget(key) ? reservedMicros : BigInt(reservation.reservedTokens),
           after: after ? after[2 * i + (isBudget(key) ? 1 : 0)] : null,
         }));
-      const insert = async (db: Sql) => {
+      const insert = async (db: Pick<Sql, 'query'>) => {
         const [row] = await db.query<{ counters: bigint[] }>(
           `WITH guard AS (
             SELECT reserve_usage_counters($2, ARRAY[$15, $15, $16, $16], ARRAY[$17, $18, $17, $18], $11::int8, $14::int8,
