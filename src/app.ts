@@ -193,6 +193,7 @@ export function buildApp({ config, db, bus, logger, clock }: AppDeps): App {
   const jobs: Job[] = [
     sweepReservationsJob(db.sql, { olderThanMs: config.reservationTimeoutMs, everyMs: config.sweepIntervalMs, clock: clock ?? (() => new Date()) }),
     { name: 'recheck-degraded-providers', everyMs: config.sweepIntervalMs, run: async () => ({ recovered: await services.health.recheckDegraded() }) },
+    { name: 'revalidate-keys', everyMs: config.keyRevalidationIntervalMs, run: () => services.providers.revalidateAll(shutdown.signal) },
   ];
 
   // OpenRouter prices stored by any instance: read at start and every few minutes.

@@ -53,6 +53,8 @@ export interface Config {
   /** A RESERVED ledger row older than this belongs to a call that died: the sweeper abandons it. */
   reservationTimeoutMs: number;
   sweepIntervalMs: number;
+  /** How often every stored key is validated again. */
+  keyRevalidationIntervalMs: number;
   /** Provider health from the calls of the last window (see modules/health). */
   health: { windowMs: number; minCalls: number; degradedErrorRate: number };
   /** Retries of a failed upstream call before the first token (then the next provider). */
@@ -264,6 +266,7 @@ export function loadConfig(env: Env = process.env): Config {
     openRouterCatalogUrl: read.url('OPENROUTER_CATALOG_URL', ['https:', 'http:']) ?? 'https://openrouter.ai/api/v1',
     reservationTimeoutMs: read.int('RESERVATION_TIMEOUT_MS', 15 * 60_000, 10_000, 86_400_000),
     sweepIntervalMs: read.int('SWEEP_INTERVAL_MS', 60_000, 1_000, 86_400_000),
+    keyRevalidationIntervalMs: read.int('KEY_REVALIDATION_INTERVAL_MS', 86_400_000, 60_000, 30 * 86_400_000),
     health: {
       windowMs: read.int('HEALTH_WINDOW_MS', 300_000, 1_000, 86_400_000),
       minCalls: read.int('HEALTH_MIN_CALLS', 10, 1, 100_000),

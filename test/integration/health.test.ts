@@ -82,4 +82,18 @@ describe('provider health', () => {
     await insertLedgerRows(gw.db, workspace.id, [...recentRows(provider.id, 2), ...recentRows(provider.id, 10, { status: 'FAILED', errorCode: 'UPSTREAM_RATE_LIMITED' })]);
     expect(await health(provider.id, token)).toMatchObject({ status: 'ACTIVE', errorRate: 0, requestsInWindow: 12 });
   });
+
+  // The job validates every key in the database: on CI's shared Postgres that would include other test files' keys
+  // (other master keys, scripted failures), so it runs on the embedded database, which is this server's own.
+  it.skipIf(Boolean(process.env.DATABASE_URL))('the daily re-validation makes a refused key INVALID and restores it once it works, with one alert each', async () => {
+    const { token } = await newOwner(gw);
+    // Stored without validation; the simulator refuses its first model listing only.
+    const provider = await addSimProvider(gw, sim, token, { script: 'fail=401x1' });
+    const revalidate = gw.app.jobs.list.find((job) => job.name === 'revalidate-keys')!;
+    expect(await gw.app.jobs.scheduler.runOnce(revalidate)).toMatchObject({ refused: expect.any(Number) });
+    expect((await health(provider.id, token)).status).toBe('INVALID');
+    await gw.app.jobs.scheduler.runOnce(revalidate);
+    expect((await health(provider.id, token)).status).toBe('ACTIVE');
+    expect(await alertKinds(token)).toEqual([['PROVIDER_RECOVERED', provider.id], ['PROVIDER_INVALID', provider.id]]);
+  });
 });

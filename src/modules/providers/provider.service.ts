@@ -106,6 +106,28 @@ export function createProviderService(deps: ProviderServiceDeps) {
     return models;
   }
 
+  /** One validation call with the stored key, as a result rather than an error. */
+  async function probe(provider: Provider, signal: AbortSignal): Promise<ProviderTestResult> {
+    const started = performance.now();
+    const failed = (errorCode: string, message: string): ProviderTestResult => ({ ok: false, latencyMs: performance.now() - started, errorCode, message, models: null });
+    try {
+      const baseUrl = await checkedBaseUrl(provider.kind, provider.baseUrl);
+      const models = await validateKey({ kind: provider.kind, baseUrl, apiKey: decrypt(provider), credentialType: provider.credentialType }, signal);
+      return { ok: true, latencyMs: performance.now() - started, errorCode: null, message: null, models };
+    } catch (error) {
+      // A seal error names the master key id, never any key material.
+      if (error instanceof SealError) return failed('INTERNAL', error.message);
+      if (error instanceof AppError) return failed(error.code, error.message);
+      throw error;
+    }
+  }
+
+  /** A working key restores an INVALID or DEGRADED provider; a refused one makes it INVALID (each with its alert). */
+  async function followHealth(providerId: string, result: ProviderTestResult): Promise<void> {
+    if (result.ok) await deps.health.restored(providerId);
+    else if (result.errorCode === 'INVALID_CREDENTIALS') await deps.health.invalid(providerId, result.message!);
+  }
+
   function decrypt(provider: Provider): string {
     if (!provider.sealedKey) throw new AppError('NOT_FOUND', 'Provider has no key');
     const boundTo = provider.scope === 'PLATFORM' ? PLATFORM_AAD_SCOPE : provider.workspaceId;
@@ -266,20 +288,7 @@ export function createProviderService(deps: ProviderServiceDeps) {
     async test(viewer: Viewer, id: string, signal: AbortSignal): Promise<ProviderTestResult> {
       const provider = await visibleOrNotFound(viewer, id);
       assertCanManage(viewer, provider);
-      const started = performance.now();
-      let result: ProviderTestResult;
-      try {
-        const baseUrl = await checkedBaseUrl(provider.kind, provider.baseUrl);
-        const models = await validateKey({ kind: provider.kind, baseUrl, apiKey: decrypt(provider), credentialType: provider.credentialType }, signal);
-        result = { ok: true, latencyMs: performance.now() - started, errorCode: null, message: null, models };
-      } catch (error) {
-        if (error instanceof SealError) {
-          // Names the master key id, never any key material.
-          result = { ok: false, latencyMs: performance.now() - started, errorCode: 'INTERNAL', message: error.message, models: null };
-        } else if (error instanceof AppError) {
-          result = { ok: false, latencyMs: performance.now() - started, errorCode: error.code, message: error.message, models: null };
-        } else throw error;
-      }
+      const result = await probe(provider, signal);
       await prisma.$transaction(async (tx) => {
         await tx.provider.update({
           where: { id: provider.id },
@@ -291,10 +300,22 @@ export function createProviderService(deps: ProviderServiceDeps) {
           data: { ok: result.ok, errorCode: result.errorCode, latencyMs: Math.round(result.latencyMs) },
         });
       });
-      // A working key restores an INVALID or DEGRADED provider; a refused one makes it INVALID (each with its alert).
-      if (result.ok) await deps.health.restored(provider.id);
-      else if (result.errorCode === 'INVALID_CREDENTIALS') await deps.health.invalid(provider.id, result.message!);
+      await followHealth(provider.id, result);
       return result;
+    },
+
+    /** The periodic re-validation of every stored key (a scheduled job): refused keys become INVALID, working ones recover. */
+    async revalidateAll(signal: AbortSignal): Promise<{ checked: number; refused: number }> {
+      const stored = await prisma.provider.findMany({ where: { deletedAt: null, status: { not: 'DISABLED' }, sealedKey: { not: null } }, orderBy: { lastValidatedAt: { sort: 'asc', nulls: 'first' } } });
+      let refused = 0;
+      for (const provider of stored) {
+        if (signal.aborted) break;
+        const result = await probe(provider, signal);
+        await prisma.provider.updateMany({ where: { id: provider.id }, data: { lastValidatedAt: deps.clock(), lastError: result.message, ...(result.ok ? { validated: true } : {}) } });
+        await followHealth(provider.id, result);
+        if (result.errorCode === 'INVALID_CREDENTIALS') refused++;
+      }
+      return { checked: stored.length, refused };
     },
   };
 }
