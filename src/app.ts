@@ -7,6 +7,7 @@ import { createYoga, useErrorHandler } from 'graphql-yoga';
 import { CloseCode, type Context as WsContext } from 'graphql-ws';
 import { useServer, type Extra } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
+import { usePrometheus } from '@graphql-yoga/plugin-prometheus';
 import { createScheduler, type Job, type Scheduler } from './jobs/scheduler.js';
 import { sweepReservationsJob } from './jobs/sweep-reservations.js';
 import { exportUsageCsv } from './modules/usage/csv-export.js';
@@ -74,10 +75,13 @@ export function buildApp({ config, db, bus, logger, clock }: AppDeps): App {
       error: (...args) => (isGraphQLError(args[0]) ? undefined : logger.error({ err: args[0] }, 'request failed')),
     },
     plugins: [
+      // Operation counts and durations; operation names are client text, so they are not labels.
+      usePrometheus({ registry: services.metrics.registry, endpoint: false, labels: { operationName: false, path: false } }),
       useErrorHandler(({ errors, context }) => {
         const requestId = (context as { requestId?: string }).requestId;
         for (const error of errors) {
           const original = (error as GraphQLError).originalError;
+          services.metrics.errorReturned(original instanceof AppError ? original.code : String((error as GraphQLError).extensions?.code ?? 'INTERNAL'));
           // Expected failures and malformed requests are the client's business, not the operator's.
           if (original && !(original instanceof AppError)) logger.error({ requestId, err: original }, 'operation failed');
         }
@@ -99,6 +103,10 @@ export function buildApp({ config, db, bus, logger, clock }: AppDeps): App {
         return sendJson(res, 503, { status: 'database unreachable' });
       }
     }
+    if (path === '/metrics') {
+      res.writeHead(200, { 'content-type': services.metrics.registry.contentType });
+      return void res.end(await services.metrics.registry.metrics());
+    }
     if (path === '/export/usage.csv') return exportUsageCsv(req, res, { verifyToken, viewers: services.viewers, usage: services.usage, logger });
     const bodyProblem = requestBodyProblem(req, config.maxRequestBodyBytes);
     if (bodyProblem) return sendJson(res, bodyProblem.status, { errors: [{ message: bodyProblem.message, extensions: { code: 'BAD_USER_INPUT' } }] });
@@ -107,6 +115,7 @@ export function buildApp({ config, db, bus, logger, clock }: AppDeps): App {
 
   const wsServer = new WebSocketServer({ server, path: GRAPHQL_PATH, maxPayload: config.wsMaxPayloadBytes });
   const wsClients = new Set<WsContext<Record<string, unknown>, WsExtra>>();
+  services.metrics.countSubscriptions(() => [...wsClients].reduce((open, ctx) => open + Object.keys(ctx.subscriptions).length, 0));
 
   const wsHandle = useServer<Record<string, unknown>, { viewer: Viewer }>(
     {

@@ -4,6 +4,7 @@ import type { Config } from './config.js';
 import { parseKeyring } from './crypto/keyring.js';
 import type { Database } from './db/client.js';
 import { createGuardedFetch } from './net/egress.js';
+import { createMetrics } from './metrics.js';
 import { createAlertService } from './modules/alerts/alerts.service.js';
 import { createHealthService } from './modules/health/health.service.js';
 import { createAuditService } from './modules/audit/audit.service.js';
@@ -42,7 +43,8 @@ export function createServices({ config, db, bus, logger, clock = () => new Date
   const liveStreams = createLiveStreams();
   const catalog = createCatalog();
   const openRouterSync = createOpenRouterSync({ sql: db.sql, catalog, fetch: guardedFetch, url: config.openRouterCatalogUrl, timeoutMs: config.providerTimeoutMs, clock, logger });
-  const alerts = createAlertService(db, bus.pubsub, clock);
+  const metrics = createMetrics();
+  const alerts = createAlertService(db, bus.pubsub, clock, metrics);
   const health = createHealthService({ sql: db.sql, alerts, clock, policy: config.health });
   const providers = createProviderService({
     prisma,
@@ -70,6 +72,7 @@ export function createServices({ config, db, bus, logger, clock = () => new Date
     usageTicks,
     alerts,
     health,
+    metrics,
     usage: createUsageService(db.sql, preferences),
     audit: createAuditService(prisma),
     providers,
@@ -85,6 +88,7 @@ export function createServices({ config, db, bus, logger, clock = () => new Date
       usageTicks,
       alerts,
       health,
+      metrics,
       adapters,
       liveStreams,
       retry: config.chatRetry,

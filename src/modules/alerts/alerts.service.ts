@@ -3,6 +3,7 @@
 // commits, to the workspace's ADMIN and OWNER subscribers on every instance.
 import type { Viewer } from '../../auth/jwt.js';
 import type { Database } from '../../db/client.js';
+import type { Metrics } from '../../metrics.js';
 import { NotFoundError } from '../../errors.js';
 import type { AlertKind, Severity } from '../../generated/prisma/enums.js';
 import { decodeCursor, olderThan, pageSize, toPage } from '../../pagination.js';
@@ -19,7 +20,7 @@ export interface AlertDraft {
   dedupeKey: string;
 }
 
-export function createAlertService({ prisma, sql }: Pick<Database, 'prisma' | 'sql'>, pubsub: GatewayPubSub, clock: () => Date) {
+export function createAlertService({ prisma, sql }: Pick<Database, 'prisma' | 'sql'>, pubsub: GatewayPubSub, clock: () => Date, metrics: Pick<Metrics, 'alertRaised'>) {
   return {
     /** Writes the drafts that are new for their dedupe key and publishes those; returns how many were new. */
     async raise(workspaceId: string, drafts: AlertDraft[]): Promise<number> {
@@ -33,7 +34,10 @@ export function createAlertService({ prisma, sql }: Pick<Database, 'prisma' | 's
         [workspaceId, drafts.map((d) => d.providerId), drafts.map((d) => d.kind), drafts.map((d) => d.severity), drafts.map((d) => d.message),
           drafts.map((d) => JSON.stringify(d.data)), drafts.map((d) => d.dedupeKey), clock()],
       );
-      for (const alert of raised) pubsub.publish('alert:raised', workspaceId, alert);
+      for (const alert of raised) {
+        metrics.alertRaised(alert.kind);
+        pubsub.publish('alert:raised', workspaceId, alert);
+      }
       return raised.length;
     },
 

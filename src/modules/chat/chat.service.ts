@@ -14,6 +14,7 @@ import type { UsageTickService } from '../usage/usage-tick.service.js';
 import { microsToUsd } from '../catalog/pricing.js';
 import type { AlertDraft, AlertService } from '../alerts/alerts.service.js';
 import type { HealthService } from '../health/health.service.js';
+import type { Metrics } from '../../metrics.js';
 import { limitAlerts, LimitExceeded, type Guard } from '../limits/guards.js';
 import type { PreferencesService } from '../preferences/preferences.service.js';
 import { DEFAULT_MAX_TOKENS, ProviderCallError, type ChatMessage, type TokenCounts } from '../providers/adapters/adapter.js';
@@ -71,6 +72,7 @@ export interface ChatServiceDeps {
   usageTicks: UsageTickService;
   alerts: Pick<AlertService, 'raise'>;
   health: Pick<HealthService, 'afterCall'>;
+  metrics: Pick<Metrics, 'callFinished' | 'reservationRefused'>;
   adapters: Adapters;
   liveStreams: LiveStreams;
   retry: RetryPolicy;
@@ -188,6 +190,7 @@ export function createChatService(deps: ChatServiceDeps) {
         } catch (error) {
           // A limit refuses before any upstream request; the next candidate may still answer.
           if (!(error instanceof AppError) || error.code !== 'LIMIT_EXCEEDED') throw error;
+          deps.metrics.reservationRefused(error instanceof LimitExceeded ? error.guard.key : 'PLATFORM_MONTHLY_REQUESTS');
           if (error instanceof LimitExceeded) await raiseLimitAlerts(viewer.workspaceId, provider, [error.guard], prefs.quotaWarningThreshold);
           lastFailure = error;
           break;
@@ -245,6 +248,7 @@ export function createChatService(deps: ChatServiceDeps) {
             { status, tokens, usageSource: usage ? 'PROVIDER' : 'ESTIMATED', durationMs: performance.now() - started, ttftMs, errorCode: failure?.code ?? (status === 'FAILED' ? 'INTERNAL' : null) },
             prefs.timezone,
           );
+          deps.metrics.callFinished({ kind: provider.kind, model, status, durationMs: performance.now() - started, ttftMs, promptTokens: tokens.promptTokens, completionTokens: tokens.completionTokens });
           await deps.health.afterCall(provider, { status, errorCode: failure?.code ?? null, message: failure?.message ?? null }).catch(deps.onUnexpected);
           deps.usageTicks.publish(viewer.workspaceId, {
             providerId: provider.id,

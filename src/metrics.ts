@@ -1,0 +1,46 @@
+// Prometheus metrics of one app, on a registry of its own (several apps can
+// share a process in tests). Labels are bounded and never carry a key, user
+// text or a workspace's secret: provider kind, model name, status, error code,
+// limit and alert kind.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+const LATENCY_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120];
+
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const upstreamDuration = new Histogram({ name: 'gateway_upstream_duration_seconds', help: 'Upstream call duration by provider kind, model and outcome', labelNames: ['kind', 'model', 'status'], buckets: LATENCY_BUCKETS, registers: [registry] });
+  const timeToFirstToken = new Histogram({ name: 'gateway_time_to_first_token_seconds', help: 'Time from the upstream request to its first text', labelNames: ['kind', 'model'], buckets: LATENCY_BUCKETS, registers: [registry] });
+  const tokens = new Counter({ name: 'gateway_tokens_total', help: 'Tokens by provider kind, model and direction', labelNames: ['kind', 'model', 'direction'], registers: [registry] });
+  const errors = new Counter({ name: 'gateway_errors_total', help: 'Errors returned to clients by code', labelNames: ['code'], registers: [registry] });
+  const refused = new Counter({ name: 'gateway_reservations_refused_total', help: 'Calls refused by a limit or budget before any upstream request', labelNames: ['limit'], registers: [registry] });
+  const alerts = new Counter({ name: 'gateway_alerts_raised_total', help: 'Alerts raised (after deduplication)', labelNames: ['kind'], registers: [registry] });
+  let openSubscriptions = () => 0;
+  new Gauge({
+    name: 'gateway_open_subscriptions',
+    help: 'Open GraphQL subscriptions on this instance (graphql-ws)',
+    registers: [registry],
+    collect() {
+      this.set(openSubscriptions());
+    },
+  });
+
+  return {
+    registry,
+    callFinished(call: { kind: string; model: string; status: string; durationMs: number; ttftMs: number | null; promptTokens: number; completionTokens: number }) {
+      upstreamDuration.observe({ kind: call.kind, model: call.model, status: call.status }, call.durationMs / 1000);
+      if (call.ttftMs !== null) timeToFirstToken.observe({ kind: call.kind, model: call.model }, call.ttftMs / 1000);
+      tokens.inc({ kind: call.kind, model: call.model, direction: 'prompt' }, call.promptTokens);
+      tokens.inc({ kind: call.kind, model: call.model, direction: 'completion' }, call.completionTokens);
+    },
+    errorReturned: (code: string) => errors.inc({ code }),
+    reservationRefused: (limit: string) => refused.inc({ limit }),
+    alertRaised: (kind: string) => alerts.inc({ kind }),
+    /** The gauge asks this when scraped. */
+    countSubscriptions(count: () => number) {
+      openSubscriptions = count;
+    },
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;
