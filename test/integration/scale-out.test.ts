@@ -1,11 +1,16 @@
 // Several instances on one Postgres and one Redis (CI's second phase): alerts
 // reach admins on every instance once, and a job runs on one instance at a time.
 import { print } from 'graphql';
+import { createClient } from 'graphql-ws';
+import { Redis } from 'ioredis';
+import WebSocket from 'ws';
+import { signToken } from '../../src/auth/dev-token.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Simulator } from '../../src/simulator/simulator.js';
 import { addSimProvider, userMessage } from '../testkit/chat.js';
 import { AlertsFeed, Chat, UpdateProvider } from '../testkit/documents.js';
-import { disposeAll, eventually, newOwner, startSimulator, startTestServer, type TestServer } from '../testkit/server.js';
+import { listening, spawnGateway } from '../testkit/process.js';
+import { disposeAll, eventually, newOwner, newWorkspace, startSimulator, startTestServer, TEST_ENCRYPTION_KEYS, TEST_JWT, type TestServer } from '../testkit/server.js';
 
 const shared = Boolean(process.env.DATABASE_URL && process.env.REDIS_URL);
 let a: TestServer;
@@ -19,6 +24,56 @@ beforeAll(async () => {
 });
 afterAll(disposeAll);
 
+/** An alerts subscription for the workspace has reached Redis (graphql-ws does not acknowledge a subscribe). */
+async function subscribedOnRedis(workspaceId: string): Promise<void> {
+  const redis = new Redis(process.env.REDIS_URL!);
+  try {
+    await eventually(async () => ((await redis.pubsub('CHANNELS', `alert:raised:${workspaceId}`)) as string[]).length > 0 || undefined, 20_000);
+  } finally {
+    redis.disconnect();
+  }
+}
+
+describe.runIf(shared)('two gateway processes', () => {
+  it('an alert caused through process A reaches an admin subscribed on process B, once', async () => {
+    const env = {
+      NODE_ENV: 'production', DATABASE_URL: process.env.DATABASE_URL, REDIS_URL: process.env.REDIS_URL, MIGRATE_ON_START: 'false',
+      JWT_SECRET: TEST_JWT.secret, JWT_ISSUER: TEST_JWT.issuer, JWT_AUDIENCE: TEST_JWT.audience, ENCRYPTION_KEYS: TEST_ENCRYPTION_KEYS,
+      PROVIDER_ALLOWED_CIDRS: '127.0.0.0/8', LOG_LEVEL: 'info', SWEEP_INTERVAL_MS: '86400000',
+    };
+    const [processA, processB] = [spawnGateway(env), spawnGateway(env)];
+    try {
+      const [urlA, urlB] = (await Promise.all([listening(processA), listening(processB)])).map((l) => l.url);
+      const workspace = newWorkspace();
+      const owner = await signToken(TEST_JWT, workspace.claims('owner'));
+      const admin = await signToken(TEST_JWT, workspace.claims('admin'));
+      const call = async (query: string, variables: unknown) => {
+        const response = await fetch(`${urlA}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${owner}` }, body: JSON.stringify({ query, variables }) });
+        return (await response.json()) as { data?: Record<string, { id?: string }>; errors?: unknown };
+      };
+      const added = await call('mutation($input: AddProviderInput!) { addProvider(input: $input) { id } }', { input: { kind: 'OPENAI', apiKey: 'sk-processes-0123456789', baseUrl: sim.baseUrls.openai, dailyTokenLimit: 110 } });
+      expect(added.errors).toBeUndefined();
+
+      const received: string[] = [];
+      const client = createClient({ url: `${urlB.replace('http', 'ws')}/graphql`, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${admin}` }, retryAttempts: 0 });
+      void (async () => {
+        for await (const result of client.iterate({ query: print(AlertsFeed) })) received.push(result.errors ? JSON.stringify(result.errors) : (result.data as { alerts: { kind: string } }).alerts.kind);
+      })().catch((error: unknown) => received.push(`subscription failed: ${String(error)}`));
+      await subscribedOnRedis(workspace.id);
+      const chat = 'mutation($input: ChatInput!) { chat(input: $input) { content } }';
+      for (let i = 0; i < 3; i++) await call(chat, { input: { messages: userMessage(), maxTokens: 100 } });
+      await eventually(() => (received.length ? received : undefined));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(received).toEqual(['LIMIT_REACHED']);
+      await client.dispose();
+    } finally {
+      processA.child.kill('SIGTERM');
+      processB.child.kill('SIGTERM');
+      await Promise.all([processA.exited, processB.exited]);
+    }
+  }, 90_000);
+});
+
 describe.runIf(shared)('two instances', () => {
   it('an alert caused through instance A reaches an admin subscribed on instance B, once', async () => {
     const { workspace, token } = await newOwner(a);
@@ -28,7 +83,7 @@ describe.runIf(shared)('two instances', () => {
     void (async () => {
       for await (const result of b.ws(await b.token(workspace.claims('admin'))).iterate({ query: print(AlertsFeed) })) received.push((result.data as { alerts: { kind: string } }).alerts);
     })();
-    await new Promise((resolve) => setTimeout(resolve, 300)); // the subscription reaches Redis
+    await subscribedOnRedis(workspace.id);
     // 10 prompt + 100 cap = 110 reserved: the first call reaches the limit; the next three are refused (the same alert).
     for (let i = 0; i < 4; i++) await a.execute(Chat, { input: { messages: userMessage(), maxTokens: 100 } }, { token });
     await eventually(() => (received.length ? received : undefined));
