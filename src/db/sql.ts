@@ -23,20 +23,17 @@ export interface Sql {
 const INT8 = 20;
 const parseInt8 = (value: string) => BigInt(value);
 
-/** Postgres: statements are prepared once per connection under a name derived from their text. */
+/**
+ * Postgres. Statements are not named (prepared once per connection): reports build many distinct texts, and
+ * named statements would pile up in every server connection; bench:chat showed no difference on the hot path.
+ */
 export function postgresSql(pool: pg.Pool): Sql {
-  const names = new Map<string, string>();
   const types = {
     getTypeParser: ((oid: number, format?: 'text' | 'binary') => (oid === INT8 ? parseInt8 : pg.types.getTypeParser(oid, format))) as typeof pg.types.getTypeParser,
   };
-  const nameOf = (text: string) => {
-    let name = names.get(text);
-    if (!name) names.set(text, (name = `s${names.size}`));
-    return name;
-  };
   const on = (client: pg.Pool | pg.PoolClient): Sql['query'] =>
     async <Row>(text: string, values: readonly unknown[] = []) => {
-      const result = await client.query<Row & pg.QueryResultRow>({ name: nameOf(text), text, values: values as unknown[], types });
+      const result = await client.query<Row & pg.QueryResultRow>({ text, values: values as unknown[], types });
       return result.rows;
     };
   return {

@@ -151,7 +151,7 @@ describe('CSV export', () => {
     expect(own.map((r) => r.user_id)).toEqual(['u2']);
   });
 
-  it('refuses a missing or bad token with 401 and bad parameters with 400, as JSON with a code', async () => {
+  it('refuses a missing or bad token with 401, bad parameters with 400 and other methods with 405, as JSON with a code', async () => {
     const token = await gw.token(newWorkspace().claims('owner'));
     const cases: Array<[string | undefined, string, number, string]> = [
       [undefined, `from=${RANGE.from}&to=${RANGE.to}`, 401, 'UNAUTHENTICATED'],
@@ -168,5 +168,8 @@ describe('CSV export', () => {
       expect(response.status, query).toBe(status);
       expect(((await response.json()) as { errors: Array<{ extensions: { code: string } }> }).errors[0].extensions.code).toBe(code);
     }
+    const posted = await fetch(`${gw.url}/export/usage.csv?from=${RANGE.from}&to=${RANGE.to}`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+    expect(posted.status).toBe(405);
+    expect(((await posted.json()) as { errors: Array<{ extensions: { code: string } }> }).errors[0].extensions.code).toBe('BAD_USER_INPUT');
   });
 });

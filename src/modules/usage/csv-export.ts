@@ -36,7 +36,7 @@ export function csvField(value: unknown): string {
 export const csvLine = (fields: readonly unknown[]) => `${fields.map(csvField).join(',')}\r\n`;
 
 export async function exportUsageCsv(req: IncomingMessage, res: ServerResponse, deps: CsvExportDeps): Promise<void> {
-  if (req.method !== 'GET') return refuse(res, 405, 'BAD_REQUEST', 'Use GET');
+  if (req.method !== 'GET') return refuse(res, 405, 'BAD_USER_INPUT', 'Use GET');
   let viewer: Viewer;
   try {
     const token = bearerToken(req.headers.authorization);
@@ -123,7 +123,7 @@ async function write(stream: Writable, text: string): Promise<void> {
   if (!stream.write(text)) await Promise.race([once(stream, 'drain'), once(stream, 'close')]);
 }
 
-function refuse(res: ServerResponse, status: number, code: ErrorCode | 'BAD_REQUEST', message: string, extensions: Record<string, unknown> = {}) {
+function refuse(res: ServerResponse, status: number, code: ErrorCode, message: string, extensions: Record<string, unknown> = {}) {
   res.writeHead(status, { 'content-type': 'application/json' });
   res.end(JSON.stringify({ errors: [{ message, extensions: { ...extensions, code } }] }));
 }

@@ -102,6 +102,21 @@ interface Row {
   dcount: bigint | null;
 }
 
+/** The WHERE conditions of a usage filter, on the ledger or the rollup; `param` adds a value and names its placeholder. */
+export function filterConditions(filter: UsageFilter | null | undefined, on: keyof typeof SOURCES, param: (value: unknown) => string): string[] {
+  const column = SOURCES[on].column;
+  const conditions: string[] = [];
+  const lists: Array<[Dimension, readonly string[] | null | undefined]> = [
+    ['PROVIDER', filter?.providerIds],
+    ['MODEL', filter?.models],
+    ['AGENT', filter?.agents],
+    ['OPERATION', filter?.operations],
+  ];
+  for (const [dimension, list] of lists) if (list?.length) conditions.push(`${column[dimension]} = ANY(${param(list)}::text[])`);
+  if (filter?.success != null) conditions.push(filter.success ? `status = 'SUCCEEDED'` : `status <> 'SUCCEEDED'`);
+  return conditions;
+}
+
 export function validateReport(query: ReportQuery): void {
   if (!(query.from < query.to)) throw new BadUserInputError('range.from must be before range.to', 'range');
   const buckets = (query.to.getTime() - query.from.getTime()) / 3_600_000 / BUCKET_HOURS[query.bucket];
@@ -149,15 +164,7 @@ export async function usageReport(sql: Sql, query: ReportQuery, options: { sourc
   if (sourceName === 'rollup') where.push(source.range(`${param(dayKey(query.from, query.timezone))}::date`, `${param(dayKey(query.to, query.timezone))}::date`));
   else where.push(source.range(`${param(query.from)}::timestamptz`, `${param(query.to)}::timestamptz`));
   if (query.userId) where.push(`${source.column.USER} = ${param(query.userId)}`);
-  const filter = query.filter ?? {};
-  const inList = (dimension: Dimension, list: readonly string[] | null | undefined) => {
-    if (list?.length) where.push(`${source.column[dimension]} = ANY(${param(list)}::text[])`);
-  };
-  inList('PROVIDER', filter.providerIds);
-  inList('MODEL', filter.models);
-  inList('AGENT', filter.agents);
-  inList('OPERATION', filter.operations);
-  if (filter.success != null) where.push(filter.success ? `status = 'SUCCEEDED'` : `status <> 'SUCCEEDED'`);
+  where.push(...filterConditions(query.filter, sourceName, param));
 
   const unit = UNIT[query.bucket];
   const dimCols = dims.map((d, i) => `${source.column[d]} AS d${i}`);

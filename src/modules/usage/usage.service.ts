@@ -6,7 +6,7 @@ import type { Sql } from '../../db/sql.js';
 import type { ProviderKind, UsageSource, UsageStatus } from '../../generated/prisma/enums.js';
 import { decodeCursor, pageSize, toPage } from '../../pagination.js';
 import type { PreferencesService } from '../preferences/preferences.service.js';
-import { usageReport, type Bucket, type Dimension, type GroupKey, type UsageFilter } from './report.js';
+import { filterConditions, usageReport, type Bucket, type Dimension, type GroupKey, type UsageFilter } from './report.js';
 
 export interface UsageEventRow {
   id: string;
@@ -111,12 +111,7 @@ async function eventsPage(sql: Sql, query: PageQuery): Promise<UsageEventRow[]> 
   const param = (value: unknown) => `$${values.push(value)}`;
   const where = [`workspace_id = $1`, `created_at >= $2::timestamptz`, `created_at < $3::timestamptz`];
   if (query.userId) where.push(`user_id = ${param(query.userId)}`);
-  const filter = query.filter ?? {};
-  if (filter.providerIds?.length) where.push(`provider_id::text = ANY(${param(filter.providerIds)}::text[])`);
-  if (filter.models?.length) where.push(`model = ANY(${param(filter.models)}::text[])`);
-  if (filter.agents?.length) where.push(`agent = ANY(${param(filter.agents)}::text[])`);
-  if (filter.operations?.length) where.push(`operation = ANY(${param(filter.operations)}::text[])`);
-  if (filter.success != null) where.push(filter.success ? `status = 'SUCCEEDED'` : `status <> 'SUCCEEDED'`);
+  where.push(...filterConditions(query.filter, 'ledger', param));
   const newestFirst = query.order === 'newest-first';
   if (query.cursor) where.push(`(created_at, id) ${newestFirst ? '<' : '>'} (${param(query.cursor.at)}::timestamptz, ${param(query.cursor.id)}::uuid)`);
   const order = newestFirst ? 'created_at DESC, id DESC' : 'created_at, id';
