@@ -2,12 +2,13 @@
 // sharing one plugin pipeline and one context. It does not listen until start().
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { GraphQLError, parse } from 'graphql';
+import type { GraphQLError } from 'graphql';
 import { createYoga, useErrorHandler } from 'graphql-yoga';
 import { CloseCode, type Context as WsContext } from 'graphql-ws';
 import { useServer, type Extra } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import { usePrometheus } from '@graphql-yoga/plugin-prometheus';
+import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { createScheduler, type Job, type Scheduler } from './jobs/scheduler.js';
 import { sweepReservationsJob } from './jobs/sweep-reservations.js';
 import { exportUsageCsv } from './modules/usage/csv-export.js';
@@ -17,6 +18,7 @@ import { createContextFactory, type WebSocketInitialContext } from './context.js
 import type { Database } from './db/client.js';
 import { AppError } from './errors.js';
 import { isGraphQLError, maskError } from './graphql/errors.js';
+import { operationLimitPlugins } from './graphql/operation-limits.js';
 import { schema } from './graphql/schema.js';
 import type { Logger } from './logging/logger.js';
 import type { PubSubBus } from './pubsub/pubsub.js';
@@ -44,6 +46,8 @@ export interface App {
 type WsExtra = Extra & { viewer?: Viewer };
 
 const GRAPHQL_PATH = '/graphql';
+/** Required on requests a browser could send cross-site without a preflight (GET, form posts). */
+export const CSRF_HEADER = 'x-graphql-csrf';
 const CATALOG_RELOAD_MS = 5 * 60_000;
 /** setTimeout's ceiling (about 24.8 days). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -66,6 +70,7 @@ export function buildApp({ config, db, bus, logger, clock }: AppDeps): App {
     context: createContextFactory({ verifyToken, services, logger, shutdownSignal: shutdown.signal }),
     graphiql: config.production ? false : { subscriptionsProtocol: 'WS', title: 'BYOK gateway' },
     landingPage: false,
+    cors: corsOptions(config.corsOrigins),
     maskedErrors: { maskError },
     // Yoga logs every error it masks; our error handler below logs the unexpected ones with their request id.
     logging: {
@@ -75,6 +80,9 @@ export function buildApp({ config, db, bus, logger, clock }: AppDeps): App {
       error: (...args) => (isGraphQLError(args[0]) ? undefined : logger.error({ err: args[0] }, 'request failed')),
     },
     plugins: [
+      ...operationLimitPlugins(config),
+      // A browser sends a cross-site GET or form POST without asking first: those must carry this header.
+      useCSRFPrevention({ requestHeaders: [CSRF_HEADER] }),
       // Operation counts and durations; operation names are client text, so they are not labels.
       usePrometheus({ registry: services.metrics.registry, endpoint: false, labels: { operationName: false, path: false } }),
       useErrorHandler(({ errors, context }) => {
@@ -119,6 +127,7 @@ export function buildApp({ config, db, bus, logger, clock }: AppDeps): App {
 
   const wsHandle = useServer<Record<string, unknown>, { viewer: Viewer }>(
     {
+      connectionInitWaitTimeout: config.wsConnectionInitTimeoutMs,
       onConnect: async (ctx) => {
         const token = bearerToken(String(ctx.connectionParams?.authorization ?? ''));
         if (!token) return false;
@@ -137,20 +146,21 @@ export function buildApp({ config, db, bus, logger, clock }: AppDeps): App {
       },
       onSubscribe: async (ctx, _id, payload) => {
         const initial: WebSocketInitialContext = { wsViewer: ctx.extra.viewer! };
-        const { schema: enveloped, execute, subscribe, contextFactory, validate } = yoga.getEnveloped({
+        const { schema: enveloped, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
           ...initial,
           req: ctx.extra.request,
           socket: ctx.extra.socket,
           params: payload,
         });
+        // Whatever parse or validation throws fails this operation with an error message, never the socket (4500).
         let document;
         try {
           document = parse(payload.query);
+          const errors = validate(enveloped, document);
+          if (errors.length > 0) return errors.map((error: unknown) => maskError(error) as never);
         } catch (error) {
           return [maskError(error) as never];
         }
-        const errors = validate(enveloped, document);
-        if (errors.length > 0) return errors.map((error: unknown) => maskError(error) as never);
         return {
           schema: enveloped,
           document,
@@ -227,6 +237,17 @@ export function buildApp({ config, db, bus, logger, clock }: AppDeps): App {
       });
     },
     stop,
+  };
+}
+
+function corsOptions(origins: string[]) {
+  if (origins.length === 0) return false;
+  return {
+    origin: origins.includes('*') ? '*' : origins,
+    methods: ['GET', 'POST', 'OPTIONS'],
+    allowedHeaders: ['content-type', 'authorization', 'x-request-id', CSRF_HEADER],
+    credentials: false,
+    maxAge: 600,
   };
 }
 

@@ -37,6 +37,16 @@ export interface Config {
   migrateOnStart: boolean;
   maxRequestBodyBytes: number;
   wsMaxPayloadBytes: number;
+  /** A WebSocket that has not sent connection_init by then is closed with 4408. */
+  wsConnectionInitTimeoutMs: number;
+  /** Bounds every operation on every transport (see src/graphql/operation-limits.ts). */
+  operationLimits: OperationLimits;
+  /** on: anyone; admin: ADMIN and OWNER tokens only; off: nobody. */
+  introspection: 'on' | 'admin' | 'off';
+  /** Origins allowed by CORS; empty: no CORS headers (same origin only); ['*']: any. */
+  corsOrigins: string[];
+  /** No single line of a provider's answer (one SSE event, or a whole JSON body) may be longer. */
+  upstreamMaxLineBytes: number;
   shutdownTimeoutMs: number;
   /** Where provider keys may be sent besides public addresses (see src/net/egress.ts). */
   egress: { allowLoopback: boolean; allowedHosts: Set<string>; allowedCidrs: string[] };
@@ -61,6 +71,15 @@ export interface Config {
   chatRetry: { maxRetries: number; baseDelayMs: number; maxDelayMs: number };
   /** Notes for the operator about defaults that were filled in (printed once at start). */
   notices: string[];
+}
+
+export interface OperationLimits {
+  maxDepth: number;
+  maxAliases: number;
+  maxTokens: number;
+  maxDirectives: number;
+  maxCost: number;
+  maxCharacters: number;
 }
 
 export interface PlatformProviderConfig {
@@ -253,6 +272,18 @@ export function loadConfig(env: Env = process.env): Config {
     migrateOnStart: read.bool('MIGRATE_ON_START', databaseUrl === undefined),
     maxRequestBodyBytes: read.int('MAX_REQUEST_BODY_BYTES', 1_048_576, 1024, 104_857_600),
     wsMaxPayloadBytes: read.int('WS_MAX_PAYLOAD_BYTES', 1_048_576, 1024, 104_857_600),
+    wsConnectionInitTimeoutMs: read.int('WS_CONNECTION_INIT_TIMEOUT_MS', 3_000, 100, 60_000),
+    operationLimits: {
+      maxDepth: read.int('GRAPHQL_MAX_DEPTH', 10, 1, 100),
+      maxAliases: read.int('GRAPHQL_MAX_ALIASES', 15, 0, 1000),
+      maxTokens: read.int('GRAPHQL_MAX_TOKENS', 2000, 10, 100_000),
+      maxDirectives: read.int('GRAPHQL_MAX_DIRECTIVES', 20, 0, 1000),
+      maxCost: read.int('GRAPHQL_MAX_COST', 5000, 10, 1_000_000),
+      maxCharacters: read.int('GRAPHQL_MAX_CHARACTERS', 15_000, 100, 1_000_000),
+    },
+    introspection: read.oneOf('GRAPHQL_INTROSPECTION', ['on', 'admin', 'off'] as const, production ? 'off' : 'on'),
+    corsOrigins: read.list('CORS_ORIGINS'),
+    upstreamMaxLineBytes: read.int('UPSTREAM_MAX_LINE_BYTES', 4_194_304, 1024, 1_073_741_824),
     shutdownTimeoutMs: read.int('SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
     egress: {
       allowLoopback: nodeEnv === 'development',

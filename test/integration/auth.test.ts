@@ -83,7 +83,7 @@ describe('HTTP authentication', () => {
       body: JSON.stringify({ query: '{ viewr { userId } }' }),
     });
     const body = (await response.json()) as { errors: Array<{ extensions: { code: string } }> };
-    expect(body.errors[0].extensions.code).toBe('GRAPHQL_VALIDATION_FAILED');
+    expect(body.errors[0].extensions.code).toBe('BAD_USER_INPUT');
     expect(gw.logs.join('\n')).not.toContain(token.slice(-16));
   });
 });
