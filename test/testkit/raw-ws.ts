@@ -19,6 +19,8 @@ export interface RawMessage {
 
 export interface RawSocket {
   send(message: RawMessage): void;
+  /** Any text, for protocol violations. */
+  sendRaw(text: string): void;
   /** The next message not yet taken. */
   nextMessage(timeoutMs?: number): Promise<RawMessage>;
   /** Resolves with the close code and reason. */
@@ -45,6 +47,7 @@ export async function openRawSocket(url: string): Promise<RawSocket> {
   });
   return {
     send: (message) => socket.send(JSON.stringify(message)),
+    sendRaw: (text) => socket.send(text),
     nextMessage: (timeoutMs = 5_000) =>
       new Promise((resolve, reject) => {
         const queued = queue.shift();
