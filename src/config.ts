@@ -50,8 +50,10 @@ export interface Config {
   shutdownTimeoutMs: number;
   /** Where provider keys may be sent besides public addresses (see src/net/egress.ts). */
   egress: { allowLoopback: boolean; allowedHosts: Set<string>; allowedCidrs: string[] };
-  /** Time limit for one provider call (validation, model lists). */
+  /** Time limit for one provider call (validation, model lists, a chat answer, a stream's first event). */
   providerTimeoutMs: number;
+  /** Longest silence between two events of a streamed answer. */
+  streamIdleTimeoutMs: number;
   /** Key additions, rotations and deletions a user may make per hour. */
   credentialChangesPerHour: number;
   /** Operator-configured providers for workspaces without keys of their own. */
@@ -291,6 +293,7 @@ export function loadConfig(env: Env = process.env): Config {
       allowedCidrs: read.cidrs('PROVIDER_ALLOWED_CIDRS'),
     },
     providerTimeoutMs: read.int('PROVIDER_TIMEOUT_MS', 15_000, 100, 600_000),
+    streamIdleTimeoutMs: read.int('STREAM_IDLE_TIMEOUT_MS', 60_000, 100, 600_000),
     credentialChangesPerHour: read.int('CREDENTIAL_CHANGES_PER_HOUR', 10, 1, 100_000),
     platformProviders: read.platformProviders('PLATFORM_PROVIDERS'),
     platformMonthlyRequests: read.int('PLATFORM_MONTHLY_REQUESTS', 50, 0, 100_000_000),

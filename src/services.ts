@@ -38,8 +38,8 @@ export interface ServiceDeps {
 export function createServices({ config, db, bus, logger, clock = () => new Date() }: ServiceDeps) {
   const prisma = db.prisma;
   const keyring = parseKeyring(config.encryptionKeys);
-  const guardedFetch = createGuardedFetch(config.egress);
-  const adapters = createAdapters({ fetch: guardedFetch, timeoutMs: config.providerTimeoutMs });
+  const guardedFetch = createGuardedFetch(config.egress, { maxLineBytes: config.upstreamMaxLineBytes });
+  const adapters = createAdapters({ fetch: guardedFetch, timeoutMs: config.providerTimeoutMs, idleTimeoutMs: config.streamIdleTimeoutMs });
   const liveStreams = createLiveStreams();
   const catalog = createCatalog();
   const openRouterSync = createOpenRouterSync({ sql: db.sql, catalog, fetch: guardedFetch, url: config.openRouterCatalogUrl, timeoutMs: config.providerTimeoutMs, clock, logger });

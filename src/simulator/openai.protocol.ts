@@ -90,7 +90,7 @@ async function chat(exchange: SimExchange, models: string[], protocol: SimProtoc
   if (script.truncate) return void exchange.res.end();
   exchange.send(delta({}, 'stop'));
   const options = body.stream_options as { include_usage?: boolean } | undefined;
-  if (options?.include_usage) exchange.send(frame({ ...base, object: 'chat.completion.chunk', choices: [], usage }));
+  if (options?.include_usage && !script.omitUsage) exchange.send(frame({ ...base, object: 'chat.completion.chunk', choices: [], usage }));
   exchange.send('data: [DONE]\n\n');
   exchange.res.end();
 }

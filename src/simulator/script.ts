@@ -8,6 +8,11 @@
 //   sk-test-123#midstream=error            an in-band error event after the first chunks
 //   sk-test-123#redirect=http://10.0.0.1/  answer 302 to that URL
 //   sk-test-123#reasoning=1                thinking deltas before the text
+//   sk-test-123#truncate=1                 the stream stops without its terminal event
+//   sk-test-123#reset=3                    the connection is reset after 3 stream frames
+//   sk-test-123#stall=3                    after 3 stream frames, silence (the connection stays open)
+//   sk-test-123#malformed=1                a frame that is not JSON after the first one
+//   sk-test-123#usage=none                 OpenAI protocol: a complete stream that reports no usage
 export interface Script {
   status?: number;
   fail?: { status: number; times: number };
@@ -22,6 +27,12 @@ export interface Script {
   reasoning: boolean;
   /** Stream stops without its terminal event (no usage, no [DONE] / message_stop). */
   truncate: boolean;
+  /** Stream frames sent before the connection is reset. */
+  resetAfter?: number;
+  /** Stream frames sent before the simulator goes silent. */
+  stallAfter?: number;
+  malformed: boolean;
+  omitUsage: boolean;
 }
 
 export function parseScript(text: string): Script {
@@ -44,6 +55,10 @@ export function parseScript(text: string): Script {
     redirect: params.get('redirect') ?? undefined,
     reasoning: params.get('reasoning') === '1',
     truncate: params.get('truncate') === '1',
+    resetAfter: params.has('reset') ? number('reset', 1) : undefined,
+    stallAfter: params.has('stall') ? number('stall', 1) : undefined,
+    malformed: params.get('malformed') === '1',
+    omitUsage: params.get('usage') === 'none',
   };
 }
 

@@ -96,6 +96,8 @@ export async function startSimulator(port = 0, host = '127.0.0.1'): Promise<Simu
     });
     res.on('finish', () => (record.completed = true));
 
+    let framesSent = 0;
+    let stalled = false;
     const exchange: SimExchange = {
       req,
       res,
@@ -113,7 +115,22 @@ export async function startSimulator(port = 0, host = '127.0.0.1'): Promise<Simu
             resolve(false);
           });
         }),
-      send: (frame) => !res.destroyed && res.write(frame) !== undefined,
+      send: (frame) => {
+        if (res.destroyed || stalled) return false;
+        const { resetAfter, stallAfter, malformed } = exchange.script;
+        if (framesSent === resetAfter) {
+          res.socket?.resetAndDestroy();
+          return false;
+        }
+        if (framesSent === stallAfter) {
+          stalled = true; // nothing more is written; the client's idle deadline ends it
+          return false;
+        }
+        res.write(frame);
+        framesSent++;
+        if (malformed && framesSent === 2) res.write('event: content_block_delta\ndata: {"this is": not JSON\n\n');
+        return true;
+      },
       startStream: () => {
         res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
         res.flushHeaders();

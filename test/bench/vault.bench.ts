@@ -51,7 +51,7 @@ const bus = await createPubSubBus(undefined);
 const app = buildApp({ config, db, bus, logger: createLogger('silent') });
 const { url } = await app.start();
 const token = await signToken(config.jwt, { workspace: 'bench', user: 'owner', role: 'owner' });
-const adapter = createOpenAiCompatibleAdapter({ fetch, timeoutMs: 5_000 });
+const adapter = createOpenAiCompatibleAdapter({ fetch, timeoutMs: 5_000, idleTimeoutMs: 5_000 });
 const target = { kind: 'OPENAI' as const, baseUrl: simulator.baseUrls.openai, apiKey, credentialType: 'API_KEY' as const };
 const body = JSON.stringify({
   query: 'mutation($input: AddProviderInput!) { addProvider(input: $input) { id maskedKey } }',

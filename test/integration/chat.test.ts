@@ -102,9 +102,9 @@ describe('protocol details', () => {
     });
   });
 
-  it('estimates usage when a stream ends without it, and says so', async () => {
+  it('estimates usage when a complete stream reports none, and says so', async () => {
     const { token } = await owner();
-    await addSimProvider(gw, sim, token, { kind: 'OPENAI', script: 'truncate=1' });
+    await addSimProvider(gw, sim, token, { kind: 'OPENAI', script: 'usage=none' });
     const { chunks } = await streamOverWs(gw, token, { messages: userMessage() });
     const usage = chunks.find((c) => c.type === 'USAGE')!;
     expect(usage.usage).toMatchObject({ usageSource: 'ESTIMATED', completionTokens: 12 });

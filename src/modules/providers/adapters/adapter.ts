@@ -3,7 +3,7 @@
 // can echo the key (OpenAI's 401 does), so callers get status and error type only.
 import type { ProviderKind } from '../../../generated/prisma/enums.js';
 import { AppError, type ErrorCode } from '../../../errors.js';
-import { EgressRefused } from '../../../net/egress.js';
+import { EgressRefused, UpstreamLineTooLong } from '../../../net/egress.js';
 import { KINDS } from '../kinds.js';
 
 export interface ProviderTarget {
@@ -58,7 +58,10 @@ export const DEFAULT_MAX_TOKENS = 4096;
 export interface AdapterDeps {
   /** The egress-guarded fetch every SDK is given. */
   fetch: typeof fetch;
+  /** Deadline of one call, or of a stream's first event. */
   timeoutMs: number;
+  /** Longest silence between two events of a stream. */
+  idleTimeoutMs: number;
 }
 
 /** A failed upstream call, already in the contract's terms. */
@@ -146,30 +149,38 @@ export async function callProvider<T>(
 
 /**
  * Like callProvider, for a stream: failures while opening it and while reading
- * it are mapped the same way. The deadline covers the wait for the first
- * event only; after that the caller's signal alone ends the stream.
+ * it are mapped the same way. `timeoutMs` bounds the wait for the first event,
+ * `idleTimeoutMs` every wait after it (time the consumer spends on an event is
+ * not counted). A stream that ends without its terminal event (a `finish`) was
+ * cut off: that is a failure, not an answer.
  */
 export async function* streamProvider(
   kind: ProviderKind,
   signal: AbortSignal,
-  timeoutMs: number,
+  deadlines: Pick<AdapterDeps, 'timeoutMs' | 'idleTimeoutMs'>,
   open: (signal: AbortSignal) => AsyncIterable<StreamEvent> | Promise<AsyncIterable<StreamEvent>>,
   httpFailure: (error: unknown) => UpstreamFailure | undefined,
 ): AsyncGenerator<StreamEvent> {
-  const firstEvent = new AbortController();
-  const timer = setTimeout(() => firstEvent.abort(new DOMException('first event timed out', 'TimeoutError')), timeoutMs);
-  const upstream = AbortSignal.any([signal, firstEvent.signal]);
+  const waiting = new AbortController();
+  const wait = (ms: number) => setTimeout(() => waiting.abort(new DOMException('stream timed out', 'TimeoutError')), ms);
+  let timer = wait(deadlines.timeoutMs);
+  const upstream = AbortSignal.any([signal, waiting.signal]);
+  let finished = false;
   try {
     for await (const event of await open(upstream)) {
       clearTimeout(timer);
+      if (event.type === 'finish') finished = true;
       yield event;
+      timer = wait(deadlines.idleTimeoutMs);
     }
+    signal.throwIfAborted();
+    if (!finished) throw new ProviderCallError('PROVIDER_UNAVAILABLE', `${KINDS[kind].displayName} ended the stream before its last event`, undefined, true);
   } catch (error) {
     if (error instanceof ProviderCallError) throw error;
     const failure = httpFailure(error);
     if (failure) throw providerError(kind, failure);
     if (signal.aborted) throw error;
-    throw transportError(kind, error, firstEvent.signal.aborted);
+    throw transportError(kind, error, waiting.signal.aborted);
   } finally {
     clearTimeout(timer);
   }
@@ -185,6 +196,11 @@ export function inBandError(kind: ProviderKind, type: string | undefined): Provi
 function transportError(kind: ProviderKind, error: unknown, timedOut: boolean): ProviderCallError {
   const refused = findCause(error, (e) => e instanceof EgressRefused);
   if (refused) return new ProviderCallError('BAD_USER_INPUT', (refused as Error).message, undefined, false, undefined, { field: 'baseUrl' });
+  const oversized = findCause(error, (e) => e instanceof UpstreamLineTooLong);
+  if (oversized) return new ProviderCallError('PROVIDER_UNAVAILABLE', `${KINDS[kind].displayName} ${(oversized as Error).message}`, undefined, false);
+  if (findCause(error, (e) => e instanceof SyntaxError)) {
+    return new ProviderCallError('PROVIDER_UNAVAILABLE', `${KINDS[kind].displayName} sent an answer that could not be read`, undefined, true);
+  }
   const slow = timedOut || Boolean(findCause(error, (e) => e instanceof Error && /timed? ?out|TimeoutError/i.test(`${e.name} ${e.message}`)));
   return new ProviderCallError('PROVIDER_UNAVAILABLE', `${KINDS[kind].displayName} ${slow ? 'did not answer in time' : 'could not be reached'}`, undefined, true);
 }

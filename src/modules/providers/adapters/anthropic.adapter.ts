@@ -47,11 +47,12 @@ export function createAnthropicAdapter(deps: AdapterDeps): ProviderAdapter {
       streamProvider(
         target.kind,
         signal,
-        deps.timeoutMs,
+        deps,
         async function* (callSignal) {
           const events = await client(target).messages.create({ ...body(request), stream: true }, { signal: callSignal });
           let usage: Usage | undefined;
           let stopReason: string | null = null;
+          let stopped = false;
           try {
             for await (const event of events) {
               if (event.type === 'message_start') usage = event.message.usage;
@@ -60,7 +61,7 @@ export function createAnthropicAdapter(deps: AdapterDeps): ProviderAdapter {
               else if (event.type === 'message_delta') {
                 stopReason = event.delta.stop_reason;
                 if (usage) usage = { ...usage, output_tokens: event.usage.output_tokens };
-              }
+              } else if (event.type === 'message_stop') stopped = true;
             }
           } catch (error) {
             // An `event: error` after the 200 (e.g. overloaded_error) has no HTTP status.
@@ -71,7 +72,7 @@ export function createAnthropicAdapter(deps: AdapterDeps): ProviderAdapter {
           }
           // No usage means the stream stopped before message_start: the caller estimates.
           if (usage) yield { type: 'usage', usage: counts(usage) };
-          yield { type: 'finish', reason: stopReason };
+          if (stopped) yield { type: 'finish', reason: stopReason };
         },
         httpFailure,
       ),

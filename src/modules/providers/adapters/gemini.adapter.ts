@@ -71,9 +71,12 @@ export function createGeminiAdapter(deps: AdapterDeps): ProviderAdapter {
       streamProvider(
         target.kind,
         signal,
-        deps.timeoutMs,
+        deps,
         async function* (callSignal) {
-          const { stream } = await model(target, request).generateContentStream({ contents: contents(request) }, { signal: callSignal });
+          const { stream, response } = await model(target, request).generateContentStream({ contents: contents(request) }, { signal: callSignal });
+          // The SDK also aggregates the stream into `response`, which rejects with the stream's error: that error
+          // reaches us through `stream`; unobserved, the rejection would take the process down.
+          response.catch(() => undefined);
           let usage: UsageMetadata | undefined;
           for await (const chunk of stream) {
             yield* responseEvents(target, chunk);

@@ -49,7 +49,7 @@ export function createOpenAiCompatibleAdapter(deps: AdapterDeps): ProviderAdapte
       streamProvider(
         target.kind,
         signal,
-        deps.timeoutMs,
+        deps,
         async function* (callSignal) {
           const chunks = await client(target).chat.completions.create(
             { ...body(target, request), stream: true, stream_options: { include_usage: true } },
