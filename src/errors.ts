@@ -44,6 +44,11 @@ export class NotFoundError extends AppError {
   }
 }
 
+/** For `lookup() ?? notFound('Thing')`. */
+export function notFound(what: string): never {
+  throw new NotFoundError(what);
+}
+
 export class BadUserInputError extends AppError {
   constructor(message: string, field?: string) {
     super('BAD_USER_INPUT', message, field ? { field } : {});

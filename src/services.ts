@@ -46,9 +46,10 @@ export function createServices({ config, db, bus, logger, clock = () => new Date
   const metrics = createMetrics();
   const alerts = createAlertService(db, bus.pubsub, clock, metrics);
   const health = createHealthService({ sql: db.sql, alerts, clock, policy: config.health });
+  const providerRepository = createProviderRepository(prisma, db.sql, createPlatformProviders(config.platformProviders, keyring));
   const providers = createProviderService({
     prisma,
-    repository: createProviderRepository(prisma, db.sql, createPlatformProviders(config.platformProviders, keyring)),
+    repository: providerRepository,
     keyring,
     adapters,
     egress: config.egress,
@@ -73,7 +74,7 @@ export function createServices({ config, db, bus, logger, clock = () => new Date
     alerts,
     health,
     metrics,
-    usage: createUsageService(db.sql, preferences),
+    usage: createUsageService(db.sql, preferences, providerRepository),
     audit: createAuditService(prisma),
     providers,
     preferences,

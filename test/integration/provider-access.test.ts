@@ -32,7 +32,7 @@ async function everyOperation(token: string, id: string) {
 
 const allowed = { provider: 'OK', updateProvider: 'OK', rotate: 'OK', testProvider: 'OK', disable: 'OK', deleteProvider: 'OK' };
 const forbidden = { provider: 'OK', updateProvider: 'FORBIDDEN', rotate: 'FORBIDDEN', testProvider: 'FORBIDDEN', disable: 'FORBIDDEN', deleteProvider: 'FORBIDDEN' };
-const invisible = { provider: 'OK', updateProvider: 'NOT_FOUND', rotate: 'NOT_FOUND', testProvider: 'NOT_FOUND', disable: 'NOT_FOUND', deleteProvider: 'NOT_FOUND' };
+const invisible = { provider: 'NOT_FOUND', updateProvider: 'NOT_FOUND', rotate: 'NOT_FOUND', testProvider: 'NOT_FOUND', disable: 'NOT_FOUND', deleteProvider: 'NOT_FOUND' };
 
 describe('role matrix on workspace providers', () => {
   it.each([

@@ -249,19 +249,24 @@ describe('usage report', () => {
   it('filters by provider, model, agent, operation and success, and labels groups', async () => {
     const workspace = newWorkspace();
     const token = await gw.token(workspace.claims('owner'));
-    const rows = randomLedger(5, ['u1', 'u2'], new Date('2026-06-01T00:00:00Z'), 10);
+    // Providers of this workspace alone (a filter may only name providers the workspace has or had).
+    const own = PROVIDERS.map(() => randomUUID());
+    const rows = randomLedger(5, ['u1', 'u2'], new Date('2026-06-01T00:00:00Z'), 10).map((row) => ({ ...row, providerId: own[PROVIDERS.indexOf(row.providerId)] }));
     await insertLedgerRows(gw.db, workspace.id, rows);
     const range = { from: '2026-06-01T00:00:00Z', to: '2026-06-11T00:00:00Z' };
-    const filter = { providerIds: [PROVIDERS[1]], models: ['gpt-4o', 'o3-mini'], agents: ['planner'], success: true };
+    const filter = { providerIds: [own[1]], models: ['gpt-4o', 'o3-mini'], agents: ['planner'], success: true };
     const result = await gw.execute(UsageReport, { range, filter, groupBy: ['PROVIDER', 'AGENT', 'OPERATION'] }, { token });
     expect(result.errors).toBeUndefined();
-    const matching = rows.filter((r) => r.providerId === PROVIDERS[1] && ['gpt-4o', 'o3-mini'].includes(r.model) && r.agent === 'planner' && r.status === 'SUCCEEDED');
+    const matching = rows.filter((r) => r.providerId === own[1] && ['gpt-4o', 'o3-mini'].includes(r.model) && r.agent === 'planner' && r.status === 'SUCCEEDED');
     expect(matching.length).toBeGreaterThan(0);
     expect(result.data!.usage.totals.requests).toBe(matching.length);
     expect(result.data!.usage.totals.failedRequests).toBe(0);
     const labels = result.data!.usage.groups.map((g) => g.label);
-    expect(labels.every((label) => label.startsWith(`${PROVIDERS[1]} · planner · `))).toBe(true);
-    expect(labels).toContain(`${PROVIDERS[1]} · planner · (no operation)`);
+    expect(labels.every((label) => label.startsWith('ledger fixture · planner · '))).toBe(true);
+    expect(labels).toContain('ledger fixture · planner · (no operation)');
+    // A provider the workspace never had is NOT_FOUND, not an empty report.
+    const foreign = await gw.execute(UsageReport, { range, filter: { providerIds: [randomUUID()] } }, { token });
+    expect(foreign.errors?.[0]?.extensions).toMatchObject({ code: 'NOT_FOUND', field: 'filter.providerIds' });
     const failedOnly = await gw.execute(UsageReport, { range, filter: { success: false } }, { token });
     expect(failedOnly.data!.usage.totals.requests).toBe(rows.filter((r) => r.status === 'FAILED' || r.status === 'CANCELLED').length);
   });

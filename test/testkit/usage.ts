@@ -23,6 +23,13 @@ export interface LedgerRow {
 export async function insertLedgerRows(db: Database, workspaceId: string, rows: LedgerRow[]): Promise<string[]> {
   const ids = rows.map(() => randomUUID());
   await db.sql.query('INSERT INTO workspaces (id) VALUES ($1) ON CONFLICT DO NOTHING', [workspaceId]);
+  // The providers the rows name, as deleted ones: their history stays reportable and filterable.
+  const providerIds = [...new Set(rows.map((row) => row.providerId).filter((id): id is string => id !== null))];
+  await db.sql.query(
+    `INSERT INTO providers (id, workspace_id, kind, label, status, deleted_at, updated_at)
+    SELECT id, $1, 'OPENAI', 'ledger fixture', 'DISABLED', now(), now() FROM unnest($2::uuid[]) AS p(id) ON CONFLICT DO NOTHING`,
+    [workspaceId, providerIds],
+  );
   const column = <K extends keyof LedgerRow>(key: K) => rows.map((row) => row[key]);
   await db.sql.query(
     `INSERT INTO usage_events (id, workspace_id, provider_id, kind, model, agent, operation, user_id, status, prompt_tokens, completion_tokens, total_tokens,

@@ -1,4 +1,5 @@
 import type { ChatSession as ChatSessionRow } from '../../generated/prisma/client.js';
+import { notFound } from '../../errors.js';
 import { builder } from '../../graphql/builder.js';
 import { UsageSourceEnum } from '../usage/usage.graphql.js';
 import { connectionType } from '../../graphql/connection.js';
@@ -127,8 +128,9 @@ builder.queryFields((t) => ({
   session: t.field({
     type: ChatSession,
     nullable: true,
+    description: "NOT_FOUND unless it is one of the caller's own",
     args: { id: t.arg.id({ required: true }) },
-    resolve: (_root, args, context) => context.services.sessions.get(context.viewer!, String(args.id)),
+    resolve: async (_root, args, context) => (await context.services.sessions.get(context.viewer!, String(args.id))) ?? notFound('Session'),
   }),
 }));
 

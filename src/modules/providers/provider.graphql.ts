@@ -1,6 +1,7 @@
 import type { Provider as ProviderRow } from '../../generated/prisma/client.js';
 import { CredentialType, ProviderKind, ProviderScope, ProviderStatus } from '../../generated/prisma/enums.js';
 import { maskKey } from '../../crypto/mask.js';
+import { notFound } from '../../errors.js';
 import { builder } from '../../graphql/builder.js';
 import type { ProviderTestResult as TestResult } from './provider.service.js';
 
@@ -105,8 +106,9 @@ builder.queryFields((t) => ({
   provider: t.field({
     type: Provider,
     nullable: true,
+    description: 'NOT_FOUND unless the caller can see it',
     args: { id: t.arg.id({ required: true }) },
-    resolve: (_root, args, context) => context.services.providers.get(context.viewer!, String(args.id)),
+    resolve: async (_root, args, context) => (await context.services.providers.get(context.viewer!, String(args.id))) ?? notFound('Provider'),
   }),
 }));
 

@@ -1,6 +1,6 @@
 // Provider rows and what the API reads about them. Tenancy is in every query:
 // a row outside the viewer's sight does not exist for them.
-import type { Viewer } from '../../auth/jwt.js';
+import { roleAtLeast, type Viewer } from '../../auth/jwt.js';
 import type { Prisma, PrismaClient, Provider } from '../../generated/prisma/client.js';
 import type { Sql } from '../../db/sql.js';
 import { providerScope } from '../limits/counter-scopes.js';
@@ -39,6 +39,24 @@ export function createProviderRepository(prisma: PrismaClient, sql: Sql, platfor
     async findVisible(viewer: Viewer, id: string): Promise<Provider | null> {
       if (!isUuid(id)) return null;
       return platform.find(viewer.workspaceId, id) ?? (await prisma.provider.findFirst({ where: { id, ...visibleTo(viewer) } }));
+    },
+
+    /**
+     * The ids a usage filter may name: the viewer's visible providers and the
+     * workspace's deleted ones (their history stays); for admins also members'
+     * personal providers, whose calls they see.
+     */
+    async unknownForUsage(viewer: Viewer, ids: readonly string[]): Promise<string[]> {
+      const candidates = ids.filter((id) => isUuid(id) && !platform.find(viewer.workspaceId, id));
+      const known = new Set<string>(ids.filter((id) => platform.find(viewer.workspaceId, id)));
+      if (candidates.length > 0) {
+        const rows = await sql.query<{ id: string }>(
+          `SELECT id::text FROM providers WHERE workspace_id = $1 AND id::text = ANY($2::text[]) AND (scope = 'WORKSPACE' OR owner_id = $3 OR $4)`,
+          [viewer.workspaceId, candidates, viewer.userId, roleAtLeast(viewer.role, 'ADMIN')],
+        );
+        for (const row of rows) known.add(row.id);
+      }
+      return ids.filter((id) => !known.has(id));
     },
 
     async timezone(workspaceId: string): Promise<string> {

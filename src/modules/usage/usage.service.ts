@@ -5,7 +5,9 @@ import { roleAtLeast, type Viewer } from '../../auth/jwt.js';
 import type { Sql } from '../../db/sql.js';
 import type { ProviderKind, UsageSource, UsageStatus } from '../../generated/prisma/enums.js';
 import { decodeCursor, pageSize, toPage } from '../../pagination.js';
+import { AppError } from '../../errors.js';
 import type { PreferencesService } from '../preferences/preferences.service.js';
+import type { ProviderRepository } from '../providers/provider.repository.js';
 import { filterConditions, usageReport, type Bucket, type Dimension, type GroupKey, type UsageFilter } from './report.js';
 
 export interface UsageEventRow {
@@ -48,12 +50,20 @@ export interface EventsQuery {
   after?: string | null;
 }
 
-export function createUsageService(sql: Sql, preferences: PreferencesService) {
+export function createUsageService(sql: Sql, preferences: PreferencesService, providers: Pick<ProviderRepository, 'unknownForUsage'>) {
   /** Members only ever see their own calls. */
   const ownerFilter = (viewer: Viewer) => (roleAtLeast(viewer.role, 'ADMIN') ? undefined : viewer.userId);
 
+  /** A provider id the viewer may not name is NOT_FOUND, as it is everywhere else (not an empty result). */
+  async function checkFilter(viewer: Viewer, filter: UsageFilter | null | undefined): Promise<void> {
+    if (!filter?.providerIds?.length) return;
+    const unknown = await providers.unknownForUsage(viewer, filter.providerIds);
+    if (unknown.length > 0) throw new AppError('NOT_FOUND', `Provider ${unknown[0]} not found`, { field: 'filter.providerIds' });
+  }
+
   return {
     async report(viewer: Viewer, args: { from: Date; to: Date; groupBy: readonly Dimension[]; bucket: Bucket; filter?: UsageFilter | null }) {
+      await checkFilter(viewer, args.filter);
       const { timezone } = await preferences.read(viewer.workspaceId);
       const report = await usageReport(sql, { ...args, workspaceId: viewer.workspaceId, userId: ownerFilter(viewer), timezone });
       const providerIds = [...new Set(report.groups.map((g) => g.key.PROVIDER).filter((id): id is string => Boolean(id)))];
@@ -74,6 +84,7 @@ export function createUsageService(sql: Sql, preferences: PreferencesService) {
     async events(viewer: Viewer, query: EventsQuery) {
       const take = pageSize(query.first);
       const cursor = decodeCursor(query.after);
+      await checkFilter(viewer, query.filter);
       const page = await eventsPage(sql, { workspaceId: viewer.workspaceId, userId: ownerFilter(viewer), ...query, cursor, order: 'newest-first', first: take });
       return toPage(page, take, (row) => ({ at: row.createdAt, id: row.id }));
     },
