@@ -19,6 +19,7 @@ import type { Database } from './db/client.js';
 import { AppError } from './errors.js';
 import { isGraphQLError, maskError } from './graphql/errors.js';
 import { operationLimitPlugins } from './graphql/operation-limits.js';
+import { requestErrorsPlugin } from './graphql/request-errors.js';
 import { schema } from './graphql/schema.js';
 import type { Logger } from './logging/logger.js';
 import type { PubSubBus } from './pubsub/pubsub.js';
@@ -81,6 +82,7 @@ export function buildApp({ config, db, bus, logger, clock }: AppDeps): App {
     },
     plugins: [
       ...operationLimitPlugins(config),
+      requestErrorsPlugin(),
       // A browser sends a cross-site GET or form POST without asking first: those must carry this header.
       useCSRFPrevention({ requestHeaders: [CSRF_HEADER] }),
       // Operation counts and durations; operation names are client text, so they are not labels.
@@ -90,8 +92,8 @@ export function buildApp({ config, db, bus, logger, clock }: AppDeps): App {
         for (const error of errors) {
           const original = (error as GraphQLError).originalError;
           services.metrics.errorReturned(original instanceof AppError ? original.code : String((error as GraphQLError).extensions?.code ?? 'INTERNAL'));
-          // Expected failures and malformed requests are the client's business, not the operator's.
-          if (original && !(original instanceof AppError)) logger.error({ requestId, err: original }, 'operation failed');
+          // Expected failures and malformed requests (a variable a scalar refused included) are the client's business, not the operator's.
+          if (original && !(original instanceof AppError) && !isGraphQLError(original)) logger.error({ requestId, err: original }, 'operation failed');
         }
       }),
     ],

@@ -2,6 +2,7 @@
 // and code; GraphQL's own request errors get BAD_USER_INPUT; the rest is masked.
 import { GraphQLError } from 'graphql';
 import { AppError } from '../errors.js';
+import { withoutEchoedValue } from './request-errors.js';
 
 // Duck-typed: graphql ships two builds (CJS and ESM) and a class check fails across them.
 export function isGraphQLError(error: unknown): error is GraphQLError {
@@ -18,7 +19,11 @@ export function maskError(error: unknown): Error {
       extensions: { ...original.details, code: original.code },
     });
   }
-  if (isGraphQLError(original)) return maskError(original);
+  // A scalar that refused a variable's value: the outer error says which variable, without echoing the value.
+  if (isGraphQLError(original)) {
+    if (original.originalError) return maskError(original);
+    return new GraphQLError(withoutEchoedValue(error.message), { nodes: error.nodes, path: error.path, extensions: { code: 'BAD_USER_INPUT' } });
+  }
   if (original) return internal(error);
   // Parse, validation and variable errors: the request itself is wrong.
   if (error.extensions.code) return error;

@@ -39,31 +39,11 @@ export function operationLimitPlugins(config: Pick<Config, 'operationLimits' | '
     maxDirectivesPlugin({ n: limits.maxDirectives, ...reportAs('directives') }) as Plugin,
     costLimitPlugin({ maxCost: limits.maxCost, ...reportAs('cost') }) as Plugin,
     introspectionPlugin(config.introspection),
-    contractCodesPlugin(),
   ];
   // "Did you mean …?" maps the schema for someone who may not see it.
   if (config.production) plugins.push(blockFieldSuggestionsPlugin({ mask: '' }) as Plugin);
   return plugins;
 }
-
-/**
- * Yoga marks a request that is not valid GraphQL with GRAPHQL_PARSE_FAILED or
- * GRAPHQL_VALIDATION_FAILED on HTTP only; graphql-ws gets no code. The contract
- * calls both BAD_USER_INPUT, on every transport. (Runs after Yoga's own hooks.)
- */
-function contractCodesPlugin(): Plugin {
-  const recode = (error: unknown) => {
-    const extensions = (error as GraphQLError).extensions as Record<string, unknown> | undefined;
-    if (extensions && (extensions.code === undefined || YOGA_REQUEST_CODES.has(String(extensions.code)))) extensions.code = 'BAD_USER_INPUT';
-  };
-  return {
-    onParse: () => ({ result }) => {
-      if (result instanceof GraphQLError) recode(result);
-    },
-    onValidate: () => ({ result }) => result.forEach(recode),
-  };
-}
-const YOGA_REQUEST_CODES = new Set(['GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED']);
 
 /** The query text's length, checked before the parser sees it. */
 function characterLimitPlugin(max: number): Plugin {

@@ -251,7 +251,7 @@ describe('usage report', () => {
     const token = await gw.token(workspace.claims('owner'));
     // Providers of this workspace alone (a filter may only name providers the workspace has or had).
     const own = PROVIDERS.map(() => randomUUID());
-    const rows = randomLedger(5, ['u1', 'u2'], new Date('2026-06-01T00:00:00Z'), 10).map((row) => ({ ...row, providerId: own[PROVIDERS.indexOf(row.providerId)] }));
+    const rows = randomLedger(5, ['u1', 'u2'], new Date('2026-06-01T00:00:00Z'), 10).map((row) => ({ ...row, providerId: own[PROVIDERS.indexOf(row.providerId as (typeof PROVIDERS)[number])] }));
     await insertLedgerRows(gw.db, workspace.id, rows);
     const range = { from: '2026-06-01T00:00:00Z', to: '2026-06-11T00:00:00Z' };
     const filter = { providerIds: [own[1]], models: ['gpt-4o', 'o3-mini'], agents: ['planner'], success: true };

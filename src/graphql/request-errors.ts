@@ -1,0 +1,51 @@
+// What a client sees of a request that is not valid GraphQL, the same on every
+// transport: the contract's BAD_USER_INPUT (Yoga says GRAPHQL_PARSE_FAILED or
+// GRAPHQL_VALIDATION_FAILED on HTTP only, graphql-ws gets no code), and never
+// the rejected variable's value, which graphql-js echoes whole ("got invalid
+// value { apiKey: … }") and which may hold an API key. Runs after Yoga's hooks.
+import { GraphQLError, type ExecutionResult } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+
+const YOGA_REQUEST_CODES = new Set(['GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED']);
+/** A reason that names only types, fields and enum values (no echoed input). */
+const SAFE_REASON = /^(?:[A-Za-z ,.?]|"[A-Za-z_][\w!\[\]]{0,40}")*$/;
+
+/** `Variable "$input" got invalid value {…} at "input.kind"; Reason.` without the value (and the reason only if it echoes nothing). */
+export function withoutEchoedValue(message: string): string {
+  const match = /^Variable "\$(\w+)" got invalid value /.exec(message);
+  if (!match) return message;
+  const name = match[1];
+  const path = [...message.matchAll(new RegExp(` at "(${name}(?:\\.\\w+|\\[\\d+\\])*)"; `, 'g'))].at(-1)?.[1];
+  const reason = message.slice(message.lastIndexOf('; ') + 2);
+  return `Variable "$${name}" got an invalid value${path ? ` at "${path}"` : ''}; ${SAFE_REASON.test(reason) ? reason : 'it does not fit the type.'}`;
+}
+
+function recode(error: unknown): void {
+  if (!(error instanceof Error) || error.name !== 'GraphQLError') return;
+  const graphQLError = error as GraphQLError & { message: string };
+  const extensions = graphQLError.extensions as Record<string, unknown>;
+  if (extensions.code === undefined || YOGA_REQUEST_CODES.has(String(extensions.code))) extensions.code = 'BAD_USER_INPUT';
+  graphQLError.message = withoutEchoedValue(graphQLError.message);
+}
+
+/** Errors of a result that never ran a resolver (variables that do not coerce). */
+function recodeRequestErrors(result: unknown): void {
+  const { errors, data } = result as ExecutionResult;
+  if (errors && data === undefined) errors.forEach(recode);
+}
+
+export function requestErrorsPlugin(): Plugin {
+  return {
+    // Yoga puts the JSON parser's message (which quotes the body) in `originalError`: a client sent its own body.
+    onResultProcess({ result }) {
+      if (Symbol.asyncIterator in (result as object)) return;
+      for (const item of Array.isArray(result) ? result : [result]) {
+        for (const error of (item as ExecutionResult).errors ?? []) delete (error.extensions as Record<string, unknown>).originalError;
+      }
+    },
+    onParse: () => ({ result }) => recode(result),
+    onValidate: () => ({ result }) => result.forEach(recode),
+    onExecute: () => ({ onExecuteDone: ({ result }) => recodeRequestErrors(result) }),
+    onSubscribe: () => ({ onSubscribeResult: ({ result }) => recodeRequestErrors(result) }),
+  };
+}
