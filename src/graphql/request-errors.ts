@@ -3,7 +3,7 @@
 // GRAPHQL_VALIDATION_FAILED on HTTP only, graphql-ws gets no code), and never
 // the rejected variable's value, which graphql-js echoes whole ("got invalid
 // value { apiKey: … }") and which may hold an API key. Runs after Yoga's hooks.
-import { GraphQLError, type ExecutionResult } from 'graphql';
+import { GraphQLError, visit, type DocumentNode, type ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 
 const YOGA_REQUEST_CODES = new Set(['GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED']);
@@ -34,18 +34,47 @@ function recodeRequestErrors(result: unknown): void {
   if (errors && data === undefined) errors.forEach(recode);
 }
 
+/** Postgres text cannot hold U+0000: a string with one is refused before any resolver sees it. */
+function holdsNul(value: unknown): boolean {
+  if (typeof value === 'string') return value.includes('\u0000');
+  if (Array.isArray(value)) return value.some(holdsNul);
+  if (value && typeof value === 'object') return Object.values(value).some(holdsNul);
+  return false;
+}
+
+function documentHoldsNul(document: DocumentNode): boolean {
+  let found = false;
+  visit(document, { StringValue: (node) => void (found ||= node.value.includes('\u0000')) });
+  return found;
+}
+
+const NUL_REFUSED = { errors: [new GraphQLError('Strings may not contain the character U+0000', { extensions: { code: 'BAD_USER_INPUT' } })] };
+
 export function requestErrorsPlugin(): Plugin {
+  const refuseNul = ({ args, setResultAndStopExecution }: { args: { document: DocumentNode; variableValues?: unknown }; setResultAndStopExecution: (result: ExecutionResult) => void }) => {
+    if (holdsNul(args.variableValues) || documentHoldsNul(args.document)) setResultAndStopExecution(NUL_REFUSED);
+  };
   return {
-    // Yoga puts the JSON parser's message (which quotes the body) in `originalError`: a client sent its own body.
+    // Yoga puts the JSON parser's message, which quotes the body, in `originalError` (and chooses the status by
+    // its presence): the name stays, the message goes.
     onResultProcess({ result }) {
       if (Symbol.asyncIterator in (result as object)) return;
       for (const item of Array.isArray(result) ? result : [result]) {
-        for (const error of (item as ExecutionResult).errors ?? []) delete (error.extensions as Record<string, unknown>).originalError;
+        for (const error of (item as ExecutionResult).errors ?? []) {
+          const extensions = error.extensions as { originalError?: { name?: unknown; message?: unknown } };
+          if (extensions.originalError) extensions.originalError = { name: String(extensions.originalError.name ?? 'Error'), message: 'Details withheld' };
+        }
       }
     },
     onParse: () => ({ result }) => recode(result),
     onValidate: () => ({ result }) => result.forEach(recode),
-    onExecute: () => ({ onExecuteDone: ({ result }) => recodeRequestErrors(result) }),
-    onSubscribe: () => ({ onSubscribeResult: ({ result }) => recodeRequestErrors(result) }),
+    onExecute: (payload) => {
+      refuseNul(payload);
+      return { onExecuteDone: ({ result }) => recodeRequestErrors(result) };
+    },
+    onSubscribe: (payload) => {
+      refuseNul(payload);
+      return { onSubscribeResult: ({ result }) => recodeRequestErrors(result) };
+    },
   };
 }

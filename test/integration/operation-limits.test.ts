@@ -109,6 +109,22 @@ describe('operation limits', () => {
   });
 });
 
+describe('strings Postgres cannot store', () => {
+  it('refuses U+0000 in a variable or an inline argument with BAD_USER_INPUT, on HTTP and WebSocket', async () => {
+    const inline = '{ models(search: "gpt\\u0000") { totalCount } }';
+    const viaVariable = await fetch(gw.graphqlUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ query: 'query($search: String) { models(search: $search) { totalCount } }', variables: { search: 'gpt\u0000' } }),
+    });
+    const socket = await connected();
+    for (const result of [(await viaVariable.json()) as ExecutionResult, await overHttp(inline), await overWs(socket, 'nul', inline)]) {
+      expect(result.errors?.[0]).toMatchObject({ message: 'Strings may not contain the character U+0000', extensions: { code: 'BAD_USER_INPUT' } });
+    }
+    socket.close();
+  });
+});
+
 describe('introspection', () => {
   const INTROSPECT = '{ __schema { queryType { name } } }';
 

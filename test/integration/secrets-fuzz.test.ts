@@ -209,7 +209,7 @@ describe('secrets under fire', () => {
       }),
     );
 
-    for (const line of gw.logs) observe(observed, 'log', line);
+    for (const line of gw.logs) observe(observed, "log", line);
     const tables = await gw.db.sql.query<{ name: string }>("SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE'");
     let storedRows = 0;
     for (const { name } of tables) {
@@ -228,6 +228,8 @@ describe('secrets under fire', () => {
     expect(observed.requests).toBeGreaterThanOrEqual(REQUESTS);
     expect(observed.leaks.slice(0, 5)).toEqual([]);
     expect(observed.traces.slice(0, 5)).toEqual([]);
+    // Bad input is the client's error, never INTERNAL.
+    expect(observed.byCode.INTERNAL ?? 0).toBe(0);
     // The failure paths ran: refused keys, bad input, missing objects, refused roles and tokens.
     for (const code of ['INVALID_CREDENTIALS', 'BAD_USER_INPUT', 'NOT_FOUND', 'FORBIDDEN', 'UNAUTHENTICATED']) expect(observed.byCode[code] ?? 0, code).toBeGreaterThan(0);
   }, 600_000);
