@@ -44,7 +44,7 @@ export interface App {
   stop(): Promise<void>;
 }
 
-type WsExtra = Extra & { viewer?: Viewer };
+type WsExtra = Extra & { viewer?: Viewer; operations?: Map<string, AbortController> };
 
 const GRAPHQL_PATH = '/graphql';
 /** Required on requests a browser could send cross-site without a preflight (GET, form posts). */
@@ -127,7 +127,7 @@ export function buildApp({ config, db, bus, logger, clock }: AppDeps): App {
   const wsClients = new Set<WsContext<Record<string, unknown>, WsExtra>>();
   services.metrics.countSubscriptions(() => [...wsClients].reduce((open, ctx) => open + Object.keys(ctx.subscriptions).length, 0));
 
-  const wsHandle = useServer<Record<string, unknown>, { viewer: Viewer }>(
+  const wsHandle = useServer<Record<string, unknown>, { viewer: Viewer; operations: Map<string, AbortController> }>(
     {
       connectionInitWaitTimeout: config.wsConnectionInitTimeoutMs,
       onConnect: async (ctx) => {
@@ -143,11 +143,22 @@ export function buildApp({ config, db, bus, logger, clock }: AppDeps): App {
         }
         endConnectionAtExpiry(ctx);
         wsClients.add(ctx);
-        ctx.extra.socket.once('close', () => wsClients.delete(ctx));
+        // Every operation of this socket ends with it (shutdown closes the sockets too).
+        const operations = (ctx.extra.operations = new Map<string, AbortController>());
+        ctx.extra.socket.once('close', () => {
+          wsClients.delete(ctx);
+          for (const operation of operations.values()) operation.abort();
+          operations.clear();
+        });
         return true;
       },
-      onSubscribe: async (ctx, _id, payload) => {
-        const initial: WebSocketInitialContext = { wsViewer: ctx.extra.viewer! };
+      onComplete: (ctx, id) => {
+        ctx.extra.operations?.get(id)?.abort();
+        ctx.extra.operations?.delete(id);
+      },
+      onSubscribe: async (ctx, id, payload) => {
+        const operation = new AbortController();
+        const initial: WebSocketInitialContext = { wsViewer: ctx.extra.viewer!, wsSignal: operation.signal };
         const { schema: enveloped, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
           ...initial,
           req: ctx.extra.request,
@@ -163,6 +174,7 @@ export function buildApp({ config, db, bus, logger, clock }: AppDeps): App {
         } catch (error) {
           return [maskError(error) as never];
         }
+        ctx.extra.operations?.set(id, operation);
         return {
           schema: enveloped,
           document,

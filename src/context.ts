@@ -19,6 +19,8 @@ export interface Context {
 /** What graphql-ws hands to Yoga for a WebSocket operation (the viewer was checked in onConnect). */
 export interface WebSocketInitialContext {
   wsViewer: Viewer;
+  /** Aborts when this operation completes, its socket closes or the server shuts down. */
+  wsSignal: AbortSignal;
 }
 
 export interface ContextDeps {
@@ -34,9 +36,7 @@ export function createContextFactory(deps: ContextDeps) {
   return async (initial: YogaInitialContext & Partial<WebSocketInitialContext>): Promise<Context> => {
     const headerId = initial.request?.headers.get('x-request-id');
     const requestId = headerId && REQUEST_ID.test(headerId) ? headerId : randomUUID();
-    const signal = initial.request?.signal
-      ? AbortSignal.any([initial.request.signal, deps.shutdownSignal])
-      : deps.shutdownSignal;
+    const signal = initial.wsSignal ?? (initial.request?.signal ? AbortSignal.any([initial.request.signal, deps.shutdownSignal]) : deps.shutdownSignal);
     const base = { requestId, signal, services: deps.services, logger: deps.logger.child({ requestId }) };
     if (initial.wsViewer) return { ...base, viewer: initial.wsViewer };
 

@@ -1,6 +1,7 @@
 // One typed topic map. In-process by default; through Redis when REDIS_URL is
 // set, so an event published on one instance reaches subscribers on every one.
 import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
+import { setMaxListeners } from 'node:events';
 import { createPubSub, type PubSub } from 'graphql-yoga';
 import { Redis } from 'ioredis';
 
@@ -43,7 +44,12 @@ export interface PubSubBus {
 }
 
 export async function createPubSubBus(redisUrl: string | undefined): Promise<PubSubBus> {
-  if (!redisUrl) return { pubsub: createPubSub<Topics>(), transport: 'memory', close: async () => {} };
+  if (!redisUrl) {
+    // Thousands of subscribers to one workspace's topic are normal here, not a listener leak worth a warning.
+    const eventTarget = new EventTarget();
+    setMaxListeners(0, eventTarget);
+    return { pubsub: createPubSub<Topics>({ eventTarget }), transport: 'memory', close: async () => {} };
+  }
   const options = { lazyConnect: true, maxRetriesPerRequest: 3 };
   const publishClient = new Redis(redisUrl, options);
   const subscribeClient = new Redis(redisUrl, options);

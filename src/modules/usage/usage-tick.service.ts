@@ -5,7 +5,7 @@ import { untilAborted } from '../../pubsub/until-aborted.js';
 export interface UsageTickService {
   publish(workspaceId: string, tick: UsageTickEvent): void;
   /** The workspace's ticks until `signal` aborts. */
-  subscribe(workspaceId: string, signal: AbortSignal): AsyncGenerator<UsageTickEvent>;
+  subscribe(workspaceId: string, signal: AbortSignal): AsyncIterableIterator<UsageTickEvent>;
 }
 
 export function createUsageTickService(pubsub: GatewayPubSub): UsageTickService {
