@@ -16,6 +16,7 @@ import { bearerToken, createTokenVerifier, TokenRejected, type Viewer } from './
 import type { Config } from './config.js';
 import { createContextFactory, type WebSocketInitialContext } from './context.js';
 import type { Database } from './db/client.js';
+import { isDatabaseUnavailable } from './db/unavailable.js';
 import { AppError } from './errors.js';
 import { isGraphQLError, maskError } from './graphql/errors.js';
 import { operationLimitPlugins } from './graphql/operation-limits.js';
@@ -93,7 +94,9 @@ export function buildApp({ config, db, bus, logger, clock }: AppDeps): App {
           const original = (error as GraphQLError).originalError;
           services.metrics.errorReturned(original instanceof AppError ? original.code : String((error as GraphQLError).extensions?.code ?? 'INTERNAL'));
           // Expected failures and malformed requests (a variable a scalar refused included) are the client's business, not the operator's.
-          if (original && !(original instanceof AppError) && !isGraphQLError(original)) logger.error({ requestId, err: original }, 'operation failed');
+          if (!original || original instanceof AppError || isGraphQLError(original)) continue;
+          if (isDatabaseUnavailable(original)) logger.warn({ requestId, code: (original as { code?: unknown }).code }, 'database unavailable');
+          else logger.error({ requestId, err: original }, 'operation failed');
         }
       }),
     ],

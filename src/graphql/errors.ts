@@ -2,6 +2,7 @@
 // and code; GraphQL's own request errors get BAD_USER_INPUT; the rest is masked.
 import { GraphQLError } from 'graphql';
 import { AppError } from '../errors.js';
+import { isDatabaseUnavailable } from '../db/unavailable.js';
 import { withoutEchoedValue } from './request-errors.js';
 
 // Duck-typed: graphql ships two builds (CJS and ESM) and a class check fails across them.
@@ -23,6 +24,9 @@ export function maskError(error: unknown): Error {
   if (isGraphQLError(original)) {
     if (original.originalError) return maskError(original);
     return new GraphQLError(withoutEchoedValue(error.message), { nodes: error.nodes, path: error.path, extensions: { code: 'BAD_USER_INPUT' } });
+  }
+  if (isDatabaseUnavailable(original)) {
+    return new GraphQLError('The database is unavailable; try again shortly', { path: error.path, extensions: { code: 'SERVICE_UNAVAILABLE' } });
   }
   if (original) return internal(error);
   // Parse, validation and variable errors: the request itself is wrong.

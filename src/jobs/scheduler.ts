@@ -3,6 +3,7 @@
 // skips that run. Stopping waits for a run in progress and starts no other.
 import type { Sql } from '../db/sql.js';
 import type { Logger } from '../logging/logger.js';
+import { isDatabaseUnavailable } from '../db/unavailable.js';
 
 export interface Job {
   name: string;
@@ -30,7 +31,11 @@ export function createScheduler(deps: { sql: Sql; logger: Logger }) {
           if (stopped) return;
           const run = runOnce(job)
             .then((summary) => summary && deps.logger.info({ job: job.name, ...summary }, 'job ran'))
-            .catch((error: unknown) => deps.logger.error({ job: job.name, err: error }, 'job failed'))
+            .catch((error: unknown) =>
+              isDatabaseUnavailable(error)
+                ? deps.logger.warn({ job: job.name, code: (error as { code?: unknown }).code }, 'job skipped: database unavailable')
+                : deps.logger.error({ job: job.name, err: error }, 'job failed'),
+            )
             .finally(() => running.delete(run));
           running.add(run);
         }, job.everyMs);

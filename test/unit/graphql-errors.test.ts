@@ -1,6 +1,7 @@
 import { GraphQLError } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { AppError, BadUserInputError } from '../../src/errors.js';
+import { isDatabaseUnavailable } from '../../src/db/unavailable.js';
 import { maskError } from '../../src/graphql/errors.js';
 import { DateTimeScalar, SafeIntScalar } from '../../src/graphql/scalars.js';
 
@@ -42,5 +43,22 @@ describe('scalars', () => {
     expect(() => SafeIntScalar.parseValue(2 ** 53)).toThrow(BadUserInputError);
     expect(() => SafeIntScalar.parseValue(1.5)).toThrow(BadUserInputError);
     expect(() => SafeIntScalar.serialize(2n ** 60n)).toThrow(TypeError);
+  });
+});
+
+describe('database outages', () => {
+  it('are recognised from pg, Postgres and Prisma errors anywhere in the cause chain', () => {
+    expect(isDatabaseUnavailable(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }))).toBe(true);
+    expect(isDatabaseUnavailable(new Error('wrapped', { cause: Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' }) }))).toBe(true);
+    expect(isDatabaseUnavailable(new Error('Connection terminated unexpectedly'))).toBe(true);
+    expect(isDatabaseUnavailable(Object.assign(new Error('duplicate key'), { code: '23505' }))).toBe(false);
+    expect(isDatabaseUnavailable(new TypeError('boom'))).toBe(false);
+  });
+
+  it('reach the client as SERVICE_UNAVAILABLE, without details', () => {
+    const outage = Object.assign(new Error('connect ECONNREFUSED 10.1.2.3:5432'), { code: 'ECONNREFUSED' });
+    const masked = maskError(new GraphQLError(outage.message, { originalError: outage })) as GraphQLError;
+    expect(masked.extensions).toEqual({ code: 'SERVICE_UNAVAILABLE' });
+    expect(masked.message).not.toContain('10.1.2.3');
   });
 });
