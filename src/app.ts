@@ -212,6 +212,7 @@ export function buildApp({ config, db, bus, logger, clock }: AppDeps): App {
       server.closeIdleConnections();
       // Subscriptions end on their own (graphql-ws sends `complete`, SSE its complete event)...
       shutdown.abort();
+      for (const ctx of wsClients) for (const operation of ctx.extra.operations?.values() ?? []) operation.abort();
       await scheduler.stop();
       await waitUntil(() => [...wsClients].every((ctx) => Object.keys(ctx.subscriptions).length === 0), 1_000);
       // ...then sockets close with 1001 Going Away, and in-flight requests get a bounded time to finish.
