@@ -121,6 +121,26 @@ function observe(observed: Observed, where: string, text: string): void {
   for (const match of text.matchAll(/"(?:code|errorCode)"\s*:\s*"([A-Z_]+)"/g)) observed.byCode[match[1]] = (observed.byCode[match[1]] ?? 0) + 1;
 }
 
+/** The key failure paths, sent once each before the random ones (random deletes may remove the refused provider early). */
+async function sendFailurePaths(observed: Observed): Promise<void> {
+  const owner = tokens[0];
+  const calls: Array<[string, Record<string, unknown>]> = [
+    ['mutation($id: ID!) { testProvider(id: $id) { ok errorCode message } }', { id: ids.refused }],
+    ['mutation($input: ChatInput!) { chat(input: $input) { content } }', { input: { messages: [{ role: 'USER', content: 'hi' }], providerId: ids.refused, allowFallback: false } }],
+    ['mutation($input: AddProviderInput!) { addProvider(input: $input) { id } }', { input: { kind: 'OPENAI', apiKey: `${CANARIES.offered}#status=401`, baseUrl: sim.baseUrls.openai } }],
+    ['mutation($input: AddProviderInput!) { addProvider(input: $input) { id } }', { input: { kind: 'ANTHROPIC', apiKey: `${CANARIES.offered}#status=403`, baseUrl: sim.baseUrls.anthropic } }],
+  ];
+  for (const [query, variables] of calls) {
+    const response = await fetch(gw.graphqlUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${owner}` },
+      body: JSON.stringify({ query, variables }),
+    });
+    observed.requests++;
+    observe(observed, `HTTP ${response.status}`, await response.text());
+  }
+}
+
 async function send(observed: Observed): Promise<void> {
   const token = pick(tokens);
   const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
@@ -196,6 +216,7 @@ describe('secrets under fire', () => {
 
   it(`${REQUESTS} random and malformed requests: no canary piece in any response, log line or stored row, no stack trace`, async () => {
     const observed: Observed = { requests: 0, byStatus: {}, byCode: {}, leaks: [], traces: [] };
+    await sendFailurePaths(observed);
     const wsShare = Math.ceil((REQUESTS * 0.05) / tokens.filter(Boolean).length);
     await sendOverWs(observed, wsShare);
     const httpCount = REQUESTS - observed.requests;
