@@ -74,12 +74,16 @@ function introspectionPlugin(mode: Config['introspection']): Plugin {
   };
 }
 
+/** Per document (Yoga caches parsed documents), so each one is walked once. */
+const introspecting = new WeakMap<DocumentNode, boolean>();
 function introspects(document: DocumentNode): boolean {
-  let found = false;
-  visit(document, {
-    [Kind.FIELD]: (field) => {
-      if (field.name.value === '__schema' || field.name.value === '__type') found = true;
-    },
-  });
+  let found = introspecting.get(document);
+  if (found === undefined) {
+    found = false;
+    visit(document, {
+      [Kind.FIELD]: (field) => void (found ||= field.name.value === '__schema' || field.name.value === '__type'),
+    });
+    introspecting.set(document, found);
+  }
   return found;
 }

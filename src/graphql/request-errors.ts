@@ -42,9 +42,15 @@ function holdsNul(value: unknown): boolean {
   return false;
 }
 
+/** Yoga caches parsed documents, so each one is walked once, not on every execute. */
+const nulInDocument = new WeakMap<DocumentNode, boolean>();
 function documentHoldsNul(document: DocumentNode): boolean {
-  let found = false;
-  visit(document, { StringValue: (node) => void (found ||= node.value.includes('\u0000')) });
+  let found = nulInDocument.get(document);
+  if (found === undefined) {
+    found = false;
+    visit(document, { StringValue: (node) => void (found ||= node.value.includes('\u0000')) });
+    nulInDocument.set(document, found);
+  }
   return found;
 }
 

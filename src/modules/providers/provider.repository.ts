@@ -47,8 +47,8 @@ export function createProviderRepository(prisma: PrismaClient, sql: Sql, platfor
      * personal providers, whose calls they see.
      */
     async unknownForUsage(viewer: Viewer, ids: readonly string[]): Promise<string[]> {
-      const candidates = ids.filter((id) => isUuid(id) && !platform.find(viewer.workspaceId, id));
-      const known = new Set<string>(ids.filter((id) => platform.find(viewer.workspaceId, id)));
+      const known = new Set(ids.filter((id) => platform.find(viewer.workspaceId, id)));
+      const candidates = ids.filter((id) => isUuid(id) && !known.has(id));
       if (candidates.length > 0) {
         const rows = await sql.query<{ id: string }>(
           `SELECT id::text FROM providers WHERE workspace_id = $1 AND id::text = ANY($2::text[]) AND (scope = 'WORKSPACE' OR owner_id = $3 OR $4)`,
