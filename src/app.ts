@@ -11,6 +11,7 @@ import { usePrometheus } from '@graphql-yoga/plugin-prometheus';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { createScheduler, type Job, type Scheduler } from './jobs/scheduler.js';
 import { sweepReservationsJob } from './jobs/sweep-reservations.js';
+import { CONSOLE_PATH, serveConsole } from './console/serve.js';
 import { exportUsageCsv } from './modules/usage/csv-export.js';
 import { bearerToken, createTokenVerifier, TokenRejected, type Viewer } from './auth/jwt.js';
 import type { Config } from './config.js';
@@ -119,6 +120,12 @@ export function buildApp({ config, db, bus, logger, clock }: AppDeps): App {
     if (path === '/metrics') {
       res.writeHead(200, { 'content-type': services.metrics.registry.contentType });
       return void res.end(await services.metrics.registry.metrics());
+    }
+    if (path === CONSOLE_PATH || path.startsWith(`${CONSOLE_PATH}/`)) {
+      return serveConsole(req, res).catch((error: unknown) => {
+        logger.error({ err: error }, 'console file not served');
+        if (!res.headersSent) sendJson(res, 500, { status: 'console file not served' });
+      });
     }
     if (path === '/export/usage.csv') return exportUsageCsv(req, res, { verifyToken, viewers: services.viewers, usage: services.usage, logger });
     const bodyProblem = requestBodyProblem(req, config.maxRequestBodyBytes);

@@ -59,12 +59,15 @@ export interface Simulator {
   url: string;
   baseUrls: { openai: string; openrouter: string; anthropic: string; gemini: string };
   requests: RecordedRequest[];
+  /** Every request to one protocol's base URL answers `status` (an upstream outage) until called again without one. */
+  setOutage(protocol: keyof Simulator['baseUrls'], status?: number): void;
   stop(): Promise<void>;
 }
 
 export async function startSimulator(port = 0, host = '127.0.0.1'): Promise<Simulator> {
   const requests: RecordedRequest[] = [];
   const attempts = new Map<string, number>();
+  const outages = new Map<string, number>();
 
   const server = createServer(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://simulator');
@@ -146,7 +149,7 @@ export async function startSimulator(port = 0, host = '127.0.0.1'): Promise<Simu
     if (script.redirect) return void res.writeHead(302, { location: script.redirect }).end();
     if (!key && !protocol.isPublic?.(req.method ?? '', exchange.path)) return protocol.error(exchange, 401, 'No API key provided');
     const failing = script.fail && bump(attempts, `${scriptText}|${key}|${exchange.path}`) <= script.fail.times ? script.fail.status : undefined;
-    const status = script.status ?? failing;
+    const status = script.status ?? outages.get(protocol.name) ?? failing;
     if (status) return protocol.error(exchange, status, `Simulated ${status}`);
     try {
       await protocol.handle(exchange);
@@ -162,6 +165,7 @@ export async function startSimulator(port = 0, host = '127.0.0.1'): Promise<Simu
     url,
     baseUrls: { openai: `${url}/openai/v1`, openrouter: `${url}/openrouter/api/v1`, anthropic: `${url}/anthropic`, gemini: `${url}/gemini` },
     requests,
+    setOutage: (protocol, status) => void (status ? outages.set(protocol, status) : outages.delete(protocol)),
     stop: () =>
       new Promise((resolve) => {
         server.closeAllConnections();
