@@ -112,11 +112,15 @@ export async function startSimulator(port = 0, host = '127.0.0.1'): Promise<Simu
       pause: (ms) =>
         new Promise((resolve) => {
           if (res.destroyed) return resolve(false);
-          const timer = setTimeout(() => resolve(!res.destroyed), ms);
-          res.once('close', () => {
+          const closed = () => {
             clearTimeout(timer);
             resolve(false);
-          });
+          };
+          const timer = setTimeout(() => {
+            res.off('close', closed);
+            resolve(!res.destroyed);
+          }, ms);
+          res.once('close', closed);
         }),
       send: (frame) => {
         if (res.destroyed || stalled) return false;

@@ -18,6 +18,17 @@ const messages = [{ role: 'user' as const, content: 'Say hello to the simulator'
 describe('OpenAI-compatible', () => {
   const client = (apiKey = 'sk-sim') => new OpenAI({ apiKey, baseURL: sim.baseUrls.openai, maxRetries: 0 });
 
+  it('answers every request with the outage status while one is set, and normally after', async () => {
+    sim.setOutage('openai', 503);
+    await expect(client().chat.completions.create({ model: 'gpt-4o-mini', messages })).rejects.toMatchObject({ status: 503 });
+    await expect(client().models.list()).rejects.toMatchObject({ status: 503 });
+    // Only that protocol's base URL is down.
+    const claude = new Anthropic({ apiKey: 'sk-ant-sim', baseURL: sim.baseUrls.anthropic, maxRetries: 0 });
+    await expect(claude.messages.create({ model: 'claude-3-5-haiku-latest', max_tokens: 50, messages })).resolves.toMatchObject({ type: 'message' });
+    sim.setOutage('openai');
+    await expect(client().chat.completions.create({ model: 'gpt-4o-mini', messages })).resolves.toMatchObject({ object: 'chat.completion' });
+  });
+
   it('answers a chat with usage', async () => {
     const reply = await client().chat.completions.create({ model: 'gpt-4o-mini', messages });
     expect(reply.choices[0].message.content).toMatch(/^Echo: Say hello/);

@@ -1,4 +1,4 @@
-// The real entry point (src/main.ts) as a child process, as `npm start` runs it.
+// The real entry points (src/main.ts, src/demo/main.ts) as child processes, as `npm start` and `npm run demo` run them.
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 
@@ -7,28 +7,43 @@ const ROOT = path.resolve(import.meta.dirname, '../..');
 export interface GatewayProcess {
   child: ChildProcess;
   /** stdout and stderr lines so far. */
-  output: string[];
+  readonly output: string[];
+  /** stdout and stderr as written so far. */
+  readonly transcript: string;
   /** Resolves with the exit code. */
   exited: Promise<number | null>;
 }
 
 export function spawnGateway(env: Record<string, string | undefined>): GatewayProcess {
+  return spawnEntry('src/main.ts', env);
+}
+
+export function spawnEntry(entry: string, env: Record<string, string | undefined>): GatewayProcess {
   const inherited = { ...process.env };
   // The embedded default: a test of `npm start` must not pick up CI's Postgres or Redis.
   delete inherited.DATABASE_URL;
   delete inherited.REDIS_URL;
   delete inherited.NODE_ENV;
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', entry], {
     cwd: ROOT,
     env: { ...inherited, PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const output: string[] = [];
-  const collect = (chunk: Buffer) => output.push(...chunk.toString().split('\n').filter(Boolean));
+  let transcript = '';
+  const collect = (chunk: Buffer) => (transcript += chunk.toString());
   child.stdout!.on('data', collect);
   child.stderr!.on('data', collect);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, output, exited };
+  return {
+    child,
+    exited,
+    get transcript() {
+      return transcript;
+    },
+    get output() {
+      return transcript.split('\n').filter(Boolean);
+    },
+  };
 }
 
 /** Waits for the "listening" log line and returns the base URL and the start-up time it reported. */
