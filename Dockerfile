@@ -1,14 +1,25 @@
-# The gateway for production: node:20 with the project's own dependencies.
+# The gateway for production: node:20, built in one stage (Prisma client, the
+# console's bundle), run in another with only the runtime dependencies.
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY codegen.ts prisma.config.ts tsconfig.json ./
+COPY prisma ./prisma
+COPY schema ./schema
+COPY src ./src
+RUN npm run prisma:generate && npm run console:build
+
 FROM node:20-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production HOST=0.0.0.0 PORT=4000
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
+RUN npm ci --omit=dev --no-audit --no-fund
 COPY prisma.config.ts tsconfig.json ./
 COPY prisma ./prisma
-COPY src ./src
 COPY schema ./schema
-RUN PRISMA_SCHEMA_ENGINE_BINARY=package.json npx prisma generate --no-hints
+COPY --from=build /app/src ./src
+COPY --from=build /app/dist ./dist
 USER node
 EXPOSE 4000
 HEALTHCHECK --interval=10s --timeout=3s CMD node -e "fetch('http://127.0.0.1:4000/ready').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
