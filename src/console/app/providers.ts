@@ -5,9 +5,12 @@ import { byId, formatTokens, formatUsd, formFields, h, showError } from './dom.j
 import { graphql } from './generated/gql.js';
 import type { ConsoleProvidersQuery, ProviderKind } from './generated/graphql.js';
 
-export const PROVIDER_KINDS: ProviderKind[] = [
-  'OPENAI', 'ANTHROPIC', 'GEMINI', 'DEEPSEEK', 'OPENROUTER', 'XAI', 'GROQ', 'MISTRAL', 'TOGETHER', 'OLLAMA', 'OPENAI_COMPATIBLE',
-];
+// Every kind the schema has: a kind added to the schema and left out here fails typecheck.
+const KIND_SET = {
+  OPENAI: true, ANTHROPIC: true, GEMINI: true, DEEPSEEK: true, OPENROUTER: true, XAI: true,
+  GROQ: true, MISTRAL: true, TOGETHER: true, OLLAMA: true, OPENAI_COMPATIBLE: true,
+} satisfies Record<ProviderKind, true>;
+export const PROVIDER_KINDS = Object.keys(KIND_SET) as ProviderKind[];
 
 export const ConsoleProviders = graphql(`
   query ConsoleProviders {
