@@ -4,7 +4,7 @@
 // and again on every connection and redirect hop (DNS can change its answer).
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { BlockList, isIP, type LookupFunction } from 'node:net';
-import { Agent, Response as UndiciResponse, fetch as undiciFetch } from 'undici';
+import { createHttpFetch } from './http-fetch.js';
 
 export interface EgressPolicy {
   /** Development: the local simulator and Ollama live on loopback. */
@@ -13,41 +13,6 @@ export interface EgressPolicy {
   allowedHosts: ReadonlySet<string>;
   /** Networks the operator allows, e.g. a private Ollama or vLLM. */
   allowedCidrs: readonly string[];
-}
-
-/** A provider sent one line (an SSE event, a JSON body) longer than the gateway will hold in memory. */
-export class UpstreamLineTooLong extends Error {
-  constructor(maxBytes: number) {
-    super(`sent a line longer than ${maxBytes} bytes`);
-    this.name = 'UpstreamLineTooLong';
-  }
-}
-
-/**
- * The SDKs buffer a line until its newline: without a bound, one endless line
- * from a provider would take all the memory there is. The body passes through
- * unchanged until a line outgrows `maxBytes`; then it fails with UpstreamLineTooLong.
- */
-function boundLines(response: UndiciResponse, maxBytes: number): UndiciResponse {
-  if (!response.body) return response;
-  let lineBytes = 0;
-  const tooLong = new UpstreamLineTooLong(maxBytes);
-  const bounded = (response.body as ReadableStream<Uint8Array>).pipeThrough(
-    new TransformStream<Uint8Array, Uint8Array>({
-      transform(chunk, controller) {
-        let start = 0;
-        for (let newline = chunk.indexOf(0x0a); newline !== -1; newline = chunk.indexOf(0x0a, start)) {
-          if (lineBytes + newline - start > maxBytes) return controller.error(tooLong);
-          lineBytes = 0;
-          start = newline + 1;
-        }
-        lineBytes += chunk.length - start;
-        if (lineBytes > maxBytes) return controller.error(tooLong);
-        controller.enqueue(chunk);
-      },
-    }),
-  );
-  return new UndiciResponse(bounded as never, { status: response.status, statusText: response.statusText, headers: response.headers });
 }
 
 export class EgressRefused extends Error {
@@ -190,7 +155,7 @@ export function createGuardedFetch(policy: EgressPolicy, limits: { maxLineBytes:
       callback(null, addresses[0].address, addresses[0].family);
     });
   };
-  const dispatcher = new Agent({ connect: { lookup } });
+  const send = createHttpFetch({ lookup, maxLineBytes: limits.maxLineBytes });
 
   return (async (input: string | URL | Request, init?: RequestInit) => {
     let url = new URL(input instanceof Request ? input.url : input);
@@ -199,9 +164,10 @@ export function createGuardedFetch(policy: EgressPolicy, limits: { maxLineBytes:
       // Literal addresses are checked here; names at connect time, by `lookup`.
       const refusal = urlRefusal(policy, url);
       if (refusal) throw new EgressRefused(refusal);
-      const response = await undiciFetch(url, { ...(init as object), redirect: 'manual', dispatcher } as never);
+      const response = await send(url, init);
       const location = response.headers.get('location');
-      if (response.status < 300 || response.status >= 400 || !location) return boundLines(response, limits.maxLineBytes) as unknown as Response;
+      if (response.status < 300 || response.status >= 400 || !location) return response;
+      await response.body?.cancel();
       const next = new URL(location, url);
       if (next.origin !== origin) throw new EgressRefused(`Provider redirected to another origin (${next.origin}); the key is only sent to ${origin}`);
       if (hop >= MAX_REDIRECTS) throw new EgressRefused('Provider redirected too many times');
