@@ -40,7 +40,7 @@ const gateway = await startChild(
 );
 const database = process.env.DATABASE_URL ? 'Postgres' : 'PGlite (embedded)';
 
-const token = await signToken({ secret: jwtSecret }, { workspace: `bench-${Date.now()}`, user: 'bench', role: 'owner' });
+const token = await signToken({ secret: jwtSecret }, { workspace: `bench-${Date.now()}`, user: `bench-${Date.now()}`, role: 'owner' });
 const graphql = async (query: string, variables: unknown) => {
   const response = await fetch(`${gateway.url}/graphql`, {
     method: 'POST',

@@ -240,7 +240,8 @@ export function createChatService(deps: ChatServiceDeps) {
           status = failure && failure.code !== 'PROVIDER_REMOVED' ? 'FAILED' : 'CANCELLED';
         } finally {
           untrack();
-          removal.abort(); // ends the upstream request if the caller left mid-stream
+          // Ends the upstream request if the caller left mid-stream (an answer read to its end needs nothing).
+          if (status !== 'SUCCEEDED') removal.abort();
           const tokens = usage ?? estimatedCounts(promptEstimate, sent);
           finalized = await deps.ledger.finalize(
             eventId,

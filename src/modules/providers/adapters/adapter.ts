@@ -3,7 +3,8 @@
 // can echo the key (OpenAI's 401 does), so callers get status and error type only.
 import type { ProviderKind } from '../../../generated/prisma/enums.js';
 import { AppError, type ErrorCode } from '../../../errors.js';
-import { EgressRefused, UpstreamLineTooLong } from '../../../net/egress.js';
+import { EgressRefused } from '../../../net/egress.js';
+import { UpstreamLineTooLong } from '../../../net/http-fetch.js';
 import { KINDS } from '../kinds.js';
 
 export interface ProviderTarget {
