@@ -25,6 +25,19 @@ describe('HTTP surface', () => {
     expect(await response.json()).toMatchObject({ errors: [{ extensions: { code: 'BAD_USER_INPUT' } }] });
   });
 
+  it('refuses a chunked body (no Content-Length) with 411, whatever its size', async () => {
+    // The only bound on a body is its Content-Length, checked before Yoga reads it.
+    const chunks = [JSON.stringify({ query: `{ viewer { userId } } # ${'x'.repeat(4096)}` })];
+    const response = await fetch(gw.graphqlUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: new ReadableStream({ pull: (controller) => (chunks.length ? controller.enqueue(new TextEncoder().encode(chunks.pop())) : controller.close()) }),
+      duplex: 'half',
+    } as RequestInit);
+    expect(response.status).toBe(411);
+    expect(await response.json()).toMatchObject({ errors: [{ message: 'A Content-Length header is required', extensions: { code: 'BAD_USER_INPUT' } }] });
+  });
+
   it('serves GraphiQL to browsers in development', async () => {
     const response = await fetch(gw.graphqlUrl, { headers: { accept: 'text/html' } });
     expect(response.status).toBe(200);
