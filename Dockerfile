@@ -1,5 +1,6 @@
 # The gateway for production: node:20, built in one stage (Prisma client, the
-# console's bundle), run in another with only the runtime dependencies.
+# console's bundle, the server's bundle), run in another with only the runtime
+# dependencies.
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
@@ -8,7 +9,7 @@ COPY codegen.ts prisma.config.ts tsconfig.json ./
 COPY prisma ./prisma
 COPY schema ./schema
 COPY src ./src
-RUN npm run prisma:generate && npm run console:build
+RUN npm run build
 
 FROM node:20-bookworm-slim
 WORKDIR /app
@@ -23,4 +24,4 @@ COPY --from=build /app/dist ./dist
 USER node
 EXPOSE 4000
 HEALTHCHECK --interval=10s --timeout=3s CMD node -e "fetch('http://127.0.0.1:4000/ready').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
-CMD ["node", "--import", "tsx", "src/main.ts"]
+CMD ["node", "--enable-source-maps", "dist/server/main.js"]

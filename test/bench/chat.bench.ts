@@ -20,8 +20,9 @@ const OPEN_LOOP_SECONDS = Number(process.env.BENCH_OPEN_LOOP_SECONDS ?? 5);
 
 const jwtSecret = randomBytes(32).toString('base64url');
 const simulator = await startChild('src/simulator/main.ts', ['0'], {}, /listening on (http:\/\/\S+)/);
+// The gateway as `npm start` runs it: the bundle `npm run build` wrote (the npm script builds it first).
 const gateway = await startChild(
-  'src/main.ts',
+  'dist/server/main.js',
   [],
   {
     NODE_ENV: 'production',

@@ -15,9 +15,10 @@ export interface Child {
   stop(): Promise<void>;
 }
 
-/** Starts `node --import tsx <entry>` and waits for a line matching `ready` that contains a URL. */
+/** Starts `node <entry>` (through tsx when it is TypeScript) and waits for a line matching `ready` that contains a URL. */
 export async function startChild(entry: string, args: string[], env: Record<string, string | undefined>, ready: RegExp): Promise<Child> {
-  const child = spawn(process.execPath, [...(env.PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${env.PROFILE_DIR}`] : []), '--import', 'tsx', entry, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const node = [...(env.PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${env.PROFILE_DIR}`] : []), ...(entry.endsWith('.ts') ? ['--import', 'tsx'] : ['--enable-source-maps'])];
+  const child = spawn(process.execPath, [...node, entry, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const url = await new Promise<string>((resolve, reject) => {
     let output = '';
     const onData = (chunk: Buffer) => {

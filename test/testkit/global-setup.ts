@@ -1,4 +1,4 @@
-// Once per run: build the console, and migrate a template database. With DATABASE_URL that is the
+// Once per run: build the console and the server bundle (what `npm start` runs), and migrate a template database. With DATABASE_URL that is the
 // Postgres database itself; otherwise an in-memory PGlite whose data directory
 // is dumped to a file that every test server loads (fresh, already migrated).
 import { writeFile } from 'node:fs/promises';
@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import type { TestProject } from 'vitest/node';
+import { buildServer } from '../../src/build-server.js';
 import { buildConsole } from '../../src/console/build.js';
 import { openDatabase } from '../../src/db/client.js';
 import { migrate } from '../../src/db/migrate.js';
@@ -18,7 +19,7 @@ declare module 'vitest' {
 
 export default async function setup(project: TestProject): Promise<void> {
   // The console the gateway serves at /console/ (the browser tests open it).
-  await buildConsole();
+  await Promise.all([buildConsole(), buildServer()]);
   const url = process.env.DATABASE_URL;
   if (url) {
     const db = await openDatabase({ kind: 'postgres', url });

@@ -1,4 +1,4 @@
-// The real entry points (src/main.ts, src/demo/main.ts) as child processes, as `npm start` and `npm run demo` run them.
+// The real entry points (the server bundle, src/demo/main.ts) as child processes, as `npm start` and `npm run demo` run them.
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 
@@ -14,8 +14,9 @@ export interface GatewayProcess {
   exited: Promise<number | null>;
 }
 
+/** The gateway as `npm start` runs it: the bundle global-setup built. */
 export function spawnGateway(env: Record<string, string | undefined>): GatewayProcess {
-  return spawnEntry('src/main.ts', env);
+  return spawnEntry('dist/server/main.js', env);
 }
 
 export function spawnEntry(entry: string, env: Record<string, string | undefined>): GatewayProcess {
@@ -24,7 +25,7 @@ export function spawnEntry(entry: string, env: Record<string, string | undefined
   delete inherited.DATABASE_URL;
   delete inherited.REDIS_URL;
   delete inherited.NODE_ENV;
-  const child = spawn(process.execPath, ['--import', 'tsx', entry], {
+  const child = spawn(process.execPath, [...(entry.endsWith('.ts') ? ['--import', 'tsx'] : ['--enable-source-maps']), entry], {
     cwd: ROOT,
     env: { ...inherited, PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
