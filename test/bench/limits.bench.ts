@@ -23,7 +23,7 @@ const ledger = createLedger(db.sql, createCatalog().price, () => new Date(), 50)
 const OFF: Limits = { providerDailyTokens: null, providerMonthlyMicros: null, workspaceDailyTokens: null, workspaceMonthlyMicros: null };
 // Limits far above what the run uses: every guard is evaluated and holds.
 const ON: Limits = { providerDailyTokens: 10n ** 15n, providerMonthlyMicros: 10n ** 15n, workspaceDailyTokens: 10n ** 15n, workspaceMonthlyMicros: 10n ** 15n };
-const outcome = { status: 'SUCCEEDED' as const, tokens: { promptTokens: 300, cachedPromptTokens: 0, completionTokens: 200, reasoningTokens: 0, totalTokens: 500 }, usageSource: 'PROVIDER' as const, durationMs: 900, ttftMs: 120, errorCode: null };
+const outcome = { status: 'SUCCEEDED' as const, tokens: { promptTokens: 300, cachedPromptTokens: 0, completionTokens: 200, reasoningTokens: 0, totalTokens: 500 }, usageSource: 'PROVIDER' as const, durationMs: 900, ttftMs: 120, errorCode: null, sessionMessages: 0 };
 
 function reservationFor(caller: number, shared: boolean): Reservation {
   const workspaceId = shared ? 'bench-limits-shared' : `bench-limits-${caller}`;

@@ -78,7 +78,7 @@ const reservation: Reservation = {
   userId: 'bench', streamed: false, reservedTokens: 1_000, promptEstimate: 300, reservedAt: new Date(),
 };
 const noLimits = { providerDailyTokens: null, providerMonthlyMicros: null, workspaceDailyTokens: null, workspaceMonthlyMicros: null };
-const outcome = { status: 'SUCCEEDED' as const, tokens: { promptTokens: 300, cachedPromptTokens: 0, completionTokens: 200, reasoningTokens: 0, totalTokens: 500 }, usageSource: 'PROVIDER' as const, durationMs: 900, ttftMs: 120, errorCode: null };
+const outcome = { status: 'SUCCEEDED' as const, tokens: { promptTokens: 300, cachedPromptTokens: 0, completionTokens: 200, reasoningTokens: 0, totalTokens: 500 }, usageSource: 'PROVIDER' as const, durationMs: 900, ttftMs: 120, errorCode: null, sessionMessages: 0 };
 const finalizeWith = async (ledger: ReturnType<typeof createLedger>) => {
   const ids: string[] = [];
   for (let i = 0; i < FINALIZES + 50; i++) ids.push((await ledger.reserve(reservation, { platform: false, timezone: 'UTC', limits: noLimits })).id);

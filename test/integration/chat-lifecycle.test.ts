@@ -148,6 +148,21 @@ describe('sessions', () => {
     ]);
     const rows = await gw.db.prisma.usageEvent.findMany({ where: { workspaceId: workspace.id, sessionId } });
     expect(listed.data?.sessions.edges[0].node.totalTokens).toBe(rows.reduce((sum, r) => sum + r.totalTokens, 0));
+    expect(listed.data?.sessions.edges[0].node.costUsd).toBeCloseTo(rows.reduce((sum, r) => sum + Number(r.costMicros), 0) / 1e6, 9);
+    expect(rows.every((r) => r.costMicros > 0n)).toBe(true);
+  });
+
+  it('are written by their first reservation: a chat every provider refuses leaves none', async () => {
+    const { workspace, token } = await owner();
+    const provider = await addSimProvider(gw, sim, token);
+    expect((await gw.execute(UpdateProvider, { id: provider.id, input: { dailyTokenLimit: 1 } }, { token })).errors).toBeUndefined();
+    const streamed = await streamOverWs(gw, token, { messages: userMessage() });
+    const start = streamed.chunks.find((c) => c.type === 'START')!;
+    expect(streamed.chunks.at(-1)).toMatchObject({ type: 'ERROR', errorCode: 'LIMIT_EXCEEDED' });
+    expect(await gw.db.prisma.chatSession.findMany({ where: { workspaceId: workspace.id } })).toEqual([]);
+    expect(await gw.db.prisma.usageEvent.count({ where: { workspaceId: workspace.id } })).toBe(0);
+    // Its id names nothing to continue.
+    expect((await gw.execute(Chat, { input: { messages: userMessage(), sessionId: start.sessionId } }, { token })).errors?.[0].extensions?.code).toBe('NOT_FOUND');
   });
 
   it("are the caller's own: another member's session is NOT_FOUND", async () => {

@@ -24,7 +24,7 @@ import type { ProviderService } from '../providers/provider.service.js';
 import type { LiveStreams } from './live-streams.js';
 import { retryDelayMs, sleep, type RetryPolicy } from './retry.js';
 import { usableCandidates, type RouteCandidate, type RouteService } from './route.service.js';
-import type { SessionService } from './session.service.js';
+import { turnLength, type SessionService } from './session.service.js';
 
 export interface ChatInput {
   providerId?: string | null;
@@ -87,14 +87,11 @@ const LABEL = /^[A-Za-z0-9._:/ -]{1,64}$/;
 type ChunkBody = ChatChunk extends infer C ? (C extends { index: number } ? Omit<C, 'index'> : never) : never;
 
 export function createChatService(deps: ChatServiceDeps) {
-  function validate(input: ChatInput, maxTokensPerRequest: number | null): void {
+  function validate(input: ChatInput): void {
     if (input.messages.length === 0) throw new BadUserInputError('messages must not be empty', 'messages');
     if (input.messages.length > 1000) throw new BadUserInputError('At most 1000 messages per call', 'messages');
     if (input.temperature != null && !(input.temperature >= 0 && input.temperature <= 2)) throw new BadUserInputError('temperature must be between 0 and 2', 'temperature');
     if (input.maxTokens != null && !(Number.isInteger(input.maxTokens) && input.maxTokens >= 1)) throw new BadUserInputError('maxTokens must be a positive integer', 'maxTokens');
-    if (input.maxTokens != null && maxTokensPerRequest != null && input.maxTokens > maxTokensPerRequest) {
-      throw new BadUserInputError(`maxTokens may be at most ${maxTokensPerRequest} in this workspace`, 'maxTokens');
-    }
     for (const field of ['agent', 'operation'] as const) {
       const value = input[field];
       if (value != null && !LABEL.test(value)) throw new BadUserInputError(`${field} must be 1 to 64 letters, digits, spaces or . _ : / -`, field);
@@ -106,9 +103,14 @@ export function createChatService(deps: ChatServiceDeps) {
    * are GraphQL errors with their codes, not chunks.
    */
   async function prepare(viewer: Viewer, input: ChatInput) {
-    const prefs = await deps.preferences.read(viewer.workspaceId);
-    validate(input, prefs.maxTokensPerRequest);
+    validate(input);
     const asked: ChatMessage[] = input.messages.map((m) => ({ role: ROLES[m.role], content: m.content }));
+    const prefsRead = deps.preferences.read(viewer.workspaceId);
+    // A new chat's route is read together with the preferences (one wait, not two).
+    const [prefs, newRoute] = await Promise.all([prefsRead, input.sessionId ? undefined : deps.routes.plan(viewer, input, prefsRead)]);
+    if (input.maxTokens != null && prefs.maxTokensPerRequest != null && input.maxTokens > prefs.maxTokensPerRequest) {
+      throw new BadUserInputError(`maxTokens may be at most ${prefs.maxTokensPerRequest} in this workspace`, 'maxTokens');
+    }
 
     let session: ChatSession;
     let history: ChatMessage[] = [];
@@ -121,13 +123,13 @@ export function createChatService(deps: ChatServiceDeps) {
       // The session keeps its provider and model; only before its first answer do preferences choose.
       route = await deps.routes.plan(viewer, session.providerId ? { providerId: session.providerId, model: session.model, agent: session.agent, allowFallback: false } : input, prefs);
     } else {
-      route = await deps.routes.plan(viewer, input, prefs);
-      session = await deps.sessions.start(viewer, input.agent, asked.find((m) => m.role === 'user')?.content);
+      route = newRoute!;
+      session = deps.sessions.draft(viewer, input.agent, asked.find((m) => m.role === 'user')?.content);
     }
     const candidates = usableCandidates(route);
     const messages = [...history, ...asked];
     const promptEstimate = estimateTokens(messages.map((m) => m.content).join('')) + 4 * messages.length;
-    return { prefs, asked, session, route, candidates, messages, promptEstimate };
+    return { prefs, asked, session, resumed: Boolean(input.sessionId), route, candidates, messages, promptEstimate };
   }
 
   /** Alerts never fail a call: a failure to raise one is logged. */
@@ -147,7 +149,7 @@ export function createChatService(deps: ChatServiceDeps) {
 
   /** The chunks of one prepared chat. Ends after DONE or ERROR and never throws; the caller may stop reading at any time. */
   async function* execute(viewer: Viewer, input: ChatInput, prepared: Awaited<ReturnType<typeof prepare>>, options: { streamed: boolean; signal: AbortSignal }): AsyncGenerator<ChatChunk> {
-    const { prefs, asked, session, route, candidates, messages, promptEstimate } = prepared;
+    const { prefs, asked, session, resumed, route, candidates, messages, promptEstimate } = prepared;
     let index = 0;
     const chunk = (body: ChunkBody): ChatChunk => ({ index: index++, ...body }) as ChatChunk;
     let previousEventId: string | null = null;
@@ -172,6 +174,7 @@ export function createChatService(deps: ChatServiceDeps) {
           promptEstimate,
           fallbackFromId: previousEventId,
           reservedAt: deps.clock(),
+          ...(resumed ? {} : { newSessionTitle: { title: session.title } }),
         };
         let eventId: string;
         try {
@@ -246,7 +249,15 @@ export function createChatService(deps: ChatServiceDeps) {
           finalized = await deps.ledger.finalize(
             eventId,
             reservation,
-            { status, tokens, usageSource: usage ? 'PROVIDER' : 'ESTIMATED', durationMs: performance.now() - started, ttftMs, errorCode: failure?.code ?? (status === 'FAILED' ? 'INTERNAL' : null) },
+            {
+              status,
+              tokens,
+              usageSource: usage ? 'PROVIDER' : 'ESTIMATED',
+              durationMs: performance.now() - started,
+              ttftMs,
+              errorCode: failure?.code ?? (status === 'FAILED' ? 'INTERNAL' : null),
+              sessionMessages: turnLength(asked),
+            },
             prefs.timezone,
           );
           deps.metrics.callFinished({ kind: provider.kind, model, status, durationMs: performance.now() - started, ttftMs, promptTokens: tokens.promptTokens, completionTokens: tokens.completionTokens });
@@ -258,8 +269,8 @@ export function createChatService(deps: ChatServiceDeps) {
             spendThisMonthUsd: microsToUsd(finalized.spendMonthMicros),
             monthlyBudgetUsd: provider.monthlyBudgetMicros === null ? null : microsToUsd(provider.monthlyBudgetMicros),
           });
-          if (status === 'SUCCEEDED') {
-            await deps.sessions.record(session, { provider, model, tokens, costMicros: finalized.costMicros, asked, reply: sent, storeHistory: prefs.storeConversationHistory });
+          if (status === 'SUCCEEDED' && prefs.storeConversationHistory && finalized.sessionMessages !== null) {
+            await deps.sessions.storeTurn(session.id, finalized.sessionMessages, asked, sent);
           }
         }
 

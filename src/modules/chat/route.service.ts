@@ -6,7 +6,7 @@ import type { Viewer } from '../../auth/jwt.js';
 import { BadUserInputError, NotFoundError } from '../../errors.js';
 import type { Sql } from '../../db/sql.js';
 import type { AgentPreference, Provider } from '../../generated/prisma/client.js';
-import { findAgentPreference } from '../preferences/preferences.repository.js';
+import { findAgentPreference, type StoredPreferences } from '../preferences/preferences.repository.js';
 import type { PreferencesService } from '../preferences/preferences.service.js';
 import { KINDS } from '../providers/kinds.js';
 import type { ProviderService } from '../providers/provider.service.js';
@@ -34,8 +34,8 @@ export function createRouteService(providers: ProviderService, preferences: Pref
   }
 
   return {
-    /** `prefs` may be passed by a caller that already read them. */
-    async plan(viewer: Viewer, input: RouteInput, knownPrefs?: Awaited<ReturnType<PreferencesService['read']>>): Promise<RouteCandidate[]> {
+    /** `prefs` may be passed (or be on their way) by a caller that reads them too. */
+    async plan(viewer: Viewer, input: RouteInput, knownPrefs?: StoredPreferences | Promise<StoredPreferences>): Promise<RouteCandidate[]> {
       const [visible, prefs, agentPreference] = await Promise.all([
         providers.list(viewer),
         knownPrefs ?? preferences.read(viewer.workspaceId),

@@ -3,7 +3,10 @@
 // counters it touches (the provider's and the workspace's day and month) only
 // if every limit still holds; finalizing corrects them by actual minus
 // reserved. Both are single statements, so concurrent calls cannot overshoot a
-// limit by more than the difference between reserved and actual.
+// limit by more than the difference between reserved and actual. A chat
+// session moves with its rows the same way: a new session is written by its
+// first reservation, and each successful call adds to its totals as it is
+// finalized, so a session's totals never disagree with the ledger.
 import { randomUUID } from 'node:crypto';
 import type { Sql } from '../../db/sql.js';
 import type { ProviderKind, UsageSource, UsageStatus } from '../../generated/prisma/client.js';
@@ -33,6 +36,8 @@ export interface Reservation {
   fallbackFromId?: string | null;
   /** When the call was reserved: its counters are that moment's day and month. */
   reservedAt: Date;
+  /** Set when `sessionId` names a session not written yet: the reservation writes it (once, whichever attempt is first). */
+  newSessionTitle?: { title: string | null };
 }
 
 /** The limits a reservation must fit in; null is no limit. */
@@ -56,6 +61,8 @@ export interface Outcome {
   durationMs: number;
   ttftMs: number | null;
   errorCode: string | null;
+  /** Messages a successful call adds to its session (the question's and the answer). */
+  sessionMessages: number;
 }
 
 /**
@@ -63,7 +70,7 @@ export interface Outcome {
  * it, to measure what keeping the rollup costs each finalize.
  */
 export function createLedger(sql: Sql, price: PriceLookup, clock: () => Date, platformMonthlyRequests: number, { maintainRollup = true } = {}) {
-  const rollupStep = maintainRollup ? `, daily AS (${ROLLUP_UPSERT.replace('$TZ', '$21')})` : '';
+  const rollupStep = maintainRollup ? `, daily AS (${ROLLUP_UPSERT.replace('$TZ', '$22')})` : '';
   return {
     /**
      * Writes the RESERVED row. A call through a platform provider first takes one
@@ -102,6 +109,10 @@ export function createLedger(sql: Sql, price: PriceLookup, clock: () => Date, pl
           `WITH guard AS (
             SELECT reserve_usage_counters($2, ARRAY[$15, $15, $16, $16], ARRAY[$17, $18, $17, $18], $11::int8, $14::int8,
               ARRAY[$19, NULL, $20, NULL]::int8[], ARRAY[NULL, $21, NULL, $22]::int8[]) AS counters
+          ), new_session AS (
+            INSERT INTO chat_sessions (id, workspace_id, user_id, title, agent, created_at, last_active_at)
+            SELECT $9::uuid, $2, $8, $24, $6, $13, $13 FROM guard WHERE $23
+            ON CONFLICT (id) DO NOTHING
           ), reserved AS (
             INSERT INTO usage_events (id, workspace_id, provider_id, kind, model, agent, operation, user_id, session_id, status, streamed, reserved_tokens,
               fallback_from_id, created_at, reserved_micros)
@@ -112,7 +123,8 @@ export function createLedger(sql: Sql, price: PriceLookup, clock: () => Date, pl
           [id, reservation.workspaceId, reservation.providerId, reservation.kind, reservation.model, reservation.agent ?? null, reservation.operation ?? null,
             reservation.userId, reservation.sessionId ?? null, reservation.streamed, reservation.reservedTokens, reservation.fallbackFromId ?? null, at,
             reservedMicros, reservation.providerScope, workspace, day, month,
-            limits.providerDailyTokens, limits.workspaceDailyTokens, limits.providerMonthlyMicros, limits.workspaceMonthlyMicros],
+            limits.providerDailyTokens, limits.workspaceDailyTokens, limits.providerMonthlyMicros, limits.workspaceMonthlyMicros,
+            reservation.newSessionTitle !== undefined, reservation.newSessionTitle?.title ?? null],
         );
         return { id, guards: guards(row.counters.map(BigInt)) };
       };
@@ -141,10 +153,12 @@ export function createLedger(sql: Sql, price: PriceLookup, clock: () => Date, pl
      * One statement, atomically: the row gets its outcome and its exact cost (the
      * price version in force when it was reserved), the four limit counters it
      * reserved on (provider and workspace, day and month) move by actual minus
-     * reserved tokens and cost, and the daily rollup row of its local day,
-     * provider, model and status takes it in. A row that is no
-     * longer RESERVED (already finalized or swept) changes nothing.
-     * Returns the provider's counters after the call, for live ticks.
+     * reserved tokens and cost, the daily rollup row of its local day,
+     * provider, model and status takes it in, and a successful call's session
+     * adds its messages, tokens and cost (and keeps the provider and model of
+     * its first answer). A row that is no longer RESERVED (already finalized or
+     * swept) changes nothing.
+     * Returns the provider's counters after the call, for live ticks, and the session's message count.
      */
     async finalize(id: string, reservation: Reservation, outcome: Outcome, timezone: string): Promise<Finalized> {
       const now = clock();
@@ -153,7 +167,7 @@ export function createLedger(sql: Sql, price: PriceLookup, clock: () => Date, pl
       const cost = costMicros(tokens, quote);
       const day = dayKey(reservation.reservedAt, timezone);
       const month = monthKey(reservation.reservedAt, timezone);
-      const rows = await sql.query<{ period: string; tokens: bigint; cost_micros: bigint }>(
+      const rows = await sql.query<{ period: string; tokens: bigint; cost_micros: bigint; session_messages: number | null }>(
         `WITH finished AS (
           UPDATE usage_events SET status = $2::"UsageStatus", prompt_tokens = $3, cached_prompt_tokens = $4, completion_tokens = $5,
             reasoning_tokens = $6, total_tokens = $7, usage_source = $8::"UsageSource", duration_ms = $9, ttft_ms = $10, error_code = $11, finished_at = $12,
@@ -167,14 +181,23 @@ export function createLedger(sql: Sql, price: PriceLookup, clock: () => Date, pl
           ON CONFLICT (scope, period) DO UPDATE SET tokens = usage_counters.tokens + EXCLUDED.tokens,
             cost_micros = usage_counters.cost_micros + EXCLUDED.cost_micros, requests = usage_counters.requests + 1
           RETURNING scope, period, tokens, cost_micros
+        ), session AS (
+          UPDATE chat_sessions SET provider_id = COALESCE(chat_sessions.provider_id, finished.provider_id),
+            kind = COALESCE(chat_sessions.kind, finished.kind), model = COALESCE(chat_sessions.model, finished.model),
+            message_count = chat_sessions.message_count + $21, total_tokens = chat_sessions.total_tokens + finished.total_tokens,
+            cost_micros = chat_sessions.cost_micros + finished.cost_micros, last_active_at = finished.finished_at
+          FROM finished WHERE chat_sessions.id = finished.session_id AND finished.status = 'SUCCEEDED'
+          RETURNING message_count
         )${rollupStep}
-        SELECT period, tokens, cost_micros FROM counters WHERE scope = $17`,
+        SELECT period, tokens, cost_micros, (SELECT message_count FROM session) AS session_messages FROM counters WHERE scope = $17`,
         [id, outcome.status, tokens.promptTokens, tokens.cachedPromptTokens, tokens.completionTokens, tokens.reasoningTokens, tokens.totalTokens,
           outcome.usageSource, Math.round(outcome.durationMs), outcome.ttftMs === null ? null : Math.round(outcome.ttftMs), outcome.errorCode, now,
           cost, quote.version, quote.fallback,
-          reservation.workspaceId, reservation.providerScope, day, month, workspaceScope(reservation.workspaceId), ...(maintainRollup ? [timezone] : [])],
+          reservation.workspaceId, reservation.providerScope, day, month, workspaceScope(reservation.workspaceId), outcome.sessionMessages,
+          ...(maintainRollup ? [timezone] : [])],
       );
       return {
+        sessionMessages: rows[0]?.session_messages ?? null,
         costMicros: cost,
         tokensToday: rows.find((row) => row.period === day)?.tokens ?? 0n,
         spendMonthMicros: rows.find((row) => row.period === month)?.cost_micros ?? 0n,
@@ -184,6 +207,8 @@ export function createLedger(sql: Sql, price: PriceLookup, clock: () => Date, pl
 }
 
 export interface Finalized {
+  /** The session's message count after this call, when it added to one. */
+  sessionMessages: number | null;
   costMicros: bigint;
   /** The provider's counters after this call. */
   tokensToday: bigint;
