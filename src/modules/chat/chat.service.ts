@@ -5,6 +5,7 @@
 // fell back from. A client that leaves, or a provider that is removed, ends
 // the upstream call and the row is finalized CANCELLED with what was sent.
 import type { Viewer } from '../../auth/jwt.js';
+import { childSignal } from '../../child-signal.js';
 import { AppError, BadUserInputError } from '../../errors.js';
 import { SealError } from '../../crypto/seal.js';
 import type { ChatSession, ProviderKind, UsageSource } from '../../generated/prisma/client.js';
@@ -21,7 +22,7 @@ import { DEFAULT_MAX_TOKENS, ProviderCallError, type ChatMessage, type TokenCoun
 import type { Adapters } from '../providers/adapters/adapters.js';
 import { KINDS } from '../providers/kinds.js';
 import type { ProviderService } from '../providers/provider.service.js';
-import type { LiveStreams } from './live-streams.js';
+import { ProviderRemoved, type LiveStreams } from './live-streams.js';
 import { retryDelayMs, sleep, type RetryPolicy } from './retry.js';
 import { usableCandidates, type RouteCandidate, type RouteService } from './route.service.js';
 import { turnLength, type SessionService } from './session.service.js';
@@ -200,8 +201,9 @@ export function createChatService(deps: ChatServiceDeps) {
         }
         previousEventId = eventId;
 
-        const removal = new AbortController();
-        const untrack = deps.liveStreams.track(provider.id, removal);
+        // Aborted when the caller leaves, or by the provider's removal (with a ProviderRemoved reason).
+        const upstream = childSignal(options.signal);
+        const untrack = deps.liveStreams.track(provider.id, upstream);
         const started = performance.now();
         let ttftMs: number | null = null;
         let sent = '';
@@ -210,13 +212,12 @@ export function createChatService(deps: ChatServiceDeps) {
         // Until the loop ends or fails, leaving means the caller stopped reading: CANCELLED.
         let status: 'SUCCEEDED' | 'FAILED' | 'CANCELLED' = 'CANCELLED';
         let failure: AppError | undefined;
-        const callSignal = AbortSignal.any([options.signal, removal.signal]);
         let finalized: Finalized | undefined;
         try {
           const request = { model, messages, temperature: input.temperature ?? undefined, maxTokens: input.maxTokens ?? undefined };
           const adapter = deps.adapters[KINDS[provider.kind].protocol];
           const target = await deps.providers.target(provider);
-          const events = options.streamed ? adapter.stream(target, request, callSignal) : await adapter.chat(target, request, callSignal);
+          const events = options.streamed ? adapter.stream(target, request, upstream.signal) : await adapter.chat(target, request, upstream.signal);
           for await (const event of events) {
             if (event.type === 'usage') usage = event.usage;
             else if (event.type === 'finish') finishReason = event.reason;
@@ -227,10 +228,10 @@ export function createChatService(deps: ChatServiceDeps) {
             }
           }
           // Some SDKs end a stream quietly when its signal aborts, instead of throwing.
-          callSignal.throwIfAborted();
+          upstream.signal.throwIfAborted();
           status = 'SUCCEEDED';
         } catch (error) {
-          if (removal.signal.aborted) failure = new AppError('PROVIDER_REMOVED', 'The provider was deleted or disabled during the call');
+          if (upstream.signal.reason instanceof ProviderRemoved) failure = new AppError('PROVIDER_REMOVED', 'The provider was deleted or disabled during the call');
           else if (options.signal.aborted) failure = undefined;
           else if (error instanceof AppError) failure = error;
           // A key that does not open (wrong master key, moved ciphertext): this provider cannot be used, others may.
@@ -243,8 +244,9 @@ export function createChatService(deps: ChatServiceDeps) {
           status = failure && failure.code !== 'PROVIDER_REMOVED' ? 'FAILED' : 'CANCELLED';
         } finally {
           untrack();
+          upstream.release();
           // Ends the upstream request if the caller left mid-stream (an answer read to its end needs nothing).
-          if (status !== 'SUCCEEDED') removal.abort();
+          if (status !== 'SUCCEEDED') upstream.abort(new DOMException('the call ended', 'AbortError'));
           const tokens = usage ?? estimatedCounts(promptEstimate, sent);
           finalized = await deps.ledger.finalize(
             eventId,

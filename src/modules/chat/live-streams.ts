@@ -7,10 +7,10 @@ export class ProviderRemoved extends Error {
 }
 
 export function createLiveStreams() {
-  const byProvider = new Map<string, Set<AbortController>>();
+  const byProvider = new Map<string, Set<Pick<AbortController, 'abort'>>>();
   return {
     /** Registers a call; the returned function unregisters it. */
-    track(providerId: string, controller: AbortController): () => void {
+    track(providerId: string, controller: Pick<AbortController, 'abort'>): () => void {
       let set = byProvider.get(providerId);
       if (!set) byProvider.set(providerId, (set = new Set()));
       set.add(controller);

@@ -2,6 +2,7 @@
 // failures to the contract's codes. Upstream error text is never passed on: it
 // can echo the key (OpenAI's 401 does), so callers get status and error type only.
 import type { ProviderKind } from '../../../generated/prisma/enums.js';
+import { childSignal } from '../../../child-signal.js';
 import { AppError, type ErrorCode } from '../../../errors.js';
 import { EgressRefused } from '../../../net/egress.js';
 import { UpstreamLineTooLong } from '../../../net/http-fetch.js';
@@ -136,15 +137,23 @@ export async function callProvider<T>(
   run: (signal: AbortSignal) => Promise<T>,
   httpFailure: (error: unknown) => UpstreamFailure | undefined,
 ): Promise<T> {
-  const deadline = AbortSignal.timeout(timeoutMs);
+  const call = childSignal(signal);
+  let timedOut = false;
+  const deadline = setTimeout(() => {
+    timedOut = true;
+    call.abort(new DOMException('call timed out', 'TimeoutError'));
+  }, timeoutMs);
   try {
-    return await run(AbortSignal.any([signal, deadline]));
+    return await run(call.signal);
   } catch (error) {
     if (error instanceof ProviderCallError) throw error;
     const failure = httpFailure(error);
     if (failure) throw providerError(kind, failure);
     if (signal.aborted) throw error;
-    throw transportError(kind, error, deadline.aborted);
+    throw transportError(kind, error, timedOut);
+  } finally {
+    clearTimeout(deadline);
+    call.release();
   }
 }
 
@@ -162,13 +171,17 @@ export async function* streamProvider(
   open: (signal: AbortSignal) => AsyncIterable<StreamEvent> | Promise<AsyncIterable<StreamEvent>>,
   httpFailure: (error: unknown) => UpstreamFailure | undefined,
 ): AsyncGenerator<StreamEvent> {
-  const waiting = new AbortController();
-  const wait = (ms: number) => setTimeout(() => waiting.abort(new DOMException('stream timed out', 'TimeoutError')), ms);
+  const upstream = childSignal(signal);
+  let timedOut = false;
+  const wait = (ms: number) =>
+    setTimeout(() => {
+      timedOut = true;
+      upstream.abort(new DOMException('stream timed out', 'TimeoutError'));
+    }, ms);
   let timer = wait(deadlines.timeoutMs);
-  const upstream = AbortSignal.any([signal, waiting.signal]);
   let finished = false;
   try {
-    for await (const event of await open(upstream)) {
+    for await (const event of await open(upstream.signal)) {
       clearTimeout(timer);
       if (event.type === 'finish') finished = true;
       yield event;
@@ -181,9 +194,10 @@ export async function* streamProvider(
     const failure = httpFailure(error);
     if (failure) throw providerError(kind, failure);
     if (signal.aborted) throw error;
-    throw transportError(kind, error, waiting.signal.aborted);
+    throw transportError(kind, error, timedOut);
   } finally {
     clearTimeout(timer);
+    upstream.release();
   }
 }
 

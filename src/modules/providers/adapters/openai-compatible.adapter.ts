@@ -16,17 +16,36 @@ import {
   type UpstreamFailure,
 } from './adapter.js';
 
+/** Distinct (kind, base URL) pairs whose SDK client is kept; past it the oldest is dropped. */
+const MAX_CLIENTS = 256;
+
 export function createOpenAiCompatibleAdapter(deps: AdapterDeps): ProviderAdapter {
-  const client = (target: ProviderTarget) =>
-    new OpenAI({
-      // Keyless servers (Ollama) still get a bearer header from the SDK; any value does.
-      apiKey: target.apiKey || 'no-key',
-      baseURL: target.baseUrl,
-      maxRetries: 0, // the gateway owns retries
-      timeout: deps.timeoutMs,
-      fetch: deps.fetch,
-      defaultHeaders: KINDS[target.kind].extraHeaders,
-    });
+  // One SDK client per kind and base URL, holding no key: the key goes with each request (see `auth`),
+  // decrypted for that call only. Building a client costs about 50 µs of CPU (every API resource, the
+  // environment read), a tenth of what the gateway spends on a call.
+  const clients = new Map<string, OpenAI>();
+  const client = (target: ProviderTarget) => {
+    const id = `${target.kind} ${target.baseUrl}`;
+    let sdk = clients.get(id);
+    if (!sdk) {
+      if (clients.size >= MAX_CLIENTS) clients.delete(clients.keys().next().value!);
+      sdk = new OpenAI({
+        apiKey: 'sent-with-each-request',
+        // Not from the gateway's environment: an OpenAI organization or project has no business at another provider.
+        organization: null,
+        project: null,
+        baseURL: target.baseUrl,
+        maxRetries: 0, // the gateway owns retries
+        timeout: deps.timeoutMs,
+        fetch: deps.fetch,
+        defaultHeaders: KINDS[target.kind].extraHeaders,
+      });
+      clients.set(id, sdk);
+    }
+    return sdk;
+  };
+  // Keyless servers (Ollama) still get a bearer header; any value does.
+  const auth = (target: ProviderTarget) => ({ Authorization: `Bearer ${target.apiKey || 'no-key'}` });
 
   const call = <T>(target: ProviderTarget, signal: AbortSignal, run: (signal: AbortSignal) => Promise<T>) =>
     callProvider(target.kind, signal, deps.timeoutMs, run, httpFailure);
@@ -34,7 +53,7 @@ export function createOpenAiCompatibleAdapter(deps: AdapterDeps): ProviderAdapte
   const listModels = (target: ProviderTarget, signal: AbortSignal) =>
     call(target, signal, async (callSignal) => {
       const ids: string[] = [];
-      for await (const model of client(target).models.list({ signal: callSignal })) ids.push(model.id);
+      for await (const model of client(target).models.list({ signal: callSignal, headers: auth(target) })) ids.push(model.id);
       return ids;
     });
 
@@ -42,7 +61,7 @@ export function createOpenAiCompatibleAdapter(deps: AdapterDeps): ProviderAdapte
     listModels,
     chat: (target, request, signal) =>
       call(target, signal, async (callSignal) => {
-        const completion = await client(target).chat.completions.create({ ...body(target, request), stream: false }, { signal: callSignal });
+        const completion = await client(target).chat.completions.create({ ...body(target, request), stream: false }, { signal: callSignal, headers: auth(target) });
         return completionEvents(completion);
       }),
     stream: (target, request, signal) =>
@@ -53,7 +72,7 @@ export function createOpenAiCompatibleAdapter(deps: AdapterDeps): ProviderAdapte
         async function* (callSignal) {
           const chunks = await client(target).chat.completions.create(
             { ...body(target, request), stream: true, stream_options: { include_usage: true } },
-            { signal: callSignal },
+            { signal: callSignal, headers: auth(target) },
           );
           try {
             for await (const chunk of chunks) yield* chunkEvents(chunk);
@@ -71,7 +90,7 @@ export function createOpenAiCompatibleAdapter(deps: AdapterDeps): ProviderAdapte
       const path = KINDS[target.kind].validationPath;
       if (!path) return { models: await listModels(target, signal) };
       // OpenRouter lists models without a key: /key is what proves one.
-      await call(target, signal, (callSignal) => client(target).get(path, { signal: callSignal }));
+      await call(target, signal, (callSignal) => client(target).get(path, { signal: callSignal, headers: auth(target) }));
       return { models: await listModels(target, signal) };
     },
   };
