@@ -175,7 +175,7 @@ export function createChatService(deps: ChatServiceDeps) {
           promptEstimate,
           fallbackFromId: previousEventId,
           reservedAt: deps.clock(),
-          ...(resumed ? {} : { newSessionTitle: { title: session.title } }),
+          ...(resumed ? {} : { newSession: { title: session.title } }),
         };
         let eventId: string;
         try {

@@ -37,7 +37,7 @@ export interface Reservation {
   /** When the call was reserved: its counters are that moment's day and month. */
   reservedAt: Date;
   /** Set when `sessionId` names a session not written yet: the reservation writes it (once, whichever attempt is first). */
-  newSessionTitle?: { title: string | null };
+  newSession?: { title: string | null };
 }
 
 /** The limits a reservation must fit in; null is no limit. */
@@ -124,7 +124,7 @@ export function createLedger(sql: Sql, price: PriceLookup, clock: () => Date, pl
             reservation.userId, reservation.sessionId ?? null, reservation.streamed, reservation.reservedTokens, reservation.fallbackFromId ?? null, at,
             reservedMicros, reservation.providerScope, workspace, day, month,
             limits.providerDailyTokens, limits.workspaceDailyTokens, limits.providerMonthlyMicros, limits.workspaceMonthlyMicros,
-            reservation.newSessionTitle !== undefined, reservation.newSessionTitle?.title ?? null],
+            reservation.newSession !== undefined, reservation.newSession?.title ?? null],
         );
         return { id, guards: guards(row.counters.map(BigInt)) };
       };
