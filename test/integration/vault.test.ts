@@ -27,7 +27,7 @@ async function dumpDatabase(server: TestServer): Promise<string> {
   const parts: string[] = [];
   for (const { table_name } of tables) {
     const rows = await server.db.prisma.$queryRawUnsafe<{ row: string }[]>(`SELECT row_to_json(t)::text AS row FROM "${table_name}" t`);
-    parts.push(...rows.map((r) => r.row));
+    for (const r of rows) parts.push(r.row);
   }
   return parts.join('\n');
 }
