@@ -52,6 +52,11 @@ const GRAPHQL_PATH = '/graphql';
 /** Required on requests a browser could send cross-site without a preflight (GET, form posts). */
 export const CSRF_HEADER = 'x-graphql-csrf';
 const CATALOG_RELOAD_MS = 5 * 60_000;
+/**
+ * Why a graphql-ws operation's signal aborts when it completes (the client's `complete`, or its end):
+ * one shared reason, because abort() without one builds a DOMException, stack and all, every time.
+ */
+const OPERATION_COMPLETED = new DOMException('The operation completed', 'AbortError');
 /** setTimeout's ceiling (about 24.8 days). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -188,7 +193,7 @@ export function buildApp({ config, db, bus, logger, clock }: AppDeps): App {
         return true;
       },
       onComplete: (ctx, id) => {
-        ctx.extra.operations?.get(id)?.abort();
+        ctx.extra.operations?.get(id)?.abort(OPERATION_COMPLETED);
         ctx.extra.operations?.delete(id);
       },
       onSubscribe: async (ctx, id, payload) => {

@@ -6,7 +6,7 @@ import type { SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapt
 import pg from 'pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { PrismaClient } from '../generated/prisma/client.js';
-import { pgliteSql, postgresSql, type Sql } from './sql.js';
+import { PG_TYPES, pgliteSql, postgresSql, type Sql } from './sql.js';
 
 export type DatabaseSource =
   | { kind: 'postgres'; url: string }
@@ -34,7 +34,7 @@ export function databaseSource(config: { databaseUrl?: string; dataDir: string }
 
 export async function openDatabase(source: DatabaseSource): Promise<Database> {
   if (source.kind === 'postgres') {
-    const pool = new pg.Pool({ connectionString: source.url, connectionTimeoutMillis: 5_000 });
+    const pool = new pg.Pool({ connectionString: source.url, connectionTimeoutMillis: 5_000, types: PG_TYPES });
     // An idle connection that dies (server restart) must not crash the process; the next query reconnects.
     pool.on('error', () => undefined);
     const driver = new PrismaPg(pool);

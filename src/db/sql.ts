@@ -24,16 +24,23 @@ const INT8 = 20;
 const parseInt8 = (value: string) => BigInt(value);
 
 /**
- * Postgres. Statements are not named (prepared once per connection): reports build many distinct texts, and
- * named statements would pile up in every server connection; bench:chat showed no difference on the hot path.
+ * The pool's type parsers (int8 as bigint), given to `new pg.Pool({ types })`: statements then pass their text
+ * and values as they are (pg clones a query config object on every call). Prisma's adapter passes parsers of
+ * its own with each query, so it is not affected.
+ */
+export const PG_TYPES = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') => (oid === INT8 ? parseInt8 : pg.types.getTypeParser(oid, format))) as typeof pg.types.getTypeParser,
+};
+
+/**
+ * Postgres, on a pool made with PG_TYPES. Statements are not named (prepared once per connection): reports build
+ * many distinct texts, and named statements would pile up in every server connection; bench:chat showed no
+ * difference on the hot path.
  */
 export function postgresSql(pool: pg.Pool): Sql {
-  const types = {
-    getTypeParser: ((oid: number, format?: 'text' | 'binary') => (oid === INT8 ? parseInt8 : pg.types.getTypeParser(oid, format))) as typeof pg.types.getTypeParser,
-  };
   const on = (client: pg.Pool | pg.PoolClient): Sql['query'] =>
     async <Row>(text: string, values: readonly unknown[] = []) => {
-      const result = await client.query<Row & pg.QueryResultRow>({ text, values: values as unknown[], types });
+      const result = await client.query<Row & pg.QueryResultRow>(text, values as unknown[]);
       return result.rows;
     };
   return {
