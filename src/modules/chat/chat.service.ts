@@ -130,7 +130,7 @@ export function createChatService(deps: ChatServiceDeps) {
     const candidates = usableCandidates(route);
     const messages = [...history, ...asked];
     const promptEstimate = estimateTokens(messages.map((m) => m.content).join('')) + 4 * messages.length;
-    return { prefs, asked, session, resumed: Boolean(input.sessionId), route, candidates, messages, promptEstimate };
+    return { prefs, asked, session, route, candidates, messages, promptEstimate };
   }
 
   /** Alerts never fail a call: a failure to raise one is logged. */
@@ -150,7 +150,7 @@ export function createChatService(deps: ChatServiceDeps) {
 
   /** The chunks of one prepared chat. Ends after DONE or ERROR and never throws; the caller may stop reading at any time. */
   async function* execute(viewer: Viewer, input: ChatInput, prepared: Awaited<ReturnType<typeof prepare>>, options: { streamed: boolean; signal: AbortSignal }): AsyncGenerator<ChatChunk> {
-    const { prefs, asked, session, resumed, route, candidates, messages, promptEstimate } = prepared;
+    const { prefs, asked, session, route, candidates, messages, promptEstimate } = prepared;
     let index = 0;
     const chunk = (body: ChunkBody): ChatChunk => ({ index: index++, ...body }) as ChatChunk;
     let previousEventId: string | null = null;
@@ -175,7 +175,8 @@ export function createChatService(deps: ChatServiceDeps) {
           promptEstimate,
           fallbackFromId: previousEventId,
           reservedAt: deps.clock(),
-          ...(resumed ? {} : { newSession: { title: session.title } }),
+          // A chat that names no session opens one: its first reservation writes it.
+          ...(input.sessionId ? {} : { newSession: { title: session.title } }),
         };
         let eventId: string;
         try {

@@ -138,11 +138,7 @@ export async function callProvider<T>(
   httpFailure: (error: unknown) => UpstreamFailure | undefined,
 ): Promise<T> {
   const call = childSignal(signal);
-  let timedOut = false;
-  const deadline = setTimeout(() => {
-    timedOut = true;
-    call.abort(new DOMException('call timed out', 'TimeoutError'));
-  }, timeoutMs);
+  call.deadline(timeoutMs, 'call');
   try {
     return await run(call.signal);
   } catch (error) {
@@ -150,9 +146,8 @@ export async function callProvider<T>(
     const failure = httpFailure(error);
     if (failure) throw providerError(kind, failure);
     if (signal.aborted) throw error;
-    throw transportError(kind, error, timedOut);
+    throw transportError(kind, error, call.timedOut);
   } finally {
-    clearTimeout(deadline);
     call.release();
   }
 }
@@ -172,20 +167,14 @@ export async function* streamProvider(
   httpFailure: (error: unknown) => UpstreamFailure | undefined,
 ): AsyncGenerator<StreamEvent> {
   const upstream = childSignal(signal);
-  let timedOut = false;
-  const wait = (ms: number) =>
-    setTimeout(() => {
-      timedOut = true;
-      upstream.abort(new DOMException('stream timed out', 'TimeoutError'));
-    }, ms);
-  let timer = wait(deadlines.timeoutMs);
+  upstream.deadline(deadlines.timeoutMs, 'stream');
   let finished = false;
   try {
     for await (const event of await open(upstream.signal)) {
-      clearTimeout(timer);
+      upstream.deadline(null, 'stream');
       if (event.type === 'finish') finished = true;
       yield event;
-      timer = wait(deadlines.idleTimeoutMs);
+      upstream.deadline(deadlines.idleTimeoutMs, 'stream');
     }
     signal.throwIfAborted();
     if (!finished) throw new ProviderCallError('PROVIDER_UNAVAILABLE', `${KINDS[kind].displayName} ended the stream before its last event`, undefined, true);
@@ -194,9 +183,8 @@ export async function* streamProvider(
     const failure = httpFailure(error);
     if (failure) throw providerError(kind, failure);
     if (signal.aborted) throw error;
-    throw transportError(kind, error, timedOut);
+    throw transportError(kind, error, upstream.timedOut);
   } finally {
-    clearTimeout(timer);
     upstream.release();
   }
 }

@@ -1,0 +1,91 @@
+// The fetch the provider SDKs use (src/net/http-fetch.ts), against a plain local
+// server: what the chat tests do not reach through the simulator (compressed
+// answers, a reader slower than the server, bodies it refuses), and its abort
+// and failure paths.
+import { createServer, type Server, type ServerResponse } from 'node:http';
+import { lookup } from 'node:dns';
+import type { AddressInfo } from 'node:net';
+import { gzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHttpFetch, UpstreamLineTooLong } from '../../src/net/http-fetch.js';
+
+const MAX_LINE = 1024;
+const send = createHttpFetch({ lookup, maxLineBytes: MAX_LINE });
+let server: Server;
+let base: string;
+/** Bytes the /endless route managed to write before the socket pushed back, and whether its socket closed. */
+const endless = { written: 0, closed: false };
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    const route: Record<string, (res: ServerResponse) => void> = {
+      '/gzip': (r) => r.writeHead(200, { 'content-encoding': 'gzip', 'content-type': 'application/json' }).end(gzipSync('{"ok":true}\n')),
+      '/echo': (r) => {
+        const chunks: Buffer[] = [];
+        req.on('data', (c: Buffer) => chunks.push(c)).on('end', () => r.end(JSON.stringify({ method: req.method, auth: req.headers.authorization, body: Buffer.concat(chunks).toString() })));
+      },
+      '/long-line': (r) => r.end('x'.repeat(MAX_LINE + 1)),
+      '/endless': (r) => {
+        // Writes lines for as long as the socket takes them, then waits for 'drain'.
+        const line = `${'y'.repeat(100)}\n`;
+        const pump = () => {
+          while (r.write(line)) endless.written += line.length;
+        };
+        r.on('drain', pump).on('close', () => (endless.closed = true));
+        pump();
+      },
+      '/no-content': (r) => r.writeHead(204).end(),
+    };
+    (route[req.url ?? ''] ?? ((r) => r.writeHead(404).end()))(res);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(() => new Promise((resolve) => server.close(resolve)));
+
+describe('the provider fetch', () => {
+  it('sends method, headers and body, and answers with status and JSON', async () => {
+    const response = await send(`${base}/echo`, { method: 'POST', headers: { Authorization: 'Bearer t' }, body: '{"q":1}' });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ method: 'POST', auth: 'Bearer t', body: '{"q":1}' });
+  });
+
+  it('decodes a compressed answer', async () => {
+    expect(await (await send(`${base}/gzip`)).json()).toEqual({ ok: true });
+  });
+
+  it('answers 204 with no body', async () => {
+    const response = await send(`${base}/no-content`);
+    expect(response.status).toBe(204);
+    expect(response.body).toBeNull();
+  });
+
+  it('refuses a body it does not send (a stream) before connecting', async () => {
+    await expect(send(`${base}/echo`, { method: 'POST', body: new ReadableStream() })).rejects.toThrow('only string and byte bodies');
+  });
+
+  it('fails the body with UpstreamLineTooLong once a line outgrows the bound', async () => {
+    const response = await send(`${base}/long-line`);
+    await expect(response.text()).rejects.toBeInstanceOf(UpstreamLineTooLong);
+  });
+
+  it('reads no faster than the body is consumed, and an abort mid-body ends it with the reason and closes the connection', async () => {
+    const abort = new AbortController();
+    const response = await send(`${base}/endless`, { signal: abort.signal });
+    const reader = response.body!.getReader();
+    await reader.read();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    // The server is held back by the socket, not by memory in the gateway: a few hundred KB at most.
+    expect(endless.written).toBeLessThan(4 * 1024 * 1024);
+    const reason = new Error('client left');
+    abort.abort(reason);
+    await expect(reader.read()).rejects.toBe(reason);
+    await expect.poll(() => endless.closed).toBe(true);
+  });
+
+  it('rejects with the abort reason when aborted before the answer, and with "fetch failed" when the connection is refused', async () => {
+    await expect(send(`${base}/echo`, { signal: AbortSignal.abort('early') })).rejects.toBe('early');
+    const refused = await send('http://127.0.0.1:1/').catch((error: unknown) => error);
+    expect(refused).toMatchObject({ name: 'TypeError', message: 'fetch failed', cause: { code: 'ECONNREFUSED' } });
+  });
+});
