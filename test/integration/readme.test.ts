@@ -77,11 +77,13 @@ let gw: TestServer;
 let sim: Simulator;
 let workDir: string;
 const env: Record<string, string> = {};
+// The simulator's address first, and ports matched whole: the gateway's ephemeral port may itself
+// begin with 4010 (40109, say), which turned the gateway's URL into the simulator's plus a digit.
 const rewrite = (text: string) =>
   text
-    .replaceAll('http://localhost:4000', gw.url)
-    .replaceAll('ws://localhost:4000', gw.wsUrl.replace(/\/graphql$/, ''))
-    .replaceAll('http://127.0.0.1:4010', sim.url)
+    .replace(/http:\/\/127\.0\.0\.1:4010(?!\d)/g, sim.url)
+    .replace(/http:\/\/localhost:4000(?!\d)/g, gw.url)
+    .replace(/ws:\/\/localhost:4000(?!\d)/g, gw.wsUrl.replace(/\/graphql$/, ''))
     // A workspace of this run's own (the suite shares one Postgres in CI's second phase).
     .replaceAll('--workspace acme', `--workspace ${env.WORKSPACE}`)
     .replaceAll('"workspaceId":"acme"', `"workspaceId":"${env.WORKSPACE}"`);
