@@ -71,6 +71,9 @@ export function buildApp({ config, db, bus, logger, clock }: AppDeps): App {
       services.liveStreams.endAll(providerId);
     }
   })();
+  void (async () => {
+    for await (const { workspaceId } of untilAborted(bus.pubsub.subscribe('routing:changed'), shutdown.signal)) services.routes.forget(workspaceId);
+  })();
 
   const yoga = createYoga({
     schema,

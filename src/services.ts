@@ -45,8 +45,14 @@ export function createServices({ config, db, bus, logger, clock = () => new Date
   const openRouterSync = createOpenRouterSync({ sql: db.sql, catalog, fetch: guardedFetch, url: config.openRouterCatalogUrl, timeoutMs: config.providerTimeoutMs, clock, logger });
   const metrics = createMetrics();
   const alerts = createAlertService(db, bus.pubsub, clock, metrics);
-  const health = createHealthService({ sql: db.sql, alerts, clock, policy: config.health });
   const providerRepository = createProviderRepository(prisma, db.sql, createPlatformProviders(config.platformProviders, keyring));
+  const routes = createRouteService({ sql: db.sql, providers: providerRepository, clock });
+  // This instance forgets at once (what a caller changed, its next chat sees); the others when the message comes.
+  const routingChanged = (workspaceId: string) => {
+    routes.forget(workspaceId);
+    void bus.pubsub.publish('routing:changed', { workspaceId });
+  };
+  const health = createHealthService({ sql: db.sql, alerts, clock, policy: config.health, routingChanged });
   const providers = createProviderService({
     prisma,
     repository: providerRepository,
@@ -56,11 +62,11 @@ export function createServices({ config, db, bus, logger, clock = () => new Date
     rateLimit: createCredentialRateLimit(prisma, config.credentialChangesPerHour, clock),
     clock,
     announceRemoval: (providerId) => bus.pubsub.publish('provider:removed', { providerId }),
+    routingChanged,
     onOpenRouterKey: () => openRouterSync.refreshSoon(),
     health,
   });
-  const preferences = createPreferencesService(db, providers);
-  const routes = createRouteService(providers, preferences, db.sql);
+  const preferences = createPreferencesService(db, providers, routingChanged);
   const sessions = createSessionService(db, clock);
   const usageTicks = createUsageTickService(bus.pubsub);
   return {
@@ -82,7 +88,6 @@ export function createServices({ config, db, bus, logger, clock = () => new Date
     sessions,
     chat: createChatService({
       routes,
-      preferences,
       providers,
       sessions,
       ledger: createLedger(db.sql, catalog.price, clock, config.platformMonthlyRequests),

@@ -32,6 +32,8 @@ export type Topics = {
   'alert:raised': [workspaceId: string, payload: AlertEvent];
   /** A provider was deleted or disabled: every instance ends its live calls to it. */
   'provider:removed': [payload: { providerId: string }];
+  /** A workspace's preferences or providers changed: every instance forgets its routing entry. */
+  'routing:changed': [payload: { workspaceId: string }];
 };
 
 export type GatewayPubSub = PubSub<Topics>;

@@ -3,6 +3,7 @@ import type { Simulator } from '../../src/simulator/simulator.js';
 import { addSimProvider, streamOverWs, text, types, userMessage } from '../testkit/chat.js';
 import { Chat, PreferencesQuery, RemoveAgentModelPreference, ResolveRoute, SetAgentModelPreference, UpdatePreferences, UpdateProvider } from '../testkit/documents.js';
 import { disposeAll, eventually, newWorkspace, startSimulator, startTestServer, type TestServer } from '../testkit/server.js';
+import { ROUTING_TTL_MS } from '../../src/modules/chat/route.service.js';
 
 let gw: TestServer;
 let sim: Simulator;
@@ -167,5 +168,25 @@ describe('retries and fallback', () => {
     const { token } = await workspaceWith(['status=429&retry-after=0']);
     const result = await gw.execute(Chat, { input: { messages: userMessage() } }, { token });
     expect(result.errors?.[0].extensions?.code).toBe('UPSTREAM_RATE_LIMITED');
+  });
+});
+
+describe('the routing each instance keeps per workspace', () => {
+  it('follows a change through the API at once, and one made past it (SQL by hand) after ROUTING_TTL_MS', async () => {
+    let now = new Date();
+    const local = await startTestServer({ CREDENTIAL_CHANGES_PER_HOUR: '1000' }, { clock: () => now });
+    const token = await local.token(newWorkspace().claims('owner'));
+    const first = await addSimProvider(local, sim, token, { priority: 10 });
+    const second = await addSimProvider(local, sim, token, { priority: 20 });
+    const answered = async () => (await local.execute(Chat, { input: { messages: userMessage() } }, { token })).data?.chat.providerId;
+    expect(await answered()).toBe(first.id);
+
+    expect((await local.execute(UpdatePreferences, { input: { defaultProviderId: second.id } }, { token })).errors).toBeUndefined();
+    expect(await answered()).toBe(second.id);
+
+    await local.db.sql.query(`UPDATE providers SET status = 'DISABLED' WHERE id = $1::uuid`, [second.id]);
+    expect(await answered()).toBe(second.id); // not seen yet: kept until it expires
+    now = new Date(now.getTime() + ROUTING_TTL_MS);
+    expect(await answered()).toBe(first.id);
   });
 });

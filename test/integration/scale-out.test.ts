@@ -1,5 +1,6 @@
 // Several instances on one Postgres and one Redis (CI's second phase): alerts
-// reach admins on every instance once, and a job runs on one instance at a time.
+// reach admins on every instance once, a change to routing made through one is
+// followed by the others, and a job runs on one instance at a time.
 import { print } from 'graphql';
 import { createClient } from 'graphql-ws';
 import { Redis } from 'ioredis';
@@ -8,7 +9,8 @@ import { signToken } from '../../src/auth/dev-token.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Simulator } from '../../src/simulator/simulator.js';
 import { addSimProvider, userMessage } from '../testkit/chat.js';
-import { AlertsFeed, Chat, UpdateProvider } from '../testkit/documents.js';
+import { AlertsFeed, Chat, ResolveRoute, UpdatePreferences, UpdateProvider } from '../testkit/documents.js';
+import { ROUTING_TTL_MS } from '../../src/modules/chat/route.service.js';
 import { listening, spawnGateway } from '../testkit/process.js';
 import { disposeAll, eventually, newOwner, newWorkspace, startSimulator, startTestServer, TEST_ENCRYPTION_KEYS, TEST_JWT, type TestServer } from '../testkit/server.js';
 
@@ -89,6 +91,25 @@ describe.runIf(shared)('two instances', () => {
     await eventually(() => (received.length ? received : undefined));
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(received.map((alert) => alert.kind)).toEqual(['LIMIT_REACHED']);
+  });
+
+  it('routing changed through instance A is followed by instance B well before its entry would expire', async () => {
+    const { token } = await newOwner(a);
+    const first = await addSimProvider(a, sim, token, { priority: 10 });
+    const second = await addSimProvider(a, sim, token, { priority: 20 });
+    const answeredOnB = async () => (await b.execute(Chat, { input: { messages: userMessage() } }, { token })).data?.chat.providerId;
+    expect(await answeredOnB()).toBe(first.id); // B now keeps the workspace's routing
+    const within = ROUTING_TTL_MS / 2;
+
+    expect((await a.execute(UpdatePreferences, { input: { defaultProviderId: second.id } }, { token })).errors).toBeUndefined();
+    await eventually(async () => ((await answeredOnB()) === second.id ? true : undefined), within);
+
+    expect((await a.execute(UpdateProvider, { id: second.id, input: { disabled: true } }, { token })).errors).toBeUndefined();
+    await eventually(async () => {
+      const [candidate] = (await b.execute(ResolveRoute, {}, { token })).data!.resolveRoute.candidates;
+      return candidate.skippedBecause === 'disabled' ? true : undefined;
+    }, within);
+    expect(await answeredOnB()).toBe(first.id);
   });
 
   it('a job runs on one instance at a time: the other skips that run', async () => {

@@ -116,7 +116,7 @@ builder.queryFields((t) => ({
     description: 'What a chat with these inputs would try, and why',
     args: { agent: t.arg.string(), providerId: t.arg.id(), model: t.arg.string() },
     resolve: async (_root, args, context) => ({
-      candidates: await context.services.routes.plan(context.viewer!, { agent: args.agent, providerId: args.providerId?.toString(), model: args.model }),
+      candidates: await context.services.routes.resolve(context.viewer!, { agent: args.agent, providerId: args.providerId?.toString(), model: args.model }),
     }),
   }),
   sessions: t.field({

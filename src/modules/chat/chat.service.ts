@@ -17,7 +17,6 @@ import type { AlertDraft, AlertService } from '../alerts/alerts.service.js';
 import type { HealthService } from '../health/health.service.js';
 import type { Metrics } from '../../metrics.js';
 import { limitAlerts, LimitExceeded, type Guard } from '../limits/guards.js';
-import type { PreferencesService } from '../preferences/preferences.service.js';
 import { DEFAULT_MAX_TOKENS, ProviderCallError, type ChatMessage, type TokenCounts } from '../providers/adapters/adapter.js';
 import type { Adapters } from '../providers/adapters/adapters.js';
 import { KINDS } from '../providers/kinds.js';
@@ -66,7 +65,6 @@ export interface ChatResult {
 
 export interface ChatServiceDeps {
   routes: RouteService;
-  preferences: PreferencesService;
   providers: ProviderService;
   sessions: SessionService;
   ledger: Ledger;
@@ -106,9 +104,8 @@ export function createChatService(deps: ChatServiceDeps) {
   async function prepare(viewer: Viewer, input: ChatInput) {
     validate(input);
     const asked: ChatMessage[] = input.messages.map((m) => ({ role: ROLES[m.role], content: m.content }));
-    const prefsRead = deps.preferences.read(viewer.workspaceId);
-    // A new chat's route is read together with the preferences (one wait, not two).
-    const [prefs, newRoute] = await Promise.all([prefsRead, input.sessionId ? undefined : deps.routes.plan(viewer, input, prefsRead)]);
+    const config = await deps.routes.config(viewer.workspaceId);
+    const prefs = config.preferences;
     if (input.maxTokens != null && prefs.maxTokensPerRequest != null && input.maxTokens > prefs.maxTokensPerRequest) {
       throw new BadUserInputError(`maxTokens may be at most ${prefs.maxTokensPerRequest} in this workspace`, 'maxTokens');
     }
@@ -122,9 +119,9 @@ export function createChatService(deps: ChatServiceDeps) {
         throw new BadUserInputError('A session keeps the provider it started with', 'providerId');
       }
       // The session keeps its provider and model; only before its first answer do preferences choose.
-      route = await deps.routes.plan(viewer, session.providerId ? { providerId: session.providerId, model: session.model, agent: session.agent, allowFallback: false } : input, prefs);
+      route = deps.routes.plan(viewer, session.providerId ? { providerId: session.providerId, model: session.model, agent: session.agent, allowFallback: false } : input, config);
     } else {
-      route = newRoute!;
+      route = deps.routes.plan(viewer, input, config);
       session = deps.sessions.draft(viewer, input.agent, asked.find((m) => m.role === 'user')?.content);
     }
     const candidates = usableCandidates(route);

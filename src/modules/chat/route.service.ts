@@ -2,14 +2,33 @@
 // exactly this list; the chat walks it.
 //   primary:   explicit providerId → the agent's preference → the workspace default → by priority (platform providers last)
 //   fallbacks: the agent's fallback → the workspace fallback → (autoFailover) the others by priority
+//
+// What routing reads (preferences, agent preferences, providers) is kept per
+// workspace, so a chat waits for no read before its reservation. Every change
+// through the API forgets the workspace's entry on every instance (the
+// `routing:changed` topic); an entry is also reloaded after ROUTING_TTL_MS, which
+// bounds how long a change made past the API (SQL by hand, `rotate-keys`) or a
+// lost message can go unseen. Keys stay sealed in it: they are opened per call.
 import type { Viewer } from '../../auth/jwt.js';
 import { BadUserInputError, NotFoundError } from '../../errors.js';
 import type { Sql } from '../../db/sql.js';
 import type { AgentPreference, Provider } from '../../generated/prisma/client.js';
-import { findAgentPreference, type StoredPreferences } from '../preferences/preferences.repository.js';
-import type { PreferencesService } from '../preferences/preferences.service.js';
+import { listAgentPreferences, readPreferences, type StoredPreferences } from '../preferences/preferences.repository.js';
 import { KINDS } from '../providers/kinds.js';
-import type { ProviderService } from '../providers/provider.service.js';
+import type { ProviderRepository } from '../providers/provider.repository.js';
+
+/** How long a workspace's routing is kept without a change notice. */
+export const ROUTING_TTL_MS = 5_000;
+/** Workspaces kept at once; past it the oldest entry goes. */
+const MAX_WORKSPACES = 10_000;
+
+/** A workspace's routing inputs, as one consistent read. */
+export interface RoutingConfig {
+  preferences: StoredPreferences;
+  agentPreferences: AgentPreference[];
+  /** Every routable provider of the workspace, every member's personal ones included. */
+  providers: Provider[];
+}
 
 export interface RouteCandidate {
   provider: Provider;
@@ -26,60 +45,94 @@ export interface RouteInput {
   allowFallback?: boolean | null;
 }
 
-export function createRouteService(providers: ProviderService, preferences: PreferencesService, sql: Sql) {
-  function skipReason(provider: Provider): string | null {
-    if (provider.status === 'INVALID') return 'INVALID key';
-    if (provider.status === 'DISABLED') return 'disabled';
-    return null;
+export function createRouteService(deps: { sql: Sql; providers: Pick<ProviderRepository, 'listRoutable'>; clock: () => Date }) {
+  const now = () => deps.clock().getTime();
+  const kept = new Map<string, { loadedAt: number; config: Promise<RoutingConfig> }>();
+
+  async function load(workspaceId: string): Promise<RoutingConfig> {
+    const [preferences, agentPreferences, providers] = await Promise.all([
+      readPreferences(deps.sql, workspaceId),
+      listAgentPreferences(deps.sql, workspaceId),
+      deps.providers.listRoutable(workspaceId),
+    ]);
+    return { preferences, agentPreferences, providers };
+  }
+
+  /** The workspace's routing inputs: kept, or read once for every caller waiting on them. */
+  function config(workspaceId: string): Promise<RoutingConfig> {
+    const entry = kept.get(workspaceId);
+    if (entry && now() - entry.loadedAt < ROUTING_TTL_MS) return entry.config;
+    kept.delete(workspaceId);
+    if (kept.size >= MAX_WORKSPACES) kept.delete(kept.keys().next().value!);
+    const fresh = { loadedAt: now(), config: load(workspaceId) };
+    kept.set(workspaceId, fresh);
+    // A failed read is not kept: the next chat reads again.
+    fresh.config.catch(() => kept.get(workspaceId) === fresh && kept.delete(workspaceId));
+    return fresh.config;
+  }
+
+  function plan(viewer: Viewer, input: RouteInput, { preferences: prefs, agentPreferences, providers }: RoutingConfig): RouteCandidate[] {
+    const agentPreference = input.agent ? agentPreferences.find((preference) => preference.agentType === input.agent) : undefined;
+    const visible = providers.filter((provider) => provider.scope !== 'PERSONAL' || provider.ownerId === viewer.userId);
+    const byId = new Map(visible.map((provider) => [provider.id, provider]));
+    const route: RouteCandidate[] = [];
+    const add = (providerId: string | null | undefined, model: string | null | undefined, reason: string) => {
+      if (!providerId || route.some((candidate) => candidate.provider.id === providerId)) return;
+      const provider = byId.get(providerId);
+      // A preference can outlive its provider (deleted, or another member's personal one): nothing to try.
+      if (!provider) return;
+      const skippedBecause = skipReason(provider);
+      route.push({ provider, model: model ?? provider.defaultModel ?? KINDS[provider.kind].defaultModel, reason, usable: skippedBecause === null, skippedBecause });
+    };
+
+    if (input.providerId) {
+      if (!byId.has(input.providerId)) throw new NotFoundError('Provider');
+      add(input.providerId, input.model, 'explicit provider');
+    } else if (agentPreference) {
+      add(agentPreference.providerId, input.model ?? agentPreference.model, 'agent preference');
+    } else if (prefs.defaultProviderId && byId.has(prefs.defaultProviderId)) {
+      add(prefs.defaultProviderId, input.model ?? prefs.defaultModel, 'workspace default');
+    }
+    const byPriority = [...visible].sort((a, b) => a.priority - b.priority || a.createdAt.getTime() - b.createdAt.getTime());
+    if (route.length === 0) {
+      const first = byPriority.find((provider) => skipReason(provider) === null) ?? byPriority[0];
+      add(first?.id, input.model, first?.scope === 'PLATFORM' ? 'platform default' : 'highest priority (no default set)');
+    }
+
+    if (input.allowFallback !== false) {
+      add(agentPreference?.fallbackProviderId, agentPreference?.fallbackModel, 'agent fallback');
+      add(prefs.fallbackProviderId, prefs.fallbackModel, 'workspace fallback');
+      if (prefs.autoFailover) for (const provider of byPriority) add(provider.id, null, 'auto-failover by priority');
+    }
+    // A DEGRADED provider is tried only when no healthy one can answer.
+    if (route.some((candidate) => candidate.usable && candidate.provider.status !== 'DEGRADED')) {
+      for (const candidate of route) {
+        if (candidate.usable && candidate.provider.status === 'DEGRADED') Object.assign(candidate, { usable: false, skippedBecause: 'DEGRADED (a healthy provider is available)' });
+      }
+    }
+    return route;
   }
 
   return {
-    /** `prefs` may be passed (or be on their way) by a caller that reads them too. */
-    async plan(viewer: Viewer, input: RouteInput, knownPrefs?: StoredPreferences | Promise<StoredPreferences>): Promise<RouteCandidate[]> {
-      const [visible, prefs, agentPreference] = await Promise.all([
-        providers.list(viewer),
-        knownPrefs ?? preferences.read(viewer.workspaceId),
-        input.agent ? findAgentPreference(sql, viewer.workspaceId, input.agent) : Promise.resolve<AgentPreference | undefined>(undefined),
-      ]);
-      const byId = new Map(visible.map((provider) => [provider.id, provider]));
-      const route: RouteCandidate[] = [];
-      const add = (providerId: string | null | undefined, model: string | null | undefined, reason: string) => {
-        if (!providerId || route.some((candidate) => candidate.provider.id === providerId)) return;
-        const provider = byId.get(providerId);
-        // A preference can outlive its provider (deleted, or another member's personal one): nothing to try.
-        if (!provider) return;
-        const skippedBecause = skipReason(provider);
-        route.push({ provider, model: model ?? provider.defaultModel ?? KINDS[provider.kind].defaultModel, reason, usable: skippedBecause === null, skippedBecause });
-      };
+    config,
+    plan,
 
-      if (input.providerId) {
-        if (!byId.has(input.providerId)) throw new NotFoundError('Provider');
-        add(input.providerId, input.model, 'explicit provider');
-      } else if (agentPreference) {
-        add(agentPreference.providerId, input.model ?? agentPreference.model, 'agent preference');
-      } else if (prefs.defaultProviderId && byId.has(prefs.defaultProviderId)) {
-        add(prefs.defaultProviderId, input.model ?? prefs.defaultModel, 'workspace default');
-      }
-      const byPriority = [...visible].sort((a, b) => a.priority - b.priority || a.createdAt.getTime() - b.createdAt.getTime());
-      if (route.length === 0) {
-        const first = byPriority.find((provider) => skipReason(provider) === null) ?? byPriority[0];
-        add(first?.id, input.model, first?.scope === 'PLATFORM' ? 'platform default' : 'highest priority (no default set)');
-      }
+    /** The route a chat with this input would take now (`resolveRoute`). */
+    async resolve(viewer: Viewer, input: RouteInput): Promise<RouteCandidate[]> {
+      return plan(viewer, input, await config(viewer.workspaceId));
+    },
 
-      if (input.allowFallback !== false) {
-        add(agentPreference?.fallbackProviderId, agentPreference?.fallbackModel, 'agent fallback');
-        add(prefs.fallbackProviderId, prefs.fallbackModel, 'workspace fallback');
-        if (prefs.autoFailover) for (const provider of byPriority) add(provider.id, null, 'auto-failover by priority');
-      }
-      // A DEGRADED provider is tried only when no healthy one can answer.
-      if (route.some((candidate) => candidate.usable && candidate.provider.status !== 'DEGRADED')) {
-        for (const candidate of route) {
-          if (candidate.usable && candidate.provider.status === 'DEGRADED') Object.assign(candidate, { usable: false, skippedBecause: 'DEGRADED (a healthy provider is available)' });
-        }
-      }
-      return route;
+    /** After a change to the workspace's preferences or providers. A read under way when it comes is not kept. */
+    forget(workspaceId: string): void {
+      kept.delete(workspaceId);
     },
   };
+}
+
+function skipReason(provider: Provider): string | null {
+  if (provider.status === 'INVALID') return 'INVALID key';
+  if (provider.status === 'DISABLED') return 'disabled';
+  return null;
 }
 
 export type RouteService = ReturnType<typeof createRouteService>;

@@ -29,7 +29,16 @@ const TO_DEGRADED: Transition = { to: 'DEGRADED', from: ['ACTIVE'], alert: 'PROV
 const TO_INVALID: Transition = { to: 'INVALID', from: ['ACTIVE', 'DEGRADED'], alert: 'PROVIDER_INVALID' };
 const RECOVERED: Transition = { to: 'ACTIVE', from: ['DEGRADED', 'INVALID'], alert: 'PROVIDER_RECOVERED' };
 
-export function createHealthService(deps: { sql: Sql; alerts: Pick<AlertService, 'raise'>; clock: () => Date; policy: HealthPolicy }) {
+export interface HealthServiceDeps {
+  sql: Sql;
+  alerts: Pick<AlertService, 'raise'>;
+  clock: () => Date;
+  policy: HealthPolicy;
+  /** A provider's status moved: routing must see it. */
+  routingChanged: (workspaceId: string) => void;
+}
+
+export function createHealthService(deps: HealthServiceDeps) {
   const { sql, policy } = deps;
 
   async function window(providerId: string): Promise<HealthWindow> {
@@ -55,6 +64,7 @@ export function createHealthService(deps: { sql: Sql; alerts: Pick<AlertService,
       [providerId, change.to, message, now, change.from],
     );
     if (!moved) return false;
+    deps.routingChanged(moved.workspace_id);
     const what = { PROVIDER_DEGRADED: 'is failing often and is used only when no other provider can answer', PROVIDER_INVALID: 'refused its key: calls go elsewhere until a test succeeds', PROVIDER_RECOVERED: 'is healthy again' }[change.alert];
     await deps.alerts.raise(moved.workspace_id, [
       {

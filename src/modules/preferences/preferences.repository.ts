@@ -1,10 +1,25 @@
-// The preference reads on every chat's path, as plain statements.
+// The preference reads routing needs, as plain statements.
 import type { Sql } from '../../db/sql.js';
 import type { AgentPreference, Preferences } from '../../generated/prisma/client.js';
 
 export type StoredPreferences = Omit<Preferences, 'updatedAt'>;
 
-export async function readPreferences(sql: Sql, workspaceId: string): Promise<StoredPreferences | undefined> {
+/** A workspace that never saved preferences has these. */
+const DEFAULTS: Omit<StoredPreferences, 'workspaceId'> = {
+  defaultProviderId: null,
+  defaultModel: null,
+  fallbackProviderId: null,
+  fallbackModel: null,
+  autoFailover: true,
+  maxTokensPerRequest: null,
+  timezone: 'UTC',
+  quotaWarningThreshold: 0.8,
+  workspaceDailyTokenLimit: null,
+  workspaceMonthlyBudgetMicros: null,
+  storeConversationHistory: false,
+};
+
+export async function readPreferences(sql: Sql, workspaceId: string): Promise<StoredPreferences> {
   const [row] = await sql.query<StoredPreferences>(
     `
     SELECT workspace_id AS "workspaceId", default_provider_id::text AS "defaultProviderId", default_model AS "defaultModel",
@@ -15,16 +30,15 @@ export async function readPreferences(sql: Sql, workspaceId: string): Promise<St
     FROM preferences WHERE workspace_id = $1`,
     [workspaceId],
   );
-  return row;
+  return row ?? { workspaceId, ...DEFAULTS };
 }
 
-export async function findAgentPreference(sql: Sql, workspaceId: string, agentType: string): Promise<AgentPreference | undefined> {
-  const [row] = await sql.query<AgentPreference>(
+export async function listAgentPreferences(sql: Sql, workspaceId: string): Promise<AgentPreference[]> {
+  return sql.query<AgentPreference>(
     `
     SELECT workspace_id AS "workspaceId", agent_type AS "agentType", provider_id::text AS "providerId", model,
       fallback_provider_id::text AS "fallbackProviderId", fallback_model AS "fallbackModel"
-    FROM agent_preferences WHERE workspace_id = $1 AND agent_type = $2`,
-    [workspaceId, agentType],
+    FROM agent_preferences WHERE workspace_id = $1 ORDER BY agent_type`,
+    [workspaceId],
   );
-  return row;
 }

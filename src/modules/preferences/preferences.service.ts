@@ -7,7 +7,7 @@ import type { Database } from '../../db/client.js';
 import type { AgentPreference, Preferences, Provider } from '../../generated/prisma/client.js';
 import { isTimeZone } from '../limits/periods.js';
 import type { ProviderService } from '../providers/provider.service.js';
-import { readPreferences, type StoredPreferences } from './preferences.repository.js';
+import { listAgentPreferences, readPreferences, type StoredPreferences } from './preferences.repository.js';
 import { rebuildRollup } from '../usage/rollup.js';
 
 export interface PreferencesInput {
@@ -34,26 +34,10 @@ export interface AgentPreferenceInput {
 
 export type PreferencesView = Omit<Preferences, 'updatedAt'> & { agentPreferences: AgentPreference[] };
 
-const DEFAULTS: Omit<Preferences, 'workspaceId' | 'updatedAt'> = {
-  defaultProviderId: null,
-  defaultModel: null,
-  fallbackProviderId: null,
-  fallbackModel: null,
-  autoFailover: true,
-  maxTokensPerRequest: null,
-  timezone: 'UTC',
-  quotaWarningThreshold: 0.8,
-  workspaceDailyTokenLimit: null,
-  workspaceMonthlyBudgetMicros: null,
-  storeConversationHistory: false,
-};
-
 const AGENT_TYPE = /^[A-Za-z0-9._:-]{1,64}$/;
 
-export function createPreferencesService({ prisma, sql }: Pick<Database, 'prisma' | 'sql'>, providers: ProviderService) {
-  async function read(workspaceId: string): Promise<StoredPreferences> {
-    return (await readPreferences(sql, workspaceId)) ?? { workspaceId, ...DEFAULTS };
-  }
+export function createPreferencesService({ prisma, sql }: Pick<Database, 'prisma' | 'sql'>, providers: ProviderService, routingChanged: (workspaceId: string) => void) {
+  const read = (workspaceId: string): Promise<StoredPreferences> => readPreferences(sql, workspaceId);
 
   /** A provider the whole workspace can route to: a workspace or platform provider that is not INVALID or DISABLED. */
   async function usableProvider(viewer: Viewer, id: string, field: string): Promise<Provider> {
@@ -93,7 +77,7 @@ export function createPreferencesService({ prisma, sql }: Pick<Database, 'prisma
     async get(viewer: Viewer): Promise<PreferencesView> {
       const [preferences, agentPreferences] = await Promise.all([
         read(viewer.workspaceId),
-        prisma.agentPreference.findMany({ where: { workspaceId: viewer.workspaceId }, orderBy: { agentType: 'asc' } }),
+        listAgentPreferences(sql, viewer.workspaceId),
       ]);
       return { ...preferences, agentPreferences };
     },
@@ -137,6 +121,7 @@ export function createPreferencesService({ prisma, sql }: Pick<Database, 'prisma
         data.workspaceMonthlyBudgetMicros = usd === null ? null : BigInt(Math.round(usd * 1_000_000));
       }
       await prisma.preferences.upsert({ where: { workspaceId: viewer.workspaceId }, create: { workspaceId: viewer.workspaceId, ...data }, update: data });
+      routingChanged(viewer.workspaceId);
       // The rollup's days are local days: a new time zone moves every row's day.
       if (data.timezone !== undefined && data.timezone !== current.timezone) await rebuildRollup(sql, viewer.workspaceId);
       return this.get(viewer);
@@ -147,15 +132,18 @@ export function createPreferencesService({ prisma, sql }: Pick<Database, 'prisma
       await checkChoice(viewer, input.providerId, input.model, ['providerId', 'model'], signal);
       await checkChoice(viewer, input.fallbackProviderId, input.fallbackModel, ['fallbackProviderId', 'fallbackModel'], signal);
       const data = { providerId: input.providerId, model: input.model, fallbackProviderId: input.fallbackProviderId ?? null, fallbackModel: input.fallbackModel ?? null };
-      return prisma.agentPreference.upsert({
+      const saved = await prisma.agentPreference.upsert({
         where: { workspaceId_agentType: { workspaceId: viewer.workspaceId, agentType: input.agentType } },
         create: { workspaceId: viewer.workspaceId, agentType: input.agentType, ...data },
         update: data,
       });
+      routingChanged(viewer.workspaceId);
+      return saved;
     },
 
     async removeAgentPreference(viewer: Viewer, agentType: string): Promise<boolean> {
       const { count } = await prisma.agentPreference.deleteMany({ where: { workspaceId: viewer.workspaceId, agentType } });
+      if (count > 0) routingChanged(viewer.workspaceId);
       return count > 0;
     },
   };

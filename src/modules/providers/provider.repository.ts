@@ -25,7 +25,15 @@ const PROVIDER_COLUMNS = `id::text, workspace_id AS "workspaceId", owner_id AS "
 
 export function createProviderRepository(prisma: PrismaClient, sql: Sql, platform: PlatformProviders) {
   return {
-    /** On every chat's path: one plain statement rather than a model query (see src/db/sql.ts). */
+    /**
+     * Every provider a chat in the workspace could route to, every member's personal ones included (routing
+     * filters them per caller): what the routing cache keeps. A plain statement, not a model query (src/db/sql.ts).
+     */
+    async listRoutable(workspaceId: string): Promise<Provider[]> {
+      const own = await sql.query<Provider>(`SELECT ${PROVIDER_COLUMNS} FROM providers WHERE workspace_id = $1 AND deleted_at IS NULL ORDER BY priority, created_at`, [workspaceId]);
+      return [...own.map(withBytes), ...platform.list(workspaceId)];
+    },
+
     async listVisible(viewer: Viewer): Promise<Provider[]> {
       const own = await sql.query<Provider>(
         `SELECT ${PROVIDER_COLUMNS} FROM providers

@@ -64,6 +64,8 @@ export interface ProviderServiceDeps {
   clock: () => Date;
   /** Tells every instance to end live calls to a provider that was deleted or disabled. */
   announceRemoval: (providerId: string) => void;
+  /** A provider was added, changed or deleted: routing must see it. */
+  routingChanged: (workspaceId: string) => void;
   /** A workspace has a working OpenRouter key: OpenRouter's own prices are worth reading. */
   onOpenRouterKey: () => void;
   /** Status changes a key test causes, with their alerts. */
@@ -188,7 +190,7 @@ export function createProviderService(deps: ProviderServiceDeps) {
 
       const id = randomUUID();
       const now = deps.clock();
-      return prisma.$transaction(async (tx) => {
+      const created = await prisma.$transaction(async (tx) => {
         const provider = await tx.provider.create({
           data: {
             id,
@@ -213,6 +215,8 @@ export function createProviderService(deps: ProviderServiceDeps) {
         });
         return provider;
       });
+      deps.routingChanged(viewer.workspaceId);
+      return created;
     },
 
     async update(viewer: Viewer, id: string, input: UpdateProviderInput, signal: AbortSignal): Promise<Provider> {
@@ -264,6 +268,7 @@ export function createProviderService(deps: ProviderServiceDeps) {
         if (fieldNames.length > 0) await recordAudit(tx, viewer, { action: 'PROVIDER_UPDATED', targetId: provider.id, data: { fields: fieldNames } });
         return updated;
       }).then((updated) => {
+        deps.routingChanged(provider.workspaceId);
         if (updated.status === 'DISABLED' && provider.status !== 'DISABLED') deps.announceRemoval(provider.id);
         return updated;
       });
@@ -281,6 +286,7 @@ export function createProviderService(deps: ProviderServiceDeps) {
         });
         await recordAudit(tx, viewer, { action: 'PROVIDER_DELETED', targetId: provider.id, data: { kind: provider.kind, label: provider.label } });
       });
+      deps.routingChanged(provider.workspaceId);
       deps.announceRemoval(provider.id);
       return provider.id;
     },
