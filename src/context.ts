@@ -44,7 +44,7 @@ const CLIENT_LEFT = new DOMException('The client closed the connection', 'AbortE
 /**
  * Aborts when the connection closes before the response is finished, or when the server shuts down. The
  * request's own `signal` would do, but it is a Proxy that builds an AbortController on first use, and
- * following it and the shutdown signal took AbortSignal.any: about 30 µs of every HTTP call's CPU.
+ * following it and the shutdown signal took AbortSignal.any: together about 1.5% of a chat's CPU in V8 profiles.
  */
 function untilClientLeaves(res: ServerResponse, shutdown: AbortSignal): AbortSignal {
   const child = childSignal(shutdown);
