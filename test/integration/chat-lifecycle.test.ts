@@ -51,6 +51,29 @@ describe('cancellation', () => {
     // Well before the 20 s the full reply would take.
     expect(Date.now() - started).toBeLessThan(3_000);
   });
+
+  it('of a non-streamed chat over HTTP: the client leaving closes the upstream request, and the row is CANCELLED', async () => {
+    const { workspace, token } = await owner();
+    const provider = await addSimProvider(gw, sim, token, { script: 'delay=20000' });
+    const client = new AbortController();
+    const call = fetch(gw.graphqlUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ query: print(Chat), variables: { input: { messages: userMessage() } } }),
+      signal: client.signal,
+    });
+    const started = Date.now();
+    // The gateway has reserved the row and is waiting on the provider when the client goes.
+    await eventually(() => sim.requests.find((r) => r.key === provider.key && r.method === 'POST'));
+    client.abort();
+    await expect(call).rejects.toThrow();
+
+    const upstream = await eventually(() => sim.requests.find((r) => r.key === provider.key && r.method === 'POST' && r.closedByClient));
+    expect(upstream.completed).toBe(false);
+    const row = await cancelledRow(workspace.id);
+    expect(row).toMatchObject({ usageSource: 'ESTIMATED', errorCode: null, completionTokens: 0 });
+    expect(Date.now() - started).toBeLessThan(3_000);
+  });
 });
 
 describe('a slow client', () => {
