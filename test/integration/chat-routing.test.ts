@@ -3,7 +3,7 @@ import type { Simulator } from '../../src/simulator/simulator.js';
 import { addSimProvider, streamOverWs, text, types, userMessage } from '../testkit/chat.js';
 import { Chat, PreferencesQuery, RemoveAgentModelPreference, ResolveRoute, SetAgentModelPreference, UpdatePreferences, UpdateProvider } from '../testkit/documents.js';
 import { disposeAll, eventually, newWorkspace, startSimulator, startTestServer, type TestServer } from '../testkit/server.js';
-import { ROUTING_TTL_MS } from '../../src/modules/chat/route.service.js';
+import { createRouteService, ROUTING_TTL_MS } from '../../src/modules/chat/route.service.js';
 
 let gw: TestServer;
 let sim: Simulator;
@@ -188,5 +188,42 @@ describe('the routing each instance keeps per workspace', () => {
     expect(await answered()).toBe(second.id); // not seen yet: kept until it expires
     now = new Date(now.getTime() + ROUTING_TTL_MS);
     expect(await answered()).toBe(first.id);
+  });
+
+  it('keeps at most maxWorkspaces entries, dropping the oldest, and never keeps a failed read', async () => {
+    const reads: string[] = [];
+    let failNext = false;
+    const routes = createRouteService({
+      sql: gw.db.sql,
+      // Counts the reads; the preferences and agent preferences are read from the database as usual.
+      providers: {
+        listRoutable: async (workspaceId) => {
+          reads.push(workspaceId);
+          if (failNext) {
+            failNext = false;
+            throw new Error('the database is down');
+          }
+          return [];
+        },
+      },
+      clock: () => new Date(),
+      maxWorkspaces: 2,
+    });
+    const [a, b, c] = [newWorkspace().id, newWorkspace().id, newWorkspace().id];
+    await routes.config(a);
+    await routes.config(b);
+    await routes.config(a);
+    expect(reads).toEqual([a, b]);
+    await routes.config(c); // a was kept first: it goes
+    await routes.config(b);
+    expect(reads).toEqual([a, b, c]);
+    await routes.config(a);
+    expect(reads).toEqual([a, b, c, a]);
+
+    routes.forget(a);
+    failNext = true;
+    await expect(routes.config(a)).rejects.toThrow('the database is down');
+    expect((await routes.config(a)).providers).toEqual([]);
+    expect(reads).toEqual([a, b, c, a, a, a]);
   });
 });

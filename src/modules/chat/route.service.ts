@@ -19,7 +19,7 @@ import type { ProviderRepository } from '../providers/provider.repository.js';
 
 /** How long a workspace's routing is kept without a change notice. */
 export const ROUTING_TTL_MS = 5_000;
-/** Workspaces kept at once; past it the oldest entry goes. */
+/** Workspaces kept at once by default; past it the oldest entry goes. */
 const MAX_WORKSPACES = 10_000;
 
 /** A workspace's routing inputs, as one consistent read. */
@@ -45,7 +45,15 @@ export interface RouteInput {
   allowFallback?: boolean | null;
 }
 
-export function createRouteService(deps: { sql: Sql; providers: Pick<ProviderRepository, 'listRoutable'>; clock: () => Date }) {
+export interface RouteServiceDeps {
+  sql: Sql;
+  providers: Pick<ProviderRepository, 'listRoutable'>;
+  clock: () => Date;
+  maxWorkspaces?: number;
+}
+
+export function createRouteService(deps: RouteServiceDeps) {
+  const maxWorkspaces = deps.maxWorkspaces ?? MAX_WORKSPACES;
   const now = () => deps.clock().getTime();
   const kept = new Map<string, { loadedAt: number; config: Promise<RoutingConfig> }>();
 
@@ -63,7 +71,7 @@ export function createRouteService(deps: { sql: Sql; providers: Pick<ProviderRep
     const entry = kept.get(workspaceId);
     if (entry && now() - entry.loadedAt < ROUTING_TTL_MS) return entry.config;
     kept.delete(workspaceId);
-    if (kept.size >= MAX_WORKSPACES) kept.delete(kept.keys().next().value!);
+    if (kept.size >= maxWorkspaces) kept.delete(kept.keys().next().value!);
     const fresh = { loadedAt: now(), config: load(workspaceId) };
     kept.set(workspaceId, fresh);
     // A failed read is not kept: the next chat reads again.
