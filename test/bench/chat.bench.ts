@@ -133,6 +133,24 @@ async function openLoop(call: () => Promise<Timing>, rps: number, seconds: numbe
   return { latencies, gatewayCpuPerCallUs: ((gateway.cpuSeconds() - cpuBefore) / total) * 1e6 };
 }
 
+const LOOP_PROBE_MS = 10; // prom-client's default eventLoopMonitoringPrecision
+/**
+ * What the gateway's own runtime did, from its Prometheus metrics: garbage-collection pauses so far, and
+ * the event loop's delay since the last scrape (prom-client resets that histogram on every scrape). It
+ * tells a tail the gateway caused from one the machine or the load generator caused.
+ */
+async function gatewayRuntime() {
+  const text = await (await fetch(`${gateway.url}/metrics`)).text();
+  const value = (name: string) => Number(new RegExp(`^${name} ([0-9.e+-]+)$`, 'm').exec(text)?.[1] ?? NaN);
+  const gc = (kind: 'minor' | 'major') => ({
+    count: value(`nodejs_gc_duration_seconds_count\\{kind="${kind}"\\}`),
+    ms: value(`nodejs_gc_duration_seconds_sum\\{kind="${kind}"\\}`) * 1000,
+  });
+  // The delay is sampled by a timer every LOOP_PROBE_MS, and includes that interval.
+  const stallMs = (name: string) => Math.max(0, value(name) * 1000 - LOOP_PROBE_MS);
+  return { scavenges: gc('minor'), markCompacts: gc('major'), loopStallP99Ms: stallMs('nodejs_eventloop_lag_p99_seconds'), loopStallMaxMs: stallMs('nodejs_eventloop_lag_max_seconds') };
+}
+
 const ms = (value: number | undefined) => (value === undefined ? '     -' : value.toFixed(2).padStart(7));
 const stats = (values: number[]) => ({ p50: percentile(values, 50), p99: percentile(values, 99) });
 
@@ -162,11 +180,19 @@ for (const [mode, base, gw] of [
 
 console.log(`\nopen loop: non-streamed chat at ${OPEN_LOOP_RPS} requests/s for ${OPEN_LOOP_SECONDS} s (latency from the scheduled send)`);
 const openDirect = await openLoop(direct.chat, OPEN_LOOP_RPS, OPEN_LOOP_SECONDS);
+const runtimeBefore = await gatewayRuntime();
 const openGateway = await openLoop(viaGateway.chat, OPEN_LOOP_RPS, OPEN_LOOP_SECONDS);
+const runtimeAfter = await gatewayRuntime();
 const od = stats(openDirect.latencies);
 const og = stats(openGateway.latencies);
 console.log(`  direct   p50 ${ms(od.p50)} ms  p99 ${ms(od.p99)} ms`);
 console.log(`  gateway  p50 ${ms(og.p50)} ms  p99 ${ms(og.p99)} ms   added p50 ${ms(og.p50 - od.p50)} ms (×${(og.p50 / od.p50).toFixed(2)})  added p99 ${ms(og.p99 - od.p99)} ms   gateway CPU ${openGateway.gatewayCpuPerCallUs.toFixed(0)} µs/call`);
+const pauses = (kind: 'scavenges' | 'markCompacts') => {
+  const count = runtimeAfter[kind].count - runtimeBefore[kind].count;
+  const total = runtimeAfter[kind].ms - runtimeBefore[kind].ms;
+  return `${count} ${kind === 'scavenges' ? 'scavenges' : 'mark-compacts'} (${total.toFixed(0)} ms, ${count ? (total / count).toFixed(1) : '-'} ms each)`;
+};
+console.log(`  the gateway meanwhile: event loop held up p99 ${ms(runtimeAfter.loopStallP99Ms)} ms, max ${ms(runtimeAfter.loopStallMaxMs)} ms; GC ${pauses('scavenges')}, ${pauses('markCompacts')}`);
 
 await ws.dispose();
 await Promise.all([gateway.stop(), simulator.stop()]);
