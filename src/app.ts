@@ -78,7 +78,7 @@ export function buildApp({ config, db, bus, logger, clock }: AppDeps): App {
   const yoga = createYoga({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
-    context: createContextFactory({ verifyToken, services, logger, shutdownSignal: shutdown.signal }),
+    context: createContextFactory({ verifyToken, services, shutdownSignal: shutdown.signal }),
     graphiql: config.production ? false : { subscriptionsProtocol: 'WS', title: 'BYOK gateway' },
     landingPage: false,
     // route() below refuses a body without a Content-Length or over the maximum before Yoga sees it, and

@@ -4,7 +4,6 @@ import type { ServerResponse } from 'node:http';
 import type { YogaInitialContext } from 'graphql-yoga';
 import { bearerToken, TokenRejected, type VerifyToken, type Viewer } from './auth/jwt.js';
 import { childSignal } from './child-signal.js';
-import type { Logger } from './logging/logger.js';
 import type { Services } from './services.js';
 
 export interface Context {
@@ -15,7 +14,6 @@ export interface Context {
   /** Aborts when the client goes away or the server shuts down. */
   signal: AbortSignal;
   services: Services;
-  logger: Logger;
 }
 
 /** What graphql-ws hands to Yoga for a WebSocket operation (the viewer was checked in onConnect). */
@@ -33,7 +31,6 @@ export interface HttpInitialContext {
 export interface ContextDeps {
   verifyToken: VerifyToken;
   services: Services;
-  logger: Logger;
   shutdownSignal: AbortSignal;
 }
 
@@ -60,7 +57,7 @@ export function createContextFactory(deps: ContextDeps) {
     const headerId = initial.request?.headers.get('x-request-id');
     const requestId = headerId && REQUEST_ID.test(headerId) ? headerId : randomUUID();
     const signal = initial.wsSignal ?? (initial.res ? untilClientLeaves(initial.res, deps.shutdownSignal) : deps.shutdownSignal);
-    const base = { requestId, signal, services: deps.services, logger: deps.logger.child({ requestId }) };
+    const base = { requestId, signal, services: deps.services };
     if (initial.wsViewer) return { ...base, viewer: initial.wsViewer };
 
     const token = bearerToken(initial.request?.headers.get('authorization'));
