@@ -45,7 +45,7 @@ export interface RouteInput {
   allowFallback?: boolean | null;
 }
 
-export interface RouteServiceDeps {
+interface RouteServiceDeps {
   sql: Sql;
   providers: Pick<ProviderRepository, 'listRoutable'>;
   clock: () => Date;
