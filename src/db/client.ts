@@ -21,6 +21,11 @@ export interface Database {
   /** What the schema engine needs to migrate this same database. */
   readonly adapterFactory: SqlMigrationAwareDriverAdapterFactory;
   readonly embedded: boolean;
+  /**
+   * After a migration: PGlite learns the array types when it opens, so an array of a type a migration just
+   * created (an enum array parameter) would be sent as "A,B" until it reads them again. Postgres needs nothing.
+   */
+  typesChanged(): Promise<void>;
   /** Throws when the database does not answer. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -55,6 +60,7 @@ export async function openDatabase(source: DatabaseSource): Promise<Database> {
         connectToShadowDb: () => driver.connectToShadowDb(),
       },
       embedded: false,
+      typesChanged: async () => undefined,
       ping: async () => void (await sql.query('SELECT 1')),
       close: async () => {
         await prisma.$disconnect();
@@ -71,6 +77,7 @@ export async function openDatabase(source: DatabaseSource): Promise<Database> {
     sql,
     adapterFactory,
     embedded: true,
+    typesChanged: () => pglite.refreshArrayTypes(),
     ping: async () => void (await sql.query('SELECT 1')),
     close: async () => {
       await prisma.$disconnect();

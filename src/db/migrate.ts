@@ -27,6 +27,7 @@ export async function migrate(db: Database): Promise<string[]> {
       migrationsList: await readMigrations(),
       filters: NO_FILTERS,
     });
+    if (appliedMigrationNames.length > 0) await db.typesChanged();
     return appliedMigrationNames;
   } finally {
     engine.free();

@@ -5,7 +5,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { createClient } from 'graphql-ws';
 import { afterAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { listening, spawnGateway } from '../testkit/process.js';
+import { listening, mintDevToken, spawnGateway } from '../testkit/process.js';
 
 const dirs: string[] = [];
 afterAll(async () => {
@@ -25,18 +25,6 @@ async function viewer(url: string, token: string): Promise<unknown> {
     body: JSON.stringify({ query: '{ viewer { userId workspaceId role } }' }),
   });
   return response.json();
-}
-
-async function mintToken(dataDir: string): Promise<string> {
-  const { execFileSync } = await import('node:child_process');
-  const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir };
-  delete env.NODE_ENV;
-  return execFileSync(process.execPath, ['--import', 'tsx', 'src/auth/dev-token.ts', '--workspace', 'acme', '--user', 'alice', '--role', 'owner'], {
-    cwd: path.resolve(import.meta.dirname, '../..'),
-    env,
-  })
-    .toString()
-    .trim();
 }
 
 describe('the gateway process', () => {
@@ -63,7 +51,7 @@ describe('the gateway process', () => {
     const first = spawnGateway({ DATA_DIR: dataDir });
     const { url } = await listening(first);
     expect(first.output.join('\n')).toContain('Created development JWT secret');
-    const token = await mintToken(dataDir);
+    const token = mintDevToken(dataDir);
     expect(await viewer(url, token)).toEqual({ data: { viewer: { userId: 'alice', workspaceId: 'acme', role: 'OWNER' } } });
     first.child.kill('SIGTERM');
     expect(await first.exited).toBe(0);
@@ -87,7 +75,7 @@ describe('the gateway process', () => {
     const dataDir = await tempDataDir();
     const gateway = spawnGateway({ DATA_DIR: dataDir, SHUTDOWN_TIMEOUT_MS: '3000' });
     const { url } = await listening(gateway);
-    const token = await mintToken(dataDir);
+    const token = mintDevToken(dataDir);
     let closeCode: number | undefined;
     let acknowledged!: () => void;
     const ack = new Promise<void>((resolve) => (acknowledged = resolve));

@@ -1,5 +1,5 @@
 // The real entry points (the server bundle, src/demo/main.ts) as child processes, as `npm start` and `npm run demo` run them.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -60,4 +60,13 @@ export async function listening(gateway: GatewayProcess, timeoutMs = 60_000): Pr
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   throw new Error(`gateway did not start:\n${gateway.output.join('\n')}`);
+}
+
+/** A development token as `npm run token` mints it, signed with the secret the gateway created in `dataDir`. */
+export function mintDevToken(dataDir: string, args = ['--workspace', 'acme', '--user', 'alice', '--role', 'owner']): string {
+  const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir };
+  delete env.NODE_ENV;
+  return execFileSync(process.execPath, ['--import', 'tsx', 'src/auth/dev-token.ts', ...args], { cwd: ROOT, env })
+    .toString()
+    .trim();
 }
