@@ -91,6 +91,7 @@ export function createServices({ config, db, bus, logger, clock = () => new Date
       providers,
       sessions,
       ledger: createLedger(db.sql, catalog.price, clock, config.platformMonthlyRequests),
+      contextWindow: catalog.contextWindow,
       usageTicks,
       alerts,
       health,

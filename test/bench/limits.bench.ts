@@ -28,7 +28,7 @@ const outcome = { status: 'SUCCEEDED' as const, tokens: { promptTokens: 300, cac
 function reservationFor(caller: number, shared: boolean): Reservation {
   const workspaceId = shared ? 'bench-limits-shared' : `bench-limits-${caller}`;
   const providerId = shared ? SHARED_PROVIDER : CALLER_PROVIDERS[caller];
-  return { workspaceId, providerId, providerScope: `provider:${providerId}`, kind: 'OPENAI', model: 'gpt-4o-mini', userId: 'bench', streamed: false, reservedTokens: 1_000, promptEstimate: 300, reservedAt: new Date() };
+  return { workspaceId, providerId, providerScope: `provider:${providerId}`, kind: 'OPENAI', model: 'gpt-4o-mini', userId: 'bench', streamed: false, promptEstimate: 300, output: { max: 700, min: 700 }, reservedAt: new Date() };
 }
 const SHARED_PROVIDER = randomUUID();
 const CALLER_PROVIDERS = Array.from({ length: 64 }, () => randomUUID());

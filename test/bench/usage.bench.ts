@@ -75,7 +75,7 @@ report(
 const [provider] = await db.sql.query<{ id: string }>(`SELECT id::text FROM providers WHERE workspace_id = $1 LIMIT 1`, [workspaceId]);
 const reservation: Reservation = {
   workspaceId, providerId: provider.id, providerScope: `provider:${provider.id}`, kind: 'OPENAI', model: 'gpt-4o-mini', agent: 'bench', operation: 'finalize',
-  userId: 'bench', streamed: false, reservedTokens: 1_000, promptEstimate: 300, reservedAt: new Date(),
+  userId: 'bench', streamed: false, promptEstimate: 300, output: { max: 700, min: 700 }, reservedAt: new Date(),
 };
 const noLimits = { providerDailyTokens: null, providerMonthlyMicros: null, workspaceDailyTokens: null, workspaceMonthlyMicros: null };
 const outcome = { status: 'SUCCEEDED' as const, tokens: { promptTokens: 300, cachedPromptTokens: 0, completionTokens: 200, reasoningTokens: 0, totalTokens: 500 }, usageSource: 'PROVIDER' as const, durationMs: 900, ttftMs: 120, errorCode: null, sessionMessages: 0 };

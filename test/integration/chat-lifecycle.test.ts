@@ -87,7 +87,7 @@ describe('a slow client', () => {
     socket.on('message', (data) => received.push(String(data)));
     socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } }));
     await eventually(() => received.some((m) => m.includes('connection_ack')) || undefined);
-    socket.send(JSON.stringify({ type: 'subscribe', id: '1', payload: { query: print(ChatStream), variables: { input: { messages: userMessage() } } } }));
+    socket.send(JSON.stringify({ type: 'subscribe', id: '1', payload: { query: print(ChatStream), variables: { input: { messages: userMessage(), maxTokens: 10_000_000 } } } }));
     await eventually(() => received.some((m) => m.includes('"TEXT"')) || undefined);
     // The client stops reading (its socket is paused): the gateway must stop reading upstream too.
     (socket as unknown as { _socket: { pause(): void; resume(): void } })._socket.pause();

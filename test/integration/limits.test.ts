@@ -7,9 +7,10 @@ import type { Simulator } from '../../src/simulator/simulator.js';
 import type { ChatStreamSubscription } from '../generated/graphql.js';
 import { createCatalog } from '../../src/modules/catalog/catalog.js';
 import { createLedger } from '../../src/modules/usage/ledger.js';
-import { addSimProvider, userMessage, type Chunk } from '../testkit/chat.js';
+import { costMicros } from '../../src/modules/catalog/pricing.js';
+import { addSimProvider, streamOverWs, text, userMessage, type Chunk } from '../testkit/chat.js';
 import { AlertList, AlertsFeed, Chat, ChatStream, UpdatePreferences, UpdateProvider } from '../testkit/documents.js';
-import { disposeAll, newOwner, newWorkspace, startSimulator, startTestServer, type TestServer } from '../testkit/server.js';
+import { disposeAll, eventually, newOwner, newWorkspace, startSimulator, startTestServer, type TestServer } from '../testkit/server.js';
 
 let gw: TestServer;
 let sim: Simulator;
@@ -156,7 +157,7 @@ describe('limits', () => {
     const ledger = createLedger(gw.db.sql, createCatalog().price, () => now, 50);
     const noLimits = { providerDailyTokens: null, providerMonthlyMicros: null, workspaceDailyTokens: null, workspaceMonthlyMicros: null };
     const { id: orphan } = await ledger.reserve(
-      { workspaceId: workspace.id, providerId: provider.id, providerScope: `provider:${provider.id}`, kind: 'OPENAI', model: 'gpt-4o-mini', userId: 'ghost', streamed: true, reservedTokens: RESERVED, promptEstimate: 10, reservedAt: now },
+      { workspaceId: workspace.id, providerId: provider.id, providerScope: `provider:${provider.id}`, kind: 'OPENAI', model: 'gpt-4o-mini', userId: 'ghost', streamed: true, promptEstimate: 10, output: { max: RESERVED - 10, min: RESERVED - 10 }, reservedAt: now },
       { platform: false, timezone: 'UTC', limits: noLimits },
     );
     expect((await chat()).errors?.[0].extensions?.code).toBe('LIMIT_EXCEEDED');
@@ -173,5 +174,85 @@ describe('limits', () => {
     now = started;
     expect((await chat()).errors).toBeUndefined(); // room again
     now = before;
+  });
+});
+
+describe('the output cap of a call that names no maxTokens', () => {
+  const PROMPT = 6 + 4; // "Hello there, simulator" and its one message, as the gateway estimates them
+  const upstreamBody = (key: string) => sim.requests.filter((r) => r.key === key && r.method === 'POST').at(-1)!.body as Record<string, unknown>;
+  const reservedOf = async (workspaceId: string) =>
+    gw.db.sql.query<{ reserved_tokens: number; status: string }>('SELECT reserved_tokens, status::text FROM usage_events WHERE workspace_id = $1 ORDER BY created_at', [workspaceId]);
+
+  it("is what the workspace's limit leaves: sent upstream and reserved exactly (a 500-token day answers)", async () => {
+    const { workspace, token } = await newOwner(gw);
+    const provider = await addSimProvider(gw, sim, token);
+    expect((await gw.execute(UpdatePreferences, { input: { workspaceDailyTokenLimit: 500 } }, { token })).errors).toBeUndefined();
+    expect((await gw.execute(Chat, { input: { messages: userMessage() } }, { token })).errors).toBeUndefined();
+    expect(upstreamBody(provider.key).max_tokens).toBe(500 - PROMPT);
+    expect(await reservedOf(workspace.id)).toEqual([{ reserved_tokens: 500, status: 'SUCCEEDED' }]);
+    // The first call's unused allowance came back at its finalize: the second one answers too.
+    expect((await gw.execute(Chat, { input: { messages: userMessage() } }, { token })).errors).toBeUndefined();
+  });
+
+  it("is at most the workspace's maxTokensPerRequest, which goes upstream (it was bypassed when a call named none)", async () => {
+    const { workspace, token } = await newOwner(gw);
+    const provider = await addSimProvider(gw, sim, token);
+    expect((await gw.execute(UpdatePreferences, { input: { maxTokensPerRequest: 300 } }, { token })).errors).toBeUndefined();
+    expect((await gw.execute(Chat, { input: { messages: userMessage() } }, { token })).errors).toBeUndefined();
+    expect(upstreamBody(provider.key).max_tokens).toBe(300);
+    expect((await reservedOf(workspace.id))[0].reserved_tokens).toBe(PROMPT + 300);
+  });
+
+  it('is refused only when less than the stated floor (64 tokens) is left, naming the limit', async () => {
+    const { workspace, token } = await newOwner(gw);
+    const provider = await addSimProvider(gw, sim, token);
+    expect((await gw.execute(UpdateProvider, { id: provider.id, input: { dailyTokenLimit: PROMPT + 63 } }, { token })).errors).toBeUndefined();
+    const refused = await gw.execute(Chat, { input: { messages: userMessage(), allowFallback: false } }, { token });
+    expect(refused.errors?.[0].extensions).toMatchObject({ code: 'LIMIT_EXCEEDED', limit: 'PROVIDER_DAILY_TOKENS' });
+    expect(await reservedOf(workspace.id)).toEqual([]);
+
+    expect((await gw.execute(UpdateProvider, { id: provider.id, input: { dailyTokenLimit: PROMPT + 64 } }, { token })).errors).toBeUndefined();
+    expect((await gw.execute(Chat, { input: { messages: userMessage(), allowFallback: false } }, { token })).errors).toBeUndefined();
+    expect(upstreamBody(provider.key).max_tokens).toBe(64);
+  });
+
+  it('is what a monthly budget leaves at the model’s output price, to the micro-dollar', async () => {
+    const { workspace, token } = await newOwner(gw);
+    const provider = await addSimProvider(gw, sim, token);
+    const budgetMicros = 100n;
+    expect((await gw.execute(UpdatePreferences, { input: { workspaceMonthlyBudgetUsd: Number(budgetMicros) / 1e6 } }, { token })).errors).toBeUndefined();
+    expect((await gw.execute(Chat, { input: { messages: userMessage() } }, { token })).errors).toBeUndefined();
+    const [row] = await gw.db.sql.query<{ model: string; reserved_micros: bigint }>('SELECT model, reserved_micros FROM usage_events WHERE workspace_id = $1', [workspace.id]);
+    // The largest allowance whose cost, priced as a finished call is, still fits the budget.
+    const price = createCatalog().price('OPENAI', row.model, now);
+    const cost = (output: number) => costMicros({ promptTokens: PROMPT, cachedPromptTokens: 0, completionTokens: output }, price);
+    let fits = 0;
+    while (cost(fits + 1) <= budgetMicros) fits++;
+    expect(upstreamBody(provider.key).max_tokens).toBe(fits);
+    expect(row.reserved_micros).toBe(cost(fits));
+  });
+
+  it('a provider that streams past its cap is cut off near it: finishReason length, upstream closed, counters within the limit', async () => {
+    const { workspace, token } = await newOwner(gw);
+    // 400 chunks of 8 characters (about 800 tokens) whatever max_tokens says.
+    const provider = await addSimProvider(gw, sim, token, { script: 'chunks=400&chunk-size=8&slow=2' });
+    expect((await gw.execute(UpdateProvider, { id: provider.id, input: { dailyTokenLimit: 2 * RESERVED } }, { token })).errors).toBeUndefined();
+    const { chunks } = await streamOverWs(gw, token, { messages: userMessage(), maxTokens: MAX_TOKENS, allowFallback: false });
+    expect(chunks.at(-1)).toMatchObject({ type: 'DONE', finishReason: 'length' });
+    expect(text(chunks).length).toBeLessThanOrEqual(Math.ceil(MAX_TOKENS * 1.25) * 4);
+    await eventually(() => sim.requests.find((r) => r.key === provider.key && r.method === 'POST')?.closedByClient || undefined);
+
+    const nonStreamed = await gw.execute(Chat, { input: { messages: userMessage(), maxTokens: MAX_TOKENS, allowFallback: false } }, { token });
+    expect(nonStreamed.data?.chat).toMatchObject({ finishReason: 'length' });
+    expect(nonStreamed.data!.chat.content.length).toBeLessThanOrEqual(Math.ceil(MAX_TOKENS * 1.25) * 4);
+
+    const rows = await gw.db.sql.query<{ completion_tokens: number }>('SELECT completion_tokens FROM usage_events WHERE workspace_id = $1', [workspace.id]);
+    expect(rows).toHaveLength(2);
+    for (const row of rows) expect(row.completion_tokens).toBeLessThanOrEqual(MAX_TOKENS);
+    const { ledger, counters } = await ledgerAndCounters(workspace.id, provider.id);
+    for (const counter of counters.filter((c) => c.period.length === 10)) {
+      expect(counter.tokens).toBe(ledger.tokens);
+      expect(counter.tokens).toBeLessThanOrEqual(BigInt(2 * RESERVED));
+    }
   });
 });

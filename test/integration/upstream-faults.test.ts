@@ -24,6 +24,7 @@ const DEADLINE_MS = ATTEMPTS * (SETTINGS.PROVIDER_TIMEOUT_MS + SETTINGS.STREAM_I
 
 /** Scripts (src/simulator/script.ts), long enough that the mid-stream ones fail after tokens on every protocol. */
 const STREAM_FAULTS: Record<string, string> = {
+  'answers 503': 'status=503',
   'hang until the deadline': 'hang=1',
   'reset mid-stream': 'chunks=8&reset=5',
   'silence mid-stream': 'chunks=8&stall=5',
@@ -60,7 +61,14 @@ async function expectMetered(workspaceId: string, sawTokens: boolean) {
   expect(rows.length).toBeGreaterThanOrEqual(1);
   expect(rows.length).toBeLessThanOrEqual(sawTokens ? 1 : ATTEMPTS);
   for (const row of rows) expect(row).toMatchObject({ status: 'FAILED', errorCode: 'PROVIDER_UNAVAILABLE' });
-  if (sawTokens) expect(rows[0].completionTokens).toBeGreaterThan(0);
+  if (sawTokens) {
+    expect(rows[0].completionTokens).toBeGreaterThan(0);
+    return rows;
+  }
+  // An attempt the provider never answered is not billed: nothing on the rows, nothing on the counters.
+  for (const row of rows) expect(row).toMatchObject({ promptTokens: 0, completionTokens: 0, totalTokens: 0, costMicros: 0n });
+  const counters = await gw.db.sql.query<{ tokens: bigint; cost_micros: bigint }>('SELECT tokens, cost_micros FROM usage_counters WHERE workspace_id = $1', [workspaceId]);
+  for (const counter of counters) expect(counter).toEqual({ tokens: 0n, cost_micros: 0n });
   return rows;
 }
 
@@ -124,7 +132,8 @@ describe('the line bound', () => {
   it('passes a long answer cut into lines that are each within it', async () => {
     const { workspace, token } = await newOwner(gw);
     await addSimProvider(gw, sim, token, { kind: 'OPENAI', script: 'chunks=200&chunk-size=4000' });
-    const { chunks } = await streamOverWs(gw, token, { messages: userMessage(), model: MODELS.OPENAI });
+    // An answer this long needs an output cap that allows it (800,000 characters estimate 200,000 tokens).
+    const { chunks } = await streamOverWs(gw, token, { messages: userMessage(), model: MODELS.OPENAI, maxTokens: 200_000 });
     expect(chunks.at(-1)?.type).toBe('DONE');
     expect(chunks.filter((c) => c.type === 'TEXT').map((c) => c.delta).join('')).toHaveLength(800_000);
     expect((await rowsOf(workspace.id))[0]).toMatchObject({ status: 'SUCCEEDED' });

@@ -11,7 +11,7 @@ describe('limit alerts', () => {
     ['under the warning share', guard({ after: 799n }), []],
     ['crossing the warning share', guard({ after: 800n }), ['LIMIT_WARNING LIMIT_WARNING:provider:p1:2026-06-10']],
     ['already past the warning share', guard({ after: 950n, added: 100n }), []],
-    ['reaching the limit exactly', guard({ after: 1000n }), ['LIMIT_REACHED LIMIT_REACHED:provider:p1:2026-06-10']],
+    ['filling the limit exactly (finalize gives back what the call does not use)', guard({ after: 1000n, added: 100n }), []],
     ['refused (no level known)', guard({ after: null }), ['LIMIT_REACHED LIMIT_REACHED:provider:p1:2026-06-10']],
     ['a budget crossing', guard({ key: 'WORKSPACE_MONTHLY_BUDGET', scope: 'workspace:w', period: '2026-06', after: 850n }), ['BUDGET_WARNING BUDGET_WARNING:workspace:w:2026-06']],
   ] as const)('%s', (_what, input, expected) => {

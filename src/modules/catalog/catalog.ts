@@ -139,6 +139,11 @@ export function createCatalog() {
       sorted = undefined;
     },
 
+    /** The model's context window (prompt and output together), when the catalog knows it. */
+    contextWindow(kind: ProviderKind, model: string): number | null {
+      return models.get(keyOf(kind, model))?.contextWindow ?? null;
+    },
+
     /** True when the catalog lists `model` for `kind`. */
     has(kind: ProviderKind, model: string): boolean {
       return models.has(keyOf(kind, model));

@@ -17,7 +17,8 @@ import type { AlertDraft, AlertService } from '../alerts/alerts.service.js';
 import type { HealthService } from '../health/health.service.js';
 import type { Metrics } from '../../metrics.js';
 import { limitAlerts, LimitExceeded, type Guard } from '../limits/guards.js';
-import { DEFAULT_MAX_TOKENS, ProviderCallError, type ChatMessage, type TokenCounts } from '../providers/adapters/adapter.js';
+import { ProviderCallError, type ChatMessage, type TokenCounts } from '../providers/adapters/adapter.js';
+import { outputAllowance } from '../limits/output-allowance.js';
 import type { Adapters } from '../providers/adapters/adapters.js';
 import { KINDS } from '../providers/kinds.js';
 import type { ProviderService } from '../providers/provider.service.js';
@@ -68,6 +69,8 @@ export interface ChatServiceDeps {
   providers: ProviderService;
   sessions: SessionService;
   ledger: Ledger;
+  /** The catalog's context window of a model, when known: it bounds a call's output allowance. */
+  contextWindow: (kind: ProviderKind, model: string) => number | null;
   usageTicks: UsageTickService;
   alerts: Pick<AlertService, 'raise'>;
   health: Pick<HealthService, 'afterCall'>;
@@ -81,6 +84,13 @@ export interface ChatServiceDeps {
 }
 
 const ROLES = { SYSTEM: 'system', USER: 'user', ASSISTANT: 'assistant' } as const;
+/**
+ * A provider that streams past its output cap is cut off once our estimate of its text (four characters a
+ * token) passes the cap by this factor: one that honours the cap can still estimate a little over it.
+ */
+const CUT_OFF_FACTOR = 1.25;
+/** A failed call the provider never answered: providers bill nothing for it. */
+const NOTHING_BILLED: TokenCounts = { promptTokens: 0, cachedPromptTokens: 0, completionTokens: 0, reasoningTokens: 0, totalTokens: 0 };
 const LABEL = /^[A-Za-z0-9._:/ -]{1,64}$/;
 
 type ChunkBody = ChatChunk extends infer C ? (C extends { index: number } ? Omit<C, 'index'> : never) : never;
@@ -168,14 +178,15 @@ export function createChatService(deps: ChatServiceDeps) {
           userId: viewer.userId,
           sessionId: session.id,
           streamed: options.streamed,
-          reservedTokens: promptEstimate + (input.maxTokens ?? DEFAULT_MAX_TOKENS),
           promptEstimate,
+          output: outputAllowance({ maxTokens: input.maxTokens, promptTokens: promptEstimate }, { maxTokensPerRequest: prefs.maxTokensPerRequest, contextWindow: deps.contextWindow(provider.kind, model) }),
           fallbackFromId: previousEventId,
           reservedAt: deps.clock(),
           // A chat that names no session opens one: its first reservation writes it.
           ...(input.sessionId ? {} : { newSession: { title: session.title } }),
         };
         let eventId: string;
+        let outputTokens: number;
         try {
           const reserved = await deps.ledger.reserve(reservation, {
             platform: provider.scope === 'PLATFORM',
@@ -188,6 +199,7 @@ export function createChatService(deps: ChatServiceDeps) {
             },
           });
           eventId = reserved.id;
+          outputTokens = reserved.outputTokens;
           await raiseLimitAlerts(viewer.workspaceId, provider, reserved.guards, prefs.quotaWarningThreshold);
         } catch (error) {
           // A limit refuses before any upstream request; the next candidate may still answer.
@@ -207,12 +219,17 @@ export function createChatService(deps: ChatServiceDeps) {
         let sent = '';
         let usage: TokenCounts | undefined;
         let finishReason: string | null = null;
+        /** The provider went on past its output cap and was cut off. */
+        let cutOff = false;
+        let tokens: TokenCounts | undefined;
         // Until the loop ends or fails, leaving means the caller stopped reading: CANCELLED.
         let status: 'SUCCEEDED' | 'FAILED' | 'CANCELLED' = 'CANCELLED';
         let failure: AppError | undefined;
         let finalized: Finalized | undefined;
         try {
-          const request = { model, messages, temperature: input.temperature ?? undefined, maxTokens: input.maxTokens ?? undefined };
+          const request = { model, messages, temperature: input.temperature ?? undefined, maxTokens: outputTokens };
+          // What the client may be given, in characters (estimateTokens counts four a token).
+          const cutOffChars = Math.ceil(outputTokens * CUT_OFF_FACTOR) * 4;
           const adapter = deps.adapters[KINDS[provider.kind].protocol];
           const target = await deps.providers.target(provider);
           const events = options.streamed ? adapter.stream(target, request, upstream.signal) : await adapter.chat(target, request, upstream.signal);
@@ -221,8 +238,14 @@ export function createChatService(deps: ChatServiceDeps) {
             else if (event.type === 'finish') finishReason = event.reason;
             else {
               ttftMs ??= performance.now() - started;
-              sent += event.text;
-              yield chunk({ type: event.type === 'text' ? 'TEXT' : 'THINKING', delta: event.text, tokensSoFar: estimateTokens(sent) });
+              const delta = event.text.slice(0, cutOffChars - sent.length);
+              sent += delta;
+              if (delta) yield chunk({ type: event.type === 'text' ? 'TEXT' : 'THINKING', delta, tokensSoFar: estimateTokens(sent) });
+              if (delta.length < event.text.length) {
+                cutOff = true;
+                finishReason = 'length';
+                break;
+              }
             }
           }
           // Some SDKs end a stream quietly when its signal aborts, instead of throwing.
@@ -243,9 +266,9 @@ export function createChatService(deps: ChatServiceDeps) {
         } finally {
           untrack();
           upstream.release();
-          // Ends the upstream request if the caller left mid-stream (an answer read to its end needs nothing).
-          if (status !== 'SUCCEEDED') upstream.abort(new DOMException('the call ended', 'AbortError'));
-          const tokens = usage ?? estimatedCounts(promptEstimate, sent);
+          // Ends the upstream request if the caller left mid-stream or the provider was cut off (an answer read to its end needs nothing).
+          if (status !== 'SUCCEEDED' || cutOff) upstream.abort(new DOMException('the call ended', 'AbortError'));
+          tokens = withinAllowance(usage ?? (status === 'FAILED' && sent === '' ? NOTHING_BILLED : estimatedCounts(promptEstimate, sent)), outputTokens);
           finalized = await deps.ledger.finalize(
             eventId,
             reservation,
@@ -275,8 +298,7 @@ export function createChatService(deps: ChatServiceDeps) {
         }
 
         if (status === 'SUCCEEDED') {
-          const tokens = usage ?? estimatedCounts(promptEstimate, sent);
-          yield chunk({ type: 'USAGE', usage: { ...tokens, costUsd: microsToUsd(finalized!.costMicros), usageSource: usage ? 'PROVIDER' : 'ESTIMATED' }, usageEventId: eventId });
+          yield chunk({ type: 'USAGE', usage: { ...tokens!, costUsd: microsToUsd(finalized!.costMicros), usageSource: usage ? 'PROVIDER' : 'ESTIMATED' }, usageEventId: eventId });
           yield chunk({ type: 'DONE', finishReason });
           return;
         }
@@ -336,6 +358,15 @@ export function createChatService(deps: ChatServiceDeps) {
 }
 
 export type ChatService = ReturnType<typeof createChatService>;
+
+/**
+ * A call spends at most its reserved output: a provider that reports (or streams) more than the cap it was
+ * sent is recorded at the cap, so a reservation bounds what a call can add to the counters.
+ */
+function withinAllowance(tokens: TokenCounts, outputTokens: number): TokenCounts {
+  if (tokens.completionTokens <= outputTokens) return tokens;
+  return { ...tokens, completionTokens: outputTokens, reasoningTokens: Math.min(tokens.reasoningTokens, outputTokens), totalTokens: tokens.promptTokens + outputTokens };
+}
 
 /** When the provider reported nothing (cancelled, silent): prompt from the request, completion from what was sent. */
 function estimatedCounts(promptTokens: number, sent: string): TokenCounts {

@@ -46,8 +46,8 @@ export interface LimitAlert {
 
 /**
  * The alerts one reservation raises: a guard whose counter went from under
- * `threshold` × limit to at or over it warns; one that reached its limit, or
- * refused the call, says so. Each is deduplicated by (kind, counter, period).
+ * `threshold` × limit to at or over it warns; one that refused the call says
+ * its limit is reached. Each is deduplicated by (kind, counter, period).
  */
 export function limitAlerts(guards: Guard[], threshold: number): LimitAlert[] {
   const alerts: LimitAlert[] = [];
@@ -59,7 +59,9 @@ export function limitAlerts(guards: Guard[], threshold: number): LimitAlert[] {
       alerts.push({ kind, guard, dedupeKey: `${kind}:${guard.scope}:${guard.period}`, message });
     };
     const show = (value: bigint) => (budget ? `$${(Number(value) / 1e6).toFixed(value >= 10_000n ? 2 : 6)}` : value.toLocaleString('en-US'));
-    if (guard.after === null || guard.after >= guard.limit) {
+    // Only a refusal says a limit is reached: a reservation may fill what is left (its output allowance
+    // shrinks to fit), and its finalize gives back what the call did not use.
+    if (guard.after === null) {
       raise('REACHED', `${capitalize(DESCRIPTION[guard.key])} (${show(guard.limit)}) is reached for ${guard.period}: calls are refused until ${budget ? 'next month' : 'tomorrow'}`);
       continue;
     }

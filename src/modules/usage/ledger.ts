@@ -11,6 +11,7 @@ import { randomUUID } from 'node:crypto';
 import type { Sql } from '../../db/sql.js';
 import type { ProviderKind, UsageSource, UsageStatus } from '../../generated/prisma/client.js';
 import type { TokenCounts } from '../providers/adapters/adapter.js';
+import type { OutputAllowance } from '../limits/output-allowance.js';
 import { AppError } from '../../errors.js';
 import { costMicros, type PriceLookup } from '../catalog/pricing.js';
 import { platformQuotaScope, workspaceScope } from '../limits/counter-scopes.js';
@@ -29,10 +30,13 @@ export interface Reservation {
   userId: string;
   sessionId?: string | null;
   streamed: boolean;
-  /** Prompt estimate plus the completion cap. */
-  reservedTokens: number;
-  /** The prompt part of reservedTokens (priced at the input price; the rest at the output price). */
+  /** The prompt's estimated tokens (priced at the input price). */
   promptEstimate: number;
+  /**
+   * The output allowance (priced at the output price): as much as the limits leave, up to `max`, and
+   * never under `min` (the call is refused instead). `min` equals `max` when the caller named its maxTokens.
+   */
+  output: OutputAllowance;
   fallbackFromId?: string | null;
   /** When the call was reserved: its counters are that moment's day and month. */
   reservedAt: Date;
@@ -48,9 +52,10 @@ export interface Limits {
   workspaceMonthlyMicros: bigint | null;
 }
 
-/** A written reservation, and each limit as it met it (for alerts). */
+/** A written reservation: the output tokens it may spend, and each limit as it met it (for alerts). */
 export interface Reserved {
   id: string;
+  outputTokens: number;
   guards: Guard[];
 }
 
@@ -83,10 +88,7 @@ export function createLedger(sql: Sql, price: PriceLookup, clock: () => Date, pl
       const day = dayKey(at, options.timezone);
       const month = monthKey(at, options.timezone);
       const { limits } = options;
-      const reservedMicros = costMicros(
-        { promptTokens: reservation.promptEstimate, cachedPromptTokens: 0, completionTokens: reservation.reservedTokens - reservation.promptEstimate },
-        price(reservation.kind, reservation.model, at),
-      );
+      const quote = price(reservation.kind, reservation.model, at);
       const workspace = workspaceScope(reservation.workspaceId);
       const limitOf: Record<LimitKey, bigint | null> = {
         PROVIDER_DAILY_TOKENS: limits.providerDailyTokens,
@@ -94,39 +96,41 @@ export function createLedger(sql: Sql, price: PriceLookup, clock: () => Date, pl
         WORKSPACE_DAILY_TOKENS: limits.workspaceDailyTokens,
         WORKSPACE_MONTHLY_BUDGET: limits.workspaceMonthlyMicros,
       };
-      // In the order of the statement's arrays below.
-      const guards = (after: bigint[] | null): Guard[] =>
+      // In the order of the statement's arrays below; `reserved` is [tokens, micro-dollars] when it was written.
+      const guards = (reserved: { tokens: bigint; micros: bigint; after: bigint[] } | null): Guard[] =>
         GUARD_ORDER.map((key, i) => ({
           key,
           scope: key.startsWith('PROVIDER') ? reservation.providerScope : workspace,
           period: key.endsWith('TOKENS') ? day : month,
           limit: limitOf[key],
-          added: isBudget(key) ? reservedMicros : BigInt(reservation.reservedTokens),
-          after: after ? after[2 * i + (isBudget(key) ? 1 : 0)] : null,
+          added: reserved ? (isBudget(key) ? reserved.micros : reserved.tokens) : 0n,
+          after: reserved ? reserved.after[2 * i + (isBudget(key) ? 1 : 0)] : null,
         }));
-      const insert = async (db: Pick<Sql, 'query'>) => {
+      const insert = async (db: Pick<Sql, 'query'>): Promise<Reserved> => {
         const [row] = await db.query<{ counters: bigint[] }>(
           `WITH guard AS (
-            SELECT reserve_usage_counters($2, ARRAY[$15, $15, $16, $16], ARRAY[$17, $18, $17, $18], $11::int8, $14::int8,
-              ARRAY[$19, NULL, $20, NULL]::int8[], ARRAY[NULL, $21, NULL, $22]::int8[]) AS counters
+            SELECT reserve_usage_counters($2, ARRAY[$12, $12, $13, $13], ARRAY[$14, $15, $14, $15], $16::int8, $17::numeric, $18::int8, $19::int8, $20::int8,
+              ARRAY[$21, NULL, $22, NULL]::int8[], ARRAY[NULL, $23, NULL, $24]::int8[]) AS counters
           ), new_session AS (
             INSERT INTO chat_sessions (id, workspace_id, user_id, title, agent, created_at, last_active_at)
-            SELECT $9::uuid, $2, $8, $24, $6, $13, $13 FROM guard WHERE $23
+            SELECT $9::uuid, $2, $8, $26, $6, $11, $11 FROM guard WHERE $25
             ON CONFLICT (id) DO NOTHING
           ), reserved AS (
             INSERT INTO usage_events (id, workspace_id, provider_id, kind, model, agent, operation, user_id, session_id, status, streamed, reserved_tokens,
               fallback_from_id, created_at, reserved_micros)
-            SELECT $1::uuid, $2, $3::uuid, $4::"ProviderKind", $5, $6, $7, $8, $9::uuid, 'RESERVED', $10, $11, $12::uuid, $13, $14 FROM guard
+            SELECT $1::uuid, $2, $3::uuid, $4::"ProviderKind", $5, $6, $7, $8, $9::uuid, 'RESERVED', $10, $16 + counters[1], $27::uuid, $11, counters[2] FROM guard
             RETURNING id
           )
           SELECT counters FROM guard, reserved`,
           [id, reservation.workspaceId, reservation.providerId, reservation.kind, reservation.model, reservation.agent ?? null, reservation.operation ?? null,
-            reservation.userId, reservation.sessionId ?? null, reservation.streamed, reservation.reservedTokens, reservation.fallbackFromId ?? null, at,
-            reservedMicros, reservation.providerScope, workspace, day, month,
+            reservation.userId, reservation.sessionId ?? null, reservation.streamed, at,
+            reservation.providerScope, workspace, day, month,
+            reservation.promptEstimate, (BigInt(reservation.promptEstimate) * quote.input).toString(), quote.output, reservation.output.max, reservation.output.min,
             limits.providerDailyTokens, limits.workspaceDailyTokens, limits.providerMonthlyMicros, limits.workspaceMonthlyMicros,
-            reservation.newSession !== undefined, reservation.newSession?.title ?? null],
+            reservation.newSession !== undefined, reservation.newSession?.title ?? null, reservation.fallbackFromId ?? null],
         );
-        return { id, guards: guards(row.counters.map(BigInt)) };
+        const [outputTokens, micros, ...after] = row.counters.map(BigInt);
+        return { id, outputTokens: Number(outputTokens), guards: guards({ tokens: BigInt(reservation.promptEstimate) + outputTokens, micros, after }) };
       };
       try {
         if (!options.platform) return await insert(sql);

@@ -25,7 +25,8 @@ export interface ChatRequest {
   model: string;
   messages: ChatMessage[];
   temperature?: number;
-  maxTokens?: number;
+  /** The most output tokens the call may spend: the core always sets it (its reservation is sized by it). */
+  maxTokens: number;
 }
 
 /** Token counts as the provider reported them (completion includes reasoning; prompt includes cached). */
@@ -53,9 +54,6 @@ export interface ProviderAdapter {
   /** Upstream failures are thrown as ProviderCallError, before or after the first event. */
   stream(target: ProviderTarget, request: ChatRequest, signal: AbortSignal): AsyncIterable<StreamEvent>;
 }
-
-/** Upper bound on the reply when the caller gives none (Anthropic requires one). */
-export const DEFAULT_MAX_TOKENS = 4096;
 
 export interface AdapterDeps {
   /** The egress-guarded fetch every SDK is given. */

@@ -3,7 +3,6 @@ import Anthropic from '@anthropic-ai/sdk';
 import type { Message, MessageCreateParamsNonStreaming, Usage } from '@anthropic-ai/sdk/resources/messages';
 import {
   callProvider,
-  DEFAULT_MAX_TOKENS,
   inBandError,
   streamProvider,
   type AdapterDeps,
@@ -85,12 +84,12 @@ function httpFailure(error: unknown): UpstreamFailure | undefined {
   return { status: error.status, headers: error.headers, type: body?.error?.type };
 }
 
-/** System text goes top level; max_tokens is required. */
+/** System text goes top level. */
 function body(request: ChatRequest): Omit<MessageCreateParamsNonStreaming, 'stream'> {
   const system = request.messages.filter((m) => m.role === 'system').map((m) => m.content).join('\n\n');
   const params: Omit<MessageCreateParamsNonStreaming, 'stream'> = {
     model: request.model,
-    max_tokens: request.maxTokens ?? DEFAULT_MAX_TOKENS,
+    max_tokens: request.maxTokens,
     messages: request.messages.filter((m) => m.role !== 'system').map((m) => ({ role: m.role as 'user' | 'assistant', content: m.content })),
   };
   if (system) params.system = system;

@@ -105,10 +105,8 @@ function httpFailure(error: unknown): UpstreamFailure | undefined {
 function body(target: ProviderTarget, request: ChatRequest): ChatCompletionCreateParamsBase {
   const params: ChatCompletionCreateParamsBase = { model: request.model, messages: request.messages };
   if (request.temperature !== undefined) params.temperature = request.temperature;
-  if (request.maxTokens !== undefined) {
-    if (target.kind === 'OPENAI' && /^(o\d|gpt-5)/.test(request.model)) params.max_completion_tokens = request.maxTokens;
-    else params.max_tokens = request.maxTokens;
-  }
+  if (target.kind === 'OPENAI' && /^(o\d|gpt-5)/.test(request.model)) params.max_completion_tokens = request.maxTokens;
+  else params.max_tokens = request.maxTokens;
   return params;
 }
 

@@ -1,0 +1,72 @@
+-- Reservation with an output allowance: a call reserves its prompt and as many
+-- output tokens as it may spend, up to what it wants (its maxTokens, or the
+-- workspace's and model's cap when it named none) and never under its floor.
+-- First every counter it touches is locked (created at zero when new) and the
+-- allowance shrinks to what each limit still leaves; under the floor, the
+-- limit that shrank it last raises LIMIT_EXCEEDED (DETAIL: its position in
+-- the arrays) and nothing is reserved. Then the prompt and the allowance are
+-- added to every counter. Counters are always locked in the order of the
+-- arrays, so two reservations cannot deadlock.
+--
+-- Prices are micro-dollars per million tokens, and the reserved cost is
+-- rounded once, half up, exactly as the application prices a finished call:
+--   micros(output) = (p_prompt_scaled + output * p_output_price + 500000) / 1000000
+-- Returns [allowance, reserved micro-dollars, then each counter's tokens and
+-- micro-dollars after the reservation, in the order of the arrays].
+DROP FUNCTION reserve_usage_counters(text, text[], text[], bigint, bigint, bigint[], bigint[]);
+
+CREATE FUNCTION reserve_usage_counters(
+  p_workspace text,
+  p_scopes text[],
+  p_periods text[],
+  p_prompt_tokens bigint,
+  p_prompt_scaled numeric,
+  p_output_price bigint,
+  p_output_max bigint,
+  p_output_min bigint,
+  p_token_limits bigint[],
+  p_micros_limits bigint[]
+) RETURNS bigint[]
+LANGUAGE plpgsql AS $$
+DECLARE
+  i integer;
+  v_tokens bigint;
+  v_micros bigint;
+  v_fits bigint;
+  v_output bigint := p_output_max;
+  v_binding integer := 0;
+  v_reserved_micros bigint;
+  v_after bigint[] := ARRAY[]::bigint[];
+BEGIN
+  FOR i IN 1 .. array_length(p_scopes, 1) LOOP
+    INSERT INTO usage_counters AS c (scope, period, workspace_id, tokens, cost_micros, requests)
+    VALUES (p_scopes[i], p_periods[i], p_workspace, 0, 0, 0)
+    ON CONFLICT (scope, period) DO UPDATE SET tokens = c.tokens
+    RETURNING c.tokens, c.cost_micros INTO v_tokens, v_micros;
+    IF p_token_limits[i] IS NOT NULL THEN
+      v_fits := p_token_limits[i] - v_tokens - p_prompt_tokens;
+      IF v_fits < v_output THEN v_output := v_fits; v_binding := i; END IF;
+    END IF;
+    IF p_micros_limits[i] IS NOT NULL THEN
+      -- The most output whose rounded cost still fits what the budget leaves.
+      v_fits := CASE
+        WHEN p_output_price > 0 THEN floor(((p_micros_limits[i] - v_micros + 1) * 1000000 - p_prompt_scaled - 500001) / p_output_price)
+        WHEN v_micros + floor((p_prompt_scaled + 500000) / 1000000) <= p_micros_limits[i] THEN v_output
+        ELSE -1
+      END;
+      IF v_fits < v_output THEN v_output := v_fits; v_binding := i; END IF;
+    END IF;
+  END LOOP;
+  IF v_output < p_output_min THEN
+    RAISE EXCEPTION 'LIMIT_EXCEEDED' USING ERRCODE = 'P0001', DETAIL = v_binding::text;
+  END IF;
+  v_reserved_micros := floor((p_prompt_scaled + v_output * p_output_price + 500000) / 1000000);
+  FOR i IN 1 .. array_length(p_scopes, 1) LOOP
+    UPDATE usage_counters SET tokens = tokens + p_prompt_tokens + v_output, cost_micros = cost_micros + v_reserved_micros
+    WHERE scope = p_scopes[i] AND period = p_periods[i]
+    RETURNING tokens, cost_micros INTO v_tokens, v_micros;
+    v_after := v_after || v_tokens || v_micros;
+  END LOOP;
+  RETURN ARRAY[v_output, v_reserved_micros] || v_after;
+END;
+$$;
