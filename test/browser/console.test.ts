@@ -9,7 +9,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Simulator } from '../../src/simulator/simulator.js';
 import { addSimProvider, userMessage } from '../testkit/chat.js';
-import { Chat, UpdateProvider } from '../testkit/documents.js';
+import { Chat, UpdatePreferences, UpdateProvider } from '../testkit/documents.js';
 import { disposeAll, eventually, expectNoSecret, newOwner, startSimulator, startTestServer, type TestServer } from '../testkit/server.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -100,9 +100,12 @@ describe.skipIf(!hasChromium)('the console in Chromium', () => {
     expect(await page.isHidden('#rotate-form')).toBe(true);
   });
 
-  it('streams a chat in the playground, chunk by chunk', async () => {
+  it('streams a chat in the playground, chunk by chunk, within the max tokens asked and beside the workspace limits', async () => {
+    expect((await gw.execute(UpdatePreferences, { input: { workspaceDailyTokenLimit: 5_000 } }, { token })).errors).toBeUndefined();
     await page.click('nav button[data-tab=chat]');
+    await expect.poll(() => page.textContent('#chat-limits')).toContain("This workspace's limits: 5,000 tokens a day (UTC)");
     await page.selectOption('#chat-form select[name=providerId]', { label: 'Seeded Claude (ANTHROPIC)' });
+    await page.fill('#chat-form input[name=maxTokens]', '150');
     await page.fill('#chat-form textarea[name=content]', 'Tell me about the gateway');
     await page.click('#chat-send');
     // Part of the answer is on the page while the stream is still open...
@@ -119,6 +122,8 @@ describe.skipIf(!hasChromium)('the console in Chromium', () => {
     const rows = await gw.db.prisma.usageEvent.findMany({ where: { providerId: claudeId, streamed: true } });
     expect(rows.map((row) => row.status)).toEqual(['SUCCEEDED']);
     expect(rows[0]!.completionTokens).toBeGreaterThan(0);
+    const upstream = sim.requests.filter((r) => r.protocol === 'anthropic' && r.method === 'POST').at(-1)!;
+    expect(upstream.body).toMatchObject({ max_tokens: 150 });
     await snap('03-chat-streamed');
   });
 

@@ -1,7 +1,7 @@
 // The chat playground: `chatStream` over graphql-ws, text printed as it arrives;
 // Stop completes the subscription, which cancels the upstream call.
 import type { Api } from './api.js';
-import { byId, formatTokens, formFields, h, showError } from './dom.js';
+import { byId, formatTokens, formatUsd, formFields, h, showError } from './dom.js';
 import { graphql } from './generated/gql.js';
 
 const ConsoleChat = graphql(`
@@ -10,6 +10,12 @@ const ConsoleChat = graphql(`
       type index delta tokensSoFar providerId model finishReason errorCode message
       usage { promptTokens completionTokens totalTokens usageSource }
     }
+  }
+`);
+
+const WorkspaceLimits = graphql(`
+  query ConsoleWorkspaceLimits {
+    preferences { maxTokensPerRequest workspaceDailyTokenLimit workspaceMonthlyBudgetUsd timezone }
   }
 `);
 
@@ -22,6 +28,7 @@ export function chatPanel(api: Api) {
   const output = byId('chat-output');
   const usage = byId('chat-usage');
   const error = byId('chat-error');
+  const limits = byId('chat-limits');
   const providerSelect = form.querySelector<HTMLSelectElement>('select[name=providerId]')!;
   let providerLabels = new Map<string, string>();
   let end: (() => void) | undefined;
@@ -35,13 +42,14 @@ export function chatPanel(api: Api) {
 
   form.addEventListener('submit', (event) => {
     event.preventDefault();
-    const { providerId, model, agent, content = '' } = formFields(form);
+    const { providerId, model, agent, maxTokens, content = '' } = formFields(form);
     for (const element of [route, thinking, output, usage, error]) element.textContent = '';
     thinking.hidden = true;
     send.disabled = true;
     stop.disabled = false;
     form.dataset.state = 'streaming';
-    end = api.subscribe(ConsoleChat, { input: { providerId, model, agent, messages: [{ role: 'USER', content }] } }, {
+    const input = { providerId, model, agent, maxTokens: maxTokens ? Number(maxTokens) : undefined, messages: [{ role: 'USER' as const, content }] };
+    end = api.subscribe(ConsoleChat, { input }, {
       onData: ({ chatStream: chunk }) => {
         switch (chunk.type) {
           case 'START':
@@ -84,6 +92,21 @@ export function chatPanel(api: Api) {
   });
 
   return {
+    /** The workspace's own limits, shown above the answer: they explain a refusal or a short answer. */
+    async show(): Promise<void> {
+      try {
+        const { preferences } = await api.request(WorkspaceLimits, {});
+        const parts = [
+          preferences.workspaceDailyTokenLimit === null ? null : `${formatTokens(preferences.workspaceDailyTokenLimit)} tokens a day (${preferences.timezone})`,
+          preferences.workspaceMonthlyBudgetUsd === null ? null : `${formatUsd(preferences.workspaceMonthlyBudgetUsd)} a month`,
+          preferences.maxTokensPerRequest === null ? null : `at most ${formatTokens(preferences.maxTokensPerRequest)} tokens per answer`,
+        ].filter(Boolean);
+        limits.textContent = parts.length ? `This workspace's limits: ${parts.join(' · ')}. Providers may have limits of their own.` : 'This workspace sets no limits; providers may have their own.';
+      } catch (failure) {
+        showError(limits, failure);
+      }
+    },
+
     /** Keeps the provider choice in step with the providers list. */
     setProviders(providers: Array<{ id: string; label: string; kind: string }>): void {
       providerLabels = new Map(providers.map((provider) => [provider.id, provider.label]));

@@ -51,7 +51,7 @@ function openPanels(api: Api, isAdmin: boolean): void {
     usage: usagePanel(api),
     models: modelsPanel(api),
     alerts,
-    chat: { show: () => undefined },
+    chat,
   };
   const tabs = [...byId('tabs').querySelectorAll<HTMLButtonElement>('button[data-tab]')];
   const show = (name: string) => {
