@@ -30,6 +30,26 @@ const route = async (token: string, variables: { agent?: string; providerId?: st
   (await gw.execute(ResolveRoute, variables, { token })).data!.resolveRoute.candidates.map((c) => [c.providerId, c.reason, c.usable, c.skippedBecause]);
 
 describe('routing', () => {
+  it('resolveRoute marks a provider whose daily limit or budget is spent, and every one when the workspace is, as a chat would meet them', async () => {
+    const { token, providers } = await workspaceWith([undefined, undefined, undefined]);
+    const [a, b, c] = providers.map((p) => p.id);
+    expect((await gw.execute(Chat, { input: { messages: userMessage(), providerId: c, maxTokens: 100 } }, { token })).errors).toBeUndefined();
+    // A's day leaves less than a useful answer; C has spent more than its new budget.
+    expect((await gw.execute(UpdateProvider, { id: a, input: { dailyTokenLimit: 50 } }, { token })).errors).toBeUndefined();
+    expect((await gw.execute(UpdateProvider, { id: c, input: { monthlyBudgetUsd: 0.000001 } }, { token })).errors).toBeUndefined();
+    expect(await route(token)).toEqual([
+      [a, 'highest priority (no default set)', false, 'its daily token limit is reached'],
+      [b, 'auto-failover by priority', true, null],
+      [c, 'auto-failover by priority', false, 'its monthly budget is reached'],
+    ]);
+    const answered = await gw.execute(Chat, { input: { messages: userMessage() } }, { token });
+    expect(answered.data?.chat.providerId).toBe(b);
+
+    expect((await gw.execute(UpdatePreferences, { input: { workspaceDailyTokenLimit: 1 } }, { token })).errors).toBeUndefined();
+    const workspaceSpent = [false, "the workspace's daily token limit is reached"];
+    expect((await route(token)).map(([, , usable, skipped]) => [usable, skipped])).toEqual([workspaceSpent, workspaceSpent, workspaceSpent]);
+  });
+
   it('follows explicit → agent → default → priority, then the fallback chain, and chats agree with resolveRoute', async () => {
     const { token, providers } = await workspaceWith([undefined, undefined, undefined, undefined]);
     const [a, b, c, d] = providers.map((p) => p.id);

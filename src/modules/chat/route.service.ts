@@ -14,6 +14,10 @@ import { BadUserInputError, NotFoundError } from '../../errors.js';
 import type { Sql } from '../../db/sql.js';
 import type { AgentPreference, Provider } from '../../generated/prisma/client.js';
 import { listAgentPreferences, readPreferences, type StoredPreferences } from '../preferences/preferences.repository.js';
+import { readCounters } from '../limits/counters.repository.js';
+import { providerScope, workspaceScope } from '../limits/counter-scopes.js';
+import { MIN_USEFUL_OUTPUT_TOKENS } from '../limits/output-allowance.js';
+import { dayKey, monthKey } from '../limits/periods.js';
 import { KINDS } from '../providers/kinds.js';
 import type { ProviderRepository } from '../providers/provider.repository.js';
 
@@ -125,9 +129,31 @@ export function createRouteService(deps: RouteServiceDeps) {
     config,
     plan,
 
-    /** The route a chat with this input would take now (`resolveRoute`). */
+    /**
+     * The route a chat with this input would take now (`resolveRoute`), with the providers whose limits
+     * leave less than a useful answer marked as skipped. A chat needs no such read: its reservation refuses
+     * them atomically and the next candidate is tried.
+     */
     async resolve(viewer: Viewer, input: RouteInput): Promise<RouteCandidate[]> {
-      return plan(viewer, input, await config(viewer.workspaceId));
+      const routing = await config(viewer.workspaceId);
+      const route = plan(viewer, input, routing);
+      const prefs = routing.preferences;
+      const day = dayKey(deps.clock(), prefs.timezone);
+      const month = monthKey(deps.clock(), prefs.timezone);
+      const workspace = workspaceScope(viewer.workspaceId);
+      const counters = await readCounters(deps.sql, [workspace, ...route.map((candidate) => providerScope(candidate.provider))], [day, month]);
+      const spent = (scope: string, tokenLimit: bigint | null, budgetMicros: bigint | null, whose: string): string | null => {
+        if (tokenLimit !== null && tokenLimit - (counters.get(`${scope}|${day}`)?.tokens ?? 0n) < MIN_USEFUL_OUTPUT_TOKENS) return `${whose} daily token limit is reached`;
+        if (budgetMicros !== null && (counters.get(`${scope}|${month}`)?.costMicros ?? 0n) >= budgetMicros) return `${whose} monthly budget is reached`;
+        return null;
+      };
+      const workspaceSpent = spent(workspace, prefs.workspaceDailyTokenLimit, prefs.workspaceMonthlyBudgetMicros, "the workspace's");
+      for (const candidate of route) {
+        if (!candidate.usable) continue;
+        const reason = workspaceSpent ?? spent(providerScope(candidate.provider), candidate.provider.dailyTokenLimit, candidate.provider.monthlyBudgetMicros, 'its');
+        if (reason) Object.assign(candidate, { usable: false, skippedBecause: reason });
+      }
+      return route;
     },
 
     /** After a change to the workspace's preferences or providers. A read under way when it comes is not kept. */
