@@ -188,6 +188,32 @@ describe('sessions', () => {
     expect((await gw.execute(Chat, { input: { messages: userMessage(), sessionId: start.sessionId } }, { token })).errors?.[0].extensions?.code).toBe('NOT_FOUND');
   });
 
+  it('keep the provider and model of a first stream the client cancelled', async () => {
+    const { workspace, token } = await owner();
+    const first = await addSimProvider(gw, sim, token, { priority: 1, script: SLOW });
+    const chunks = await readSome(gw.ws(token).iterate({ query: print(ChatStream), variables: { input: { messages: userMessage(), model: 'gpt-4o' } } }), 1);
+    const sessionId = chunks[0].sessionId!;
+    await cancelledRow(workspace.id);
+    // A provider with a better priority appears; the session keeps the one it started with.
+    const better = await addSimProvider(gw, sim, token, { priority: 0 });
+    const continued = await gw.execute(Chat, { input: { messages: userMessage('Again'), sessionId, maxTokens: 50 } }, { token });
+    expect(continued.data?.chat).toMatchObject({ providerId: first.id, model: 'gpt-4o', sessionId });
+    expect(sim.requests.filter((r) => r.key === better.key && r.method === 'POST')).toEqual([]);
+  });
+
+  it('refuse a sessionId that cannot name a session, and write nothing', async () => {
+    const { workspace, token } = await owner();
+    await addSimProvider(gw, sim, token);
+    for (const sessionId of ['', ' ', 'not-a-session', '00000000-0000-0000-0000-00000000000g']) {
+      const result = await gw.execute(Chat, { input: { messages: userMessage(), sessionId } }, { token });
+      expect(result.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'sessionId' });
+      const streamed = await streamOverWs(gw, token, { messages: userMessage(), sessionId });
+      expect(streamed.errors).toEqual([expect.objectContaining({ extensions: expect.objectContaining({ code: 'BAD_USER_INPUT' }) })]);
+    }
+    expect(await gw.db.prisma.usageEvent.count({ where: { workspaceId: workspace.id } })).toBe(0);
+    expect(await gw.db.prisma.chatSession.count({ where: { workspaceId: workspace.id } })).toBe(0);
+  });
+
   it("are the caller's own: another member's session is NOT_FOUND", async () => {
     const { workspace, token } = await owner();
     await addSimProvider(gw, sim, token);

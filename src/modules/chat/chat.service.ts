@@ -22,6 +22,7 @@ import { outputAllowance } from '../limits/output-allowance.js';
 import type { Adapters } from '../providers/adapters/adapters.js';
 import { KINDS } from '../providers/kinds.js';
 import type { ProviderService } from '../providers/provider.service.js';
+import { isUuid } from '../providers/provider.repository.js';
 import { ProviderRemoved, type LiveStreams } from './live-streams.js';
 import { retryDelayMs, sleep, type RetryPolicy } from './retry.js';
 import { usableCandidates, type RouteCandidate, type RouteService } from './route.service.js';
@@ -99,6 +100,7 @@ export function createChatService(deps: ChatServiceDeps) {
   function validate(input: ChatInput): void {
     if (input.messages.length === 0) throw new BadUserInputError('messages must not be empty', 'messages');
     if (input.messages.length > 1000) throw new BadUserInputError('At most 1000 messages per call', 'messages');
+    if (input.sessionId != null && !isUuid(input.sessionId)) throw new BadUserInputError('sessionId must be the id of a session this API gave out', 'sessionId');
     if (input.temperature != null && !(input.temperature >= 0 && input.temperature <= 2)) throw new BadUserInputError('temperature must be between 0 and 2', 'temperature');
     if (input.maxTokens != null && !(Number.isInteger(input.maxTokens) && input.maxTokens >= 1)) throw new BadUserInputError('maxTokens must be a positive integer', 'maxTokens');
     for (const field of ['agent', 'operation'] as const) {
@@ -123,7 +125,7 @@ export function createChatService(deps: ChatServiceDeps) {
     let session: ChatSession;
     let history: ChatMessage[] = [];
     let route: RouteCandidate[];
-    if (input.sessionId) {
+    if (input.sessionId != null) {
       ({ session, history } = await deps.sessions.resume(viewer, input.sessionId));
       if (input.providerId && session.providerId && input.providerId !== session.providerId) {
         throw new BadUserInputError('A session keeps the provider it started with', 'providerId');
@@ -183,7 +185,7 @@ export function createChatService(deps: ChatServiceDeps) {
           fallbackFromId: previousEventId,
           reservedAt: deps.clock(),
           // A chat that names no session opens one: its first reservation writes it.
-          ...(input.sessionId ? {} : { newSession: { title: session.title } }),
+          ...(input.sessionId != null ? {} : { newSession: { title: session.title } }),
         };
         let eventId: string;
         let outputTokens: number;

@@ -159,8 +159,8 @@ export function createLedger(sql: Sql, price: PriceLookup, clock: () => Date, pl
      * reserved on (provider and workspace, day and month) move by actual minus
      * reserved tokens and cost, the daily rollup row of its local day,
      * provider, model and status takes it in, and a successful call's session
-     * adds its messages, tokens and cost (and keeps the provider and model of
-     * its first answer). A row that is no longer RESERVED (already finalized or
+     * adds its messages, tokens and cost. A session keeps the provider and
+     * model of its first answer, whether it was read to its end or cancelled. A row that is no longer RESERVED (already finalized or
      * swept) changes nothing.
      * Returns the provider's counters after the call, for live ticks, and the session's message count.
      */
@@ -192,6 +192,9 @@ export function createLedger(sql: Sql, price: PriceLookup, clock: () => Date, pl
             cost_micros = chat_sessions.cost_micros + finished.cost_micros, last_active_at = finished.finished_at
           FROM finished WHERE chat_sessions.id = finished.session_id AND finished.status = 'SUCCEEDED'
           RETURNING message_count
+        ), session_started AS (
+          UPDATE chat_sessions SET provider_id = finished.provider_id, kind = finished.kind, model = finished.model, last_active_at = finished.finished_at
+          FROM finished WHERE chat_sessions.id = finished.session_id AND finished.status = 'CANCELLED' AND chat_sessions.provider_id IS NULL
         )${rollupStep}
         SELECT period, tokens, cost_micros, (SELECT message_count FROM session) AS session_messages FROM counters WHERE scope = $17`,
         [id, outcome.status, tokens.promptTokens, tokens.cachedPromptTokens, tokens.completionTokens, tokens.reasoningTokens, tokens.totalTokens,
