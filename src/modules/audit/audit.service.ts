@@ -11,7 +11,10 @@ export type AuditAction =
   | 'PROVIDER_TESTED'
   | 'PROVIDER_DISABLED'
   | 'PROVIDER_ENABLED'
-  | 'PROVIDER_DELETED';
+  | 'PROVIDER_DELETED'
+  | 'PREFERENCES_UPDATED'
+  | 'AGENT_PREFERENCE_SET'
+  | 'AGENT_PREFERENCE_REMOVED';
 
 export interface AuditRecord {
   action: AuditAction;

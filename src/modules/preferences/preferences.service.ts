@@ -5,6 +5,7 @@ import type { Viewer } from '../../auth/jwt.js';
 import { AppError, BadUserInputError, NotFoundError } from '../../errors.js';
 import type { Database } from '../../db/client.js';
 import type { AgentPreference, Preferences, Provider } from '../../generated/prisma/client.js';
+import { recordAudit } from '../audit/audit.service.js';
 import { isTimeZone } from '../limits/periods.js';
 import type { ProviderService } from '../providers/provider.service.js';
 import { listAgentPreferences, readPreferences, type StoredPreferences } from './preferences.repository.js';
@@ -120,7 +121,12 @@ export function createPreferencesService({ prisma, sql }: Pick<Database, 'prisma
         if (usd !== null && !(Number.isFinite(usd) && usd >= 0)) throw new BadUserInputError('workspaceMonthlyBudgetUsd must not be negative', 'workspaceMonthlyBudgetUsd');
         data.workspaceMonthlyBudgetMicros = usd === null ? null : BigInt(Math.round(usd * 1_000_000));
       }
-      await prisma.preferences.upsert({ where: { workspaceId: viewer.workspaceId }, create: { workspaceId: viewer.workspaceId, ...data }, update: data });
+      // The audit entry names what the input set, as given (ids, numbers, names: nothing secret).
+      const changes = Object.fromEntries(Object.entries(input).filter(([, value]) => value !== undefined));
+      await prisma.$transaction([
+        prisma.preferences.upsert({ where: { workspaceId: viewer.workspaceId }, create: { workspaceId: viewer.workspaceId, ...data }, update: data }),
+        recordAudit(prisma, viewer, { action: 'PREFERENCES_UPDATED', data: changes }),
+      ]);
       routingChanged(viewer.workspaceId);
       // The rollup's days are local days: a new time zone moves every row's day.
       if (data.timezone !== undefined && data.timezone !== current.timezone) await rebuildRollup(sql, viewer.workspaceId);
@@ -132,19 +138,26 @@ export function createPreferencesService({ prisma, sql }: Pick<Database, 'prisma
       await checkChoice(viewer, input.providerId, input.model, ['providerId', 'model'], signal);
       await checkChoice(viewer, input.fallbackProviderId, input.fallbackModel, ['fallbackProviderId', 'fallbackModel'], signal);
       const data = { providerId: input.providerId, model: input.model, fallbackProviderId: input.fallbackProviderId ?? null, fallbackModel: input.fallbackModel ?? null };
-      const saved = await prisma.agentPreference.upsert({
-        where: { workspaceId_agentType: { workspaceId: viewer.workspaceId, agentType: input.agentType } },
-        create: { workspaceId: viewer.workspaceId, agentType: input.agentType, ...data },
-        update: data,
-      });
+      const [saved] = await prisma.$transaction([
+        prisma.agentPreference.upsert({
+          where: { workspaceId_agentType: { workspaceId: viewer.workspaceId, agentType: input.agentType } },
+          create: { workspaceId: viewer.workspaceId, agentType: input.agentType, ...data },
+          update: data,
+        }),
+        recordAudit(prisma, viewer, { action: 'AGENT_PREFERENCE_SET', data: { agentType: input.agentType, ...data } }),
+      ]);
       routingChanged(viewer.workspaceId);
       return saved;
     },
 
     async removeAgentPreference(viewer: Viewer, agentType: string): Promise<boolean> {
-      const { count } = await prisma.agentPreference.deleteMany({ where: { workspaceId: viewer.workspaceId, agentType } });
-      if (count > 0) routingChanged(viewer.workspaceId);
-      return count > 0;
+      const removed = await prisma.$transaction(async (tx) => {
+        const { count } = await tx.agentPreference.deleteMany({ where: { workspaceId: viewer.workspaceId, agentType } });
+        if (count > 0) await recordAudit(tx, viewer, { action: 'AGENT_PREFERENCE_REMOVED', data: { agentType } });
+        return count > 0;
+      });
+      if (removed) routingChanged(viewer.workspaceId);
+      return removed;
     },
   };
 }
