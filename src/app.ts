@@ -269,8 +269,8 @@ export function buildApp({ config, db, bus, logger, clock }: AppDeps): App {
   const scheduler = createScheduler({ sql: db.sql, logger });
   const jobs: Job[] = [
     sweepReservationsJob(db.sql, { olderThanMs: config.reservationTimeoutMs, everyMs: config.sweepIntervalMs, clock: clock ?? (() => new Date()) }),
-    { name: 'recheck-degraded-providers', everyMs: config.sweepIntervalMs, run: async () => ({ recovered: await services.health.recheckDegraded() }) },
-    { name: 'revalidate-keys', everyMs: config.keyRevalidationIntervalMs, run: () => services.providers.revalidateAll(shutdown.signal) },
+    { name: 'recheck-degraded-providers', everyMs: config.sweepIntervalMs, run: (itemFailed) => services.health.recheckDegraded(itemFailed) },
+    { name: 'revalidate-keys', everyMs: config.keyRevalidationIntervalMs, run: (itemFailed) => services.providers.revalidateAll(shutdown.signal, itemFailed) },
   ];
 
   // OpenRouter prices stored by any instance: read at start and every few minutes.

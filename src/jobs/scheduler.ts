@@ -8,8 +8,30 @@ import { isDatabaseUnavailable } from '../db/unavailable.js';
 export interface Job {
   name: string;
   everyMs: number;
-  /** Returns a short summary for the log. */
-  run(): Promise<Record<string, unknown>>;
+  /** Returns a short summary for the log; an item it could not handle goes to `itemFailed`, and the run goes on. */
+  run(itemFailed: ItemFailed): Promise<Record<string, unknown>>;
+}
+
+/** Reports one item (a row, a provider) a job's run could not handle. */
+export type ItemFailed = (item: string, error: unknown) => void;
+
+/**
+ * `step` for every item in turn, on past any that fails: it is reported and counted, and the next run tries
+ * it again, so one bad row holds up no other. An unreachable database ends the run: no later item would fare
+ * better. Resolves with the number that failed.
+ */
+export async function forEachItem<T>(items: Iterable<T>, name: (item: T) => string, step: (item: T) => Promise<void>, itemFailed: ItemFailed): Promise<number> {
+  let failed = 0;
+  for (const item of items) {
+    try {
+      await step(item);
+    } catch (error) {
+      if (isDatabaseUnavailable(error)) throw error;
+      failed++;
+      itemFailed(name(item), error);
+    }
+  }
+  return failed;
 }
 
 export function createScheduler(deps: { sql: Sql; logger: Logger }) {
@@ -19,7 +41,7 @@ export function createScheduler(deps: { sql: Sql; logger: Logger }) {
 
   /** One run of `job`, if this instance gets its lock: the summary, or undefined when another instance has it. */
   async function runOnce(job: Job): Promise<Record<string, unknown> | undefined> {
-    return deps.sql.exclusively(`job:${job.name}`, () => job.run());
+    return deps.sql.exclusively(`job:${job.name}`, () => job.run((item, error) => deps.logger.error({ job: job.name, item, err: error }, 'job item failed')));
   }
 
   return {

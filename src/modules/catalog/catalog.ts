@@ -2,6 +2,7 @@
 // table and its price versions, plus OpenRouter's own list when a workspace
 // connects an OpenRouter key (its prices apply from the moment they are read).
 import { BadUserInputError } from '../../errors.js';
+import { searchText } from '../../text-input.js';
 import type { ProviderKind } from '../../generated/prisma/enums.js';
 import { pageSize } from '../../pagination.js';
 import { BASE_MODELS, BASE_PRICE_VERSION, FALLBACK_MODEL, PRICE_CHANGES, type Tier } from './models.data.js';
@@ -152,7 +153,7 @@ export function createCatalog() {
     list(filter: { kind?: ProviderKind | null; tier?: Tier | null; search?: string | null; first: number; after?: string | null }) {
       const take = pageSize(filter.first);
       sorted ??= [...models.values()].sort((a, b) => a.id.localeCompare(b.id));
-      const needle = filter.search ? folded(filter.search) : '';
+      const needle = filter.search ? folded(searchText(filter.search, 'search')) : '';
       const matching = sorted.filter(
         (m) => (!filter.kind || m.kind === filter.kind) && (!filter.tier || m.tier === filter.tier) && (!needle || folded(m.id).includes(needle) || folded(m.displayName).includes(needle)),
       );

@@ -23,6 +23,7 @@ import type { Adapters } from '../providers/adapters/adapters.js';
 import { KINDS } from '../providers/kinds.js';
 import type { ProviderService } from '../providers/provider.service.js';
 import { isUuid } from '../providers/provider.repository.js';
+import { callerName, modelName } from '../../text-input.js';
 import { ProviderRemoved, type LiveStreams } from './live-streams.js';
 import { retryDelayMs, sleep, type RetryPolicy } from './retry.js';
 import { usableCandidates, type RouteCandidate, type RouteService } from './route.service.js';
@@ -92,7 +93,6 @@ const ROLES = { SYSTEM: 'system', USER: 'user', ASSISTANT: 'assistant' } as cons
 const CUT_OFF_FACTOR = 1.25;
 /** A failed call the provider never answered: providers bill nothing for it. */
 const NOTHING_BILLED: TokenCounts = { promptTokens: 0, cachedPromptTokens: 0, completionTokens: 0, reasoningTokens: 0, totalTokens: 0 };
-const LABEL = /^[A-Za-z0-9._:/ -]{1,64}$/;
 
 type ChunkBody = ChatChunk extends infer C ? (C extends { index: number } ? Omit<C, 'index'> : never) : never;
 
@@ -103,10 +103,9 @@ export function createChatService(deps: ChatServiceDeps) {
     if (input.sessionId != null && !isUuid(input.sessionId)) throw new BadUserInputError('sessionId must be the id of a session this API gave out', 'sessionId');
     if (input.temperature != null && !(input.temperature >= 0 && input.temperature <= 2)) throw new BadUserInputError('temperature must be between 0 and 2', 'temperature');
     if (input.maxTokens != null && !(Number.isInteger(input.maxTokens) && input.maxTokens >= 1)) throw new BadUserInputError('maxTokens must be a positive integer', 'maxTokens');
-    for (const field of ['agent', 'operation'] as const) {
-      const value = input[field];
-      if (value != null && !LABEL.test(value)) throw new BadUserInputError(`${field} must be 1 to 64 letters, digits, spaces or . _ : / -`, field);
-    }
+    if (input.model != null) modelName(input.model, 'model');
+    if (input.agent != null) callerName(input.agent, 'agent');
+    if (input.operation != null) callerName(input.operation, 'operation');
   }
 
   /**

@@ -19,6 +19,7 @@ import { providerScope, workspaceScope } from '../limits/counter-scopes.js';
 import { MIN_USEFUL_OUTPUT_TOKENS } from '../limits/output-allowance.js';
 import { dayKey, monthKey } from '../limits/periods.js';
 import { KINDS } from '../providers/kinds.js';
+import { callerName, modelName } from '../../text-input.js';
 import type { ProviderRepository } from '../providers/provider.repository.js';
 
 /** How long a workspace's routing is kept without a change notice. */
@@ -135,6 +136,8 @@ export function createRouteService(deps: RouteServiceDeps) {
      * them atomically and the next candidate is tried.
      */
     async resolve(viewer: Viewer, input: RouteInput): Promise<RouteCandidate[]> {
+      if (input.model != null) modelName(input.model, 'model');
+      if (input.agent != null) callerName(input.agent, 'agent');
       const routing = await config(viewer.workspaceId);
       const route = plan(viewer, input, routing);
       const prefs = routing.preferences;

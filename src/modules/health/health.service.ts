@@ -7,6 +7,7 @@
 import type { Sql } from '../../db/sql.js';
 import type { ProviderStatus } from '../../generated/prisma/enums.js';
 import type { AlertService } from '../alerts/alerts.service.js';
+import { forEachItem, type ItemFailed } from '../../jobs/scheduler.js';
 
 export interface HealthPolicy {
   windowMs: number;
@@ -104,11 +105,11 @@ export function createHealthService(deps: HealthServiceDeps) {
     invalid: (providerId: string, message: string) => transition(providerId, TO_INVALID, message),
 
     /** DEGRADED providers whose failures have aged out of the window recover without traffic (a scheduled job). */
-    async recheckDegraded(): Promise<number> {
+    async recheckDegraded(itemFailed: ItemFailed): Promise<{ recovered: number; failed: number }> {
       const degraded = await sql.query<{ id: string }>(`SELECT id::text FROM providers WHERE status = 'DEGRADED' AND deleted_at IS NULL`);
       let recovered = 0;
-      for (const { id } of degraded) if (await recoverIfHealthy(id)) recovered++;
-      return recovered;
+      const failed = await forEachItem(degraded, ({ id }) => `provider ${id}`, async ({ id }) => void ((await recoverIfHealthy(id)) && recovered++), itemFailed);
+      return { recovered, failed };
     },
   };
 

@@ -6,6 +6,7 @@ import { AppError, BadUserInputError, NotFoundError } from '../../errors.js';
 import type { Database } from '../../db/client.js';
 import type { AgentPreference, Preferences, Provider } from '../../generated/prisma/client.js';
 import { recordAudit } from '../audit/audit.service.js';
+import { callerName, modelName } from '../../text-input.js';
 import { isTimeZone } from '../limits/periods.js';
 import type { ProviderService } from '../providers/provider.service.js';
 import { listAgentPreferences, readPreferences, type StoredPreferences } from './preferences.repository.js';
@@ -35,7 +36,6 @@ export interface AgentPreferenceInput {
 
 export type PreferencesView = Omit<Preferences, 'updatedAt'> & { agentPreferences: AgentPreference[] };
 
-const AGENT_TYPE = /^[A-Za-z0-9._:-]{1,64}$/;
 
 export function createPreferencesService({ prisma, sql }: Pick<Database, 'prisma' | 'sql'>, providers: ProviderService, routingChanged: (workspaceId: string) => void) {
   const read = (workspaceId: string): Promise<StoredPreferences> => readPreferences(sql, workspaceId);
@@ -84,6 +84,8 @@ export function createPreferencesService({ prisma, sql }: Pick<Database, 'prisma
     },
 
     async update(viewer: Viewer, input: PreferencesInput, signal: AbortSignal): Promise<PreferencesView> {
+      if (input.defaultModel != null) modelName(input.defaultModel, 'defaultModel');
+      if (input.fallbackModel != null) modelName(input.fallbackModel, 'fallbackModel');
       const current = await read(viewer.workspaceId);
       const next = {
         defaultProviderId: input.defaultProviderId === undefined ? current.defaultProviderId : input.defaultProviderId,
@@ -101,7 +103,7 @@ export function createPreferencesService({ prisma, sql }: Pick<Database, 'prisma
       if (input.autoFailover != null) data.autoFailover = input.autoFailover;
       if (input.storeConversationHistory != null) data.storeConversationHistory = input.storeConversationHistory;
       if (input.timezone != null) {
-        if (!isTimeZone(input.timezone)) throw new BadUserInputError(`"${input.timezone}" is not an IANA time zone (e.g. Europe/Berlin)`, 'timezone');
+        if (input.timezone.length > 64 || !isTimeZone(input.timezone)) throw new BadUserInputError('timezone must be an IANA time zone (e.g. Europe/Berlin)', 'timezone');
         data.timezone = input.timezone;
       }
       if (input.quotaWarningThreshold != null) {
@@ -134,7 +136,9 @@ export function createPreferencesService({ prisma, sql }: Pick<Database, 'prisma
     },
 
     async setAgentPreference(viewer: Viewer, input: AgentPreferenceInput, signal: AbortSignal): Promise<AgentPreference> {
-      if (!AGENT_TYPE.test(input.agentType)) throw new BadUserInputError('agentType must be 1 to 64 letters, digits, ".", "_", ":" or "-"', 'agentType');
+      callerName(input.agentType, 'agentType');
+      modelName(input.model, 'model');
+      if (input.fallbackModel != null) modelName(input.fallbackModel, 'fallbackModel');
       await checkChoice(viewer, input.providerId, input.model, ['providerId', 'model'], signal);
       await checkChoice(viewer, input.fallbackProviderId, input.fallbackModel, ['fallbackProviderId', 'fallbackModel'], signal);
       const data = { providerId: input.providerId, model: input.model, fallbackProviderId: input.fallbackProviderId ?? null, fallbackModel: input.fallbackModel ?? null };
@@ -151,6 +155,7 @@ export function createPreferencesService({ prisma, sql }: Pick<Database, 'prisma
     },
 
     async removeAgentPreference(viewer: Viewer, agentType: string): Promise<boolean> {
+      callerName(agentType, 'agentType');
       const removed = await prisma.$transaction(async (tx) => {
         const { count } = await tx.agentPreference.deleteMany({ where: { workspaceId: viewer.workspaceId, agentType } });
         if (count > 0) await recordAudit(tx, viewer, { action: 'AGENT_PREFERENCE_REMOVED', data: { agentType } });

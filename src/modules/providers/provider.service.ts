@@ -8,6 +8,8 @@ import type { Keyring } from '../../crypto/keyring.js';
 import { keyHint } from '../../crypto/mask.js';
 import { open, rowAad, seal, SealError } from '../../crypto/seal.js';
 import { AppError, BadUserInputError, ForbiddenError, NotFoundError } from '../../errors.js';
+import { displayText, modelName } from '../../text-input.js';
+import { forEachItem, type ItemFailed } from '../../jobs/scheduler.js';
 import type { CredentialType, PrismaClient, Provider, ProviderKind, ProviderScope } from '../../generated/prisma/client.js';
 import { checkBaseUrl, EgressRefused, type EgressPolicy, type Resolve } from '../../net/egress.js';
 import { recordAudit } from '../audit/audit.service.js';
@@ -311,17 +313,22 @@ export function createProviderService(deps: ProviderServiceDeps) {
     },
 
     /** The periodic re-validation of every stored key (a scheduled job): refused keys become INVALID, working ones recover. */
-    async revalidateAll(signal: AbortSignal): Promise<{ checked: number; refused: number }> {
+    async revalidateAll(signal: AbortSignal, itemFailed: ItemFailed): Promise<{ checked: number; refused: number; failed: number }> {
       const stored = await prisma.provider.findMany({ where: { deletedAt: null, status: { not: 'DISABLED' }, sealedKey: { not: null } }, orderBy: { lastValidatedAt: { sort: 'asc', nulls: 'first' } } });
       let refused = 0;
-      for (const provider of stored) {
-        if (signal.aborted) break;
-        const result = await probe(provider, signal);
-        await prisma.provider.updateMany({ where: { id: provider.id }, data: { lastValidatedAt: deps.clock(), lastError: result.message, ...(result.ok ? { validated: true } : {}) } });
-        await followHealth(provider.id, result);
-        if (result.errorCode === 'INVALID_CREDENTIALS') refused++;
-      }
-      return { checked: stored.length, refused };
+      const failed = await forEachItem(
+        stored,
+        (provider) => `provider ${provider.id}`,
+        async (provider) => {
+          if (signal.aborted) return;
+          const result = await probe(provider, signal);
+          await prisma.provider.updateMany({ where: { id: provider.id }, data: { lastValidatedAt: deps.clock(), lastError: result.message, ...(result.ok ? { validated: true } : {}) } });
+          await followHealth(provider.id, result);
+          if (result.errorCode === 'INVALID_CREDENTIALS') refused++;
+        },
+        itemFailed,
+      );
+      return { checked: stored.length, refused, failed };
     },
   };
 }
@@ -337,18 +344,11 @@ function parseApiKey(kind: ProviderKind, raw: string): string {
 }
 
 function parseLabel(label: string | null | undefined): string | undefined {
-  if (label == null) return undefined;
-  const trimmed = label.trim();
-  if (trimmed.length < 1 || trimmed.length > 100) throw new BadUserInputError('label must be 1 to 100 characters', 'label');
-  return trimmed;
+  return label == null ? undefined : displayText(label, 'label', 100);
 }
 
 function parseModel(model: string | null | undefined): string | null | undefined {
-  if (model === undefined) return undefined;
-  if (model === null) return null;
-  const trimmed = model.trim();
-  if (trimmed.length < 1 || trimmed.length > 200) throw new BadUserInputError('defaultModel must be 1 to 200 characters', 'defaultModel');
-  return trimmed;
+  return model == null ? model : modelName(model.trim(), 'defaultModel');
 }
 
 function parsePriority(priority: number | null | undefined): number | undefined {
