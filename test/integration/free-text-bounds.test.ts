@@ -25,6 +25,15 @@ async function graphql(token: string, query: string, variables: Record<string, u
   return (await response.json()) as { data?: unknown; errors?: Array<{ message: string; extensions?: { code?: string; field?: string } }> };
 }
 
+/** What a refused call must not have written: ledger rows, providers, agent preferences, audit entries. */
+async function rowsOf(workspaceId: string) {
+  return gw.db.sql.query<{ ledger: bigint; providers: bigint; agents: bigint; audit: bigint }>(
+    `SELECT (SELECT count(*) FROM usage_events WHERE workspace_id = $1) AS ledger, (SELECT count(*) FROM providers WHERE workspace_id = $1) AS providers,
+      (SELECT count(*) FROM agent_preferences WHERE workspace_id = $1) AS agents, (SELECT count(*) FROM audit_entries WHERE workspace_id = $1) AS audit`,
+    [workspaceId],
+  );
+}
+
 /** The classes that broke or could break something: huge, just over a bound, control characters, blank. */
 const HUGE = 'm'.repeat(3_000);
 const BAD_MODELS = { huge: HUGE, 'just over 200': 'm'.repeat(201), 'a space': 'gpt 4o', 'a control character': 'gpt-4o\u0007', 'non-ASCII': 'gpt-4o-ünï', blank: '' };
@@ -101,22 +110,13 @@ describe('free text is bounded where it enters', () => {
   it.each(cases.map(([c, values]) => [`${c.operation} ${c.field}`, c, values] as const))('%s: BAD_USER_INPUT naming the field, nothing written, the value never echoed', async (_name, c, values) => {
     const { workspace, token } = await newOwner(gw);
     const provider = await addSimProvider(gw, sim, token);
-    const before = await gw.db.sql.query<{ rows: bigint }>(
-      `SELECT (SELECT count(*) FROM usage_events WHERE workspace_id = $1) + (SELECT count(*) FROM providers WHERE workspace_id = $1)
-        + (SELECT count(*) FROM agent_preferences WHERE workspace_id = $1) + (SELECT count(*) FROM audit_entries WHERE workspace_id = $1) AS rows`,
-      [workspace.id],
-    );
+    const before = await rowsOf(workspace.id);
     for (const [what, value] of Object.entries(values)) {
       const result = await graphql(token, c.query, c.variables(value, { provider: provider.id }));
       expect(result.errors?.[0]?.extensions, `${what}: ${result.errors?.[0]?.message}`).toMatchObject({ code: 'BAD_USER_INPUT', field: c.field });
       if (value.length > 8) expect(result.errors![0].message, what).not.toContain(value.slice(0, 64));
     }
-    const after = await gw.db.sql.query<{ rows: bigint }>(
-      `SELECT (SELECT count(*) FROM usage_events WHERE workspace_id = $1) + (SELECT count(*) FROM providers WHERE workspace_id = $1)
-        + (SELECT count(*) FROM agent_preferences WHERE workspace_id = $1) + (SELECT count(*) FROM audit_entries WHERE workspace_id = $1) AS rows`,
-      [workspace.id],
-    );
-    expect(after).toEqual(before);
+    expect(await rowsOf(workspace.id)).toEqual(before);
     expect(sim.requests.filter((r) => r.key === provider.key && r.method === 'POST')).toEqual([]);
   });
 
