@@ -151,6 +151,23 @@ describe('CSV export', () => {
     expect(own.map((r) => r.user_id)).toEqual(['u2']);
   });
 
+  it('writes text cells that a spreadsheet would run as a formula with a leading quote, and numbers as they are', async () => {
+    const workspace = newWorkspace();
+    const token = await gw.token(workspace.claims('owner'));
+    const starts = ['=', '+', '-', '@', '\t', '\r'];
+    const formulas = starts.map((start, i) => ({ model: `${start}1+${i}`, agent: `${start}HYPERLINK("http://evil.example/?${i}")`, operation: `${start}cmd|' /C calc'!A${i}` }));
+    await insertLedgerRows(gw.db, workspace.id, formulas.map((text, i) => row(`2026-04-02T0${i}:00:00Z`, { ...text, promptTokens: 7 + i })));
+    const escaped = (text: string) => `'${text}`;
+
+    const events = parseCsv(await (await exportCsv(token, `from=${RANGE.from}&to=${RANGE.to}`)).text(), { columns: true }) as Array<Record<string, string>>;
+    expect(events.map((r) => [r.model, r.agent, r.operation])).toEqual(formulas.map((f) => [escaped(f.model), escaped(f.agent), escaped(f.operation)]));
+    expect(events.map((r) => [r.prompt_tokens, r.cost_usd])).toEqual(formulas.map((_, i) => [String(7 + i), '0.000123']));
+
+    const grouped = parseCsv(await (await exportCsv(token, `from=2026-04-02T00:00:00Z&to=2026-04-03T00:00:00Z&groupBy=MODEL,AGENT,OPERATION&bucket=DAY`)).text(), { columns: true }) as Array<Record<string, string>>;
+    expect(new Set(grouped.map((r) => JSON.stringify([r.model, r.agent, r.operation])))).toEqual(new Set(formulas.map((f) => JSON.stringify([escaped(f.model), escaped(f.agent), escaped(f.operation)]))));
+    expect(grouped.map((r) => r.requests)).toEqual(formulas.map(() => '1'));
+  });
+
   it('refuses a missing or bad token with 401, bad parameters with 400 and other methods with 405, as JSON with a code', async () => {
     const token = await gw.token(newWorkspace().claims('owner'));
     const cases: Array<[string | undefined, string, number, string]> = [

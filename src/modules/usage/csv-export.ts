@@ -4,7 +4,8 @@
 // zero-filled series, one line per bucket and group, read a page of buckets at
 // a time as the client takes them (within the report's bounds). Same token and the same
 // visibility as the GraphQL API. RFC 4180: CRLF line ends, fields with a comma,
-// quote or line break quoted, quotes doubled.
+// quote or line break quoted, quotes doubled; text that a spreadsheet would run
+// as a formula starts with a quote.
 import { once } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Writable } from 'node:stream';
@@ -28,9 +29,17 @@ const EVENT_HEADER = ['id', 'created_at', 'provider_id', 'kind', 'model', 'agent
 const TOTALS_HEADER = ['requests', 'failed_requests', 'prompt_tokens', 'completion_tokens', 'total_tokens', 'cost_usd', 'avg_duration_ms'];
 const BUCKETS: readonly Bucket[] = ['HOUR', 'DAY', 'WEEK', 'MONTH'];
 
+/**
+ * A spreadsheet runs a cell starting with = + - @ (or a tab or carriage return before one) as a formula: text
+ * cells (models, agents, operations, users are caller text) get a leading quote, as OWASP advises. Numbers and
+ * dates are written as they are, so a negative number stays a number.
+ */
+const FORMULA_START = /^[=+\-@\t\r]/;
+
 export function csvField(value: unknown): string {
   if (value === null || value === undefined) return '';
-  const text = value instanceof Date ? value.toISOString() : String(value);
+  let text = value instanceof Date ? value.toISOString() : String(value);
+  if (typeof value === 'string' && FORMULA_START.test(text)) text = `'${text}`;
   return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 
