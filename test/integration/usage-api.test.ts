@@ -6,6 +6,7 @@ import { print } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Simulator } from '../../src/simulator/simulator.js';
 import { addSimProvider, userMessage } from '../testkit/chat.js';
+import { graphql } from '../generated/gql.js';
 import { Chat, Models, UpdateProvider, UsageEvents, UsageTicks } from '../testkit/documents.js';
 import { disposeAll, newWorkspace, startSimulator, startTestServer, take, type TestServer } from '../testkit/server.js';
 import { insertLedgerRows, type LedgerRow } from '../testkit/usage.js';
@@ -22,6 +23,17 @@ const row = (at: string, overrides: Partial<LedgerRow> = {}): LedgerRow => ({
   createdAt: new Date(at), providerId: PROVIDER, model: 'gpt-4o', agent: null, operation: null, userId: 'u1', status: 'SUCCEEDED', promptTokens: 10, completionTokens: 5, costMicros: 123n, durationMs: 40, ...overrides,
 });
 const RANGE = { from: '2026-04-01T00:00:00Z', to: '2026-05-01T00:00:00Z' };
+
+const ChooseAgentModel = graphql(`
+  mutation ChooseAgentModel($input: AgentModelPreferenceInput!) {
+    setAgentModelPreference(input: $input) { agentType model estimatedUsdPerMTok }
+  }
+`);
+const AgentModelEstimates = graphql(`
+  query AgentModelEstimates {
+    preferences { agentPreferences { agentType model estimatedUsdPerMTok } }
+  }
+`);
 
 describe('usageEvents', () => {
   it('pages newest first in a stable order, with filters, and refuses bad cursors and page sizes', async () => {
@@ -106,6 +118,33 @@ describe('models', () => {
     expect((await gw.execute(Models, { first: 1000 }, { token })).errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'first' });
     expect((await gw.execute(Models, { after: 'bm9wZQ' }, { token })).errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'after' });
     expect((await gw.execute(Models, {})).errors?.[0].extensions?.code).toBe('UNAUTHENTICATED');
+  });
+});
+
+describe('agent model preferences', () => {
+  it("estimate each choice's cost from the catalog: USD per million tokens, three input to one output; null for a model it does not price", async () => {
+    const token = await gw.token(newWorkspace().claims('owner'));
+    const provider = (await addSimProvider(gw, sim, token)).id;
+    const catalog = await gw.execute(Models, { kind: 'OPENAI', first: 200 }, { token });
+    const price = (model: string) => catalog.data!.models.edges.map((e) => e.node).find((m) => m.model === model)!;
+    const blended = (model: string) => (3 * price(model).inputUsdPerMTok! + price(model).outputUsdPerMTok!) / 4;
+    const choices = [
+      ['coder', 'gpt-4o', blended('gpt-4o')],
+      ['helper', 'gpt-4o-mini', blended('gpt-4o-mini')],
+      ['local', 'llama3.1', null], // the provider offers it; the catalog has no OpenAI price for it
+    ] as const;
+    for (const [agentType, model, estimate] of choices) {
+      const set = await gw.execute(ChooseAgentModel, { input: { agentType, providerId: provider, model } }, { token });
+      expect(set.errors).toBeUndefined();
+      if (estimate === null) expect(set.data!.setAgentModelPreference.estimatedUsdPerMTok).toBeNull();
+      else expect(set.data!.setAgentModelPreference.estimatedUsdPerMTok).toBeCloseTo(estimate, 6);
+    }
+    expect(blended('gpt-4o')).toBeGreaterThan(blended('gpt-4o-mini'));
+    const listed = await gw.execute(AgentModelEstimates, {}, { token });
+    const byAgent = (a: readonly unknown[], b: readonly unknown[]) => String(a[0]).localeCompare(String(b[0]));
+    expect(listed.data!.preferences.agentPreferences.map((p) => [p.agentType, p.model, p.estimatedUsdPerMTok]).sort(byAgent)).toEqual(
+      [...choices].sort(byAgent).map(([agentType, model, estimate]) => [agentType, model, estimate === null ? null : expect.closeTo(estimate, 6)]),
+    );
   });
 });
 
