@@ -1,8 +1,9 @@
 // The usage report, computed in SQL: the ledger (or, when it can answer, the
 // daily rollup) is grouped by bucket and dimensions once; totals, groups, top
-// models and the zero-filled series are sums over that small result in the
-// same statement. Buckets are truncated in the workspace's time zone, so days
-// and months follow its DST changes.
+// models and the series' non-empty cells are sums over that small result in the
+// same statement, and the series is zero-filled from them (every bucket × every
+// group). Buckets are truncated in the workspace's time zone, so days and
+// months follow its DST changes. The bounds are checked before cells are read.
 import type { Sql } from '../../db/sql.js';
 import { AppError, BadUserInputError } from '../../errors.js';
 import { dayKey } from '../limits/periods.js';
