@@ -1,12 +1,18 @@
 // Prometheus metrics of one app, on a registry of its own (several apps can
 // share a process in tests). Labels are bounded and never carry a key, user
 // text or a workspace's secret: provider kind, model name, status, error code,
-// limit and alert kind.
+// limit and alert kind. A model name is what the caller asked for: only names
+// the catalog lists become label values, every other one is "other", so no
+// caller can grow the scrape without bound.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { ProviderKind } from './generated/prisma/enums.js';
 
 const LATENCY_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120];
 
-export function createMetrics() {
+/** The label of every model the catalog does not list. */
+const UNLISTED_MODEL = 'other';
+
+export function createMetrics(catalog: { has(kind: ProviderKind, model: string): boolean }) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const upstreamDuration = new Histogram({ name: 'gateway_upstream_duration_seconds', help: 'Upstream call duration by provider kind, model and outcome', labelNames: ['kind', 'model', 'status'], buckets: LATENCY_BUCKETS, registers: [registry] });
@@ -27,11 +33,12 @@ export function createMetrics() {
 
   return {
     registry,
-    callFinished(call: { kind: string; model: string; status: string; durationMs: number; ttftMs: number | null; promptTokens: number; completionTokens: number }) {
-      upstreamDuration.observe({ kind: call.kind, model: call.model, status: call.status }, call.durationMs / 1000);
-      if (call.ttftMs !== null) timeToFirstToken.observe({ kind: call.kind, model: call.model }, call.ttftMs / 1000);
-      tokens.inc({ kind: call.kind, model: call.model, direction: 'prompt' }, call.promptTokens);
-      tokens.inc({ kind: call.kind, model: call.model, direction: 'completion' }, call.completionTokens);
+    callFinished(call: { kind: ProviderKind; model: string; status: string; durationMs: number; ttftMs: number | null; promptTokens: number; completionTokens: number }) {
+      const model = catalog.has(call.kind, call.model) ? call.model : UNLISTED_MODEL;
+      upstreamDuration.observe({ kind: call.kind, model, status: call.status }, call.durationMs / 1000);
+      if (call.ttftMs !== null) timeToFirstToken.observe({ kind: call.kind, model }, call.ttftMs / 1000);
+      tokens.inc({ kind: call.kind, model, direction: 'prompt' }, call.promptTokens);
+      tokens.inc({ kind: call.kind, model, direction: 'completion' }, call.completionTokens);
     },
     errorReturned: (code: string) => errors.inc({ code }),
     reservationRefused: (limit: string) => refused.inc({ limit }),

@@ -43,7 +43,7 @@ export function createServices({ config, db, bus, logger, clock = () => new Date
   const liveStreams = createLiveStreams();
   const catalog = createCatalog();
   const openRouterSync = createOpenRouterSync({ sql: db.sql, catalog, fetch: guardedFetch, url: config.openRouterCatalogUrl, timeoutMs: config.providerTimeoutMs, clock, logger });
-  const metrics = createMetrics();
+  const metrics = createMetrics(catalog);
   const alerts = createAlertService(db, bus.pubsub, clock, metrics);
   const providerRepository = createProviderRepository(prisma, db.sql, createPlatformProviders(config.platformProviders, keyring));
   const routes = createRouteService({ sql: db.sql, providers: providerRepository, clock });

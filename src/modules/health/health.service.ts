@@ -1,6 +1,7 @@
 // Provider health, from the ledger itself: the calls of the last window give
 // the error share (upstream rate limits counted apart), the median latency and
-// the last error. Status moves by conditional updates, so exactly one caller
+// the last error. A workspace's figures count its own calls only: a platform
+// provider serves every workspace, and one must not see another's traffic. Status moves by conditional updates, so exactly one caller
 // makes each transition and raises its alert: a refused key → INVALID at once;
 // an error share at or above the threshold over enough calls → DEGRADED; back
 // under it → ACTIVE (RECOVERED); a successful test → ACTIVE.
@@ -14,6 +15,12 @@ export interface HealthPolicy {
   minCalls: number;
   /** 0..1: at or above this share of failed calls, a provider is DEGRADED. */
   degradedErrorRate: number;
+}
+
+/** A provider as one workspace sees it. */
+interface ProviderRef {
+  id: string;
+  workspaceId: string;
 }
 
 export interface HealthWindow {
@@ -42,14 +49,15 @@ export interface HealthServiceDeps {
 export function createHealthService(deps: HealthServiceDeps) {
   const { sql, policy } = deps;
 
-  async function window(providerId: string): Promise<HealthWindow> {
+  /** The provider's calls in the window, made by `provider.workspaceId` (the viewer's, for a platform provider). */
+  async function window(provider: ProviderRef): Promise<HealthWindow> {
     const [row] = await sql.query<{ requests: bigint; failed: bigint; rate_limited: bigint; p50: number | null; last_at: Date | null }>(
       `SELECT count(*) AS requests,
         count(*) FILTER (WHERE status = 'FAILED' AND error_code IS DISTINCT FROM 'UPSTREAM_RATE_LIMITED') AS failed,
         count(*) FILTER (WHERE error_code = 'UPSTREAM_RATE_LIMITED') AS rate_limited,
         percentile_cont(0.5) WITHIN GROUP (ORDER BY duration_ms) AS p50, max(created_at) AS last_at
-      FROM usage_events WHERE provider_id = $1::uuid AND created_at >= $2 AND status IN ('SUCCEEDED', 'FAILED')`,
-      [providerId, new Date(deps.clock().getTime() - policy.windowMs)],
+      FROM usage_events WHERE workspace_id = $1 AND provider_id = $2::uuid AND created_at >= $3 AND status IN ('SUCCEEDED', 'FAILED')`,
+      [provider.workspaceId, provider.id, new Date(deps.clock().getTime() - policy.windowMs)],
     );
     const requests = Number(row.requests);
     const failed = Number(row.failed);
@@ -84,17 +92,17 @@ export function createHealthService(deps: HealthServiceDeps) {
     window,
 
     /** After each finished call. Costs a query only when the outcome could change the provider's status. */
-    async afterCall(provider: { id: string; status: ProviderStatus }, outcome: { status: string; errorCode: string | null; message: string | null }): Promise<void> {
+    async afterCall(provider: ProviderRef & { status: ProviderStatus }, outcome: { status: string; errorCode: string | null; message: string | null }): Promise<void> {
       if (outcome.errorCode === 'INVALID_CREDENTIALS') {
         await transition(provider.id, TO_INVALID, outcome.message);
         return;
       }
       const failed = outcome.status === 'FAILED' && outcome.errorCode !== 'UPSTREAM_RATE_LIMITED';
       if (failed && provider.status === 'ACTIVE') {
-        const health = await window(provider.id);
+        const health = await window(provider);
         if (health.requests >= policy.minCalls && health.errorRate >= policy.degradedErrorRate) await transition(provider.id, TO_DEGRADED, outcome.message);
       } else if (outcome.status === 'SUCCEEDED' && provider.status === 'DEGRADED') {
-        await recoverIfHealthy(provider.id);
+        await recoverIfHealthy(provider);
       }
     },
 
@@ -106,16 +114,16 @@ export function createHealthService(deps: HealthServiceDeps) {
 
     /** DEGRADED providers whose failures have aged out of the window recover without traffic (a scheduled job). */
     async recheckDegraded(itemFailed: ItemFailed): Promise<{ recovered: number; failed: number }> {
-      const degraded = await sql.query<{ id: string }>(`SELECT id::text FROM providers WHERE status = 'DEGRADED' AND deleted_at IS NULL`);
+      const degraded = await sql.query<ProviderRef>(`SELECT id::text, workspace_id AS "workspaceId" FROM providers WHERE status = 'DEGRADED' AND deleted_at IS NULL`);
       let recovered = 0;
-      const failed = await forEachItem(degraded, ({ id }) => `provider ${id}`, async ({ id }) => void ((await recoverIfHealthy(id)) && recovered++), itemFailed);
+      const failed = await forEachItem(degraded, (provider) => `provider ${provider.id}`, async (provider) => void ((await recoverIfHealthy(provider)) && recovered++), itemFailed);
       return { recovered, failed };
     },
   };
 
-  async function recoverIfHealthy(providerId: string): Promise<boolean> {
-    const health = await window(providerId);
-    return health.errorRate < policy.degradedErrorRate && transition(providerId, { ...RECOVERED, from: ['DEGRADED'] }, null);
+  async function recoverIfHealthy(provider: ProviderRef): Promise<boolean> {
+    const health = await window(provider);
+    return health.errorRate < policy.degradedErrorRate && transition(provider.id, { ...RECOVERED, from: ['DEGRADED'] }, null);
   }
 }
 

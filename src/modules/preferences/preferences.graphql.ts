@@ -9,8 +9,14 @@ const AgentModelPreference = builder.objectRef<AgentPreferenceRow>('AgentModelPr
     model: t.exposeString('model'),
     fallbackProviderId: t.exposeID('fallbackProviderId', { nullable: true }),
     fallbackModel: t.exposeString('fallbackModel', { nullable: true }),
-    // Prices arrive with the model catalog.
-    estimatedUsdPerMTok: t.float({ nullable: true, description: 'Blended cost indicator of the choice', resolve: () => null }),
+    estimatedUsdPerMTok: t.float({
+      nullable: true,
+      description: "Blended cost indicator of the choice: USD per 1M tokens at the catalog's price, three input tokens to one output; null when the catalog does not list the model",
+      resolve: async (choice, _args, context) => {
+        const provider = await context.services.providers.get(context.viewer!, choice.providerId);
+        return provider && context.services.catalog.blendedUsdPerMTok(provider.kind, choice.model);
+      },
+    }),
   }),
 });
 

@@ -165,7 +165,7 @@ export function createProviderService(deps: ProviderServiceDeps) {
     }),
 
     /** The health window's figures; the `health` fields all ask for it. */
-    health: oncePerRow((provider) => deps.health.window(provider.id)),
+    health: oncePerRow((provider) => deps.health.window(provider)),
 
     async add(viewer: Viewer, input: AddProviderInput, signal: AbortSignal): Promise<Provider> {
       const scope = input.scope ?? 'WORKSPACE';

@@ -1,9 +1,11 @@
 // GET /export/usage.csv?from=&to=[&groupBy=PROVIDER,MODEL&bucket=DAY]
 // Without groupBy: one line per ledger row, read in pages and written as the
 // client takes them (constant memory at any size). With groupBy: the report's
-// zero-filled series, one line per bucket and group. Same token and the same
+// zero-filled series, one line per bucket and group, read a page of buckets at
+// a time as the client takes them (within the report's bounds). Same token and the same
 // visibility as the GraphQL API. RFC 4180: CRLF line ends, fields with a comma,
-// quote or line break quoted, quotes doubled.
+// quote or line break quoted, quotes doubled; text that a spreadsheet would run
+// as a formula starts with a quote.
 import { once } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Writable } from 'node:stream';
@@ -27,9 +29,17 @@ const EVENT_HEADER = ['id', 'created_at', 'provider_id', 'kind', 'model', 'agent
 const TOTALS_HEADER = ['requests', 'failed_requests', 'prompt_tokens', 'completion_tokens', 'total_tokens', 'cost_usd', 'avg_duration_ms'];
 const BUCKETS: readonly Bucket[] = ['HOUR', 'DAY', 'WEEK', 'MONTH'];
 
+/**
+ * A spreadsheet runs a cell starting with = + - @ (or a tab or carriage return before one) as a formula: text
+ * cells (models, agents, operations, users are caller text) get a leading quote, as OWASP advises. Numbers and
+ * dates are written as they are, so a negative number stays a number.
+ */
+const FORMULA_START = /^[=+\-@\t\r]/;
+
 export function csvField(value: unknown): string {
   if (value === null || value === undefined) return '';
-  const text = value instanceof Date ? value.toISOString() : String(value);
+  let text = value instanceof Date ? value.toISOString() : String(value);
+  if (typeof value === 'string' && FORMULA_START.test(text)) text = `'${text}`;
   return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 
@@ -59,15 +69,16 @@ export async function exportUsageCsv(req: IncomingMessage, res: ServerResponse, 
   res.once('close', () => stop.abort());
   try {
     if (query.groupBy) {
-      // Refusals (too many buckets) happen before the first byte.
-      const report = await deps.usage.report(viewer, { from: query.from, to: query.to, groupBy: query.groupBy, bucket: query.bucket });
+      // Refusals (bounds) happen before the first byte.
+      const { dims, pages } = await deps.usage.seriesPages(viewer, { from: query.from, to: query.to, groupBy: query.groupBy, bucket: query.bucket });
       start(res, query);
-      const dims = DIMENSIONS.filter((d) => query.groupBy!.includes(d));
       await write(res, csvLine(['bucket_start', ...dims.map((d) => d.toLowerCase()), ...TOTALS_HEADER]));
-      for (const point of report.series) {
+      for await (const page of pages) {
         if (stop.signal.aborted) return;
-        const t = point.totals;
-        await write(res, csvLine([point.bucketStart, ...dims.map((d) => point.key?.[d] ?? ''), t.requests, t.failedRequests, t.promptTokens, t.completionTokens, t.totalTokens, microsToUsd(t.costMicros), t.avgDurationMs]));
+        const lines = page.map(({ bucketStart, key, totals: t }) =>
+          csvLine([bucketStart, ...dims.map((d) => key?.[d] ?? ''), t.requests, t.failedRequests, t.promptTokens, t.completionTokens, t.totalTokens, microsToUsd(t.costMicros), t.avgDurationMs]),
+        );
+        await write(res, lines.join(''));
       }
     } else {
       start(res, query);

@@ -1,10 +1,11 @@
 // The usage report, computed in SQL: the ledger (or, when it can answer, the
 // daily rollup) is grouped by bucket and dimensions once; totals, groups, top
-// models and the zero-filled series are sums over that small result in the
-// same statement. Buckets are truncated in the workspace's time zone, so days
-// and months follow its DST changes.
+// models and the series' non-empty cells are sums over that small result in the
+// same statement, and the series is zero-filled from them (every bucket × every
+// group). Buckets are truncated in the workspace's time zone, so days and
+// months follow its DST changes. The bounds are checked before cells are read.
 import type { Sql } from '../../db/sql.js';
-import { BadUserInputError } from '../../errors.js';
+import { AppError, BadUserInputError } from '../../errors.js';
 import { dayKey } from '../limits/periods.js';
 
 export type Dimension = 'PROVIDER' | 'MODEL' | 'AGENT' | 'OPERATION' | 'USER';
@@ -49,13 +50,21 @@ export interface UsageReport {
   totals: Totals;
   groups: Array<{ key: GroupKey; totals: Totals }>;
   series: Array<{ bucketStart: Date; key: GroupKey | null; totals: Totals }>;
-  /** Models by total tokens, most first (callers take as many as they show). */
+  /** The MAX_TOP_MODELS models with the most tokens, most first (callers take as many as they show). */
   models: Array<{ key: GroupKey; totals: Totals }>;
   /** Where the numbers came from: the daily rollup or the ledger itself. */
   source: 'rollup' | 'ledger';
 }
 
+// What one report may ask for. The GraphQL answer is built in memory, so its series is bounded tighter than the
+// CSV export's, which streams a page of PAGE_CELLS at a time.
 export const MAX_BUCKETS = 5_000;
+export const MAX_GROUPS = 1_000;
+export const MAX_REPORT_CELLS = 50_000;
+export const MAX_EXPORT_CELLS = 1_000_000;
+const PAGE_CELLS = 10_000;
+/** The most `topModels` gives. */
+export const MAX_TOP_MODELS = 100;
 const MAX_FILTER_VALUES = 200;
 const BUCKET_HOURS: Record<Bucket, number> = { HOUR: 1, DAY: 24, WEEK: 24 * 7, MONTH: 24 * 28 };
 const UNIT: Record<Bucket, string> = { HOUR: 'hour', DAY: 'day', WEEK: 'week', MONTH: 'month' };
@@ -85,7 +94,7 @@ const SOURCES = {
 const SUMMED = ['requests', 'failed', 'prompt', 'completion', 'total', 'cost', 'dsum', 'dcount'] as const;
 
 interface Row {
-  part: 'series' | 'group' | 'total' | 'model';
+  part: 'bucket' | 'group' | 'cell' | 'total' | 'model';
   bucket: Date | null;
   d0: string | null;
   d1: string | null;
@@ -117,10 +126,20 @@ export function filterConditions(filter: UsageFilter | null | undefined, on: key
   return conditions;
 }
 
+/** BAD_USER_INPUT with `extensions.limit` naming the bound, as the operation limits do. */
+function boundExceeded(limit: 'buckets' | 'groups' | 'seriesCells', message: string, field?: string): AppError {
+  return new AppError('BAD_USER_INPUT', message, { limit, ...(field ? { field } : {}) });
+}
+
+/** Ranges are [from, to): an empty or reversed one is a mistake, not a question with no answer. */
+export function checkRange(range: { from: Date; to: Date }): void {
+  if (!(range.from < range.to)) throw new BadUserInputError('range.from must be before range.to', 'range');
+}
+
 export function validateReport(query: ReportQuery): void {
-  if (!(query.from < query.to)) throw new BadUserInputError('range.from must be before range.to', 'range');
+  checkRange(query);
   const buckets = (query.to.getTime() - query.from.getTime()) / 3_600_000 / BUCKET_HOURS[query.bucket];
-  if (buckets > MAX_BUCKETS) throw new BadUserInputError(`At most ${MAX_BUCKETS} buckets per report: choose a larger bucket or a shorter range`, 'bucket');
+  if (buckets > MAX_BUCKETS) throw boundExceeded('buckets', `At most ${MAX_BUCKETS.toLocaleString('en-US')} buckets per report: choose a larger bucket or a shorter range`, 'bucket');
   for (const [field, values] of Object.entries(query.filter ?? {})) {
     if (Array.isArray(values) && values.length > MAX_FILTER_VALUES) throw new BadUserInputError(`At most ${MAX_FILTER_VALUES} values per filter`, `filter.${field}`);
   }
@@ -151,72 +170,161 @@ export function rollupCanAnswer(query: ReportQuery): boolean {
   );
 }
 
-export async function usageReport(sql: Sql, query: ReportQuery, options: { source?: 'rollup' | 'ledger' } = {}): Promise<UsageReport> {
-  validateReport(query);
-  if (options.source === 'rollup' && !rollupCanAnswer(query)) throw new Error('The rollup cannot answer this report');
-  const sourceName = options.source ?? (rollupCanAnswer(query) ? 'rollup' : 'ledger');
+/**
+ * What a report's statements share: the source read, the dimensions grouped by, the placeholders ($1 the
+ * workspace, $2 its time zone) and the SQL of its parts.
+ */
+function statementParts(query: ReportQuery, sourceName: 'rollup' | 'ledger') {
   const source = SOURCES[sourceName];
   const dims = DIMENSIONS.filter((d) => query.groupBy.includes(d));
   const values: unknown[] = [query.workspaceId, query.timezone];
   const param = (value: unknown) => `$${values.push(value)}`;
-
-  const where = [`workspace_id = $1`];
-  if (sourceName === 'rollup') where.push(source.range(`${param(dayKey(query.from, query.timezone))}::date`, `${param(dayKey(query.to, query.timezone))}::date`));
-  else where.push(source.range(`${param(query.from)}::timestamptz`, `${param(query.to)}::timestamptz`));
-  if (query.userId) where.push(`${source.column.USER} = ${param(query.userId)}`);
-  where.push(...filterConditions(query.filter, sourceName, param));
-
   const unit = UNIT[query.bucket];
-  const dimCols = dims.map((d, i) => `${source.column[d]} AS d${i}`);
   const dimRefs = dims.map((_, i) => `d${i}`);
-  const outDims = (prefix: string) => [0, 1, 2, 3, 4].map((i) => (i < dims.length ? `${prefix}d${i}` : `NULL::text`) + ` AS d${i}`).join(', ');
+  return {
+    source,
+    dims,
+    values,
+    param,
+    dimRefs,
+    dimCols: dims.map((d, i) => `${source.column[d]} AS d${i}`),
+    bucket: source.bucket(unit, '$2'),
+    /** d0…d4 of a result: `grouped(i)` for the grouped ones, NULL past them. */
+    outDims: (grouped: (i: number) => string) => [0, 1, 2, 3, 4].map((i) => `${i < dims.length ? grouped(i) : 'NULL::text'} AS d${i}`).join(', '),
+    /** The source's rows the viewer may see in [from, to) that pass the filter. */
+    where(from: Date, to: Date): string {
+      const where = [`workspace_id = $1`];
+      if (sourceName === 'rollup') where.push(source.range(`${param(dayKey(from, query.timezone))}::date`, `${param(dayKey(to, query.timezone))}::date`));
+      else where.push(source.range(`${param(from)}::timestamptz`, `${param(to)}::timestamptz`));
+      if (query.userId) where.push(`${source.column.USER} = ${param(query.userId)}`);
+      where.push(...filterConditions(query.filter, sourceName, param));
+      return where.join(' AND ');
+    },
+    /** Bucket starts as rows of `b`: hours step in absolute time; days, weeks and months step in local time. */
+    bucketStarts(): string {
+      const from = param(query.from);
+      const to = param(query.to);
+      const series =
+        query.bucket === 'HOUR'
+          ? `SELECT b FROM generate_series(date_trunc('hour', ${from}::timestamptz, $2), ${to}::timestamptz, interval '1 hour') AS s(b)`
+          : `SELECT local AT TIME ZONE $2 AS b FROM generate_series(date_trunc('${unit}', ${from}::timestamptz, $2) AT TIME ZONE $2, ${to}::timestamptz AT TIME ZONE $2, interval '1 ${unit}') AS s(local)`;
+      return `SELECT b FROM (${series}) AS starts WHERE b < ${to}::timestamptz`;
+    },
+  };
+}
+
+/** Refuses a report whose series would pass a bound, before its cells are read. */
+function checkSeriesSize(buckets: number, groups: number, maxCells: number): void {
+  if (groups > MAX_GROUPS) throw boundExceeded('groups', `At most ${MAX_GROUPS.toLocaleString('en-US')} groups per report: group by fewer dimensions, filter, or choose a shorter range`);
+  if (buckets * groups > maxCells) {
+    throw boundExceeded('seriesCells', `At most ${maxCells.toLocaleString('en-US')} series cells (buckets × groups) here, this asks for ${(buckets * groups).toLocaleString('en-US')}: choose a larger bucket, a shorter range or fewer groups`);
+  }
+}
+
+/** Groups in series order: by key, so every bucket lists them alike. */
+const byKey = (a: GroupKey, b: GroupKey) => JSON.stringify(a).localeCompare(JSON.stringify(b));
+const keyOf = (row: Pick<Row, 'd0' | 'd1' | 'd2' | 'd3' | 'd4'>, names: readonly Dimension[]): GroupKey =>
+  Object.fromEntries(names.map((d, i) => [d, row[`d${i}` as 'd0'] || null]));
+
+/** Every bucket × every group, zero where no call fell; `cells` are the non-empty ones. */
+function zeroFilled(buckets: readonly Date[], groups: readonly GroupKey[], dims: readonly Dimension[], cells: readonly Row[]): UsageReport['series'] {
+  const cellAt = new Map(cells.map((cell) => [`${cell.bucket!.getTime()}|${JSON.stringify(keyOf(cell, dims))}`, cell]));
+  return buckets.flatMap((bucketStart) =>
+    groups.map((key) => ({ bucketStart, key: dims.length ? key : null, totals: totalsOf(cellAt.get(`${bucketStart.getTime()}|${JSON.stringify(key)}`)) })),
+  );
+}
+
+export async function usageReport(sql: Sql, query: ReportQuery, options: { source?: 'rollup' | 'ledger' } = {}): Promise<UsageReport> {
+  validateReport(query);
+  if (options.source === 'rollup' && !rollupCanAnswer(query)) throw new Error('The rollup cannot answer this report');
+  const sourceName = options.source ?? (rollupCanAnswer(query) ? 'rollup' : 'ledger');
+  const { source, dims, values, param, dimRefs, dimCols, bucket, outDims, where, bucketStarts } = statementParts(query, sourceName);
   // sum() of int8 is numeric in Postgres: every sum is cast back so both drivers return bigint.
   const sums = (p: string) => SUMMED.map((c) => `sum(${p}${c})::int8 AS ${c}`).join(', ');
-  const from = param(query.from);
-  const to = param(query.to);
-  // Bucket starts: hours step in absolute time; days, weeks and months step in local time.
-  const buckets =
-    query.bucket === 'HOUR'
-      ? `SELECT b FROM generate_series(date_trunc('hour', ${from}::timestamptz, $2), ${to}::timestamptz, interval '1 hour') AS s(b)`
-      : `SELECT local AT TIME ZONE $2 AS b FROM generate_series(date_trunc('${unit}', ${from}::timestamptz, $2) AT TIME ZONE $2, ${to}::timestamptz AT TIME ZONE $2, interval '1 ${unit}') AS s(local)`;
+  const grouped = (prefix: string) => (dimRefs.length ? dimRefs.map((d) => prefix + d).join(', ') : '');
+  const maxGroups = param(MAX_GROUPS);
+  const maxCells = param(MAX_REPORT_CELLS);
 
+  // Cells are read only when the series is within its bounds; past them, the buckets and groups (one more than
+  // allowed, at most) say which bound to name.
   const text = `
     WITH agg AS (
-      SELECT ${source.bucket(unit, '$2')} AS bucket, ${[...dimCols, `model AS m`].join(', ')}, ${source.sums}
-      FROM ${source.table} WHERE ${where.join(' AND ')}
+      SELECT ${bucket} AS bucket, ${[...dimCols, `model AS m`].join(', ')}, ${source.sums}
+      FROM ${source.table} WHERE ${where(query.from, query.to)}
       GROUP BY ${['1', ...dimRefs, 'm'].join(', ')}
     ), buckets AS (
-      ${buckets}
+      ${bucketStarts()}
     ), groups AS (
-      SELECT ${dimRefs.length ? dimRefs.join(', ') + ', ' : ''}${sums('')} FROM agg ${dimRefs.length ? `GROUP BY ${dimRefs.join(', ')}` : ''}
-    ), cells AS (
-      SELECT bucket, ${dimRefs.length ? dimRefs.join(', ') + ', ' : ''}${sums('')} FROM agg GROUP BY bucket${dimRefs.map((d) => `, ${d}`).join('')}
+      SELECT ${dimRefs.length ? `${grouped('')}, ` : ''}${sums('')} FROM agg ${dimRefs.length ? `GROUP BY ${grouped('')}` : ''}
+    ), within_bounds AS (
+      SELECT count(*) <= ${maxGroups} AND count(*) * (SELECT count(*) FROM buckets) <= ${maxCells} AS ok FROM groups
     )
-    SELECT 'series' AS part, b.b AS bucket, ${outDims('g.')}, ${SUMMED.map((c) => `c.${c}`).join(', ')}
-      FROM buckets b CROSS JOIN ${dims.length ? 'groups' : '(SELECT 1) AS'} g
-      LEFT JOIN cells c ON c.bucket = b.b${dimRefs.map((d) => ` AND c.${d} = g.${d}`).join('')}
-      WHERE b.b < ${to}::timestamptz
+    SELECT 'bucket' AS part, b AS bucket, ${outDims(() => 'NULL')}, ${SUMMED.map((c) => `NULL::int8 AS ${c}`).join(', ')} FROM buckets
     UNION ALL
-    SELECT 'group', NULL, ${outDims('')}, requests, failed, prompt, completion, total, cost, dsum, dcount FROM groups
+    (SELECT 'group', NULL, ${outDims((i) => `d${i}`)}, ${SUMMED.join(', ')} FROM groups LIMIT ${maxGroups} + 1)
+    UNION ALL
+    SELECT 'cell', bucket, ${outDims((i) => `d${i}`)}, ${sums('')} FROM agg WHERE (SELECT ok FROM within_bounds) GROUP BY bucket${dimRefs.map((d) => `, ${d}`).join('')}
     UNION ALL
     SELECT 'total', NULL, NULL::text, NULL::text, NULL::text, NULL::text, NULL::text, ${sums('')} FROM agg
     UNION ALL
-    SELECT 'model', NULL, m, NULL, NULL, NULL, NULL, ${sums('')} FROM agg GROUP BY m`;
+    (SELECT 'model', NULL, m, NULL, NULL, NULL, NULL, ${sums('')} FROM agg GROUP BY m ORDER BY sum(total) DESC, m LIMIT ${param(MAX_TOP_MODELS)})`;
   const rows = await sql.query<Row>(text, values);
 
-  const keyOf = (row: Row, names: readonly Dimension[]): GroupKey => Object.fromEntries(names.map((d, i) => [d, row[`d${i}` as 'd0'] || null]));
+  const part = (name: Row['part']) => rows.filter((row) => row.part === name);
+  const buckets = part('bucket').map((row) => row.bucket!).sort((a, b) => a.getTime() - b.getTime());
+  const groupRows = part('group');
+  checkSeriesSize(buckets.length, dims.length ? groupRows.length : 1, MAX_REPORT_CELLS);
   const byTokens = (a: { totals: Totals }, b: { totals: Totals }) => b.totals.totalTokens - a.totals.totalTokens;
-  const report: UsageReport = { range: { from: query.from, to: query.to }, totals: totalsOf(undefined), groups: [], series: [], models: [], source: sourceName };
-  for (const row of rows) {
-    if (row.part === 'series') report.series.push({ bucketStart: row.bucket!, key: dims.length ? keyOf(row, dims) : null, totals: totalsOf(row) });
-    else if (row.part === 'group' && dims.length) report.groups.push({ key: keyOf(row, dims), totals: totalsOf(row) });
-    else if (row.part === 'total') report.totals = totalsOf(row);
-    else if (row.part === 'model') report.models.push({ key: { MODEL: row.d0 }, totals: totalsOf(row) });
+  const groups = dims.length ? groupRows.map((row) => ({ key: keyOf(row, dims), totals: totalsOf(row) })) : [];
+  // Ungrouped, the series has one "group": the whole report.
+  const seriesGroups = dims.length ? groups.map((g) => g.key).sort(byKey) : [{}];
+  return {
+    range: { from: query.from, to: query.to },
+    totals: totalsOf(part('total')[0]),
+    groups: groups.sort(byTokens),
+    series: zeroFilled(buckets, seriesGroups, dims, part('cell')),
+    models: part('model').map((row) => ({ key: { MODEL: row.d0 }, totals: totalsOf(row) })).sort(byTokens),
+    source: sourceName,
+  };
+}
+
+/**
+ * A report's zero-filled series in pages of about PAGE_CELLS points, for the CSV export: the buckets and groups
+ * are read (and the bounds checked) before this resolves; each page then reads the cells of its own buckets.
+ */
+export async function usageSeriesPages(sql: Sql, query: ReportQuery): Promise<{ dims: Dimension[]; pages: AsyncGenerator<UsageReport['series']> }> {
+  validateReport(query);
+  const sourceName = rollupCanAnswer(query) ? 'rollup' : 'ledger';
+  const shape = statementParts(query, sourceName);
+  const { source, dims, dimRefs } = shape;
+  const distinctGroups = `(SELECT DISTINCT 'group', NULL::timestamptz, ${shape.outDims((i) => source.column[dims[i]])}
+    FROM ${source.table} WHERE ${shape.where(query.from, query.to)} LIMIT ${shape.param(MAX_GROUPS)} + 1)`;
+  const rows = await sql.query<Row>(
+    `SELECT 'bucket' AS part, b AS bucket, ${shape.outDims(() => 'NULL')} FROM (${shape.bucketStarts()}) AS buckets${dims.length ? ` UNION ALL ${distinctGroups}` : ''}`,
+    shape.values,
+  );
+  const buckets = rows.filter((row) => row.part === 'bucket').map((row) => row.bucket!).sort((a, b) => a.getTime() - b.getTime());
+  // Ungrouped, the series has one "group": the whole report.
+  const groups = dims.length ? rows.filter((row) => row.part === 'group').map((row) => keyOf(row, dims)).sort(byKey) : [{}];
+  checkSeriesSize(buckets.length, groups.length, MAX_EXPORT_CELLS);
+
+  async function* pages(): AsyncGenerator<UsageReport['series']> {
+    const step = Math.max(1, Math.floor(PAGE_CELLS / Math.max(1, groups.length)));
+    for (let first = 0; first < buckets.length; first += step) {
+      const page = buckets.slice(first, first + step);
+      // The page's calls: from its first bucket (or `from`) to the next page's first bucket (or `to`).
+      const from = new Date(Math.max(page[0].getTime(), query.from.getTime()));
+      const to = buckets[first + step] ?? query.to;
+      const cellsOf = statementParts(query, sourceName);
+      const cells = await sql.query<Row>(
+        `SELECT ${cellsOf.bucket} AS bucket, ${[...cellsOf.dimCols, source.sums].join(', ')}
+        FROM ${source.table} WHERE ${cellsOf.where(from, to)} GROUP BY ${['1', ...dimRefs].join(', ')}`,
+        cellsOf.values,
+      );
+      yield zeroFilled(page, groups, dims, cells);
+    }
   }
-  report.groups.sort(byTokens);
-  report.models.sort(byTokens);
-  report.series.sort((a, b) => a.bucketStart.getTime() - b.bucketStart.getTime() || JSON.stringify(a.key).localeCompare(JSON.stringify(b.key)));
-  return report;
+  return { dims, pages: pages() };
 }
 
 function totalsOf(row: Row | undefined): Totals {

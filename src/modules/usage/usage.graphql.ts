@@ -3,7 +3,7 @@ import { connectionType } from '../../graphql/connection.js';
 import type { UsageTickEvent } from '../../pubsub/pubsub.js';
 import { microsToUsd } from '../catalog/pricing.js';
 import { ProviderKindEnum } from '../providers/provider.graphql.js';
-import { DIMENSIONS, type GroupKey, type Totals, type UsageReport as Report } from './report.js';
+import { DIMENSIONS, MAX_TOP_MODELS, type GroupKey, type Totals, type UsageReport as Report } from './report.js';
 import type { UsageEventRow } from './usage.service.js';
 
 export const UsageSourceEnum = builder.enumType('UsageSource', {
@@ -80,7 +80,7 @@ const UsageReport = builder.objectRef<LabelledReport>('UsageReport').implement({
     topModels: t.field({
       type: [UsageGroup],
       args: { limit: t.arg.int({ defaultValue: 5 }) },
-      resolve: (r, args) => r.models.slice(0, Math.max(0, Math.min(args.limit ?? 5, 100))).map((g) => ({ ...g, label: g.key.MODEL ?? '' })),
+      resolve: (r, args) => r.models.slice(0, Math.max(0, Math.min(args.limit ?? 5, MAX_TOP_MODELS))).map((g) => ({ ...g, label: g.key.MODEL ?? '' })),
     }),
   }),
 });

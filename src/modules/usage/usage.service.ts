@@ -8,7 +8,7 @@ import { decodeCursor, pageSize, toPage } from '../../pagination.js';
 import { AppError } from '../../errors.js';
 import type { PreferencesService } from '../preferences/preferences.service.js';
 import type { ProviderRepository } from '../providers/provider.repository.js';
-import { filterConditions, usageReport, type Bucket, type Dimension, type GroupKey, type UsageFilter } from './report.js';
+import { checkRange, filterConditions, usageReport, usageSeriesPages, type Bucket, type Dimension, type GroupKey, type UsageFilter } from './report.js';
 
 export interface UsageEventRow {
   id: string;
@@ -80,8 +80,15 @@ export function createUsageService(sql: Sql, preferences: PreferencesService, pr
       return { ...report, labelOf };
     },
 
+    /** For CSV export: the report's zero-filled series, page by page; refused (bounds) before it resolves. */
+    async seriesPages(viewer: Viewer, args: { from: Date; to: Date; groupBy: readonly Dimension[]; bucket: Bucket }) {
+      const { timezone } = await preferences.read(viewer.workspaceId);
+      return usageSeriesPages(sql, { ...args, workspaceId: viewer.workspaceId, userId: ownerFilter(viewer), timezone });
+    },
+
     /** Raw events, newest first, keyset-paginated on (created_at, id). */
     async events(viewer: Viewer, query: EventsQuery) {
+      checkRange(query);
       const take = pageSize(query.first);
       const cursor = decodeCursor(query.after);
       await checkFilter(viewer, query.filter);
