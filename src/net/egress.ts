@@ -1,7 +1,7 @@
 // Where the gateway may send a provider key. By default only to public
 // addresses: a base URL naming (or resolving to) loopback, private, link-local
 // or otherwise special addresses is refused, in every notation, at save time
-// and again on every connection and redirect hop (DNS can change its answer).
+// and again on every connection (DNS can change its answer). Redirects are refused.
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { BlockList, isIP, type LookupFunction } from 'node:net';
 import { createHttpFetch } from './http-fetch.js';
@@ -136,12 +136,12 @@ export async function checkBaseUrl(policy: EgressPolicy, raw: string, resolve: R
   return url;
 }
 
-const MAX_REDIRECTS = 3;
-
 /**
- * A fetch for provider calls: every connection's addresses are re-checked at
- * connect time, and redirects are followed by hand, only within the same
- * origin, so a key never leaves for another host.
+ * The fetch every provider request goes through: every connection's addresses
+ * are re-checked at connect time, and no redirect is followed, so a key (and a
+ * prompt) goes only to the base URL that was checked. Providers answer their API
+ * paths directly; a redirect there is a misconfigured base URL or an attempt to
+ * send the key elsewhere.
  */
 export function createGuardedFetch(policy: EgressPolicy, limits: { maxLineBytes: number }): typeof fetch {
   const lookup: LookupFunction = (hostname, options, callback) => {
@@ -158,20 +158,15 @@ export function createGuardedFetch(policy: EgressPolicy, limits: { maxLineBytes:
   const send = createHttpFetch({ lookup, maxLineBytes: limits.maxLineBytes });
 
   return (async (input: string | URL | Request, init?: RequestInit) => {
-    let url = new URL(input instanceof Request ? input.url : input);
-    const origin = url.origin;
-    for (let hop = 0; ; hop++) {
-      // Literal addresses are checked here; names at connect time, by `lookup`.
-      const refusal = urlRefusal(policy, url);
-      if (refusal) throw new EgressRefused(refusal);
-      const response = await send(url, init);
-      const location = response.headers.get('location');
-      if (response.status < 300 || response.status >= 400 || !location) return response;
+    const url = new URL(input instanceof Request ? input.url : input);
+    // Literal addresses are checked here; names at connect time, by `lookup`.
+    const refusal = urlRefusal(policy, url);
+    if (refusal) throw new EgressRefused(refusal);
+    const response = await send(url, init);
+    if (response.status >= 300 && response.status < 400 && response.headers.has('location')) {
       await response.body?.cancel();
-      const next = new URL(location, url);
-      if (next.origin !== origin) throw new EgressRefused(`Provider redirected to another origin (${next.origin}); the key is only sent to ${origin}`);
-      if (hop >= MAX_REDIRECTS) throw new EgressRefused('Provider redirected too many times');
-      url = next;
+      throw new EgressRefused(`Provider answered with a redirect (HTTP ${response.status}); redirects are not followed, so a key goes only to its base URL`);
     }
+    return response;
   }) as typeof fetch;
 }

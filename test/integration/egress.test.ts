@@ -3,8 +3,11 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Simulator } from '../../src/simulator/simulator.js';
-import { AddProvider } from '../testkit/documents.js';
-import { disposeAll, newWorkspace, startSimulator, startTestServer, type TestServer } from '../testkit/server.js';
+import { MODELS, PROTOCOL_BASES, streamOverWs, userMessage } from '../testkit/chat.js';
+import { AddProvider, Chat, TestProvider } from '../testkit/documents.js';
+import { disposeAll, newOwner, newWorkspace, startSimulator, startTestServer, type TestServer } from '../testkit/server.js';
+
+type Kind = keyof typeof PROTOCOL_BASES;
 
 let strict: TestServer;
 let sim: Simulator;
@@ -71,12 +74,61 @@ describe('operator allowances', () => {
 });
 
 describe('redirects', () => {
-  it('a redirect to a private address is refused and the key goes nowhere else', async () => {
-    const allowing = await startTestServer({ PROVIDER_ALLOWED_CIDRS: '127.0.0.0/8' });
-    const apiKey = `sk-redirect-${randomUUID()}#redirect=http://169.254.169.254/latest/meta-data/`;
-    const result = await allowing.execute(AddProvider, { input: { kind: 'OPENAI', apiKey, baseUrl: sim.baseUrls.openai } }, { token: await allowing.token(newWorkspace().claims('owner')) });
-    expect(result.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'baseUrl' });
-    expect(result.errors?.[0].message).toContain('redirected to another origin');
-    expect(sim.requests.filter((r) => r.key === apiKey).map((r) => r.path)).toEqual(['/openai/v1/models']);
+  // Production-like: loopback is refused, only the simulator's host name is allowed. A second simulator on
+  // loopback stands for what an attacker points a redirect at (a metadata service, an internal admin API).
+  let guarded: TestServer;
+  let trap: Simulator;
+  beforeAll(async () => {
+    [guarded, trap] = await Promise.all([startTestServer({ PROVIDER_ALLOWED_CIDRS: '', PROVIDER_ALLOWED_HOSTS: 'localhost', CREDENTIAL_CHANGES_PER_HOUR: '1000' }), startSimulator()]);
+  });
+
+  const byName = (url: string) => url.replace('127.0.0.1', 'localhost');
+  const TARGETS = {
+    'a loopback address': (kind: Kind) => PROTOCOL_BASES[kind](trap),
+    'another origin the operator allows': (kind: Kind) => byName(PROTOCOL_BASES[kind](trap)),
+    'the same origin': (kind: Kind) => byName(PROTOCOL_BASES[kind](sim)),
+  };
+
+  /** Each call a provider's base URL answers (key validation when added or tested, chat whole or streamed), and how it failed. */
+  const CALLS: Record<string, (token: string, kind: Kind, apiKey: string) => Promise<{ code?: unknown; message?: unknown }>> = {
+    addProvider: async (token, kind, apiKey) => {
+      const result = await guarded.execute(AddProvider, { input: { kind, apiKey, baseUrl: byName(PROTOCOL_BASES[kind](sim)) } }, { token });
+      return { code: result.errors?.[0].extensions?.code, message: result.errors?.[0].message };
+    },
+    testProvider: async (token, kind, apiKey) => {
+      const id = await addUnvalidated(token, kind, apiKey);
+      const { data } = await guarded.execute(TestProvider, { id }, { token });
+      return { code: data?.testProvider.errorCode, message: data?.testProvider.message };
+    },
+    chat: async (token, kind, apiKey) => {
+      await addUnvalidated(token, kind, apiKey);
+      const result = await guarded.execute(Chat, { input: { messages: userMessage(), model: MODELS[kind] } }, { token });
+      return { code: result.errors?.[0].extensions?.code, message: result.errors?.[0].message };
+    },
+    chatStream: async (token, kind, apiKey) => {
+      await addUnvalidated(token, kind, apiKey);
+      const { chunks } = await streamOverWs(guarded, token, { messages: userMessage(), model: MODELS[kind] });
+      return { code: chunks.at(-1)?.errorCode, message: chunks.at(-1)?.message };
+    },
+  };
+
+  async function addUnvalidated(token: string, kind: Kind, apiKey: string): Promise<string> {
+    const result = await guarded.execute(AddProvider, { input: { kind, apiKey, baseUrl: byName(PROTOCOL_BASES[kind](sim)), skipValidation: true } }, { token });
+    if (result.errors) throw new Error(JSON.stringify(result.errors));
+    return result.data!.addProvider.id;
+  }
+
+  const cases = (Object.keys(PROTOCOL_BASES) as Kind[]).flatMap((kind) =>
+    (Object.keys(TARGETS) as Array<keyof typeof TARGETS>).flatMap((target) => Object.keys(CALLS).map((call) => [kind, call, target] as const)),
+  );
+
+  it.each(cases)('%s %s, base URL redirecting to %s: refused, and the target receives nothing', async (kind, call, target) => {
+    const { token } = await newOwner(guarded);
+    const targetPath = `/captured-${randomUUID()}`;
+    const apiKey = `sk-redirect-${randomUUID()}#redirect=${encodeURIComponent(TARGETS[target](kind) + targetPath)}`;
+    const failure = await CALLS[call](token, kind, apiKey);
+    const atTarget = [...sim.requests, ...trap.requests].filter((r) => r.path.endsWith(targetPath));
+    expect(atTarget.map((r) => `${r.method} ${r.path} with ${r.key ? 'the key' : 'no key'}`)).toEqual([]);
+    expect(failure).toMatchObject({ code: 'BAD_USER_INPUT', message: expect.stringMatching(/redirect/i) });
   });
 });

@@ -1,9 +1,9 @@
-// Google Gemini through @google/generative-ai. That SDK has no call that lists
-// models, so validation speaks the REST protocol directly (GET {base}/v1beta/models
-// with the key in x-goog-api-key). It also takes no custom fetch: chat calls go
-// through the global fetch, so their base URL is re-checked before each call
-// (by the caller) instead of at connect time.
-import { GoogleGenerativeAI, GoogleGenerativeAIFetchError, type Content, type GenerateContentResponse, type UsageMetadata } from '@google/generative-ai';
+// Google Gemini's REST protocol (generateContent, streamGenerateContent?alt=sse,
+// the model list), spoken here rather than through @google/generative-ai: that
+// SDK takes no fetch of ours, and every request it makes would go through the
+// global fetch, which follows redirects and checks no address (README, Security
+// notes). Only its types are used.
+import type { Content, GenerateContentRequest, GenerateContentResponse, UsageMetadata } from '@google/generative-ai';
 import {
   callProvider,
   inBandError,
@@ -16,40 +16,36 @@ import {
   type TokenCounts,
   type UpstreamFailure,
 } from './adapter.js';
+import { sseData } from './sse.js';
 
 interface GeminiErrorBody {
   error?: { status?: string; details?: Array<{ reason?: string }> };
 }
 
 export function createGeminiAdapter(deps: AdapterDeps): ProviderAdapter {
+  /** One request through the guarded fetch; an answer other than 2xx is thrown as GeminiHttpError. */
+  const send = async (target: ProviderTarget, path: string, signal: AbortSignal, body?: GenerateContentRequest): Promise<Response> => {
+    const response = await deps.fetch(`${target.baseUrl.replace(/\/$/, '')}/v1beta/${path}`, {
+      method: body ? 'POST' : 'GET',
+      headers: { 'x-goog-api-key': target.apiKey, ...(body ? { 'content-type': 'application/json' } : {}) },
+      body: body && JSON.stringify(body),
+      signal,
+    });
+    if (!response.ok) throw new GeminiHttpError(geminiFailure(response, (await response.json().catch(() => ({}))) as GeminiErrorBody));
+    return response;
+  };
+
   const listModels = (target: ProviderTarget, signal: AbortSignal) =>
     callProvider(
       target.kind,
       signal,
       deps.timeoutMs,
       async (callSignal) => {
-        const response = await deps.fetch(`${target.baseUrl.replace(/\/$/, '')}/v1beta/models?pageSize=1000`, {
-          headers: { 'x-goog-api-key': target.apiKey },
-          signal: callSignal,
-        });
-        const body = (await response.json().catch(() => ({}))) as GeminiErrorBody & { models?: Array<{ name: string }> };
-        if (!response.ok) throw new GeminiHttpError(geminiFailure(response, body));
+        const body = (await (await send(target, 'models?pageSize=1000', callSignal)).json()) as { models?: Array<{ name: string }> };
         return (body.models ?? []).map((model) => model.name.replace(/^models\//, ''));
       },
-      (error) => (error instanceof GeminiHttpError ? error.failure : undefined),
+      httpFailure,
     );
-
-  const model = (target: ProviderTarget, request: ChatRequest) => {
-    const system = request.messages.filter((m) => m.role === 'system').map((m) => m.content).join('\n\n');
-    return new GoogleGenerativeAI(target.apiKey).getGenerativeModel(
-      {
-        model: request.model,
-        ...(system ? { systemInstruction: system } : {}),
-        generationConfig: { temperature: request.temperature, maxOutputTokens: request.maxTokens },
-      },
-      { baseUrl: target.baseUrl, timeout: deps.timeoutMs },
-    );
-  };
 
   return {
     listModels,
@@ -60,12 +56,12 @@ export function createGeminiAdapter(deps: AdapterDeps): ProviderAdapter {
         signal,
         deps.timeoutMs,
         async (callSignal) => {
-          const { response } = await model(target, request).generateContent({ contents: contents(request) }, { signal: callSignal });
+          const response = (await (await send(target, `${modelPath(request.model)}:generateContent`, callSignal, generateRequest(request))).json()) as GenerateContentResponse;
           const events = [...responseEvents(target, response)];
           if (response.usageMetadata) events.push({ type: 'usage', usage: counts(response.usageMetadata) });
           return events;
         },
-        sdkFailure,
+        httpFailure,
       ),
     stream: (target, request, signal) =>
       streamProvider(
@@ -73,19 +69,17 @@ export function createGeminiAdapter(deps: AdapterDeps): ProviderAdapter {
         signal,
         deps,
         async function* (callSignal) {
-          const { stream, response } = await model(target, request).generateContentStream({ contents: contents(request) }, { signal: callSignal });
-          // The SDK also aggregates the stream into `response`, which rejects with the stream's error: that error
-          // reaches us through `stream`; unobserved, the rejection would take the process down.
-          response.catch(() => undefined);
+          const response = await send(target, `${modelPath(request.model)}:streamGenerateContent?alt=sse`, callSignal, generateRequest(request));
           let usage: UsageMetadata | undefined;
-          for await (const chunk of stream) {
+          for await (const data of sseData(response.body!)) {
+            const chunk = JSON.parse(data) as GenerateContentResponse;
             yield* responseEvents(target, chunk);
             usage = chunk.usageMetadata ?? usage;
           }
           // Gemini has no terminal event: the last chunk's usage is the complete one.
           if (usage) yield { type: 'usage', usage: counts(usage) };
         },
-        sdkFailure,
+        httpFailure,
       ),
   };
 }
@@ -102,17 +96,26 @@ function geminiFailure(response: Response, body: GeminiErrorBody): UpstreamFailu
   return { status: response.status, headers: response.headers, type: reason };
 }
 
-function sdkFailure(error: unknown): UpstreamFailure | undefined {
-  if (!(error instanceof GoogleGenerativeAIFetchError) || error.status === undefined) return undefined;
-  const reason = error.errorDetails?.find((detail) => detail.reason)?.reason;
-  return { status: error.status, type: reason };
+function httpFailure(error: unknown): UpstreamFailure | undefined {
+  return error instanceof GeminiHttpError ? error.failure : undefined;
+}
+
+/** A model id is under models/; a name with a slash (tunedModels/…) is already a path, as the SDK has it. */
+function modelPath(model: string): string {
+  return model.includes('/') ? model : `models/${model}`;
 }
 
 /** Gemini's roles are user and model; system text goes in systemInstruction. */
-function contents(request: ChatRequest): Content[] {
-  return request.messages
+function generateRequest(request: ChatRequest): GenerateContentRequest {
+  const system = request.messages.filter((m) => m.role === 'system').map((m) => m.content).join('\n\n');
+  const contents: Content[] = request.messages
     .filter((m) => m.role !== 'system')
     .map((m) => ({ role: m.role === 'assistant' ? 'model' : 'user', parts: [{ text: m.content }] }));
+  return {
+    contents,
+    ...(system ? { systemInstruction: { role: 'system', parts: [{ text: system }] } } : {}),
+    generationConfig: { temperature: request.temperature, maxOutputTokens: request.maxTokens },
+  };
 }
 
 function* responseEvents(target: ProviderTarget, response: GenerateContentResponse): Generator<StreamEvent> {
