@@ -8,7 +8,6 @@ import { CloseCode, type Context as WsContext } from 'graphql-ws';
 import { useServer, type Extra } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import { usePrometheus } from '@graphql-yoga/plugin-prometheus';
-import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { createScheduler, type Job, type Scheduler } from './jobs/scheduler.js';
 import { sweepReservationsJob } from './jobs/sweep-reservations.js';
 import { CONSOLE_PATH, serveConsole } from './console/serve.js';
@@ -49,8 +48,6 @@ export interface App {
 type WsExtra = Extra & { viewer?: Viewer; operations?: Map<string, AbortController> };
 
 const GRAPHQL_PATH = '/graphql';
-/** Required on requests a browser could send cross-site without a preflight (GET, form posts). */
-export const CSRF_HEADER = 'x-graphql-csrf';
 const CATALOG_RELOAD_MS = 5 * 60_000;
 /**
  * Why a graphql-ws operation's signal aborts when it completes (the client's `complete`, or its end):
@@ -97,8 +94,6 @@ export function buildApp({ config, db, bus, logger, clock }: AppDeps): App {
     plugins: [
       ...operationLimitPlugins(config),
       requestErrorsPlugin(),
-      // A browser sends a cross-site GET or form POST without asking first: those must carry this header.
-      useCSRFPrevention({ requestHeaders: [CSRF_HEADER] }),
       // Operation counts and durations; operation names are client text, so they are not labels. The
       // plugin's other metrics are off: per-phase timings of cached documents, a summary (quantiles on
       // every observation) and a walk of every document for deprecated fields cost more CPU a call than
@@ -303,7 +298,7 @@ function corsOptions(origins: string[]) {
   return {
     origin: origins.includes('*') ? '*' : origins,
     methods: ['GET', 'POST', 'OPTIONS'],
-    allowedHeaders: ['content-type', 'authorization', 'x-request-id', CSRF_HEADER],
+    allowedHeaders: ['content-type', 'authorization', 'x-request-id'],
     credentials: false,
     maxAge: 600,
   };
