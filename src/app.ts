@@ -169,14 +169,17 @@ export function buildApp({ config, db, bus, logger, clock }: AppDeps): App {
     {
       connectionInitWaitTimeout: config.wsConnectionInitTimeoutMs,
       onConnect: async (ctx) => {
-        const token = bearerToken(String(ctx.connectionParams?.authorization ?? ''));
-        if (!token) return false;
+        // Refused with the reason (graphql-ws's own refusal only says "Forbidden"); any JSON may arrive here.
+        const refuse = (reason: string) => (ctx.extra.socket.close(CloseCode.Forbidden, reason), false);
+        const authorization = ctx.connectionParams?.authorization;
+        const token = typeof authorization === 'string' ? bearerToken(authorization) : undefined;
+        if (!token) return refuse('connection_init must carry authorization: "Bearer <token>"');
         try {
           const viewer = await verifyToken(token);
           await services.viewers.ensureKnown(viewer);
           ctx.extra.viewer = viewer;
         } catch (error) {
-          if (error instanceof TokenRejected) return false;
+          if (error instanceof TokenRejected) return refuse(error.message);
           throw error;
         }
         endConnectionAtExpiry(ctx);
@@ -230,8 +233,7 @@ export function buildApp({ config, db, bus, logger, clock }: AppDeps): App {
 
   /** A token that expires while its socket is open ends the connection. */
   function endConnectionAtExpiry(ctx: WsContext<Record<string, unknown>, WsExtra>): void {
-    const expiresAt = ctx.extra.viewer?.expiresAt;
-    if (expiresAt === undefined) return;
+    const expiresAt = ctx.extra.viewer!.expiresAt;
     const timer = setTimeout(
       () => ctx.extra.socket.close(CloseCode.Forbidden, 'Token expired'),
       Math.min(Math.max(expiresAt - Date.now(), 0), MAX_TIMER_MS),

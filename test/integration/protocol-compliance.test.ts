@@ -65,7 +65,7 @@ describe('graphql-ws close codes', () => {
   it('4403 for a token that is not valid', async () => {
     const socket = await openRawSocket(gw.wsUrl);
     socket.send({ type: MessageType.ConnectionInit, payload: { authorization: `Bearer ${token}x` } });
-    expect(await socket.closed).toEqual({ code: 4403, reason: 'Forbidden' });
+    expect(await socket.closed).toEqual({ code: 4403, reason: 'Token signature is invalid' });
   });
 
   it('4400 for a message that is not valid', async () => {
