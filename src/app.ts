@@ -93,7 +93,7 @@ export function buildApp({ config, db, bus, logger, clock }: AppDeps): App {
     },
     plugins: [
       ...operationLimitPlugins(config),
-      requestErrorsPlugin(),
+      requestErrorsPlugin({ suggest: !config.production }),
       // Operation counts and durations; operation names are client text, so they are not labels. The
       // plugin's other metrics are off: per-phase timings of cached documents, a summary (quantiles on
       // every observation) and a walk of every document for deprecated fields cost more CPU a call than
