@@ -1,5 +1,6 @@
 // Cursor pagination over (time, id), newest first: stable under inserts.
 import { BadUserInputError } from './errors.js';
+import { isUuid } from './modules/providers/provider.repository.js';
 
 export const MAX_PAGE_SIZE = 200;
 
@@ -19,14 +20,12 @@ export function encodeCursor(cursor: Cursor): string {
   return Buffer.from(`${cursor.at.toISOString()}|${cursor.id}`).toString('base64url');
 }
 
-/** Every row a cursor points at has a UUID id: anything else would reach the database's uuid column and fail there. */
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 export function decodeCursor(text: string | null | undefined): Cursor | undefined {
   if (!text) return undefined;
   const [at, id, ...rest] = Buffer.from(text, 'base64url').toString('utf8').split('|');
   const date = new Date(at);
-  if (!UUID.test(id ?? '') || rest.length > 0 || Number.isNaN(date.getTime())) throw new BadUserInputError('after is not a cursor this API gave out', 'after');
+  // Every row a cursor points at has a UUID id: anything else would reach the database's uuid column and fail there.
+  if (!isUuid(id ?? '') || rest.length > 0 || Number.isNaN(date.getTime())) throw new BadUserInputError('after is not a cursor this API gave out', 'after');
   return { at: date, id };
 }
 

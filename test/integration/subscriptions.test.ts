@@ -2,7 +2,9 @@ import { print } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphql } from '../generated/gql.js';
 import { MessageType, openRawSocket } from '../testkit/raw-ws.js';
-import { disposeAll, newWorkspace, startTestServer, take, type TestServer } from '../testkit/server.js';
+import { addSimProvider, userMessage } from '../testkit/chat.js';
+import { Chat } from '../testkit/documents.js';
+import { disposeAll, newWorkspace, startSimulator, startTestServer, take, type TestServer } from '../testkit/server.js';
 
 const UsageTicks = graphql(`
   subscription UsageTicks {
@@ -19,6 +21,7 @@ const USAGE_TICKS = print(UsageTicks);
 
 const tick = (providerId: string, tokensUsedToday: number) => ({
   providerId,
+  personalOwnerId: null,
   tokensUsedToday,
   dailyTokenLimit: 10_000_000_000,
   spendThisMonthUsd: 1.25,
@@ -98,6 +101,29 @@ describe('usageTicks over graphql-ws', () => {
     expect(await socket.nextMessage()).toMatchObject({ id: 'bad2', type: MessageType.Error });
     socket.close();
     expect((await socket.closed).code).toBe(1005);
+  });
+});
+
+describe('usageTicks visibility', () => {
+  it("a member gets the ticks of workspace providers and of their own personal ones, never another member's", async () => {
+    const sim = await startSimulator();
+    const workspace = newWorkspace();
+    const alice = await gw.token(workspace.claims('member', 'alice'));
+    const bob = await gw.token(workspace.claims('member', 'bob'));
+    const shared = await addSimProvider(gw, sim, await gw.token(workspace.claims('owner')));
+    const personal = await addSimProvider(gw, sim, alice, { scope: 'PERSONAL' });
+    const ofAlice = take(gw.ws(alice).iterate({ query: USAGE_TICKS }), 4);
+    const ofBob = take(gw.ws(bob).iterate({ query: USAGE_TICKS }), 2);
+    // Alice calls her own provider and the workspace's by turns until both subscribers have what they wait for.
+    let finished = false;
+    void Promise.all([ofAlice, ofBob]).finally(() => (finished = true));
+    for (let n = 0; !finished && n < 100; n++) {
+      const result = await gw.execute(Chat, { input: { providerId: n % 2 === 0 ? personal.id : shared.id, messages: userMessage() } }, { token: alice });
+      expect(result.errors).toBeUndefined();
+    }
+    const providersOf = async (ticks: Promise<Array<{ data?: unknown }>>) => new Set((await ticks).map((tick) => (tick.data as { usageTicks: { providerId: string } }).usageTicks.providerId));
+    expect(await providersOf(ofBob)).toEqual(new Set([shared.id]));
+    expect(await providersOf(ofAlice)).toEqual(new Set([shared.id, personal.id]));
   });
 });
 
