@@ -22,6 +22,7 @@ import { isGraphQLError, maskError } from './graphql/errors.js';
 import { operationLimitPlugins } from './graphql/operation-limits.js';
 import { requestErrorsPlugin } from './graphql/request-errors.js';
 import { schema } from './graphql/schema.js';
+import { delayUntil, tokenExpiryPlugin } from './graphql/token-expiry.js';
 import type { Logger } from './logging/logger.js';
 import type { PubSubBus } from './pubsub/pubsub.js';
 import { untilAborted } from './pubsub/until-aborted.js';
@@ -54,8 +55,6 @@ const CATALOG_RELOAD_MS = 5 * 60_000;
  * one shared reason, because abort() without one builds a DOMException, stack and all, every time.
  */
 const OPERATION_COMPLETED = new DOMException('The operation completed', 'AbortError');
-/** setTimeout's ceiling (about 24.8 days). */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export function buildApp({ config, db, bus, logger, clock }: AppDeps): App {
   const verifyToken = createTokenVerifier(config.jwt);
@@ -94,6 +93,7 @@ export function buildApp({ config, db, bus, logger, clock }: AppDeps): App {
     plugins: [
       ...operationLimitPlugins(config),
       requestErrorsPlugin({ suggest: !config.production }),
+      tokenExpiryPlugin(),
       // Operation counts and durations; operation names are client text, so they are not labels. The
       // plugin's other metrics are off: per-phase timings of cached documents, a summary (quantiles on
       // every observation) and a walk of every document for deprecated fields cost more CPU a call than
@@ -233,11 +233,7 @@ export function buildApp({ config, db, bus, logger, clock }: AppDeps): App {
 
   /** A token that expires while its socket is open ends the connection. */
   function endConnectionAtExpiry(ctx: WsContext<Record<string, unknown>, WsExtra>): void {
-    const expiresAt = ctx.extra.viewer!.expiresAt;
-    const timer = setTimeout(
-      () => ctx.extra.socket.close(CloseCode.Forbidden, 'Token expired'),
-      Math.min(Math.max(expiresAt - Date.now(), 0), MAX_TIMER_MS),
-    );
+    const timer = setTimeout(() => ctx.extra.socket.close(CloseCode.Forbidden, 'Token expired'), delayUntil(ctx.extra.viewer!.expiresAt));
     ctx.extra.socket.once('close', () => clearTimeout(timer));
   }
 

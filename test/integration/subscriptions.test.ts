@@ -140,6 +140,23 @@ describe('usageTicks over SSE', () => {
     ]);
   });
 
+  it('ends with an UNAUTHENTICATED "Token expired" event when the token expires, as WebSocket closes 4403', async () => {
+    const workspace = newWorkspace();
+    const token = await gw.token(workspace.claims('member'), Math.floor(Date.now() / 1000) + 2);
+    const results: Array<{ data?: unknown; errors?: ReadonlyArray<{ message: string; extensions?: Record<string, unknown> }> }> = [];
+    const received = (async () => {
+      for await (const result of gw.sse(token).iterate({ query: USAGE_TICKS })) {
+        results.push(result);
+        if (results.length > 1_000) break;
+      }
+    })();
+    await publishUntil(received, workspace.id, 'p-expiring');
+    await received;
+    expect(results.length).toBeGreaterThan(1);
+    expect(results.slice(0, -1).every((result) => result.data && !result.errors)).toBe(true);
+    expect(results.at(-1)).toEqual({ errors: [expect.objectContaining({ message: 'Token expired', extensions: { code: 'UNAUTHENTICATED' } })] });
+  });
+
   it('refuses an SSE subscription without a token', async () => {
     const client = gw.sse();
     const [result] = await take(client.iterate({ query: USAGE_TICKS }), 1);
