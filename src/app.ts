@@ -20,6 +20,7 @@ import { isDatabaseUnavailable } from './db/unavailable.js';
 import { AppError } from './errors.js';
 import { isGraphQLError, maskError } from './graphql/errors.js';
 import { operationLimitPlugins } from './graphql/operation-limits.js';
+import { createOperationQuota, sseOperationQuotaPlugin, tooManyOperations } from './graphql/operation-quota.js';
 import { requestErrorsPlugin } from './graphql/request-errors.js';
 import { schema } from './graphql/schema.js';
 import { delayUntil, tokenExpiryPlugin } from './graphql/token-expiry.js';
@@ -58,6 +59,7 @@ const OPERATION_COMPLETED = new DOMException('The operation completed', 'AbortEr
 
 export function buildApp({ config, db, bus, logger, clock }: AppDeps): App {
   const verifyToken = createTokenVerifier(config.jwt);
+  const operationQuota = createOperationQuota(config.maxOperationsPerUser);
   const services = createServices({ config, db, bus, logger, clock });
   const shutdown = new AbortController();
 
@@ -94,6 +96,7 @@ export function buildApp({ config, db, bus, logger, clock }: AppDeps): App {
       ...operationLimitPlugins(config),
       requestErrorsPlugin({ suggest: !config.production }),
       tokenExpiryPlugin(),
+      sseOperationQuotaPlugin(operationQuota),
       // Operation counts and durations; operation names are client text, so they are not labels. The
       // plugin's other metrics are off: per-phase timings of cached documents, a summary (quantiles on
       // every observation) and a walk of every document for deprecated fields cost more CPU a call than
@@ -198,6 +201,10 @@ export function buildApp({ config, db, bus, logger, clock }: AppDeps): App {
         ctx.extra.operations?.delete(id);
       },
       onSubscribe: async (ctx, id, payload) => {
+        // graphql-ws has already listed this operation: the bound counts it.
+        if (Object.keys(ctx.subscriptions).length > config.wsMaxOperationsPerConnection) {
+          return [tooManyOperations('operationsPerConnection', config.wsMaxOperationsPerConnection)];
+        }
         const operation = new AbortController();
         const initial: WebSocketInitialContext = { wsViewer: ctx.extra.viewer!, wsSignal: operation.signal };
         const { schema: enveloped, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
@@ -215,6 +222,10 @@ export function buildApp({ config, db, bus, logger, clock }: AppDeps): App {
         } catch (error) {
           return [maskError(error) as never];
         }
+        const giveBack = operationQuota.take(ctx.extra.viewer!);
+        if (!giveBack) return [tooManyOperations('operationsPerUser', operationQuota.max)];
+        // Aborted when the operation completes, its socket closes or the server stops.
+        operation.signal.addEventListener('abort', giveBack, { once: true });
         ctx.extra.operations?.set(id, operation);
         return {
           schema: enveloped,

@@ -1,10 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import { print } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphql } from '../generated/gql.js';
-import { MessageType, openRawSocket } from '../testkit/raw-ws.js';
+import { MessageType, openRawSocket, type RawMessage, type RawSocket } from '../testkit/raw-ws.js';
 import { addSimProvider, userMessage } from '../testkit/chat.js';
 import { Chat } from '../testkit/documents.js';
-import { disposeAll, newWorkspace, startSimulator, startTestServer, take, type TestServer } from '../testkit/server.js';
+import { disposeAll, eventually, newWorkspace, startSimulator, startTestServer, take, type TestServer } from '../testkit/server.js';
 
 const UsageTicks = graphql(`
   subscription UsageTicks {
@@ -161,6 +162,89 @@ describe('usageTicks over SSE', () => {
     const client = gw.sse();
     const [result] = await take(client.iterate({ query: USAGE_TICKS }), 1);
     expect(result.errors?.[0].extensions?.code).toBe('UNAUTHENTICATED');
+  });
+});
+
+describe('operations per connection and per user', () => {
+  let capped: TestServer;
+  beforeAll(async () => {
+    capped = await startTestServer({ WS_MAX_OPERATIONS_PER_CONNECTION: '3', MAX_OPERATIONS_PER_USER: '5' });
+  });
+  const VIEWER = '{ viewer { role } }';
+  const subscribe = (id: string, query = USAGE_TICKS) => ({ id, type: MessageType.Subscribe, payload: { query } });
+
+  async function acknowledged(token: string): Promise<RawSocket> {
+    const socket = await openRawSocket(capped.wsUrl);
+    socket.send({ type: MessageType.ConnectionInit, payload: { authorization: `Bearer ${token}` } });
+    expect((await socket.nextMessage()).type).toBe(MessageType.ConnectionAck);
+    return socket;
+  }
+
+  /** The next message for operation `id` (ticks of the socket's other subscriptions are skipped). */
+  async function messageFor(socket: RawSocket, id: string): Promise<RawMessage> {
+    for (;;) {
+      const message = await socket.nextMessage();
+      if (message.id === id) return message;
+    }
+  }
+
+  /** Publishes ticks until each subscription of `socket` has delivered one: they are open on the server. */
+  async function live(socket: RawSocket, workspaceId: string, ids: string[]): Promise<void> {
+    const seen = new Set<string>();
+    while (ids.some((id) => !seen.has(id))) {
+      capped.app.services.usageTicks.publish(workspaceId, tick('p-cap', 1));
+      const message = await socket.nextMessage(200).catch(() => undefined);
+      if (message?.type === MessageType.Next && message.id) seen.add(message.id);
+    }
+  }
+
+  it('refuses an operation over WS_MAX_OPERATIONS_PER_CONNECTION with a RATE_LIMITED error; the socket stays open', async () => {
+    const workspace = newWorkspace();
+    const socket = await acknowledged(await capped.token(workspace.claims('member')));
+    for (const id of ['1', '2', '3']) socket.send(subscribe(id));
+    await live(socket, workspace.id, ['1', '2', '3']);
+    socket.send(subscribe('4', VIEWER));
+    expect(await messageFor(socket, '4')).toEqual({
+      id: '4',
+      type: MessageType.Error,
+      payload: [{ message: 'Too many operations open on this connection (at most 3): complete one first', extensions: { code: 'RATE_LIMITED', limit: 'operationsPerConnection', max: 3 } }],
+    });
+    socket.send({ id: '1', type: MessageType.Complete });
+    socket.send(subscribe('5', VIEWER));
+    expect(await messageFor(socket, '5')).toMatchObject({ type: MessageType.Next, payload: { data: { viewer: { role: 'MEMBER' } } } });
+    socket.close();
+  });
+
+  it('refuses an operation over MAX_OPERATIONS_PER_USER across sockets and SSE, for that user only, until one ends', async () => {
+    const workspace = newWorkspace();
+    const token = await capped.token(workspace.claims('member', 'carol'));
+    const [a, b] = [await acknowledged(token), await acknowledged(token)];
+    for (const id of ['a1', 'a2', 'a3']) a.send(subscribe(id));
+    b.send(subscribe('b1'));
+    await live(a, workspace.id, ['a1', 'a2', 'a3']);
+    await live(b, workspace.id, ['b1']);
+    let sseTicks = 0;
+    const endSse = capped.sse(token).subscribe({ query: USAGE_TICKS }, { next: () => void sseTicks++, error: () => undefined, complete: () => undefined });
+    await eventually(() => (capped.app.services.usageTicks.publish(workspace.id, tick('p-cap', 1)), sseTicks > 0 || undefined));
+
+    const refusal = { message: 'Too many operations open for this user on this instance (at most 5): complete one first', extensions: { code: 'RATE_LIMITED', limit: 'operationsPerUser', max: 5 } };
+    b.send(subscribe('b2', VIEWER));
+    expect(await messageFor(b, 'b2')).toEqual({ id: 'b2', type: MessageType.Error, payload: [refusal] });
+    const [overSse] = await take(capped.sse(token).iterate({ query: USAGE_TICKS }), 1);
+    expect(overSse.errors).toEqual([refusal]);
+    // Another member of the workspace is not affected.
+    const dave = await acknowledged(await capped.token(workspace.claims('member', 'dave')));
+    dave.send(subscribe('d1', VIEWER));
+    expect(await messageFor(dave, 'd1')).toMatchObject({ type: MessageType.Next });
+
+    // The SSE subscription's end gives its place back.
+    endSse();
+    await eventually(async () => {
+      const id = `b-${randomUUID()}`;
+      b.send(subscribe(id, VIEWER));
+      return (await messageFor(b, id)).type === MessageType.Next || undefined;
+    });
+    for (const socket of [a, b, dave]) socket.close();
   });
 });
 
