@@ -8,7 +8,6 @@ import { CloseCode, type Context as WsContext } from 'graphql-ws';
 import { useServer, type Extra } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import { usePrometheus } from '@graphql-yoga/plugin-prometheus';
-import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { createScheduler, type Job, type Scheduler } from './jobs/scheduler.js';
 import { sweepReservationsJob } from './jobs/sweep-reservations.js';
 import { CONSOLE_PATH, serveConsole } from './console/serve.js';
@@ -21,8 +20,10 @@ import { isDatabaseUnavailable } from './db/unavailable.js';
 import { AppError } from './errors.js';
 import { isGraphQLError, maskError } from './graphql/errors.js';
 import { operationLimitPlugins } from './graphql/operation-limits.js';
+import { createOperationQuota, sseOperationQuotaPlugin, tooManyOperations } from './graphql/operation-quota.js';
 import { requestErrorsPlugin } from './graphql/request-errors.js';
 import { schema } from './graphql/schema.js';
+import { delayUntil, tokenExpiryPlugin } from './graphql/token-expiry.js';
 import type { Logger } from './logging/logger.js';
 import type { PubSubBus } from './pubsub/pubsub.js';
 import { untilAborted } from './pubsub/until-aborted.js';
@@ -49,19 +50,16 @@ export interface App {
 type WsExtra = Extra & { viewer?: Viewer; operations?: Map<string, AbortController> };
 
 const GRAPHQL_PATH = '/graphql';
-/** Required on requests a browser could send cross-site without a preflight (GET, form posts). */
-export const CSRF_HEADER = 'x-graphql-csrf';
 const CATALOG_RELOAD_MS = 5 * 60_000;
 /**
  * Why a graphql-ws operation's signal aborts when it completes (the client's `complete`, or its end):
  * one shared reason, because abort() without one builds a DOMException, stack and all, every time.
  */
 const OPERATION_COMPLETED = new DOMException('The operation completed', 'AbortError');
-/** setTimeout's ceiling (about 24.8 days). */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export function buildApp({ config, db, bus, logger, clock }: AppDeps): App {
   const verifyToken = createTokenVerifier(config.jwt);
+  const operationQuota = createOperationQuota(config.maxOperationsPerUser);
   const services = createServices({ config, db, bus, logger, clock });
   const shutdown = new AbortController();
 
@@ -96,9 +94,9 @@ export function buildApp({ config, db, bus, logger, clock }: AppDeps): App {
     },
     plugins: [
       ...operationLimitPlugins(config),
-      requestErrorsPlugin(),
-      // A browser sends a cross-site GET or form POST without asking first: those must carry this header.
-      useCSRFPrevention({ requestHeaders: [CSRF_HEADER] }),
+      requestErrorsPlugin({ suggest: !config.production }),
+      tokenExpiryPlugin(),
+      sseOperationQuotaPlugin(operationQuota),
       // Operation counts and durations; operation names are client text, so they are not labels. The
       // plugin's other metrics are off: per-phase timings of cached documents, a summary (quantiles on
       // every observation) and a walk of every document for deprecated fields cost more CPU a call than
@@ -174,14 +172,17 @@ export function buildApp({ config, db, bus, logger, clock }: AppDeps): App {
     {
       connectionInitWaitTimeout: config.wsConnectionInitTimeoutMs,
       onConnect: async (ctx) => {
-        const token = bearerToken(String(ctx.connectionParams?.authorization ?? ''));
-        if (!token) return false;
+        // Refused with the reason (graphql-ws's own refusal only says "Forbidden"); any JSON may arrive here.
+        const refuse = (reason: string) => (ctx.extra.socket.close(CloseCode.Forbidden, reason), false);
+        const authorization = ctx.connectionParams?.authorization;
+        const token = typeof authorization === 'string' ? bearerToken(authorization) : undefined;
+        if (!token) return refuse('connection_init must carry authorization: "Bearer <token>"');
         try {
           const viewer = await verifyToken(token);
           await services.viewers.ensureKnown(viewer);
           ctx.extra.viewer = viewer;
         } catch (error) {
-          if (error instanceof TokenRejected) return false;
+          if (error instanceof TokenRejected) return refuse(error.message);
           throw error;
         }
         endConnectionAtExpiry(ctx);
@@ -200,6 +201,10 @@ export function buildApp({ config, db, bus, logger, clock }: AppDeps): App {
         ctx.extra.operations?.delete(id);
       },
       onSubscribe: async (ctx, id, payload) => {
+        // graphql-ws has already listed this operation: the bound counts it.
+        if (Object.keys(ctx.subscriptions).length > config.wsMaxOperationsPerConnection) {
+          return [tooManyOperations('operationsPerConnection', config.wsMaxOperationsPerConnection)];
+        }
         const operation = new AbortController();
         const initial: WebSocketInitialContext = { wsViewer: ctx.extra.viewer!, wsSignal: operation.signal };
         const { schema: enveloped, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
@@ -217,6 +222,10 @@ export function buildApp({ config, db, bus, logger, clock }: AppDeps): App {
         } catch (error) {
           return [maskError(error) as never];
         }
+        const giveBack = operationQuota.take(ctx.extra.viewer!);
+        if (!giveBack) return [tooManyOperations('operationsPerUser', operationQuota.max)];
+        // Aborted when the operation completes, its socket closes or the server stops.
+        operation.signal.addEventListener('abort', giveBack, { once: true });
         ctx.extra.operations?.set(id, operation);
         return {
           schema: enveloped,
@@ -235,12 +244,7 @@ export function buildApp({ config, db, bus, logger, clock }: AppDeps): App {
 
   /** A token that expires while its socket is open ends the connection. */
   function endConnectionAtExpiry(ctx: WsContext<Record<string, unknown>, WsExtra>): void {
-    const expiresAt = ctx.extra.viewer?.expiresAt;
-    if (expiresAt === undefined) return;
-    const timer = setTimeout(
-      () => ctx.extra.socket.close(CloseCode.Forbidden, 'Token expired'),
-      Math.min(Math.max(expiresAt - Date.now(), 0), MAX_TIMER_MS),
-    );
+    const timer = setTimeout(() => ctx.extra.socket.close(CloseCode.Forbidden, 'Token expired'), delayUntil(ctx.extra.viewer!.expiresAt));
     ctx.extra.socket.once('close', () => clearTimeout(timer));
   }
 
@@ -303,7 +307,7 @@ function corsOptions(origins: string[]) {
   return {
     origin: origins.includes('*') ? '*' : origins,
     methods: ['GET', 'POST', 'OPTIONS'],
-    allowedHeaders: ['content-type', 'authorization', 'x-request-id', CSRF_HEADER],
+    allowedHeaders: ['content-type', 'authorization', 'x-request-id'],
     credentials: false,
     maxAge: 600,
   };

@@ -39,6 +39,10 @@ export interface Config {
   wsMaxPayloadBytes: number;
   /** A WebSocket that has not sent connection_init by then is closed with 4408. */
   wsConnectionInitTimeoutMs: number;
+  /** Operations one WebSocket may hold open at once. */
+  wsMaxOperationsPerConnection: number;
+  /** Operations one user may hold open on this instance: WebSocket operations and SSE subscriptions together. */
+  maxOperationsPerUser: number;
   /** Bounds every operation on every transport (see src/graphql/operation-limits.ts). */
   operationLimits: OperationLimits;
   /** on: anyone; admin: ADMIN and OWNER tokens only; off: nobody. */
@@ -275,6 +279,8 @@ export function loadConfig(env: Env = process.env): Config {
     maxRequestBodyBytes: read.int('MAX_REQUEST_BODY_BYTES', 1_048_576, 1024, 104_857_600),
     wsMaxPayloadBytes: read.int('WS_MAX_PAYLOAD_BYTES', 1_048_576, 1024, 104_857_600),
     wsConnectionInitTimeoutMs: read.int('WS_CONNECTION_INIT_TIMEOUT_MS', 3_000, 100, 60_000),
+    wsMaxOperationsPerConnection: read.int('WS_MAX_OPERATIONS_PER_CONNECTION', 100, 1, 100_000),
+    maxOperationsPerUser: read.int('MAX_OPERATIONS_PER_USER', 200, 1, 1_000_000),
     operationLimits: {
       maxDepth: read.int('GRAPHQL_MAX_DEPTH', 10, 1, 100),
       maxAliases: read.int('GRAPHQL_MAX_ALIASES', 15, 0, 1000),

@@ -1,5 +1,6 @@
 // Cursor pagination over (time, id), newest first: stable under inserts.
 import { BadUserInputError } from './errors.js';
+import { isUuid } from './modules/providers/provider.repository.js';
 
 export const MAX_PAGE_SIZE = 200;
 
@@ -23,7 +24,8 @@ export function decodeCursor(text: string | null | undefined): Cursor | undefine
   if (!text) return undefined;
   const [at, id, ...rest] = Buffer.from(text, 'base64url').toString('utf8').split('|');
   const date = new Date(at);
-  if (!id || rest.length > 0 || Number.isNaN(date.getTime())) throw new BadUserInputError('after is not a cursor this API gave out', 'after');
+  // Every row a cursor points at has a UUID id: anything else would reach the database's uuid column and fail there.
+  if (!isUuid(id ?? '') || rest.length > 0 || Number.isNaN(date.getTime())) throw new BadUserInputError('after is not a cursor this API gave out', 'after');
   return { at: date, id };
 }
 

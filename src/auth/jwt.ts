@@ -5,7 +5,8 @@ import type { JwtConfig } from '../config.js';
 
 export type Role = 'OWNER' | 'ADMIN' | 'MEMBER';
 
-const ROLE_CLAIMS: Record<string, Role> = { owner: 'OWNER', admin: 'ADMIN', member: 'MEMBER' };
+/** A Map, not an object literal: a claim such as "__proto__" or "constructor" must not find a property of every object. */
+const ROLE_CLAIMS = new Map<string, Role>([['owner', 'OWNER'], ['admin', 'ADMIN'], ['member', 'MEMBER']]);
 const ROLE_RANK: Record<Role, number> = { MEMBER: 0, ADMIN: 1, OWNER: 2 };
 
 export function roleAtLeast(role: Role, minimum: Role): boolean {
@@ -16,8 +17,8 @@ export interface Viewer {
   userId: string;
   workspaceId: string;
   role: Role;
-  /** Epoch milliseconds when the token stops being valid; undefined when it has no `exp`. */
-  expiresAt?: number;
+  /** Epoch milliseconds when the token stops being valid (every accepted token has an `exp`). */
+  expiresAt: number;
 }
 
 /** Why a token was refused, in words safe to show the caller. */
@@ -38,7 +39,7 @@ export function createTokenVerifier(config: JwtConfig): VerifyToken {
 
   return async (token) => {
     const known = verified.get(token);
-    if (known && (known.expiresAt === undefined || known.expiresAt > Date.now())) return known;
+    if (known && known.expiresAt > Date.now()) return known;
     const viewer = Object.freeze(await verify(token));
     if (verified.size >= REMEMBERED_TOKENS) verified.delete(verified.keys().next().value!);
     verified.set(token, viewer);
@@ -52,25 +53,23 @@ export function createTokenVerifier(config: JwtConfig): VerifyToken {
         algorithms,
         issuer: config.issuer,
         audience: config.audience,
+        // A token without an expiry would be a credential for ever.
+        requiredClaims: ['exp'],
       }));
     } catch (error) {
       throw new TokenRejected(describeJoseError(error));
     }
-    const role = typeof payload.role === 'string' ? ROLE_CLAIMS[payload.role.toLowerCase()] : undefined;
+    const role = typeof payload.role === 'string' ? ROLE_CLAIMS.get(payload.role.toLowerCase()) : undefined;
     if (typeof payload.sub !== 'string' || !CLAIM_ID.test(payload.sub)) throw new TokenRejected('Token has no valid "sub" claim');
     if (typeof payload.wid !== 'string' || !CLAIM_ID.test(payload.wid)) throw new TokenRejected('Token has no valid "wid" claim');
     if (!role) throw new TokenRejected('Token "role" claim must be owner, admin or member');
-    return {
-      userId: payload.sub,
-      workspaceId: payload.wid,
-      role,
-      expiresAt: payload.exp === undefined ? undefined : payload.exp * 1000,
-    };
+    return { userId: payload.sub, workspaceId: payload.wid, role, expiresAt: payload.exp! * 1000 };
   }
 }
 
 function describeJoseError(error: unknown): string {
   if (error instanceof joseErrors.JWTExpired) return 'Token has expired';
+  if (error instanceof joseErrors.JWTClaimValidationFailed && error.claim === 'exp' && error.reason === 'missing') return 'Token has no "exp" claim: tokens must expire';
   if (error instanceof joseErrors.JWTClaimValidationFailed) return `Token claim "${error.claim}" is not accepted`;
   if (error instanceof joseErrors.JWSSignatureVerificationFailed) return 'Token signature is invalid';
   if (error instanceof joseErrors.JOSEAlgNotAllowed) return 'Token algorithm is not accepted';

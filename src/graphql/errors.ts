@@ -10,6 +10,8 @@ export function isGraphQLError(error: unknown): error is GraphQLError {
   return error instanceof Error && error.name === 'GraphQLError';
 }
 
+const VARIABLE_REFUSED = /^Variable "\$\w+" got (?:an )?invalid value/;
+
 export function maskError(error: unknown): Error {
   if (!isGraphQLError(error)) return internal();
   const original = error.originalError;
@@ -20,9 +22,9 @@ export function maskError(error: unknown): Error {
       extensions: { ...original.details, code: original.code },
     });
   }
-  // A scalar that refused a variable's value: the outer error says which variable, without echoing the value.
+  // A scalar that refused a variable's value: the outer error says which variable and where, without echoing the value.
   if (isGraphQLError(original)) {
-    if (original.originalError) return maskError(original);
+    if (original.originalError && !VARIABLE_REFUSED.test(error.message)) return maskError(original);
     return new GraphQLError(withoutEchoedValue(error.message), { nodes: error.nodes, path: error.path, extensions: { code: 'BAD_USER_INPUT' } });
   }
   if (isDatabaseUnavailable(original)) {

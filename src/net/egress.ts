@@ -32,6 +32,7 @@ for (const [net, bits] of [
 ] as const) NON_PUBLIC.addSubnet(net, bits, 'ipv4');
 for (const [net, bits] of [
   ['::', 96], // unspecified, loopback and the deprecated IPv4-compatible form
+  ['::ffff:0:0:0', 96], // IPv4-translated (RFC 2765): an IPv4 address in disguise, never a host on the internet
   ['64:ff9b::', 96], ['64:ff9b:1::', 48], // NAT64: an IPv4 address in disguise
   ['100::', 64], ['2001::', 23], ['2001:db8::', 32], ['2002::', 16], // discard, IETF/Teredo, docs, 6to4
   ['fc00::', 7], ['fe80::', 10], ['fec0::', 10], ['ff00::', 8],

@@ -8,6 +8,8 @@ import { Redis } from 'ioredis';
 /** Live counters of one provider after a finished call (the `UsageTick` type). */
 export interface UsageTickEvent {
   providerId: string;
+  /** The owner of a PERSONAL provider (only they see its ticks); null for the workspace's and the platform's. */
+  personalOwnerId: string | null;
   tokensUsedToday: number;
   dailyTokenLimit: number | null;
   spendThisMonthUsd: number;

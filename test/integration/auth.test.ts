@@ -1,6 +1,7 @@
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphql } from '../generated/gql.js';
+import { MessageType, openRawSocket } from '../testkit/raw-ws.js';
 import { disposeAll, newWorkspace, startTestServer, TEST_JWT, type TestServer } from '../testkit/server.js';
 
 const ViewerQuery = graphql(`
@@ -19,15 +20,19 @@ beforeAll(async () => {
 });
 afterAll(disposeAll);
 
-function sign(claims: Record<string, unknown>, options: { secret?: string; issuer?: string; audience?: string; exp?: number | string } = {}) {
+/** `exp: null` signs a token without an expiry. */
+function sign(claims: Record<string, unknown>, options: { secret?: string; issuer?: string; audience?: string; exp?: number | string | null } = {}) {
   const jwt = new SignJWT(claims)
     .setProtectedHeader({ alg: 'HS256' })
     .setIssuedAt()
     .setIssuer(options.issuer ?? TEST_JWT.issuer)
-    .setAudience(options.audience ?? TEST_JWT.audience)
-    .setExpirationTime(options.exp ?? '5m');
+    .setAudience(options.audience ?? TEST_JWT.audience);
+  if (options.exp !== null) jwt.setExpirationTime(options.exp ?? '5m');
   return jwt.sign(new TextEncoder().encode(options.secret ?? TEST_JWT.secret));
 }
+
+/** Every log line of the server that carries a stack trace. */
+const stackLines = (server: TestServer) => server.logs.filter((line) => /\bat .+:\d+:\d+/.test(line) || line.includes('"stack"'));
 
 describe('HTTP authentication', () => {
   it('answers UNAUTHENTICATED without a token', async () => {
@@ -55,6 +60,22 @@ describe('HTTP authentication', () => {
   ])('refuses a token with %s', async (_name, claims) => {
     const result = await gw.execute(ViewerQuery, {}, { token: await sign(claims) });
     expect(result.errors?.[0].extensions?.code).toBe('UNAUTHENTICATED');
+  });
+
+  it.each(['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf', '__defineGetter__'])(
+    'refuses a role claim named like a property of every object (%s) as UNAUTHENTICATED',
+    async (role) => {
+      const result = await gw.execute(ViewerQuery, {}, { token: await sign({ sub: 'alice', wid: newWorkspace().id, role }) });
+      expect(result.errors?.[0]).toMatchObject({ message: 'Token "role" claim must be owner, admin or member', extensions: { code: 'UNAUTHENTICATED' } });
+    },
+  );
+
+  it('refuses a token without an expiry, and says exp is required', async () => {
+    const result = await gw.execute(ViewerQuery, {}, { token: await sign({ sub: 'alice', wid: newWorkspace().id, role: 'owner' }, { exp: null }) });
+    expect(result.errors?.[0]).toMatchObject({ message: 'Token has no "exp" claim: tokens must expire', extensions: { code: 'UNAUTHENTICATED' } });
+    const socket = await openRawSocket(gw.wsUrl);
+    socket.send({ type: MessageType.ConnectionInit, payload: { authorization: `Bearer ${await sign({ sub: 'alice', wid: newWorkspace().id, role: 'owner' }, { exp: null })}` } });
+    expect(await socket.closed).toEqual({ code: 4403, reason: 'Token has no "exp" claim: tokens must expire' });
   });
 
   it('returns the claims of a valid token and creates the workspace, user and membership', async () => {
@@ -85,6 +106,27 @@ describe('HTTP authentication', () => {
     const body = (await response.json()) as { errors: Array<{ extensions: { code: string } }> };
     expect(body.errors[0].extensions.code).toBe('BAD_USER_INPUT');
     expect(gw.logs.join('\n')).not.toContain(token.slice(-16));
+  });
+});
+
+describe('WebSocket authentication', () => {
+  it.each([
+    ['an object', { toString: 'Bearer x' }],
+    ['an object with a null prototype', JSON.parse('{"__proto__": null}')],
+    ['a number', 42],
+    ['an array', ['Bearer x', 'Bearer y']],
+    ['null', null],
+  ])('closes with 4403 and a clear reason when authorization is %s, with no stack logged', async (_name, authorization) => {
+    const socket = await openRawSocket(gw.wsUrl);
+    socket.send({ type: MessageType.ConnectionInit, payload: { authorization } });
+    expect(await socket.closed).toEqual({ code: 4403, reason: 'connection_init must carry authorization: "Bearer <token>"' });
+    expect(stackLines(gw)).toEqual([]);
+  });
+
+  it('says why a token is refused in the close reason', async () => {
+    const socket = await openRawSocket(gw.wsUrl);
+    socket.send({ type: MessageType.ConnectionInit, payload: { authorization: `Bearer ${await sign({ sub: 'alice', wid: 'acme', role: '__proto__' })}` } });
+    expect(await socket.closed).toEqual({ code: 4403, reason: 'Token "role" claim must be owner, admin or member' });
   });
 });
 

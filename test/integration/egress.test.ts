@@ -25,6 +25,7 @@ const VECTORS = [
   'http://[::1]/v1',
   'http://[::ffff:127.0.0.1]/v1',
   'http://[::ffff:7f00:1]/v1',
+  'http://[::ffff:0:127.0.0.1]/v1', // IPv4-translated
   'http://169.254.169.254/latest/meta-data/',
   'http://[::ffff:a9fe:a9fe]/',
   'http://0.0.0.0/v1',

@@ -1,5 +1,6 @@
+import { createClient, fetchExchange, gql } from '@urql/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { disposeAll, startTestServer, type TestServer } from '../testkit/server.js';
+import { disposeAll, newOwner, startTestServer, type TestServer } from '../testkit/server.js';
 
 let gw: TestServer;
 beforeAll(async () => {
@@ -59,5 +60,37 @@ describe('HTTP surface in production', () => {
     const prod = await startTestServer({ NODE_ENV: 'production' });
     const response = await fetch(prod.graphqlUrl, { headers: { accept: 'text/html' } });
     expect(await response.text()).not.toContain('GraphiQL');
+  });
+});
+
+describe('standard GraphQL clients, unchanged', () => {
+  it("urql's default client runs a query (GET) and a mutation (POST) with only its token", async () => {
+    const { token } = await newOwner(gw);
+    const methods: string[] = [];
+    const client = createClient({
+      url: gw.graphqlUrl,
+      exchanges: [fetchExchange],
+      fetchOptions: { headers: { authorization: `Bearer ${token}` } },
+      fetch: (input, init) => {
+        methods.push(init?.method ?? 'GET');
+        return fetch(input, init);
+      },
+    });
+    const query = await client.query(gql`{ viewer { role } }`, {}).toPromise();
+    expect(query.error).toBeUndefined();
+    expect(query.data).toEqual({ viewer: { role: 'OWNER' } });
+    const mutation = await client.mutation(gql`mutation { updatePreferences(input: { timezone: "Europe/Paris" }) { timezone } }`, {}).toPromise();
+    expect(mutation.error).toBeUndefined();
+    expect(mutation.data).toEqual({ updatePreferences: { timezone: 'Europe/Paris' } });
+    expect(methods).toEqual(['GET', 'POST']);
+  });
+
+  it('refuses a mutation over GET with 405, changing nothing', async () => {
+    const { token } = await newOwner(gw);
+    const mutation = 'mutation { updatePreferences(input: { timezone: "Asia/Tokyo" }) { timezone } }';
+    const response = await fetch(`${gw.graphqlUrl}?query=${encodeURIComponent(mutation)}`, { headers: { authorization: `Bearer ${token}` } });
+    expect(response.status).toBe(405);
+    const preferences = await fetch(`${gw.graphqlUrl}?query=${encodeURIComponent('{ preferences { timezone } }')}`, { headers: { authorization: `Bearer ${token}` } });
+    expect(await preferences.json()).not.toMatchObject({ data: { preferences: { timezone: 'Asia/Tokyo' } } });
   });
 });

@@ -153,7 +153,7 @@ async function send(observed: Observed): Promise<void> {
     const { query, variables } = pick(OPERATIONS)();
     if (random() < 0.05 && !query.startsWith('mutation')) {
       url = `${gw.graphqlUrl}?query=${encodeURIComponent(query)}&variables=${encodeURIComponent(JSON.stringify(variables))}`;
-      init = { headers: { ...headers, 'x-graphql-csrf': '1' } };
+      init = { headers };
     } else {
       init = { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify({ query, variables }) };
     }

@@ -11,6 +11,7 @@ const DNS: Record<string, string[]> = {
   'metadata.attacker.example': ['169.254.169.254'],
   'mixed.example': ['93.184.216.34', '192.168.0.10'],
   'mapped.example': ['::ffff:10.0.0.1'],
+  'translated.example': ['::ffff:0:7f00:1'],
   'api.provider.example': ['93.184.216.34', '2606:2800:220:1:248:1893:25c8:1946'],
   'ollama.lan': ['10.20.30.40'],
 };
@@ -47,7 +48,18 @@ const REFUSED = [
   'http://224.0.0.1/',
   'http://255.255.255.255/',
   'http://[::]/',
+  'http://[::ffff:0:127.0.0.1]/', // IPv4-translated (::ffff:0:0/96, RFC 2765) in every spelling
+  'http://[::ffff:0:7f00:1]/',
+  'http://[0:0:0:0:ffff:0:7f00:1]/',
+  'http://[::ffff:0:a9fe:a9fe]/',
+  'http://[::ffff:0:10.0.0.1]/',
+  'http://[::ffff:0:0.0.0.0]/',
+  'http://[::0:ffff:127.0.0.1]/', // mapped, spelled with a zero group
+  'http://[::127.0.0.1]/', // IPv4-compatible (deprecated)
+  'http://[::a9fe:a9fe]/',
   'http://[64:ff9b::a9fe:a9fe]/', // NAT64 of the metadata address
+  'http://[64:ff9b::127.0.0.1]/',
+  'http://[64:ff9b:1::a00:1]/', // local-use NAT64
   'http://[2002:7f00:1::]/', // 6to4 of loopback
   'http://localhost:11434/v1',
   'http://ip6-localhost/',
@@ -55,6 +67,7 @@ const REFUSED = [
   'http://metadata.attacker.example/',
   'http://mixed.example/', // one private answer is enough
   'http://mapped.example/',
+  'http://translated.example/',
   'http://unresolvable.example/',
   'ftp://api.provider.example/',
   'file:///etc/passwd',

@@ -288,6 +288,7 @@ export function createChatService(deps: ChatServiceDeps) {
           await deps.health.afterCall(provider, { status, errorCode: failure?.code ?? null, message: failure?.message ?? null }).catch(deps.onUnexpected);
           deps.usageTicks.publish(viewer.workspaceId, {
             providerId: provider.id,
+            personalOwnerId: provider.scope === 'PERSONAL' ? provider.ownerId : null,
             tokensUsedToday: Number(finalized.tokensToday),
             dailyTokenLimit: provider.dailyTokenLimit === null ? null : Number(provider.dailyTokenLimit),
             spendThisMonthUsd: microsToUsd(finalized.spendMonthMicros),

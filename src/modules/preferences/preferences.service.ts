@@ -7,6 +7,7 @@ import type { Database } from '../../db/client.js';
 import type { AgentPreference, Preferences, Provider } from '../../generated/prisma/client.js';
 import { recordAudit } from '../audit/audit.service.js';
 import { callerName, modelName } from '../../text-input.js';
+import { budgetMicros, dailyTokenLimit } from '../limits/limit-input.js';
 import { isTimeZone } from '../limits/periods.js';
 import type { ProviderService } from '../providers/provider.service.js';
 import { listAgentPreferences, readPreferences, type StoredPreferences } from './preferences.repository.js';
@@ -114,15 +115,8 @@ export function createPreferencesService({ prisma, sql }: Pick<Database, 'prisma
         if (input.maxTokensPerRequest !== null && !(input.maxTokensPerRequest >= 1)) throw new BadUserInputError('maxTokensPerRequest must be at least 1', 'maxTokensPerRequest');
         data.maxTokensPerRequest = input.maxTokensPerRequest;
       }
-      if (input.workspaceDailyTokenLimit !== undefined) {
-        if (input.workspaceDailyTokenLimit !== null && input.workspaceDailyTokenLimit < 0) throw new BadUserInputError('workspaceDailyTokenLimit must not be negative', 'workspaceDailyTokenLimit');
-        data.workspaceDailyTokenLimit = input.workspaceDailyTokenLimit === null ? null : BigInt(input.workspaceDailyTokenLimit);
-      }
-      if (input.workspaceMonthlyBudgetUsd !== undefined) {
-        const usd = input.workspaceMonthlyBudgetUsd;
-        if (usd !== null && !(Number.isFinite(usd) && usd >= 0)) throw new BadUserInputError('workspaceMonthlyBudgetUsd must not be negative', 'workspaceMonthlyBudgetUsd');
-        data.workspaceMonthlyBudgetMicros = usd === null ? null : BigInt(Math.round(usd * 1_000_000));
-      }
+      if (input.workspaceDailyTokenLimit !== undefined) data.workspaceDailyTokenLimit = dailyTokenLimit(input.workspaceDailyTokenLimit, 'workspaceDailyTokenLimit');
+      if (input.workspaceMonthlyBudgetUsd !== undefined) data.workspaceMonthlyBudgetMicros = budgetMicros(input.workspaceMonthlyBudgetUsd, 'workspaceMonthlyBudgetUsd');
       // The audit entry names what the input set, as given (ids, numbers, names: nothing secret).
       const changes = Object.fromEntries(Object.entries(input).filter(([, value]) => value !== undefined));
       await prisma.$transaction([

@@ -13,6 +13,7 @@ import { forEachItem, type ItemFailed } from '../../jobs/scheduler.js';
 import type { CredentialType, PrismaClient, Provider, ProviderKind, ProviderScope } from '../../generated/prisma/client.js';
 import { checkBaseUrl, EgressRefused, type EgressPolicy, type Resolve } from '../../net/egress.js';
 import { recordAudit } from '../audit/audit.service.js';
+import { budgetMicros, dailyTokenLimit, MICROS_PER_USD } from '../limits/limit-input.js';
 import { ProviderCallError, type ProviderTarget } from './adapters/adapter.js';
 import type { Adapters } from './adapters/adapters.js';
 import type { HealthService } from '../health/health.service.js';
@@ -74,7 +75,6 @@ export interface ProviderServiceDeps {
   health: Pick<HealthService, 'restored' | 'invalid' | 'window'>;
 }
 
-const MICROS_PER_USD = 1_000_000;
 
 export function createProviderService(deps: ProviderServiceDeps) {
   const { prisma, repository, keyring, adapters } = deps;
@@ -181,8 +181,8 @@ export function createProviderService(deps: ProviderServiceDeps) {
         label: parseLabel(input.label) ?? KINDS[input.kind].displayName,
         defaultModel: parseModel(input.defaultModel),
         priority: parsePriority(input.priority) ?? 100,
-        dailyTokenLimit: parseTokenLimit(input.dailyTokenLimit),
-        monthlyBudgetMicros: parseBudget(input.monthlyBudgetUsd),
+        dailyTokenLimit: dailyTokenLimit(input.dailyTokenLimit ?? null, 'dailyTokenLimit'),
+        monthlyBudgetMicros: budgetMicros(input.monthlyBudgetUsd ?? null, 'monthlyBudgetUsd'),
       };
       const baseUrl = await checkedBaseUrl(input.kind, input.baseUrl);
       await deps.rateLimit.consume(viewer.userId, viewer.workspaceId);
@@ -231,8 +231,8 @@ export function createProviderService(deps: ProviderServiceDeps) {
       if (defaultModel !== undefined) changes.defaultModel = defaultModel;
       const priority = parsePriority(input.priority);
       if (priority !== undefined) changes.priority = priority;
-      if (input.dailyTokenLimit !== undefined) changes.dailyTokenLimit = parseTokenLimit(input.dailyTokenLimit);
-      if (input.monthlyBudgetUsd !== undefined) changes.monthlyBudgetMicros = parseBudget(input.monthlyBudgetUsd);
+      if (input.dailyTokenLimit !== undefined) changes.dailyTokenLimit = dailyTokenLimit(input.dailyTokenLimit, 'dailyTokenLimit');
+      if (input.monthlyBudgetUsd !== undefined) changes.monthlyBudgetMicros = budgetMicros(input.monthlyBudgetUsd, 'monthlyBudgetUsd');
       if (typeof input.disabled === 'boolean') {
         if (input.disabled) changes.status = 'DISABLED';
         else if (provider.status === 'DISABLED') changes.status = 'ACTIVE';
@@ -355,18 +355,6 @@ function parsePriority(priority: number | null | undefined): number | undefined 
   if (priority == null) return undefined;
   if (!Number.isInteger(priority) || priority < 0 || priority > 10_000) throw new BadUserInputError('priority must be an integer from 0 to 10000', 'priority');
   return priority;
-}
-
-function parseTokenLimit(limit: number | null | undefined): bigint | null {
-  if (limit == null) return null;
-  if (limit < 0) throw new BadUserInputError('dailyTokenLimit must not be negative', 'dailyTokenLimit');
-  return BigInt(limit);
-}
-
-function parseBudget(usd: number | null | undefined): bigint | null {
-  if (usd == null) return null;
-  if (!Number.isFinite(usd) || usd < 0 || usd > 1e9) throw new BadUserInputError('monthlyBudgetUsd must be between 0 and 1e9', 'monthlyBudgetUsd');
-  return BigInt(Math.round(usd * MICROS_PER_USD));
 }
 
 /** A per-row read done once however many fields of that row ask for it (rows are objects of one request). */

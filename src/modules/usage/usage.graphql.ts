@@ -157,7 +157,7 @@ builder.subscriptionField('usageTicks', (t) =>
   t.field({
     type: UsageTick,
     description: "This workspace's counters after each finished call",
-    subscribe: (_root, _args, context) => context.services.usageTicks.subscribe(context.viewer!.workspaceId, context.signal),
+    subscribe: (_root, _args, context) => context.services.usageTicks.subscribe(context.viewer!, context.signal),
     resolve: (tick) => tick,
   }),
 );
