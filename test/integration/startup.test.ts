@@ -3,13 +3,14 @@
 // empty Postgres database with MIGRATE_ON_START (what a rolling deploy does).
 import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MIGRATIONS_DIR } from '../../src/db/schema-engine.js';
-import { listening, spawnGateway, type GatewayProcess } from '../testkit/process.js';
+import { listening, spawnEntry, spawnGateway, type GatewayProcess } from '../testkit/process.js';
 
 const PRODUCTION = {
   NODE_ENV: 'production',
@@ -76,6 +77,18 @@ describe('a DATA_DIR that cannot be created', () => {
       expect(await gateway.exited, gateway.transcript).toBe(1);
       expectOneLineRefusal(gateway);
     }
+  });
+});
+
+describe('npm run simulator on a port in use', () => {
+  it('says so in one line and exits 1', async () => {
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    leftovers.push(() => new Promise((resolve) => holder.close(resolve)));
+    const { port } = holder.address() as AddressInfo;
+    const simulator = spawnEntry('src/simulator/main.ts', {}, [String(port)]);
+    expect(await simulator.exited, simulator.transcript).toBe(1);
+    expect(simulator.output).toEqual([`port ${port} is in use: run npm run simulator -- <another port>`]);
   });
 });
 
