@@ -13,7 +13,7 @@ RUN npm run build
 
 FROM node:20-bookworm-slim
 WORKDIR /app
-ENV NODE_ENV=production HOST=0.0.0.0 PORT=4000
+ENV NODE_ENV=production HOST=0.0.0.0 PORT=4000 DATA_DIR=/app/data
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund
 COPY prisma.config.ts tsconfig.json ./
@@ -21,6 +21,11 @@ COPY prisma ./prisma
 COPY schema ./schema
 COPY --from=build /app/src ./src
 COPY --from=build /app/dist ./dist
+# The embedded database (without DATABASE_URL) lives in DATA_DIR: the node user
+# must own it, and a volume keeps it across containers. Created before VOLUME,
+# so a new volume starts with this owner.
+RUN mkdir -p /app/data && chown node:node /app/data
+VOLUME /app/data
 USER node
 EXPOSE 4000
 HEALTHCHECK --interval=10s --timeout=3s CMD node -e "fetch('http://127.0.0.1:4000/ready').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"

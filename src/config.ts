@@ -1,7 +1,7 @@
 // Every environment variable the gateway reads, parsed once. Nothing else reads
 // process.env. All problems are collected and reported together.
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import path from 'node:path';
 import type { ProviderKind } from './generated/prisma/enums.js';
@@ -35,6 +35,8 @@ export interface Config {
   logLevel: LogLevel;
   /** Apply pending migrations at start (default: on for the embedded database, off for DATABASE_URL). */
   migrateOnStart: boolean;
+  /** How long a start waits for another instance that is applying migrations. */
+  migrateLockTimeoutMs: number;
   maxRequestBodyBytes: number;
   wsMaxPayloadBytes: number;
   /** A WebSocket that has not sent connection_init by then is closed with 4408. */
@@ -104,6 +106,8 @@ export class ConfigError extends Error {
 }
 
 type Env = Record<string, string | undefined>;
+
+export const DEFAULT_MIGRATE_LOCK_TIMEOUT_MS = 300_000;
 
 /** Reads one variable at a time, remembering every problem instead of throwing at the first. */
 class EnvReader {
@@ -223,6 +227,17 @@ interface DevSecrets {
   encryptionKeys: string;
 }
 
+/** Creates DATA_DIR and its parents when missing; a problem when it cannot be created or written. */
+function dataDirProblem(dataDir: string): string | undefined {
+  try {
+    mkdirSync(dataDir, { recursive: true });
+    accessSync(dataDir, constants.W_OK);
+    return undefined;
+  } catch (error) {
+    return `DATA_DIR: cannot create or write "${dataDir}" (${(error as Error).message})`;
+  }
+}
+
 /** Development only: secrets created once and kept in DATA_DIR so tokens and keys survive restarts. */
 function loadOrCreateDevSecrets(dataDir: string, notices: string[]): DevSecrets {
   const file = path.join(dataDir, 'dev-secrets.json');
@@ -231,7 +246,6 @@ function loadOrCreateDevSecrets(dataDir: string, notices: string[]): DevSecrets 
     jwtSecret: randomBytes(32).toString('base64url'),
     encryptionKeys: `dev1:${randomBytes(32).toString('base64')}`,
   };
-  mkdirSync(dataDir, { recursive: true });
   writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
   notices.push(`Created development JWT secret and encryption key in ${file} (set JWT_SECRET and ENCRYPTION_KEYS to use your own).`);
   return secrets;
@@ -276,6 +290,7 @@ export function loadConfig(env: Env = process.env): Config {
     jwt,
     logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, nodeEnv === 'test' ? 'silent' : 'info'),
     migrateOnStart: read.bool('MIGRATE_ON_START', databaseUrl === undefined),
+    migrateLockTimeoutMs: read.int('MIGRATE_LOCK_TIMEOUT_MS', DEFAULT_MIGRATE_LOCK_TIMEOUT_MS, 1_000, 86_400_000),
     maxRequestBodyBytes: read.int('MAX_REQUEST_BODY_BYTES', 1_048_576, 1024, 104_857_600),
     wsMaxPayloadBytes: read.int('WS_MAX_PAYLOAD_BYTES', 1_048_576, 1024, 104_857_600),
     wsConnectionInitTimeoutMs: read.int('WS_CONNECTION_INIT_TIMEOUT_MS', 3_000, 100, 60_000),
@@ -319,9 +334,14 @@ export function loadConfig(env: Env = process.env): Config {
     },
     notices: [] as string[],
   };
+  const devSecretsNeeded = !production && (!(jwt.secret || jwt.jwksUrl) || !encryptionKeys);
+  if (databaseUrl === undefined || devSecretsNeeded) {
+    const problem = dataDirProblem(dataDir);
+    if (problem) read.problems.push(problem);
+  }
   if (read.problems.length > 0) throw new ConfigError(read.problems);
 
-  if (!production && (!(jwt.secret || jwt.jwksUrl) || !encryptionKeys)) {
+  if (devSecretsNeeded) {
     const dev = loadOrCreateDevSecrets(dataDir, config.notices);
     if (!jwt.secret && !jwt.jwksUrl) jwt.secret = dev.jwtSecret;
     encryptionKeys ??= dev.encryptionKeys;

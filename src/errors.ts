@@ -55,3 +55,11 @@ export class BadUserInputError extends AppError {
     super('BAD_USER_INPUT', message, field ? { field } : {});
   }
 }
+
+/** A failure at start that the operator can act on (a lock held too long): the process prints its message alone and exits 1. */
+export class StartupError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StartupError';
+  }
+}

@@ -19,7 +19,10 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
   const startedAt = performance.now();
   const db = await openDatabase(databaseSource(config));
   if (config.migrateOnStart) {
-    const applied = await migrate(db);
+    const applied = await migrate(db, {
+      lockWaitMs: config.migrateLockTimeoutMs,
+      onWait: () => logger.info('another instance is applying migrations: waiting for it (MIGRATE_LOCK_TIMEOUT_MS)'),
+    });
     if (applied.length > 0) logger.info({ applied }, `applied ${applied.length} migration(s)`);
   }
   const bus = await createPubSubBus(config.redisUrl);

@@ -1,5 +1,6 @@
 // Process entry: configuration, the gateway, and signals.
 import { ConfigError, loadConfig } from './config.js';
+import { StartupError } from './errors.js';
 import { startGateway } from './gateway.js';
 import { createLogger } from './logging/logger.js';
 
@@ -15,7 +16,14 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel);
   for (const notice of config.notices) logger.info(notice);
 
-  const gateway = await startGateway(config, logger);
+  let gateway;
+  try {
+    gateway = await startGateway(config, logger);
+  } catch (error) {
+    if (!(error instanceof StartupError)) throw error;
+    console.error(error.message);
+    process.exit(1);
+  }
   logger.info(`console at ${gateway.url}/console/`);
   if (!config.production) {
     logger.info('get a development token with: npm run token -- --workspace acme --user alice --role owner');

@@ -10,9 +10,13 @@ import { migrate } from './migrate.js';
 import { MIGRATIONS_DIR, openSchemaEngine, pendingSchemaDiff } from './schema-engine.js';
 
 async function applyCommand(): Promise<void> {
-  const db = await openDatabase(databaseSource(loadConfig()));
+  const config = loadConfig();
+  const db = await openDatabase(databaseSource(config));
   try {
-    const applied = await migrate(db);
+    const applied = await migrate(db, {
+      lockWaitMs: config.migrateLockTimeoutMs,
+      onWait: () => console.log('Another instance is applying migrations: waiting for it.'),
+    });
     console.log(applied.length ? `Applied ${applied.length} migration(s): ${applied.join(', ')}` : 'Database is up to date.');
   } finally {
     await db.close();

@@ -18,7 +18,22 @@ export interface Sql {
    * session holds it: what one instance of several must do alone. `work` uses the ordinary connections.
    */
   exclusively<T>(name: string, work: () => Promise<T>): Promise<T | undefined>;
+  /**
+   * Runs `work` while holding the advisory lock `name`, waiting first while another session holds it, for at
+   * most `wait.ms` (then throws LockWaitTimeout); `wait.onWait` is called once when it has to wait.
+   */
+  inTurn<T>(name: string, wait: { ms: number; onWait?: () => void }, work: () => Promise<T>): Promise<T>;
 }
+
+export class LockWaitTimeout extends Error {
+  constructor(readonly lockName: string, readonly waitedMs: number) {
+    super(`waited ${waitedMs} ms for the advisory lock "${lockName}"`);
+    this.name = 'LockWaitTimeout';
+  }
+}
+
+/** Postgres' SQLSTATE when `lock_timeout` passes. */
+const LOCK_NOT_AVAILABLE = '55P03';
 
 const INT8 = 20;
 const parseInt8 = (value: string) => BigInt(value);
@@ -63,18 +78,47 @@ export function postgresSql(pool: pg.Pool): Sql {
     async exclusively(name, work) {
       const client = await pool.connect();
       try {
-        const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS locked', [name]);
-        if (!rows[0].locked) return undefined;
-        try {
-          return await work();
-        } finally {
-          await client.query('SELECT pg_advisory_unlock(hashtext($1))', [name]);
+        if (!(await tryLock(client, name))) return undefined;
+        return await holding(client, name, work);
+      } finally {
+        client.release();
+      }
+    },
+    async inTurn(name, { ms, onWait }, work) {
+      const client = await pool.connect();
+      try {
+        if (!(await tryLock(client, name))) {
+          onWait?.();
+          // lock_timeout bounds the wait; it is reset at once so the pooled connection keeps the server's default.
+          await client.query("SELECT set_config('lock_timeout', $1, false)", [`${ms}ms`]);
+          try {
+            await client.query('SELECT pg_advisory_lock(hashtext($1))', [name]);
+          } catch (error) {
+            throw (error as { code?: string }).code === LOCK_NOT_AVAILABLE ? new LockWaitTimeout(name, ms) : error;
+          } finally {
+            await client.query('RESET lock_timeout');
+          }
         }
+        return await holding(client, name, work);
       } finally {
         client.release();
       }
     },
   };
+}
+
+async function tryLock(client: pg.PoolClient, name: string): Promise<boolean> {
+  const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS locked', [name]);
+  return rows[0].locked;
+}
+
+/** `work` under the session lock `name` that `client` holds, released after. */
+async function holding<T>(client: pg.PoolClient, name: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } finally {
+    await client.query('SELECT pg_advisory_unlock(hashtext($1))', [name]);
+  }
 }
 
 /** PGlite: one connection in-process; a transaction holds it exclusively. */
@@ -87,5 +131,6 @@ export function pgliteSql(db: PGlite): Sql {
     transaction: (work) => db.transaction((tx) => work({ query: on(tx) })),
     // Only one process can open an embedded database: nothing to take turns with.
     exclusively: (_name, work) => work(),
+    inTurn: (_name, _wait, work) => work(),
   };
 }

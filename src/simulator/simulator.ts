@@ -163,7 +163,10 @@ export async function startSimulator(port = 0, host = '127.0.0.1'): Promise<Simu
     }
   });
 
-  await new Promise<void>((resolve) => server.listen(port, host, resolve));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, resolve);
+  });
   const url = `http://${host}:${(server.address() as AddressInfo).port}`;
   return {
     url,

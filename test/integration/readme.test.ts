@@ -2,6 +2,8 @@
 // test server and the simulator: shell commands through bash (curl for real,
 // expected outputs compared), GraphQL operations executed, the TypeScript
 // example run with tsx. A command the test does not know how to exercise fails it.
+// The gateway is on an ephemeral port, not the README's 4000: the commands run
+// unchanged with GATEWAY set to it, as a reader whose gateway is elsewhere would.
 import { execFile, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -77,13 +79,10 @@ let gw: TestServer;
 let sim: Simulator;
 let workDir: string;
 const env: Record<string, string> = {};
-// The simulator's address first, and ports matched whole: the gateway's ephemeral port may itself
-// begin with 4010 (40109, say), which turned the gateway's URL into the simulator's plus a digit.
+// The simulator's address, matched whole (the gateway's ephemeral port may itself begin with 4010).
 const rewrite = (text: string) =>
   text
     .replace(/http:\/\/127\.0\.0\.1:4010(?!\d)/g, sim.url)
-    .replace(/http:\/\/localhost:4000(?!\d)/g, gw.url)
-    .replace(/ws:\/\/localhost:4000(?!\d)/g, gw.wsUrl.replace(/\/graphql$/, ''))
     // A workspace of this run's own (the suite shares one Postgres in CI's second phase).
     .replaceAll('--workspace acme', `--workspace ${env.WORKSPACE}`)
     .replaceAll('"workspaceId":"acme"', `"workspaceId":"${env.WORKSPACE}"`);
@@ -105,6 +104,7 @@ async function bash(command: string): Promise<string> {
       PATH: process.env.PATH,
       HOME: process.env.HOME,
       TOKEN: env.TOKEN ?? '',
+      GATEWAY: env.GATEWAY ?? '',
       // `npm run token` signs with the test server's secret, as it would with the gateway's.
       JWT_SECRET: TEST_JWT.secret,
       JWT_ISSUER: TEST_JWT.issuer,
@@ -130,7 +130,15 @@ function matchesExample(actual: unknown, example: unknown): boolean {
 
 async function runShell(command: Command): Promise<void> {
   const text = rewrite(command.text);
-  const tokenCommand = /^TOKEN=\$\((npm run --silent token -- .+)\)$/.exec(text);
+  if (/^export GATEWAY=/.test(command.text)) {
+    expect(command.text).toBe('export GATEWAY=http://localhost:4000');
+    // What the reader sets it to: where their gateway listens, here not port 4000.
+    env.GATEWAY = gw.url;
+    expect(new URL(env.GATEWAY).port).not.toBe('4000');
+    return;
+  }
+  expect(text, 'a command that names the gateway by its default port fails on another: use $GATEWAY').not.toMatch(/localhost:4000/);
+  const tokenCommand = /^export TOKEN=\$\((npm run --silent token -- .+)\)$/.exec(text);
   if (tokenCommand) {
     env.TOKEN = (await bash(`cd ${JSON.stringify(ROOT)} && ${tokenCommand[1]}`)).trim();
     expect(env.TOKEN).toMatch(/^eyJ[\w-]+\.[\w-]+\.[\w-]+$/);
@@ -180,15 +188,21 @@ async function simulatorBaseUrls(): Promise<string> {
   return printed;
 }
 
+/** The README's way: saved in the repository's folder (its imports resolve from node_modules), run with `npx tsx` in the shell that set GATEWAY and TOKEN. */
 async function runTypeScript(code: string): Promise<string> {
-  // Inside the project, so its imports resolve from node_modules.
-  const file = path.join(ROOT, 'test', `.readme-example-${process.pid}.ts`);
-  await writeFile(file, rewrite(code));
+  expect(await readFile(path.join(ROOT, 'README.md'), 'utf8')).toContain('run `npx tsx chat.ts`');
+  // The reader's chat.ts, under a name of this run's own.
+  const file = `.readme-chat-${process.pid}.ts`;
+  await writeFile(path.join(ROOT, file), code);
   try {
-    const { stdout } = await run(process.execPath, ['--import', 'tsx', file], { cwd: ROOT, env: { ...process.env, TOKEN: env.TOKEN }, timeout: 30_000 });
+    const { stdout } = await run('npx', ['tsx', file], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, GATEWAY: env.GATEWAY, TOKEN: env.TOKEN },
+      timeout: 60_000,
+    });
     return stdout;
   } finally {
-    await rm(file, { force: true });
+    await rm(path.join(ROOT, file), { force: true });
   }
 }
 

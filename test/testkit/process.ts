@@ -19,13 +19,13 @@ export function spawnGateway(env: Record<string, string | undefined>): GatewayPr
   return spawnEntry('dist/server/main.js', env);
 }
 
-export function spawnEntry(entry: string, env: Record<string, string | undefined>): GatewayProcess {
+export function spawnEntry(entry: string, env: Record<string, string | undefined>, args: string[] = []): GatewayProcess {
   const inherited = { ...process.env };
   // The embedded default: a test of `npm start` must not pick up CI's Postgres or Redis.
   delete inherited.DATABASE_URL;
   delete inherited.REDIS_URL;
   delete inherited.NODE_ENV;
-  const child = spawn(process.execPath, [...(entry.endsWith('.ts') ? ['--import', 'tsx'] : ['--enable-source-maps']), entry], {
+  const child = spawn(process.execPath, [...(entry.endsWith('.ts') ? ['--import', 'tsx'] : ['--enable-source-maps']), entry, ...args], {
     cwd: ROOT,
     env: { ...inherited, PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
