@@ -97,9 +97,9 @@ export function chatPanel(api: Api) {
       try {
         const { preferences } = await api.request(WorkspaceLimits, {});
         const parts = [
-          preferences.workspaceDailyTokenLimit === null ? null : `${formatTokens(preferences.workspaceDailyTokenLimit)} tokens a day (${preferences.timezone})`,
-          preferences.workspaceMonthlyBudgetUsd === null ? null : `${formatUsd(preferences.workspaceMonthlyBudgetUsd)} a month`,
-          preferences.maxTokensPerRequest === null ? null : `at most ${formatTokens(preferences.maxTokensPerRequest)} tokens per answer`,
+          preferences.workspaceDailyTokenLimit == null ? null : `${formatTokens(preferences.workspaceDailyTokenLimit)} tokens a day (${preferences.timezone})`,
+          preferences.workspaceMonthlyBudgetUsd == null ? null : `${formatUsd(preferences.workspaceMonthlyBudgetUsd)} a month`,
+          preferences.maxTokensPerRequest == null ? null : `at most ${formatTokens(preferences.maxTokensPerRequest)} tokens per answer`,
         ].filter(Boolean);
         limits.textContent = parts.length ? `This workspace's limits: ${parts.join(' · ')}. Providers may have limits of their own.` : 'This workspace sets no limits; providers may have their own.';
       } catch (failure) {
