@@ -2,7 +2,12 @@
 // failure paths run too), then at least 10,000 requests — random and malformed
 // inputs across every operation, every role, HTTP and WebSocket — are sent.
 // No response, log line or stored row may hold any 8-character piece of a
-// canary, raw, base64 or URL-encoded, and no response may carry a stack trace.
+// canary, raw, base64 or URL-encoded; no response may carry a stack trace, no
+// input may cause INTERNAL or an error log, and /metrics may not grow with the
+// inputs (model names are caller text).
+// The hostile classes: long and incompressible strings in every free-text
+// field, huge and non-finite numbers, prototype-named keys and claims,
+// authorization payloads that are not strings, and high-cardinality values.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { parse, validate } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,6 +15,7 @@ import { schema } from '../../src/graphql/schema.js';
 import type { Simulator } from '../../src/simulator/simulator.js';
 import { PROTOCOL_BASES } from '../testkit/chat.js';
 import { AddProvider } from '../testkit/documents.js';
+import { MessageType, openRawSocket } from '../testkit/raw-ws.js';
 import { disposeAll, newWorkspace, startSimulator, startTestServer, type TestServer } from '../testkit/server.js';
 
 const REQUESTS = Number(process.env.FUZZ_REQUESTS ?? 10_000);
@@ -51,11 +57,16 @@ let sim: Simulator;
 const ids: Record<string, string> = {};
 const tokens: string[] = [];
 
+/** Random text Postgres cannot compress under an index's row size (a long model name once froze a budget). */
+const LONG_TEXT = randomBytes(2_400).toString('base64');
+/** A value never seen before: model names and agents that would grow a metric or a report without a bound. */
+const distinct = () => `fuzz-${Math.floor(random() * 1e9)}`;
+
 /** Odd values of every shape; ids and strings that exist, and ones that do not. */
 const junk = (): unknown =>
   pick([
     null, '', ' ', 0, -1, 1.5, 2 ** 53, 'NaN', true, [], {}, [null], { nested: { deep: [1, 'two'] } },
-    'x'.repeat(5_000), '\u0000\u202e\ud83d\ude00', "'; DROP TABLE providers; --", '{{7*7}}', '../../etc/passwd', 'http://169.254.169.254/latest',
+    'x'.repeat(5_000), LONG_TEXT, '\u0000\u202e\ud83d\ude00', 1e13, -1e13, 2 ** 63, Number.MAX_VALUE, '__proto__', 'constructor', "'; DROP TABLE providers; --", '{{7*7}}', '../../etc/passwd', 'http://169.254.169.254/latest',
     randomUUID(), 'not-a-uuid', ids.provider, ids.refused, ids.session, ids.alert, 'OPENAI', 'GEMINI', 'NOPE', '2026-13-45T99:99:99Z', '2026-01-01T00:00:00Z',
   ]);
 /** A value that is mostly right, sometimes junk. */
@@ -89,8 +100,11 @@ const OPERATIONS: Array<() => { query: string; variables: unknown }> = [
   }),
   () => ({ query: 'mutation($id: ID!) { deleteProvider(id: $id) }', variables: { id: maybe(randomUUID()) } }),
   () => ({ query: 'mutation($id: ID!) { testProvider(id: $id) { ok errorCode message } }', variables: { id: maybe(pick([ids.provider, ids.refused, ids.anthropic])) } }),
-  () => ({ query: 'mutation($input: ChatInput!) { chat(input: $input) { content providerId } }', variables: { input: maybe({ messages: MESSAGES(), providerId: maybe(pick([ids.provider, ids.refused, ids.anthropic])), maxTokens: maybe(16), allowFallback: maybe(false) }) } }),
-  () => ({ query: 'mutation($input: PreferencesInput!) { updatePreferences(input: $input) { timezone } }', variables: { input: maybe({ timezone: maybe('Europe/Paris'), defaultProviderId: maybe(null), quotaWarningThreshold: maybe(0.8) }) } }),
+  () => ({ query: 'mutation($input: ChatInput!) { chat(input: $input) { content providerId } }', variables: { input: maybe({ messages: MESSAGES(), providerId: maybe(pick([ids.provider, ids.refused, ids.anthropic])), maxTokens: maybe(16), allowFallback: maybe(false), model: random() < 0.3 ? distinct() : maybe(null), agent: maybe(distinct()), operation: maybe(distinct()) }) } }),
+  () => ({
+    query: 'mutation($input: PreferencesInput!) { updatePreferences(input: $input) { timezone } }',
+    variables: { input: maybe({ timezone: maybe('Europe/Paris'), defaultProviderId: maybe(null), quotaWarningThreshold: maybe(0.8), workspaceMonthlyBudgetUsd: maybe(null), workspaceDailyTokenLimit: maybe(null), maxTokensPerRequest: maybe(null), defaultModel: maybe(null) }) },
+  }),
   () => ({ query: 'mutation($input: AgentModelPreferenceInput!) { setAgentModelPreference(input: $input) { agentType } }', variables: { input: maybe({ agentType: maybe('coder'), providerId: maybe(ids.provider), model: maybe('gpt-4o-mini') }) } }),
   () => ({ query: 'mutation($agentType: String!) { removeAgentModelPreference(agentType: $agentType) }', variables: { agentType: maybe('coder') } }),
 ];
@@ -103,7 +117,17 @@ const MALFORMED: Array<() => { body: string; contentType: string }> = [
   () => ({ body: JSON.stringify({ query: pick(['{', '{ viewer { ', 'mutation { addProvider }', '{ __schema { types { name } } }', `{ viewer(apiKey: "${CANARIES.offered}") { userId } }`]) }), contentType: 'application/json' }),
   () => ({ body: JSON.stringify({ query: 123, variables: 'nope' }), contentType: 'application/json' }),
   () => ({ body: JSON.stringify([{ query: '{ viewer { userId } }' }]), contentType: 'application/json' }),
+  // Numbers JSON.parse turns into Infinity, and prototype-named keys, where a JSON encoder would not put them.
+  () => ({
+    body: `{"query": "mutation($input: PreferencesInput!) { updatePreferences(input: $input) { timezone } }", "variables": {"input": {"${pick(['workspaceMonthlyBudgetUsd', 'workspaceDailyTokenLimit', 'maxTokensPerRequest', 'quotaWarningThreshold'])}": ${pick(['1e400', '-1e400', '1e13', '9007199254740993'])}}}}`,
+    contentType: 'application/json',
+  }),
+  () => ({ body: `{"query": "{ viewer { userId } }", "variables": {"__proto__": {"polluted": true}, "constructor": {"prototype": {"polluted": true}}}}`, contentType: 'application/json' }),
+  () => ({ body: `{"query": "mutation($input: ChatInput!) { chat(input: $input) { content } }", "variables": {"input": {"__proto__": {"maxTokens": 1}, "messages": [{"role": "USER", "content": "hi"}], "maxTokens": 1e400}}}`, contentType: 'application/json' }),
 ];
+
+/** connection_init payloads whose authorization is not a string, or not a token. */
+const ODD_AUTHORIZATIONS: unknown[] = [{ bearer: 'x' }, 42, ['Bearer', 'x'], null, true, 'Basic Zm9vOmJhcg==', 'Bearer', `Bearer ${'x'.repeat(10_000)}`, { __proto__: { authorization: 'Bearer x' } }];
 
 interface Observed {
   requests: number;
@@ -111,6 +135,7 @@ interface Observed {
   byCode: Record<string, number>;
   leaks: string[];
   traces: string[];
+  oddCloses: string[];
 }
 
 function observe(observed: Observed, where: string, text: string): void {
@@ -130,6 +155,10 @@ async function sendFailurePaths(observed: Observed): Promise<void> {
     ['mutation($input: AddProviderInput!) { addProvider(input: $input) { id } }', { input: { kind: 'OPENAI', apiKey: `${CANARIES.offered}#status=401`, baseUrl: sim.baseUrls.openai } }],
     ['mutation($input: AddProviderInput!) { addProvider(input: $input) { id } }', { input: { kind: 'ANTHROPIC', apiKey: `${CANARIES.offered}#status=403`, baseUrl: sim.baseUrls.anthropic } }],
   ];
+  // Calls that reach the provider with model names never seen before (each once, as an attacker would send them).
+  for (let i = 0; i < 100; i++) {
+    calls.push(['mutation($input: ChatInput!) { chat(input: $input) { content } }', { input: { messages: [{ role: 'USER', content: 'hi' }], providerId: ids.provider, model: distinct(), maxTokens: 16 } }]);
+  }
   for (const [query, variables] of calls) {
     const response = await fetch(gw.graphqlUrl, {
       method: 'POST',
@@ -185,6 +214,20 @@ async function sendOverWs(observed: Observed, count: number): Promise<void> {
   }
 }
 
+/** WebSockets whose connection_init carries an odd authorization: each must close 4403 with a reason, nothing else. */
+async function sendOddAuthorizations(observed: Observed): Promise<void> {
+  for (const authorization of ODD_AUTHORIZATIONS) {
+    const socket = await openRawSocket(gw.wsUrl);
+    socket.send({ type: MessageType.ConnectionInit, payload: { authorization } });
+    const { code, reason } = await socket.closed;
+    observed.requests++;
+    observe(observed, 'ws close', reason);
+    if (code !== 4403) observed.oddCloses.push(`${JSON.stringify(authorization).slice(0, 40)}: ${code} ${reason}`);
+  }
+}
+
+const scrapeMetrics = async () => (await fetch(`${gw.url}/metrics`)).text();
+
 beforeAll(async () => {
   [gw, sim] = await Promise.all([startTestServer({ CREDENTIAL_CHANGES_PER_HOUR: '100000', PROVIDER_TIMEOUT_MS: '2000' }), startSimulator()]);
   const workspace = newWorkspace();
@@ -205,7 +248,9 @@ beforeAll(async () => {
   });
   ids.session = ((await chat.json()) as { data: { chat: { sessionId: string } } }).data.chat.sessionId;
   ids.alert = randomUUID();
-  tokens.push(owner, await gw.token(workspace.claims('admin')), await gw.token(workspace.claims('member')), await gw.token(newWorkspace().claims('owner')), '', 'not-a-token', `${owner.slice(0, -4)}AAAA`);
+  // Role claims named like Object properties are refused like any unknown role.
+  const prototypeRoles = await Promise.all(['__proto__', 'constructor', 'toString'].map((role) => gw.token({ ...workspace.claims('owner'), role: role as never })));
+  tokens.push(owner, await gw.token(workspace.claims('admin')), await gw.token(workspace.claims('member')), await gw.token(newWorkspace().claims('owner')), '', 'not-a-token', `${owner.slice(0, -4)}AAAA`, ...prototypeRoles);
 });
 afterAll(disposeAll);
 
@@ -215,8 +260,10 @@ describe('secrets under fire', () => {
   });
 
   it(`${REQUESTS} random and malformed requests: no canary piece in any response, log line or stored row, no stack trace`, async () => {
-    const observed: Observed = { requests: 0, byStatus: {}, byCode: {}, leaks: [], traces: [] };
+    const observed: Observed = { requests: 0, byStatus: {}, byCode: {}, leaks: [], traces: [], oddCloses: [] };
+    const metricsBefore = (await scrapeMetrics()).length;
     await sendFailurePaths(observed);
+    await sendOddAuthorizations(observed);
     const wsShare = Math.ceil((REQUESTS * 0.05) / tokens.filter(Boolean).length);
     await sendOverWs(observed, wsShare);
     const httpCount = REQUESTS - observed.requests;
@@ -230,7 +277,17 @@ describe('secrets under fire', () => {
       }),
     );
 
-    for (const line of gw.logs) observe(observed, "log", line);
+    for (const line of gw.logs) observe(observed, 'log', line);
+    // Every log line is a JSON line (no raw stack on stdout), and no input made the gateway log an error.
+    const logErrors = gw.logs.filter((line) => {
+      try {
+        return (JSON.parse(line) as { level: number }).level >= 50;
+      } catch {
+        return true;
+      }
+    });
+    const metrics = await scrapeMetrics();
+    const metricsGrowth = metrics.length - metricsBefore;
     const tables = await gw.db.sql.query<{ name: string }>("SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE'");
     let storedRows = 0;
     for (const { name } of tables) {
@@ -244,11 +301,17 @@ describe('secrets under fire', () => {
 
     console.info(
       `secrets fuzz (seed ${SEED}): ${observed.requests} requests, ${gw.logs.length} log lines, ${storedRows} stored rows in ${tables.length} tables scanned for ${NEEDLES.size} canary pieces; ` +
-        `statuses ${JSON.stringify(observed.byStatus)}; codes ${JSON.stringify(observed.byCode)}; leaks ${observed.leaks.length}, stack traces ${observed.traces.length}`,
+        `statuses ${JSON.stringify(observed.byStatus)}; codes ${JSON.stringify(observed.byCode)}; leaks ${observed.leaks.length}, stack traces ${observed.traces.length}; ` +
+        `/metrics grew ${metricsGrowth} bytes; error log lines ${logErrors.length}`,
     );
     expect(observed.requests).toBeGreaterThanOrEqual(REQUESTS);
     expect(observed.leaks.slice(0, 5)).toEqual([]);
     expect(observed.traces.slice(0, 5)).toEqual([]);
+    expect(observed.oddCloses).toEqual([]);
+    expect(logErrors.slice(0, 3)).toEqual([]);
+    // Thousands of distinct model, agent and operation names: no label carries one, so the metrics do not grow with them.
+    expect(metrics.match(/fuzz-\d+/)?.[0]).toBeUndefined();
+    expect(metricsGrowth).toBeLessThan(64 * 1024);
     // Bad input is the client's error, never INTERNAL.
     expect(observed.byCode.INTERNAL ?? 0).toBe(0);
     // The failure paths ran: refused keys, bad input, missing objects, refused roles and tokens.
