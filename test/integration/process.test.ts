@@ -46,7 +46,8 @@ describe('the gateway process', () => {
     expect(output).toContain('ENCRYPTION_KEYS: required when NODE_ENV=production');
   });
 
-  it('keeps its data and development secrets across a restart of the embedded mode', async () => {
+  // A first start on an empty data directory creates and migrates the database: seconds on a quiet machine, more on a busy one.
+  it('keeps its data and development secrets across a restart of the embedded mode', { timeout: 120_000 }, async () => {
     const dataDir = await tempDataDir();
     const first = spawnGateway({ DATA_DIR: dataDir });
     const { url } = await listening(first);
@@ -71,7 +72,7 @@ describe('the gateway process', () => {
     await pglite.close();
   });
 
-  it('completes open subscriptions and exits 0 within the bound on SIGTERM', async () => {
+  it('completes open subscriptions and exits 0 within the bound on SIGTERM', { timeout: 120_000 }, async () => {
     const dataDir = await tempDataDir();
     const gateway = spawnGateway({ DATA_DIR: dataDir, SHUTDOWN_TIMEOUT_MS: '3000' });
     const { url } = await listening(gateway);
