@@ -164,7 +164,10 @@ export function buildApp({ config, db, bus, logger, clock }: AppDeps): App {
     return yoga.requestListener(req, res);
   }
 
-  const wsServer = new WebSocketServer({ server, path: GRAPHQL_PATH, maxPayload: config.wsMaxPayloadBytes });
+  // Upgrades are handed over by hand: given the server itself, ws would re-emit its errors (a port in use) as
+  // its own, and graphql-ws prints those with a stack as an internal error.
+  const wsServer = new WebSocketServer({ noServer: true, path: GRAPHQL_PATH, maxPayload: config.wsMaxPayloadBytes });
+  server.on('upgrade', (request, socket, head) => wsServer.handleUpgrade(request, socket, head, (ws) => wsServer.emit('connection', ws, request)));
   const wsClients = new Set<WsContext<Record<string, unknown>, WsExtra>>();
   services.metrics.countSubscriptions(() => [...wsClients].reduce((open, ctx) => open + Object.keys(ctx.subscriptions).length, 0));
 

@@ -4,6 +4,8 @@ import { buildApp, type App } from './app.js';
 import type { Config } from './config.js';
 import { databaseSource, openDatabase } from './db/client.js';
 import { migrate } from './db/migrate.js';
+import { databaseUnavailableCode } from './db/unavailable.js';
+import { StartupError } from './errors.js';
 import type { Logger } from './logging/logger.js';
 import { createPubSubBus } from './pubsub/pubsub.js';
 
@@ -22,12 +24,19 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
     const applied = await migrate(db, {
       lockWaitMs: config.migrateLockTimeoutMs,
       onWait: () => logger.info('another instance is applying migrations: waiting for it (MIGRATE_LOCK_TIMEOUT_MS)'),
+    }).catch((error: unknown) => {
+      const code = databaseUnavailableCode(error);
+      if (code === undefined) throw error;
+      throw new StartupError(`DATABASE_URL: the database does not answer (${code}), so its migrations cannot be applied: start it, or check the URL`);
     });
     if (applied.length > 0) logger.info({ applied }, `applied ${applied.length} migration(s)`);
   }
   const bus = await createPubSubBus(config.redisUrl);
   const app = buildApp({ config, db, bus, logger });
-  const { url } = await app.start();
+  const { url } = await app.start().catch((error: unknown) => {
+    if ((error as { code?: unknown }).code !== 'EADDRINUSE') throw error;
+    throw new StartupError(`PORT: ${config.host}:${config.port} is in use: stop what holds it, or set PORT to another port`);
+  });
   logger.info(
     {
       url: `${url}/graphql`,
@@ -46,3 +55,4 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
     },
   };
 }
+

@@ -12,11 +12,17 @@ const CONNECTION_CODES = new Set([
 const CONNECTION_MESSAGE = /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|Can't reach database server|server closed the connection/i;
 
 export function isDatabaseUnavailable(error: unknown): boolean {
+  return databaseUnavailableCode(error) !== undefined;
+}
+
+/** The connection error's code ('connection lost' when only the driver's message tells), or undefined for any other error. */
+export function databaseUnavailableCode(error: unknown): string | undefined {
   for (let current = error, depth = 0; current && depth < 8; depth++) {
     const { code, message, cause, originalCode } = current as { code?: unknown; message?: unknown; cause?: unknown; originalCode?: unknown };
-    if (CONNECTION_CODES.has(String(code)) || CONNECTION_CODES.has(String(originalCode))) return true;
-    if (typeof message === 'string' && CONNECTION_MESSAGE.test(message)) return true;
+    if (CONNECTION_CODES.has(String(code))) return String(code);
+    if (CONNECTION_CODES.has(String(originalCode))) return String(originalCode);
+    if (typeof message === 'string' && CONNECTION_MESSAGE.test(message)) return 'connection lost';
     current = cause ?? (current as { originalError?: unknown }).originalError;
   }
-  return false;
+  return undefined;
 }

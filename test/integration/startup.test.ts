@@ -147,3 +147,28 @@ describe.skipIf(!process.env.DATABASE_URL)('instances started together on an emp
     expect(gateway.output, gateway.transcript).toEqual([expect.stringContaining('MIGRATE_LOCK_TIMEOUT_MS')]);
   }, 120_000);
 });
+
+describe('what the start needs and cannot have', () => {
+  /** A port something listens on, and one nothing listens on (just freed). */
+  async function ports(): Promise<{ busy: number; closed: number }> {
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    leftovers.push(() => new Promise((resolve) => holder.close(resolve)));
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const closed = (probe.address() as AddressInfo).port;
+    await new Promise((resolve) => probe.close(resolve));
+    return { busy: (holder.address() as AddressInfo).port, closed };
+  }
+
+  it.each([
+    ['a port in use', 'PORT', (p: { busy: number }) => ({ PORT: String(p.busy) })],
+    ['a database that does not answer', 'DATABASE_URL', (p: { closed: number }) => ({ DATABASE_URL: `postgresql://gateway@127.0.0.1:${p.closed}/gateway`, MIGRATE_ON_START: 'true' })],
+  ])('%s stops it with one line naming %s, no stack', async (_case, variable, envFor) => {
+    const gateway = start({ ...PRODUCTION, DATA_DIR: await tempDir(), ...envFor(await ports()) });
+    expect(await gateway.exited, gateway.transcript).toBe(1);
+    const refusals = gateway.output.filter((line) => line.includes(variable));
+    expect(refusals, gateway.transcript).toHaveLength(1);
+    expect(gateway.transcript).not.toMatch(/^\s+at /m);
+  }, 60_000);
+});
