@@ -232,6 +232,16 @@ describe('the output cap of a call that names no maxTokens', () => {
     expect(row.reserved_micros).toBe(cost(fits));
   });
 
+  it('takes the largest budgets and token limits the API allows (no arithmetic overflow in the reservation)', async () => {
+    const { token } = await newOwner(gw);
+    const provider = await addSimProvider(gw, sim, token);
+    expect((await gw.execute(UpdateProvider, { id: provider.id, input: { monthlyBudgetUsd: 1e9, dailyTokenLimit: Number.MAX_SAFE_INTEGER } }, { token })).errors).toBeUndefined();
+    expect((await gw.execute(UpdatePreferences, { input: { workspaceMonthlyBudgetUsd: 1e9, workspaceDailyTokenLimit: Number.MAX_SAFE_INTEGER } }, { token })).errors).toBeUndefined();
+    for (const maxTokens of [undefined, 10_000_000]) {
+      expect((await gw.execute(Chat, { input: { messages: userMessage(), maxTokens } }, { token })).errors, String(maxTokens)).toBeUndefined();
+    }
+  });
+
   it('a provider that streams past its cap is cut off near it: finishReason length, upstream closed, counters within the limit', async () => {
     const { workspace, token } = await newOwner(gw);
     // 400 chunks of 8 characters (about 800 tokens) whatever max_tokens says.

@@ -32,7 +32,8 @@ DECLARE
   i integer;
   v_tokens bigint;
   v_micros bigint;
-  v_fits bigint;
+  -- numeric: a budget's room in micro-dollars times a million passes bigint's range for large budgets.
+  v_fits numeric;
   v_output bigint := p_output_max;
   v_binding integer := 0;
   v_reserved_micros bigint;
@@ -50,7 +51,7 @@ BEGIN
     IF p_micros_limits[i] IS NOT NULL THEN
       -- The most output whose rounded cost still fits what the budget leaves.
       v_fits := CASE
-        WHEN p_output_price > 0 THEN floor(((p_micros_limits[i] - v_micros + 1) * 1000000 - p_prompt_scaled - 500001) / p_output_price)
+        WHEN p_output_price > 0 THEN floor(((p_micros_limits[i] - v_micros + 1)::numeric * 1000000 - p_prompt_scaled - 500001) / p_output_price)
         WHEN v_micros + floor((p_prompt_scaled + 500000) / 1000000) <= p_micros_limits[i] THEN v_output
         ELSE -1
       END;
@@ -60,7 +61,7 @@ BEGIN
   IF v_output < p_output_min THEN
     RAISE EXCEPTION 'LIMIT_EXCEEDED' USING ERRCODE = 'P0001', DETAIL = v_binding::text;
   END IF;
-  v_reserved_micros := floor((p_prompt_scaled + v_output * p_output_price + 500000) / 1000000);
+  v_reserved_micros := floor((p_prompt_scaled + v_output::numeric * p_output_price + 500000) / 1000000);
   FOR i IN 1 .. array_length(p_scopes, 1) LOOP
     UPDATE usage_counters SET tokens = tokens + p_prompt_tokens + v_output, cost_micros = cost_micros + v_reserved_micros
     WHERE scope = p_scopes[i] AND period = p_periods[i]
