@@ -60,7 +60,7 @@ async function chat(exchange: SimExchange, models: string[], protocol: SimProtoc
   const thinking = script.reasoning ? THINKING : [];
   const usage = {
     prompt_tokens: promptTokens(messages),
-    completion_tokens: countTokens(thinking.join('') + chunks.join('')),
+    completion_tokens: script.completionTokens ?? countTokens(thinking.join('') + chunks.join('')),
     total_tokens: 0,
     prompt_tokens_details: { cached_tokens: 0 },
     completion_tokens_details: { reasoning_tokens: countTokens(thinking.join('')) },

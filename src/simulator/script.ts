@@ -13,6 +13,7 @@
 //   sk-test-123#stall=3                    after 3 stream frames, silence (the connection stays open)
 //   sk-test-123#malformed=1                a frame that is not JSON after the first one
 //   sk-test-123#usage=none                 OpenAI protocol: a complete stream that reports no usage
+//   sk-test-123#completion-tokens=-5       OpenAI protocol: usage reports this completion count, whatever was sent
 export interface Script {
   status?: number;
   fail?: { status: number; times: number };
@@ -33,6 +34,8 @@ export interface Script {
   stallAfter?: number;
   malformed: boolean;
   omitUsage: boolean;
+  /** Reported instead of the real completion count (a provider that misreports). */
+  completionTokens?: number;
 }
 
 export function parseScript(text: string): Script {
@@ -59,6 +62,7 @@ export function parseScript(text: string): Script {
     stallAfter: params.has('stall') ? number('stall', 1) : undefined,
     malformed: params.get('malformed') === '1',
     omitUsage: params.get('usage') === 'none',
+    completionTokens: params.has('completion-tokens') ? number('completion-tokens', 0) : undefined,
   };
 }
 

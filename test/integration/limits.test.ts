@@ -232,6 +232,27 @@ describe('the output cap of a call that names no maxTokens', () => {
     expect(row.reserved_micros).toBe(cost(fits));
   });
 
+  it.each([
+    ['negative', -2_000_000_000],
+    ['fractional', 1.5],
+    ['past 32 bits', 2 ** 40],
+    ['past the allowance', 5_000],
+  ])('a provider that reports a %s completion count is not believed: the counters stay within what the call may spend', async (_what, reported) => {
+    const { workspace, token } = await newOwner(gw);
+    const provider = await addSimProvider(gw, sim, token, { script: `completion-tokens=${reported}` });
+    const result = await gw.execute(Chat, { input: { messages: userMessage(), maxTokens: MAX_TOKENS, allowFallback: false } }, { token });
+    expect(result.errors).toBeUndefined();
+    const { ledger, counters } = await ledgerAndCounters(workspace.id, provider.id);
+    const [row] = await gw.db.sql.query<{ completion_tokens: number; total_tokens: number; prompt_tokens: number }>(
+      'SELECT completion_tokens, total_tokens, prompt_tokens FROM usage_events WHERE workspace_id = $1',
+      [workspace.id],
+    );
+    expect(row.completion_tokens).toBeGreaterThanOrEqual(0);
+    expect(row.completion_tokens).toBeLessThanOrEqual(MAX_TOKENS);
+    expect(row.total_tokens).toBe(row.prompt_tokens + row.completion_tokens);
+    for (const counter of counters) expect(counter.tokens).toBe(ledger.tokens);
+  });
+
   it('takes the largest budgets and token limits the API allows (no arithmetic overflow in the reservation)', async () => {
     const { token } = await newOwner(gw);
     const provider = await addSimProvider(gw, sim, token);
@@ -249,12 +270,12 @@ describe('the output cap of a call that names no maxTokens', () => {
     expect((await gw.execute(UpdateProvider, { id: provider.id, input: { dailyTokenLimit: 2 * RESERVED } }, { token })).errors).toBeUndefined();
     const { chunks } = await streamOverWs(gw, token, { messages: userMessage(), maxTokens: MAX_TOKENS, allowFallback: false });
     expect(chunks.at(-1)).toMatchObject({ type: 'DONE', finishReason: 'length' });
-    expect(text(chunks).length).toBeLessThanOrEqual(Math.ceil(MAX_TOKENS * 1.25) * 4);
+    expect(text(chunks).length).toBeLessThanOrEqual(MAX_TOKENS * 2 * 4);
     await eventually(() => sim.requests.find((r) => r.key === provider.key && r.method === 'POST')?.closedByClient || undefined);
 
     const nonStreamed = await gw.execute(Chat, { input: { messages: userMessage(), maxTokens: MAX_TOKENS, allowFallback: false } }, { token });
     expect(nonStreamed.data?.chat).toMatchObject({ finishReason: 'length' });
-    expect(nonStreamed.data!.chat.content.length).toBeLessThanOrEqual(Math.ceil(MAX_TOKENS * 1.25) * 4);
+    expect(nonStreamed.data!.chat.content.length).toBeLessThanOrEqual(MAX_TOKENS * 2 * 4);
 
     const rows = await gw.db.sql.query<{ completion_tokens: number }>('SELECT completion_tokens FROM usage_events WHERE workspace_id = $1', [workspace.id]);
     expect(rows).toHaveLength(2);

@@ -34,6 +34,8 @@ const config = loadConfig({
   JWT_SECRET: 'soak-jwt-secret-that-is-at-least-32-bytes-long',
   ENCRYPTION_KEYS: `soak:${Buffer.alloc(32, 3).toString('base64')}`,
   LOG_LEVEL: 'warn',
+  // Every socket is the same user's: the per-user bound on open operations must let them all in.
+  MAX_OPERATIONS_PER_USER: String(SUBSCRIPTIONS),
 });
 const db = await openDatabase(config.databaseUrl ? { kind: 'postgres', url: config.databaseUrl } : { kind: 'pglite', dataDir });
 await migrate(db);

@@ -13,8 +13,10 @@
 --   micros(output) = (p_prompt_scaled + output * p_output_price + 500000) / 1000000
 -- Returns [allowance, reserved micro-dollars, then each counter's tokens and
 -- micro-dollars after the reservation, in the order of the arrays].
-DROP FUNCTION reserve_usage_counters(text, text[], text[], bigint, bigint, bigint[], bigint[]);
-
+--
+-- It is an overload beside the old seven-argument function, which instances of
+-- the previous release keep calling during a rolling deploy; a later migration
+-- drops that one.
 CREATE FUNCTION reserve_usage_counters(
   p_workspace text,
   p_scopes text[],

@@ -18,7 +18,7 @@ import type { HealthService } from '../health/health.service.js';
 import type { Metrics } from '../../metrics.js';
 import { limitAlerts, LimitExceeded, type Guard } from '../limits/guards.js';
 import { ProviderCallError, type ChatMessage, type TokenCounts } from '../providers/adapters/adapter.js';
-import { outputAllowance } from '../limits/output-allowance.js';
+import { MAX_OUTPUT_TOKENS, outputAllowance } from '../limits/output-allowance.js';
 import type { Adapters } from '../providers/adapters/adapters.js';
 import { KINDS } from '../providers/kinds.js';
 import type { ProviderService } from '../providers/provider.service.js';
@@ -88,9 +88,10 @@ export interface ChatServiceDeps {
 const ROLES = { SYSTEM: 'system', USER: 'user', ASSISTANT: 'assistant' } as const;
 /**
  * A provider that streams past its output cap is cut off once our estimate of its text (four characters a
- * token) passes the cap by this factor: one that honours the cap can still estimate a little over it.
+ * token) passes the cap by this factor: one that honours the cap can estimate well over it (code and URLs
+ * run to five or more characters a token).
  */
-const CUT_OFF_FACTOR = 1.25;
+const CUT_OFF_FACTOR = 2;
 /** A failed call the provider never answered: providers bill nothing for it. */
 const NOTHING_BILLED: TokenCounts = { promptTokens: 0, cachedPromptTokens: 0, completionTokens: 0, reasoningTokens: 0, totalTokens: 0 };
 
@@ -102,7 +103,9 @@ export function createChatService(deps: ChatServiceDeps) {
     if (input.messages.length > 1000) throw new BadUserInputError('At most 1000 messages per call', 'messages');
     if (input.sessionId != null && !isUuid(input.sessionId)) throw new BadUserInputError('sessionId must be the id of a session this API gave out', 'sessionId');
     if (input.temperature != null && !(input.temperature >= 0 && input.temperature <= 2)) throw new BadUserInputError('temperature must be between 0 and 2', 'temperature');
-    if (input.maxTokens != null && !(Number.isInteger(input.maxTokens) && input.maxTokens >= 1)) throw new BadUserInputError('maxTokens must be a positive integer', 'maxTokens');
+    if (input.maxTokens != null && !(Number.isInteger(input.maxTokens) && input.maxTokens >= 1 && input.maxTokens <= MAX_OUTPUT_TOKENS)) {
+      throw new BadUserInputError(`maxTokens must be a whole number from 1 to ${MAX_OUTPUT_TOKENS}`, 'maxTokens');
+    }
     if (input.model != null) modelName(input.model, 'model');
     if (input.agent != null) callerName(input.agent, 'agent');
     if (input.operation != null) callerName(input.operation, 'operation');
@@ -235,7 +238,8 @@ export function createChatService(deps: ChatServiceDeps) {
           const target = await deps.providers.target(provider);
           const events = options.streamed ? adapter.stream(target, request, upstream.signal) : await adapter.chat(target, request, upstream.signal);
           for await (const event of events) {
-            if (event.type === 'usage') usage = event.usage;
+            // Counts a provider reports are data from outside: only whole, non-negative, 32-bit ones are taken.
+            if (event.type === 'usage') usage = wellFormed(event.usage) ? event.usage : undefined;
             else if (event.type === 'finish') finishReason = event.reason;
             else {
               ttftMs ??= performance.now() - started;
@@ -366,8 +370,19 @@ export type ChatService = ReturnType<typeof createChatService>;
  * sent is recorded at the cap, so a reservation bounds what a call can add to the counters.
  */
 function withinAllowance(tokens: TokenCounts, outputTokens: number): TokenCounts {
-  if (tokens.completionTokens <= outputTokens) return tokens;
-  return { ...tokens, completionTokens: outputTokens, reasoningTokens: Math.min(tokens.reasoningTokens, outputTokens), totalTokens: tokens.promptTokens + outputTokens };
+  const completionTokens = Math.min(tokens.completionTokens, outputTokens);
+  return {
+    promptTokens: tokens.promptTokens,
+    cachedPromptTokens: Math.min(tokens.cachedPromptTokens, tokens.promptTokens),
+    completionTokens,
+    reasoningTokens: Math.min(tokens.reasoningTokens, completionTokens),
+    totalTokens: tokens.promptTokens + completionTokens,
+  };
+}
+
+const MAX_COUNT = 2 ** 31 - 1;
+function wellFormed(tokens: TokenCounts): boolean {
+  return Object.values(tokens).every((count) => Number.isInteger(count) && count >= 0 && count <= MAX_COUNT);
 }
 
 /** When the provider reported nothing (cancelled, silent): prompt from the request, completion from what was sent. */

@@ -7,6 +7,8 @@
 
 /** The cap on a call's output when neither the call nor the workspace sets one. */
 export const DEFAULT_OUTPUT_TOKENS = 4096;
+/** The most output tokens a call or a workspace may ask for (the ledger's counts are 32-bit). */
+export const MAX_OUTPUT_TOKENS = 10_000_000;
 /** Under this many output tokens an answer is too short to be worth a call: refused instead. */
 export const MIN_USEFUL_OUTPUT_TOKENS = 64;
 

@@ -8,6 +8,7 @@ import type { AgentPreference, Preferences, Provider } from '../../generated/pri
 import { recordAudit } from '../audit/audit.service.js';
 import { callerName, modelName } from '../../text-input.js';
 import { budgetMicros, dailyTokenLimit } from '../limits/limit-input.js';
+import { MAX_OUTPUT_TOKENS } from '../limits/output-allowance.js';
 import { isTimeZone } from '../limits/periods.js';
 import type { ProviderService } from '../providers/provider.service.js';
 import { listAgentPreferences, readPreferences, type StoredPreferences } from './preferences.repository.js';
@@ -112,7 +113,9 @@ export function createPreferencesService({ prisma, sql }: Pick<Database, 'prisma
         data.quotaWarningThreshold = input.quotaWarningThreshold;
       }
       if (input.maxTokensPerRequest !== undefined) {
-        if (input.maxTokensPerRequest !== null && !(input.maxTokensPerRequest >= 1)) throw new BadUserInputError('maxTokensPerRequest must be at least 1', 'maxTokensPerRequest');
+        if (input.maxTokensPerRequest !== null && !(input.maxTokensPerRequest >= 1 && input.maxTokensPerRequest <= MAX_OUTPUT_TOKENS)) {
+          throw new BadUserInputError(`maxTokensPerRequest must be from 1 to ${MAX_OUTPUT_TOKENS}`, 'maxTokensPerRequest');
+        }
         data.maxTokensPerRequest = input.maxTokensPerRequest;
       }
       if (input.workspaceDailyTokenLimit !== undefined) data.workspaceDailyTokenLimit = dailyTokenLimit(input.workspaceDailyTokenLimit, 'workspaceDailyTokenLimit');

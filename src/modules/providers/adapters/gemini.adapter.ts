@@ -100,9 +100,12 @@ function httpFailure(error: unknown): UpstreamFailure | undefined {
   return error instanceof GeminiHttpError ? error.failure : undefined;
 }
 
-/** A model id is under models/; a name with a slash (tunedModels/…) is already a path, as the SDK has it. */
+/**
+ * A model id is under models/; a name with a slash (tunedModels/…) is already a path, as the SDK has it.
+ * Each segment is encoded, so a name cannot add a query, a fragment or a `..` to the request's URL.
+ */
 function modelPath(model: string): string {
-  return model.includes('/') ? model : `models/${model}`;
+  return (model.includes('/') ? model : `models/${model}`).split('/').map(encodeURIComponent).join('/');
 }
 
 /** Gemini's roles are user and model; system text goes in systemInstruction. */
