@@ -1,6 +1,6 @@
 // Cursor pagination over (time, id), newest first: stable under inserts.
 import { BadUserInputError } from './errors.js';
-import { isUuid } from './modules/providers/provider.repository.js';
+import { isUuid } from './ids.js';
 
 export const MAX_PAGE_SIZE = 200;
 

@@ -26,6 +26,7 @@ const STREAMS: Array<[string, string, string[]]> = [
   ['comments, other fields, no space after the colon', ': keep-alive\nevent: x\nid: 1\ndata:tight\n\n', ['tight']],
   ['multi-line data, empty events', '\n\ndata: a\ndata: b\n\nevent: empty\n\n', ['a\nb']],
   ['multi-line data, CRLF', 'data: a\r\ndata: b\r\n\r\n', ['a\nb']],
+  ['a value that starts with a colon', 'data::x\n\ndata: :y\n\n', [':x', ':y']],
 ];
 
 describe('sseData', () => {

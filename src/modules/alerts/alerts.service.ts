@@ -9,7 +9,7 @@ import type { AlertKind, Severity } from '../../generated/prisma/enums.js';
 import { decodeCursor, olderThan, pageSize, toPage } from '../../pagination.js';
 import type { AlertEvent, GatewayPubSub } from '../../pubsub/pubsub.js';
 import { untilAborted } from '../../pubsub/until-aborted.js';
-import { isUuid } from '../providers/provider.repository.js';
+import { isUuid } from '../../ids.js';
 
 export interface AlertDraft {
   kind: AlertKind;

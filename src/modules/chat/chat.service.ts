@@ -22,7 +22,7 @@ import { MAX_OUTPUT_TOKENS, outputAllowance } from '../limits/output-allowance.j
 import type { Adapters } from '../providers/adapters/adapters.js';
 import { KINDS } from '../providers/kinds.js';
 import type { ProviderService } from '../providers/provider.service.js';
-import { isUuid } from '../providers/provider.repository.js';
+import { isUuid } from '../../ids.js';
 import { callerName, modelName } from '../../text-input.js';
 import { ProviderRemoved, type LiveStreams } from './live-streams.js';
 import { retryDelayMs, sleep, type RetryPolicy } from './retry.js';

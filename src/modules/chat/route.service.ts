@@ -145,15 +145,15 @@ export function createRouteService(deps: RouteServiceDeps) {
       const month = monthKey(deps.clock(), prefs.timezone);
       const workspace = workspaceScope(viewer.workspaceId);
       const counters = await readCounters(deps.sql, [workspace, ...route.map((candidate) => providerScope(candidate.provider))], [day, month]);
-      const spent = (scope: string, tokenLimit: bigint | null, budgetMicros: bigint | null, whose: string): string | null => {
+      const limitReached = (scope: string, tokenLimit: bigint | null, budgetMicros: bigint | null, whose: string): string | null => {
         if (tokenLimit !== null && tokenLimit - (counters.get(`${scope}|${day}`)?.tokens ?? 0n) < MIN_USEFUL_OUTPUT_TOKENS) return `${whose} daily token limit is reached`;
         if (budgetMicros !== null && (counters.get(`${scope}|${month}`)?.costMicros ?? 0n) >= budgetMicros) return `${whose} monthly budget is reached`;
         return null;
       };
-      const workspaceSpent = spent(workspace, prefs.workspaceDailyTokenLimit, prefs.workspaceMonthlyBudgetMicros, "the workspace's");
+      const workspaceSpent = limitReached(workspace, prefs.workspaceDailyTokenLimit, prefs.workspaceMonthlyBudgetMicros, "the workspace's");
       for (const candidate of route) {
         if (!candidate.usable) continue;
-        const reason = workspaceSpent ?? spent(providerScope(candidate.provider), candidate.provider.dailyTokenLimit, candidate.provider.monthlyBudgetMicros, 'its');
+        const reason = workspaceSpent ?? limitReached(providerScope(candidate.provider), candidate.provider.dailyTokenLimit, candidate.provider.monthlyBudgetMicros, 'its');
         if (reason) Object.assign(candidate, { usable: false, skippedBecause: reason });
       }
       return route;

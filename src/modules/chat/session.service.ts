@@ -6,7 +6,7 @@ import { NotFoundError } from '../../errors.js';
 import type { Database } from '../../db/client.js';
 import type { ChatMessage, ChatSession } from '../../generated/prisma/client.js';
 import { decodeCursor, olderThan, pageSize, toPage } from '../../pagination.js';
-import { isUuid } from '../providers/provider.repository.js';
+import { isUuid } from '../../ids.js';
 import type { ChatMessage as WireMessage } from '../providers/adapters/adapter.js';
 
 const ROLES = { SYSTEM: 'system', USER: 'user', ASSISTANT: 'assistant' } as const;

@@ -6,6 +6,7 @@ import type { Sql } from '../../db/sql.js';
 import { providerScope } from '../limits/counter-scopes.js';
 import { dayKey, monthKey } from '../limits/periods.js';
 import type { PlatformProviders } from './platform-providers.js';
+import { isUuid } from '../../ids.js';
 
 /** Workspace providers plus the viewer's own personal ones, never deleted ones. */
 export function visibleTo(viewer: Viewer): Prisma.ProviderWhereInput {
@@ -86,11 +87,6 @@ export function createProviderRepository(prisma: PrismaClient, sql: Sql, platfor
 
 export type ProviderRepository = ReturnType<typeof createProviderRepository>;
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-/** An id that is not a UUID names nothing (and must not reach Postgres as one). */
-export function isUuid(id: string): boolean {
-  return UUID.test(id);
-}
 
 /** Raw rows carry bytea as a Buffer or a Uint8Array depending on the driver; the model's type is Uint8Array. */
 function withBytes(row: Provider): Provider {

@@ -25,7 +25,7 @@ export async function* sseData(body: ReadableStream<Uint8Array>): AsyncGenerator
           if (data.length > 0) yield data.join('\n');
           data = [];
         } else if (fieldName(line) === 'data') {
-          const value = line.slice(5).replace(/^:/, '');
+          const value = line.slice(5);
           data.push(value.startsWith(' ') ? value.slice(1) : value);
         } // other fields (event, id, retry) and comments (":") carry nothing these protocols use
         line = next;
