@@ -1,12 +1,16 @@
 // The domain services of one app, built once with explicit dependencies.
+import { createViewerRepository } from './auth/viewer.repository.js';
 import { createViewerService } from './auth/viewer.service.js';
 import type { Config } from './config.js';
 import { parseKeyring } from './crypto/keyring.js';
 import type { Database } from './db/client.js';
 import { createGuardedFetch } from './net/egress.js';
 import { createMetrics } from './metrics.js';
+import { createAlertRepository } from './modules/alerts/alerts.repository.js';
 import { createAlertService } from './modules/alerts/alerts.service.js';
+import { createHealthRepository } from './modules/health/health.repository.js';
 import { createHealthService } from './modules/health/health.service.js';
+import { createAuditRepository } from './modules/audit/audit.repository.js';
 import { createAuditService } from './modules/audit/audit.service.js';
 import { createCatalog } from './modules/catalog/catalog.js';
 import { createOpenRouterSync } from './modules/catalog/openrouter-sync.js';
@@ -21,8 +25,11 @@ import { createUsageService } from './modules/usage/usage.service.js';
 import { createChatService } from './modules/chat/chat.service.js';
 import { createLiveStreams } from './modules/chat/live-streams.js';
 import { createRouteService } from './modules/chat/route.service.js';
+import { createSessionRepository } from './modules/chat/session.repository.js';
 import { createSessionService } from './modules/chat/session.service.js';
+import { createPreferencesRepository } from './modules/preferences/preferences.repository.js';
 import { createPreferencesService } from './modules/preferences/preferences.service.js';
+import { rebuildRollup } from './modules/usage/rollup.js';
 import type { PubSubBus } from './pubsub/pubsub.js';
 import type { Logger } from './logging/logger.js';
 
@@ -44,7 +51,7 @@ export function createServices({ config, db, bus, logger, clock = () => new Date
   const catalog = createCatalog();
   const openRouterSync = createOpenRouterSync({ sql: db.sql, catalog, fetch: guardedFetch, url: config.openRouterCatalogUrl, timeoutMs: config.providerTimeoutMs, clock, logger });
   const metrics = createMetrics(catalog);
-  const alerts = createAlertService(db, bus.pubsub, clock, metrics);
+  const alerts = createAlertService(createAlertRepository(db), bus.pubsub, clock, metrics);
   const providerRepository = createProviderRepository(prisma, db.sql, createPlatformProviders(config.platformProviders, keyring));
   const routes = createRouteService({ sql: db.sql, providers: providerRepository, clock });
   // This instance forgets at once (what a caller changed, its next chat sees); the others when the message comes.
@@ -52,9 +59,8 @@ export function createServices({ config, db, bus, logger, clock = () => new Date
     routes.forget(workspaceId);
     void bus.pubsub.publish('routing:changed', { workspaceId });
   };
-  const health = createHealthService({ sql: db.sql, alerts, clock, policy: config.health, routingChanged });
+  const health = createHealthService({ repository: createHealthRepository(db.sql), alerts, clock, policy: config.health, routingChanged });
   const providers = createProviderService({
-    prisma,
     repository: providerRepository,
     keyring,
     adapters,
@@ -66,8 +72,8 @@ export function createServices({ config, db, bus, logger, clock = () => new Date
     onOpenRouterKey: () => openRouterSync.refreshSoon(),
     health,
   });
-  const preferences = createPreferencesService(db, providers, routingChanged);
-  const sessions = createSessionService(db, clock);
+  const preferences = createPreferencesService(createPreferencesRepository(db), providers, routingChanged, (workspaceId) => rebuildRollup(db.sql, workspaceId));
+  const sessions = createSessionService(createSessionRepository(db), clock);
   const usageTicks = createUsageTickService(bus.pubsub);
   return {
     /** For the Pothos Prisma plugin's reads; services get it through their factories. */
@@ -75,13 +81,13 @@ export function createServices({ config, db, bus, logger, clock = () => new Date
     liveStreams,
     catalog,
     openRouterSync,
-    viewers: createViewerService(prisma),
+    viewers: createViewerService(createViewerRepository(prisma)),
     usageTicks,
     alerts,
     health,
     metrics,
     usage: createUsageService(db.sql, preferences, providerRepository),
-    audit: createAuditService(prisma),
+    audit: createAuditService(createAuditRepository(prisma)),
     providers,
     preferences,
     routes,

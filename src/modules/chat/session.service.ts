@@ -3,18 +3,18 @@
 import { randomUUID } from 'node:crypto';
 import type { Viewer } from '../../auth/jwt.js';
 import { NotFoundError } from '../../errors.js';
-import type { Database } from '../../db/client.js';
 import type { ChatMessage, ChatSession } from '../../generated/prisma/client.js';
-import { decodeCursor, olderThan, pageSize, toPage } from '../../pagination.js';
+import { decodeCursor, pageSize, toPage } from '../../pagination.js';
 import { isUuid } from '../../ids.js';
 import type { ChatMessage as WireMessage } from '../providers/adapters/adapter.js';
+import type { SessionRepository } from './session.repository.js';
 
 const ROLES = { SYSTEM: 'system', USER: 'user', ASSISTANT: 'assistant' } as const;
 
-export function createSessionService({ prisma }: Pick<Database, 'prisma'>, clock: () => Date) {
+export function createSessionService(repository: SessionRepository, clock: () => Date) {
   async function own(viewer: Viewer, id: string): Promise<ChatSession | null> {
     if (!isUuid(id)) return null;
-    return prisma.chatSession.findFirst({ where: { id, workspaceId: viewer.workspaceId, userId: viewer.userId } });
+    return repository.findOwn(viewer.workspaceId, viewer.userId, id);
   }
 
   return {
@@ -22,11 +22,7 @@ export function createSessionService({ prisma }: Pick<Database, 'prisma'>, clock
 
     async list(viewer: Viewer, first: number, after: string | null | undefined) {
       const take = pageSize(first);
-      const rows = await prisma.chatSession.findMany({
-        where: { workspaceId: viewer.workspaceId, userId: viewer.userId, ...olderThan('lastActiveAt', decodeCursor(after)) },
-        orderBy: [{ lastActiveAt: 'desc' }, { id: 'desc' }],
-        take: take + 1,
-      });
+      const rows = await repository.page(viewer.workspaceId, viewer.userId, { cursor: decodeCursor(after), take: take + 1 });
       return toPage(rows, take, (row) => ({ at: row.lastActiveAt, id: row.id }));
     },
 
@@ -34,7 +30,7 @@ export function createSessionService({ prisma }: Pick<Database, 'prisma'>, clock
     async resume(viewer: Viewer, id: string): Promise<{ session: ChatSession; history: WireMessage[] }> {
       const session = await own(viewer, id);
       if (!session) throw new NotFoundError('Session');
-      const messages = await prisma.chatMessage.findMany({ where: { sessionId: id }, orderBy: { seq: 'asc' } });
+      const messages = await repository.listMessages(id);
       return { session, history: messages.map((m: ChatMessage) => ({ role: ROLES[m.role], content: m.content })) };
     },
 
@@ -68,9 +64,7 @@ export function createSessionService({ prisma }: Pick<Database, 'prisma'>, clock
     async storeTurn(sessionId: string, messageCount: number, asked: WireMessage[], reply: string): Promise<void> {
       const turn = [...asked.filter((m) => m.role !== 'system'), { role: 'assistant' as const, content: reply }];
       const firstSeq = messageCount - turn.length;
-      await prisma.chatMessage.createMany({
-        data: turn.map((m, i) => ({ sessionId, seq: firstSeq + i, role: m.role.toUpperCase() as 'USER' | 'ASSISTANT', content: m.content })),
-      });
+      await repository.insertMessages(sessionId, turn.map((m, i) => ({ seq: firstSeq + i, role: m.role.toUpperCase() as 'USER' | 'ASSISTANT', content: m.content })));
     },
   };
 }

@@ -5,10 +5,10 @@
 // makes each transition and raises its alert: a refused key → INVALID at once;
 // an error share at or above the threshold over enough calls → DEGRADED; back
 // under it → ACTIVE (RECOVERED); a successful test → ACTIVE.
-import type { Sql } from '../../db/sql.js';
 import type { ProviderStatus } from '../../generated/prisma/enums.js';
 import type { AlertService } from '../alerts/alerts.service.js';
 import { forEachItem, type ItemFailed } from '../../jobs/scheduler.js';
+import type { CallCounts, HealthRepository, ProviderRef } from './health.repository.js';
 
 export interface HealthPolicy {
   windowMs: number;
@@ -17,19 +17,8 @@ export interface HealthPolicy {
   degradedErrorRate: number;
 }
 
-/** A provider as one workspace sees it. */
-interface ProviderRef {
-  id: string;
-  workspaceId: string;
-}
-
-export interface HealthWindow {
-  requests: number;
-  failed: number;
-  rateLimited: number;
+export interface HealthWindow extends CallCounts {
   errorRate: number;
-  latencyP50Ms: number | null;
-  lastCallAt: Date | null;
 }
 
 type Transition = { to: 'DEGRADED' | 'INVALID' | 'ACTIVE'; from: ProviderStatus[]; alert: 'PROVIDER_DEGRADED' | 'PROVIDER_INVALID' | 'PROVIDER_RECOVERED' };
@@ -38,7 +27,7 @@ const TO_INVALID: Transition = { to: 'INVALID', from: ['ACTIVE', 'DEGRADED'], al
 const RECOVERED: Transition = { to: 'ACTIVE', from: ['DEGRADED', 'INVALID'], alert: 'PROVIDER_RECOVERED' };
 
 export interface HealthServiceDeps {
-  sql: Sql;
+  repository: HealthRepository;
   alerts: Pick<AlertService, 'raise'>;
   clock: () => Date;
   policy: HealthPolicy;
@@ -47,35 +36,22 @@ export interface HealthServiceDeps {
 }
 
 export function createHealthService(deps: HealthServiceDeps) {
-  const { sql, policy } = deps;
+  const { repository, policy } = deps;
 
   /** The provider's calls in the window, made by `provider.workspaceId` (the viewer's, for a platform provider). */
   async function window(provider: ProviderRef): Promise<HealthWindow> {
-    const [row] = await sql.query<{ requests: bigint; failed: bigint; rate_limited: bigint; p50: number | null; last_at: Date | null }>(
-      `SELECT count(*) AS requests,
-        count(*) FILTER (WHERE status = 'FAILED' AND error_code IS DISTINCT FROM 'UPSTREAM_RATE_LIMITED') AS failed,
-        count(*) FILTER (WHERE error_code = 'UPSTREAM_RATE_LIMITED') AS rate_limited,
-        percentile_cont(0.5) WITHIN GROUP (ORDER BY duration_ms) AS p50, max(created_at) AS last_at
-      FROM usage_events WHERE workspace_id = $1 AND provider_id = $2::uuid AND created_at >= $3 AND status IN ('SUCCEEDED', 'FAILED')`,
-      [provider.workspaceId, provider.id, new Date(deps.clock().getTime() - policy.windowMs)],
-    );
-    const requests = Number(row.requests);
-    const failed = Number(row.failed);
-    return { requests, failed, rateLimited: Number(row.rate_limited), errorRate: requests ? failed / requests : 0, latencyP50Ms: row.p50, lastCallAt: row.last_at };
+    const counts = await repository.countCalls(provider, new Date(deps.clock().getTime() - policy.windowMs));
+    return { ...counts, errorRate: counts.requests ? counts.failed / counts.requests : 0 };
   }
 
   /** Moves the provider if it is still in a `from` state; the caller that moved it raises the alert. */
   async function transition(providerId: string, change: Transition, message: string | null): Promise<boolean> {
     const now = deps.clock();
-    const [moved] = await sql.query<{ workspace_id: string; label: string }>(
-      `UPDATE providers SET status = $2::"ProviderStatus", last_error = COALESCE($3, last_error), updated_at = $4
-      WHERE id = $1::uuid AND status = ANY($5::"ProviderStatus"[]) AND deleted_at IS NULL RETURNING workspace_id, label`,
-      [providerId, change.to, message, now, change.from],
-    );
+    const moved = await repository.moveStatus(providerId, change.to, change.from, message, now);
     if (!moved) return false;
-    deps.routingChanged(moved.workspace_id);
+    deps.routingChanged(moved.workspaceId);
     const what = { PROVIDER_DEGRADED: 'is failing often and is used only when no other provider can answer', PROVIDER_INVALID: 'refused its key: calls go elsewhere until a test succeeds', PROVIDER_RECOVERED: 'is healthy again' }[change.alert];
-    await deps.alerts.raise(moved.workspace_id, [
+    await deps.alerts.raise(moved.workspaceId, [
       {
         kind: change.alert,
         severity: change.alert === 'PROVIDER_RECOVERED' ? 'INFO' : change.alert === 'PROVIDER_INVALID' ? 'CRITICAL' : 'WARNING',
@@ -114,7 +90,7 @@ export function createHealthService(deps: HealthServiceDeps) {
 
     /** DEGRADED providers whose failures have aged out of the window recover without traffic (a scheduled job). */
     async recheckDegraded(itemFailed: ItemFailed): Promise<{ recovered: number; failed: number }> {
-      const degraded = await sql.query<ProviderRef>(`SELECT id::text, workspace_id AS "workspaceId" FROM providers WHERE status = 'DEGRADED' AND deleted_at IS NULL`);
+      const degraded = await repository.listDegraded();
       let recovered = 0;
       const failed = await forEachItem(degraded, (provider) => `provider ${provider.id}`, async (provider) => void ((await recoverIfHealthy(provider)) && recovered++), itemFailed);
       return { recovered, failed };

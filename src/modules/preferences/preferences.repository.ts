@@ -1,6 +1,10 @@
-// The preference reads routing needs, as plain statements.
+// Workspace and agent preferences. The reads routing needs are plain
+// statements; each change is written with its audit entry in one transaction.
+import type { Viewer } from '../../auth/jwt.js';
+import type { Database } from '../../db/client.js';
 import type { Sql } from '../../db/sql.js';
 import type { AgentPreference, Preferences } from '../../generated/prisma/client.js';
+import { recordAudit, type AuditRecord } from '../audit/audit.repository.js';
 
 export type StoredPreferences = Omit<Preferences, 'updatedAt'>;
 
@@ -42,3 +46,43 @@ export async function listAgentPreferences(sql: Sql, workspaceId: string): Promi
     [workspaceId],
   );
 }
+
+export type AgentChoice = Pick<AgentPreference, 'providerId' | 'model' | 'fallbackProviderId' | 'fallbackModel'>;
+
+export function createPreferencesRepository({ prisma, sql }: Pick<Database, 'prisma' | 'sql'>) {
+  return {
+    read: (workspaceId: string) => readPreferences(sql, workspaceId),
+
+    listAgentPreferences: (workspaceId: string) => listAgentPreferences(sql, workspaceId),
+
+    async save(viewer: Viewer, changes: Partial<Preferences>, entry: AuditRecord): Promise<void> {
+      await prisma.$transaction([
+        prisma.preferences.upsert({ where: { workspaceId: viewer.workspaceId }, create: { workspaceId: viewer.workspaceId, ...changes }, update: changes }),
+        recordAudit(prisma, viewer, entry),
+      ]);
+    },
+
+    async saveAgentPreference(viewer: Viewer, agentType: string, choice: AgentChoice, entry: AuditRecord): Promise<AgentPreference> {
+      const [saved] = await prisma.$transaction([
+        prisma.agentPreference.upsert({
+          where: { workspaceId_agentType: { workspaceId: viewer.workspaceId, agentType } },
+          create: { workspaceId: viewer.workspaceId, agentType, ...choice },
+          update: choice,
+        }),
+        recordAudit(prisma, viewer, entry),
+      ]);
+      return saved;
+    },
+
+    /** Deletes the agent's preference and, only when there was one, writes `entry`; says whether there was one. */
+    deleteAgentPreference(viewer: Viewer, agentType: string, entry: AuditRecord): Promise<boolean> {
+      return prisma.$transaction(async (tx) => {
+        const { count } = await tx.agentPreference.deleteMany({ where: { workspaceId: viewer.workspaceId, agentType } });
+        if (count > 0) await recordAudit(tx, viewer, entry);
+        return count > 0;
+      });
+    },
+  };
+}
+
+export type PreferencesRepository = ReturnType<typeof createPreferencesRepository>;

@@ -3,16 +3,13 @@
 // provider, and every model one that provider offers.
 import type { Viewer } from '../../auth/jwt.js';
 import { AppError, BadUserInputError, NotFoundError } from '../../errors.js';
-import type { Database } from '../../db/client.js';
 import type { AgentPreference, Preferences, Provider } from '../../generated/prisma/client.js';
-import { recordAudit } from '../audit/audit.service.js';
 import { callerName, modelName } from '../../text-input.js';
 import { budgetMicros, dailyTokenLimit } from '../limits/limit-input.js';
 import { MAX_OUTPUT_TOKENS } from '../limits/output-allowance.js';
 import { isTimeZone } from '../limits/periods.js';
 import type { ProviderService } from '../providers/provider.service.js';
-import { listAgentPreferences, readPreferences, type StoredPreferences } from './preferences.repository.js';
-import { rebuildRollup } from '../usage/rollup.js';
+import type { PreferencesRepository, StoredPreferences } from './preferences.repository.js';
 
 export interface PreferencesInput {
   defaultProviderId?: string | null;
@@ -39,8 +36,13 @@ export interface AgentPreferenceInput {
 export type PreferencesView = Omit<Preferences, 'updatedAt'> & { agentPreferences: AgentPreference[] };
 
 
-export function createPreferencesService({ prisma, sql }: Pick<Database, 'prisma' | 'sql'>, providers: ProviderService, routingChanged: (workspaceId: string) => void) {
-  const read = (workspaceId: string): Promise<StoredPreferences> => readPreferences(sql, workspaceId);
+export function createPreferencesService(
+  repository: PreferencesRepository,
+  providers: ProviderService,
+  routingChanged: (workspaceId: string) => void,
+  rebuildRollup: (workspaceId: string) => Promise<unknown>,
+) {
+  const read = (workspaceId: string): Promise<StoredPreferences> => repository.read(workspaceId);
 
   /** A provider the whole workspace can route to: a workspace or platform provider that is not INVALID or DISABLED. */
   async function usableProvider(viewer: Viewer, id: string, field: string): Promise<Provider> {
@@ -80,7 +82,7 @@ export function createPreferencesService({ prisma, sql }: Pick<Database, 'prisma
     async get(viewer: Viewer): Promise<PreferencesView> {
       const [preferences, agentPreferences] = await Promise.all([
         read(viewer.workspaceId),
-        listAgentPreferences(sql, viewer.workspaceId),
+        repository.listAgentPreferences(viewer.workspaceId),
       ]);
       return { ...preferences, agentPreferences };
     },
@@ -122,13 +124,10 @@ export function createPreferencesService({ prisma, sql }: Pick<Database, 'prisma
       if (input.workspaceMonthlyBudgetUsd !== undefined) data.workspaceMonthlyBudgetMicros = budgetMicros(input.workspaceMonthlyBudgetUsd, 'workspaceMonthlyBudgetUsd');
       // The audit entry names what the input set, as given (ids, numbers, names: nothing secret).
       const changes = Object.fromEntries(Object.entries(input).filter(([, value]) => value !== undefined));
-      await prisma.$transaction([
-        prisma.preferences.upsert({ where: { workspaceId: viewer.workspaceId }, create: { workspaceId: viewer.workspaceId, ...data }, update: data }),
-        recordAudit(prisma, viewer, { action: 'PREFERENCES_UPDATED', data: changes }),
-      ]);
+      await repository.save(viewer, data, { action: 'PREFERENCES_UPDATED', data: changes });
       routingChanged(viewer.workspaceId);
       // The rollup's days are local days: a new time zone moves every row's day.
-      if (data.timezone !== undefined && data.timezone !== current.timezone) await rebuildRollup(sql, viewer.workspaceId);
+      if (data.timezone !== undefined && data.timezone !== current.timezone) await rebuildRollup(viewer.workspaceId);
       return this.get(viewer);
     },
 
@@ -138,26 +137,15 @@ export function createPreferencesService({ prisma, sql }: Pick<Database, 'prisma
       if (input.fallbackModel != null) modelName(input.fallbackModel, 'fallbackModel');
       await checkChoice(viewer, input.providerId, input.model, ['providerId', 'model'], signal);
       await checkChoice(viewer, input.fallbackProviderId, input.fallbackModel, ['fallbackProviderId', 'fallbackModel'], signal);
-      const data = { providerId: input.providerId, model: input.model, fallbackProviderId: input.fallbackProviderId ?? null, fallbackModel: input.fallbackModel ?? null };
-      const [saved] = await prisma.$transaction([
-        prisma.agentPreference.upsert({
-          where: { workspaceId_agentType: { workspaceId: viewer.workspaceId, agentType: input.agentType } },
-          create: { workspaceId: viewer.workspaceId, agentType: input.agentType, ...data },
-          update: data,
-        }),
-        recordAudit(prisma, viewer, { action: 'AGENT_PREFERENCE_SET', data: { agentType: input.agentType, ...data } }),
-      ]);
+      const choice = { providerId: input.providerId, model: input.model, fallbackProviderId: input.fallbackProviderId ?? null, fallbackModel: input.fallbackModel ?? null };
+      const saved = await repository.saveAgentPreference(viewer, input.agentType, choice, { action: 'AGENT_PREFERENCE_SET', data: { agentType: input.agentType, ...choice } });
       routingChanged(viewer.workspaceId);
       return saved;
     },
 
     async removeAgentPreference(viewer: Viewer, agentType: string): Promise<boolean> {
       callerName(agentType, 'agentType');
-      const removed = await prisma.$transaction(async (tx) => {
-        const { count } = await tx.agentPreference.deleteMany({ where: { workspaceId: viewer.workspaceId, agentType } });
-        if (count > 0) await recordAudit(tx, viewer, { action: 'AGENT_PREFERENCE_REMOVED', data: { agentType } });
-        return count > 0;
-      });
+      const removed = await repository.deleteAgentPreference(viewer, agentType, { action: 'AGENT_PREFERENCE_REMOVED', data: { agentType } });
       if (removed) routingChanged(viewer.workspaceId);
       return removed;
     },

@@ -7,6 +7,7 @@ import { providerScope } from '../limits/counter-scopes.js';
 import { dayKey, monthKey } from '../limits/periods.js';
 import type { PlatformProviders } from './platform-providers.js';
 import { isUuid } from '../../ids.js';
+import { recordAudit, type AuditRecord } from '../audit/audit.repository.js';
 
 /** Workspace providers plus the viewer's own personal ones, never deleted ones. */
 export function visibleTo(viewer: Viewer): Prisma.ProviderWhereInput {
@@ -66,6 +67,33 @@ export function createProviderRepository(prisma: PrismaClient, sql: Sql, platfor
         for (const row of rows) known.add(row.id);
       }
       return ids.filter((id) => !known.has(id));
+    },
+
+    /** Writes the provider and its audit entry in one transaction. */
+    insert(viewer: Viewer, row: Prisma.ProviderUncheckedCreateInput, entry: AuditRecord): Promise<Provider> {
+      return prisma.$transaction(async (tx) => {
+        const provider = await tx.provider.create({ data: row });
+        await recordAudit(tx, viewer, entry);
+        return provider;
+      });
+    },
+
+    /** Changes the provider and writes its audit entries, in order, in one transaction. */
+    update(viewer: Viewer, id: string, changes: Prisma.ProviderUncheckedUpdateInput, entries: AuditRecord[]): Promise<Provider> {
+      return prisma.$transaction(async (tx) => {
+        const updated = await tx.provider.update({ where: { id }, data: changes });
+        for (const entry of entries) await recordAudit(tx, viewer, entry);
+        return updated;
+      });
+    },
+
+    /** Every stored key still in use, the longest unchecked first. */
+    listKeysToRevalidate: (): Promise<Provider[]> =>
+      prisma.provider.findMany({ where: { deletedAt: null, status: { not: 'DISABLED' }, sealedKey: { not: null } }, orderBy: { lastValidatedAt: { sort: 'asc', nulls: 'first' } } }),
+
+    /** A scheduled check's result; a provider deleted meanwhile is left as it is. */
+    async recordValidation(id: string, changes: Prisma.ProviderUncheckedUpdateManyInput): Promise<void> {
+      await prisma.provider.updateMany({ where: { id }, data: changes });
     },
 
     async timezone(workspaceId: string): Promise<string> {

@@ -10,9 +10,9 @@ import { open, rowAad, seal, SealError } from '../../crypto/seal.js';
 import { AppError, BadUserInputError, ForbiddenError, NotFoundError } from '../../errors.js';
 import { displayText, modelName } from '../../text-input.js';
 import { forEachItem, type ItemFailed } from '../../jobs/scheduler.js';
-import type { CredentialType, PrismaClient, Provider, ProviderKind, ProviderScope } from '../../generated/prisma/client.js';
+import type { CredentialType, Provider, ProviderKind, ProviderScope } from '../../generated/prisma/client.js';
 import { checkBaseUrl, EgressRefused, type EgressPolicy, type Resolve } from '../../net/egress.js';
-import { recordAudit } from '../audit/audit.service.js';
+import type { AuditRecord } from '../audit/audit.repository.js';
 import { budgetMicros, dailyTokenLimit, MICROS_PER_USD } from '../limits/limit-input.js';
 import { ProviderCallError, type ProviderTarget } from './adapters/adapter.js';
 import type { Adapters } from './adapters/adapters.js';
@@ -57,7 +57,6 @@ export interface ProviderTestResult {
 }
 
 export interface ProviderServiceDeps {
-  prisma: PrismaClient;
   repository: ProviderRepository;
   keyring: Keyring;
   adapters: Adapters;
@@ -77,7 +76,7 @@ export interface ProviderServiceDeps {
 
 
 export function createProviderService(deps: ProviderServiceDeps) {
-  const { prisma, repository, keyring, adapters } = deps;
+  const { repository, keyring, adapters } = deps;
   // Rows are loaded per request, so this never outlives one response.
 
   async function visibleOrNotFound(viewer: Viewer, id: string): Promise<Provider> {
@@ -130,6 +129,11 @@ export function createProviderService(deps: ProviderServiceDeps) {
   async function followHealth(providerId: string, result: ProviderTestResult): Promise<void> {
     if (result.ok) await deps.health.restored(providerId);
     else if (result.errorCode === 'INVALID_CREDENTIALS') await deps.health.invalid(providerId, result.message!);
+  }
+
+  /** What a key check changes on the row: a working key marks it validated; a refused one keeps its flag. */
+  function validationChanges(result: ProviderTestResult) {
+    return { lastValidatedAt: deps.clock(), lastError: result.message, ...(result.ok ? { validated: true } : {}) };
   }
 
   function decrypt(provider: Provider): string {
@@ -192,31 +196,26 @@ export function createProviderService(deps: ProviderServiceDeps) {
 
       const id = randomUUID();
       const now = deps.clock();
-      const created = await prisma.$transaction(async (tx) => {
-        const provider = await tx.provider.create({
-          data: {
-            id,
-            workspaceId: viewer.workspaceId,
-            ownerId: scope === 'PERSONAL' ? viewer.userId : null,
-            kind: input.kind,
-            scope,
-            credentialType,
-            ...fields,
-            baseUrl: input.baseUrl ? baseUrl : null,
-            sealedKey: seal(keyring, apiKey, rowAad(viewer.workspaceId, id)),
-            keyId: keyring.activeId,
-            keyHint: keyHint(apiKey),
-            validated,
-            lastValidatedAt: validated ? now : null,
-          },
-        });
-        await recordAudit(tx, viewer, {
-          action: 'PROVIDER_CREATED',
-          targetId: id,
-          data: { kind: input.kind, label: fields.label, scope, validated, baseUrl: provider.baseUrl },
-        });
-        return provider;
-      });
+      const storedBaseUrl = input.baseUrl ? baseUrl : null;
+      const created = await repository.insert(
+        viewer,
+        {
+          id,
+          workspaceId: viewer.workspaceId,
+          ownerId: scope === 'PERSONAL' ? viewer.userId : null,
+          kind: input.kind,
+          scope,
+          credentialType,
+          ...fields,
+          baseUrl: storedBaseUrl,
+          sealedKey: seal(keyring, apiKey, rowAad(viewer.workspaceId, id)),
+          keyId: keyring.activeId,
+          keyHint: keyHint(apiKey),
+          validated,
+          lastValidatedAt: validated ? now : null,
+        },
+        { action: 'PROVIDER_CREATED', targetId: id, data: { kind: input.kind, label: fields.label, scope, validated, baseUrl: storedBaseUrl } },
+      );
       deps.routingChanged(viewer.workspaceId);
       return created;
     },
@@ -261,15 +260,13 @@ export function createProviderService(deps: ProviderServiceDeps) {
         });
       }
 
-      return prisma.$transaction(async (tx) => {
-        const updated = await tx.provider.update({ where: { id: provider.id }, data: changes });
-        const fieldNames = Object.keys(input).filter((name) => (input as Record<string, unknown>)[name] !== undefined && name !== 'apiKey' && name !== 'disabled');
-        if (rotating) await recordAudit(tx, viewer, { action: 'PROVIDER_KEY_ROTATED', targetId: provider.id, data: { kind: provider.kind } });
-        if (changes.status === 'DISABLED' && provider.status !== 'DISABLED') await recordAudit(tx, viewer, { action: 'PROVIDER_DISABLED', targetId: provider.id });
-        if (changes.status === 'ACTIVE' && provider.status === 'DISABLED') await recordAudit(tx, viewer, { action: 'PROVIDER_ENABLED', targetId: provider.id });
-        if (fieldNames.length > 0) await recordAudit(tx, viewer, { action: 'PROVIDER_UPDATED', targetId: provider.id, data: { fields: fieldNames } });
-        return updated;
-      }).then((updated) => {
+      const fieldNames = Object.keys(input).filter((name) => (input as Record<string, unknown>)[name] !== undefined && name !== 'apiKey' && name !== 'disabled');
+      const entries: AuditRecord[] = [];
+      if (rotating) entries.push({ action: 'PROVIDER_KEY_ROTATED', targetId: provider.id, data: { kind: provider.kind } });
+      if (changes.status === 'DISABLED' && provider.status !== 'DISABLED') entries.push({ action: 'PROVIDER_DISABLED', targetId: provider.id });
+      if (changes.status === 'ACTIVE' && provider.status === 'DISABLED') entries.push({ action: 'PROVIDER_ENABLED', targetId: provider.id });
+      if (fieldNames.length > 0) entries.push({ action: 'PROVIDER_UPDATED', targetId: provider.id, data: { fields: fieldNames } });
+      return repository.update(viewer, provider.id, changes, entries).then((updated) => {
         deps.routingChanged(provider.workspaceId);
         if (updated.status === 'DISABLED' && provider.status !== 'DISABLED') deps.announceRemoval(provider.id);
         return updated;
@@ -280,14 +277,13 @@ export function createProviderService(deps: ProviderServiceDeps) {
       const provider = await visibleOrNotFound(viewer, id);
       assertCanManage(viewer, provider);
       await deps.rateLimit.consume(viewer.userId, viewer.workspaceId);
-      await prisma.$transaction(async (tx) => {
-        // The key material goes for good; usage history keeps id, kind and label.
-        await tx.provider.update({
-          where: { id: provider.id },
-          data: { sealedKey: null, keyId: null, keyHint: '', deletedAt: deps.clock(), status: 'DISABLED' },
-        });
-        await recordAudit(tx, viewer, { action: 'PROVIDER_DELETED', targetId: provider.id, data: { kind: provider.kind, label: provider.label } });
-      });
+      // The key material goes for good; usage history keeps id, kind and label.
+      await repository.update(
+        viewer,
+        provider.id,
+        { sealedKey: null, keyId: null, keyHint: '', deletedAt: deps.clock(), status: 'DISABLED' },
+        [{ action: 'PROVIDER_DELETED', targetId: provider.id, data: { kind: provider.kind, label: provider.label } }],
+      );
       deps.routingChanged(provider.workspaceId);
       deps.announceRemoval(provider.id);
       return provider.id;
@@ -297,24 +293,16 @@ export function createProviderService(deps: ProviderServiceDeps) {
       const provider = await visibleOrNotFound(viewer, id);
       assertCanManage(viewer, provider);
       const result = await probe(provider, signal);
-      await prisma.$transaction(async (tx) => {
-        await tx.provider.update({
-          where: { id: provider.id },
-          data: { lastValidatedAt: deps.clock(), lastError: result.message, ...(result.ok ? { validated: true } : {}) },
-        });
-        await recordAudit(tx, viewer, {
-          action: 'PROVIDER_TESTED',
-          targetId: provider.id,
-          data: { ok: result.ok, errorCode: result.errorCode, latencyMs: Math.round(result.latencyMs) },
-        });
-      });
+      await repository.update(viewer, provider.id, validationChanges(result), [
+        { action: 'PROVIDER_TESTED', targetId: provider.id, data: { ok: result.ok, errorCode: result.errorCode, latencyMs: Math.round(result.latencyMs) } },
+      ]);
       await followHealth(provider.id, result);
       return result;
     },
 
     /** The periodic re-validation of every stored key (a scheduled job): refused keys become INVALID, working ones recover. */
     async revalidateAll(signal: AbortSignal, itemFailed: ItemFailed): Promise<{ checked: number; refused: number; failed: number }> {
-      const stored = await prisma.provider.findMany({ where: { deletedAt: null, status: { not: 'DISABLED' }, sealedKey: { not: null } }, orderBy: { lastValidatedAt: { sort: 'asc', nulls: 'first' } } });
+      const stored = await repository.listKeysToRevalidate();
       let refused = 0;
       const failed = await forEachItem(
         stored,
@@ -322,7 +310,7 @@ export function createProviderService(deps: ProviderServiceDeps) {
         async (provider) => {
           if (signal.aborted) return;
           const result = await probe(provider, signal);
-          await prisma.provider.updateMany({ where: { id: provider.id }, data: { lastValidatedAt: deps.clock(), lastError: result.message, ...(result.ok ? { validated: true } : {}) } });
+          await repository.recordValidation(provider.id, validationChanges(result));
           await followHealth(provider.id, result);
           if (result.errorCode === 'INVALID_CREDENTIALS') refused++;
         },

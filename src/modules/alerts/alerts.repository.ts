@@ -1,0 +1,42 @@
+// Alert rows. The unique (workspace, dedupe key) index makes an event one row
+// however many calls or instances race to raise it.
+import type { Database } from '../../db/client.js';
+import type { Alert } from '../../generated/prisma/client.js';
+import { olderThan, type Cursor } from '../../pagination.js';
+import type { AlertEvent } from '../../pubsub/pubsub.js';
+import type { AlertDraft } from './alerts.service.js';
+
+export function createAlertRepository({ prisma, sql }: Pick<Database, 'prisma' | 'sql'>) {
+  return {
+    /** Inserts the drafts whose dedupe key is new to the workspace, in one statement; returns those, shaped for subscribers. */
+    insertNew(workspaceId: string, drafts: AlertDraft[], at: Date): Promise<AlertEvent[]> {
+      return sql.query<AlertEvent>(
+        `INSERT INTO alerts (id, workspace_id, provider_id, kind, severity, message, data, dedupe_key, created_at)
+        SELECT gen_random_uuid(), $1, provider_id::uuid, kind::"AlertKind", severity::"Severity", message, data::jsonb, dedupe_key, $8
+        FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[]) AS d(provider_id, kind, severity, message, data, dedupe_key)
+        ON CONFLICT (workspace_id, dedupe_key) DO NOTHING
+        RETURNING id::text, provider_id::text AS "providerId", kind::text, severity::text, message, data, created_at AS "createdAt", acknowledged_at AS "acknowledgedAt"`,
+        [workspaceId, drafts.map((d) => d.providerId), drafts.map((d) => d.kind), drafts.map((d) => d.severity), drafts.map((d) => d.message),
+          drafts.map((d) => JSON.stringify(d.data)), drafts.map((d) => d.dedupeKey), at],
+      );
+    },
+
+    /** Newest first, older than `cursor`; `take` rows at most. */
+    page(workspaceId: string, { unacknowledgedOnly, cursor, take }: { unacknowledgedOnly: boolean; cursor: Cursor | undefined; take: number }): Promise<Alert[]> {
+      return prisma.alert.findMany({
+        where: { workspaceId, ...(unacknowledgedOnly ? { acknowledgedAt: null } : {}), ...olderThan('createdAt', cursor) },
+        orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+        take,
+      });
+    },
+
+    /** Acknowledging twice keeps the first time and the first user. */
+    async markAcknowledged(workspaceId: string, id: string, by: string, at: Date): Promise<void> {
+      await prisma.alert.updateMany({ where: { id, workspaceId, acknowledgedAt: null }, data: { acknowledgedAt: at, acknowledgedBy: by } });
+    },
+
+    find: (workspaceId: string, id: string): Promise<Alert | null> => prisma.alert.findFirst({ where: { id, workspaceId } }),
+  };
+}
+
+export type AlertRepository = ReturnType<typeof createAlertRepository>;

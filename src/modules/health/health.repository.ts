@@ -1,0 +1,52 @@
+// What health reads from the ledger and the conditional status update that
+// lets exactly one caller make each transition.
+import type { Sql } from '../../db/sql.js';
+import type { ProviderStatus } from '../../generated/prisma/enums.js';
+
+/** A provider as one workspace sees it. */
+export interface ProviderRef {
+  id: string;
+  workspaceId: string;
+}
+
+export interface CallCounts {
+  requests: number;
+  failed: number;
+  rateLimited: number;
+  latencyP50Ms: number | null;
+  lastCallAt: Date | null;
+}
+
+export function createHealthRepository(sql: Sql) {
+  return {
+    /** The finished calls since `since` to `provider.id` made by `provider.workspaceId`; upstream rate limits are counted apart from failures. */
+    async countCalls(provider: ProviderRef, since: Date): Promise<CallCounts> {
+      const [row] = await sql.query<{ requests: bigint; failed: bigint; rate_limited: bigint; p50: number | null; last_at: Date | null }>(
+        `SELECT count(*) AS requests,
+          count(*) FILTER (WHERE status = 'FAILED' AND error_code IS DISTINCT FROM 'UPSTREAM_RATE_LIMITED') AS failed,
+          count(*) FILTER (WHERE error_code = 'UPSTREAM_RATE_LIMITED') AS rate_limited,
+          percentile_cont(0.5) WITHIN GROUP (ORDER BY duration_ms) AS p50, max(created_at) AS last_at
+        FROM usage_events WHERE workspace_id = $1 AND provider_id = $2::uuid AND created_at >= $3 AND status IN ('SUCCEEDED', 'FAILED')`,
+        [provider.workspaceId, provider.id, since],
+      );
+      return { requests: Number(row.requests), failed: Number(row.failed), rateLimited: Number(row.rate_limited), latencyP50Ms: row.p50, lastCallAt: row.last_at };
+    },
+
+    /**
+     * Sets the status when the provider is still in one of `from` (keeping its last error when `lastError` is null);
+     * returns its workspace and label when this call moved it, null when it was not in `from`.
+     */
+    async moveStatus(providerId: string, to: ProviderStatus, from: ProviderStatus[], lastError: string | null, at: Date): Promise<{ workspaceId: string; label: string } | null> {
+      const [moved] = await sql.query<{ workspace_id: string; label: string }>(
+        `UPDATE providers SET status = $2::"ProviderStatus", last_error = COALESCE($3, last_error), updated_at = $4
+        WHERE id = $1::uuid AND status = ANY($5::"ProviderStatus"[]) AND deleted_at IS NULL RETURNING workspace_id, label`,
+        [providerId, to, lastError, at, from],
+      );
+      return moved ? { workspaceId: moved.workspace_id, label: moved.label } : null;
+    },
+
+    listDegraded: () => sql.query<ProviderRef>(`SELECT id::text, workspace_id AS "workspaceId" FROM providers WHERE status = 'DEGRADED' AND deleted_at IS NULL`),
+  };
+}
+
+export type HealthRepository = ReturnType<typeof createHealthRepository>;
