@@ -9,6 +9,7 @@
 // finalized, so a session's totals never disagree with the ledger.
 import { randomUUID } from 'node:crypto';
 import type { Sql } from '../../db/sql.js';
+import { statement } from '../../db/statement.js';
 import type { ProviderKind, UsageSource, UsageStatus } from '../../generated/prisma/client.js';
 import type { TokenCounts } from '../providers/adapters/adapter.js';
 import type { OutputAllowance } from '../limits/output-allowance.js';
@@ -75,7 +76,7 @@ export interface Outcome {
  * it, to measure what keeping the rollup costs each finalize.
  */
 export function createLedger(sql: Sql, price: PriceLookup, clock: () => Date, platformMonthlyRequests: number, { maintainRollup = true } = {}) {
-  const rollupStep = maintainRollup ? `, daily AS (${ROLLUP_UPSERT.replace('$TZ', '$22')})` : '';
+  const finalizeStatement = finalizeStatementFor(maintainRollup);
   return {
     /**
      * Writes the RESERVED row. A call through a platform provider first takes one
@@ -89,45 +90,50 @@ export function createLedger(sql: Sql, price: PriceLookup, clock: () => Date, pl
       const month = monthKey(at, options.timezone);
       const { limits } = options;
       const quote = price(reservation.kind, reservation.model, at);
-      const workspace = workspaceScope(reservation.workspaceId);
+      const counters = countersOf(reservation, day, month);
       const limitOf: Record<LimitKey, bigint | null> = {
         PROVIDER_DAILY_TOKENS: limits.providerDailyTokens,
         PROVIDER_MONTHLY_BUDGET: limits.providerMonthlyMicros,
         WORKSPACE_DAILY_TOKENS: limits.workspaceDailyTokens,
         WORKSPACE_MONTHLY_BUDGET: limits.workspaceMonthlyMicros,
       };
-      // In the order of the statement's arrays below; `reserved` is [tokens, micro-dollars] when it was written.
+      // One a limit, in GUARD_ORDER like the counters; `reserved` is [tokens, micro-dollars] when it was written.
       const guards = (reserved: { tokens: bigint; micros: bigint; after: bigint[] } | null): Guard[] =>
         GUARD_ORDER.map((key, i) => ({
           key,
-          scope: key.startsWith('PROVIDER') ? reservation.providerScope : workspace,
-          period: key.endsWith('TOKENS') ? day : month,
+          scope: counters.scopes[i],
+          period: counters.periods[i],
           limit: limitOf[key],
           added: reserved ? (isBudget(key) ? reserved.micros : reserved.tokens) : 0n,
           after: reserved ? reserved.after[2 * i + (isBudget(key) ? 1 : 0)] : null,
         }));
       const insert = async (db: Pick<Sql, 'query'>): Promise<Reserved> => {
         const [row] = await db.query<{ counters: bigint[] }>(
-          `WITH guard AS (
-            SELECT reserve_usage_counters($2, ARRAY[$12, $12, $13, $13], ARRAY[$14, $15, $14, $15], $16::int8, $17::numeric, $18::int8, $19::int8, $20::int8,
-              ARRAY[$21, NULL, $22, NULL]::int8[], ARRAY[NULL, $23, NULL, $24]::int8[]) AS counters
-          ), new_session AS (
-            INSERT INTO chat_sessions (id, workspace_id, user_id, title, agent, created_at, last_active_at)
-            SELECT $9::uuid, $2, $8, $26, $6, $11, $11 FROM guard WHERE $25
-            ON CONFLICT (id) DO NOTHING
-          ), reserved AS (
-            INSERT INTO usage_events (id, workspace_id, provider_id, kind, model, agent, operation, user_id, session_id, status, streamed, reserved_tokens,
-              fallback_from_id, created_at, reserved_micros)
-            SELECT $1::uuid, $2, $3::uuid, $4::"ProviderKind", $5, $6, $7, $8, $9::uuid, 'RESERVED', $10, $16 + counters[1], $27::uuid, $11, counters[2] FROM guard
-            RETURNING id
-          )
-          SELECT counters FROM guard, reserved`,
-          [id, reservation.workspaceId, reservation.providerId, reservation.kind, reservation.model, reservation.agent ?? null, reservation.operation ?? null,
-            reservation.userId, reservation.sessionId ?? null, reservation.streamed, at,
-            reservation.providerScope, workspace, day, month,
-            reservation.promptEstimate, (BigInt(reservation.promptEstimate) * quote.input).toString(), quote.output, reservation.output.max, reservation.output.min,
-            limits.providerDailyTokens, limits.workspaceDailyTokens, limits.providerMonthlyMicros, limits.workspaceMonthlyMicros,
-            reservation.newSession !== undefined, reservation.newSession?.title ?? null, reservation.fallbackFromId ?? null],
+          RESERVE.text,
+          RESERVE.values({
+            id,
+            workspaceId: reservation.workspaceId,
+            providerId: reservation.providerId,
+            kind: reservation.kind,
+            model: reservation.model,
+            agent: reservation.agent ?? null,
+            operation: reservation.operation ?? null,
+            userId: reservation.userId,
+            sessionId: reservation.sessionId ?? null,
+            streamed: reservation.streamed,
+            reservedAt: at,
+            ...counters,
+            promptTokens: reservation.promptEstimate,
+            promptScaled: (BigInt(reservation.promptEstimate) * quote.input).toString(),
+            outputPrice: quote.output,
+            outputMax: reservation.output.max,
+            outputMin: reservation.output.min,
+            tokenLimits: GUARD_ORDER.map((key) => (isBudget(key) ? null : limitOf[key])),
+            microsLimits: GUARD_ORDER.map((key) => (isBudget(key) ? limitOf[key] : null)),
+            writesSession: reservation.newSession !== undefined,
+            sessionTitle: reservation.newSession?.title ?? null,
+            fallbackFromId: reservation.fallbackFromId ?? null,
+          }),
         );
         const [outputTokens, micros, ...after] = row.counters.map(BigInt);
         return { id, outputTokens: Number(outputTokens), guards: guards({ tokens: BigInt(reservation.promptEstimate) + outputTokens, micros, after }) };
@@ -172,36 +178,25 @@ export function createLedger(sql: Sql, price: PriceLookup, clock: () => Date, pl
       const day = dayKey(reservation.reservedAt, timezone);
       const month = monthKey(reservation.reservedAt, timezone);
       const rows = await sql.query<{ period: string; tokens: bigint; cost_micros: bigint; session_messages: number | null }>(
-        `WITH finished AS (
-          UPDATE usage_events SET status = $2::"UsageStatus", prompt_tokens = $3, cached_prompt_tokens = $4, completion_tokens = $5,
-            reasoning_tokens = $6, total_tokens = $7, usage_source = $8::"UsageSource", duration_ms = $9, ttft_ms = $10, error_code = $11, finished_at = $12,
-            cost_micros = $13, price_version = $14, price_fallback = $15
-          WHERE id = $1::uuid AND status = 'RESERVED'
-          RETURNING *
-        ), counters AS (
-          INSERT INTO usage_counters (scope, period, workspace_id, tokens, cost_micros, requests)
-          SELECT scope, period, $16, $7::int8 - finished.reserved_tokens, $13::int8 - finished.reserved_micros, 1
-          FROM finished, (VALUES ($17, $18), ($17, $19), ($20, $18), ($20, $19)) AS c(scope, period)
-          ON CONFLICT (scope, period) DO UPDATE SET tokens = usage_counters.tokens + EXCLUDED.tokens,
-            cost_micros = usage_counters.cost_micros + EXCLUDED.cost_micros, requests = usage_counters.requests + 1
-          RETURNING scope, period, tokens, cost_micros
-        ), session AS (
-          UPDATE chat_sessions SET provider_id = COALESCE(chat_sessions.provider_id, finished.provider_id),
-            kind = COALESCE(chat_sessions.kind, finished.kind), model = COALESCE(chat_sessions.model, finished.model),
-            message_count = chat_sessions.message_count + $21, total_tokens = chat_sessions.total_tokens + finished.total_tokens,
-            cost_micros = chat_sessions.cost_micros + finished.cost_micros, last_active_at = finished.finished_at
-          FROM finished WHERE chat_sessions.id = finished.session_id AND finished.status = 'SUCCEEDED'
-          RETURNING message_count
-        ), session_started AS (
-          UPDATE chat_sessions SET provider_id = finished.provider_id, kind = finished.kind, model = finished.model, last_active_at = finished.finished_at
-          FROM finished WHERE chat_sessions.id = finished.session_id AND finished.status = 'CANCELLED' AND chat_sessions.provider_id IS NULL
-        )${rollupStep}
-        SELECT period, tokens, cost_micros, (SELECT message_count FROM session) AS session_messages FROM counters WHERE scope = $17`,
-        [id, outcome.status, tokens.promptTokens, tokens.cachedPromptTokens, tokens.completionTokens, tokens.reasoningTokens, tokens.totalTokens,
-          outcome.usageSource, Math.round(outcome.durationMs), outcome.ttftMs === null ? null : Math.round(outcome.ttftMs), outcome.errorCode, now,
-          cost, quote.version, quote.fallback,
-          reservation.workspaceId, reservation.providerScope, day, month, workspaceScope(reservation.workspaceId), outcome.sessionMessages,
-          ...(maintainRollup ? [timezone] : [])],
+        finalizeStatement.text,
+        finalizeStatement.values({
+          id,
+          status: outcome.status,
+          ...tokens,
+          usageSource: outcome.usageSource,
+          durationMs: Math.round(outcome.durationMs),
+          ttftMs: outcome.ttftMs === null ? null : Math.round(outcome.ttftMs),
+          errorCode: outcome.errorCode,
+          finishedAt: now,
+          costMicros: cost,
+          priceVersion: quote.version,
+          priceFallback: quote.fallback,
+          workspaceId: reservation.workspaceId,
+          providerScope: reservation.providerScope,
+          ...countersOf(reservation, day, month),
+          sessionMessages: outcome.sessionMessages,
+          timezone,
+        }),
       );
       return {
         sessionMessages: rows[0]?.session_messages ?? null,
@@ -211,6 +206,122 @@ export function createLedger(sql: Sql, price: PriceLookup, clock: () => Date, pl
       };
     },
   };
+}
+
+/** The counters a call is reserved on, one a limit in GUARD_ORDER: the order both statements lock them in. */
+function countersOf(reservation: Pick<Reservation, 'workspaceId' | 'providerScope'>, day: string, month: string): { scopes: string[]; periods: string[] } {
+  return {
+    scopes: GUARD_ORDER.map((key) => (key.startsWith('PROVIDER') ? reservation.providerScope : workspaceScope(reservation.workspaceId))),
+    periods: GUARD_ORDER.map((key) => (isBudget(key) ? month : day)),
+  };
+}
+
+interface ReserveParams {
+  id: string;
+  workspaceId: string;
+  providerId: string;
+  kind: ProviderKind;
+  model: string;
+  agent: string | null;
+  operation: string | null;
+  userId: string;
+  sessionId: string | null;
+  streamed: boolean;
+  reservedAt: Date;
+  /** The counters, in GUARD_ORDER. */
+  scopes: string[];
+  periods: string[];
+  promptTokens: number;
+  /** The prompt's cost in micro-dollars times a million (a decimal string: it passes int8). */
+  promptScaled: string;
+  /** Micro-dollars per million output tokens. */
+  outputPrice: bigint;
+  outputMax: number;
+  outputMin: number;
+  /** Each counter's limit in GUARD_ORDER, tokens and micro-dollars apart; null where none is set. */
+  tokenLimits: (bigint | null)[];
+  microsLimits: (bigint | null)[];
+  writesSession: boolean;
+  sessionTitle: string | null;
+  fallbackFromId: string | null;
+}
+
+/**
+ * Takes the output allowance on every counter and writes the RESERVED row (and a new session) in one statement.
+ * reserve_usage_counters is called by its parameters' names, as prisma/migrations/20261125160000_reserve_output_allowance
+ * declares them (that also picks this overload over the previous one).
+ */
+const RESERVE = statement<ReserveParams>(
+  (p) => `WITH guard AS (
+    SELECT reserve_usage_counters(p_workspace => ${p.workspaceId}, p_scopes => ${p.scopes}::text[], p_periods => ${p.periods}::text[],
+      p_prompt_tokens => ${p.promptTokens}::int8, p_prompt_scaled => ${p.promptScaled}::numeric, p_output_price => ${p.outputPrice}::int8,
+      p_output_max => ${p.outputMax}::int8, p_output_min => ${p.outputMin}::int8,
+      p_token_limits => ${p.tokenLimits}::int8[], p_micros_limits => ${p.microsLimits}::int8[]) AS counters
+  ), new_session AS (
+    INSERT INTO chat_sessions (id, workspace_id, user_id, title, agent, created_at, last_active_at)
+    SELECT ${p.sessionId}::uuid, ${p.workspaceId}, ${p.userId}, ${p.sessionTitle}, ${p.agent}, ${p.reservedAt}, ${p.reservedAt} FROM guard WHERE ${p.writesSession}
+    ON CONFLICT (id) DO NOTHING
+  ), reserved AS (
+    INSERT INTO usage_events (id, workspace_id, provider_id, kind, model, agent, operation, user_id, session_id, status, streamed, reserved_tokens,
+      fallback_from_id, created_at, reserved_micros)
+    SELECT ${p.id}::uuid, ${p.workspaceId}, ${p.providerId}::uuid, ${p.kind}::"ProviderKind", ${p.model}, ${p.agent}, ${p.operation}, ${p.userId}, ${p.sessionId}::uuid,
+      'RESERVED', ${p.streamed}, ${p.promptTokens} + counters[1], ${p.fallbackFromId}::uuid, ${p.reservedAt}, counters[2] FROM guard
+    RETURNING id
+  )
+  SELECT counters FROM guard, reserved`,
+);
+
+interface FinalizeParams extends TokenCounts {
+  id: string;
+  status: Outcome['status'];
+  usageSource: UsageSource;
+  durationMs: number;
+  ttftMs: number | null;
+  errorCode: string | null;
+  finishedAt: Date;
+  costMicros: bigint;
+  priceVersion: string;
+  priceFallback: boolean;
+  workspaceId: string;
+  providerScope: string;
+  /** The counters the call was reserved on, in GUARD_ORDER. */
+  scopes: string[];
+  periods: string[];
+  sessionMessages: number;
+  /** The workspace's, for the rollup's local day. */
+  timezone: string;
+}
+
+/** See finalize; without the rollup step when `maintainRollup` is false. */
+function finalizeStatementFor(maintainRollup: boolean) {
+  return statement<FinalizeParams>(
+    (p) => `WITH finished AS (
+      UPDATE usage_events SET status = ${p.status}::"UsageStatus", prompt_tokens = ${p.promptTokens}, cached_prompt_tokens = ${p.cachedPromptTokens},
+        completion_tokens = ${p.completionTokens}, reasoning_tokens = ${p.reasoningTokens}, total_tokens = ${p.totalTokens},
+        usage_source = ${p.usageSource}::"UsageSource", duration_ms = ${p.durationMs}, ttft_ms = ${p.ttftMs}, error_code = ${p.errorCode}, finished_at = ${p.finishedAt},
+        cost_micros = ${p.costMicros}, price_version = ${p.priceVersion}, price_fallback = ${p.priceFallback}
+      WHERE id = ${p.id}::uuid AND status = 'RESERVED'
+      RETURNING *
+    ), counters AS (
+      INSERT INTO usage_counters (scope, period, workspace_id, tokens, cost_micros, requests)
+      SELECT scope, period, ${p.workspaceId}, ${p.totalTokens}::int8 - finished.reserved_tokens, ${p.costMicros}::int8 - finished.reserved_micros, 1
+      FROM finished, unnest(${p.scopes}::text[], ${p.periods}::text[]) AS c(scope, period)
+      ON CONFLICT (scope, period) DO UPDATE SET tokens = usage_counters.tokens + EXCLUDED.tokens,
+        cost_micros = usage_counters.cost_micros + EXCLUDED.cost_micros, requests = usage_counters.requests + 1
+      RETURNING scope, period, tokens, cost_micros
+    ), session AS (
+      UPDATE chat_sessions SET provider_id = COALESCE(chat_sessions.provider_id, finished.provider_id),
+        kind = COALESCE(chat_sessions.kind, finished.kind), model = COALESCE(chat_sessions.model, finished.model),
+        message_count = chat_sessions.message_count + ${p.sessionMessages}, total_tokens = chat_sessions.total_tokens + finished.total_tokens,
+        cost_micros = chat_sessions.cost_micros + finished.cost_micros, last_active_at = finished.finished_at
+      FROM finished WHERE chat_sessions.id = finished.session_id AND finished.status = 'SUCCEEDED'
+      RETURNING message_count
+    ), session_started AS (
+      UPDATE chat_sessions SET provider_id = finished.provider_id, kind = finished.kind, model = finished.model, last_active_at = finished.finished_at
+      FROM finished WHERE chat_sessions.id = finished.session_id AND finished.status = 'CANCELLED' AND chat_sessions.provider_id IS NULL
+    )${maintainRollup ? `, daily AS (${ROLLUP_UPSERT.replace('$TZ', p.timezone)})` : ''}
+    SELECT period, tokens, cost_micros, (SELECT message_count FROM session) AS session_messages FROM counters WHERE scope = ${p.providerScope}`,
+  );
 }
 
 export interface Finalized {
