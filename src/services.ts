@@ -15,12 +15,14 @@ import { createAuditService } from './modules/audit/audit.service.js';
 import { createCatalog } from './modules/catalog/catalog.js';
 import { createOpenRouterSync } from './modules/catalog/openrouter-sync.js';
 import { createAdapters } from './modules/providers/adapters/adapters.js';
+import { createCredentialChangeRepository } from './modules/providers/credential-change.repository.js';
 import { createCredentialRateLimit } from './modules/providers/credential-rate-limit.js';
 import { createPlatformProviders } from './modules/providers/platform-providers.js';
 import { createProviderRepository } from './modules/providers/provider.repository.js';
 import { createProviderService } from './modules/providers/provider.service.js';
 import { createUsageTickService } from './modules/usage/usage-tick.service.js';
 import { createLedger } from './modules/usage/ledger.js';
+import { createUsageRepository } from './modules/usage/usage.repository.js';
 import { createUsageService } from './modules/usage/usage.service.js';
 import { createChatService } from './modules/chat/chat.service.js';
 import { createLiveStreams } from './modules/chat/live-streams.js';
@@ -65,7 +67,7 @@ export function createServices({ config, db, bus, logger, clock = () => new Date
     keyring,
     adapters,
     egress: config.egress,
-    rateLimit: createCredentialRateLimit(prisma, config.credentialChangesPerHour, clock),
+    rateLimit: createCredentialRateLimit(createCredentialChangeRepository(prisma), config.credentialChangesPerHour, clock),
     clock,
     announceRemoval: (providerId) => bus.pubsub.publish('provider:removed', { providerId }),
     routingChanged,
@@ -86,7 +88,7 @@ export function createServices({ config, db, bus, logger, clock = () => new Date
     alerts,
     health,
     metrics,
-    usage: createUsageService(db.sql, preferences, providerRepository),
+    usage: createUsageService(createUsageRepository(db.sql), preferences, providerRepository),
     audit: createAuditService(createAuditRepository(prisma)),
     providers,
     preferences,

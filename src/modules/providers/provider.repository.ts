@@ -96,6 +96,12 @@ export function createProviderRepository(prisma: PrismaClient, sql: Sql, platfor
       await prisma.provider.updateMany({ where: { id }, data: changes });
     },
 
+    /** The labels of these workspace providers, by id (deleted ones too: their history is still reported). */
+    async labels(workspaceId: string, ids: string[]): Promise<Map<string, string>> {
+      const rows = await sql.query<{ id: string; label: string }>('SELECT id::text, label FROM providers WHERE workspace_id = $1 AND id::text = ANY($2::text[])', [workspaceId, ids]);
+      return new Map(rows.map((row) => [row.id, row.label]));
+    },
+
     async timezone(workspaceId: string): Promise<string> {
       const preferences = await prisma.preferences.findUnique({ where: { workspaceId }, select: { timezone: true } });
       return preferences?.timezone ?? 'UTC';
