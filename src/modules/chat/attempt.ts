@@ -72,40 +72,24 @@ export function createAttempt(deps: AttemptDeps) {
     candidate: RouteCandidate,
     options: { streamed: boolean; fallbackFromId: string | null; signal: AbortSignal },
   ): AsyncGenerator<Extract<ChatEvent, { type: 'text' | 'thinking' }>, AttemptResult> {
-    const { viewer, request, prefs } = plan;
     const { provider, model } = candidate;
-    const reservation: Reservation = {
-      workspaceId: viewer.workspaceId,
-      providerId: provider.id,
-      providerScope: providerScope(provider),
-      kind: provider.kind,
-      model,
-      agent: request.agent,
-      operation: request.operation,
-      userId: viewer.userId,
-      sessionId: plan.session.id,
+    const reservation = reservationOf(plan, candidate, {
       streamed: options.streamed,
-      promptEstimate: plan.promptEstimate,
-      output: outputAllowance(
-        { maxTokens: request.options.maxTokens, promptTokens: plan.promptEstimate },
-        { maxTokensPerRequest: prefs.maxTokensPerRequest, contextWindow: deps.contextWindow(provider.kind, model) },
-      ),
       fallbackFromId: options.fallbackFromId,
-      reservedAt: deps.clock(),
-      // A chat that names no session opens one: its first reservation writes it.
-      ...(plan.newSession ? { newSession: { title: plan.session.title } } : {}),
-    };
+      contextWindow: deps.contextWindow(provider.kind, model),
+      at: deps.clock(),
+    });
     let eventId: string;
     let outputTokens: number;
     try {
       const reserved = await deps.ledger.reserve(reservation, {
         platform: provider.scope === 'PLATFORM',
-        timezone: prefs.timezone,
+        timezone: plan.prefs.timezone,
         limits: {
           providerDailyTokens: provider.dailyTokenLimit,
           providerMonthlyMicros: provider.monthlyBudgetMicros,
-          workspaceDailyTokens: prefs.workspaceDailyTokenLimit,
-          workspaceMonthlyMicros: prefs.workspaceMonthlyBudgetMicros,
+          workspaceDailyTokens: plan.prefs.workspaceDailyTokenLimit,
+          workspaceMonthlyMicros: plan.prefs.workspaceMonthlyBudgetMicros,
         },
       });
       ({ id: eventId, outputTokens } = reserved);
@@ -124,7 +108,7 @@ export function createAttempt(deps: AttemptDeps) {
     let outcome: Outcome | undefined;
     let costMicros: bigint;
     try {
-      const upstreamRequest: UpstreamRequest = { model, messages: plan.messages, options: { temperature: request.options.temperature, maxTokens: outputTokens } };
+      const upstreamRequest: UpstreamRequest = { model, messages: plan.messages, options: { temperature: plan.request.options.temperature, maxTokens: outputTokens } };
       const adapter = deps.adapters[KINDS[provider.kind].protocol];
       const target = await deps.providers.target(provider);
       const events = options.streamed ? adapter.stream(target, upstreamRequest, upstream.signal) : await adapter.chat(target, upstreamRequest, upstream.signal);
@@ -163,6 +147,32 @@ export function createAttempt(deps: AttemptDeps) {
 }
 
 export type Attempt = ReturnType<typeof createAttempt>;
+
+/** The ledger row an attempt reserves: who, through what, and how much output it may spend. */
+function reservationOf(
+  { viewer, request, prefs, session, newSession, promptEstimate }: ChatPlan,
+  { provider, model }: RouteCandidate,
+  call: { streamed: boolean; fallbackFromId: string | null; contextWindow: number | null; at: Date },
+): Reservation {
+  return {
+    workspaceId: viewer.workspaceId,
+    providerId: provider.id,
+    providerScope: providerScope(provider),
+    kind: provider.kind,
+    model,
+    agent: request.agent,
+    operation: request.operation,
+    userId: viewer.userId,
+    sessionId: session.id,
+    streamed: call.streamed,
+    promptEstimate,
+    output: outputAllowance({ maxTokens: request.options.maxTokens, promptTokens: promptEstimate }, { maxTokensPerRequest: prefs.maxTokensPerRequest, contextWindow: call.contextWindow }),
+    fallbackFromId: call.fallbackFromId,
+    reservedAt: call.at,
+    // A chat that names no session opens one: its first reservation writes it.
+    ...(newSession ? { newSession: { title: session.title } } : {}),
+  };
+}
 
 /** The answer as it streams in: what the caller was given, and what the provider said of it. */
 class AnswerSoFar {
