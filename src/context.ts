@@ -2,7 +2,8 @@
 import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import type { YogaInitialContext } from 'graphql-yoga';
-import { bearerToken, TokenRejected, type VerifyToken, type Viewer } from './auth/jwt.js';
+import { bearerToken, TokenRejected, type VerifyToken } from './auth/jwt.js';
+import type { Viewer } from './auth/viewer.js';
 import { childSignal } from './child-signal.js';
 import type { Services } from './services.js';
 

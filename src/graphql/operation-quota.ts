@@ -4,7 +4,7 @@
 // valid and succeeds once another one ends (the contract's "this API's own rate limit").
 import { GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import type { Viewer } from '../auth/jwt.js';
+import type { Viewer } from '../auth/viewer.js';
 import type { Context, HttpInitialContext, WebSocketInitialContext } from '../context.js';
 
 export type OperationBound = 'operationsPerConnection' | 'operationsPerUser';

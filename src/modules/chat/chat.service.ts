@@ -4,7 +4,7 @@
 // Every attempt has its own ledger row; a fallback's row points at the one it
 // fell back from. A client that leaves, or a provider that is removed, ends
 // the upstream call and the row is finalized CANCELLED with what was sent.
-import type { Viewer } from '../../auth/jwt.js';
+import type { Viewer } from '../../auth/viewer.js';
 import { childSignal } from '../../child-signal.js';
 import { AppError, BadUserInputError } from '../../errors.js';
 import { SealError } from '../../crypto/seal.js';

@@ -9,7 +9,8 @@
 import { once } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Writable } from 'node:stream';
-import { bearerToken, TokenRejected, type VerifyToken, type Viewer } from '../../auth/jwt.js';
+import { bearerToken, TokenRejected, type VerifyToken } from '../../auth/jwt.js';
+import type { Viewer } from '../../auth/viewer.js';
 import { AppError, BadUserInputError, type ErrorCode } from '../../errors.js';
 import type { Logger } from '../../logging/logger.js';
 import type { ViewerService } from '../../auth/viewer.service.js';
