@@ -12,7 +12,8 @@ import { createScheduler, type Job, type Scheduler } from './jobs/scheduler.js';
 import { sweepReservationsJob } from './jobs/sweep-reservations.js';
 import { CONSOLE_PATH, serveConsole } from './console/serve.js';
 import { exportUsageCsv } from './modules/usage/csv-export.js';
-import { bearerToken, createTokenVerifier, TokenRejected } from './auth/jwt.js';
+import { createAuthenticate } from './auth/authenticate.js';
+import { createTokenVerifier } from './auth/jwt.js';
 import type { Viewer } from './auth/viewer.js';
 import type { Config } from './config.js';
 import { createContextFactory, type WebSocketInitialContext } from './context.js';
@@ -59,9 +60,9 @@ const CATALOG_RELOAD_MS = 5 * 60_000;
 const OPERATION_COMPLETED = new DOMException('The operation completed', 'AbortError');
 
 export function buildApp({ config, db, bus, logger, clock }: AppDeps): App {
-  const verifyToken = createTokenVerifier(config.jwt);
   const operationQuota = createOperationQuota(config.maxOperationsPerUser);
   const services = createServices({ config, db, bus, logger, clock });
+  const authenticate = createAuthenticate({ verifyToken: createTokenVerifier(config.jwt), viewers: services.viewers });
   const shutdown = new AbortController();
 
   // Deleting or disabling a provider (on any instance) ends this instance's live calls to it.
@@ -77,7 +78,7 @@ export function buildApp({ config, db, bus, logger, clock }: AppDeps): App {
   const yoga = createYoga({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
-    context: createContextFactory({ verifyToken, services, shutdownSignal: shutdown.signal }),
+    context: createContextFactory({ authenticate, services, shutdownSignal: shutdown.signal }),
     graphiql: config.production ? false : { subscriptionsProtocol: 'WS', title: 'BYOK gateway' },
     landingPage: false,
     // route() below refuses a body without a Content-Length or over the maximum before Yoga sees it, and
@@ -159,7 +160,7 @@ export function buildApp({ config, db, bus, logger, clock }: AppDeps): App {
         if (!res.headersSent) sendJson(res, 500, { status: 'console file not served' });
       });
     }
-    if (path === '/export/usage.csv') return exportUsageCsv(req, res, { verifyToken, viewers: services.viewers, usage: services.usage, logger });
+    if (path === '/export/usage.csv') return exportUsageCsv(req, res, { authenticate, usage: services.usage, logger });
     const bodyProblem = requestBodyProblem(req, config.maxRequestBodyBytes);
     if (bodyProblem) return sendJson(res, bodyProblem.status, { errors: [{ message: bodyProblem.message, extensions: { code: 'BAD_USER_INPUT' } }] });
     return yoga.requestListener(req, res);
@@ -179,16 +180,9 @@ export function buildApp({ config, db, bus, logger, clock }: AppDeps): App {
         // Refused with the reason (graphql-ws's own refusal only says "Forbidden"); any JSON may arrive here.
         const refuse = (reason: string) => (ctx.extra.socket.close(CloseCode.Forbidden, reason), false);
         const authorization = ctx.connectionParams?.authorization;
-        const token = typeof authorization === 'string' ? bearerToken(authorization) : undefined;
-        if (!token) return refuse('connection_init must carry authorization: "Bearer <token>"');
-        try {
-          const viewer = await verifyToken(token);
-          await services.viewers.ensureKnown(viewer);
-          ctx.extra.viewer = viewer;
-        } catch (error) {
-          if (error instanceof TokenRejected) return refuse(error.message);
-          throw error;
-        }
+        const authentication = await authenticate(typeof authorization === 'string' ? authorization : undefined);
+        if (!authentication.viewer) return refuse(authentication.refusal ?? 'connection_init must carry authorization: "Bearer <token>"');
+        ctx.extra.viewer = authentication.viewer;
         endConnectionAtExpiry(ctx);
         wsClients.add(ctx);
         // Every operation of this socket ends with it (shutdown closes the sockets too).

@@ -58,9 +58,3 @@ function describeJoseError(error: unknown): string {
   if (error instanceof joseErrors.JOSEAlgNotAllowed) return 'Token algorithm is not accepted';
   return 'Token is malformed or cannot be verified';
 }
-
-/** `Bearer <token>` → token; anything else → undefined. */
-export function bearerToken(header: string | null | undefined): string | undefined {
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
-  return match?.[1];
-}
