@@ -36,7 +36,7 @@ export interface ContextDeps {
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
-/** Why an HTTP operation's signal aborts when its client goes away: one shared reason (see app.ts, OPERATION_COMPLETED). */
+/** Why an HTTP operation's signal aborts when its client goes away: one shared reason (see graphql/websocket.ts, OPERATION_COMPLETED). */
 const CLIENT_LEFT = new DOMException('The client closed the connection', 'AbortError');
 
 /**

@@ -42,7 +42,7 @@ export function createOperationQuota(max: number): OperationQuota {
   };
 }
 
-/** SSE subscriptions hold a place until their response closes; graphql-ws operations are counted in app.ts. */
+/** SSE subscriptions hold a place until their response closes; graphql-ws operations are counted in websocket.ts. */
 export function sseOperationQuotaPlugin(quota: OperationQuota): Plugin {
   return {
     onSubscribe({ args, setResultAndStopExecution }) {
