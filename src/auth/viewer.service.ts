@@ -1,7 +1,7 @@
 // Workspaces, users and memberships come from token claims: rows are created
 // the first time a token names them, and the member's role follows the token.
 import type { PrismaClient } from '../generated/prisma/client.js';
-import type { Role, Viewer } from './jwt.js';
+import type { Role, Viewer } from './viewer.js';
 
 export interface ViewerService {
   /** Makes sure the viewer's workspace, user and membership rows exist. Cheap after the first call. */

@@ -1,6 +1,6 @@
 // Who did what to which object, with non-secret details. Entries are written in
 // the same transaction as the change they describe.
-import type { Viewer } from '../../auth/jwt.js';
+import type { Viewer } from '../../auth/viewer.js';
 import type { Prisma, PrismaClient } from '../../generated/prisma/client.js';
 import { decodeCursor, olderThan, pageSize, toPage } from '../../pagination.js';
 

@@ -1,7 +1,7 @@
 // Everything that can refuse a chat, done before its first event (refusals are
 // errors of the front door's own kind, not events): the request is checked,
 // the session resumed or drafted, and the route planned.
-import type { Viewer } from '../../auth/jwt.js';
+import type { Viewer } from '../../auth/viewer.js';
 import { BadUserInputError } from '../../errors.js';
 import type { ChatSession } from '../../generated/prisma/client.js';
 import { isUuid } from '../../ids.js';

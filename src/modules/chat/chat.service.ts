@@ -4,7 +4,7 @@
 // be reported, or retries run out and the next candidate is tried. Every
 // attempt has its own ledger row; a fallback's row points at the one it fell
 // back from. It speaks only the canonical request and events (canonical.ts).
-import type { Viewer } from '../../auth/jwt.js';
+import type { Viewer } from '../../auth/viewer.js';
 import { AppError } from '../../errors.js';
 import { microsToUsd } from '../catalog/pricing.js';
 import { createAfterCall, type AfterCallDeps } from './after-call.js';

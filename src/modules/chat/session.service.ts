@@ -1,7 +1,7 @@
 // Chat sessions: a session keeps the provider and model it started with, its
 // totals, and (when the workspace stores conversation history) its messages.
 import { randomUUID } from 'node:crypto';
-import type { Viewer } from '../../auth/jwt.js';
+import type { Viewer } from '../../auth/viewer.js';
 import { NotFoundError } from '../../errors.js';
 import type { Database } from '../../db/client.js';
 import type { ChatMessage, ChatSession } from '../../generated/prisma/client.js';

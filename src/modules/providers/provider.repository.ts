@@ -1,6 +1,6 @@
 // Provider rows and what the API reads about them. Tenancy is in every query:
 // a row outside the viewer's sight does not exist for them.
-import { roleAtLeast, type Viewer } from '../../auth/jwt.js';
+import { roleAtLeast, type Viewer } from '../../auth/viewer.js';
 import type { Prisma, PrismaClient, Provider } from '../../generated/prisma/client.js';
 import type { Sql } from '../../db/sql.js';
 import { providerScope } from '../limits/counter-scopes.js';
