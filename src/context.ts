@@ -2,7 +2,8 @@
 import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import type { YogaInitialContext } from 'graphql-yoga';
-import { bearerToken, TokenRejected, type VerifyToken, type Viewer } from './auth/jwt.js';
+import type { Authenticate } from './auth/authenticate.js';
+import type { Viewer } from './auth/viewer.js';
 import { childSignal } from './child-signal.js';
 import type { Services } from './services.js';
 
@@ -29,13 +30,13 @@ export interface HttpInitialContext {
 }
 
 export interface ContextDeps {
-  verifyToken: VerifyToken;
+  authenticate: Authenticate;
   services: Services;
   shutdownSignal: AbortSignal;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
-/** Why an HTTP operation's signal aborts when its client goes away: one shared reason (see app.ts, OPERATION_COMPLETED). */
+/** Why an HTTP operation's signal aborts when its client goes away: one shared reason (see graphql/websocket.ts, OPERATION_COMPLETED). */
 const CLIENT_LEFT = new DOMException('The client closed the connection', 'AbortError');
 
 /**
@@ -52,23 +53,18 @@ function untilClientLeaves(res: ServerResponse, shutdown: AbortSignal): AbortSig
   return child.signal;
 }
 
-export function createContextFactory(deps: ContextDeps) {
-  return async (initial: YogaInitialContext & Partial<WebSocketInitialContext & HttpInitialContext>): Promise<Context> => {
+export type ContextFactory = (initial: YogaInitialContext & Partial<WebSocketInitialContext & HttpInitialContext>) => Promise<Context>;
+
+export function createContextFactory(deps: ContextDeps): ContextFactory {
+  return async (initial) => {
     const headerId = initial.request?.headers.get('x-request-id');
     const requestId = headerId && REQUEST_ID.test(headerId) ? headerId : randomUUID();
     const signal = initial.wsSignal ?? (initial.res ? untilClientLeaves(initial.res, deps.shutdownSignal) : deps.shutdownSignal);
     const base = { requestId, signal, services: deps.services };
     if (initial.wsViewer) return { ...base, viewer: initial.wsViewer };
 
-    const token = bearerToken(initial.request?.headers.get('authorization'));
-    if (!token) return { ...base, viewer: null };
-    try {
-      const viewer = await deps.verifyToken(token);
-      await deps.services.viewers.ensureKnown(viewer);
-      return { ...base, viewer };
-    } catch (error) {
-      if (error instanceof TokenRejected) return { ...base, viewer: null, authFailure: error.message };
-      throw error;
-    }
+    const authentication = await deps.authenticate(initial.request?.headers.get('authorization'));
+    if (authentication.viewer) return { ...base, viewer: authentication.viewer };
+    return { ...base, viewer: null, authFailure: authentication.refusal };
   };
 }

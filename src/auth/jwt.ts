@@ -2,24 +2,7 @@
 import { createSecretKey, type KeyObject } from 'node:crypto';
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTVerifyGetKey } from 'jose';
 import type { JwtConfig } from '../config.js';
-
-export type Role = 'OWNER' | 'ADMIN' | 'MEMBER';
-
-/** A Map, not an object literal: a claim such as "__proto__" or "constructor" must not find a property of every object. */
-const ROLE_CLAIMS = new Map<string, Role>([['owner', 'OWNER'], ['admin', 'ADMIN'], ['member', 'MEMBER']]);
-const ROLE_RANK: Record<Role, number> = { MEMBER: 0, ADMIN: 1, OWNER: 2 };
-
-export function roleAtLeast(role: Role, minimum: Role): boolean {
-  return ROLE_RANK[role] >= ROLE_RANK[minimum];
-}
-
-export interface Viewer {
-  userId: string;
-  workspaceId: string;
-  role: Role;
-  /** Epoch milliseconds when the token stops being valid (every accepted token has an `exp`). */
-  expiresAt: number;
-}
+import { roleFromClaim, type Viewer } from './viewer.js';
 
 /** Why a token was refused, in words safe to show the caller. */
 export class TokenRejected extends Error {
@@ -59,7 +42,7 @@ export function createTokenVerifier(config: JwtConfig): VerifyToken {
     } catch (error) {
       throw new TokenRejected(describeJoseError(error));
     }
-    const role = typeof payload.role === 'string' ? ROLE_CLAIMS.get(payload.role.toLowerCase()) : undefined;
+    const role = roleFromClaim(payload.role);
     if (typeof payload.sub !== 'string' || !CLAIM_ID.test(payload.sub)) throw new TokenRejected('Token has no valid "sub" claim');
     if (typeof payload.wid !== 'string' || !CLAIM_ID.test(payload.wid)) throw new TokenRejected('Token has no valid "wid" claim');
     if (!role) throw new TokenRejected('Token "role" claim must be owner, admin or member');
@@ -74,10 +57,4 @@ function describeJoseError(error: unknown): string {
   if (error instanceof joseErrors.JWSSignatureVerificationFailed) return 'Token signature is invalid';
   if (error instanceof joseErrors.JOSEAlgNotAllowed) return 'Token algorithm is not accepted';
   return 'Token is malformed or cannot be verified';
-}
-
-/** `Bearer <token>` → token; anything else → undefined. */
-export function bearerToken(header: string | null | undefined): string | undefined {
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
-  return match?.[1];
 }

@@ -1,4 +1,4 @@
-import type { Viewer } from './jwt.js';
+import type { Viewer } from './viewer.js';
 import { builder } from '../graphql/builder.js';
 
 const RoleEnum = builder.enumType('Role', { values: ['OWNER', 'ADMIN', 'MEMBER'] as const });

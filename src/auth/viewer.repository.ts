@@ -1,6 +1,6 @@
 // The workspace, user and membership rows a token's claims name.
 import type { PrismaClient } from '../generated/prisma/client.js';
-import type { Role } from './jwt.js';
+import type { Role } from './viewer.js';
 
 export function createViewerRepository(prisma: PrismaClient) {
   return {

@@ -1,6 +1,6 @@
 // Workspaces, users and memberships come from token claims: rows are created
 // the first time a token names them, and the member's role follows the token.
-import type { Role, Viewer } from './jwt.js';
+import type { Role, Viewer } from './viewer.js';
 import type { ViewerRepository } from './viewer.repository.js';
 
 export interface ViewerService {

@@ -3,7 +3,7 @@
 import SchemaBuilder from '@pothos/core';
 import PrismaPlugin from '@pothos/plugin-prisma';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
-import { roleAtLeast, type Role } from '../auth/jwt.js';
+import { roleAtLeast, type Role } from '../auth/viewer.js';
 import type { Context } from '../context.js';
 import { ForbiddenError, UnauthenticatedError } from '../errors.js';
 import type PrismaTypes from '../generated/pothos-prisma-types.js';

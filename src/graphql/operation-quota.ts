@@ -4,7 +4,7 @@
 // valid and succeeds once another one ends (the contract's "this API's own rate limit").
 import { GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import type { Viewer } from '../auth/jwt.js';
+import type { Viewer } from '../auth/viewer.js';
 import type { Context, HttpInitialContext, WebSocketInitialContext } from '../context.js';
 
 export type OperationBound = 'operationsPerConnection' | 'operationsPerUser';
@@ -42,7 +42,7 @@ export function createOperationQuota(max: number): OperationQuota {
   };
 }
 
-/** SSE subscriptions hold a place until their response closes; graphql-ws operations are counted in app.ts. */
+/** SSE subscriptions hold a place until their response closes; graphql-ws operations are counted in websocket.ts. */
 export function sseOperationQuotaPlugin(quota: OperationQuota): Plugin {
   return {
     onSubscribe({ args, setResultAndStopExecution }) {

@@ -2,7 +2,9 @@
 // SDK calls the simulator directly (the baseline) and through the gateway
 // (GraphQL over HTTP for `chat`, graphql-ws for `chatStream`), in one run, with
 // every call metered into the ledger. Uses DATABASE_URL when set, else PGlite.
-import { randomBytes } from 'node:crypto';
+// With BENCH_BEFORE (another build's dist/server/main.js) it also measures that
+// build and this one in alternating rounds, on the same database server.
+import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -11,7 +13,7 @@ import OpenAI from 'openai';
 import WebSocket from 'ws';
 import { signToken } from '../../src/auth/dev-token.js';
 import { percentile } from './measure.js';
-import { startChild } from './processes.js';
+import { startChild, type Child } from './processes.js';
 
 const CONCURRENCY = [1, 16, 64];
 const CALLS_PER_LEVEL = Number(process.env.BENCH_CALLS ?? 400);
@@ -19,48 +21,11 @@ const OPEN_LOOP_RPS = 200;
 const OPEN_LOOP_SECONDS = Number(process.env.BENCH_OPEN_LOOP_SECONDS ?? 5);
 const WARMUP_CALLS = Number(process.env.BENCH_WARMUP_CALLS ?? 5000);
 
-const jwtSecret = randomBytes(32).toString('base64url');
 const simulator = await startChild('src/simulator/main.ts', ['0'], {}, /listening on (http:\/\/\S+)/);
-// The gateway as `npm start` runs it: the bundle `npm run build` wrote (the npm script builds it first).
-const gateway = await startChild(
-  'dist/server/main.js',
-  [],
-  {
-    NODE_ENV: 'production',
-    PORT: '0',
-    HOST: '127.0.0.1',
-    DATA_DIR: mkdtempSync(path.join(tmpdir(), 'bench-chat-')),
-    MIGRATE_ON_START: 'true',
-    JWT_SECRET: jwtSecret,
-    ENCRYPTION_KEYS: `bench:${randomBytes(32).toString('base64')}`,
-    PROVIDER_ALLOWED_CIDRS: '127.0.0.0/8',
-    LOG_LEVEL: 'info',
-    // BENCH_PROFILE_DIR=/tmp/prof writes a V8 CPU profile of the gateway process.
-    PROFILE_DIR: process.env.BENCH_PROFILE_DIR,
-  },
-  /"url":"(http:\/\/[^"]+)\/graphql"/,
-);
 const database = process.env.DATABASE_URL ? 'Postgres' : 'PGlite (embedded)';
-
-const token = await signToken({ secret: jwtSecret }, { workspace: `bench-${Date.now()}`, user: `bench-${Date.now()}`, role: 'owner' });
-const graphql = async (query: string, variables: unknown) => {
-  const response = await fetch(`${gateway.url}/graphql`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-    body: JSON.stringify({ query, variables }),
-  });
-  const body = (await response.json()) as { data?: unknown; errors?: unknown };
-  if (body.errors) throw new Error(JSON.stringify(body.errors));
-  return body.data;
-};
-await graphql('mutation($input: AddProviderInput!) { addProvider(input: $input) { id } }', {
-  input: { kind: 'OPENAI', apiKey: 'sk-bench-0123456789abcdef', baseUrl: `${simulator.url}/openai/v1` },
-});
-
 const messages = [{ role: 'user' as const, content: 'Benchmark question' }];
 const gatewayMessages = [{ role: 'USER', content: 'Benchmark question' }];
 const sdk = new OpenAI({ apiKey: 'sk-bench-0123456789abcdef', baseURL: `${simulator.url}/openai/v1`, maxRetries: 0 });
-const ws = createClient({ url: `${gateway.url.replace('http', 'ws')}/graphql`, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${token}` }, lazy: false, retryAttempts: 0 });
 const CHAT = 'mutation($input: ChatInput!) { chat(input: $input) { content usageEventId } }';
 const STREAM = 'subscription($input: ChatInput!) { chatStream(input: $input) { type delta } }';
 
@@ -68,6 +33,78 @@ interface Timing {
   totalMs: number;
   firstChunkMs?: number;
 }
+
+interface Gateway {
+  process: Child;
+  chat(): Promise<Timing>;
+  stream(): Promise<Timing>;
+  stop(): Promise<void>;
+}
+
+/** A gateway started from `bundle` as `npm start` runs it, with a workspace of its own and a provider on the simulator. */
+async function startGateway(bundle: string): Promise<Gateway> {
+  const jwtSecret = randomBytes(32).toString('base64url');
+  const child = await startChild(
+    bundle,
+    [],
+    {
+      NODE_ENV: 'production',
+      PORT: '0',
+      HOST: '127.0.0.1',
+      DATA_DIR: mkdtempSync(path.join(tmpdir(), 'bench-chat-')),
+      MIGRATE_ON_START: 'true',
+      JWT_SECRET: jwtSecret,
+      ENCRYPTION_KEYS: `bench:${randomBytes(32).toString('base64')}`,
+      PROVIDER_ALLOWED_CIDRS: '127.0.0.0/8',
+      LOG_LEVEL: 'info',
+      // BENCH_PROFILE_DIR=/tmp/prof writes a V8 CPU profile of the gateway process.
+      PROFILE_DIR: process.env.BENCH_PROFILE_DIR,
+    },
+    /"url":"(http:\/\/[^"]+)\/graphql"/,
+  );
+  const token = await signToken({ secret: jwtSecret }, { workspace: `bench-${randomUUID()}`, user: `bench-${randomUUID()}`, role: 'owner' });
+  const graphql = async (query: string, variables: unknown) => {
+    const response = await fetch(`${child.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ query, variables }),
+    });
+    const body = (await response.json()) as { data?: unknown; errors?: unknown };
+    if (body.errors) throw new Error(JSON.stringify(body.errors));
+    return body.data;
+  };
+  await graphql('mutation($input: AddProviderInput!) { addProvider(input: $input) { id } }', {
+    input: { kind: 'OPENAI', apiKey: 'sk-bench-0123456789abcdef', baseUrl: `${simulator.url}/openai/v1` },
+  });
+  const ws = createClient({ url: `${child.url.replace('http', 'ws')}/graphql`, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${token}` }, lazy: false, retryAttempts: 0 });
+  return {
+    process: child,
+    chat: async () => {
+      const started = performance.now();
+      await graphql(CHAT, { input: { messages: gatewayMessages } });
+      return { totalMs: performance.now() - started };
+    },
+    stream: async () => {
+      const started = performance.now();
+      let firstChunkMs: number | undefined;
+      for await (const result of ws.iterate({ query: STREAM, variables: { input: { messages: gatewayMessages } } })) {
+        const chunk = (result.data as { chatStream: { type: string } }).chatStream;
+        if (chunk.type === 'TEXT') firstChunkMs ??= performance.now() - started;
+        if (chunk.type === 'ERROR') throw new Error(JSON.stringify(chunk));
+      }
+      return { totalMs: performance.now() - started, firstChunkMs };
+    },
+    stop: async () => {
+      await ws.dispose();
+      await child.stop();
+    },
+  };
+}
+
+// The gateway as `npm start` runs it: the bundle `npm run build` wrote (the npm script builds it first).
+const gateway = await startGateway('dist/server/main.js');
+// BENCH_BEFORE=<another checkout>/dist/server/main.js: that build too, measured in turns with this one.
+const before = process.env.BENCH_BEFORE ? await startGateway(process.env.BENCH_BEFORE) : undefined;
 
 const direct = {
   chat: async (): Promise<Timing> => {
@@ -83,29 +120,12 @@ const direct = {
     return { totalMs: performance.now() - started, firstChunkMs };
   },
 };
-const viaGateway = {
-  chat: async (): Promise<Timing> => {
-    const started = performance.now();
-    await graphql(CHAT, { input: { messages: gatewayMessages } });
-    return { totalMs: performance.now() - started };
-  },
-  stream: async (): Promise<Timing> => {
-    const started = performance.now();
-    let firstChunkMs: number | undefined;
-    for await (const result of ws.iterate({ query: STREAM, variables: { input: { messages: gatewayMessages } } })) {
-      const chunk = (result.data as { chatStream: { type: string } }).chatStream;
-      if (chunk.type === 'TEXT') firstChunkMs ??= performance.now() - started;
-      if (chunk.type === 'ERROR') throw new Error(JSON.stringify(chunk));
-    }
-    return { totalMs: performance.now() - started, firstChunkMs };
-  },
-};
 
 /** `concurrency` clients, each calling back to back, for `calls` calls in all. */
-async function closedLoop(call: () => Promise<Timing>, concurrency: number, calls: number) {
+async function closedLoop(call: () => Promise<Timing>, concurrency: number, calls: number, measured: Child = gateway.process) {
   const timings: Timing[] = [];
   let next = 0;
-  const cpuBefore = gateway.cpuSeconds();
+  const cpuBefore = measured.cpuSeconds();
   const started = performance.now();
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
@@ -113,7 +133,7 @@ async function closedLoop(call: () => Promise<Timing>, concurrency: number, call
     }),
   );
   const seconds = (performance.now() - started) / 1000;
-  return { timings, rps: timings.length / seconds, gatewayCpuPerCallUs: ((gateway.cpuSeconds() - cpuBefore) / timings.length) * 1e6 };
+  return { timings, rps: timings.length / seconds, gatewayCpuPerCallUs: ((measured.cpuSeconds() - cpuBefore) / timings.length) * 1e6 };
 }
 
 /** Sends at a fixed rate whatever the answers do; latency counts from the scheduled send. */
@@ -121,7 +141,7 @@ async function openLoop(call: () => Promise<Timing>, rps: number, seconds: numbe
   const latencies: number[] = [];
   const total = rps * seconds;
   const started = performance.now();
-  const cpuBefore = gateway.cpuSeconds();
+  const cpuBefore = gateway.process.cpuSeconds();
   await Promise.all(
     Array.from({ length: total }, async (_, i) => {
       const scheduled = started + (i * 1000) / rps;
@@ -130,7 +150,7 @@ async function openLoop(call: () => Promise<Timing>, rps: number, seconds: numbe
       latencies.push(performance.now() - scheduled);
     }),
   );
-  return { latencies, gatewayCpuPerCallUs: ((gateway.cpuSeconds() - cpuBefore) / total) * 1e6 };
+  return { latencies, gatewayCpuPerCallUs: ((gateway.process.cpuSeconds() - cpuBefore) / total) * 1e6 };
 }
 
 const LOOP_PROBE_MS = 10; // prom-client's default eventLoopMonitoringPrecision
@@ -140,7 +160,7 @@ const LOOP_PROBE_MS = 10; // prom-client's default eventLoopMonitoringPrecision
  * tells a tail the gateway caused from one the machine or the load generator caused.
  */
 async function gatewayRuntime() {
-  const text = await (await fetch(`${gateway.url}/metrics`)).text();
+  const text = await (await fetch(`${gateway.process.url}/metrics`)).text();
   const value = (name: string) => Number(new RegExp(`^${name} ([0-9.e+-]+)$`, 'm').exec(text)?.[1] ?? NaN);
   const gc = (kind: 'minor' | 'major') => ({
     count: value(`nodejs_gc_duration_seconds_count\\{kind="${kind}"\\}`),
@@ -156,8 +176,8 @@ const stats = (values: number[]) => ({ p50: percentile(values, 50), p99: percent
 
 console.log(`\nbench:chat: gateway vs the same SDK direct to the simulator; ${database}; ledger rows written and finalized for every gateway call`);
 for (const [mode, base, gw] of [
-  ['non-streamed chat (HTTP)', direct.chat, viaGateway.chat],
-  ['streamed chat (graphql-ws)', direct.stream, viaGateway.stream],
+  ['non-streamed chat (HTTP)', direct.chat, gateway.chat],
+  ['streamed chat (graphql-ws)', direct.stream, gateway.stream],
 ] as const) {
   // Warm up both paths (JIT, connection pools). V8 takes thousands of calls to settle on this much code:
   // the gateway's CPU per call falls from about 3.2 ms over the first 1,000 calls to about 1.9 ms after 5,000.
@@ -181,7 +201,7 @@ for (const [mode, base, gw] of [
 console.log(`\nopen loop: non-streamed chat at ${OPEN_LOOP_RPS} requests/s for ${OPEN_LOOP_SECONDS} s (latency from the scheduled send)`);
 const openDirect = await openLoop(direct.chat, OPEN_LOOP_RPS, OPEN_LOOP_SECONDS);
 const runtimeBefore = await gatewayRuntime();
-const openGateway = await openLoop(viaGateway.chat, OPEN_LOOP_RPS, OPEN_LOOP_SECONDS);
+const openGateway = await openLoop(gateway.chat, OPEN_LOOP_RPS, OPEN_LOOP_SECONDS);
 const runtimeAfter = await gatewayRuntime();
 const od = stats(openDirect.latencies);
 const og = stats(openGateway.latencies);
@@ -194,5 +214,29 @@ const pauses = (kind: 'scavenges' | 'markCompacts') => {
 };
 console.log(`  the gateway meanwhile: event loop held up p99 ${ms(runtimeAfter.loopStallP99Ms)} ms, max ${ms(runtimeAfter.loopStallMaxMs)} ms; GC ${pauses('scavenges')}, ${pauses('markCompacts')}`);
 
-await ws.dispose();
+if (before) {
+  const rounds = Number(process.env.BENCH_COMPARE_ROUNDS ?? 8);
+  const median = (values: number[]) => percentile(values, 50);
+  console.log(`\nthis build vs BENCH_BEFORE (${process.env.BENCH_BEFORE}): ${rounds} rounds of ${CALLS_PER_LEVEL} calls at 16 clients each, taken in turns (which goes first alternates); medians of the rounds`);
+  console.log('  path                          CPU µs/call before / after   ratio    p50 ms before / after   ratio    first chunk p50 ms before / after   ratio');
+  for (const mode of ['chat', 'stream'] as const) {
+    await closedLoop(before[mode], 16, WARMUP_CALLS, before.process);
+    const rows = { before: [] as Array<Awaited<ReturnType<typeof closedLoop>>>, after: [] as Array<Awaited<ReturnType<typeof closedLoop>>> };
+    for (let round = 0; round < rounds; round++) {
+      for (const side of round % 2 === 0 ? (['before', 'after'] as const) : (['after', 'before'] as const)) {
+        const subject = side === 'before' ? before : gateway;
+        rows[side].push(await closedLoop(subject[mode], 16, CALLS_PER_LEVEL, subject.process));
+      }
+    }
+    const cpu = (side: 'before' | 'after') => median(rows[side].map((r) => r.gatewayCpuPerCallUs));
+    const p50 = (side: 'before' | 'after') => median(rows[side].map((r) => percentile(r.timings.map((t) => t.totalMs), 50)));
+    const first = (side: 'before' | 'after') => (mode === 'stream' ? median(rows[side].map((r) => percentile(r.timings.map((t) => t.firstChunkMs ?? 0), 50))) : undefined);
+    const ratio = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? '    -' : (b / a).toFixed(3));
+    console.log(
+      `  ${(mode === 'chat' ? 'non-streamed chat (HTTP)' : 'streamed chat (graphql-ws)').padEnd(28)}  ${cpu('before').toFixed(0).padStart(8)} / ${cpu('after').toFixed(0).padEnd(8)}        ${ratio(cpu('before'), cpu('after'))}   ${ms(p50('before'))} / ${ms(p50('after'))}      ${ratio(p50('before'), p50('after'))}       ${ms(first('before'))} / ${ms(first('after'))}              ${ratio(first('before'), first('after'))}`,
+    );
+  }
+  await before.stop();
+}
+
 await Promise.all([gateway.stop(), simulator.stop()]);

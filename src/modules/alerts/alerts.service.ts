@@ -1,7 +1,7 @@
 // Alerts: one row per (workspace, dedupe key), so an event raises exactly one
 // alert however many calls or instances race to it; published after the insert
 // commits, to the workspace's ADMIN and OWNER subscribers on every instance.
-import type { Viewer } from '../../auth/jwt.js';
+import type { Viewer } from '../../auth/viewer.js';
 import type { Metrics } from '../../metrics.js';
 import { NotFoundError } from '../../errors.js';
 import type { AlertKind, Severity } from '../../generated/prisma/enums.js';

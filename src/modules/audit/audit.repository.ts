@@ -1,7 +1,7 @@
 // Audit entries: who did what to which object, with non-secret details. They
 // are written in the same transaction as the change they describe, by the
 // repository that makes the change.
-import type { Viewer } from '../../auth/jwt.js';
+import type { Viewer } from '../../auth/viewer.js';
 import type { AuditEntry, Prisma, PrismaClient } from '../../generated/prisma/client.js';
 import { olderThan, type Cursor } from '../../pagination.js';
 

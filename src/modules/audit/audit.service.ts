@@ -1,5 +1,5 @@
 // The workspace's audit log, for its admins.
-import type { Viewer } from '../../auth/jwt.js';
+import type { Viewer } from '../../auth/viewer.js';
 import { decodeCursor, pageSize, toPage } from '../../pagination.js';
 import type { AuditRepository } from './audit.repository.js';
 

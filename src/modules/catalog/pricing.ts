@@ -2,7 +2,7 @@
 // decimal strings of the price table, and integer costs per call. No float
 // ever enters a sum; `costUsd` is derived from micro-dollars for display only.
 import type { ProviderKind } from '../../generated/prisma/enums.js';
-import type { TokenCounts } from '../providers/adapters/adapter.js';
+import type { TokenCounts } from '../usage/token-counts.js';
 
 /** Micro-dollars per million tokens. */
 export interface Price {

@@ -1,14 +1,23 @@
-import type { ChatSession as ChatSessionRow } from '../../generated/prisma/client.js';
+import type { ChatSession as ChatSessionRow, ProviderKind } from '../../generated/prisma/client.js';
 import { notFound } from '../../errors.js';
 import { builder } from '../../graphql/builder.js';
 import { UsageSourceEnum } from '../usage/usage.graphql.js';
 import { connectionType } from '../../graphql/connection.js';
 import { ProviderKindEnum } from '../providers/provider.graphql.js';
-import type { ChatChunk as Chunk, ChatResult as Result, ReportedUsage } from './chat.service.js';
+import { roleOfName, type ChatAnswer, type ChatEvent, type ChatRequest, type ReportedUsage } from './canonical.js';
 import type { RouteCandidate as Candidate } from './route.service.js';
 
+// The GraphQL front door: ChatInput → the core's canonical request, its events → ChatChunk (numbered), its answer → ChatResult.
 const ChatRole = builder.enumType('ChatRole', { values: ['SYSTEM', 'USER', 'ASSISTANT'] as const });
 const ChatChunkType = builder.enumType('ChatChunkType', { values: ['START', 'TEXT', 'THINKING', 'TOOL_CALL', 'USAGE', 'DONE', 'ERROR'] as const });
+
+type Chunk = { index: number } & (
+  | { type: 'START'; providerId: string; kind: ProviderKind; model: string; sessionId: string }
+  | { type: 'TEXT' | 'THINKING'; delta: string; tokensSoFar: number }
+  | { type: 'USAGE'; usage: ReportedUsage; usageEventId: string }
+  | { type: 'DONE'; finishReason: string | null }
+  | { type: 'ERROR'; errorCode: string; message: string }
+);
 
 const TokenUsage = builder.objectRef<ReportedUsage>('TokenUsage').implement({
   fields: (t) => ({
@@ -43,9 +52,9 @@ const ChatChunk = builder.objectRef<Chunk>('ChatChunk').implement({
   }),
 });
 
-const ChatResult = builder.objectRef<Result>('ChatResult').implement({
+const ChatResult = builder.objectRef<ChatAnswer>('ChatResult').implement({
   fields: (t) => ({
-    content: t.exposeString('content'),
+    content: t.exposeString('text'),
     providerId: t.exposeID('providerId'),
     kind: t.field({ type: ProviderKindEnum, resolve: (r) => r.kind }),
     model: t.exposeString('model'),
@@ -108,7 +117,43 @@ const ChatInput = builder.inputType('ChatInput', {
   }),
 });
 
-const toInput = (input: typeof ChatInput.$inferInput) => ({ ...input, providerId: input.providerId?.toString(), sessionId: input.sessionId?.toString() });
+function toChatRequest(input: typeof ChatInput.$inferInput): ChatRequest {
+  return {
+    messages: input.messages.map((m) => ({ role: roleOfName(m.role), content: [{ type: 'text', text: m.content }] })),
+    options: { temperature: input.temperature ?? undefined, maxTokens: input.maxTokens ?? undefined },
+    providerId: input.providerId?.toString(),
+    model: input.model ?? undefined,
+    agent: input.agent ?? undefined,
+    operation: input.operation ?? undefined,
+    sessionId: input.sessionId?.toString(),
+    allowFallback: input.allowFallback !== false,
+  };
+}
+
+/** The core's events as numbered chunks. */
+async function* toChunks(events: AsyncIterable<ChatEvent>): AsyncGenerator<Chunk> {
+  let index = 0;
+  for await (const event of events) {
+    switch (event.type) {
+      case 'start':
+        yield { index: index++, type: 'START', providerId: event.providerId, kind: event.kind, model: event.model, sessionId: event.sessionId };
+        break;
+      case 'text':
+      case 'thinking':
+        yield { index: index++, type: event.type === 'text' ? 'TEXT' : 'THINKING', delta: event.text, tokensSoFar: event.tokensSoFar };
+        break;
+      case 'usage':
+        yield { index: index++, type: 'USAGE', usage: event.usage, usageEventId: event.usageEventId };
+        break;
+      case 'finish':
+        yield { index: index++, type: 'DONE', finishReason: event.reason };
+        break;
+      case 'error':
+        yield { index: index++, type: 'ERROR', errorCode: event.error.code, message: event.error.message };
+        break;
+    }
+  }
+}
 
 builder.queryFields((t) => ({
   resolveRoute: t.field({
@@ -138,7 +183,7 @@ builder.mutationField('chat', (t) =>
   t.field({
     type: ChatResult,
     args: { input: t.arg({ type: ChatInput, required: true }) },
-    resolve: (_root, { input }, context) => context.services.chat.complete(context.viewer!, toInput(input), context.signal),
+    resolve: (_root, { input }, context) => context.services.chat.complete(context.viewer!, toChatRequest(input), context.signal),
   }),
 );
 
@@ -146,7 +191,7 @@ builder.subscriptionField('chatStream', (t) =>
   t.field({
     type: ChatChunk,
     args: { input: t.arg({ type: ChatInput, required: true }) },
-    subscribe: (_root, { input }, context) => context.services.chat.stream(context.viewer!, toInput(input), context.signal),
+    subscribe: async (_root, { input }, context) => toChunks(await context.services.chat.stream(context.viewer!, toChatRequest(input), context.signal)),
     resolve: (chunk) => chunk,
   }),
 );

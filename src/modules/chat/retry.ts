@@ -1,4 +1,7 @@
-// When to try an upstream call again, and how long to wait first.
+// After a failed attempt: report the failure, try the next candidate, or try
+// the same one again (and how long to wait first).
+import type { AppError } from '../../errors.js';
+import { ProviderCallError } from '../providers/adapters/adapter.js';
 
 export interface RetryPolicy {
   /** Retries after the first attempt (so maxRetries + 1 attempts per candidate). */
@@ -6,6 +9,17 @@ export interface RetryPolicy {
   baseDelayMs: number;
   /** Ceiling for backoff and for an upstream's retry-after. */
   maxDelayMs: number;
+}
+
+export type NextStep = { type: 'report' } | { type: 'next-candidate' } | { type: 'retry'; delayMs: number };
+
+/** `retriesDone` counts the retries of this candidate so far; `answered`: the caller has seen part of the answer. */
+export function nextStep(failure: AppError, answered: boolean, retriesDone: number, policy: RetryPolicy): NextStep {
+  // After the first token there is no retry and no fallback: the client has seen part of an answer.
+  if (failure.code === 'PROVIDER_REMOVED' || answered) return { type: 'report' };
+  // A refused key leaves the provider INVALID (see health.afterCall): the next candidate may answer.
+  if (!(failure instanceof ProviderCallError && failure.retryable) || retriesDone >= policy.maxRetries) return { type: 'next-candidate' };
+  return { type: 'retry', delayMs: retryDelayMs(policy, retriesDone, failure.retryAfterMs) };
 }
 
 /**

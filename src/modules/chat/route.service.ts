@@ -9,7 +9,7 @@
 // `routing:changed` topic); an entry is also reloaded after ROUTING_TTL_MS, which
 // bounds how long a change made past the API (SQL by hand, `rotate-keys`) or a
 // lost message can go unseen. Keys stay sealed in it: they are opened per call.
-import type { Viewer } from '../../auth/jwt.js';
+import type { Viewer } from '../../auth/viewer.js';
 import { BadUserInputError, NotFoundError } from '../../errors.js';
 import type { Sql } from '../../db/sql.js';
 import type { AgentPreference, Provider } from '../../generated/prisma/client.js';

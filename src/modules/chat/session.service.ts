@@ -1,15 +1,13 @@
 // Chat sessions: a session keeps the provider and model it started with, its
 // totals, and (when the workspace stores conversation history) its messages.
 import { randomUUID } from 'node:crypto';
-import type { Viewer } from '../../auth/jwt.js';
+import type { Viewer } from '../../auth/viewer.js';
 import { NotFoundError } from '../../errors.js';
 import type { ChatMessage, ChatSession } from '../../generated/prisma/client.js';
 import { decodeCursor, pageSize, toPage } from '../../pagination.js';
 import { isUuid } from '../../ids.js';
-import type { ChatMessage as WireMessage } from '../providers/adapters/adapter.js';
+import { nameOfRole, roleOfName, textMessage, textOf, type Message } from './canonical.js';
 import type { SessionRepository } from './session.repository.js';
-
-const ROLES = { SYSTEM: 'system', USER: 'user', ASSISTANT: 'assistant' } as const;
 
 export function createSessionService(repository: SessionRepository, clock: () => Date) {
   async function own(viewer: Viewer, id: string): Promise<ChatSession | null> {
@@ -27,11 +25,11 @@ export function createSessionService(repository: SessionRepository, clock: () =>
     },
 
     /** The caller's session and its stored history, or NOT_FOUND. */
-    async resume(viewer: Viewer, id: string): Promise<{ session: ChatSession; history: WireMessage[] }> {
+    async resume(viewer: Viewer, id: string): Promise<{ session: ChatSession; history: Message[] }> {
       const session = await own(viewer, id);
       if (!session) throw new NotFoundError('Session');
       const messages = await repository.listMessages(id);
-      return { session, history: messages.map((m: ChatMessage) => ({ role: ROLES[m.role], content: m.content })) };
+      return { session, history: messages.map((m: ChatMessage) => textMessage(roleOfName(m.role), m.content)) };
     },
 
     /**
@@ -61,16 +59,16 @@ export function createSessionService(repository: SessionRepository, clock: () =>
      * Keeps a successful call's turn (its question without system messages, and the answer) when the
      * workspace stores conversation history; `messageCount` is the session's count after the call.
      */
-    async storeTurn(sessionId: string, messageCount: number, asked: WireMessage[], reply: string): Promise<void> {
-      const turn = [...asked.filter((m) => m.role !== 'system'), { role: 'assistant' as const, content: reply }];
+    async storeTurn(sessionId: string, messageCount: number, asked: Message[], reply: string): Promise<void> {
+      const turn = [...asked.filter((m) => m.role !== 'system'), textMessage('assistant', reply)];
       const firstSeq = messageCount - turn.length;
-      await repository.insertMessages(sessionId, turn.map((m, i) => ({ seq: firstSeq + i, role: m.role.toUpperCase() as 'USER' | 'ASSISTANT', content: m.content })));
+      await repository.insertMessages(sessionId, turn.map((m, i) => ({ seq: firstSeq + i, role: nameOfRole(m.role), content: textOf(m) })));
     },
   };
 }
 
 /** Messages a successful call adds to its session: the question's (system messages aside) and the answer. */
-export function turnLength(asked: WireMessage[]): number {
+export function turnLength(asked: Message[]): number {
   return asked.filter((m) => m.role !== 'system').length + 1;
 }
 

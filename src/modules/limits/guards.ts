@@ -1,8 +1,12 @@
-// The four limits a call is reserved against, where they are counted, and the
-// alerts a reservation raises when it crosses the warning share or the limit.
+// The limits a call is reserved against, where they are counted, the refusal
+// when one would be passed, and the alerts a reservation raises when it crosses
+// the warning share or the limit.
 import { AppError } from '../../errors.js';
+import type { AlertDraft } from '../alerts/alerts.service.js';
 
 export type LimitKey = 'PROVIDER_DAILY_TOKENS' | 'PROVIDER_MONTHLY_BUDGET' | 'WORKSPACE_DAILY_TOKENS' | 'WORKSPACE_MONTHLY_BUDGET';
+/** Every limit that can refuse a call: the four counters a workspace sets, and the operator's monthly platform calls per workspace. */
+export type RefusingLimit = LimitKey | 'PLATFORM_MONTHLY_REQUESTS';
 export type LimitAlertKind = 'LIMIT_WARNING' | 'LIMIT_REACHED' | 'BUDGET_WARNING' | 'BUDGET_REACHED';
 
 /** One limit as a reservation meets it: the counter it is kept on and the level after the reservation. */
@@ -29,10 +33,23 @@ const DESCRIPTION: Record<LimitKey, string> = {
 
 export const isBudget = (key: LimitKey) => key.endsWith('BUDGET');
 
-/** A reservation that would pass a limit; `guard` says which (its level is unknown: nothing was written). */
+/** A reservation that would pass a limit: nothing was written. */
 export class LimitExceeded extends AppError {
-  constructor(readonly guard: Guard) {
-    super('LIMIT_EXCEEDED', `This call would go past ${DESCRIPTION[guard.key]}`, { limit: guard.key });
+  private constructor(
+    readonly limit: RefusingLimit,
+    message: string,
+    /** The workspace's counter that refused (its level is unknown); null for the platform quota, which raises no alert. */
+    readonly guard: Guard | null,
+  ) {
+    super('LIMIT_EXCEEDED', message, { limit });
+  }
+
+  static counter(guard: Guard): LimitExceeded {
+    return new LimitExceeded(guard.key, `This call would go past ${DESCRIPTION[guard.key]}`, guard);
+  }
+
+  static platform(monthlyRequests: number): LimitExceeded {
+    return new LimitExceeded('PLATFORM_MONTHLY_REQUESTS', `This workspace has used its ${monthlyRequests} platform calls for the month: add a provider key of your own`, null);
   }
 }
 
@@ -72,6 +89,21 @@ export function limitAlerts(guards: Guard[], threshold: number): LimitAlert[] {
     }
   }
   return alerts;
+}
+
+/** The alerts of `limitAlerts`, worded for the provider the call went to. */
+export function limitAlertDrafts(guards: Guard[], threshold: number, provider: { id: string; label: string }): AlertDraft[] {
+  return limitAlerts(guards, threshold).map((alert) => {
+    const ofProvider = alert.guard.key.startsWith('PROVIDER');
+    return {
+      kind: alert.kind,
+      severity: alert.kind.endsWith('REACHED') ? 'CRITICAL' : 'WARNING',
+      providerId: ofProvider ? provider.id : null,
+      message: ofProvider ? `${provider.label}: ${alert.message}` : alert.message,
+      data: { limit: alert.guard.key, period: alert.guard.period, ...(alert.guard.after === null ? {} : { used: Number(alert.guard.after) }), max: Number(alert.guard.limit) },
+      dedupeKey: alert.dedupeKey,
+    };
+  });
 }
 
 const capitalize = (text: string) => text[0].toUpperCase() + text.slice(1);

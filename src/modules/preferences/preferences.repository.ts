@@ -1,6 +1,6 @@
 // Workspace and agent preferences. The reads routing needs are plain
 // statements; each change is written with its audit entry in one transaction.
-import type { Viewer } from '../../auth/jwt.js';
+import type { Viewer } from '../../auth/viewer.js';
 import type { Database } from '../../db/client.js';
 import type { Sql } from '../../db/sql.js';
 import type { AgentPreference, Preferences } from '../../generated/prisma/client.js';

@@ -1,7 +1,7 @@
 // Workspace preferences (default and fallback provider, limits, time zone) and
 // per-agent model preferences. Every provider named must be a usable workspace
 // provider, and every model one that provider offers.
-import type { Viewer } from '../../auth/jwt.js';
+import type { Viewer } from '../../auth/viewer.js';
 import { AppError, BadUserInputError, NotFoundError } from '../../errors.js';
 import type { AgentPreference, Preferences, Provider } from '../../generated/prisma/client.js';
 import { callerName, modelName } from '../../text-input.js';

@@ -1,7 +1,7 @@
 // Provider rows: what the API reads about them, and its changes, each written
 // with its audit entries in one transaction. Tenancy is in every read: a row
 // outside the viewer's sight does not exist for them.
-import { roleAtLeast, type Viewer } from '../../auth/jwt.js';
+import { roleAtLeast, type Viewer } from '../../auth/viewer.js';
 import type { Prisma, PrismaClient, Provider } from '../../generated/prisma/client.js';
 import type { Sql } from '../../db/sql.js';
 import { providerScope } from '../limits/counter-scopes.js';

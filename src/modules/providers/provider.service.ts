@@ -3,7 +3,7 @@
 // delete (key material removed for good). Authorization, validation, the
 // credential rate limit and the audit trail live here; resolvers stay thin.
 import { randomUUID } from 'node:crypto';
-import { roleAtLeast, type Viewer } from '../../auth/jwt.js';
+import { roleAtLeast, type Viewer } from '../../auth/viewer.js';
 import type { Keyring } from '../../crypto/keyring.js';
 import { keyHint } from '../../crypto/mask.js';
 import { open, rowAad, seal, SealError } from '../../crypto/seal.js';

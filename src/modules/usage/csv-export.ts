@@ -9,17 +9,15 @@
 import { once } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Writable } from 'node:stream';
-import { bearerToken, TokenRejected, type VerifyToken, type Viewer } from '../../auth/jwt.js';
+import type { Authenticate, Authentication } from '../../auth/authenticate.js';
 import { AppError, BadUserInputError, type ErrorCode } from '../../errors.js';
 import type { Logger } from '../../logging/logger.js';
-import type { ViewerService } from '../../auth/viewer.service.js';
 import { microsToUsd } from '../catalog/pricing.js';
 import { DIMENSIONS, type Bucket, type Dimension } from './report.js';
 import type { UsageService } from './usage.service.js';
 
 export interface CsvExportDeps {
-  verifyToken: VerifyToken;
-  viewers: ViewerService;
+  authenticate: Authenticate;
   usage: UsageService;
   logger: Logger;
 }
@@ -47,17 +45,15 @@ export const csvLine = (fields: readonly unknown[]) => `${fields.map(csvField).j
 
 export async function exportUsageCsv(req: IncomingMessage, res: ServerResponse, deps: CsvExportDeps): Promise<void> {
   if (req.method !== 'GET') return refuse(res, 405, 'BAD_USER_INPUT', 'Use GET');
-  let viewer: Viewer;
+  let authentication: Authentication;
   try {
-    const token = bearerToken(req.headers.authorization);
-    if (!token) return refuse(res, 401, 'UNAUTHENTICATED', 'Send a bearer token');
-    viewer = await deps.verifyToken(token);
-    await deps.viewers.ensureKnown(viewer);
+    authentication = await deps.authenticate(req.headers.authorization);
   } catch (error) {
-    if (error instanceof TokenRejected) return refuse(res, 401, 'UNAUTHENTICATED', error.message);
     deps.logger.error({ err: error }, 'usage export failed');
     return refuse(res, 500, 'INTERNAL', 'Unexpected error');
   }
+  if (!authentication.viewer) return refuse(res, 401, 'UNAUTHENTICATED', authentication.refusal ?? 'Send a bearer token');
+  const { viewer } = authentication;
   let query: ReturnType<typeof parseQuery>;
   try {
     query = parseQuery(new URL(req.url ?? '/', 'http://export').searchParams);

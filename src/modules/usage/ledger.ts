@@ -11,9 +11,8 @@ import { randomUUID } from 'node:crypto';
 import type { Sql } from '../../db/sql.js';
 import { statement } from '../../db/statement.js';
 import type { ProviderKind, UsageSource, UsageStatus } from '../../generated/prisma/client.js';
-import type { TokenCounts } from '../providers/adapters/adapter.js';
+import type { TokenCounts } from './token-counts.js';
 import type { OutputAllowance } from '../limits/output-allowance.js';
-import { AppError } from '../../errors.js';
 import { costMicros, type PriceLookup } from '../catalog/pricing.js';
 import { platformQuotaScope, workspaceScope } from '../limits/counter-scopes.js';
 import { GUARD_ORDER, isBudget, LimitExceeded, type Guard, type LimitKey } from '../limits/guards.js';
@@ -148,13 +147,13 @@ export function createLedger(sql: Sql, price: PriceLookup, clock: () => Date, pl
             [platformQuotaScope(reservation.workspaceId), month, reservation.workspaceId, platformMonthlyRequests],
           );
           if (granted.length === 0 || granted[0].requests > platformMonthlyRequests) {
-            throw new AppError('LIMIT_EXCEEDED', `This workspace has used its ${platformMonthlyRequests} platform calls for the month: add a provider key of your own`);
+            throw LimitExceeded.platform(platformMonthlyRequests);
           }
           return insert(tx);
         });
       } catch (error) {
         const refused = error as { code?: string; message?: string; detail?: string };
-        if (refused.code === 'P0001' && refused.message === 'LIMIT_EXCEEDED') throw new LimitExceeded(guards(null)[Number(refused.detail) - 1]);
+        if (refused.code === 'P0001' && refused.message === 'LIMIT_EXCEEDED') throw LimitExceeded.counter(guards(null)[Number(refused.detail) - 1]);
         throw error;
       }
     },
@@ -352,8 +351,3 @@ export const ROLLUP_UPSERT = `
     duration_count = usage_daily.duration_count + EXCLUDED.duration_count`;
 
 export type Ledger = ReturnType<typeof createLedger>;
-
-/** About four characters a token: used when a provider reports no counts. */
-export function estimateTokens(text: string): number {
-  return Math.ceil(text.length / 4);
-}

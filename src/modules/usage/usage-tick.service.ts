@@ -1,6 +1,6 @@
 // Live per-provider counters pushed to a workspace's `usageTicks` subscribers.
 import { filter, pipe } from 'graphql-yoga';
-import type { Viewer } from '../../auth/jwt.js';
+import type { Viewer } from '../../auth/viewer.js';
 import type { GatewayPubSub, UsageTickEvent } from '../../pubsub/pubsub.js';
 import { untilAborted } from '../../pubsub/until-aborted.js';
 

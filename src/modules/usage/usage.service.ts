@@ -1,7 +1,7 @@
 // What the API asks of usage: reports and raw events, with the viewer's
 // visibility applied (members see their own calls, admins the workspace's)
 // and days counted in the workspace's time zone.
-import { roleAtLeast, type Viewer } from '../../auth/jwt.js';
+import { roleAtLeast, type Viewer } from '../../auth/viewer.js';
 import type { ProviderKind, UsageSource, UsageStatus } from '../../generated/prisma/enums.js';
 import { decodeCursor, pageSize, toPage } from '../../pagination.js';
 import { AppError } from '../../errors.js';

@@ -1,4 +1,5 @@
-// The one interface every wire protocol implements, and the mapping of upstream
+// The one interface every wire protocol implements (canonical request in, canonical
+// answer events out: see chat/canonical.ts), and the mapping of upstream
 // failures to the contract's codes. Upstream error text is never passed on: it
 // can echo the key (OpenAI's 401 does), so callers get status and error type only.
 import type { ProviderKind } from '../../../generated/prisma/enums.js';
@@ -6,6 +7,7 @@ import { childSignal } from '../../../child-signal.js';
 import { AppError, type ErrorCode } from '../../../errors.js';
 import { EgressRefused } from '../../../net/egress.js';
 import { UpstreamLineTooLong } from '../../../net/http-fetch.js';
+import type { AnswerEvent, UpstreamRequest } from '../../chat/canonical.js';
 import { KINDS } from '../kinds.js';
 
 export interface ProviderTarget {
@@ -16,43 +18,14 @@ export interface ProviderTarget {
   credentialType: 'API_KEY' | 'OAUTH_TOKEN';
 }
 
-export interface ChatMessage {
-  role: 'system' | 'user' | 'assistant';
-  content: string;
-}
-
-export interface ChatRequest {
-  model: string;
-  messages: ChatMessage[];
-  temperature?: number;
-  /** The most output tokens the call may spend: the core always sets it (its reservation is sized by it). */
-  maxTokens: number;
-}
-
-/** Token counts as the provider reported them (completion includes reasoning; prompt includes cached). */
-export interface TokenCounts {
-  promptTokens: number;
-  cachedPromptTokens: number;
-  completionTokens: number;
-  reasoningTokens: number;
-  totalTokens: number;
-}
-
-/** What every adapter yields, whatever its wire protocol. */
-export type StreamEvent =
-  | { type: 'text'; text: string }
-  | { type: 'thinking'; text: string }
-  | { type: 'usage'; usage: TokenCounts }
-  | { type: 'finish'; reason: string | null };
-
 export interface ProviderAdapter {
   /** Proves the key works; resolves with the models it can use when the provider lists them. */
   validate(target: ProviderTarget, signal: AbortSignal): Promise<{ models: string[] | null }>;
   listModels(target: ProviderTarget, signal: AbortSignal): Promise<string[]>;
   /** One non-streamed call, answered as the same events a stream would give. */
-  chat(target: ProviderTarget, request: ChatRequest, signal: AbortSignal): Promise<StreamEvent[]>;
+  chat(target: ProviderTarget, request: UpstreamRequest, signal: AbortSignal): Promise<AnswerEvent[]>;
   /** Upstream failures are thrown as ProviderCallError, before or after the first event. */
-  stream(target: ProviderTarget, request: ChatRequest, signal: AbortSignal): AsyncIterable<StreamEvent>;
+  stream(target: ProviderTarget, request: UpstreamRequest, signal: AbortSignal): AsyncIterable<AnswerEvent>;
 }
 
 export interface AdapterDeps {
@@ -161,9 +134,9 @@ export async function* streamProvider(
   kind: ProviderKind,
   signal: AbortSignal,
   deadlines: Pick<AdapterDeps, 'timeoutMs' | 'idleTimeoutMs'>,
-  open: (signal: AbortSignal) => AsyncIterable<StreamEvent> | Promise<AsyncIterable<StreamEvent>>,
+  open: (signal: AbortSignal) => AsyncIterable<AnswerEvent> | Promise<AsyncIterable<AnswerEvent>>,
   httpFailure: (error: unknown) => UpstreamFailure | undefined,
-): AsyncGenerator<StreamEvent> {
+): AsyncGenerator<AnswerEvent> {
   const upstream = childSignal(signal);
   upstream.deadline(deadlines.timeoutMs, 'stream');
   let finished = false;

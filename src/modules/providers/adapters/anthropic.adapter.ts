@@ -1,16 +1,15 @@
 // Anthropic Messages API through @anthropic-ai/sdk. OAuth tokens go as a bearer token.
 import Anthropic from '@anthropic-ai/sdk';
-import type { Message, MessageCreateParamsNonStreaming, Usage } from '@anthropic-ai/sdk/resources/messages';
+import type { Message, MessageCreateParamsNonStreaming, MessageParam, Usage } from '@anthropic-ai/sdk/resources/messages';
+import { textOf, type AnswerEvent, type UpstreamRequest } from '../../chat/canonical.js';
+import type { TokenCounts } from '../../usage/token-counts.js';
 import {
   callProvider,
   inBandError,
   streamProvider,
   type AdapterDeps,
-  type ChatRequest,
   type ProviderAdapter,
   type ProviderTarget,
-  type StreamEvent,
-  type TokenCounts,
   type UpstreamFailure,
 } from './adapter.js';
 
@@ -85,21 +84,25 @@ function httpFailure(error: unknown): UpstreamFailure | undefined {
 }
 
 /** System text goes top level. */
-function body(request: ChatRequest): Omit<MessageCreateParamsNonStreaming, 'stream'> {
-  const system = request.messages.filter((m) => m.role === 'system').map((m) => m.content).join('\n\n');
+function body(request: UpstreamRequest): Omit<MessageCreateParamsNonStreaming, 'stream'> {
+  const system = request.messages.filter((m) => m.role === 'system').map(textOf).join('\n\n');
   const params: Omit<MessageCreateParamsNonStreaming, 'stream'> = {
     model: request.model,
-    max_tokens: request.maxTokens,
-    messages: request.messages.filter((m) => m.role !== 'system').map((m) => ({ role: m.role as 'user' | 'assistant', content: m.content })),
+    max_tokens: request.options.maxTokens,
+    messages: toAnthropicMessages(request.messages),
   };
   if (system) params.system = system;
   // The Messages API takes temperature; this SDK version no longer types it.
-  if (request.temperature !== undefined) Object.assign(params, { temperature: request.temperature });
+  if (request.options.temperature !== undefined) Object.assign(params, { temperature: request.options.temperature });
   return params;
 }
 
-function messageEvents(message: Message): StreamEvent[] {
-  const events: StreamEvent[] = [];
+function toAnthropicMessages(messages: UpstreamRequest['messages']): MessageParam[] {
+  return messages.filter((m) => m.role !== 'system').map((m) => ({ role: m.role as 'user' | 'assistant', content: textOf(m) }));
+}
+
+function messageEvents(message: Message): AnswerEvent[] {
+  const events: AnswerEvent[] = [];
   for (const block of message.content) {
     if (block.type === 'thinking') events.push({ type: 'thinking', text: block.thinking });
     if (block.type === 'text') events.push({ type: 'text', text: block.text });

@@ -9,14 +9,13 @@ import {
   inBandError,
   streamProvider,
   type AdapterDeps,
-  type ChatRequest,
   type ProviderAdapter,
   type ProviderTarget,
-  type StreamEvent,
-  type TokenCounts,
   type UpstreamFailure,
 } from './adapter.js';
 import { sseData } from './sse.js';
+import { textOf, type AnswerEvent, type UpstreamRequest } from '../../chat/canonical.js';
+import type { TokenCounts } from '../../usage/token-counts.js';
 
 interface GeminiErrorBody {
   error?: { status?: string; details?: Array<{ reason?: string }> };
@@ -109,19 +108,20 @@ function modelPath(model: string): string {
 }
 
 /** Gemini's roles are user and model; system text goes in systemInstruction. */
-function generateRequest(request: ChatRequest): GenerateContentRequest {
-  const system = request.messages.filter((m) => m.role === 'system').map((m) => m.content).join('\n\n');
-  const contents: Content[] = request.messages
-    .filter((m) => m.role !== 'system')
-    .map((m) => ({ role: m.role === 'assistant' ? 'model' : 'user', parts: [{ text: m.content }] }));
+function generateRequest(request: UpstreamRequest): GenerateContentRequest {
+  const system = request.messages.filter((m) => m.role === 'system').map(textOf).join('\n\n');
   return {
-    contents,
+    contents: toGeminiContents(request.messages),
     ...(system ? { systemInstruction: { role: 'system', parts: [{ text: system }] } } : {}),
-    generationConfig: { temperature: request.temperature, maxOutputTokens: request.maxTokens },
+    generationConfig: { temperature: request.options.temperature, maxOutputTokens: request.options.maxTokens },
   };
 }
 
-function* responseEvents(target: ProviderTarget, response: GenerateContentResponse): Generator<StreamEvent> {
+function toGeminiContents(messages: UpstreamRequest['messages']): Content[] {
+  return messages.filter((m) => m.role !== 'system').map((m) => ({ role: m.role === 'assistant' ? 'model' : 'user', parts: m.content.map((part) => ({ text: part.text })) }));
+}
+
+function* responseEvents(target: ProviderTarget, response: GenerateContentResponse): Generator<AnswerEvent> {
   const inBand = (response as { error?: { status?: string } }).error;
   if (inBand) throw inBandError(target.kind, inBand.status);
   const candidate = response.candidates?.[0];

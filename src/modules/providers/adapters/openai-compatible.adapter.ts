@@ -2,17 +2,16 @@
 // OpenAI-compatible endpoint, through the `openai` SDK with a base URL.
 import OpenAI from 'openai';
 import { KINDS } from '../kinds.js';
-import type { ChatCompletion, ChatCompletionChunk, ChatCompletionCreateParamsBase } from 'openai/resources/chat/completions';
+import type { ChatCompletion, ChatCompletionChunk, ChatCompletionCreateParamsBase, ChatCompletionMessageParam } from 'openai/resources/chat/completions';
+import { textOf, type AnswerEvent, type UpstreamRequest } from '../../chat/canonical.js';
+import type { TokenCounts } from '../../usage/token-counts.js';
 import {
   callProvider,
   inBandError,
   streamProvider,
   type AdapterDeps,
-  type ChatRequest,
   type ProviderAdapter,
   type ProviderTarget,
-  type StreamEvent,
-  type TokenCounts,
   type UpstreamFailure,
 } from './adapter.js';
 
@@ -102,12 +101,16 @@ function httpFailure(error: unknown): UpstreamFailure | undefined {
 }
 
 /** Newer OpenAI models take max_completion_tokens; everything OpenAI-compatible else takes max_tokens. */
-function body(target: ProviderTarget, request: ChatRequest): ChatCompletionCreateParamsBase {
-  const params: ChatCompletionCreateParamsBase = { model: request.model, messages: request.messages };
-  if (request.temperature !== undefined) params.temperature = request.temperature;
-  if (target.kind === 'OPENAI' && /^(o\d|gpt-5)/.test(request.model)) params.max_completion_tokens = request.maxTokens;
-  else params.max_tokens = request.maxTokens;
+function body(target: ProviderTarget, request: UpstreamRequest): ChatCompletionCreateParamsBase {
+  const params: ChatCompletionCreateParamsBase = { model: request.model, messages: toOpenAiMessages(request.messages) };
+  if (request.options.temperature !== undefined) params.temperature = request.options.temperature;
+  if (target.kind === 'OPENAI' && /^(o\d|gpt-5)/.test(request.model)) params.max_completion_tokens = request.options.maxTokens;
+  else params.max_tokens = request.options.maxTokens;
   return params;
+}
+
+function toOpenAiMessages(messages: UpstreamRequest['messages']): ChatCompletionMessageParam[] {
+  return messages.map((message) => ({ role: message.role, content: textOf(message) }));
 }
 
 interface ReasoningDelta {
@@ -118,7 +121,7 @@ interface ReasoningDelta {
   reasoning?: string | null;
 }
 
-function* chunkEvents(chunk: ChatCompletionChunk): Generator<StreamEvent> {
+function* chunkEvents(chunk: ChatCompletionChunk): Generator<AnswerEvent> {
   const choice = chunk.choices[0];
   if (choice) {
     const delta = choice.delta as ReasoningDelta;
@@ -130,10 +133,10 @@ function* chunkEvents(chunk: ChatCompletionChunk): Generator<StreamEvent> {
   if (chunk.usage) yield { type: 'usage', usage: counts(chunk.usage) };
 }
 
-function completionEvents(completion: ChatCompletion): StreamEvent[] {
+function completionEvents(completion: ChatCompletion): AnswerEvent[] {
   const choice = completion.choices[0];
   const message = choice?.message as (ReasoningDelta & { content: string | null }) | undefined;
-  const events: StreamEvent[] = [];
+  const events: AnswerEvent[] = [];
   const thinking = message?.reasoning_content ?? message?.reasoning;
   if (thinking) events.push({ type: 'thinking', text: thinking });
   if (message?.content) events.push({ type: 'text', text: message.content });

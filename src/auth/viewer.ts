@@ -1,0 +1,23 @@
+// Who a caller is once a credential is accepted, and what their role allows.
+export type Role = 'OWNER' | 'ADMIN' | 'MEMBER';
+
+export interface Viewer {
+  userId: string;
+  workspaceId: string;
+  role: Role;
+  /** Epoch milliseconds when the credential stops being valid (every accepted token has an `exp`). */
+  expiresAt: number;
+}
+
+/** A Map, not an object literal: a claim such as "__proto__" or "constructor" must not find a property of every object. */
+const ROLE_CLAIMS = new Map<string, Role>([['owner', 'OWNER'], ['admin', 'ADMIN'], ['member', 'MEMBER']]);
+const ROLE_RANK: Record<Role, number> = { MEMBER: 0, ADMIN: 1, OWNER: 2 };
+
+/** A role claim as tokens write it (owner, admin, member, any case); undefined for anything else. */
+export function roleFromClaim(claim: unknown): Role | undefined {
+  return typeof claim === 'string' ? ROLE_CLAIMS.get(claim.toLowerCase()) : undefined;
+}
+
+export function roleAtLeast(role: Role, minimum: Role): boolean {
+  return ROLE_RANK[role] >= ROLE_RANK[minimum];
+}

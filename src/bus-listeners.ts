@@ -1,0 +1,18 @@
+// What this instance does when any instance (itself included) announces a change on the bus.
+import type { PubSubBus } from './pubsub/pubsub.js';
+import { untilAborted } from './pubsub/until-aborted.js';
+import type { Services } from './services.js';
+
+/** Listens until `signal` aborts. */
+export function listenToBus(bus: PubSubBus, services: Services, signal: AbortSignal): void {
+  // Deleting or disabling a provider (on any instance) ends this instance's live calls to it.
+  void (async () => {
+    for await (const { providerId } of untilAborted(bus.pubsub.subscribe('provider:removed'), signal)) {
+      services.liveStreams.endAll(providerId);
+    }
+  })();
+  // Another instance changed a workspace's routing: what this one kept of it is stale.
+  void (async () => {
+    for await (const { workspaceId } of untilAborted(bus.pubsub.subscribe('routing:changed'), signal)) services.routes.forget(workspaceId);
+  })();
+}

@@ -1,0 +1,255 @@
+// One attempt at a chat through one candidate: reserve a ledger row → call the
+// provider → one Outcome, computed once, which the after-call effects record
+// and the caller reports. A reservation a limit refuses makes no call and
+// writes nothing. A caller that stops reading ends the upstream call; the row
+// is then CANCELLED with what was sent.
+import { childSignal } from '../../child-signal.js';
+import { SealError } from '../../crypto/seal.js';
+import { AppError } from '../../errors.js';
+import type { UsageSource } from '../../generated/prisma/client.js';
+import { providerScope } from '../limits/counter-scopes.js';
+import { LimitExceeded, limitAlertDrafts, type Guard } from '../limits/guards.js';
+import { outputAllowance } from '../limits/output-allowance.js';
+import type { Adapters } from '../providers/adapters/adapters.js';
+import { KINDS } from '../providers/kinds.js';
+import type { ProviderService } from '../providers/provider.service.js';
+import type { AlertService } from '../alerts/alerts.service.js';
+import type { Metrics } from '../../metrics.js';
+import type { Ledger, Reservation } from '../usage/ledger.js';
+import { estimateTokens, type TokenCounts } from '../usage/token-counts.js';
+import type { AfterCall } from './after-call.js';
+import type { ChatEvent, UpstreamRequest } from './canonical.js';
+import type { ChatPlan } from './chat-plan.js';
+import { ProviderRemoved, type LiveStreams } from './live-streams.js';
+import type { RouteCandidate } from './route.service.js';
+
+/** How one attempt ended, as the ledger records it and the caller is told. */
+export interface Outcome {
+  status: 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
+  tokens: TokenCounts;
+  usageSource: UsageSource;
+  /** Why the call failed or was ended; null when it succeeded or the caller left. */
+  error: AppError | null;
+  finishReason: string | null;
+  /** The answer's text as the caller was given it. */
+  text: string;
+  durationMs: number;
+  /** Until the first text or thinking from the provider. */
+  ttftMs: number | null;
+}
+
+export type AttemptResult = { refused: LimitExceeded } | { refused: null; eventId: string; outcome: Outcome; costMicros: bigint };
+
+export interface AttemptDeps {
+  ledger: Ledger;
+  providers: Pick<ProviderService, 'target'>;
+  adapters: Adapters;
+  liveStreams: LiveStreams;
+  /** The catalog's context window of a model, when known: it bounds a call's output allowance. */
+  contextWindow: (kind: RouteCandidate['provider']['kind'], model: string) => number | null;
+  alerts: Pick<AlertService, 'raise'>;
+  metrics: Pick<Metrics, 'reservationRefused'>;
+  afterCall: AfterCall;
+  /** Where errors that are bugs go (the app's logger). */
+  onUnexpected: (error: unknown) => void;
+  clock: () => Date;
+}
+
+/**
+ * A provider that streams past its output cap is cut off once our estimate of its text (four characters a
+ * token) passes the cap by this factor: one that honours the cap can estimate well over it (code and URLs
+ * run to five or more characters a token).
+ */
+const CUT_OFF_FACTOR = 2;
+/** A failed call the provider never answered: providers bill nothing for it. */
+const NOTHING_BILLED: TokenCounts = { promptTokens: 0, cachedPromptTokens: 0, completionTokens: 0, reasoningTokens: 0, totalTokens: 0 };
+const MAX_COUNT = 2 ** 31 - 1;
+
+export function createAttempt(deps: AttemptDeps) {
+  /** Yields the answer's text and thinking as they come; returns how the attempt ended. */
+  return async function* attempt(
+    plan: ChatPlan,
+    candidate: RouteCandidate,
+    options: { streamed: boolean; fallbackFromId: string | null; signal: AbortSignal },
+  ): AsyncGenerator<Extract<ChatEvent, { type: 'text' | 'thinking' }>, AttemptResult> {
+    const { provider, model } = candidate;
+    const reservation = reservationOf(plan, candidate, {
+      streamed: options.streamed,
+      fallbackFromId: options.fallbackFromId,
+      contextWindow: deps.contextWindow(provider.kind, model),
+      at: deps.clock(),
+    });
+    let eventId: string;
+    let outputTokens: number;
+    try {
+      const reserved = await deps.ledger.reserve(reservation, {
+        platform: provider.scope === 'PLATFORM',
+        timezone: plan.prefs.timezone,
+        limits: {
+          providerDailyTokens: provider.dailyTokenLimit,
+          providerMonthlyMicros: provider.monthlyBudgetMicros,
+          workspaceDailyTokens: plan.prefs.workspaceDailyTokenLimit,
+          workspaceMonthlyMicros: plan.prefs.workspaceMonthlyBudgetMicros,
+        },
+      });
+      ({ id: eventId, outputTokens } = reserved);
+      await raiseLimitAlerts(plan, provider, reserved.guards);
+    } catch (error) {
+      if (!(error instanceof LimitExceeded)) throw error;
+      deps.metrics.reservationRefused(error.limit);
+      if (error.guard) await raiseLimitAlerts(plan, provider, [error.guard]);
+      return { refused: error };
+    }
+
+    // Aborted when the caller leaves, or by the provider's removal (with a ProviderRemoved reason).
+    const upstream = childSignal(options.signal);
+    const untrack = deps.liveStreams.track(provider.id, upstream);
+    const answer = new AnswerSoFar(performance.now(), Math.ceil(outputTokens * CUT_OFF_FACTOR) * 4);
+    let outcome: Outcome | undefined;
+    let costMicros: bigint;
+    try {
+      const upstreamRequest: UpstreamRequest = { model, messages: plan.messages, options: { temperature: plan.request.options.temperature, maxTokens: outputTokens } };
+      const adapter = deps.adapters[KINDS[provider.kind].protocol];
+      const target = await deps.providers.target(provider);
+      const events = options.streamed ? adapter.stream(target, upstreamRequest, upstream.signal) : await adapter.chat(target, upstreamRequest, upstream.signal);
+      for await (const event of events) {
+        if (event.type === 'usage') answer.usage = wellFormed(event.usage) ? event.usage : undefined;
+        else if (event.type === 'finish') answer.finishReason = event.reason;
+        else {
+          const text = answer.add(event.text);
+          if (text) yield { type: event.type, text, tokensSoFar: estimateTokens(answer.text) };
+          if (answer.cutOff) break;
+        }
+      }
+      // Some SDKs end a stream quietly when its signal aborts, instead of throwing.
+      upstream.signal.throwIfAborted();
+      outcome = answer.outcome('SUCCEEDED', null, plan.promptEstimate, outputTokens);
+    } catch (error) {
+      const failure = failureOf(error, upstream.signal, options.signal, deps.onUnexpected);
+      outcome = answer.outcome(failure && failure.code !== 'PROVIDER_REMOVED' ? 'FAILED' : 'CANCELLED', failure, plan.promptEstimate, outputTokens);
+    } finally {
+      // Reached without an outcome when the caller stopped reading mid-answer.
+      outcome ??= answer.outcome('CANCELLED', null, plan.promptEstimate, outputTokens);
+      untrack();
+      upstream.release();
+      // Ends the upstream request unless it was read to its end.
+      if (outcome.status !== 'SUCCEEDED' || answer.cutOff) upstream.abort(new DOMException('the call ended', 'AbortError'));
+      ({ costMicros } = await deps.afterCall(plan, candidate, eventId, reservation, outcome));
+    }
+    return { refused: null, eventId, outcome, costMicros };
+  };
+
+  /** Alerts never fail a call: a failure to raise one is logged. */
+  async function raiseLimitAlerts(plan: ChatPlan, provider: RouteCandidate['provider'], guards: Guard[]): Promise<void> {
+    const drafts = limitAlertDrafts(guards, plan.prefs.quotaWarningThreshold, provider);
+    if (drafts.length) await deps.alerts.raise(plan.viewer.workspaceId, drafts).catch(deps.onUnexpected);
+  }
+}
+
+export type Attempt = ReturnType<typeof createAttempt>;
+
+/** The ledger row an attempt reserves: who, through what, and how much output it may spend. */
+function reservationOf(
+  { viewer, request, prefs, session, newSession, promptEstimate }: ChatPlan,
+  { provider, model }: RouteCandidate,
+  call: { streamed: boolean; fallbackFromId: string | null; contextWindow: number | null; at: Date },
+): Reservation {
+  return {
+    workspaceId: viewer.workspaceId,
+    providerId: provider.id,
+    providerScope: providerScope(provider),
+    kind: provider.kind,
+    model,
+    agent: request.agent,
+    operation: request.operation,
+    userId: viewer.userId,
+    sessionId: session.id,
+    streamed: call.streamed,
+    promptEstimate,
+    output: outputAllowance({ maxTokens: request.options.maxTokens, promptTokens: promptEstimate }, { maxTokensPerRequest: prefs.maxTokensPerRequest, contextWindow: call.contextWindow }),
+    fallbackFromId: call.fallbackFromId,
+    reservedAt: call.at,
+    // A chat that names no session opens one: its first reservation writes it.
+    ...(newSession ? { newSession: { title: session.title } } : {}),
+  };
+}
+
+/** The answer as it streams in: what the caller was given, and what the provider said of it. */
+class AnswerSoFar {
+  text = '';
+  usage: TokenCounts | undefined;
+  finishReason: string | null = null;
+  /** The provider went on past its output cap and was cut off. */
+  cutOff = false;
+  private ttftMs: number | null = null;
+
+  constructor(
+    private readonly startedAt: number,
+    /** What the caller may be given, in characters (estimateTokens counts four a token). */
+    private readonly maxChars: number,
+  ) {}
+
+  /** Takes a delta; returns the part of it the caller may be given. */
+  add(delta: string): string {
+    this.ttftMs ??= performance.now() - this.startedAt;
+    const allowed = delta.slice(0, this.maxChars - this.text.length);
+    this.text += allowed;
+    if (allowed.length < delta.length) {
+      this.cutOff = true;
+      this.finishReason = 'length';
+    }
+    return allowed;
+  }
+
+  outcome(status: Outcome['status'], error: AppError | null, promptEstimate: number, outputTokens: number): Outcome {
+    const reported = this.usage ?? (status === 'FAILED' && this.text === '' ? NOTHING_BILLED : estimatedCounts(promptEstimate, this.text));
+    return {
+      status,
+      tokens: withinAllowance(reported, outputTokens),
+      usageSource: this.usage ? 'PROVIDER' : 'ESTIMATED',
+      error,
+      finishReason: this.finishReason,
+      text: this.text,
+      durationMs: performance.now() - this.startedAt,
+      ttftMs: this.ttftMs,
+    };
+  }
+}
+
+/** What a thrown error means for the call: a failure in the contract's terms, or null when the caller left. */
+function failureOf(error: unknown, upstream: AbortSignal, caller: AbortSignal, onUnexpected: (error: unknown) => void): AppError | null {
+  if (upstream.reason instanceof ProviderRemoved) return new AppError('PROVIDER_REMOVED', 'The provider was deleted or disabled during the call');
+  if (caller.aborted) return null;
+  if (error instanceof AppError) return error;
+  // A key that does not open (wrong master key, moved ciphertext): this provider cannot be used, others may.
+  if (error instanceof SealError) return new AppError('INTERNAL', error.message);
+  // A bug, not an upstream failure: recorded, logged, and reported as INTERNAL without details.
+  onUnexpected(error);
+  return new AppError('INTERNAL', 'Unexpected error');
+}
+
+/**
+ * A call spends at most its reserved output: a provider that reports (or streams) more than the cap it was
+ * sent is recorded at the cap, so a reservation bounds what a call can add to the counters.
+ */
+function withinAllowance(tokens: TokenCounts, outputTokens: number): TokenCounts {
+  const completionTokens = Math.min(tokens.completionTokens, outputTokens);
+  return {
+    promptTokens: tokens.promptTokens,
+    cachedPromptTokens: Math.min(tokens.cachedPromptTokens, tokens.promptTokens),
+    completionTokens,
+    reasoningTokens: Math.min(tokens.reasoningTokens, completionTokens),
+    totalTokens: tokens.promptTokens + completionTokens,
+  };
+}
+
+/** Counts a provider reports are data from outside: only whole, non-negative, 32-bit ones are taken. */
+function wellFormed(tokens: TokenCounts): boolean {
+  return Object.values(tokens).every((count) => Number.isInteger(count) && count >= 0 && count <= MAX_COUNT);
+}
+
+/** When the provider reported nothing (cancelled, silent): prompt from the request, completion from what was sent. */
+function estimatedCounts(promptTokens: number, sent: string): TokenCounts {
+  const completionTokens = estimateTokens(sent);
+  return { promptTokens, cachedPromptTokens: 0, completionTokens, reasoningTokens: 0, totalTokens: promptTokens + completionTokens };
+}

@@ -1,0 +1,15 @@
+// The token counts of one call, as every part of the gateway speaks of them.
+
+/** Completion includes reasoning; prompt includes cached. */
+export interface TokenCounts {
+  promptTokens: number;
+  cachedPromptTokens: number;
+  completionTokens: number;
+  reasoningTokens: number;
+  totalTokens: number;
+}
+
+/** About four characters a token: used when a provider reports no counts. */
+export function estimateTokens(text: string): number {
+  return Math.ceil(text.length / 4);
+}
