@@ -59,7 +59,8 @@ export interface Reserved {
   guards: Guard[];
 }
 
-export interface Outcome {
+/** What finalize records of a call that ended (see the chat core's Outcome, which it is made from). */
+export interface CallRecord {
   status: Exclude<UsageStatus, 'RESERVED'>;
   tokens: TokenCounts;
   usageSource: UsageSource;
@@ -169,7 +170,7 @@ export function createLedger(sql: Sql, price: PriceLookup, clock: () => Date, pl
      * swept) changes nothing.
      * Returns the provider's counters after the call, for live ticks, and the session's message count.
      */
-    async finalize(id: string, reservation: Reservation, outcome: Outcome, timezone: string): Promise<Finalized> {
+    async finalize(id: string, reservation: Reservation, outcome: CallRecord, timezone: string): Promise<Finalized> {
       const now = clock();
       const { tokens } = outcome;
       const quote = price(reservation.kind, reservation.model, reservation.reservedAt);
@@ -272,7 +273,7 @@ const RESERVE = statement<ReserveParams>(
 
 interface FinalizeParams extends TokenCounts {
   id: string;
-  status: Outcome['status'];
+  status: CallRecord['status'];
   usageSource: UsageSource;
   durationMs: number;
   ttftMs: number | null;
