@@ -20,7 +20,7 @@ const OPEN_LOOP_SECONDS = Number(process.env.BENCH_OPEN_LOOP_SECONDS ?? 5);
 const WARMUP_CALLS = Number(process.env.BENCH_WARMUP_CALLS ?? 5000);
 
 const jwtSecret = randomBytes(32).toString('base64url');
-const simulator = await startChild('src/simulator/main.ts', ['0'], {}, /listening on (http:\/\/\S+)/);
+const simulator = await startChild('src/cli/simulator.ts', ['0'], {}, /listening on (http:\/\/\S+)/);
 // The gateway as `npm start` runs it: the bundle `npm run build` wrote (the npm script builds it first).
 const gateway = await startChild(
   'dist/server/main.js',
