@@ -36,8 +36,3 @@ export async function buildServer(): Promise<{ bytes: number }> {
   }
   return { bytes };
 }
-
-if (process.argv[1] === import.meta.filename) {
-  const { bytes } = await buildServer();
-  console.log(`server built in ${path.relative(process.cwd(), SERVER_ENTRY)} (${Math.round(bytes / 1024)} KiB)`);
-}

@@ -1,8 +1,8 @@
-// `npm run token -- --workspace acme --user alice --role owner [--ttl 12h]`
-// Signs a development token with the configured JWT_SECRET (or the dev secret in DATA_DIR).
-import { parseArgs } from 'node:util';
+// Development tokens, signed with the configured JWT_SECRET (or the dev secret in
+// DATA_DIR): `npm run token` (src/cli/token.ts) prints one; the demo, the tests
+// and the benchmarks call signToken themselves.
 import { SignJWT } from 'jose';
-import { loadConfig, type JwtConfig } from '../config.js';
+import type { JwtConfig } from '../config.js';
 
 export async function signToken(
   jwt: JwtConfig,
@@ -18,25 +18,4 @@ export async function signToken(
   if (jwt.issuer) builder = builder.setIssuer(jwt.issuer);
   if (jwt.audience) builder = builder.setAudience(jwt.audience);
   return builder.sign(new TextEncoder().encode(jwt.secret));
-}
-
-async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      workspace: { type: 'string', default: 'demo' },
-      user: { type: 'string', default: 'dev' },
-      role: { type: 'string', default: 'owner' },
-      ttl: { type: 'string', default: '12h' },
-    },
-  });
-  if (!['owner', 'admin', 'member'].includes(values.role)) throw new Error('--role must be owner, admin or member');
-  const config = loadConfig();
-  console.log(await signToken(config.jwt, { workspace: values.workspace, user: values.user, role: values.role }, values.ttl));
-}
-
-if (import.meta.url === `file://${process.argv[1]}`) {
-  main().catch((error: unknown) => {
-    console.error(error instanceof Error ? error.message : error);
-    process.exitCode = 1;
-  });
 }

@@ -1,6 +1,6 @@
 // The console's bundler step: src/console/app/ (TypeScript, Chart.js, graphql-ws)
 // bundled by esbuild into dist/console/, which the gateway serves at /console/.
-// `npm run console:build` runs codegen first (the app imports its typed documents).
+// `npm run console:build` (src/cli/console-build.ts) runs codegen first (the app imports its typed documents).
 import { copyFile, mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { build } from 'esbuild';
@@ -39,10 +39,4 @@ export async function buildConsole(outDir = CONSOLE_DIR): Promise<Array<{ file: 
     await rename(temporary(target), target);
   }
   return written;
-}
-
-if (process.argv[1] === import.meta.filename) {
-  const written = await buildConsole();
-  const bundle = written.find((entry) => entry.file === 'app.js');
-  console.log(`console built in ${path.relative(process.cwd(), CONSOLE_DIR)} (app.js ${Math.round((bundle?.bytes ?? 0) / 1024)} KiB)`);
 }

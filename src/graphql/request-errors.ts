@@ -98,7 +98,9 @@ export function requestErrorsPlugin({ suggest }: { suggest: boolean }): Plugin {
       }
     },
     onParse: () => ({ result }) => recode(result, suggest),
-    onValidate: () => ({ result }) => result.forEach((error) => recode(error, suggest)),
+    onValidate: () => ({ result }) => {
+      for (const error of result) recode(error, suggest);
+    },
     onExecute: (payload) => {
       refuseNul(payload);
       return { onExecuteDone: ({ result }) => recodeRequestErrors(result, suggest) };

@@ -2,7 +2,7 @@
 // INVALID_ARGUMENT with reason API_KEY_INVALID, never 401.
 import { SIM_MODELS } from './models.js';
 import { countTokens, promptTokens, replyChunks, THINKING, type SimMessage } from './reply.js';
-import { retryAfterHeaders, type SimExchange, type SimProtocol } from './simulator.js';
+import { retryAfterHeaders, type SimExchange, type SimProtocol } from './protocol.js';
 
 const STATUS_NAMES: Record<number, string> = {
   400: 'INVALID_ARGUMENT',

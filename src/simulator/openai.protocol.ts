@@ -2,7 +2,7 @@
 import type { IncomingMessage } from 'node:http';
 import { SIM_MODELS } from './models.js';
 import { countTokens, promptTokens, replyChunks, THINKING, type SimMessage } from './reply.js';
-import { retryAfterHeaders, type SimExchange, type SimProtocol } from './simulator.js';
+import { retryAfterHeaders, type SimExchange, type SimProtocol } from './protocol.js';
 
 const ERROR_TYPES: Record<number, [type: string, code: string]> = {
   400: ['invalid_request_error', 'bad_request'],

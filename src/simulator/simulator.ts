@@ -9,7 +9,8 @@ import type { AddressInfo } from 'node:net';
 import { anthropicProtocol } from './anthropic.protocol.js';
 import { geminiProtocol } from './gemini.protocol.js';
 import { openAiProtocol } from './openai.protocol.js';
-import { parseScript, scriptOfKey, type Script } from './script.js';
+import type { SimExchange, SimProtocol } from './protocol.js';
+import { parseScript, scriptOfKey } from './script.js';
 
 export interface RecordedRequest {
   protocol: string;
@@ -22,35 +23,6 @@ export interface RecordedRequest {
   /** The client went away before the response was complete. */
   closedByClient: boolean;
   completed: boolean;
-}
-
-/** What a protocol module gets for one request. */
-export interface SimExchange {
-  req: IncomingMessage;
-  res: ServerResponse;
-  url: URL;
-  /** The path below the protocol's prefix, e.g. "/chat/completions". */
-  path: string;
-  body: Record<string, unknown>;
-  script: Script;
-  key: string | undefined;
-  /** Resolves after `ms`, or early (false) once the client has gone. */
-  pause(ms: number): Promise<boolean>;
-  /** Writes one SSE frame unless the client has gone; false when it has. */
-  send(frame: string): boolean;
-  startStream(): void;
-  json(status: number, body: unknown, headers?: Record<string, string>): void;
-}
-
-export interface SimProtocol {
-  name: string;
-  prefix: string;
-  key(req: IncomingMessage, url: URL): string | undefined;
-  /** An error in the protocol's own shape. */
-  error(exchange: SimExchange, status: number, message: string): void;
-  handle(exchange: SimExchange): Promise<void>;
-  /** Routes that answer without a key (OpenRouter's model list). */
-  isPublic?(method: string, path: string): boolean;
 }
 
 const PROTOCOLS: SimProtocol[] = [openAiProtocol('openai', '/openai/v1'), openAiProtocol('openrouter', '/openrouter/api/v1'), anthropicProtocol, geminiProtocol];
@@ -194,9 +166,4 @@ function readBody(req: IncomingMessage): Promise<string> {
     req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     req.on('error', reject);
   });
-}
-
-/** Seconds to put in retry-after for a scripted 429, if any. */
-export function retryAfterHeaders(exchange: SimExchange, status: number): Record<string, string> {
-  return status === 429 ? { 'retry-after': String(exchange.script.retryAfter ?? 1) } : {};
 }

@@ -21,7 +21,7 @@ const OPEN_LOOP_RPS = 200;
 const OPEN_LOOP_SECONDS = Number(process.env.BENCH_OPEN_LOOP_SECONDS ?? 5);
 const WARMUP_CALLS = Number(process.env.BENCH_WARMUP_CALLS ?? 5000);
 
-const simulator = await startChild('src/simulator/main.ts', ['0'], {}, /listening on (http:\/\/\S+)/);
+const simulator = await startChild('src/cli/simulator.ts', ['0'], {}, /listening on (http:\/\/\S+)/);
 const database = process.env.DATABASE_URL ? 'Postgres' : 'PGlite (embedded)';
 const messages = [{ role: 'user' as const, content: 'Benchmark question' }];
 const gatewayMessages = [{ role: 'USER', content: 'Benchmark question' }];

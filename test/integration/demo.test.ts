@@ -26,14 +26,14 @@ async function waitFor(demo: GatewayProcess, text: string, timeoutMs = 90_000): 
 }
 
 describe('npm run demo', () => {
-  it('is the script that runs src/demo/main.ts after building the console', async () => {
+  it('is the script that runs src/cli/demo.ts after building the console', async () => {
     const { scripts } = JSON.parse(await readFile(path.resolve(import.meta.dirname, '../../package.json'), 'utf8')) as { scripts: Record<string, string> };
-    expect(scripts.demo).toMatch(/npm run console:build --silent && tsx src\/demo\/main\.ts$/);
+    expect(scripts.demo).toMatch(/npm run console:build --silent && tsx src\/cli\/demo\.ts$/);
   });
 
   it('tells the story, prints a working console URL and token, and stops on Ctrl-C', async () => {
     const dataDir = path.join(await tempDir(), 'demo');
-    const demo = spawnEntry('src/demo/main.ts', { DEMO_DATA_DIR: dataDir, DATABASE_URL: undefined, REDIS_URL: undefined });
+    const demo = spawnEntry('src/cli/demo.ts', { DEMO_DATA_DIR: dataDir, DATABASE_URL: undefined, REDIS_URL: undefined });
     await waitFor(demo, 'Ctrl-C stops the gateway and the simulator.');
     const out = demo.transcript;
 
@@ -79,7 +79,7 @@ describe('npm run demo', () => {
   it('refuses to reset a directory it did not create, and leaves it as it was', async () => {
     const dir = await tempDir();
     await writeFile(path.join(dir, 'precious.txt'), 'not the demo’s');
-    const demo = spawnEntry('src/demo/main.ts', { DEMO_DATA_DIR: dir, DATABASE_URL: undefined, REDIS_URL: undefined });
+    const demo = spawnEntry('src/cli/demo.ts', { DEMO_DATA_DIR: dir, DATABASE_URL: undefined, REDIS_URL: undefined });
     expect(await demo.exited).toBe(1);
     expect(demo.transcript).toContain('holds files the demo did not create');
     expect(await readFile(path.join(dir, 'precious.txt'), 'utf8')).toBe('not the demo’s');

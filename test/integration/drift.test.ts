@@ -28,7 +28,7 @@ describe('GraphQL schema drift', () => {
     await writeFile(file, stale);
     const env = { ...process.env };
     delete env.NODE_ENV;
-    const failure = await run(process.execPath, ['--import', 'tsx', 'src/graphql/print-schema.ts', '--check', file], { cwd: ROOT, env }).catch((error: { code: number; stderr: string }) => error);
+    const failure = await run(process.execPath, ['--import', 'tsx', 'src/cli/schema-print.ts', '--check', file], { cwd: ROOT, env }).catch((error: { code: number; stderr: string }) => error);
     expect(failure).toMatchObject({ code: 1 });
     expect((failure as { stderr: string }).stderr).toContain('differs');
   });

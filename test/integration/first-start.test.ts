@@ -24,22 +24,22 @@ describe('the first start on an empty data directory', () => {
     const { url } = await listening(gateway);
     expect(gateway.transcript).toContain('applied');
     const token = mintDevToken(dataDir);
-    const graphql = async (query: string, variables: Record<string, unknown> = {}) => {
+    const graphql = async <Data>(query: string, variables: Record<string, unknown> = {}) => {
       const response = await fetch(`${url}/graphql`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
         body: JSON.stringify({ query, variables }),
       });
-      return (await response.json()) as { data?: Record<string, any>; errors?: { extensions?: { code?: string } }[] };
+      return (await response.json()) as { data?: Data; errors?: { extensions?: { code?: string } }[] };
     };
 
-    const added = await graphql('mutation($input: AddProviderInput!) { addProvider(input: $input) { id health { status } } }', {
+    const added = await graphql<{ addProvider: { id: string } }>('mutation($input: AddProviderInput!) { addProvider(input: $input) { id health { status } } }', {
       input: { kind: 'OPENAI', apiKey: 'sk-first-start-0123456789', baseUrl: simulator.baseUrls.openai },
     });
     expect(added.errors).toBeUndefined();
-    const providerId = added.data!.addProvider.id as string;
+    const providerId = added.data!.addProvider.id;
     const test = 'mutation($id: ID!) { testProvider(id: $id) { ok errorCode } }';
-    const status = async () => (await graphql('query($id: ID!) { provider(id: $id) { health { status } } }', { id: providerId })).data!.provider.health.status;
+    const status = async () => (await graphql<{ provider: { health: { status: string } } }>('query($id: ID!) { provider(id: $id) { health { status } } }', { id: providerId })).data!.provider.health.status;
 
     expect(await graphql(test, { id: providerId })).toEqual({ data: { testProvider: { ok: true, errorCode: null } } });
 
@@ -51,8 +51,8 @@ describe('the first start on an empty data directory', () => {
     expect(await graphql(test, { id: providerId })).toMatchObject({ data: { testProvider: { ok: true } } });
     expect(await status()).toBe('ACTIVE');
 
-    const alerts = await graphql('{ alerts { edges { node { kind } } } }');
-    expect(alerts.data!.alerts.edges.map((edge: { node: { kind: string } }) => edge.node.kind).sort()).toEqual(['PROVIDER_INVALID', 'PROVIDER_RECOVERED']);
+    const alerts = await graphql<{ alerts: { edges: { node: { kind: string } }[] } }>('{ alerts { edges { node { kind } } } }');
+    expect(alerts.data!.alerts.edges.map((edge) => edge.node.kind).sort()).toEqual(['PROVIDER_INVALID', 'PROVIDER_RECOVERED']);
     expect(gateway.transcript).not.toContain('malformed array literal');
     expect(gateway.transcript).not.toMatch(/"level":(50|60)/);
 

@@ -25,7 +25,7 @@ const PROTOCOLS = [
 
 describe.each(PROTOCOLS)('a $kind provider, end to end', ({ kind, base, models, path }) => {
   it('is added after validation, listed, updated, rotated, tested and deleted', async () => {
-    const { workspace, token } = await owner();
+    const { token } = await owner();
     const key = canary();
     const added = await gw.execute(AddProvider, { input: { kind, apiKey: key, baseUrl: base(), label: 'Main', dailyTokenLimit: 5_000_000_000, monthlyBudgetUsd: 12.5 } }, { token });
     expect(added.errors).toBeUndefined();

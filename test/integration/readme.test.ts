@@ -65,9 +65,9 @@ function shellCommands(code: string): Command[] {
 const NPM_SCRIPTS_EXERCISED: Record<string, { by: string; entry: string }> = {
   start: { by: 'test/integration/process.test.ts', entry: 'spawnGateway' },
   test: { by: '.ci/run', entry: 'npm test' },
-  demo: { by: 'test/integration/demo.test.ts', entry: 'src/demo/main.ts' },
+  demo: { by: 'test/integration/demo.test.ts', entry: 'src/cli/demo.ts' },
   token: { by: 'test/integration/readme.test.ts', entry: 'npm run --silent token' },
-  simulator: { by: 'test/integration/readme.test.ts', entry: 'src/simulator/main.ts' },
+  simulator: { by: 'test/integration/readme.test.ts', entry: 'src/cli/simulator.ts' },
   'db:migrate': { by: '.ci/run', entry: 'npm run db:migrate' },
   // The diff the command writes as the next migration.
   'db:migration': { by: 'test/integration/drift.test.ts', entry: 'pendingSchemaDiff' },
@@ -175,7 +175,7 @@ async function runShell(command: Command): Promise<void> {
 
 /** `npm run simulator -- 0`'s entry, until it prints its base URLs. */
 async function simulatorBaseUrls(): Promise<string> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/simulator/main.ts', '0'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/simulator.ts', '0'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
   let printed = '';
   try {
     for await (const chunk of child.stdout) {

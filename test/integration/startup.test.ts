@@ -86,7 +86,7 @@ describe('npm run simulator on a port in use', () => {
     await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
     leftovers.push(() => new Promise((resolve) => holder.close(resolve)));
     const { port } = holder.address() as AddressInfo;
-    const simulator = spawnEntry('src/simulator/main.ts', {}, [String(port)]);
+    const simulator = spawnEntry('src/cli/simulator.ts', {}, [String(port)]);
     expect(await simulator.exited, simulator.transcript).toBe(1);
     expect(simulator.output).toEqual([`port ${port} is in use: run npm run simulator -- <another port>`]);
   });

@@ -1,4 +1,4 @@
-// The real entry points (the server bundle, src/demo/main.ts) as child processes, as `npm start` and `npm run demo` run them.
+// The real entry points (the server bundle, src/cli/demo.ts) as child processes, as `npm start` and `npm run demo` run them.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 
@@ -66,7 +66,7 @@ export async function listening(gateway: GatewayProcess, timeoutMs = 60_000): Pr
 export function mintDevToken(dataDir: string, args = ['--workspace', 'acme', '--user', 'alice', '--role', 'owner']): string {
   const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir };
   delete env.NODE_ENV;
-  return execFileSync(process.execPath, ['--import', 'tsx', 'src/auth/dev-token.ts', ...args], { cwd: ROOT, env })
+  return execFileSync(process.execPath, ['--import', 'tsx', 'src/cli/token.ts', ...args], { cwd: ROOT, env })
     .toString()
     .trim();
 }

@@ -7,11 +7,11 @@ import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { signToken } from '../auth/dev-token.js';
 import { ConfigError, loadConfig } from '../config.js';
+import { demoClient } from '../demo/client.js';
+import { tellStory, type Terminal } from '../demo/story.js';
 import { startGateway, type RunningGateway } from '../gateway.js';
 import { createLogger } from '../logging/logger.js';
 import { startSimulator, type Simulator } from '../simulator/simulator.js';
-import { demoClient } from './client.js';
-import { tellStory, type Terminal } from './story.js';
 
 const MARKER = '.byok-demo';
 const WORKSPACE = { workspace: 'demo', user: 'ada', role: 'owner' };

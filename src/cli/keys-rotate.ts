@@ -1,8 +1,8 @@
 // `npm run keys:rotate`: re-seal every provider key with the first key of ENCRYPTION_KEYS.
 import { loadConfig } from '../config.js';
+import { parseKeyring } from '../crypto/keyring.js';
+import { rotateKeys } from '../crypto/rotate-keys.js';
 import { databaseSource, openDatabase } from '../db/client.js';
-import { parseKeyring } from './keyring.js';
-import { rotateKeys } from './rotate-keys.js';
 
 const config = loadConfig();
 const keyring = parseKeyring(config.encryptionKeys);

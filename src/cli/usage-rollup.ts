@@ -1,8 +1,8 @@
 // `npm run usage:rollup [-- --workspace W]`: rebuild the daily usage rollup from the ledger.
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../../config.js';
-import { databaseSource, openDatabase } from '../../db/client.js';
-import { rebuildAllRollups, rebuildRollup } from './rollup.js';
+import { loadConfig } from '../config.js';
+import { databaseSource, openDatabase } from '../db/client.js';
+import { rebuildAllRollups, rebuildRollup } from '../modules/usage/rollup.js';
 
 const { values } = parseArgs({ options: { workspace: { type: 'string' } } });
 const db = await openDatabase(databaseSource(loadConfig()));

@@ -5,9 +5,9 @@ import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { loadConfig } from '../config.js';
-import { databaseSource, openDatabase } from './client.js';
-import { migrate } from './migrate.js';
-import { MIGRATIONS_DIR, openSchemaEngine, pendingSchemaDiff } from './schema-engine.js';
+import { databaseSource, openDatabase } from '../db/client.js';
+import { migrate } from '../db/migrate.js';
+import { MIGRATIONS_DIR, openSchemaEngine, pendingSchemaDiff } from '../db/schema-engine.js';
 
 async function applyCommand(): Promise<void> {
   const config = loadConfig();

@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
-const ROOT = path.resolve(import.meta.dirname, '..');
+const ROOT = path.resolve(import.meta.dirname, '../..');
 /** What the build reads: files, and folders taken whole. */
 const INPUTS = ['package.json', 'package-lock.json', 'codegen.ts', 'prisma.config.ts', 'prisma/schema.prisma', 'schema/schema.graphql', 'src'];
 /** What the build writes inside src/, which is not an input. */
@@ -49,7 +49,7 @@ if (built && (await readFile(STAMP, 'utf8').catch(() => '')) === hash) {
   npmRun('prisma:generate');
   npmRun('codegen');
   // Loaded only here: the check above is what every `npm start` pays.
-  const [{ buildConsole }, { buildServer }] = await Promise.all([import('./console/build.js'), import('./build-server.js')]);
+  const [{ buildConsole }, { buildServer }] = await Promise.all([import('../console/build.js'), import('../build-server.js')]);
   await Promise.all([buildConsole(), buildServer()]);
   await writeFile(STAMP, hash);
   console.log('build: Prisma client, console and server built');

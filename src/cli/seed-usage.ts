@@ -1,10 +1,10 @@
 // `npm run seed:usage -- --events N --workspace W [--batch 50000] [--days 365]`
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../../config.js';
-import { databaseSource, openDatabase } from '../../db/client.js';
-import { migrate } from '../../db/migrate.js';
-import { createCatalog } from '../catalog/catalog.js';
-import { seedUsage } from './seed.js';
+import { loadConfig } from '../config.js';
+import { databaseSource, openDatabase } from '../db/client.js';
+import { migrate } from '../db/migrate.js';
+import { createCatalog } from '../modules/catalog/catalog.js';
+import { seedUsage } from '../modules/usage/seed.js';
 
 const { values } = parseArgs({ options: { events: { type: 'string' }, workspace: { type: 'string' }, batch: { type: 'string' }, days: { type: 'string' } } });
 const events = Number(values.events);

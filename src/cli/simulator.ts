@@ -1,5 +1,5 @@
 // `npm run simulator -- [port]`: the simulated providers on that port (default 4010).
-import { startSimulator } from './simulator.js';
+import { startSimulator } from '../simulator/simulator.js';
 
 const port = Number(process.argv[2] ?? 4010);
 let simulator;
