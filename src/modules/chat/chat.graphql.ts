@@ -1,5 +1,6 @@
 import type { ChatSession as ChatSessionRow } from '../../generated/prisma/client.js';
 import { notFound } from '../../errors.js';
+import { microsToUsd } from '../../money.js';
 import { builder } from '../../graphql/builder.js';
 import { UsageSourceEnum } from '../usage/usage.graphql.js';
 import { connectionType } from '../../graphql/connection.js';
@@ -83,7 +84,7 @@ const ChatSession = builder.objectRef<ChatSessionRow>('ChatSession').implement({
     agent: t.exposeString('agent', { nullable: true }),
     messageCount: t.exposeInt('messageCount'),
     totalTokens: t.field({ type: 'SafeInt', resolve: (s) => s.totalTokens }),
-    costUsd: t.float({ resolve: (s) => Number(s.costMicros) / 1e6 }),
+    costUsd: t.float({ resolve: (s) => microsToUsd(s.costMicros) }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     lastActiveAt: t.expose('lastActiveAt', { type: 'DateTime' }),
   }),

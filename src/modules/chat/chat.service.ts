@@ -12,7 +12,7 @@ import type { ChatSession, ProviderKind, UsageSource } from '../../generated/pri
 import { providerScope } from '../limits/counter-scopes.js';
 import { estimateTokens, type Finalized, type Ledger } from '../usage/ledger.js';
 import type { UsageTickService } from '../usage/usage-tick.service.js';
-import { microsToUsd } from '../catalog/pricing.js';
+import { microsToUsd } from '../../money.js';
 import type { AlertDraft, AlertService } from '../alerts/alerts.service.js';
 import type { HealthService } from '../health/health.service.js';
 import type { Metrics } from '../../metrics.js';

@@ -1,6 +1,7 @@
 // The four limits a call is reserved against, where they are counted, and the
 // alerts a reservation raises when it crosses the warning share or the limit.
 import { AppError } from '../../errors.js';
+import { microsToUsd } from '../../money.js';
 
 export type LimitKey = 'PROVIDER_DAILY_TOKENS' | 'PROVIDER_MONTHLY_BUDGET' | 'WORKSPACE_DAILY_TOKENS' | 'WORKSPACE_MONTHLY_BUDGET';
 export type LimitAlertKind = 'LIMIT_WARNING' | 'LIMIT_REACHED' | 'BUDGET_WARNING' | 'BUDGET_REACHED';
@@ -58,7 +59,7 @@ export function limitAlerts(guards: Guard[], threshold: number): LimitAlert[] {
       const kind = `${budget ? 'BUDGET' : 'LIMIT'}_${level}` as LimitAlertKind;
       alerts.push({ kind, guard, dedupeKey: `${kind}:${guard.scope}:${guard.period}`, message });
     };
-    const show = (value: bigint) => (budget ? `$${(Number(value) / 1e6).toFixed(value >= 10_000n ? 2 : 6)}` : value.toLocaleString('en-US'));
+    const show = (value: bigint) => (budget ? `$${microsToUsd(value).toFixed(value >= 10_000n ? 2 : 6)}` : value.toLocaleString('en-US'));
     // Only a refusal says a limit is reached: a reservation may fill what is left (its output allowance
     // shrinks to fit), and its finalize gives back what the call did not use.
     if (guard.after === null) {

@@ -1,4 +1,5 @@
 import type { AgentPreference as AgentPreferenceRow } from '../../generated/prisma/client.js';
+import { microsToUsd } from '../../money.js';
 import { builder } from '../../graphql/builder.js';
 import type { PreferencesView } from './preferences.service.js';
 
@@ -31,7 +32,7 @@ const Preferences = builder.objectRef<PreferencesView>('Preferences').implement(
     timezone: t.exposeString('timezone', { description: 'IANA name; days for limits and usage buckets are counted in it' }),
     quotaWarningThreshold: t.exposeFloat('quotaWarningThreshold'),
     workspaceDailyTokenLimit: t.field({ type: 'SafeInt', nullable: true, resolve: (p) => p.workspaceDailyTokenLimit }),
-    workspaceMonthlyBudgetUsd: t.float({ nullable: true, resolve: (p) => (p.workspaceMonthlyBudgetMicros === null ? null : Number(p.workspaceMonthlyBudgetMicros) / 1e6) }),
+    workspaceMonthlyBudgetUsd: t.float({ nullable: true, resolve: (p) => microsToUsd(p.workspaceMonthlyBudgetMicros) }),
     storeConversationHistory: t.exposeBoolean('storeConversationHistory'),
     agentPreferences: t.field({ type: [AgentModelPreference], resolve: (p) => p.agentPreferences }),
   }),

@@ -2,6 +2,7 @@ import type { Provider as ProviderRow } from '../../generated/prisma/client.js';
 import { CredentialType, ProviderKind, ProviderScope, ProviderStatus } from '../../generated/prisma/enums.js';
 import { maskKey } from '../../crypto/mask.js';
 import { notFound } from '../../errors.js';
+import { microsToUsd } from '../../money.js';
 import { builder } from '../../graphql/builder.js';
 import type { ProviderTestResult as TestResult } from './provider.service.js';
 
@@ -44,7 +45,7 @@ const Provider = builder.objectRef<ProviderRow>('Provider').implement({
     defaultModel: t.exposeString('defaultModel', { nullable: true }),
     priority: t.exposeInt('priority', { description: 'Lower first when choosing among equals and fallbacks' }),
     dailyTokenLimit: t.field({ type: 'SafeInt', nullable: true, resolve: (p) => p.dailyTokenLimit }),
-    monthlyBudgetUsd: t.float({ nullable: true, resolve: (p) => (p.monthlyBudgetMicros === null ? null : Number(p.monthlyBudgetMicros) / 1e6) }),
+    monthlyBudgetUsd: t.float({ nullable: true, resolve: (p) => microsToUsd(p.monthlyBudgetMicros) }),
     tokensUsedToday: t.field({
       type: 'SafeInt',
       description: "In the workspace's time zone",

@@ -13,7 +13,8 @@ import { forEachItem, type ItemFailed } from '../../jobs/scheduler.js';
 import type { CredentialType, PrismaClient, Provider, ProviderKind, ProviderScope } from '../../generated/prisma/client.js';
 import { checkBaseUrl, EgressRefused, type EgressPolicy, type Resolve } from '../../net/egress.js';
 import { recordAudit } from '../audit/audit.service.js';
-import { budgetMicros, dailyTokenLimit, MICROS_PER_USD } from '../limits/limit-input.js';
+import { budgetMicros, dailyTokenLimit } from '../limits/limit-input.js';
+import { microsToUsd } from '../../money.js';
 import { ProviderCallError, type ProviderTarget } from './adapters/adapter.js';
 import type { Adapters } from './adapters/adapters.js';
 import type { HealthService } from '../health/health.service.js';
@@ -161,7 +162,7 @@ export function createProviderService(deps: ProviderServiceDeps) {
     /** `tokensUsedToday` and `spendThisMonthUsd` both ask for it. */
     usage: oncePerRow(async (provider) => {
       const { tokensToday, spendMonthMicros } = await repository.usage(provider, await repository.timezone(provider.workspaceId), deps.clock());
-      return { tokensUsedToday: tokensToday, spendThisMonthUsd: Number(spendMonthMicros) / MICROS_PER_USD };
+      return { tokensUsedToday: tokensToday, spendThisMonthUsd: microsToUsd(spendMonthMicros) };
     }),
 
     /** The health window's figures; the `health` fields all ask for it. */

@@ -13,7 +13,7 @@ import { bearerToken, TokenRejected, type VerifyToken, type Viewer } from '../..
 import { AppError, BadUserInputError, type ErrorCode } from '../../errors.js';
 import type { Logger } from '../../logging/logger.js';
 import type { ViewerService } from '../../auth/viewer.service.js';
-import { microsToUsd } from '../catalog/pricing.js';
+import { microsToUsd } from '../../money.js';
 import { DIMENSIONS, type Bucket, type Dimension } from './report.js';
 import type { UsageService } from './usage.service.js';
 
