@@ -11,6 +11,7 @@ import { budgetMicros, dailyTokenLimit } from '../limits/limit-input.js';
 import { MAX_OUTPUT_TOKENS } from '../limits/output-allowance.js';
 import { isTimeZone } from '../limits/periods.js';
 import type { ProviderService } from '../providers/provider.service.js';
+import { sharedWithWorkspace } from '../providers/visibility.js';
 import { listAgentPreferences, readPreferences, type StoredPreferences } from './preferences.repository.js';
 import { rebuildRollup } from '../usage/rollup.js';
 
@@ -46,7 +47,7 @@ export function createPreferencesService({ prisma, sql }: Pick<Database, 'prisma
   async function usableProvider(viewer: Viewer, id: string, field: string): Promise<Provider> {
     const provider = await providers.get(viewer, id);
     if (!provider) throw new NotFoundError('Provider');
-    if (provider.scope === 'PERSONAL') throw new BadUserInputError('Preferences may only name workspace or platform providers, not personal ones', field);
+    if (!sharedWithWorkspace(provider)) throw new BadUserInputError('Preferences may only name workspace or platform providers, not personal ones', field);
     if (provider.status === 'INVALID' || provider.status === 'DISABLED') {
       throw new BadUserInputError(`Provider "${provider.label}" is ${provider.status}: test or re-enable it first`, field);
     }

@@ -4,12 +4,13 @@ import { maskKey } from '../../crypto/mask.js';
 import { notFound } from '../../errors.js';
 import { microsToUsd } from '../../money.js';
 import { builder } from '../../graphql/builder.js';
+import { SCOPE_MEANING } from './visibility.js';
 import type { ProviderTestResult as TestResult } from './provider.service.js';
 
 export const ProviderKindEnum = builder.enumType(ProviderKind, { name: 'ProviderKind' });
 const ProviderScopeEnum = builder.enumType(ProviderScope, {
   name: 'ProviderScope',
-  description: "WORKSPACE: managed by the workspace's admins; PERSONAL: one member's, used only by them; PLATFORM: the operator's (read-only)",
+  description: Object.entries(SCOPE_MEANING).map(([scope, meaning]) => `${scope}: ${meaning}`).join('; '),
 });
 const CredentialTypeEnum = builder.enumType(CredentialType, { name: 'CredentialType' });
 const ProviderStatusEnum = builder.enumType(ProviderStatus, { name: 'ProviderStatus' });

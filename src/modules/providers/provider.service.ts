@@ -3,7 +3,7 @@
 // delete (key material removed for good). Authorization, validation, the
 // credential rate limit and the audit trail live here; resolvers stay thin.
 import { randomUUID } from 'node:crypto';
-import { roleAtLeast, type Viewer } from '../../auth/jwt.js';
+import type { Viewer } from '../../auth/jwt.js';
 import type { Keyring } from '../../crypto/keyring.js';
 import { keyHint } from '../../crypto/mask.js';
 import { open, rowAad, seal, SealError } from '../../crypto/seal.js';
@@ -22,6 +22,7 @@ import type { CredentialRateLimit } from './credential-rate-limit.js';
 import { KINDS } from './kinds.js';
 import { PLATFORM_AAD_SCOPE } from './platform-providers.js';
 import type { ProviderRepository } from './provider.repository.js';
+import { assertCanManage, isPlatform } from './visibility.js';
 
 export interface AddProviderInput {
   kind: ProviderKind;
@@ -87,12 +88,6 @@ export function createProviderService(deps: ProviderServiceDeps) {
     return provider;
   }
 
-  function assertCanManage(viewer: Viewer, provider: Pick<Provider, 'scope' | 'ownerId'>): void {
-    if (provider.scope === 'PLATFORM') throw new ForbiddenError('Platform providers are configured by the operator and read-only here');
-    if (provider.scope === 'PERSONAL' ? provider.ownerId === viewer.userId : roleAtLeast(viewer.role, 'ADMIN')) return;
-    throw new ForbiddenError('Only admins and owners manage workspace providers');
-  }
-
   async function checkedBaseUrl(kind: ProviderKind, baseUrl: string | null | undefined): Promise<string> {
     const url = baseUrl ?? KINDS[kind].defaultBaseUrl;
     if (!url) throw new BadUserInputError(`${KINDS[kind].displayName} providers need a baseUrl`, 'baseUrl');
@@ -135,7 +130,7 @@ export function createProviderService(deps: ProviderServiceDeps) {
 
   function decrypt(provider: Provider): string {
     if (!provider.sealedKey) throw new AppError('NOT_FOUND', 'Provider has no key');
-    const boundTo = provider.scope === 'PLATFORM' ? PLATFORM_AAD_SCOPE : provider.workspaceId;
+    const boundTo = isPlatform(provider) ? PLATFORM_AAD_SCOPE : provider.workspaceId;
     return open(keyring, provider.sealedKey, rowAad(boundTo, provider.id));
   }
 
