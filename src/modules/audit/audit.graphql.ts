@@ -17,11 +17,10 @@ const AuditEntry = builder.objectRef<AuditEntryRow>('AuditEntry').implement({
 const AuditEntryConnection = connectionType('AuditEntry', AuditEntry);
 
 builder.queryField('auditLog', (t) =>
-  t.field({
+  t.withAuth({ role: 'ADMIN' }).field({
     type: AuditEntryConnection,
     description: 'Newest first. ADMIN and OWNER only.',
-    authScopes: { role: 'ADMIN' },
     args: { first: t.arg.int({ defaultValue: 50 }), after: t.arg.string() },
-    resolve: (_root, args, context) => context.services.audit.list(context.viewer!, args.first ?? 50, args.after),
+    resolve: (_root, args, context) => context.services.audit.list(context.viewer, args.first ?? 50, args.after),
   }),
 );

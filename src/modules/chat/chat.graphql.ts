@@ -1,7 +1,7 @@
 import type { ChatSession as ChatSessionRow } from '../../generated/prisma/client.js';
 import { notFound } from '../../errors.js';
-import { microsToUsd } from '../../money.js';
 import { builder } from '../../graphql/builder.js';
+import { microsToUsd } from '../../money.js';
 import { UsageSourceEnum } from '../usage/usage.graphql.js';
 import { connectionType } from '../../graphql/connection.js';
 import { ProviderKindEnum } from '../providers/provider.graphql.js';
@@ -112,42 +112,42 @@ const ChatInput = builder.inputType('ChatInput', {
 const toInput = (input: typeof ChatInput.$inferInput) => ({ ...input, providerId: input.providerId?.toString(), sessionId: input.sessionId?.toString() });
 
 builder.queryFields((t) => ({
-  resolveRoute: t.field({
+  resolveRoute: t.withAuth({ authenticated: true }).field({
     type: RouteExplanation,
     description: 'What a chat with these inputs would try, and why',
     args: { agent: t.arg.string(), providerId: t.arg.id(), model: t.arg.string() },
     resolve: async (_root, args, context) => ({
-      candidates: await context.services.routes.resolve(context.viewer!, { agent: args.agent, providerId: args.providerId?.toString(), model: args.model }),
+      candidates: await context.services.routes.resolve(context.viewer, { agent: args.agent, providerId: args.providerId?.toString(), model: args.model }),
     }),
   }),
-  sessions: t.field({
+  sessions: t.withAuth({ authenticated: true }).field({
     type: ChatSessionConnection,
     description: "The caller's own sessions, most recently active first",
     args: { first: t.arg.int({ defaultValue: 50 }), after: t.arg.string() },
-    resolve: (_root, args, context) => context.services.sessions.list(context.viewer!, args.first ?? 50, args.after),
+    resolve: (_root, args, context) => context.services.sessions.list(context.viewer, args.first ?? 50, args.after),
   }),
-  session: t.field({
+  session: t.withAuth({ authenticated: true }).field({
     type: ChatSession,
     nullable: true,
     description: "NOT_FOUND unless it is one of the caller's own",
     args: { id: t.arg.id({ required: true }) },
-    resolve: async (_root, args, context) => (await context.services.sessions.get(context.viewer!, String(args.id))) ?? notFound('Session'),
+    resolve: async (_root, args, context) => (await context.services.sessions.get(context.viewer, args.id)) ?? notFound('Session'),
   }),
 }));
 
 builder.mutationField('chat', (t) =>
-  t.field({
+  t.withAuth({ authenticated: true }).field({
     type: ChatResult,
     args: { input: t.arg({ type: ChatInput, required: true }) },
-    resolve: (_root, { input }, context) => context.services.chat.complete(context.viewer!, toInput(input), context.signal),
+    resolve: (_root, { input }, context) => context.services.chat.complete(context.viewer, toInput(input), context.signal),
   }),
 );
 
 builder.subscriptionField('chatStream', (t) =>
-  t.field({
+  t.withAuth({ authenticated: true }).field({
     type: ChatChunk,
     args: { input: t.arg({ type: ChatInput, required: true }) },
-    subscribe: (_root, { input }, context) => context.services.chat.stream(context.viewer!, toInput(input), context.signal),
+    subscribe: (_root, { input }, context) => context.services.chat.stream(context.viewer, toInput(input), context.signal),
     resolve: (chunk) => chunk,
   }),
 );

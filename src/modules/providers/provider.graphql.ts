@@ -2,10 +2,10 @@ import type { Provider as ProviderRow } from '../../generated/prisma/client.js';
 import { CredentialType, ProviderKind, ProviderScope, ProviderStatus } from '../../generated/prisma/enums.js';
 import { maskKey } from '../../crypto/mask.js';
 import { notFound } from '../../errors.js';
-import { microsToUsd } from '../../money.js';
 import { builder } from '../../graphql/builder.js';
-import { SCOPE_MEANING } from './visibility.js';
+import { microsToUsd } from '../../money.js';
 import type { ProviderTestResult as TestResult } from './provider.service.js';
+import { SCOPE_MEANING } from './visibility.js';
 
 export const ProviderKindEnum = builder.enumType(ProviderKind, { name: 'ProviderKind' });
 const ProviderScopeEnum = builder.enumType(ProviderScope, {
@@ -100,40 +100,40 @@ const UpdateProviderInput = builder.inputType('UpdateProviderInput', {
 });
 
 builder.queryFields((t) => ({
-  providers: t.field({
+  providers: t.withAuth({ authenticated: true }).field({
     type: [Provider],
     description: "The workspace's providers and the caller's personal ones",
-    resolve: (_root, _args, context) => context.services.providers.list(context.viewer!),
+    resolve: (_root, _args, context) => context.services.providers.list(context.viewer),
   }),
-  provider: t.field({
+  provider: t.withAuth({ authenticated: true }).field({
     type: Provider,
     nullable: true,
     description: 'NOT_FOUND unless the caller can see it',
     args: { id: t.arg.id({ required: true }) },
-    resolve: async (_root, args, context) => (await context.services.providers.get(context.viewer!, String(args.id))) ?? notFound('Provider'),
+    resolve: async (_root, args, context) => (await context.services.providers.get(context.viewer, args.id)) ?? notFound('Provider'),
   }),
 }));
 
 builder.mutationFields((t) => ({
-  addProvider: t.field({
+  addProvider: t.withAuth({ authenticated: true }).field({
     type: Provider,
     description: 'ADMIN+ for WORKSPACE scope, any member for PERSONAL. The key is validated with the provider first.',
     args: { input: t.arg({ type: AddProviderInput, required: true }) },
-    resolve: (_root, { input }, context) => context.services.providers.add(context.viewer!, input, context.signal),
+    resolve: (_root, { input }, context) => context.services.providers.add(context.viewer, input, context.signal),
   }),
-  updateProvider: t.field({
+  updateProvider: t.withAuth({ authenticated: true }).field({
     type: Provider,
     args: { id: t.arg.id({ required: true }), input: t.arg({ type: UpdateProviderInput, required: true }) },
-    resolve: (_root, args, context) => context.services.providers.update(context.viewer!, String(args.id), args.input, context.signal),
+    resolve: (_root, args, context) => context.services.providers.update(context.viewer, args.id, args.input, context.signal),
   }),
-  deleteProvider: t.id({
+  deleteProvider: t.withAuth({ authenticated: true }).id({
     description: 'Removes the key for good; usage history keeps the id, kind and label',
     args: { id: t.arg.id({ required: true }) },
-    resolve: (_root, args, context) => context.services.providers.remove(context.viewer!, String(args.id)),
+    resolve: (_root, args, context) => context.services.providers.remove(context.viewer, args.id),
   }),
-  testProvider: t.field({
+  testProvider: t.withAuth({ authenticated: true }).field({
     type: ProviderTestResult,
     args: { id: t.arg.id({ required: true }) },
-    resolve: (_root, args, context) => context.services.providers.test(context.viewer!, String(args.id), context.signal),
+    resolve: (_root, args, context) => context.services.providers.test(context.viewer, args.id, context.signal),
   }),
 }));
