@@ -7,7 +7,10 @@ const AlertKindEnum = builder.enumType('AlertKind', {
 });
 const SeverityEnum = builder.enumType('Severity', { values: ['INFO', 'WARNING', 'CRITICAL'] as const });
 
-/** A stored alert or a published one: the same fields. */
+/**
+ * A stored alert or a published one: the same fields. Not a prismaObject: the subscription delivers the
+ * published event (JSON across Redis, dates as strings), not a row.
+ */
 const Alert = builder.objectRef<AlertEvent>('Alert').implement({
   fields: (t) => ({
     id: t.exposeID('id'),

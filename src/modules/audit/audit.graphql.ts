@@ -1,8 +1,7 @@
-import type { AuditEntry as AuditEntryRow } from '../../generated/prisma/client.js';
 import { builder } from '../../graphql/builder.js';
 import { connectionType } from '../../graphql/connection.js';
 
-const AuditEntry = builder.objectRef<AuditEntryRow>('AuditEntry').implement({
+const AuditEntry = builder.prismaObject('AuditEntry', {
   description: 'One change to the workspace: who, what, when; never a key',
   fields: (t) => ({
     id: t.exposeID('id'),

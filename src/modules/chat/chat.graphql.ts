@@ -1,4 +1,3 @@
-import type { ChatSession as ChatSessionRow } from '../../generated/prisma/client.js';
 import { notFound } from '../../errors.js';
 import { builder } from '../../graphql/builder.js';
 import { microsToUsd } from '../../money.js';
@@ -74,7 +73,7 @@ const RouteExplanation = builder.objectRef<{ candidates: Candidate[] }>('RouteEx
   fields: (t) => ({ candidates: t.field({ type: [RouteCandidate], resolve: (r) => r.candidates }) }),
 });
 
-const ChatSession = builder.objectRef<ChatSessionRow>('ChatSession').implement({
+const ChatSession = builder.prismaObject('ChatSession', {
   fields: (t) => ({
     id: t.exposeID('id'),
     title: t.exposeString('title', { nullable: true }),

@@ -1,9 +1,9 @@
-import type { AgentPreference as AgentPreferenceRow } from '../../generated/prisma/client.js';
 import { builder } from '../../graphql/builder.js';
 import { microsToUsd } from '../../money.js';
 import type { PreferencesView } from './preferences.service.js';
 
-const AgentModelPreference = builder.objectRef<AgentPreferenceRow>('AgentModelPreference').implement({
+const AgentModelPreference = builder.prismaObject('AgentPreference', {
+  name: 'AgentModelPreference',
   fields: (t) => ({
     agentType: t.exposeString('agentType'),
     providerId: t.exposeID('providerId'),
@@ -21,6 +21,7 @@ const AgentModelPreference = builder.objectRef<AgentPreferenceRow>('AgentModelPr
   }),
 });
 
+/** Not a prismaObject: a workspace that never saved preferences has defaults, not a row, and its agent preferences are no relation of it. */
 const Preferences = builder.objectRef<PreferencesView>('Preferences').implement({
   fields: (t) => ({
     defaultProviderId: t.exposeID('defaultProviderId', { nullable: true }),

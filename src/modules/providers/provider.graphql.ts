@@ -1,4 +1,3 @@
-import type { Provider as ProviderRow } from '../../generated/prisma/client.js';
 import { CredentialType, ProviderKind, ProviderScope, ProviderStatus } from '../../generated/prisma/enums.js';
 import { maskKey } from '../../crypto/mask.js';
 import { notFound } from '../../errors.js';
@@ -15,7 +14,9 @@ const ProviderScopeEnum = builder.enumType(ProviderScope, {
 const CredentialTypeEnum = builder.enumType(CredentialType, { name: 'CredentialType' });
 const ProviderStatusEnum = builder.enumType(ProviderStatus, { name: 'ProviderStatus' });
 
-const ProviderHealth = builder.objectRef<ProviderRow>('ProviderHealth').implement({
+/** The same row as its Provider, in a type of its own. */
+const ProviderHealth = builder.prismaObject('Provider', {
+  variant: 'ProviderHealth',
   fields: (t) => ({
     status: t.field({ type: ProviderStatusEnum, resolve: (p) => p.status }),
     errorRate: t.float({ description: 'Share of failed calls in the health window, 0..1 (upstream rate limits not counted)', resolve: async (p, _args, context) => (await context.services.providers.health(p)).errorRate }),
@@ -34,7 +35,7 @@ const ProviderHealth = builder.objectRef<ProviderRow>('ProviderHealth').implemen
   }),
 });
 
-const Provider = builder.objectRef<ProviderRow>('Provider').implement({
+const Provider = builder.prismaObject('Provider', {
   fields: (t) => ({
     id: t.exposeID('id'),
     kind: t.field({ type: ProviderKindEnum, resolve: (p) => p.kind }),
@@ -53,6 +54,7 @@ const Provider = builder.objectRef<ProviderRow>('Provider').implement({
       resolve: async (p, _args, context) => (await context.services.providers.usage(p)).tokensUsedToday,
     }),
     spendThisMonthUsd: t.float({ resolve: async (p, _args, context) => (await context.services.providers.usage(p)).spendThisMonthUsd }),
+    // Not `t.variant`: it reloads the row from the database, where platform providers are not.
     health: t.field({ type: ProviderHealth, resolve: (p) => p }),
     lastValidatedAt: t.expose('lastValidatedAt', { type: 'DateTime', nullable: true }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),

@@ -85,6 +85,7 @@ const UsageReport = builder.objectRef<LabelledReport>('UsageReport').implement({
   }),
 });
 
+/** Not a prismaObject: ledger pages are read by keyset SQL over (created_at, id), with only the columns the API shows. */
 const UsageEvent = builder.objectRef<UsageEventRow>('UsageEvent').implement({
   fields: (t) => ({
     id: t.exposeID('id'),
