@@ -13,9 +13,8 @@ const ViewerRef = builder.objectRef<Viewer>('Viewer').implement({
 });
 
 builder.queryField('viewer', (t) =>
-  t.field({
+  t.withAuth({ authenticated: true }).field({
     type: ViewerRef,
-    // authScopes on the Query type guarantee a viewer here.
-    resolve: (_root, _args, context) => context.viewer!,
+    resolve: (_root, _args, context) => context.viewer,
   }),
 );

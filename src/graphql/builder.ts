@@ -3,12 +3,15 @@
 import SchemaBuilder from '@pothos/core';
 import PrismaPlugin from '@pothos/plugin-prisma';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
-import { roleAtLeast, type Role } from '../auth/viewer.js';
+import { roleAtLeast, type Role, type Viewer } from '../auth/viewer.js';
 import type { Context } from '../context.js';
 import { ForbiddenError, UnauthenticatedError } from '../errors.js';
 import type PrismaTypes from '../generated/pothos-prisma-types.js';
 import { getDatamodel } from '../generated/pothos-prisma-types.js';
 import { DateTimeScalar, JSONScalar, SafeIntScalar } from './scalars.js';
+
+/** The context of a field whose scopes passed: every scope needs a viewer. */
+type ViewerContext = Context & { viewer: Viewer };
 
 interface BuilderConfig {
   Context: Context;
@@ -19,7 +22,14 @@ interface BuilderConfig {
     /** The viewer's role is at least this one. */
     role: Role;
   };
+  /** What `t.withAuth(scopes)` gives a resolver: a non-null viewer. */
+  AuthContexts: {
+    authenticated: ViewerContext;
+    role: ViewerContext;
+  };
   Scalars: {
+    /** graphql-js parses every ID argument, integer literals included, to a string. */
+    ID: { Input: string; Output: string };
     DateTime: { Input: Date; Output: Date | string };
     SafeInt: { Input: number; Output: number | bigint };
     JSON: { Input: unknown; Output: unknown };

@@ -2,7 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { createCatalog, parseOpenRouterList } from '../../src/modules/catalog/catalog.js';
 import { BASE_MODELS } from '../../src/modules/catalog/models.data.js';
-import { costMicros, usdPerTokenToMicrosPerMTok, usdToMicros } from '../../src/modules/catalog/pricing.js';
+import { costMicros, usdPerTokenToMicrosPerMTok } from '../../src/modules/catalog/pricing.js';
+import { usdToMicros } from '../../src/money.js';
 
 const catalog = createCatalog();
 const AFTER_CHANGE = new Date('2026-09-15T12:00:00Z');

@@ -7,7 +7,10 @@ const AlertKindEnum = builder.enumType('AlertKind', {
 });
 const SeverityEnum = builder.enumType('Severity', { values: ['INFO', 'WARNING', 'CRITICAL'] as const });
 
-/** A stored alert or a published one: the same fields. */
+/**
+ * A stored alert or a published one: the same fields. Not a prismaObject: the subscription delivers the
+ * published event (JSON across Redis, dates as strings), not a row.
+ */
 const Alert = builder.objectRef<AlertEvent>('Alert').implement({
   fields: (t) => ({
     id: t.exposeID('id'),
@@ -23,32 +26,29 @@ const Alert = builder.objectRef<AlertEvent>('Alert').implement({
 const AlertConnection = connectionType('Alert', Alert);
 
 builder.queryField('alerts', (t) =>
-  t.field({
+  t.withAuth({ role: 'ADMIN' }).field({
     type: AlertConnection,
     description: 'Newest first. ADMIN and OWNER only.',
-    authScopes: { role: 'ADMIN' },
     args: { unacknowledgedOnly: t.arg.boolean({ defaultValue: false }), first: t.arg.int({ defaultValue: 50 }), after: t.arg.string() },
     resolve: (_root, args, context) =>
-      context.services.alerts.list(context.viewer!, { unacknowledgedOnly: args.unacknowledgedOnly ?? false, first: args.first ?? 50, after: args.after }) as never,
+      context.services.alerts.list(context.viewer, { unacknowledgedOnly: args.unacknowledgedOnly ?? false, first: args.first ?? 50, after: args.after }),
   }),
 );
 
 builder.mutationField('acknowledgeAlert', (t) =>
-  t.field({
+  t.withAuth({ role: 'ADMIN' }).field({
     type: Alert,
     description: 'ADMIN and OWNER only. Acknowledging twice keeps the first time.',
-    authScopes: { role: 'ADMIN' },
     args: { id: t.arg.id({ required: true }) },
-    resolve: (_root, args, context) => context.services.alerts.acknowledge(context.viewer!, String(args.id)) as never,
+    resolve: (_root, args, context) => context.services.alerts.acknowledge(context.viewer, args.id),
   }),
 );
 
 builder.subscriptionField('alerts', (t) =>
-  t.field({
+  t.withAuth({ role: 'ADMIN' }).field({
     type: Alert,
     description: "This workspace's alerts as they are raised. ADMIN and OWNER only.",
-    authScopes: { role: 'ADMIN' },
-    subscribe: (_root, _args, context) => context.services.alerts.subscribe(context.viewer!.workspaceId, context.signal),
+    subscribe: (_root, _args, context) => context.services.alerts.subscribe(context.viewer.workspaceId, context.signal),
     resolve: (alert) => alert,
   }),
 );

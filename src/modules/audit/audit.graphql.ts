@@ -1,8 +1,7 @@
-import type { AuditEntry as AuditEntryRow } from '../../generated/prisma/client.js';
 import { builder } from '../../graphql/builder.js';
 import { connectionType } from '../../graphql/connection.js';
 
-const AuditEntry = builder.objectRef<AuditEntryRow>('AuditEntry').implement({
+const AuditEntry = builder.prismaObject('AuditEntry', {
   description: 'One change to the workspace: who, what, when; never a key',
   fields: (t) => ({
     id: t.exposeID('id'),
@@ -17,11 +16,10 @@ const AuditEntry = builder.objectRef<AuditEntryRow>('AuditEntry').implement({
 const AuditEntryConnection = connectionType('AuditEntry', AuditEntry);
 
 builder.queryField('auditLog', (t) =>
-  t.field({
+  t.withAuth({ role: 'ADMIN' }).field({
     type: AuditEntryConnection,
     description: 'Newest first. ADMIN and OWNER only.',
-    authScopes: { role: 'ADMIN' },
     args: { first: t.arg.int({ defaultValue: 50 }), after: t.arg.string() },
-    resolve: (_root, args, context) => context.services.audit.list(context.viewer!, args.first ?? 50, args.after),
+    resolve: (_root, args, context) => context.services.audit.list(context.viewer, args.first ?? 50, args.after),
   }),
 );

@@ -6,7 +6,8 @@ import { searchText } from '../../text-input.js';
 import type { ProviderKind } from '../../generated/prisma/enums.js';
 import { pageSize } from '../../pagination.js';
 import { BASE_MODELS, BASE_PRICE_VERSION, FALLBACK_MODEL, PRICE_CHANGES, type Tier } from './models.data.js';
-import { microsToUsd, usdPerTokenToMicrosPerMTok, usdToMicros, type Price, type PriceQuote } from './pricing.js';
+import { microsToUsd, usdToMicros } from '../../money.js';
+import { usdPerTokenToMicrosPerMTok, type Price, type PriceQuote } from './pricing.js';
 
 export interface CatalogModel {
   id: string;

@@ -1,5 +1,5 @@
-// Exact prices: integer micro-dollars per million tokens, read from the
-// decimal strings of the price table, and integer costs per call. No float
+// Exact prices: integer micro-dollars per million tokens (src/money.ts reads
+// the price table's decimal strings), and integer costs per call. No float
 // ever enters a sum; `costUsd` is derived from micro-dollars for display only.
 import type { ProviderKind } from '../../generated/prisma/enums.js';
 import type { TokenCounts } from '../usage/token-counts.js';
@@ -16,15 +16,6 @@ export interface PriceQuote extends Price {
   version: string;
   /** True when the model is unknown and its kind's fallback rule priced it. */
   fallback: boolean;
-}
-
-const DECIMAL = /^(\d+)(?:\.(\d{1,6}))?$/;
-
-/** "2.50" → 2_500_000n micro-dollars. More than six decimals or anything else is refused. */
-export function usdToMicros(usd: string): bigint {
-  const match = DECIMAL.exec(usd);
-  if (!match) throw new Error(`Not a price in USD with at most 6 decimals: ${JSON.stringify(usd)}`);
-  return BigInt(match[1]) * 1_000_000n + BigInt((match[2] ?? '').padEnd(6, '0'));
 }
 
 /** USD per token (OpenRouter's `pricing.prompt`, e.g. "0.0000025") → micro-dollars per million tokens, rounded half up. */
@@ -48,10 +39,6 @@ export function costMicros(tokens: Pick<TokenCounts, 'promptTokens' | 'cachedPro
   const uncached = BigInt(tokens.promptTokens) - cached;
   const scaled = uncached * price.input + cached * price.cachedInput + BigInt(tokens.completionTokens) * price.output;
   return (scaled + 500_000n) / 1_000_000n;
-}
-
-export function microsToUsd(micros: bigint | number): number {
-  return Number(micros) / 1_000_000;
 }
 
 export type PriceLookup = (kind: ProviderKind, model: string, at: Date) => PriceQuote;

@@ -3,7 +3,7 @@
 // with it), then the metrics, the provider's health, the live usage tick and
 // the session's stored turn. A new after-call effect goes here.
 import type { Metrics } from '../../metrics.js';
-import { microsToUsd } from '../catalog/pricing.js';
+import { microsToUsd } from '../../money.js';
 import type { HealthService } from '../health/health.service.js';
 import type { Ledger, Reservation } from '../usage/ledger.js';
 import type { UsageTickService } from '../usage/usage-tick.service.js';

@@ -1,6 +1,7 @@
-import type { ChatSession as ChatSessionRow, ProviderKind } from '../../generated/prisma/client.js';
+import type { ProviderKind } from '../../generated/prisma/client.js';
 import { notFound } from '../../errors.js';
 import { builder } from '../../graphql/builder.js';
+import { microsToUsd } from '../../money.js';
 import { UsageSourceEnum } from '../usage/usage.graphql.js';
 import { connectionType } from '../../graphql/connection.js';
 import { ProviderKindEnum } from '../providers/provider.graphql.js';
@@ -82,7 +83,7 @@ const RouteExplanation = builder.objectRef<{ candidates: Candidate[] }>('RouteEx
   fields: (t) => ({ candidates: t.field({ type: [RouteCandidate], resolve: (r) => r.candidates }) }),
 });
 
-const ChatSession = builder.objectRef<ChatSessionRow>('ChatSession').implement({
+const ChatSession = builder.prismaObject('ChatSession', {
   fields: (t) => ({
     id: t.exposeID('id'),
     title: t.exposeString('title', { nullable: true }),
@@ -92,7 +93,7 @@ const ChatSession = builder.objectRef<ChatSessionRow>('ChatSession').implement({
     agent: t.exposeString('agent', { nullable: true }),
     messageCount: t.exposeInt('messageCount'),
     totalTokens: t.field({ type: 'SafeInt', resolve: (s) => s.totalTokens }),
-    costUsd: t.float({ resolve: (s) => Number(s.costMicros) / 1e6 }),
+    costUsd: t.float({ resolve: (s) => microsToUsd(s.costMicros) }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     lastActiveAt: t.expose('lastActiveAt', { type: 'DateTime' }),
   }),
@@ -121,11 +122,11 @@ function toChatRequest(input: typeof ChatInput.$inferInput): ChatRequest {
   return {
     messages: input.messages.map((m) => ({ role: roleOfName(m.role), content: [{ type: 'text', text: m.content }] })),
     options: { temperature: input.temperature ?? undefined, maxTokens: input.maxTokens ?? undefined },
-    providerId: input.providerId?.toString(),
+    providerId: input.providerId ?? undefined,
     model: input.model ?? undefined,
     agent: input.agent ?? undefined,
     operation: input.operation ?? undefined,
-    sessionId: input.sessionId?.toString(),
+    sessionId: input.sessionId ?? undefined,
     allowFallback: input.allowFallback !== false,
   };
 }
@@ -156,42 +157,42 @@ async function* toChunks(events: AsyncIterable<ChatEvent>): AsyncGenerator<Chunk
 }
 
 builder.queryFields((t) => ({
-  resolveRoute: t.field({
+  resolveRoute: t.withAuth({ authenticated: true }).field({
     type: RouteExplanation,
     description: 'What a chat with these inputs would try, and why',
     args: { agent: t.arg.string(), providerId: t.arg.id(), model: t.arg.string() },
     resolve: async (_root, args, context) => ({
-      candidates: await context.services.routes.resolve(context.viewer!, { agent: args.agent, providerId: args.providerId?.toString(), model: args.model }),
+      candidates: await context.services.routes.resolve(context.viewer, { agent: args.agent, providerId: args.providerId, model: args.model }),
     }),
   }),
-  sessions: t.field({
+  sessions: t.withAuth({ authenticated: true }).field({
     type: ChatSessionConnection,
     description: "The caller's own sessions, most recently active first",
     args: { first: t.arg.int({ defaultValue: 50 }), after: t.arg.string() },
-    resolve: (_root, args, context) => context.services.sessions.list(context.viewer!, args.first ?? 50, args.after),
+    resolve: (_root, args, context) => context.services.sessions.list(context.viewer, args.first ?? 50, args.after),
   }),
-  session: t.field({
+  session: t.withAuth({ authenticated: true }).field({
     type: ChatSession,
     nullable: true,
     description: "NOT_FOUND unless it is one of the caller's own",
     args: { id: t.arg.id({ required: true }) },
-    resolve: async (_root, args, context) => (await context.services.sessions.get(context.viewer!, String(args.id))) ?? notFound('Session'),
+    resolve: async (_root, args, context) => (await context.services.sessions.get(context.viewer, args.id)) ?? notFound('Session'),
   }),
 }));
 
 builder.mutationField('chat', (t) =>
-  t.field({
+  t.withAuth({ authenticated: true }).field({
     type: ChatResult,
     args: { input: t.arg({ type: ChatInput, required: true }) },
-    resolve: (_root, { input }, context) => context.services.chat.complete(context.viewer!, toChatRequest(input), context.signal),
+    resolve: (_root, { input }, context) => context.services.chat.complete(context.viewer, toChatRequest(input), context.signal),
   }),
 );
 
 builder.subscriptionField('chatStream', (t) =>
-  t.field({
+  t.withAuth({ authenticated: true }).field({
     type: ChatChunk,
     args: { input: t.arg({ type: ChatInput, required: true }) },
-    subscribe: async (_root, { input }, context) => toChunks(await context.services.chat.stream(context.viewer!, toChatRequest(input), context.signal)),
+    subscribe: async (_root, { input }, context) => toChunks(await context.services.chat.stream(context.viewer, toChatRequest(input), context.signal)),
     resolve: (chunk) => chunk,
   }),
 );

@@ -6,7 +6,7 @@
 // back from. It speaks only the canonical request and events (canonical.ts).
 import type { Viewer } from '../../auth/viewer.js';
 import { AppError } from '../../errors.js';
-import { microsToUsd } from '../catalog/pricing.js';
+import { microsToUsd } from '../../money.js';
 import { createAfterCall, type AfterCallDeps } from './after-call.js';
 import { createAttempt, type AttemptDeps, type AttemptResult } from './attempt.js';
 import type { ChatAnswer, ChatEvent, ChatRequest } from './canonical.js';

@@ -21,6 +21,7 @@ import { dayKey, monthKey } from '../limits/periods.js';
 import { KINDS } from '../providers/kinds.js';
 import { callerName, modelName } from '../../text-input.js';
 import type { ProviderRepository } from '../providers/provider.repository.js';
+import { canSee, isPlatform } from '../providers/visibility.js';
 
 /** How long a workspace's routing is kept without a change notice. */
 export const ROUTING_TTL_MS = 5_000;
@@ -86,7 +87,7 @@ export function createRouteService(deps: RouteServiceDeps) {
 
   function plan(viewer: Viewer, input: RouteInput, { preferences: prefs, agentPreferences, providers }: RoutingConfig): RouteCandidate[] {
     const agentPreference = input.agent ? agentPreferences.find((preference) => preference.agentType === input.agent) : undefined;
-    const visible = providers.filter((provider) => provider.scope !== 'PERSONAL' || provider.ownerId === viewer.userId);
+    const visible = providers.filter((provider) => canSee(viewer, provider));
     const byId = new Map(visible.map((provider) => [provider.id, provider]));
     const route: RouteCandidate[] = [];
     const add = (providerId: string | null | undefined, model: string | null | undefined, reason: string) => {
@@ -109,7 +110,7 @@ export function createRouteService(deps: RouteServiceDeps) {
     const byPriority = [...visible].sort((a, b) => a.priority - b.priority || a.createdAt.getTime() - b.createdAt.getTime());
     if (route.length === 0) {
       const first = byPriority.find((provider) => skipReason(provider) === null) ?? byPriority[0];
-      add(first?.id, input.model, first?.scope === 'PLATFORM' ? 'platform default' : 'highest priority (no default set)');
+      add(first?.id, input.model, first && isPlatform(first) ? 'platform default' : 'highest priority (no default set)');
     }
 
     if (input.allowFallback !== false) {

@@ -1,9 +1,11 @@
 // Names of the limit counters (usage_counters.scope). A platform provider is
 // shared by every workspace, so its counters are kept per workspace: one
 // workspace never sees another's use of it.
+import type { Provider } from '../../generated/prisma/client.js';
+import { isPlatform } from '../providers/visibility.js';
 
-export function providerScope(provider: { id: string; scope: string; workspaceId: string }): string {
-  return provider.scope === 'PLATFORM' ? `platform:${provider.id}:${provider.workspaceId}` : `provider:${provider.id}`;
+export function providerScope(provider: Pick<Provider, 'id' | 'scope' | 'workspaceId'>): string {
+  return isPlatform(provider) ? `platform:${provider.id}:${provider.workspaceId}` : `provider:${provider.id}`;
 }
 
 export function workspaceScope(workspaceId: string): string {

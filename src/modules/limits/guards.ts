@@ -3,6 +3,7 @@
 // the warning share or the limit.
 import { AppError } from '../../errors.js';
 import type { AlertDraft } from '../alerts/alerts.service.js';
+import { microsToUsd } from '../../money.js';
 
 export type LimitKey = 'PROVIDER_DAILY_TOKENS' | 'PROVIDER_MONTHLY_BUDGET' | 'WORKSPACE_DAILY_TOKENS' | 'WORKSPACE_MONTHLY_BUDGET';
 /** Every limit that can refuse a call: the four counters a workspace sets, and the operator's monthly platform calls per workspace. */
@@ -75,7 +76,7 @@ export function limitAlerts(guards: Guard[], threshold: number): LimitAlert[] {
       const kind = `${budget ? 'BUDGET' : 'LIMIT'}_${level}` as LimitAlertKind;
       alerts.push({ kind, guard, dedupeKey: `${kind}:${guard.scope}:${guard.period}`, message });
     };
-    const show = (value: bigint) => (budget ? `$${(Number(value) / 1e6).toFixed(value >= 10_000n ? 2 : 6)}` : value.toLocaleString('en-US'));
+    const show = (value: bigint) => (budget ? `$${microsToUsd(value).toFixed(value >= 10_000n ? 2 : 6)}` : value.toLocaleString('en-US'));
     // Only a refusal says a limit is reached: a reservation may fill what is left (its output allowance
     // shrinks to fit), and its finalize gives back what the call did not use.
     if (guard.after === null) {

@@ -1,25 +1,27 @@
-import type { AgentPreference as AgentPreferenceRow } from '../../generated/prisma/client.js';
 import { builder } from '../../graphql/builder.js';
+import { microsToUsd } from '../../money.js';
 import type { PreferencesView } from './preferences.service.js';
 
-const AgentModelPreference = builder.objectRef<AgentPreferenceRow>('AgentModelPreference').implement({
+const AgentModelPreference = builder.prismaObject('AgentPreference', {
+  name: 'AgentModelPreference',
   fields: (t) => ({
     agentType: t.exposeString('agentType'),
     providerId: t.exposeID('providerId'),
     model: t.exposeString('model'),
     fallbackProviderId: t.exposeID('fallbackProviderId', { nullable: true }),
     fallbackModel: t.exposeString('fallbackModel', { nullable: true }),
-    estimatedUsdPerMTok: t.float({
+    estimatedUsdPerMTok: t.withAuth({ authenticated: true }).float({
       nullable: true,
       description: "Blended cost indicator of the choice: USD per 1M tokens at the catalog's price, three input tokens to one output; null when the catalog does not list the model",
       resolve: async (choice, _args, context) => {
-        const provider = await context.services.providers.get(context.viewer!, choice.providerId);
+        const provider = await context.services.providers.get(context.viewer, choice.providerId);
         return provider && context.services.catalog.blendedUsdPerMTok(provider.kind, choice.model);
       },
     }),
   }),
 });
 
+/** Not a prismaObject: a workspace that never saved preferences has defaults, not a row, and its agent preferences are no relation of it. */
 const Preferences = builder.objectRef<PreferencesView>('Preferences').implement({
   fields: (t) => ({
     defaultProviderId: t.exposeID('defaultProviderId', { nullable: true }),
@@ -31,7 +33,7 @@ const Preferences = builder.objectRef<PreferencesView>('Preferences').implement(
     timezone: t.exposeString('timezone', { description: 'IANA name; days for limits and usage buckets are counted in it' }),
     quotaWarningThreshold: t.exposeFloat('quotaWarningThreshold'),
     workspaceDailyTokenLimit: t.field({ type: 'SafeInt', nullable: true, resolve: (p) => p.workspaceDailyTokenLimit }),
-    workspaceMonthlyBudgetUsd: t.float({ nullable: true, resolve: (p) => (p.workspaceMonthlyBudgetMicros === null ? null : Number(p.workspaceMonthlyBudgetMicros) / 1e6) }),
+    workspaceMonthlyBudgetUsd: t.float({ nullable: true, resolve: (p) => microsToUsd(p.workspaceMonthlyBudgetMicros) }),
     storeConversationHistory: t.exposeBoolean('storeConversationHistory'),
     agentPreferences: t.field({ type: [AgentModelPreference], resolve: (p) => p.agentPreferences }),
   }),
@@ -63,30 +65,23 @@ const AgentModelPreferenceInput = builder.inputType('AgentModelPreferenceInput',
   }),
 });
 
-const id = (value: string | number | null | undefined) => (value == null ? value : String(value)) as string | null | undefined;
-
 builder.queryField('preferences', (t) =>
-  t.field({ type: Preferences, resolve: (_root, _args, context) => context.services.preferences.get(context.viewer!) }),
+  t.withAuth({ authenticated: true }).field({ type: Preferences, resolve: (_root, _args, context) => context.services.preferences.get(context.viewer) }),
 );
 
 builder.mutationFields((t) => ({
-  updatePreferences: t.field({
+  updatePreferences: t.withAuth({ role: 'ADMIN' }).field({
     type: Preferences,
-    authScopes: { role: 'ADMIN' },
     args: { input: t.arg({ type: PreferencesInput, required: true }) },
-    resolve: (_root, { input }, context) =>
-      context.services.preferences.update(context.viewer!, { ...input, defaultProviderId: id(input.defaultProviderId), fallbackProviderId: id(input.fallbackProviderId) }, context.signal),
+    resolve: (_root, { input }, context) => context.services.preferences.update(context.viewer, input, context.signal),
   }),
-  setAgentModelPreference: t.field({
+  setAgentModelPreference: t.withAuth({ role: 'ADMIN' }).field({
     type: AgentModelPreference,
-    authScopes: { role: 'ADMIN' },
     args: { input: t.arg({ type: AgentModelPreferenceInput, required: true }) },
-    resolve: (_root, { input }, context) =>
-      context.services.preferences.setAgentPreference(context.viewer!, { ...input, providerId: String(input.providerId), fallbackProviderId: id(input.fallbackProviderId) }, context.signal),
+    resolve: (_root, { input }, context) => context.services.preferences.setAgentPreference(context.viewer, input, context.signal),
   }),
-  removeAgentModelPreference: t.boolean({
-    authScopes: { role: 'ADMIN' },
+  removeAgentModelPreference: t.withAuth({ role: 'ADMIN' }).boolean({
     args: { agentType: t.arg.string({ required: true }) },
-    resolve: (_root, args, context) => context.services.preferences.removeAgentPreference(context.viewer!, args.agentType),
+    resolve: (_root, args, context) => context.services.preferences.removeAgentPreference(context.viewer, args.agentType),
   }),
 }));

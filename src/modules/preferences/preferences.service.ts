@@ -9,6 +9,7 @@ import { budgetMicros, dailyTokenLimit } from '../limits/limit-input.js';
 import { MAX_OUTPUT_TOKENS } from '../limits/output-allowance.js';
 import { isTimeZone } from '../limits/periods.js';
 import type { ProviderService } from '../providers/provider.service.js';
+import { sharedWithWorkspace } from '../providers/visibility.js';
 import type { PreferencesRepository, StoredPreferences } from './preferences.repository.js';
 
 export interface PreferencesInput {
@@ -48,7 +49,7 @@ export function createPreferencesService(
   async function usableProvider(viewer: Viewer, id: string, field: string): Promise<Provider> {
     const provider = await providers.get(viewer, id);
     if (!provider) throw new NotFoundError('Provider');
-    if (provider.scope === 'PERSONAL') throw new BadUserInputError('Preferences may only name workspace or platform providers, not personal ones', field);
+    if (!sharedWithWorkspace(provider)) throw new BadUserInputError('Preferences may only name workspace or platform providers, not personal ones', field);
     if (provider.status === 'INVALID' || provider.status === 'DISABLED') {
       throw new BadUserInputError(`Provider "${provider.label}" is ${provider.status}: test or re-enable it first`, field);
     }

@@ -2,11 +2,11 @@
 // have no keys of their own. They live in memory, sealed like any other key,
 // with ids derived from their position and kind (stable across restarts and
 // instances); every workspace sees them read-only with scope PLATFORM.
-import { createHash } from 'node:crypto';
 import type { PlatformProviderConfig } from '../../config.js';
 import type { Keyring } from '../../crypto/keyring.js';
 import { rowAad, seal } from '../../crypto/seal.js';
 import type { Provider } from '../../generated/prisma/client.js';
+import { uuidFromName } from '../../ids.js';
 import { KINDS } from './kinds.js';
 
 /** What a platform key's envelope is bound to, in place of a workspace. */
@@ -16,8 +16,7 @@ const PLATFORM_PRIORITY = 100_000;
 
 export function createPlatformProviders(configs: PlatformProviderConfig[], keyring: Keyring, startedAt = new Date()) {
   const templates = configs.map((config, index): Omit<Provider, 'workspaceId'> => {
-    const hash = createHash('sha256').update(`platform:${index}:${config.kind}`).digest('hex');
-    const id = `${hash.slice(0, 8)}-${hash.slice(8, 12)}-4${hash.slice(13, 16)}-8${hash.slice(17, 20)}-${hash.slice(20, 32)}`;
+    const id = uuidFromName(`platform:${index}:${config.kind}`);
     return {
       id,
       ownerId: null,

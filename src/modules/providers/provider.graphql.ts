@@ -1,19 +1,22 @@
-import type { Provider as ProviderRow } from '../../generated/prisma/client.js';
 import { CredentialType, ProviderKind, ProviderScope, ProviderStatus } from '../../generated/prisma/enums.js';
 import { maskKey } from '../../crypto/mask.js';
 import { notFound } from '../../errors.js';
 import { builder } from '../../graphql/builder.js';
+import { microsToUsd } from '../../money.js';
 import type { ProviderTestResult as TestResult } from './provider.service.js';
+import { SCOPE_MEANING } from './visibility.js';
 
 export const ProviderKindEnum = builder.enumType(ProviderKind, { name: 'ProviderKind' });
 const ProviderScopeEnum = builder.enumType(ProviderScope, {
   name: 'ProviderScope',
-  description: "WORKSPACE: managed by the workspace's admins; PERSONAL: one member's, used only by them; PLATFORM: the operator's (read-only)",
+  description: Object.entries(SCOPE_MEANING).map(([scope, meaning]) => `${scope}: ${meaning}`).join('; '),
 });
 const CredentialTypeEnum = builder.enumType(CredentialType, { name: 'CredentialType' });
 const ProviderStatusEnum = builder.enumType(ProviderStatus, { name: 'ProviderStatus' });
 
-const ProviderHealth = builder.objectRef<ProviderRow>('ProviderHealth').implement({
+/** The same row as its Provider, in a type of its own. */
+const ProviderHealth = builder.prismaObject('Provider', {
+  variant: 'ProviderHealth',
   fields: (t) => ({
     status: t.field({ type: ProviderStatusEnum, resolve: (p) => p.status }),
     errorRate: t.float({ description: 'Share of failed calls in the health window, 0..1 (upstream rate limits not counted)', resolve: async (p, _args, context) => (await context.services.providers.health(p)).errorRate }),
@@ -32,7 +35,7 @@ const ProviderHealth = builder.objectRef<ProviderRow>('ProviderHealth').implemen
   }),
 });
 
-const Provider = builder.objectRef<ProviderRow>('Provider').implement({
+const Provider = builder.prismaObject('Provider', {
   fields: (t) => ({
     id: t.exposeID('id'),
     kind: t.field({ type: ProviderKindEnum, resolve: (p) => p.kind }),
@@ -44,13 +47,14 @@ const Provider = builder.objectRef<ProviderRow>('Provider').implement({
     defaultModel: t.exposeString('defaultModel', { nullable: true }),
     priority: t.exposeInt('priority', { description: 'Lower first when choosing among equals and fallbacks' }),
     dailyTokenLimit: t.field({ type: 'SafeInt', nullable: true, resolve: (p) => p.dailyTokenLimit }),
-    monthlyBudgetUsd: t.float({ nullable: true, resolve: (p) => (p.monthlyBudgetMicros === null ? null : Number(p.monthlyBudgetMicros) / 1e6) }),
+    monthlyBudgetUsd: t.float({ nullable: true, resolve: (p) => microsToUsd(p.monthlyBudgetMicros) }),
     tokensUsedToday: t.field({
       type: 'SafeInt',
       description: "In the workspace's time zone",
       resolve: async (p, _args, context) => (await context.services.providers.usage(p)).tokensUsedToday,
     }),
     spendThisMonthUsd: t.float({ resolve: async (p, _args, context) => (await context.services.providers.usage(p)).spendThisMonthUsd }),
+    // Not `t.variant`: it reloads the row from the database, where platform providers are not.
     health: t.field({ type: ProviderHealth, resolve: (p) => p }),
     lastValidatedAt: t.expose('lastValidatedAt', { type: 'DateTime', nullable: true }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
@@ -98,40 +102,40 @@ const UpdateProviderInput = builder.inputType('UpdateProviderInput', {
 });
 
 builder.queryFields((t) => ({
-  providers: t.field({
+  providers: t.withAuth({ authenticated: true }).field({
     type: [Provider],
     description: "The workspace's providers and the caller's personal ones",
-    resolve: (_root, _args, context) => context.services.providers.list(context.viewer!),
+    resolve: (_root, _args, context) => context.services.providers.list(context.viewer),
   }),
-  provider: t.field({
+  provider: t.withAuth({ authenticated: true }).field({
     type: Provider,
     nullable: true,
     description: 'NOT_FOUND unless the caller can see it',
     args: { id: t.arg.id({ required: true }) },
-    resolve: async (_root, args, context) => (await context.services.providers.get(context.viewer!, String(args.id))) ?? notFound('Provider'),
+    resolve: async (_root, args, context) => (await context.services.providers.get(context.viewer, args.id)) ?? notFound('Provider'),
   }),
 }));
 
 builder.mutationFields((t) => ({
-  addProvider: t.field({
+  addProvider: t.withAuth({ authenticated: true }).field({
     type: Provider,
     description: 'ADMIN+ for WORKSPACE scope, any member for PERSONAL. The key is validated with the provider first.',
     args: { input: t.arg({ type: AddProviderInput, required: true }) },
-    resolve: (_root, { input }, context) => context.services.providers.add(context.viewer!, input, context.signal),
+    resolve: (_root, { input }, context) => context.services.providers.add(context.viewer, input, context.signal),
   }),
-  updateProvider: t.field({
+  updateProvider: t.withAuth({ authenticated: true }).field({
     type: Provider,
     args: { id: t.arg.id({ required: true }), input: t.arg({ type: UpdateProviderInput, required: true }) },
-    resolve: (_root, args, context) => context.services.providers.update(context.viewer!, String(args.id), args.input, context.signal),
+    resolve: (_root, args, context) => context.services.providers.update(context.viewer, args.id, args.input, context.signal),
   }),
-  deleteProvider: t.id({
+  deleteProvider: t.withAuth({ authenticated: true }).id({
     description: 'Removes the key for good; usage history keeps the id, kind and label',
     args: { id: t.arg.id({ required: true }) },
-    resolve: (_root, args, context) => context.services.providers.remove(context.viewer!, String(args.id)),
+    resolve: (_root, args, context) => context.services.providers.remove(context.viewer, args.id),
   }),
-  testProvider: t.field({
+  testProvider: t.withAuth({ authenticated: true }).field({
     type: ProviderTestResult,
     args: { id: t.arg.id({ required: true }) },
-    resolve: (_root, args, context) => context.services.providers.test(context.viewer!, String(args.id), context.signal),
+    resolve: (_root, args, context) => context.services.providers.test(context.viewer, args.id, context.signal),
   }),
 }));

@@ -1,23 +1,16 @@
 // Provider rows: what the API reads about them, and its changes, each written
-// with its audit entries in one transaction. Tenancy is in every read: a row
-// outside the viewer's sight does not exist for them.
-import { roleAtLeast, type Viewer } from '../../auth/viewer.js';
-import type { Prisma, PrismaClient, Provider } from '../../generated/prisma/client.js';
+// with its audit entries in one transaction. Tenancy is in every query, and the
+// scope rules (visibility.ts) in every read for a viewer: a row outside the
+// viewer's sight does not exist for them.
+import type { Viewer } from '../../auth/viewer.js';
+import type { Prisma, PrismaClient, Provider, ProviderScope } from '../../generated/prisma/client.js';
 import type { Sql } from '../../db/sql.js';
 import { providerScope } from '../limits/counter-scopes.js';
 import { dayKey, monthKey } from '../limits/periods.js';
 import type { PlatformProviders } from './platform-providers.js';
 import { isUuid } from '../../ids.js';
 import { recordAudit, type AuditRecord } from '../audit/audit.repository.js';
-
-/** Workspace providers plus the viewer's own personal ones, never deleted ones. */
-export function visibleTo(viewer: Viewer): Prisma.ProviderWhereInput {
-  return {
-    workspaceId: viewer.workspaceId,
-    deletedAt: null,
-    OR: [{ scope: 'WORKSPACE' }, { scope: 'PERSONAL', ownerId: viewer.userId }],
-  };
-}
+import { canSee, canSeeUsageOf } from './visibility.js';
 
 /** Every provider column, named as the Prisma model names it. */
 const PROVIDER_COLUMNS = `id::text, workspace_id AS "workspaceId", owner_id AS "ownerId", kind::text, scope::text,
@@ -27,29 +20,27 @@ const PROVIDER_COLUMNS = `id::text, workspace_id AS "workspaceId", owner_id AS "
   last_error AS "lastError", created_at AS "createdAt", updated_at AS "updatedAt", deleted_at AS "deletedAt"`;
 
 export function createProviderRepository(prisma: PrismaClient, sql: Sql, platform: PlatformProviders) {
-  return {
-    /**
-     * Every provider a chat in the workspace could route to, every member's personal ones included (routing
-     * filters them per caller): what the routing cache keeps. A plain statement, not a model query (src/db/sql.ts).
-     */
-    async listRoutable(workspaceId: string): Promise<Provider[]> {
-      const own = await sql.query<Provider>(`SELECT ${PROVIDER_COLUMNS} FROM providers WHERE workspace_id = $1 AND deleted_at IS NULL ORDER BY priority, created_at`, [workspaceId]);
-      return [...own.map(withBytes), ...platform.list(workspaceId)];
-    },
+  /**
+   * Every provider a chat in the workspace could route to, every member's personal ones included (routing
+   * filters them per caller): what the routing cache keeps. A plain statement, not a model query (src/db/sql.ts).
+   */
+  async function listRoutable(workspaceId: string): Promise<Provider[]> {
+    const own = await sql.query<Provider>(`SELECT ${PROVIDER_COLUMNS} FROM providers WHERE workspace_id = $1 AND deleted_at IS NULL ORDER BY priority, created_at`, [workspaceId]);
+    return [...own.map(withBytes), ...platform.list(workspaceId)];
+  }
 
+  return {
+    listRoutable,
+
+    /** The workspace's and the platform's providers and the viewer's own personal ones, never deleted ones. */
     async listVisible(viewer: Viewer): Promise<Provider[]> {
-      const own = await sql.query<Provider>(
-        `SELECT ${PROVIDER_COLUMNS} FROM providers
-        WHERE workspace_id = $1 AND deleted_at IS NULL AND (scope = 'WORKSPACE' OR (scope = 'PERSONAL' AND owner_id = $2))
-        ORDER BY priority, created_at`,
-        [viewer.workspaceId, viewer.userId],
-      );
-      return [...own.map(withBytes), ...platform.list(viewer.workspaceId)];
+      return (await listRoutable(viewer.workspaceId)).filter((provider) => canSee(viewer, provider));
     },
 
     async findVisible(viewer: Viewer, id: string): Promise<Provider | null> {
       if (!isUuid(id)) return null;
-      return platform.find(viewer.workspaceId, id) ?? (await prisma.provider.findFirst({ where: { id, ...visibleTo(viewer) } }));
+      const provider = platform.find(viewer.workspaceId, id) ?? (await prisma.provider.findFirst({ where: { id, workspaceId: viewer.workspaceId, deletedAt: null } }));
+      return provider && canSee(viewer, provider) ? provider : null;
     },
 
     /**
@@ -61,11 +52,11 @@ export function createProviderRepository(prisma: PrismaClient, sql: Sql, platfor
       const known = new Set(ids.filter((id) => platform.find(viewer.workspaceId, id)));
       const candidates = ids.filter((id) => isUuid(id) && !known.has(id));
       if (candidates.length > 0) {
-        const rows = await sql.query<{ id: string }>(
-          `SELECT id::text FROM providers WHERE workspace_id = $1 AND id::text = ANY($2::text[]) AND (scope = 'WORKSPACE' OR owner_id = $3 OR $4)`,
-          [viewer.workspaceId, candidates, viewer.userId, roleAtLeast(viewer.role, 'ADMIN')],
+        const rows = await sql.query<{ id: string; scope: ProviderScope; ownerId: string | null }>(
+          `SELECT id::text, scope::text, owner_id AS "ownerId" FROM providers WHERE workspace_id = $1 AND id::text = ANY($2::text[])`,
+          [viewer.workspaceId, candidates],
         );
-        for (const row of rows) known.add(row.id);
+        for (const row of rows) if (canSeeUsageOf(viewer, row)) known.add(row.id);
       }
       return ids.filter((id) => !known.has(id));
     },

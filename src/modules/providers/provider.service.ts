@@ -13,7 +13,8 @@ import { forEachItem, type ItemFailed } from '../../jobs/scheduler.js';
 import type { CredentialType, Provider, ProviderKind, ProviderScope } from '../../generated/prisma/client.js';
 import { checkBaseUrl, EgressRefused, type EgressPolicy, type Resolve } from '../../net/egress.js';
 import type { AuditRecord } from '../audit/audit.repository.js';
-import { budgetMicros, dailyTokenLimit, MICROS_PER_USD } from '../limits/limit-input.js';
+import { budgetMicros, dailyTokenLimit } from '../limits/limit-input.js';
+import { microsToUsd } from '../../money.js';
 import { ProviderCallError, type ProviderTarget } from './adapters/adapter.js';
 import type { Adapters } from './adapters/adapters.js';
 import type { HealthService } from '../health/health.service.js';
@@ -21,6 +22,7 @@ import type { CredentialRateLimit } from './credential-rate-limit.js';
 import { KINDS } from './kinds.js';
 import { PLATFORM_AAD_SCOPE } from './platform-providers.js';
 import type { ProviderRepository } from './provider.repository.js';
+import { assertCanManage, isPlatform } from './visibility.js';
 
 export interface AddProviderInput {
   kind: ProviderKind;
@@ -85,12 +87,6 @@ export function createProviderService(deps: ProviderServiceDeps) {
     return provider;
   }
 
-  function assertCanManage(viewer: Viewer, provider: Pick<Provider, 'scope' | 'ownerId'>): void {
-    if (provider.scope === 'PLATFORM') throw new ForbiddenError('Platform providers are configured by the operator and read-only here');
-    if (provider.scope === 'PERSONAL' ? provider.ownerId === viewer.userId : roleAtLeast(viewer.role, 'ADMIN')) return;
-    throw new ForbiddenError('Only admins and owners manage workspace providers');
-  }
-
   async function checkedBaseUrl(kind: ProviderKind, baseUrl: string | null | undefined): Promise<string> {
     const url = baseUrl ?? KINDS[kind].defaultBaseUrl;
     if (!url) throw new BadUserInputError(`${KINDS[kind].displayName} providers need a baseUrl`, 'baseUrl');
@@ -138,7 +134,7 @@ export function createProviderService(deps: ProviderServiceDeps) {
 
   function decrypt(provider: Provider): string {
     if (!provider.sealedKey) throw new AppError('NOT_FOUND', 'Provider has no key');
-    const boundTo = provider.scope === 'PLATFORM' ? PLATFORM_AAD_SCOPE : provider.workspaceId;
+    const boundTo = isPlatform(provider) ? PLATFORM_AAD_SCOPE : provider.workspaceId;
     return open(keyring, provider.sealedKey, rowAad(boundTo, provider.id));
   }
 
@@ -165,7 +161,7 @@ export function createProviderService(deps: ProviderServiceDeps) {
     /** `tokensUsedToday` and `spendThisMonthUsd` both ask for it. */
     usage: oncePerRow(async (provider) => {
       const { tokensToday, spendMonthMicros } = await repository.usage(provider, await repository.timezone(provider.workspaceId), deps.clock());
-      return { tokensUsedToday: tokensToday, spendThisMonthUsd: Number(spendMonthMicros) / MICROS_PER_USD };
+      return { tokensUsedToday: tokensToday, spendThisMonthUsd: microsToUsd(spendMonthMicros) };
     }),
 
     /** The health window's figures; the `health` fields all ask for it. */

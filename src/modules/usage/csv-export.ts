@@ -12,7 +12,7 @@ import type { Writable } from 'node:stream';
 import type { Authenticate, Authentication } from '../../auth/authenticate.js';
 import { AppError, BadUserInputError, type ErrorCode } from '../../errors.js';
 import type { Logger } from '../../logging/logger.js';
-import { microsToUsd } from '../catalog/pricing.js';
+import { microsToUsd } from '../../money.js';
 import { DIMENSIONS, type Bucket, type Dimension } from './report.js';
 import type { UsageService } from './usage.service.js';
 

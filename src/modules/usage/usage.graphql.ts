@@ -1,7 +1,7 @@
 import { builder } from '../../graphql/builder.js';
 import { connectionType } from '../../graphql/connection.js';
 import type { UsageTickEvent } from '../../pubsub/pubsub.js';
-import { microsToUsd } from '../catalog/pricing.js';
+import { microsToUsd } from '../../money.js';
 import { ProviderKindEnum } from '../providers/provider.graphql.js';
 import { DIMENSIONS, MAX_TOP_MODELS, type GroupKey, type Totals, type UsageReport as Report } from './report.js';
 import type { UsageEventRow } from './usage.service.js';
@@ -85,6 +85,7 @@ const UsageReport = builder.objectRef<LabelledReport>('UsageReport').implement({
   }),
 });
 
+/** Not a prismaObject: ledger pages are read by keyset SQL over (created_at, id), with only the columns the API shows. */
 const UsageEvent = builder.objectRef<UsageEventRow>('UsageEvent').implement({
   fields: (t) => ({
     id: t.exposeID('id'),
@@ -115,9 +116,8 @@ const UsageEvent = builder.objectRef<UsageEventRow>('UsageEvent').implement({
 const UsageEventConnection = connectionType('UsageEvent', UsageEvent);
 
 builder.queryFields((t) => ({
-  usage: t.field({
+  usage: t.withAuth({ authenticated: true }).field({
     type: UsageReport,
-    authScopes: { authenticated: true },
     description: "Totals, groups, a zero-filled series and top models over [from, to); members see only their own calls. Buckets follow the workspace's time zone.",
     args: {
       range: t.arg({ type: DateRangeInput, required: true }),
@@ -126,11 +126,10 @@ builder.queryFields((t) => ({
       filter: t.arg({ type: UsageFilterInput }),
     },
     resolve: (_root, args, context) =>
-      context.services.usage.report(context.viewer!, { ...args.range, groupBy: args.groupBy ?? [], bucket: args.bucket ?? 'DAY', filter: args.filter }),
+      context.services.usage.report(context.viewer, { ...args.range, groupBy: args.groupBy ?? [], bucket: args.bucket ?? 'DAY', filter: args.filter }),
   }),
-  usageEvents: t.field({
+  usageEvents: t.withAuth({ authenticated: true }).field({
     type: UsageEventConnection,
-    authScopes: { authenticated: true },
     description: 'Raw ledger rows, newest first; members see only their own',
     args: {
       range: t.arg({ type: DateRangeInput, required: true }),
@@ -138,7 +137,7 @@ builder.queryFields((t) => ({
       first: t.arg.int({ defaultValue: 50 }),
       after: t.arg.string(),
     },
-    resolve: (_root, args, context) => context.services.usage.events(context.viewer!, { ...args.range, filter: args.filter, first: args.first ?? 50, after: args.after }),
+    resolve: (_root, args, context) => context.services.usage.events(context.viewer, { ...args.range, filter: args.filter, first: args.first ?? 50, after: args.after }),
   }),
 }));
 
@@ -154,10 +153,10 @@ const UsageTick = builder.objectRef<UsageTickEvent>('UsageTick').implement({
 });
 
 builder.subscriptionField('usageTicks', (t) =>
-  t.field({
+  t.withAuth({ authenticated: true }).field({
     type: UsageTick,
     description: "This workspace's counters after each finished call",
-    subscribe: (_root, _args, context) => context.services.usageTicks.subscribe(context.viewer!, context.signal),
+    subscribe: (_root, _args, context) => context.services.usageTicks.subscribe(context.viewer, context.signal),
     resolve: (tick) => tick,
   }),
 );
