@@ -5,6 +5,7 @@
 import type { Metrics } from '../../metrics.js';
 import { microsToUsd } from '../../money.js';
 import type { HealthService } from '../health/health.service.js';
+import { sharedWithWorkspace } from '../providers/visibility.js';
 import type { Ledger, Reservation } from '../usage/ledger.js';
 import type { UsageTickService } from '../usage/usage-tick.service.js';
 import type { Outcome } from './attempt.js';
@@ -39,11 +40,11 @@ export function createAfterCall(deps: AfterCallDeps) {
     await deps.health.afterCall(provider, { status, errorCode, message: outcome.error?.message ?? null }).catch(deps.onUnexpected);
     deps.usageTicks.publish(plan.viewer.workspaceId, {
       providerId: provider.id,
-      personalOwnerId: provider.scope === 'PERSONAL' ? provider.ownerId : null,
+      personalOwnerId: sharedWithWorkspace(provider) ? null : provider.ownerId,
       tokensUsedToday: Number(finalized.tokensToday),
       dailyTokenLimit: provider.dailyTokenLimit === null ? null : Number(provider.dailyTokenLimit),
       spendThisMonthUsd: microsToUsd(finalized.spendMonthMicros),
-      monthlyBudgetUsd: provider.monthlyBudgetMicros === null ? null : microsToUsd(provider.monthlyBudgetMicros),
+      monthlyBudgetUsd: microsToUsd(provider.monthlyBudgetMicros),
     });
     if (status === 'SUCCEEDED' && plan.prefs.storeConversationHistory && finalized.sessionMessages !== null) {
       await deps.sessions.storeTurn(plan.session.id, finalized.sessionMessages, plan.asked, outcome.text);

@@ -12,6 +12,7 @@ import { LimitExceeded, limitAlertDrafts, type Guard } from '../limits/guards.js
 import { outputAllowance } from '../limits/output-allowance.js';
 import type { Adapters } from '../providers/adapters/adapters.js';
 import { KINDS } from '../providers/kinds.js';
+import { isPlatform } from '../providers/visibility.js';
 import type { ProviderService } from '../providers/provider.service.js';
 import type { AlertService } from '../alerts/alerts.service.js';
 import type { Metrics } from '../../metrics.js';
@@ -83,7 +84,7 @@ export function createAttempt(deps: AttemptDeps) {
     let outputTokens: number;
     try {
       const reserved = await deps.ledger.reserve(reservation, {
-        platform: provider.scope === 'PLATFORM',
+        platform: isPlatform(provider),
         timezone: plan.prefs.timezone,
         limits: {
           providerDailyTokens: provider.dailyTokenLimit,
