@@ -5,7 +5,8 @@ import { graphql } from '../generated/gql.js';
 import { MessageType, openRawSocket, type RawMessage, type RawSocket } from '../testkit/raw-ws.js';
 import { addSimProvider, userMessage } from '../testkit/chat.js';
 import { Chat } from '../testkit/documents.js';
-import { disposeAll, eventually, newWorkspace, startSimulator, startTestServer, take, type TestServer } from '../testkit/server.js';
+import { disposeAll, eventually, newWorkspace, startSimulator, startTestServer, type TestServer } from '../testkit/server.js';
+import { take } from '../testkit/streams.js';
 
 const UsageTicks = graphql(`
   subscription UsageTicks {
@@ -35,12 +36,23 @@ beforeAll(async () => {
 });
 afterAll(disposeAll);
 
-/** Publishes ticks until `done` resolves: a subscription may start listening a moment after it is acknowledged. */
+const publish = (workspaceId: string, providerId: string, tokensUsedToday = 1) => gw.app.services.usageTicks.publish(workspaceId, tick(providerId, tokensUsedToday));
+
+/** What `subscribe()` receives when `publish()` runs once `server` has the workspace's subscriber. */
+async function publishedOnceSubscribed<T>(server: TestServer, workspaceId: string, subscribe: () => Promise<T>, publish: () => void): Promise<T> {
+  const subscribed = server.nextSubscriber('usage:tick', workspaceId);
+  const received = subscribe();
+  await subscribed;
+  publish();
+  return received;
+}
+
+/** Publishes a tick every 10 ms until `done` resolves. */
 async function publishUntil(done: Promise<unknown>, workspaceId: string, providerId: string): Promise<void> {
   let finished = false;
   void done.finally(() => (finished = true));
   for (let n = 1; !finished && n < 500; n++) {
-    gw.app.services.usageTicks.publish(workspaceId, tick(providerId, n));
+    publish(workspaceId, providerId, n);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
@@ -49,9 +61,7 @@ describe('usageTicks over graphql-ws', () => {
   it('delivers a tick published through the service layer, with every field', async () => {
     const workspace = newWorkspace();
     const client = gw.ws(await gw.token(workspace.claims('member')));
-    const received = take(client.iterate({ query: USAGE_TICKS }), 1);
-    await publishUntil(received, workspace.id, 'p-1');
-    const [result] = await received;
+    const [result] = await publishedOnceSubscribed(gw, workspace.id, () => take(client.iterate({ query: USAGE_TICKS }), 1), () => publish(workspace.id, 'p-1'));
     expect(result.errors).toBeUndefined();
     expect(result.data?.usageTicks).toMatchObject({ providerId: 'p-1', dailyTokenLimit: 10_000_000_000, spendThisMonthUsd: 1.25, monthlyBudgetUsd: null });
   });
@@ -60,15 +70,10 @@ describe('usageTicks over graphql-ws', () => {
     const mine = newWorkspace();
     const theirs = newWorkspace();
     const client = gw.ws(await gw.token(mine.claims('owner')));
-    const received = take(client.iterate({ query: USAGE_TICKS }), 1);
-    let finished = false;
-    void received.finally(() => (finished = true));
-    for (let n = 1; !finished && n < 500; n++) {
-      gw.app.services.usageTicks.publish(theirs.id, tick('theirs', n));
-      gw.app.services.usageTicks.publish(mine.id, tick('mine', n));
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-    const [result] = await received;
+    const [result] = await publishedOnceSubscribed(gw, mine.id, () => take(client.iterate({ query: USAGE_TICKS }), 1), () => {
+      publish(theirs.id, 'theirs');
+      publish(mine.id, 'mine');
+    });
     expect(result.data?.usageTicks).toMatchObject({ providerId: 'mine' });
   });
 
@@ -132,9 +137,10 @@ describe('usageTicks over SSE', () => {
   it('delivers ticks to a GraphQL-over-SSE client', async () => {
     const workspace = newWorkspace();
     const client = gw.sse(await gw.token(workspace.claims('admin')));
-    const received = take(client.iterate({ query: USAGE_TICKS }), 2);
-    await publishUntil(received, workspace.id, 'p-sse');
-    const results = await received;
+    const results = await publishedOnceSubscribed(gw, workspace.id, () => take(client.iterate({ query: USAGE_TICKS }), 2), () => {
+      publish(workspace.id, 'p-sse', 1);
+      publish(workspace.id, 'p-sse', 2);
+    });
     expect(results.map((r) => r.data?.usageTicks)).toEqual([
       expect.objectContaining({ providerId: 'p-sse' }),
       expect.objectContaining({ providerId: 'p-sse' }),
@@ -254,9 +260,7 @@ describe('usageTicks across instances', () => {
     const other = await startTestServer();
     const workspace = newWorkspace();
     const client = other.ws(await other.token(workspace.claims('admin')));
-    const received = take(client.iterate({ query: USAGE_TICKS }), 1);
-    await publishUntil(received, workspace.id, 'from-a');
-    const [result] = await received;
+    const [result] = await publishedOnceSubscribed(other, workspace.id, () => take(client.iterate({ query: USAGE_TICKS }), 1), () => publish(workspace.id, 'from-a'));
     expect(result.data?.usageTicks).toMatchObject({ providerId: 'from-a' });
   });
 });

@@ -17,7 +17,7 @@ import { signToken } from '../../src/auth/dev-token.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { openDatabase, type Database } from '../../src/db/client.js';
 import { createLogger } from '../../src/logging/logger.js';
-import { createPubSubBus } from '../../src/pubsub/pubsub.js';
+import { createPubSubBus, type PubSubBus } from '../../src/pubsub/pubsub.js';
 import { startSimulator as startSimulatorServer, type Simulator } from '../../src/simulator/simulator.js';
 
 export const TEST_JWT = {
@@ -97,6 +97,11 @@ export interface TestServer {
   ): Promise<ExecutionResult<TResult>>;
   ws(token?: string, options?: Partial<ClientOptions>): WsClient;
   sse(token?: string): SseClient;
+  /**
+   * Resolves when the next subscriber to a topic of this server's bus is listening (with Redis, once Redis has it):
+   * ask before subscribing, await before publishing. graphql-ws acknowledges no subscribe.
+   */
+  nextSubscriber: PubSubBus['nextSubscriber'];
   stop(): Promise<void>;
 }
 
@@ -172,6 +177,7 @@ export async function startTestServer(env: Record<string, string> = {}, options:
       leftovers.push(() => client.dispose());
       return client;
     },
+    nextSubscriber: bus.nextSubscriber,
     stop,
   };
 }
@@ -189,17 +195,6 @@ export function expectNoSecret(text: string, secret: string): void {
     const piece = secret.slice(i, i + 8);
     if (text.includes(piece)) throw new Error(`secret piece "${piece.slice(0, 2)}…" (offset ${i}) found in output`);
   }
-}
-
-/** The first `count` results of a subscription (then it is ended). */
-export async function take<T>(iterable: AsyncIterable<T>, count: number): Promise<T[]> {
-  const items: T[] = [];
-  if (count === 0) return items;
-  for await (const item of iterable) {
-    items.push(item);
-    if (items.length === count) break;
-  }
-  return items;
 }
 
 /** Polls until `probe` returns a value that is not undefined, or fails after `timeoutMs`. */
