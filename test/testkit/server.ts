@@ -15,7 +15,7 @@ import WebSocket from 'ws';
 import { buildApp, type App } from '../../src/app.js';
 import { signToken } from '../../src/auth/dev-token.js';
 import { loadConfig, type Config } from '../../src/config.js';
-import { openDatabase, type Database } from '../../src/db/client.js';
+import { openDatabase, type Database, type DatabaseOptions } from '../../src/db/client.js';
 import { createLogger } from '../../src/logging/logger.js';
 import { createPubSubBus, type PubSubBus } from '../../src/pubsub/pubsub.js';
 import { startSimulator as startSimulatorServer, type Simulator } from '../../src/simulator/simulator.js';
@@ -56,10 +56,10 @@ export function testConfig(env: Record<string, string> = {}): Config {
 }
 
 /** A fresh, migrated database: a PGlite copy of the run's template, or the run's Postgres. */
-export async function openTestDatabase(config: Config): Promise<Database> {
-  if (config.databaseUrl) return openDatabase({ kind: 'postgres', url: config.databaseUrl });
+export async function openTestDatabase(config: Config, options: DatabaseOptions = {}): Promise<Database> {
+  if (config.databaseUrl) return openDatabase({ kind: 'postgres', url: config.databaseUrl }, options);
   const template = await readFile(inject('pgliteTemplate'));
-  return openDatabase({ kind: 'pglite', instance: await PGlite.create({ loadDataDir: new Blob([template]) }) });
+  return openDatabase({ kind: 'pglite', instance: await PGlite.create({ loadDataDir: new Blob([template]) }) }, options);
 }
 
 export interface Claims {
@@ -108,6 +108,8 @@ export interface TestServer {
 export interface TestServerOptions {
   /** Share a database with another test server (it stays open until disposeAll). */
   db?: Database;
+  /** For the database the server opens: see StatementRecorder. */
+  onStatement?: DatabaseOptions['onStatement'];
   clock?: () => Date;
 }
 
@@ -121,7 +123,7 @@ export async function startTestServer(env: Record<string, string> = {}, options:
     },
   });
   const logger = createLogger('debug', sink);
-  const db = options.db ?? (await openTestDatabase(config));
+  const db = options.db ?? (await openTestDatabase(config, { onStatement: options.onStatement }));
   if (!options.db) leftovers.push(() => db.close());
   const bus = await createPubSubBus(config.redisUrl);
   leftovers.push(() => bus.close());
