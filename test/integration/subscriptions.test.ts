@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { print } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphql } from '../generated/gql.js';
-import { MessageType, openRawSocket, type RawMessage, type RawSocket } from '../testkit/raw-ws.js';
+import { MessageType, openAcknowledgedSocket, openRawSocket, type RawMessage, type RawSocket } from '../testkit/raw-ws.js';
 import { addSimProvider, userMessage } from '../testkit/chat.js';
 import { Chat } from '../testkit/documents.js';
 import { disposeAll, eventually, newWorkspace, startSimulator, startTestServer, type TestServer } from '../testkit/server.js';
@@ -87,9 +87,7 @@ describe('usageTicks over graphql-ws', () => {
 
   it('ends the connection when the token expires', async () => {
     const token = await gw.token(newWorkspace().claims('member'), Math.floor(Date.now() / 1000) + 2);
-    const socket = await openRawSocket(gw.wsUrl);
-    socket.send({ type: MessageType.ConnectionInit, payload: { authorization: `Bearer ${token}` } });
-    expect((await socket.nextMessage()).type).toBe(MessageType.ConnectionAck);
+    const socket = await openAcknowledgedSocket(gw.wsUrl, token);
     socket.send({ id: '1', type: MessageType.Subscribe, payload: { query: USAGE_TICKS } });
     const closed = await socket.closed;
     expect(closed).toEqual({ code: 4403, reason: 'Token expired' });
@@ -97,9 +95,7 @@ describe('usageTicks over graphql-ws', () => {
 
   it('answers an invalid operation with an error message and keeps the socket open', async () => {
     const token = await gw.token(newWorkspace().claims('member'));
-    const socket = await openRawSocket(gw.wsUrl);
-    socket.send({ type: MessageType.ConnectionInit, payload: { authorization: `Bearer ${token}` } });
-    await socket.nextMessage();
+    const socket = await openAcknowledgedSocket(gw.wsUrl, token);
     socket.send({ id: 'bad', type: MessageType.Subscribe, payload: { query: 'subscription { nope }' } });
     const message = await socket.nextMessage();
     expect(message).toMatchObject({ id: 'bad', type: MessageType.Error });
@@ -179,12 +175,7 @@ describe('operations per connection and per user', () => {
   const VIEWER = '{ viewer { role } }';
   const subscribe = (id: string, query = USAGE_TICKS) => ({ id, type: MessageType.Subscribe, payload: { query } });
 
-  async function acknowledged(token: string): Promise<RawSocket> {
-    const socket = await openRawSocket(capped.wsUrl);
-    socket.send({ type: MessageType.ConnectionInit, payload: { authorization: `Bearer ${token}` } });
-    expect((await socket.nextMessage()).type).toBe(MessageType.ConnectionAck);
-    return socket;
-  }
+  const acknowledged = (token: string): Promise<RawSocket> => openAcknowledgedSocket(capped.wsUrl, token);
 
   /** The next message for operation `id` (ticks of the socket's other subscriptions are skipped). */
   async function messageFor(socket: RawSocket, id: string): Promise<RawMessage> {
