@@ -2,11 +2,11 @@
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { PrismaPg } from '@prisma/adapter-pg';
-import type { SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
+import type { SqlDriverAdapterFactory, SqlMigrationAwareDriverAdapterFactory, SqlQuery, SqlQueryable, Transaction } from '@prisma/driver-adapter-utils';
 import pg from 'pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { PrismaClient } from '../generated/prisma/client.js';
-import { PG_TYPES, pgliteSql, postgresSql, type Sql } from './sql.js';
+import { PG_TYPES, pgliteSql, postgresSql, type Sql, type StatementListener } from './sql.js';
 
 export type DatabaseSource =
   | { kind: 'postgres'; url: string }
@@ -37,14 +37,19 @@ export function databaseSource(config: { databaseUrl?: string; dataDir: string }
     : { kind: 'pglite', dataDir: path.join(config.dataDir, 'pgdata') };
 }
 
-export async function openDatabase(source: DatabaseSource): Promise<Database> {
+export interface DatabaseOptions {
+  /** Told of every statement, Prisma's included; nothing is observed without it. */
+  onStatement?: StatementListener;
+}
+
+export async function openDatabase(source: DatabaseSource, { onStatement }: DatabaseOptions = {}): Promise<Database> {
   if (source.kind === 'postgres') {
     const pool = new pg.Pool({ connectionString: source.url, connectionTimeoutMillis: 5_000, types: PG_TYPES });
     // An idle connection that dies (server restart) must not crash the process; the next query reconnects.
     pool.on('error', () => undefined);
     const driver = new PrismaPg(pool);
-    const prisma = new PrismaClient({ adapter: driver });
-    const sql = postgresSql(pool);
+    const prisma = new PrismaClient({ adapter: onStatement ? observedAdapter(driver, onStatement) : driver });
+    const sql = postgresSql(pool, onStatement);
     return {
       prisma,
       sql,
@@ -70,8 +75,8 @@ export async function openDatabase(source: DatabaseSource): Promise<Database> {
   }
   const pglite = 'instance' in source ? source.instance : await PGlite.create(source.dataDir);
   const adapterFactory = new PrismaPGlite(pglite);
-  const prisma = new PrismaClient({ adapter: adapterFactory });
-  const sql = pgliteSql(pglite);
+  const prisma = new PrismaClient({ adapter: onStatement ? observedAdapter(adapterFactory, onStatement) : adapterFactory });
+  const sql = pgliteSql(pglite, onStatement);
   return {
     prisma,
     sql,
@@ -82,6 +87,31 @@ export async function openDatabase(source: DatabaseSource): Promise<Database> {
     close: async () => {
       await prisma.$disconnect();
       if (!pglite.closed) await pglite.close();
+    },
+  };
+}
+
+/**
+ * Prisma's driver adapter, telling `onStatement` of each statement Prisma runs through it. Both adapters send a
+ * transaction's BEGIN themselves; Postgres' sends its COMMIT or ROLLBACK through executeRaw, PGlite's (a "phantom
+ * query") within commit() or rollback().
+ */
+function observedAdapter(factory: SqlDriverAdapterFactory, onStatement: StatementListener): SqlDriverAdapterFactory {
+  // The queryable with its two statement methods told of; everything else is the queryable's own.
+  const observed = <T extends SqlQueryable>(queryable: T, overrides: Partial<T> = {}): T =>
+    Object.assign(Object.create(queryable) as T, {
+      queryRaw: (query: SqlQuery) => (onStatement(query.sql), queryable.queryRaw(query)),
+      executeRaw: (query: SqlQuery) => (onStatement(query.sql), queryable.executeRaw(query)),
+      ...overrides,
+    });
+  const transaction = (tx: Transaction) =>
+    observed(tx, tx.options.usePhantomQuery ? { commit: () => (onStatement('COMMIT'), tx.commit()), rollback: () => (onStatement('ROLLBACK'), tx.rollback()) } : {});
+  return {
+    provider: factory.provider,
+    adapterName: factory.adapterName,
+    connect: async () => {
+      const adapter = await factory.connect();
+      return observed(adapter, { startTransaction: async (isolationLevel) => (onStatement('BEGIN'), transaction(await adapter.startTransaction(isolationLevel))) });
     },
   };
 }

@@ -48,13 +48,20 @@ export const PG_TYPES = {
 };
 
 /**
+ * Called with the text of each statement before it is sent, a transaction's BEGIN and COMMIT included: tests
+ * count a path's statements with it.
+ */
+export type StatementListener = (text: string) => void;
+
+/**
  * Postgres, on a pool made with PG_TYPES. Statements are not named (prepared once per connection): reports build
  * many distinct texts, and named statements would pile up in every server connection; bench:chat showed no
  * difference on the hot path.
  */
-export function postgresSql(pool: pg.Pool): Sql {
+export function postgresSql(pool: pg.Pool, onStatement?: StatementListener): Sql {
   const on = (client: pg.Pool | pg.PoolClient): Sql['query'] =>
     async <Row>(text: string, values: readonly unknown[] = []) => {
+      onStatement?.(text);
       const result = await client.query<Row & pg.QueryResultRow>(text, values as unknown[]);
       return result.rows;
     };
@@ -64,12 +71,12 @@ export function postgresSql(pool: pg.Pool): Sql {
       const client = await pool.connect();
       const query = on(client);
       try {
-        await client.query('BEGIN');
+        await query('BEGIN');
         const result = await work({ query });
-        await client.query('COMMIT');
+        await query('COMMIT');
         return result;
       } catch (error) {
-        await client.query('ROLLBACK').catch(() => undefined);
+        await query('ROLLBACK').catch(() => undefined);
         throw error;
       } finally {
         client.release();
@@ -77,29 +84,31 @@ export function postgresSql(pool: pg.Pool): Sql {
     },
     async exclusively(name, work) {
       const client = await pool.connect();
+      const query = on(client);
       try {
-        if (!(await tryLock(client, name))) return undefined;
-        return await holding(client, name, work);
+        if (!(await tryLock(query, name))) return undefined;
+        return await holding(query, name, work);
       } finally {
         client.release();
       }
     },
     async inTurn(name, { ms, onWait }, work) {
       const client = await pool.connect();
+      const query = on(client);
       try {
-        if (!(await tryLock(client, name))) {
+        if (!(await tryLock(query, name))) {
           onWait?.();
           // lock_timeout bounds the wait; it is reset at once so the pooled connection keeps the server's default.
-          await client.query("SELECT set_config('lock_timeout', $1, false)", [`${ms}ms`]);
+          await query("SELECT set_config('lock_timeout', $1, false)", [`${ms}ms`]);
           try {
-            await client.query('SELECT pg_advisory_lock(hashtext($1))', [name]);
+            await query('SELECT pg_advisory_lock(hashtext($1))', [name]);
           } catch (error) {
             throw (error as { code?: string }).code === LOCK_NOT_AVAILABLE ? new LockWaitTimeout(name, ms) : error;
           } finally {
-            await client.query('RESET lock_timeout');
+            await query('RESET lock_timeout');
           }
         }
-        return await holding(client, name, work);
+        return await holding(query, name, work);
       } finally {
         client.release();
       }
@@ -107,28 +116,43 @@ export function postgresSql(pool: pg.Pool): Sql {
   };
 }
 
-async function tryLock(client: pg.PoolClient, name: string): Promise<boolean> {
-  const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS locked', [name]);
-  return rows[0].locked;
+/** `query` runs on one pooled connection: a session lock is that connection's. */
+async function tryLock(query: Sql['query'], name: string): Promise<boolean> {
+  const [row] = await query<{ locked: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS locked', [name]);
+  return row.locked;
 }
 
-/** `work` under the session lock `name` that `client` holds, released after. */
-async function holding<T>(client: pg.PoolClient, name: string, work: () => Promise<T>): Promise<T> {
+/** `work` under the session lock `name` that `query`'s connection holds, released after. */
+async function holding<T>(query: Sql['query'], name: string, work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } finally {
-    await client.query('SELECT pg_advisory_unlock(hashtext($1))', [name]);
+    await query('SELECT pg_advisory_unlock(hashtext($1))', [name]);
   }
 }
 
 /** PGlite: one connection in-process; a transaction holds it exclusively. */
-export function pgliteSql(db: PGlite): Sql {
+export function pgliteSql(db: PGlite, onStatement?: StatementListener): Sql {
   const options = { parsers: { [INT8]: parseInt8 } };
   const on = (target: PGlite | Transaction): Sql['query'] =>
-    async <Row>(text: string, values: readonly unknown[] = []) => (await target.query<Row>(text, values as unknown[], options)).rows;
+    async <Row>(text: string, values: readonly unknown[] = []) => {
+      onStatement?.(text);
+      return (await target.query<Row>(text, values as unknown[], options)).rows;
+    };
   return {
     query: on(db),
-    transaction: (work) => db.transaction((tx) => work({ query: on(tx) })),
+    async transaction(work) {
+      // PGlite sends BEGIN and COMMIT (or ROLLBACK) itself.
+      onStatement?.('BEGIN');
+      try {
+        const result = await db.transaction((tx) => work({ query: on(tx) }));
+        onStatement?.('COMMIT');
+        return result;
+      } catch (error) {
+        onStatement?.('ROLLBACK');
+        throw error;
+      }
+    },
     // Only one process can open an embedded database: nothing to take turns with.
     exclusively: (_name, work) => work(),
     inTurn: (_name, _wait, work) => work(),

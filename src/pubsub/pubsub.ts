@@ -44,6 +44,11 @@ export interface PubSubBus {
   pubsub: GatewayPubSub;
   /** 'memory' or 'redis', for /ready and the start-up line. */
   transport: 'memory' | 'redis';
+  /**
+   * Resolves when the next subscriber to `topic` (for `routingId`) is listening; with Redis, once Redis has taken
+   * its SUBSCRIBE. graphql-ws acknowledges no subscribe: tests wait on this, asked before they subscribe.
+   */
+  nextSubscriber(topic: keyof Topics, routingId?: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -52,17 +57,48 @@ export async function createPubSubBus(redisUrl: string | undefined): Promise<Pub
     // Thousands of subscribers to one workspace's topic are normal here, not a listener leak worth a warning.
     const eventTarget = new EventTarget();
     setMaxListeners(0, eventTarget);
-    return { pubsub: createPubSub<Topics>({ eventTarget }), transport: 'memory', close: async () => {} };
+    const announced = announcingSubscribers(eventTarget, async () => {});
+    return { pubsub: createPubSub<Topics>({ eventTarget: announced.eventTarget }), transport: 'memory', nextSubscriber: announced.nextSubscriber, close: async () => {} };
   }
   const options = { lazyConnect: true, maxRetriesPerRequest: 3 };
   const publishClient = new Redis(redisUrl, options);
   const subscribeClient = new Redis(redisUrl, options);
   await Promise.all([publishClient.connect(), subscribeClient.connect()]);
+  // Redis answers a connection's commands in order: its answer to a PING sent after a SUBSCRIBE confirms the SUBSCRIBE.
+  const announced = announcingSubscribers(createRedisEventTarget({ publishClient, subscribeClient }), async () => void (await subscribeClient.ping()));
   return {
-    pubsub: createPubSub<Topics>({ eventTarget: createRedisEventTarget({ publishClient, subscribeClient }) }),
+    pubsub: createPubSub<Topics>({ eventTarget: announced.eventTarget }),
     transport: 'redis',
+    nextSubscriber: announced.nextSubscriber,
     close: async () => {
       await Promise.allSettled([publishClient.quit(), subscribeClient.quit()]);
+    },
+  };
+}
+
+/**
+ * `target`, telling those waiting for a topic when a listener is added to it, once `confirm()` (called after the
+ * target has registered the listener) resolves. While nobody waits, adding a listener costs one map lookup more.
+ */
+function announcingSubscribers(target: EventTarget, confirm: () => Promise<void>): Pick<PubSubBus, 'nextSubscriber'> & { eventTarget: EventTarget } {
+  const waiting = new Map<string, Array<(confirmed: Promise<void>) => void>>();
+  return {
+    eventTarget: {
+      addEventListener(topic, listener, options) {
+        target.addEventListener(topic, listener, options);
+        const waiters = waiting.get(topic);
+        if (!waiters) return;
+        waiting.delete(topic);
+        const confirmed = confirm();
+        for (const resolve of waiters) resolve(confirmed);
+      },
+      removeEventListener: (topic, listener, options) => target.removeEventListener(topic, listener, options),
+      dispatchEvent: (event) => target.dispatchEvent(event),
+    },
+    // The same topic name as createPubSub's: the routing key, then the id.
+    nextSubscriber: (topic, routingId) => {
+      const name = routingId === undefined ? topic : `${topic}:${routingId}`;
+      return new Promise((resolve) => waiting.set(name, [...(waiting.get(name) ?? []), resolve]));
     },
   };
 }

@@ -2,9 +2,8 @@ import { print } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { Simulator } from '../../src/simulator/simulator.js';
-import type { ChatStreamSubscription } from '../generated/graphql.js';
-import { addSimProvider, streamOverWs, types, userMessage, type Chunk } from '../testkit/chat.js';
-import { Chat, ChatStream, DeleteProvider, SessionById, Sessions, UpdatePreferences, UpdateProvider } from '../testkit/documents.js';
+import { addSimProvider, afterTexts, chatStreamRequest, readChatStream, streamOverWs, types, userMessage } from '../testkit/chat.js';
+import { Chat, DeleteProvider, SessionById, Sessions, UpdatePreferences, UpdateProvider } from '../testkit/documents.js';
 import { disposeAll, newOwner, eventually, newWorkspace, startSimulator, startTestServer, type TestServer } from '../testkit/server.js';
 
 let gw: TestServer;
@@ -16,16 +15,6 @@ afterAll(disposeAll);
 
 const owner = () => newOwner(gw);
 const SLOW = 'slow=100&chunks=200&chunk-size=8';
-
-/** Reads chunks until `stopAfter` TEXT chunks, then stops reading (the iterator's return ends the subscription). */
-async function readSome(iterable: AsyncIterable<{ data?: unknown; errors?: unknown }>, stopAfter: number): Promise<Chunk[]> {
-  const chunks: Chunk[] = [];
-  for await (const result of iterable) {
-    chunks.push((result.data as ChatStreamSubscription).chatStream);
-    if (chunks.filter((c) => c.type === 'TEXT').length === stopAfter) break;
-  }
-  return chunks;
-}
 
 async function cancelledRow(workspaceId: string) {
   return eventually(async () => {
@@ -40,7 +29,7 @@ describe('cancellation', () => {
     const provider = await addSimProvider(gw, sim, token, { script: SLOW });
     const client = transport === 'SSE' ? gw.sse(token) : gw.ws(token);
     const started = Date.now();
-    const chunks = await readSome(client.iterate({ query: print(ChatStream), variables: { input: { messages: userMessage() } } }), 3);
+    const { chunks } = await readChatStream(client.iterate(chatStreamRequest({ messages: userMessage() })), afterTexts(3));
     expect(types(chunks)).toEqual(['START', 'TEXT']);
 
     const upstream = await eventually(() => sim.requests.find((r) => r.key === provider.key && r.method === 'POST' && r.closedByClient));
@@ -87,7 +76,7 @@ describe('a slow client', () => {
     socket.on('message', (data) => received.push(String(data)));
     socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } }));
     await eventually(() => received.some((m) => m.includes('connection_ack')) || undefined);
-    socket.send(JSON.stringify({ type: 'subscribe', id: '1', payload: { query: print(ChatStream), variables: { input: { messages: userMessage(), maxTokens: 10_000_000 } } } }));
+    socket.send(JSON.stringify({ type: 'subscribe', id: '1', payload: chatStreamRequest({ messages: userMessage(), maxTokens: 10_000_000 }) }));
     await eventually(() => received.some((m) => m.includes('"TEXT"')) || undefined);
     // The client stops reading (its socket is paused): the gateway must stop reading upstream too.
     (socket as unknown as { _socket: { pause(): void; resume(): void } })._socket.pause();
@@ -110,18 +99,14 @@ describe('provider removal', () => {
   it.each(['deleted', 'disabled'] as const)('a provider %s mid-stream ends its live streams with PROVIDER_REMOVED', async (how) => {
     const { workspace, token } = await owner();
     const provider = await addSimProvider(gw, sim, token, { script: SLOW });
-    const chunks: Chunk[] = [];
-    const iterator = gw.ws(token).iterate({ query: print(ChatStream), variables: { input: { messages: userMessage() } } });
-    for await (const result of iterator) {
-      const chunk = (result.data as ChatStreamSubscription).chatStream;
-      chunks.push(chunk);
-      if (chunk.type === 'TEXT' && chunks.filter((c) => c.type === 'TEXT').length === 2) {
+    const { chunks } = await readChatStream(gw.ws(token).iterate(chatStreamRequest({ messages: userMessage() })), async (chunk, chunks) => {
+      if (chunk.type === 'TEXT' && afterTexts(2)(chunk, chunks)) {
         const removed = how === 'deleted'
           ? await gw.execute(DeleteProvider, { id: provider.id }, { token })
           : await gw.execute(UpdateProvider, { id: provider.id, input: { disabled: true } }, { token });
         expect(removed.errors).toBeUndefined();
       }
-    }
+    });
     expect(chunks.at(-1)).toMatchObject({ type: 'ERROR', errorCode: 'PROVIDER_REMOVED' });
     const [row] = await gw.db.prisma.usageEvent.findMany({ where: { workspaceId: workspace.id } });
     expect(row).toMatchObject({ status: 'CANCELLED', errorCode: 'PROVIDER_REMOVED' });
@@ -191,7 +176,7 @@ describe('sessions', () => {
   it('keep the provider and model of a first stream the client cancelled', async () => {
     const { workspace, token } = await owner();
     const first = await addSimProvider(gw, sim, token, { priority: 1, script: SLOW });
-    const chunks = await readSome(gw.ws(token).iterate({ query: print(ChatStream), variables: { input: { messages: userMessage(), model: 'gpt-4o' } } }), 1);
+    const { chunks } = await readChatStream(gw.ws(token).iterate(chatStreamRequest({ messages: userMessage(), model: 'gpt-4o' })), afterTexts(1));
     const sessionId = chunks[0].sessionId!;
     await cancelledRow(workspace.id);
     // A provider with a better priority appears; the session keeps the one it started with.
@@ -231,14 +216,11 @@ describe('provider removal across instances', () => {
     const b = await startTestServer({}, { db: gw.db });
     const { workspace, token } = await owner();
     const provider = await addSimProvider(gw, sim, token, { script: SLOW });
-    const chunks: Chunk[] = [];
-    for await (const result of b.ws(token).iterate({ query: print(ChatStream), variables: { input: { messages: userMessage() } } })) {
-      const chunk = (result.data as ChatStreamSubscription).chatStream;
-      chunks.push(chunk);
-      if (chunk.type === 'TEXT' && chunks.filter((c) => c.type === 'TEXT').length === 2) {
+    const { chunks } = await readChatStream(b.ws(token).iterate(chatStreamRequest({ messages: userMessage() })), async (chunk, chunks) => {
+      if (chunk.type === 'TEXT' && afterTexts(2)(chunk, chunks)) {
         expect((await gw.execute(DeleteProvider, { id: provider.id }, { token })).errors).toBeUndefined();
       }
-    }
+    });
     expect(chunks.at(-1)).toMatchObject({ type: 'ERROR', errorCode: 'PROVIDER_REMOVED' });
     expect(await cancelledRow(workspace.id)).toMatchObject({ errorCode: 'PROVIDER_REMOVED' });
   });

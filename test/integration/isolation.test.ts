@@ -10,6 +10,7 @@ import { schema } from '../../src/graphql/schema.js';
 import type { Simulator } from '../../src/simulator/simulator.js';
 import { addSimProvider, userMessage } from '../testkit/chat.js';
 import { disposeAll, newWorkspace, startSimulator, startTestServer, type TestServer } from '../testkit/server.js';
+import { first } from '../testkit/streams.js';
 
 /** "Root.field arg.path" for every argument path that ends in an ID. */
 function idTakingFields(): string[] {
@@ -160,12 +161,6 @@ async function call(token: string, query: string, variables: Record<string, unkn
   return (await response.json()) as { data?: Record<string, unknown> | null; errors?: Array<{ message: string; extensions?: { code?: string } }> };
 }
 
-/** A subscription's first result over graphql-ws. */
-async function subscribeOnce(token: string, query: string, variables: Record<string, unknown>) {
-  for await (const result of gw.ws(token).iterate({ query, variables })) return result as Awaited<ReturnType<typeof call>>;
-  throw new Error('the subscription completed without a result');
-}
-
 /** What a victim's objects look like, to prove an attack changed nothing. */
 async function snapshot() {
   const prisma = gw.db.prisma;
@@ -196,7 +191,7 @@ describe('tenant isolation', () => {
     const before = await snapshot();
     const { token, ownProvider } = attackers[attacker];
     const variables = JSON.parse(JSON.stringify(spec.variables(victims[target])).replaceAll('"$own"', JSON.stringify(ownProvider))) as Record<string, unknown>;
-    const result = spec.subscription ? await subscribeOnce(token, spec.query, variables) : await call(token, spec.query, variables);
+    const result = spec.subscription ? ((await first(gw.ws(token).iterate({ query: spec.query, variables }))) as Awaited<ReturnType<typeof call>>) : await call(token, spec.query, variables);
 
     const allowed = attacker === 'otherMember' && spec.adminOnly ? ['FORBIDDEN'] : ['NOT_FOUND'];
     const chunk = (result.data as { chatStream?: { type: string; errorCode: string } } | null | undefined)?.chatStream;

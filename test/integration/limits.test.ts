@@ -4,13 +4,13 @@
 import { print } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Simulator } from '../../src/simulator/simulator.js';
-import type { ChatStreamSubscription } from '../generated/graphql.js';
 import { createCatalog } from '../../src/modules/catalog/catalog.js';
 import { createLedger } from '../../src/modules/usage/ledger.js';
 import { costMicros } from '../../src/modules/catalog/pricing.js';
-import { addSimProvider, streamOverWs, text, userMessage, type Chunk } from '../testkit/chat.js';
-import { AlertList, AlertsFeed, Chat, ChatStream, UpdatePreferences, UpdateProvider } from '../testkit/documents.js';
-import { disposeAll, eventually, newOwner, newWorkspace, startSimulator, startTestServer, type TestServer } from '../testkit/server.js';
+import { addSimProvider, chatStreamRequest, readChatStream, streamOverWs, text, userMessage, type Chunk } from '../testkit/chat.js';
+import { AlertList, AlertsFeed, Chat, UpdatePreferences, UpdateProvider } from '../testkit/documents.js';
+import { disposeAll, eventually, newOwner, newWorkspace, startSimulator, startTestServer, type Claims, type TestServer } from '../testkit/server.js';
+import { collect } from '../testkit/streams.js';
 
 let gw: TestServer;
 let sim: Simulator;
@@ -26,26 +26,15 @@ const RESERVED = 6 + 4 + MAX_TOKENS;
 
 async function streams(token: string, count: number): Promise<Chunk[][]> {
   const client = gw.ws(token);
-  return Promise.all(
-    Array.from({ length: count }, async () => {
-      const chunks: Chunk[] = [];
-      for await (const result of client.iterate({ query: print(ChatStream), variables: { input: { messages: userMessage(), maxTokens: MAX_TOKENS, allowFallback: false } } })) {
-        chunks.push((result.data as ChatStreamSubscription).chatStream);
-      }
-      return chunks;
-    }),
-  );
+  const input = { messages: userMessage(), maxTokens: MAX_TOKENS, allowFallback: false };
+  return Promise.all(Array.from({ length: count }, async () => (await readChatStream(client.iterate(chatStreamRequest(input)))).chunks));
 }
 
-/** Collects an alerts subscription's events once the server has it (a first alert is not missed). */
-async function subscribeAlerts(token: string): Promise<{ received: Array<Record<string, unknown>> }> {
-  const received: Array<Record<string, unknown>> = [];
-  const client = gw.ws(token);
-  void (async () => {
-    for await (const result of client.iterate({ query: print(AlertsFeed) })) received.push((result.data as { alerts: Record<string, unknown> }).alerts);
-  })();
-  // graphql-ws does not acknowledge a subscribe: give the server a moment to register it.
-  await new Promise((resolve) => setTimeout(resolve, 200));
+/** Collects the alerts an admin's subscription gets, from the moment the server has it (a first alert is not missed). */
+async function subscribeAlerts(admin: Claims): Promise<{ received: Array<Record<string, unknown>> }> {
+  const subscribed = gw.nextSubscriber('alert:raised', admin.workspace);
+  const received = collect(gw.ws(await gw.token(admin)).iterate({ query: print(AlertsFeed) }), (result) => (result.data as { alerts: Record<string, unknown> }).alerts);
+  await subscribed;
   return { received };
 }
 
@@ -68,8 +57,8 @@ describe('limits', () => {
     const provider = await addSimProvider(gw, sim, token, { script: 'delay=1500' });
     expect((await gw.execute(UpdateProvider, { id: provider.id, input: { dailyTokenLimit: 10 * RESERVED } }, { token })).errors).toBeUndefined();
     // An admin of this workspace watches alerts; so do an admin of another workspace and a member (who is refused).
-    const feed = await subscribeAlerts(await gw.token(workspace.claims('admin')));
-    const otherFeed = await subscribeAlerts(await gw.token(newWorkspace().claims('admin')));
+    const feed = await subscribeAlerts(workspace.claims('admin'));
+    const otherFeed = await subscribeAlerts(newWorkspace().claims('admin'));
     const memberFeed = gw.ws(await gw.token(workspace.claims('member'))).iterate({ query: print(AlertsFeed) });
     expect((await memberFeed.next()).value?.errors?.[0].extensions?.code).toBe('FORBIDDEN');
 

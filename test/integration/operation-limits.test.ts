@@ -3,7 +3,7 @@
 // Introspection, field suggestions and CORS as configured.
 import type { ExecutionResult } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MessageType, openRawSocket, type RawSocket } from '../testkit/raw-ws.js';
+import { MessageType, openAcknowledgedSocket, type RawSocket } from '../testkit/raw-ws.js';
 import { disposeAll, newWorkspace, startTestServer, type TestServer } from '../testkit/server.js';
 
 const LIMITS = {
@@ -55,12 +55,7 @@ async function overSse(query: string): Promise<ExecutionResult> {
   return JSON.parse(data!.slice('data: '.length)) as ExecutionResult;
 }
 
-async function connected(server = gw, bearer = token): Promise<RawSocket> {
-  const socket = await openRawSocket(server.wsUrl);
-  socket.send({ type: MessageType.ConnectionInit, payload: { authorization: `Bearer ${bearer}` } });
-  expect((await socket.nextMessage()).type).toBe(MessageType.ConnectionAck);
-  return socket;
-}
+const connected = (server = gw, bearer = token): Promise<RawSocket> => openAcknowledgedSocket(server.wsUrl, bearer);
 
 /** One operation over an open socket: its `next` result, or its `error` message's errors as a result. */
 async function overWs(socket: RawSocket, id: string, query: string): Promise<ExecutionResult> {

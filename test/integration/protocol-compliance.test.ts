@@ -2,7 +2,7 @@
 // live server, and graphql-ws's close codes, each provoked with a raw socket.
 import { serverAudits, type AuditResult } from 'graphql-http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MessageType, openRawSocket, type RawSocket } from '../testkit/raw-ws.js';
+import { MessageType, openAcknowledgedSocket, openRawSocket, type RawSocket } from '../testkit/raw-ws.js';
 import { disposeAll, newWorkspace, startTestServer, type TestServer } from '../testkit/server.js';
 
 /** MAY audits the server does not pass, each with the reason (also listed in the README). */
@@ -37,12 +37,7 @@ describe('GraphQL over HTTP (graphql-http server audits)', () => {
 });
 
 describe('graphql-ws close codes', () => {
-  async function acknowledged(): Promise<RawSocket> {
-    const socket = await openRawSocket(gw.wsUrl);
-    socket.send({ type: MessageType.ConnectionInit, payload: { authorization: `Bearer ${token}` } });
-    expect((await socket.nextMessage()).type).toBe(MessageType.ConnectionAck);
-    return socket;
-  }
+  const acknowledged = (): Promise<RawSocket> => openAcknowledgedSocket(gw.wsUrl, token);
   const subscribe = (id: string) => ({ id, type: MessageType.Subscribe, payload: { query: 'subscription { usageTicks { providerId } }' } });
 
   it('4408 when connection_init does not arrive in time', async () => {

@@ -13,6 +13,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { Kind, parse, print, type OperationDefinitionNode } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Topics } from '../../src/pubsub/pubsub.js';
 import type { Simulator } from '../../src/simulator/simulator.js';
 import { Chat, Providers, UpdateProvider } from '../testkit/documents.js';
 import { disposeAll, startSimulator, startTestServer, TEST_JWT, type TestServer } from '../testkit/server.js';
@@ -206,6 +207,9 @@ async function runTypeScript(code: string): Promise<string> {
   }
 }
 
+/** The topic of each subscription whose event `provoke` causes (a chatStream needs nothing). */
+const PROVOKED_TOPICS: Partial<Record<string, keyof Topics>> = { usageTicks: 'usage:tick', alerts: 'alert:raised' };
+
 /** Something for a subscription to report: a finished call (usage tick), or a refused one (limit alert). */
 async function provoke(field: string): Promise<void> {
   const { data } = await gw.execute(Providers, {}, { token: env.TOKEN });
@@ -234,10 +238,12 @@ async function runOperation(operation: OperationDefinitionNode): Promise<void> {
     return;
   }
   const client = gw.ws(env.TOKEN);
+  const topic = PROVOKED_TOPICS[field];
+  const subscribed = topic && gw.nextSubscriber(topic, env.WORKSPACE);
   const events = client.iterate({ query, variables })[Symbol.asyncIterator]();
   const first = events.next();
-  if (field !== 'chatStream') {
-    await new Promise((resolve) => setTimeout(resolve, 200)); // subscribed before the event happens
+  if (subscribed) {
+    await subscribed; // subscribed before the event happens
     await provoke(field);
   }
   const { value } = await first;

@@ -13,6 +13,7 @@ import { AlertsFeed, Chat, ResolveRoute, UpdatePreferences, UpdateProvider } fro
 import { ROUTING_TTL_MS } from '../../src/modules/chat/route.service.js';
 import { listening, spawnGateway } from '../testkit/process.js';
 import { disposeAll, eventually, newOwner, newWorkspace, startSimulator, startTestServer, TEST_ENCRYPTION_KEYS, TEST_JWT, type TestServer } from '../testkit/server.js';
+import { collect } from '../testkit/streams.js';
 
 const shared = Boolean(process.env.DATABASE_URL && process.env.REDIS_URL);
 let a: TestServer;
@@ -26,7 +27,7 @@ beforeAll(async () => {
 });
 afterAll(disposeAll);
 
-/** An alerts subscription for the workspace has reached Redis (graphql-ws does not acknowledge a subscribe). */
+/** An alerts subscription for the workspace has reached Redis, from a gateway process of its own (graphql-ws does not acknowledge a subscribe). */
 async function subscribedOnRedis(workspaceId: string): Promise<void> {
   const redis = new Redis(process.env.REDIS_URL!);
   try {
@@ -56,11 +57,12 @@ describe.runIf(shared)('two gateway processes', () => {
       const added = await call('mutation($input: AddProviderInput!) { addProvider(input: $input) { id } }', { input: { kind: 'OPENAI', apiKey: 'sk-processes-0123456789', baseUrl: sim.baseUrls.openai, dailyTokenLimit: 110 } });
       expect(added.errors).toBeUndefined();
 
-      const received: string[] = [];
       const client = createClient({ url: `${urlB.replace('http', 'ws')}/graphql`, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${admin}` }, retryAttempts: 0 });
-      void (async () => {
-        for await (const result of client.iterate({ query: print(AlertsFeed) })) received.push(result.errors ? JSON.stringify(result.errors) : (result.data as { alerts: { kind: string } }).alerts.kind);
-      })().catch((error: unknown) => received.push(`subscription failed: ${String(error)}`));
+      const received = collect(
+        client.iterate({ query: print(AlertsFeed) }),
+        (result) => (result.errors ? JSON.stringify(result.errors) : (result.data as { alerts: { kind: string } }).alerts.kind),
+        (error) => `subscription failed: ${String(error)}`,
+      );
       await subscribedOnRedis(workspace.id);
       const chat = 'mutation($input: ChatInput!) { chat(input: $input) { content } }';
       // 10 prompt + 100 cap = 110 reserved: the first call fills the limit (a warning); the next two are refused (reached, once).
@@ -82,11 +84,9 @@ describe.runIf(shared)('two instances', () => {
     const { workspace, token } = await newOwner(a);
     const provider = await addSimProvider(a, sim, token);
     expect((await a.execute(UpdateProvider, { id: provider.id, input: { dailyTokenLimit: 110 } }, { token })).errors).toBeUndefined();
-    const received: Array<{ kind: string }> = [];
-    void (async () => {
-      for await (const result of b.ws(await b.token(workspace.claims('admin'))).iterate({ query: print(AlertsFeed) })) received.push((result.data as { alerts: { kind: string } }).alerts);
-    })();
-    await subscribedOnRedis(workspace.id);
+    const subscribed = b.nextSubscriber('alert:raised', workspace.id);
+    const received = collect(b.ws(await b.token(workspace.claims('admin'))).iterate({ query: print(AlertsFeed) }), (result) => (result.data as { alerts: { kind: string } }).alerts);
+    await subscribed;
     // 10 prompt + 100 cap = 110 reserved: the first call fills the limit (a warning); the next three are refused (reached, once).
     for (let i = 0; i < 4; i++) await a.execute(Chat, { input: { messages: userMessage(), maxTokens: 100 } }, { token });
     await eventually(() => (received.length >= 2 ? received : undefined));

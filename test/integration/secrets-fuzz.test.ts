@@ -17,6 +17,7 @@ import { PROTOCOL_BASES } from '../testkit/chat.js';
 import { AddProvider } from '../testkit/documents.js';
 import { MessageType, openRawSocket } from '../testkit/raw-ws.js';
 import { disposeAll, newWorkspace, startSimulator, startTestServer, type TestServer } from '../testkit/server.js';
+import { take } from '../testkit/streams.js';
 
 const REQUESTS = Number(process.env.FUZZ_REQUESTS ?? 10_000);
 const CONCURRENCY = 8;
@@ -201,10 +202,7 @@ async function sendOverWs(observed: Observed, count: number): Promise<void> {
     for (let i = 0; i < count; i++) {
       const { query, variables } = pick(OPERATIONS)();
       try {
-        for await (const result of client.iterate({ query, variables: variables as Record<string, unknown> })) {
-          observe(observed, 'ws', JSON.stringify(result));
-          break;
-        }
+        for (const result of await take(client.iterate({ query, variables: variables as Record<string, unknown> }), 1)) observe(observed, 'ws', JSON.stringify(result));
       } catch (errors) {
         // graphql-ws rejects an operation refused before execution with its errors.
         observe(observed, 'ws', JSON.stringify(errors));

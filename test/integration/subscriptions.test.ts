@@ -2,10 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { print } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphql } from '../generated/gql.js';
-import { MessageType, openRawSocket, type RawMessage, type RawSocket } from '../testkit/raw-ws.js';
+import { MessageType, openAcknowledgedSocket, openRawSocket, type RawMessage, type RawSocket } from '../testkit/raw-ws.js';
 import { addSimProvider, userMessage } from '../testkit/chat.js';
 import { Chat } from '../testkit/documents.js';
-import { disposeAll, eventually, newWorkspace, startSimulator, startTestServer, take, type TestServer } from '../testkit/server.js';
+import { disposeAll, eventually, newWorkspace, startSimulator, startTestServer, type TestServer } from '../testkit/server.js';
+import { take } from '../testkit/streams.js';
 
 const UsageTicks = graphql(`
   subscription UsageTicks {
@@ -35,12 +36,23 @@ beforeAll(async () => {
 });
 afterAll(disposeAll);
 
-/** Publishes ticks until `done` resolves: a subscription may start listening a moment after it is acknowledged. */
+const publish = (workspaceId: string, providerId: string, tokensUsedToday = 1) => gw.app.services.usageTicks.publish(workspaceId, tick(providerId, tokensUsedToday));
+
+/** What `subscribe()` receives when `publish()` runs once `server` has the workspace's subscriber. */
+async function publishedOnceSubscribed<T>(server: TestServer, workspaceId: string, subscribe: () => Promise<T>, publish: () => void): Promise<T> {
+  const subscribed = server.nextSubscriber('usage:tick', workspaceId);
+  const received = subscribe();
+  await subscribed;
+  publish();
+  return received;
+}
+
+/** Publishes a tick every 10 ms until `done` resolves. */
 async function publishUntil(done: Promise<unknown>, workspaceId: string, providerId: string): Promise<void> {
   let finished = false;
   void done.finally(() => (finished = true));
   for (let n = 1; !finished && n < 500; n++) {
-    gw.app.services.usageTicks.publish(workspaceId, tick(providerId, n));
+    publish(workspaceId, providerId, n);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
@@ -49,9 +61,7 @@ describe('usageTicks over graphql-ws', () => {
   it('delivers a tick published through the service layer, with every field', async () => {
     const workspace = newWorkspace();
     const client = gw.ws(await gw.token(workspace.claims('member')));
-    const received = take(client.iterate({ query: USAGE_TICKS }), 1);
-    await publishUntil(received, workspace.id, 'p-1');
-    const [result] = await received;
+    const [result] = await publishedOnceSubscribed(gw, workspace.id, () => take(client.iterate({ query: USAGE_TICKS }), 1), () => publish(workspace.id, 'p-1'));
     expect(result.errors).toBeUndefined();
     expect(result.data?.usageTicks).toMatchObject({ providerId: 'p-1', dailyTokenLimit: 10_000_000_000, spendThisMonthUsd: 1.25, monthlyBudgetUsd: null });
   });
@@ -60,15 +70,10 @@ describe('usageTicks over graphql-ws', () => {
     const mine = newWorkspace();
     const theirs = newWorkspace();
     const client = gw.ws(await gw.token(mine.claims('owner')));
-    const received = take(client.iterate({ query: USAGE_TICKS }), 1);
-    let finished = false;
-    void received.finally(() => (finished = true));
-    for (let n = 1; !finished && n < 500; n++) {
-      gw.app.services.usageTicks.publish(theirs.id, tick('theirs', n));
-      gw.app.services.usageTicks.publish(mine.id, tick('mine', n));
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-    const [result] = await received;
+    const [result] = await publishedOnceSubscribed(gw, mine.id, () => take(client.iterate({ query: USAGE_TICKS }), 1), () => {
+      publish(theirs.id, 'theirs');
+      publish(mine.id, 'mine');
+    });
     expect(result.data?.usageTicks).toMatchObject({ providerId: 'mine' });
   });
 
@@ -82,9 +87,7 @@ describe('usageTicks over graphql-ws', () => {
 
   it('ends the connection when the token expires', async () => {
     const token = await gw.token(newWorkspace().claims('member'), Math.floor(Date.now() / 1000) + 2);
-    const socket = await openRawSocket(gw.wsUrl);
-    socket.send({ type: MessageType.ConnectionInit, payload: { authorization: `Bearer ${token}` } });
-    expect((await socket.nextMessage()).type).toBe(MessageType.ConnectionAck);
+    const socket = await openAcknowledgedSocket(gw.wsUrl, token);
     socket.send({ id: '1', type: MessageType.Subscribe, payload: { query: USAGE_TICKS } });
     const closed = await socket.closed;
     expect(closed).toEqual({ code: 4403, reason: 'Token expired' });
@@ -92,9 +95,7 @@ describe('usageTicks over graphql-ws', () => {
 
   it('answers an invalid operation with an error message and keeps the socket open', async () => {
     const token = await gw.token(newWorkspace().claims('member'));
-    const socket = await openRawSocket(gw.wsUrl);
-    socket.send({ type: MessageType.ConnectionInit, payload: { authorization: `Bearer ${token}` } });
-    await socket.nextMessage();
+    const socket = await openAcknowledgedSocket(gw.wsUrl, token);
     socket.send({ id: 'bad', type: MessageType.Subscribe, payload: { query: 'subscription { nope }' } });
     const message = await socket.nextMessage();
     expect(message).toMatchObject({ id: 'bad', type: MessageType.Error });
@@ -132,9 +133,10 @@ describe('usageTicks over SSE', () => {
   it('delivers ticks to a GraphQL-over-SSE client', async () => {
     const workspace = newWorkspace();
     const client = gw.sse(await gw.token(workspace.claims('admin')));
-    const received = take(client.iterate({ query: USAGE_TICKS }), 2);
-    await publishUntil(received, workspace.id, 'p-sse');
-    const results = await received;
+    const results = await publishedOnceSubscribed(gw, workspace.id, () => take(client.iterate({ query: USAGE_TICKS }), 2), () => {
+      publish(workspace.id, 'p-sse', 1);
+      publish(workspace.id, 'p-sse', 2);
+    });
     expect(results.map((r) => r.data?.usageTicks)).toEqual([
       expect.objectContaining({ providerId: 'p-sse' }),
       expect.objectContaining({ providerId: 'p-sse' }),
@@ -173,12 +175,7 @@ describe('operations per connection and per user', () => {
   const VIEWER = '{ viewer { role } }';
   const subscribe = (id: string, query = USAGE_TICKS) => ({ id, type: MessageType.Subscribe, payload: { query } });
 
-  async function acknowledged(token: string): Promise<RawSocket> {
-    const socket = await openRawSocket(capped.wsUrl);
-    socket.send({ type: MessageType.ConnectionInit, payload: { authorization: `Bearer ${token}` } });
-    expect((await socket.nextMessage()).type).toBe(MessageType.ConnectionAck);
-    return socket;
-  }
+  const acknowledged = (token: string): Promise<RawSocket> => openAcknowledgedSocket(capped.wsUrl, token);
 
   /** The next message for operation `id` (ticks of the socket's other subscriptions are skipped). */
   async function messageFor(socket: RawSocket, id: string): Promise<RawMessage> {
@@ -254,9 +251,7 @@ describe('usageTicks across instances', () => {
     const other = await startTestServer();
     const workspace = newWorkspace();
     const client = other.ws(await other.token(workspace.claims('admin')));
-    const received = take(client.iterate({ query: USAGE_TICKS }), 1);
-    await publishUntil(received, workspace.id, 'from-a');
-    const [result] = await received;
+    const [result] = await publishedOnceSubscribed(other, workspace.id, () => take(client.iterate({ query: USAGE_TICKS }), 1), () => publish(workspace.id, 'from-a'));
     expect(result.data?.usageTicks).toMatchObject({ providerId: 'from-a' });
   });
 });

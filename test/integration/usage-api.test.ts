@@ -8,7 +8,8 @@ import type { Simulator } from '../../src/simulator/simulator.js';
 import { addSimProvider, userMessage } from '../testkit/chat.js';
 import { graphql } from '../generated/gql.js';
 import { Chat, Models, UpdateProvider, UsageEvents, UsageTicks } from '../testkit/documents.js';
-import { disposeAll, newWorkspace, startSimulator, startTestServer, take, type TestServer } from '../testkit/server.js';
+import { disposeAll, newWorkspace, startSimulator, startTestServer, type TestServer } from '../testkit/server.js';
+import { take } from '../testkit/streams.js';
 import { insertLedgerRows, type LedgerRow } from '../testkit/usage.js';
 
 let gw: TestServer;
@@ -74,18 +75,14 @@ describe('usageEvents', () => {
 });
 
 describe('usageTicks', () => {
-  /** Runs chats until the subscription has delivered `count` ticks (a subscription is not acknowledged, so the first chat may precede it). */
-  async function chatUntilTicks<T>(received: Promise<T[]>, token: string): Promise<{ ticks: T[]; calls: Array<{ tokens: number; costUsd: number }> }> {
-    let done = false;
-    void received.finally(() => (done = true));
-    const calls: Array<{ tokens: number; costUsd: number }> = [];
-    for (let i = 0; i < 20 && !done; i++) {
-      const answer = await gw.execute(Chat, { input: { messages: userMessage() } }, { token });
-      expect(answer.errors).toBeUndefined();
-      calls.push({ tokens: answer.data!.chat.usage.totalTokens, costUsd: answer.data!.chat.usage.costUsd });
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    return { ticks: await received, calls };
+  /** The first tick the subscription delivers, and the chat that caused it (made once the server has the subscriber). */
+  async function chatThenTicks<T>(workspaceId: string, subscribe: () => Promise<T[]>, token: string): Promise<{ ticks: T[]; calls: Array<{ tokens: number; costUsd: number }> }> {
+    const subscribed = gw.nextSubscriber('usage:tick', workspaceId);
+    const received = subscribe();
+    await subscribed;
+    const answer = await gw.execute(Chat, { input: { messages: userMessage() } }, { token });
+    expect(answer.errors).toBeUndefined();
+    return { ticks: await received, calls: [{ tokens: answer.data!.chat.usage.totalTokens, costUsd: answer.data!.chat.usage.costUsd }] };
   }
 
   it.each(['graphql-ws', 'SSE'] as const)('arrive over %s after a chat finishes, with the provider\'s counters', async (transport) => {
@@ -95,7 +92,7 @@ describe('usageTicks', () => {
     expect((await gw.execute(UpdateProvider, { id: provider.id, input: { dailyTokenLimit: 100_000, monthlyBudgetUsd: 5 } }, { token })).errors).toBeUndefined();
     const admin = await gw.token(workspace.claims('admin'));
     const client = transport === 'SSE' ? gw.sse(admin) : gw.ws(admin);
-    const { ticks, calls } = await chatUntilTicks(take(client.iterate({ query: print(UsageTicks) }), 1), token);
+    const { ticks, calls } = await chatThenTicks(workspace.id, () => take(client.iterate({ query: print(UsageTicks) }), 1), token);
     const tick = (ticks[0].data as { usageTicks: Record<string, unknown> }).usageTicks;
     // The first tick delivered counts the chats finished by then: some prefix of the calls made.
     const finished = calls.findIndex((_, i) => calls.slice(0, i + 1).reduce((sum, c) => sum + c.tokens, 0) === tick.tokensUsedToday) + 1;

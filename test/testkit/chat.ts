@@ -35,15 +35,33 @@ export async function addSimProvider(
   return { id: result.data!.addProvider.id, key };
 }
 
-/** Every chunk of a chatStream over graphql-ws, until the server completes it. */
-export async function streamOverWs(gw: TestServer, token: string, input: ChatInputVars): Promise<{ chunks: Chunk[]; errors?: unknown }> {
+/**
+ * The chunks of a chatStream subscription (graphql-ws or SSE), read until it completes, until a result carries
+ * errors, or until `each` (awaited for every chunk, so it may act mid-stream) returns true: leaving the loop ends
+ * the subscription.
+ */
+export async function readChatStream(
+  results: AsyncIterable<{ data?: unknown; errors?: unknown }>,
+  each?: (chunk: Chunk, chunks: Chunk[]) => unknown,
+): Promise<{ chunks: Chunk[]; errors?: unknown }> {
   const chunks: Chunk[] = [];
-  for await (const result of gw.ws(token).iterate({ query: print(ChatStream), variables: { input } })) {
+  for await (const result of results) {
     if (result.errors) return { chunks, errors: result.errors };
-    chunks.push((result.data as ChatStreamSubscription).chatStream);
+    const chunk = (result.data as ChatStreamSubscription).chatStream;
+    chunks.push(chunk);
+    if ((await each?.(chunk, chunks)) === true) break;
   }
   return { chunks };
 }
+
+/** For readChatStream: stop once `count` TEXT chunks have arrived. */
+export const afterTexts = (count: number) => (_chunk: Chunk, chunks: Chunk[]) => chunks.filter((c) => c.type === 'TEXT').length === count;
+
+/** The operation of a chatStream subscription, for a client's `iterate`. */
+export const chatStreamRequest = (input: ChatInputVars) => ({ query: print(ChatStream), variables: { input } });
+
+/** Every chunk of a chatStream over graphql-ws, until the server completes it. */
+export const streamOverWs = (gw: TestServer, token: string, input: ChatInputVars) => readChatStream(gw.ws(token).iterate(chatStreamRequest(input)));
 
 export const text = (chunks: Chunk[]) => chunks.filter((c) => c.type === 'TEXT').map((c) => c.delta).join('');
 export const types = (chunks: Chunk[]) => chunks.map((c) => c.type).filter((type, i, all) => type !== 'TEXT' || all[i - 1] !== 'TEXT');

@@ -62,3 +62,12 @@ export async function openRawSocket(url: string): Promise<RawSocket> {
     close: () => socket.close(),
   };
 }
+
+/** A raw socket whose connection_init (with `token`) the server has acknowledged. */
+export async function openAcknowledgedSocket(url: string, token: string): Promise<RawSocket> {
+  const socket = await openRawSocket(url);
+  socket.send({ type: MessageType.ConnectionInit, payload: { authorization: `Bearer ${token}` } });
+  const answer = await socket.nextMessage();
+  if (answer.type !== MessageType.ConnectionAck) throw new Error(`expected connection_ack, got ${JSON.stringify(answer)}`);
+  return socket;
+}

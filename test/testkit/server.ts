@@ -15,9 +15,9 @@ import WebSocket from 'ws';
 import { buildApp, type App } from '../../src/app.js';
 import { signToken } from '../../src/auth/dev-token.js';
 import { loadConfig, type Config } from '../../src/config.js';
-import { openDatabase, type Database } from '../../src/db/client.js';
+import { openDatabase, type Database, type DatabaseOptions } from '../../src/db/client.js';
 import { createLogger } from '../../src/logging/logger.js';
-import { createPubSubBus } from '../../src/pubsub/pubsub.js';
+import { createPubSubBus, type PubSubBus } from '../../src/pubsub/pubsub.js';
 import { startSimulator as startSimulatorServer, type Simulator } from '../../src/simulator/simulator.js';
 
 export const TEST_JWT = {
@@ -56,10 +56,10 @@ export function testConfig(env: Record<string, string> = {}): Config {
 }
 
 /** A fresh, migrated database: a PGlite copy of the run's template, or the run's Postgres. */
-export async function openTestDatabase(config: Config): Promise<Database> {
-  if (config.databaseUrl) return openDatabase({ kind: 'postgres', url: config.databaseUrl });
+export async function openTestDatabase(config: Config, options: DatabaseOptions = {}): Promise<Database> {
+  if (config.databaseUrl) return openDatabase({ kind: 'postgres', url: config.databaseUrl }, options);
   const template = await readFile(inject('pgliteTemplate'));
-  return openDatabase({ kind: 'pglite', instance: await PGlite.create({ loadDataDir: new Blob([template]) }) });
+  return openDatabase({ kind: 'pglite', instance: await PGlite.create({ loadDataDir: new Blob([template]) }) }, options);
 }
 
 export interface Claims {
@@ -97,12 +97,19 @@ export interface TestServer {
   ): Promise<ExecutionResult<TResult>>;
   ws(token?: string, options?: Partial<ClientOptions>): WsClient;
   sse(token?: string): SseClient;
+  /**
+   * Resolves when the next subscriber to a topic of this server's bus is listening (with Redis, once Redis has it):
+   * ask before subscribing, await before publishing. graphql-ws acknowledges no subscribe.
+   */
+  nextSubscriber: PubSubBus['nextSubscriber'];
   stop(): Promise<void>;
 }
 
 export interface TestServerOptions {
   /** Share a database with another test server (it stays open until disposeAll). */
   db?: Database;
+  /** For the database the server opens: see StatementRecorder. */
+  onStatement?: DatabaseOptions['onStatement'];
   clock?: () => Date;
 }
 
@@ -116,7 +123,7 @@ export async function startTestServer(env: Record<string, string> = {}, options:
     },
   });
   const logger = createLogger('debug', sink);
-  const db = options.db ?? (await openTestDatabase(config));
+  const db = options.db ?? (await openTestDatabase(config, { onStatement: options.onStatement }));
   if (!options.db) leftovers.push(() => db.close());
   const bus = await createPubSubBus(config.redisUrl);
   leftovers.push(() => bus.close());
@@ -172,6 +179,7 @@ export async function startTestServer(env: Record<string, string> = {}, options:
       leftovers.push(() => client.dispose());
       return client;
     },
+    nextSubscriber: bus.nextSubscriber,
     stop,
   };
 }
@@ -189,17 +197,6 @@ export function expectNoSecret(text: string, secret: string): void {
     const piece = secret.slice(i, i + 8);
     if (text.includes(piece)) throw new Error(`secret piece "${piece.slice(0, 2)}…" (offset ${i}) found in output`);
   }
-}
-
-/** The first `count` results of a subscription (then it is ended). */
-export async function take<T>(iterable: AsyncIterable<T>, count: number): Promise<T[]> {
-  const items: T[] = [];
-  if (count === 0) return items;
-  for await (const item of iterable) {
-    items.push(item);
-    if (items.length === count) break;
-  }
-  return items;
 }
 
 /** Polls until `probe` returns a value that is not undefined, or fails after `timeoutMs`. */
