@@ -148,7 +148,10 @@ class EnvReader {
   }
 
   list(name: string): string[] {
-    return (this.string(name) ?? '').split(',').map((item) => item.trim()).filter(Boolean);
+    return (this.string(name) ?? '')
+      .split(',')
+      .map((item) => item.trim())
+      .filter(Boolean);
   }
 
   cidrs(name: string): string[] {

@@ -1,6 +1,6 @@
 // One gateway process's parts, started in order: database (migrated when
 // configured), pub/sub, the app listening. Used by `npm start` and `npm run demo`.
-import { buildApp, type App } from './app.js';
+import { type App, buildApp } from './app.js';
 import type { Config } from './config.js';
 import { databaseSource, openDatabase } from './db/client.js';
 import { migrate } from './db/migrate.js';
@@ -55,4 +55,3 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
     },
   };
 }
-

@@ -4,7 +4,7 @@
 // limit and alert kind. A model name is what the caller asked for: only names
 // the catalog lists become label values, every other one is "other", so no
 // caller can grow the scrape without bound.
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { ProviderKind } from './generated/prisma/enums.js';
 
 const LATENCY_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120];
@@ -15,11 +15,33 @@ const UNLISTED_MODEL = 'other';
 export function createMetrics(catalog: { has(kind: ProviderKind, model: string): boolean }) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
-  const upstreamDuration = new Histogram({ name: 'gateway_upstream_duration_seconds', help: 'Upstream call duration by provider kind, model and outcome', labelNames: ['kind', 'model', 'status'], buckets: LATENCY_BUCKETS, registers: [registry] });
-  const timeToFirstToken = new Histogram({ name: 'gateway_time_to_first_token_seconds', help: 'Time from the upstream request to its first text', labelNames: ['kind', 'model'], buckets: LATENCY_BUCKETS, registers: [registry] });
-  const tokens = new Counter({ name: 'gateway_tokens_total', help: 'Tokens by provider kind, model and direction', labelNames: ['kind', 'model', 'direction'], registers: [registry] });
+  const upstreamDuration = new Histogram({
+    name: 'gateway_upstream_duration_seconds',
+    help: 'Upstream call duration by provider kind, model and outcome',
+    labelNames: ['kind', 'model', 'status'],
+    buckets: LATENCY_BUCKETS,
+    registers: [registry],
+  });
+  const timeToFirstToken = new Histogram({
+    name: 'gateway_time_to_first_token_seconds',
+    help: 'Time from the upstream request to its first text',
+    labelNames: ['kind', 'model'],
+    buckets: LATENCY_BUCKETS,
+    registers: [registry],
+  });
+  const tokens = new Counter({
+    name: 'gateway_tokens_total',
+    help: 'Tokens by provider kind, model and direction',
+    labelNames: ['kind', 'model', 'direction'],
+    registers: [registry],
+  });
   const errors = new Counter({ name: 'gateway_errors_total', help: 'Errors returned to clients by code', labelNames: ['code'], registers: [registry] });
-  const refused = new Counter({ name: 'gateway_reservations_refused_total', help: 'Calls refused by a limit or budget before any upstream request', labelNames: ['limit'], registers: [registry] });
+  const refused = new Counter({
+    name: 'gateway_reservations_refused_total',
+    help: 'Calls refused by a limit or budget before any upstream request',
+    labelNames: ['limit'],
+    registers: [registry],
+  });
   const alerts = new Counter({ name: 'gateway_alerts_raised_total', help: 'Alerts raised (after deduplication)', labelNames: ['kind'], registers: [registry] });
   let openSubscriptions = () => 0;
   new Gauge({

@@ -27,7 +27,8 @@ export function callerName(value: string, field: string): string {
 /** Trimmed display text of 1 to `max` characters. */
 export function displayText(value: string, field: string, max: number): string {
   const trimmed = value.trim();
-  if (trimmed.length < 1 || trimmed.length > max || !DISPLAY_TEXT.test(trimmed)) throw new BadUserInputError(`${field} must be 1 to ${max} characters, none of them control characters`, field);
+  if (trimmed.length < 1 || trimmed.length > max || !DISPLAY_TEXT.test(trimmed))
+    throw new BadUserInputError(`${field} must be 1 to ${max} characters, none of them control characters`, field);
   return trimmed;
 }
 

@@ -1,6 +1,6 @@
 // Bearer tokens: HS256 with a shared secret, or RS256/ES256 keys from a JWKS URL.
 import { createSecretKey, type KeyObject } from 'node:crypto';
-import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTVerifyGetKey } from 'jose';
+import { createRemoteJWKSet, type JWTVerifyGetKey, errors as joseErrors, jwtVerify } from 'jose';
 import type { JwtConfig } from '../config.js';
 import { roleFromClaim, type Viewer } from './viewer.js';
 

@@ -1,5 +1,5 @@
-import type { Viewer } from './viewer.js';
 import { builder } from '../graphql/builder.js';
+import type { Viewer } from './viewer.js';
 
 const RoleEnum = builder.enumType('Role', { values: ['OWNER', 'ADMIN', 'MEMBER'] as const });
 

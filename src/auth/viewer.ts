@@ -10,7 +10,11 @@ export interface Viewer {
 }
 
 /** A Map, not an object literal: a claim such as "__proto__" or "constructor" must not find a property of every object. */
-const ROLE_CLAIMS = new Map<string, Role>([['owner', 'OWNER'], ['admin', 'ADMIN'], ['member', 'MEMBER']]);
+const ROLE_CLAIMS = new Map<string, Role>([
+  ['owner', 'OWNER'],
+  ['admin', 'ADMIN'],
+  ['member', 'MEMBER'],
+]);
 const ROLE_RANK: Record<Role, number> = { MEMBER: 0, ADMIN: 1, OWNER: 2 };
 
 /** A role claim as tokens write it (owner, admin, member, any case); undefined for anything else. */

@@ -6,7 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readFile, readdir, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -36,7 +36,11 @@ async function inputFiles(): Promise<string[]> {
 
 async function inputsHash(): Promise<string> {
   const hash = createHash('sha256');
-  for (const file of await inputFiles()) hash.update(`${file}\0`).update(await readFile(path.join(ROOT, file))).update('\0');
+  for (const file of await inputFiles())
+    hash
+      .update(`${file}\0`)
+      .update(await readFile(path.join(ROOT, file)))
+      .update('\0');
   return hash.digest('hex');
 }
 

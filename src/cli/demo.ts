@@ -8,10 +8,10 @@ import path from 'node:path';
 import { signToken } from '../auth/dev-token.js';
 import { ConfigError, loadConfig } from '../config.js';
 import { demoClient } from '../demo/client.js';
-import { tellStory, type Terminal } from '../demo/story.js';
-import { startGateway, type RunningGateway } from '../gateway.js';
+import { type Terminal, tellStory } from '../demo/story.js';
+import { type RunningGateway, startGateway } from '../gateway.js';
 import { createLogger } from '../logging/logger.js';
-import { startSimulator, type Simulator } from '../simulator/simulator.js';
+import { type Simulator, startSimulator } from '../simulator/simulator.js';
 
 const MARKER = '.byok-demo';
 const WORKSPACE = { workspace: 'demo', user: 'ada', role: 'owner' };
@@ -77,7 +77,11 @@ async function main(): Promise<void> {
   } catch (error) {
     const inUse = (error as NodeJS.ErrnoException).code === 'EADDRINUSE';
     console.error(
-      error instanceof ConfigError ? error.message : inUse ? `port ${process.env.PORT ?? 4000} is in use: run PORT=<another port> npm run demo` : `demo failed: ${(error as Error).message}`,
+      error instanceof ConfigError
+        ? error.message
+        : inUse
+          ? `port ${process.env.PORT ?? 4000} is in use: run PORT=<another port> npm run demo`
+          : `demo failed: ${(error as Error).message}`,
     );
     await stop();
     process.exit(1);

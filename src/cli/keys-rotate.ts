@@ -9,7 +9,9 @@ const keyring = parseKeyring(config.encryptionKeys);
 const db = await openDatabase(databaseSource(config));
 try {
   const report = await rotateKeys(db.prisma, keyring);
-  console.log(`Active key "${keyring.activeId}": ${report.rotated} re-sealed, ${report.skipped} changed concurrently (already current), ${report.failed.length} could not be opened.`);
+  console.log(
+    `Active key "${keyring.activeId}": ${report.rotated} re-sealed, ${report.skipped} changed concurrently (already current), ${report.failed.length} could not be opened.`,
+  );
   for (const failure of report.failed) console.log(`  provider ${failure.id}: ${failure.reason}`);
   if (report.failed.length > 0) process.exitCode = 1;
 } finally {

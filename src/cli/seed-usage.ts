@@ -28,7 +28,9 @@ try {
       last = written;
     },
   });
-  console.log(`Wrote ${result.written.toLocaleString('en-US')} ledger rows for ${values.workspace} in ${result.seconds.toFixed(1)} s (${Math.round(result.written / result.seconds).toLocaleString('en-US')} rows/s), rollup rebuilt.`);
+  console.log(
+    `Wrote ${result.written.toLocaleString('en-US')} ledger rows for ${values.workspace} in ${result.seconds.toFixed(1)} s (${Math.round(result.written / result.seconds).toLocaleString('en-US')} rows/s), rollup rebuilt.`,
+  );
 } finally {
   await db.close();
 }

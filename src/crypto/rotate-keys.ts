@@ -4,7 +4,7 @@
 // and resumable: only rows under another key id are ever selected.
 import type { PrismaClient } from '../generated/prisma/client.js';
 import type { Keyring } from './keyring.js';
-import { open, rowAad, seal, SealError } from './seal.js';
+import { open, rowAad, SealError, seal } from './seal.js';
 
 export interface RotationReport {
   /** Rows re-sealed with the active key. */

@@ -32,9 +32,7 @@ export interface Database {
 }
 
 export function databaseSource(config: { databaseUrl?: string; dataDir: string }): DatabaseSource {
-  return config.databaseUrl
-    ? { kind: 'postgres', url: config.databaseUrl }
-    : { kind: 'pglite', dataDir: path.join(config.dataDir, 'pgdata') };
+  return config.databaseUrl ? { kind: 'postgres', url: config.databaseUrl } : { kind: 'pglite', dataDir: path.join(config.dataDir, 'pgdata') };
 }
 
 export interface DatabaseOptions {

@@ -38,9 +38,7 @@ async function unappliedMigrations(db: Database): Promise<string[]> {
 export async function migrate(db: Database, { lockWaitMs = DEFAULT_MIGRATE_LOCK_TIMEOUT_MS, onWait }: MigrateOptions = {}): Promise<string[]> {
   if ((await unappliedMigrations(db)).length === 0) return [];
   try {
-    return await db.sql.inTurn(MIGRATION_LOCK, { ms: lockWaitMs, onWait }, async () =>
-      (await unappliedMigrations(db)).length === 0 ? [] : applyMigrations(db),
-    );
+    return await db.sql.inTurn(MIGRATION_LOCK, { ms: lockWaitMs, onWait }, async () => ((await unappliedMigrations(db)).length === 0 ? [] : applyMigrations(db)));
   } catch (error) {
     if (!(error instanceof LockWaitTimeout)) throw error;
     throw new StartupError(

@@ -1,6 +1,6 @@
 // Prisma's schema engine compiled to WASM, driven through a driver adapter.
 // The native engine cannot be downloaded on our machines; this one ships in npm.
-import { readFile, readdir } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
@@ -45,11 +45,7 @@ export async function openSchemaEngine(factory: SqlMigrationAwareDriverAdapterFa
   const wasm = await loadWasm();
   const schema = await readFile(SCHEMA_PATH, 'utf8');
   const bound = bindMigrationAwareSqlAdapterFactory(withThrowawayShadow(factory));
-  return wasm.SchemaEngine.new(
-    { datamodels: [[SCHEMA_PATH, schema]] },
-    () => {},
-    bound,
-  );
+  return wasm.SchemaEngine.new({ datamodels: [[SCHEMA_PATH, schema]] }, () => {}, bound);
 }
 
 export async function readMigrations(dir = MIGRATIONS_DIR): Promise<MigrationList> {

@@ -26,7 +26,10 @@ export interface Sql {
 }
 
 export class LockWaitTimeout extends Error {
-  constructor(readonly lockName: string, readonly waitedMs: number) {
+  constructor(
+    readonly lockName: string,
+    readonly waitedMs: number,
+  ) {
     super(`waited ${waitedMs} ms for the advisory lock "${lockName}"`);
     this.name = 'LockWaitTimeout';
   }
@@ -59,7 +62,8 @@ export type StatementListener = (text: string) => void;
  * difference on the hot path.
  */
 export function postgresSql(pool: pg.Pool, onStatement?: StatementListener): Sql {
-  const on = (client: pg.Pool | pg.PoolClient): Sql['query'] =>
+  const on =
+    (client: pg.Pool | pg.PoolClient): Sql['query'] =>
     async <Row>(text: string, values: readonly unknown[] = []) => {
       onStatement?.(text);
       const result = await client.query<Row & pg.QueryResultRow>(text, values as unknown[]);
@@ -134,7 +138,8 @@ async function holding<T>(query: Sql['query'], name: string, work: () => Promise
 /** PGlite: one connection in-process; a transaction holds it exclusively. */
 export function pgliteSql(db: PGlite, onStatement?: StatementListener): Sql {
   const options = { parsers: { [INT8]: parseInt8 } };
-  const on = (target: PGlite | Transaction): Sql['query'] =>
+  const on =
+    (target: PGlite | Transaction): Sql['query'] =>
     async <Row>(text: string, values: readonly unknown[] = []) => {
       onStatement?.(text);
       return (await target.query<Row>(text, values as unknown[], options)).rows;

@@ -1,6 +1,6 @@
 // The demo's GraphQL client: what any client of the gateway does, fetch for
 // queries and mutations and graphql-ws for subscriptions, with a bearer token.
-import { createClient, type Client } from 'graphql-ws';
+import { type Client, createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 
 export class GraphQLRequestError extends Error {

@@ -2,7 +2,7 @@
 // stream an answer, fail over, report usage, and run into the daily limit while
 // the admin's alert subscription reports it.
 import type { Simulator } from '../simulator/simulator.js';
-import { GraphQLRequestError, type DemoClient } from './client.js';
+import { type DemoClient, GraphQLRequestError } from './client.js';
 
 export interface Terminal {
   heading(text: string): void;
@@ -36,10 +36,9 @@ export async function tellStory(client: DemoClient, simulator: Simulator, out: T
   const gemini = await addProvider(client, out, { kind: 'GEMINI', label: 'Gemini', apiKey: 'AIza-demo-9e8d7c6b5a4f3e2d1c0b', baseUrl: simulator.baseUrls.gemini, priority: 3 });
 
   out.heading('2. Preferences: a default, a fallback, two agents, a daily limit');
-  await client.request(
-    `mutation($input: PreferencesInput!) { updatePreferences(input: $input) { defaultProviderId } }`,
-    { input: { defaultProviderId: openai.id, fallbackProviderId: claude.id, autoFailover: true, workspaceDailyTokenLimit: DEMO_DAILY_TOKEN_LIMIT, quotaWarningThreshold: 0.8 } },
-  );
+  await client.request(`mutation($input: PreferencesInput!) { updatePreferences(input: $input) { defaultProviderId } }`, {
+    input: { defaultProviderId: openai.id, fallbackProviderId: claude.id, autoFailover: true, workspaceDailyTokenLimit: DEMO_DAILY_TOKEN_LIMIT, quotaWarningThreshold: 0.8 },
+  });
   out.line(`default ${openai.label}, fallback ${claude.label}, workspace limit ${DEMO_DAILY_TOKEN_LIMIT.toLocaleString('en-US')} tokens a day (warning at 80%)`);
   for (const [agentType, provider, model] of [
     ['support', claude, 'claude-3-5-haiku-latest'],
@@ -86,7 +85,9 @@ export async function tellStory(client: DemoClient, simulator: Simulator, out: T
     { input: { messages: [{ role: 'USER', content: 'Summarise our usage policy.' }], maxTokens: 200 } },
   );
   simulator.setOutage('openai');
-  out.line(`answered by ${labelOf(chat.providerId, [openai, claude, gemini])} in ${Math.round(performance.now() - started)} ms (fellBack: ${chat.fellBack}): "${chat.content.slice(0, 60)}…"`);
+  out.line(
+    `answered by ${labelOf(chat.providerId, [openai, claude, gemini])} in ${Math.round(performance.now() - started)} ms (fellBack: ${chat.fellBack}): "${chat.content.slice(0, 60)}…"`,
+  );
   const { usageEvents } = await client.request<{ usageEvents: { edges: Array<{ node: LedgerRow }> } }>(
     `query($range: DateRangeInput!) { usageEvents(range: $range, first: 10) { edges { node { id providerId status errorCode fallbackFrom } } } }`,
     { range: today() },
@@ -99,12 +100,14 @@ export async function tellStory(client: DemoClient, simulator: Simulator, out: T
   table(
     out,
     ['attempt', 'provider', 'status', 'error'],
-    chain.reverse().map((row, index, all) => [
-      index === 0 ? 'first' : row.providerId === all[index - 1]!.providerId ? 'retry' : 'fallback',
-      labelOf(row.providerId, [openai, claude, gemini]),
-      row.status,
-      row.errorCode ?? '',
-    ]),
+    chain
+      .reverse()
+      .map((row, index, all) => [
+        index === 0 ? 'first' : row.providerId === all[index - 1]!.providerId ? 'retry' : 'fallback',
+        labelOf(row.providerId, [openai, claude, gemini]),
+        row.status,
+        row.errorCode ?? '',
+      ]),
   );
 
   out.heading('5. Usage today, by provider and model');
@@ -140,7 +143,15 @@ export async function tellStory(client: DemoClient, simulator: Simulator, out: T
   if (!alerts.some((alert) => alert.kind === 'LIMIT_REACHED')) out.line(`  (no LIMIT_REACHED alert within ${ALERT_WAIT_MS / 1000} s)`);
 }
 
-type Chunk = { type: string; delta?: string; providerId?: string; model?: string; errorCode?: string; message?: string; usage?: { promptTokens: number; completionTokens: number } };
+type Chunk = {
+  type: string;
+  delta?: string;
+  providerId?: string;
+  model?: string;
+  errorCode?: string;
+  message?: string;
+  usage?: { promptTokens: number; completionTokens: number };
+};
 type LedgerRow = { id: string; providerId: string; status: string; errorCode?: string; fallbackFrom?: string };
 type Totals = { requests: number; failedRequests: number; totalTokens: number; costUsd: number };
 type Report = { totals: Totals; groups: Array<{ label: string; totals: Totals }> };

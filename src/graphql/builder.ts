@@ -3,7 +3,7 @@
 import SchemaBuilder from '@pothos/core';
 import PrismaPlugin from '@pothos/plugin-prisma';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
-import { roleAtLeast, type Role, type Viewer } from '../auth/viewer.js';
+import { type Role, roleAtLeast, type Viewer } from '../auth/viewer.js';
 import type { Context } from '../context.js';
 import { ForbiddenError, UnauthenticatedError } from '../errors.js';
 import type PrismaTypes from '../generated/pothos-prisma-types.js';
@@ -49,8 +49,7 @@ export const builder = new SchemaBuilder<BuilderConfig>({
       authenticated: context.viewer !== null,
       role: (minimum: Role) => context.viewer !== null && roleAtLeast(context.viewer.role, minimum),
     }),
-    unauthorizedError: (_parent, context) =>
-      context.viewer ? new ForbiddenError() : new UnauthenticatedError(context.authFailure),
+    unauthorizedError: (_parent, context) => (context.viewer ? new ForbiddenError() : new UnauthenticatedError(context.authFailure)),
   },
   prisma: {
     // Each app (and each test server) has its own database, so the client comes with the request.

@@ -1,8 +1,8 @@
 // Turns what resolvers throw into what clients see: AppError keeps its message
 // and code; GraphQL's own request errors get BAD_USER_INPUT; the rest is masked.
 import { GraphQLError } from 'graphql';
-import { AppError } from '../errors.js';
 import { isDatabaseUnavailable } from '../db/unavailable.js';
+import { AppError } from '../errors.js';
 import { withoutEchoedValue } from './request-errors.js';
 
 // Duck-typed: graphql ships two builds (CJS and ESM) and a class check fails across them.

@@ -3,21 +3,21 @@
 // parse and validate run these too). Limits found in validation are reported as
 // validation errors, never thrown: a rule that throws inside graphql-ws's
 // onSubscribe would close the socket with 4500 instead of failing one operation.
-import { GraphQLError, Kind, NoSchemaIntrospectionCustomRule, visit, type DocumentNode, type ValidationContext } from 'graphql';
-import type { Plugin } from 'graphql-yoga';
+
 import { blockFieldSuggestionsPlugin } from '@escape.tech/graphql-armor-block-field-suggestions';
 import { costLimitPlugin } from '@escape.tech/graphql-armor-cost-limit';
 import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
 import { maxDirectivesPlugin } from '@escape.tech/graphql-armor-max-directives';
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
+import { type DocumentNode, GraphQLError, Kind, NoSchemaIntrospectionCustomRule, type ValidationContext, visit } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
 import type { Config } from '../config.js';
 import type { Context } from '../context.js';
 
 type Rejection = (context: ValidationContext | null, error: GraphQLError) => void;
 
-const limitError = (limit: string, error: GraphQLError) =>
-  new GraphQLError(error.message.replace(/^Syntax Error: /, ''), { extensions: { code: 'BAD_USER_INPUT', limit } });
+const limitError = (limit: string, error: GraphQLError) => new GraphQLError(error.message.replace(/^Syntax Error: /, ''), { extensions: { code: 'BAD_USER_INPUT', limit } });
 
 /** Reports the armor's rejection as one validation error with a stable code and the limit's name. */
 function reportAs(limit: string): { propagateOnRejection: false; onReject: Rejection[] } {

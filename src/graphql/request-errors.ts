@@ -3,13 +3,13 @@
 // GRAPHQL_VALIDATION_FAILED on HTTP only, graphql-ws gets no code), and never
 // the rejected variable's value, which graphql-js echoes whole ("got invalid
 // value { apiKey: … }") and which may hold an API key. Runs after Yoga's hooks.
-import { GraphQLError, visit, type DocumentNode, type ExecutionResult } from 'graphql';
+import { type DocumentNode, type ExecutionResult, GraphQLError, visit } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 
 /** Yoga's codes for a request that is not GraphQL (parse, validation, and BAD_REQUEST: invalid JSON, batches, GET mutations). */
 const YOGA_REQUEST_CODES = new Set(['GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED', 'BAD_REQUEST']);
 /** A reason that names only types, fields, enum values and numbers (no echoed input). */
-const SAFE_REASON = /^(?:[A-Za-z0-9 ,.?:^()+-]|"[A-Za-z_][\w!\[\]]{0,40}")*$/;
+const SAFE_REASON = /^(?:[A-Za-z0-9 ,.?:^()+-]|"[A-Za-z_][\w![\]]{0,40}")*$/;
 /** graphql-js's reasons that quote the rejected input itself (a string value, an unknown field name): said again without it. */
 const ECHOING_REASONS: Array<[RegExp, (match: RegExpExecArray) => string]> = [
   [/does not exist in "(\w+)" enum\.$|^Enum "(\w+)" cannot represent /, (m) => `it is not a value of the "${m[1] ?? m[2]}" enum.`],
@@ -81,7 +81,13 @@ const NUL_REFUSED = { errors: [new GraphQLError('Strings may not contain the cha
 
 /** `suggest`: keep graphql-js's "Did you mean …?" (development). */
 export function requestErrorsPlugin({ suggest }: { suggest: boolean }): Plugin {
-  const refuseNul = ({ args, setResultAndStopExecution }: { args: { document: DocumentNode; variableValues?: unknown }; setResultAndStopExecution: (result: ExecutionResult) => void }) => {
+  const refuseNul = ({
+    args,
+    setResultAndStopExecution,
+  }: {
+    args: { document: DocumentNode; variableValues?: unknown };
+    setResultAndStopExecution: (result: ExecutionResult) => void;
+  }) => {
     if (holdsNul(args.variableValues) || documentHoldsNul(args.document)) setResultAndStopExecution(NUL_REFUSED);
   };
   return {
@@ -97,10 +103,15 @@ export function requestErrorsPlugin({ suggest }: { suggest: boolean }): Plugin {
         }
       }
     },
-    onParse: () => ({ result }) => recode(result, suggest),
-    onValidate: () => ({ result }) => {
-      for (const error of result) recode(error, suggest);
-    },
+    onParse:
+      () =>
+      ({ result }) =>
+        recode(result, suggest),
+    onValidate:
+      () =>
+      ({ result }) => {
+        for (const error of result) recode(error, suggest);
+      },
     onExecute: (payload) => {
       refuseNul(payload);
       return { onExecuteDone: ({ result }) => recodeRequestErrors(result, suggest) };

@@ -1,7 +1,7 @@
 // A subscription lives no longer than the token that opened it. Over SSE its
 // last event is an UNAUTHENTICATED "Token expired" error, then the stream
 // completes; graphql-ws closes the whole socket with 4403 instead (websocket.ts).
-import { GraphQLError, type ExecutionResult } from 'graphql';
+import { type ExecutionResult, GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Context, WebSocketInitialContext } from '../context.js';
 import { untilAborted } from '../pubsub/until-aborted.js';

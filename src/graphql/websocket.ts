@@ -4,7 +4,7 @@
 import type { Server } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CloseCode, type Context as WsContext } from 'graphql-ws';
-import { useServer, type Extra } from 'graphql-ws/use/ws';
+import { type Extra, useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { Authenticate } from '../auth/authenticate.js';
 import type { Viewer } from '../auth/viewer.js';
@@ -12,7 +12,7 @@ import type { Config } from '../config.js';
 import type { WebSocketInitialContext } from '../context.js';
 import type { Services } from '../services.js';
 import { maskError } from './errors.js';
-import { tooManyOperations, type OperationQuota } from './operation-quota.js';
+import { type OperationQuota, tooManyOperations } from './operation-quota.js';
 import { delayUntil } from './token-expiry.js';
 import { GRAPHQL_PATH, type Yoga } from './yoga.js';
 
@@ -81,7 +81,14 @@ export function attachWebSocketGraphQL(server: Server, { config, yoga, authentic
         }
         const operation = new AbortController();
         const initial: WebSocketInitialContext = { wsViewer: ctx.extra.viewer!, wsSignal: operation.signal };
-        const { schema: enveloped, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
+        const {
+          schema: enveloped,
+          execute,
+          subscribe,
+          contextFactory,
+          parse,
+          validate,
+        } = yoga.getEnveloped({
           ...initial,
           req: ctx.extra.request,
           socket: ctx.extra.socket,

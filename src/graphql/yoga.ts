@@ -1,8 +1,9 @@
 // Yoga for HTTP and SSE, and the plugin pipeline graphql-ws shares through getEnveloped: operation limits,
 // request errors, token expiry, the SSE operation quota, metrics, error masking and logging; CORS.
+
+import { usePrometheus } from '@graphql-yoga/plugin-prometheus';
 import type { GraphQLError } from 'graphql';
 import { createYoga, useErrorHandler } from 'graphql-yoga';
-import { usePrometheus } from '@graphql-yoga/plugin-prometheus';
 import type { Config } from '../config.js';
 import type { ContextFactory } from '../context.js';
 import { isDatabaseUnavailable } from '../db/unavailable.js';
@@ -11,7 +12,7 @@ import type { Logger } from '../logging/logger.js';
 import type { Services } from '../services.js';
 import { isGraphQLError, maskError } from './errors.js';
 import { operationLimitPlugins } from './operation-limits.js';
-import { sseOperationQuotaPlugin, type OperationQuota } from './operation-quota.js';
+import { type OperationQuota, sseOperationQuotaPlugin } from './operation-quota.js';
 import { requestErrorsPlugin } from './request-errors.js';
 import { schema } from './schema.js';
 import { tokenExpiryPlugin } from './token-expiry.js';

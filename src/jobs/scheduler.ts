@@ -2,8 +2,8 @@
 // Postgres advisory lock named after the job; an instance that does not get it
 // skips that run. Stopping waits for a run in progress and starts no other.
 import type { Sql } from '../db/sql.js';
-import type { Logger } from '../logging/logger.js';
 import { isDatabaseUnavailable } from '../db/unavailable.js';
+import type { Logger } from '../logging/logger.js';
 
 export interface Job {
   name: string;

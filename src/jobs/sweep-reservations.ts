@@ -6,8 +6,8 @@
 // be swept holds up no other (it is reported, and tried again next run).
 import type { Sql } from '../db/sql.js';
 import { isDatabaseUnavailable } from '../db/unavailable.js';
-import { forEachItem, type Job } from './scheduler.js';
 import { ROLLUP_UPSERT } from '../modules/usage/ledger.js';
+import { forEachItem, type Job } from './scheduler.js';
 
 /** Rows swept per run at most; the rest wait for the next run. */
 const BATCH = 10_000;
@@ -58,7 +58,12 @@ export function sweepReservationsJob(sql: Sql, options: { olderThanMs: number; e
       } catch (error) {
         if (isDatabaseUnavailable(error)) throw error;
         let swept = 0;
-        const failed = await forEachItem(ids, (id) => `usage_events ${id}`, async (id) => void (swept += await sweep([id], now)), itemFailed);
+        const failed = await forEachItem(
+          ids,
+          (id) => `usage_events ${id}`,
+          async (id) => void (swept += await sweep([id], now)),
+          itemFailed,
+        );
         return { swept, failed };
       }
     },

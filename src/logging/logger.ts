@@ -1,5 +1,5 @@
 // Structured JSON logs. Secrets are redacted by configuration, not by care.
-import { pino, type DestinationStream, type Logger } from 'pino';
+import { type DestinationStream, type Logger, pino } from 'pino';
 import type { LogLevel } from '../config.js';
 
 export type { Logger };

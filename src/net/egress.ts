@@ -26,17 +26,38 @@ LOOPBACK.addAddress('::1', 'ipv6');
 /** Special-purpose ranges (RFC 6890 and successors): never a provider on the internet. */
 const NON_PUBLIC = new BlockList();
 for (const [net, bits] of [
-  ['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16],
-  ['172.16.0.0', 12], ['192.0.0.0', 24], ['192.0.2.0', 24], ['192.88.99.0', 24], ['192.168.0.0', 16],
-  ['198.18.0.0', 15], ['198.51.100.0', 24], ['203.0.113.0', 24], ['224.0.0.0', 4], ['240.0.0.0', 4],
-] as const) NON_PUBLIC.addSubnet(net, bits, 'ipv4');
+  ['0.0.0.0', 8],
+  ['10.0.0.0', 8],
+  ['100.64.0.0', 10],
+  ['127.0.0.0', 8],
+  ['169.254.0.0', 16],
+  ['172.16.0.0', 12],
+  ['192.0.0.0', 24],
+  ['192.0.2.0', 24],
+  ['192.88.99.0', 24],
+  ['192.168.0.0', 16],
+  ['198.18.0.0', 15],
+  ['198.51.100.0', 24],
+  ['203.0.113.0', 24],
+  ['224.0.0.0', 4],
+  ['240.0.0.0', 4],
+] as const)
+  NON_PUBLIC.addSubnet(net, bits, 'ipv4');
 for (const [net, bits] of [
   ['::', 96], // unspecified, loopback and the deprecated IPv4-compatible form
   ['::ffff:0:0:0', 96], // IPv4-translated (RFC 2765): an IPv4 address in disguise, never a host on the internet
-  ['64:ff9b::', 96], ['64:ff9b:1::', 48], // NAT64: an IPv4 address in disguise
-  ['100::', 64], ['2001::', 23], ['2001:db8::', 32], ['2002::', 16], // discard, IETF/Teredo, docs, 6to4
-  ['fc00::', 7], ['fe80::', 10], ['fec0::', 10], ['ff00::', 8],
-] as const) NON_PUBLIC.addSubnet(net, bits, 'ipv6');
+  ['64:ff9b::', 96],
+  ['64:ff9b:1::', 48], // NAT64: an IPv4 address in disguise
+  ['100::', 64],
+  ['2001::', 23],
+  ['2001:db8::', 32],
+  ['2002::', 16], // discard, IETF/Teredo, docs, 6to4
+  ['fc00::', 7],
+  ['fe80::', 10],
+  ['fec0::', 10],
+  ['ff00::', 8],
+] as const)
+  NON_PUBLIC.addSubnet(net, bits, 'ipv6');
 
 /** `::ffff:a.b.c.d` (in any spelling) → `a.b.c.d`; anything else unchanged. */
 export function unmapIPv4(address: string): string {
@@ -53,7 +74,7 @@ function expandIPv6(address: string): number[] {
   const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
   if (v4) {
     const [a, b, c, d] = v4[1].split('.').map(Number);
-    text = text.slice(0, -v4[1].length) + `${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+    text = `${text.slice(0, -v4[1].length)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
   }
   const [head, tail] = text.split('::');
   const parse = (part: string | undefined) => (part ? part.split(':').map((g) => parseInt(g, 16)) : []);
@@ -92,9 +113,7 @@ export type Resolve = (hostname: string) => Promise<string[]>;
 
 export const systemResolve: Resolve = (hostname) =>
   new Promise((resolve, reject) =>
-    dnsLookup(hostname, { all: true, verbatim: true }, (error, addresses: LookupAddress[]) =>
-      error ? reject(error) : resolve(addresses.map((entry) => entry.address)),
-    ),
+    dnsLookup(hostname, { all: true, verbatim: true }, (error, addresses: LookupAddress[]) => (error ? reject(error) : resolve(addresses.map((entry) => entry.address)))),
   );
 
 /** What is wrong with a URL itself (scheme, credentials, a literal address), without DNS. */
@@ -148,9 +167,7 @@ export function createGuardedFetch(policy: EgressPolicy, limits: { maxLineBytes:
   const lookup: LookupFunction = (hostname, options, callback) => {
     dnsLookup(hostname, { ...options, all: true }, (error, addresses: LookupAddress[]) => {
       if (error) return callback(error, '', 0);
-      const refused = policy.allowedHosts.has(hostname.toLowerCase())
-        ? undefined
-        : addresses.map((entry) => addressRefusal(policy, entry.address)).find(Boolean);
+      const refused = policy.allowedHosts.has(hostname.toLowerCase()) ? undefined : addresses.map((entry) => addressRefusal(policy, entry.address)).find(Boolean);
       if (refused) return callback(new EgressRefused(`Connection refused by egress policy: ${refused}`), '', 0);
       if (options.all) return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, addresses);
       callback(null, addresses[0].address, addresses[0].family);

@@ -1,7 +1,7 @@
 // Anthropic Messages: top-level system, required max_tokens, named SSE events.
 import { SIM_MODELS } from './models.js';
-import { countTokens, promptTokens, replyChunks, THINKING, type SimMessage } from './reply.js';
 import { retryAfterHeaders, type SimExchange, type SimProtocol } from './protocol.js';
+import { countTokens, promptTokens, replyChunks, type SimMessage, THINKING } from './reply.js';
 
 const ERROR_TYPES: Record<number, string> = {
   400: 'invalid_request_error',

@@ -1,8 +1,8 @@
 // Gemini generateContent / streamGenerateContent?alt=sse. A bad key is 400
 // INVALID_ARGUMENT with reason API_KEY_INVALID, never 401.
 import { SIM_MODELS } from './models.js';
-import { countTokens, promptTokens, replyChunks, THINKING, type SimMessage } from './reply.js';
 import { retryAfterHeaders, type SimExchange, type SimProtocol } from './protocol.js';
+import { countTokens, promptTokens, replyChunks, type SimMessage, THINKING } from './reply.js';
 
 const STATUS_NAMES: Record<number, string> = {
   400: 'INVALID_ARGUMENT',

@@ -1,8 +1,8 @@
 // OpenAI-compatible chat completions (also OpenRouter's flavour, with /key and priced /models).
 import type { IncomingMessage } from 'node:http';
 import { SIM_MODELS } from './models.js';
-import { countTokens, promptTokens, replyChunks, THINKING, type SimMessage } from './reply.js';
 import { retryAfterHeaders, type SimExchange, type SimProtocol } from './protocol.js';
+import { countTokens, promptTokens, replyChunks, type SimMessage, THINKING } from './reply.js';
 
 const ERROR_TYPES: Record<number, [type: string, code: string]> = {
   400: ['invalid_request_error', 'bad_request'],

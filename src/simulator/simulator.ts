@@ -4,7 +4,7 @@
 //   Anthropic          {url}/anthropic        Gemini      {url}/gemini
 // Scripted behaviour comes from the key or the `x-sim-script` header (script.ts).
 // Every request is recorded, with whether the client closed it before the end.
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { anthropicProtocol } from './anthropic.protocol.js';
 import { geminiProtocol } from './gemini.protocol.js';

@@ -13,7 +13,7 @@ import OpenAI from 'openai';
 import WebSocket from 'ws';
 import { signToken } from '../../src/auth/dev-token.js';
 import { percentile } from './measure.js';
-import { startChild, type Child } from './processes.js';
+import { type Child, startChild } from './processes.js';
 
 const CONCURRENCY = [1, 16, 64];
 const CALLS_PER_LEVEL = Number(process.env.BENCH_CALLS ?? 400);
@@ -76,7 +76,13 @@ async function startGateway(bundle: string): Promise<Gateway> {
   await graphql('mutation($input: AddProviderInput!) { addProvider(input: $input) { id } }', {
     input: { kind: 'OPENAI', apiKey: 'sk-bench-0123456789abcdef', baseUrl: `${simulator.url}/openai/v1` },
   });
-  const ws = createClient({ url: `${child.url.replace('http', 'ws')}/graphql`, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${token}` }, lazy: false, retryAttempts: 0 });
+  const ws = createClient({
+    url: `${child.url.replace('http', 'ws')}/graphql`,
+    webSocketImpl: WebSocket,
+    connectionParams: { authorization: `Bearer ${token}` },
+    lazy: false,
+    retryAttempts: 0,
+  });
   return {
     process: child,
     chat: async () => {
@@ -168,7 +174,12 @@ async function gatewayRuntime() {
   });
   // The delay is sampled by a timer every LOOP_PROBE_MS, and includes that interval.
   const stallMs = (name: string) => Math.max(0, value(name) * 1000 - LOOP_PROBE_MS);
-  return { scavenges: gc('minor'), markCompacts: gc('major'), loopStallP99Ms: stallMs('nodejs_eventloop_lag_p99_seconds'), loopStallMaxMs: stallMs('nodejs_eventloop_lag_max_seconds') };
+  return {
+    scavenges: gc('minor'),
+    markCompacts: gc('major'),
+    loopStallP99Ms: stallMs('nodejs_eventloop_lag_p99_seconds'),
+    loopStallMaxMs: stallMs('nodejs_eventloop_lag_max_seconds'),
+  };
 }
 
 const ms = (value: number | undefined) => (value === undefined ? '     -' : value.toFixed(2).padStart(7));
@@ -184,14 +195,26 @@ for (const [mode, base, gw] of [
   await closedLoop(base, 16, WARMUP_CALLS / 4);
   await closedLoop(gw, 16, WARMUP_CALLS);
   console.log(`\n${mode}`);
-  console.log('  clients   direct rps  gateway rps   direct p50/p99 ms     gateway p50/p99 ms    added p50 ms  ×p50   added p99 ms   first chunk direct/gateway p50 ms   gateway CPU µs/call');
+  console.log(
+    '  clients   direct rps  gateway rps   direct p50/p99 ms     gateway p50/p99 ms    added p50 ms  ×p50   added p99 ms   first chunk direct/gateway p50 ms   gateway CPU µs/call',
+  );
   for (const concurrency of CONCURRENCY) {
     const a = await closedLoop(base, concurrency, CALLS_PER_LEVEL);
     const b = await closedLoop(gw, concurrency, CALLS_PER_LEVEL);
     const da = stats(a.timings.map((t) => t.totalMs));
     const db = stats(b.timings.map((t) => t.totalMs));
-    const fa = a.timings.some((t) => t.firstChunkMs !== undefined) ? percentile(a.timings.map((t) => t.firstChunkMs ?? 0), 50) : undefined;
-    const fb = b.timings.some((t) => t.firstChunkMs !== undefined) ? percentile(b.timings.map((t) => t.firstChunkMs ?? 0), 50) : undefined;
+    const fa = a.timings.some((t) => t.firstChunkMs !== undefined)
+      ? percentile(
+          a.timings.map((t) => t.firstChunkMs ?? 0),
+          50,
+        )
+      : undefined;
+    const fb = b.timings.some((t) => t.firstChunkMs !== undefined)
+      ? percentile(
+          b.timings.map((t) => t.firstChunkMs ?? 0),
+          50,
+        )
+      : undefined;
     console.log(
       `  ${String(concurrency).padStart(7)}  ${a.rps.toFixed(0).padStart(11)}  ${b.rps.toFixed(0).padStart(11)}   ${ms(da.p50)} / ${ms(da.p99)}     ${ms(db.p50)} / ${ms(db.p99)}    ${ms(db.p50 - da.p50)}   ${(db.p50 / da.p50).toFixed(2).padStart(5)}  ${ms(db.p99 - da.p99)}        ${ms(fa)} / ${ms(fb)}              ${b.gatewayCpuPerCallUs.toFixed(0).padStart(6)}`,
     );
@@ -206,18 +229,24 @@ const runtimeAfter = await gatewayRuntime();
 const od = stats(openDirect.latencies);
 const og = stats(openGateway.latencies);
 console.log(`  direct   p50 ${ms(od.p50)} ms  p99 ${ms(od.p99)} ms`);
-console.log(`  gateway  p50 ${ms(og.p50)} ms  p99 ${ms(og.p99)} ms   added p50 ${ms(og.p50 - od.p50)} ms (×${(og.p50 / od.p50).toFixed(2)})  added p99 ${ms(og.p99 - od.p99)} ms   gateway CPU ${openGateway.gatewayCpuPerCallUs.toFixed(0)} µs/call`);
+console.log(
+  `  gateway  p50 ${ms(og.p50)} ms  p99 ${ms(og.p99)} ms   added p50 ${ms(og.p50 - od.p50)} ms (×${(og.p50 / od.p50).toFixed(2)})  added p99 ${ms(og.p99 - od.p99)} ms   gateway CPU ${openGateway.gatewayCpuPerCallUs.toFixed(0)} µs/call`,
+);
 const pauses = (kind: 'scavenges' | 'markCompacts') => {
   const count = runtimeAfter[kind].count - runtimeBefore[kind].count;
   const total = runtimeAfter[kind].ms - runtimeBefore[kind].ms;
   return `${count} ${kind === 'scavenges' ? 'scavenges' : 'mark-compacts'} (${total.toFixed(0)} ms, ${count ? (total / count).toFixed(1) : '-'} ms each)`;
 };
-console.log(`  the gateway meanwhile: event loop held up p99 ${ms(runtimeAfter.loopStallP99Ms)} ms, max ${ms(runtimeAfter.loopStallMaxMs)} ms; GC ${pauses('scavenges')}, ${pauses('markCompacts')}`);
+console.log(
+  `  the gateway meanwhile: event loop held up p99 ${ms(runtimeAfter.loopStallP99Ms)} ms, max ${ms(runtimeAfter.loopStallMaxMs)} ms; GC ${pauses('scavenges')}, ${pauses('markCompacts')}`,
+);
 
 if (before) {
   const rounds = Number(process.env.BENCH_COMPARE_ROUNDS ?? 8);
   const median = (values: number[]) => percentile(values, 50);
-  console.log(`\nthis build vs BENCH_BEFORE (${process.env.BENCH_BEFORE}): ${rounds} rounds of ${CALLS_PER_LEVEL} calls at 16 clients each, taken in turns (which goes first alternates); medians of the rounds`);
+  console.log(
+    `\nthis build vs BENCH_BEFORE (${process.env.BENCH_BEFORE}): ${rounds} rounds of ${CALLS_PER_LEVEL} calls at 16 clients each, taken in turns (which goes first alternates); medians of the rounds`,
+  );
   console.log('  path                          CPU µs/call before / after   ratio    p50 ms before / after   ratio    first chunk p50 ms before / after   ratio');
   for (const mode of ['chat', 'stream'] as const) {
     await closedLoop(before[mode], 16, WARMUP_CALLS, before.process);
@@ -229,8 +258,26 @@ if (before) {
       }
     }
     const cpu = (side: 'before' | 'after') => median(rows[side].map((r) => r.gatewayCpuPerCallUs));
-    const p50 = (side: 'before' | 'after') => median(rows[side].map((r) => percentile(r.timings.map((t) => t.totalMs), 50)));
-    const first = (side: 'before' | 'after') => (mode === 'stream' ? median(rows[side].map((r) => percentile(r.timings.map((t) => t.firstChunkMs ?? 0), 50))) : undefined);
+    const p50 = (side: 'before' | 'after') =>
+      median(
+        rows[side].map((r) =>
+          percentile(
+            r.timings.map((t) => t.totalMs),
+            50,
+          ),
+        ),
+      );
+    const first = (side: 'before' | 'after') =>
+      mode === 'stream'
+        ? median(
+            rows[side].map((r) =>
+              percentile(
+                r.timings.map((t) => t.firstChunkMs ?? 0),
+                50,
+              ),
+            ),
+          )
+        : undefined;
     const ratio = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? '    -' : (b / a).toFixed(3));
     console.log(
       `  ${(mode === 'chat' ? 'non-streamed chat (HTTP)' : 'streamed chat (graphql-ws)').padEnd(28)}  ${cpu('before').toFixed(0).padStart(8)} / ${cpu('after').toFixed(0).padEnd(8)}        ${ratio(cpu('before'), cpu('after'))}   ${ms(p50('before'))} / ${ms(p50('after'))}      ${ratio(p50('before'), p50('after'))}       ${ms(first('before'))} / ${ms(first('after'))}              ${ratio(first('before'), first('after'))}`,

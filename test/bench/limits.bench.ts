@@ -23,16 +23,37 @@ const ledger = createLedger(db.sql, createCatalog().price, () => new Date(), 50)
 const OFF: Limits = { providerDailyTokens: null, providerMonthlyMicros: null, workspaceDailyTokens: null, workspaceMonthlyMicros: null };
 // Limits far above what the run uses: every guard is evaluated and holds.
 const ON: Limits = { providerDailyTokens: 10n ** 15n, providerMonthlyMicros: 10n ** 15n, workspaceDailyTokens: 10n ** 15n, workspaceMonthlyMicros: 10n ** 15n };
-const outcome = { status: 'SUCCEEDED' as const, tokens: { promptTokens: 300, cachedPromptTokens: 0, completionTokens: 200, reasoningTokens: 0, totalTokens: 500 }, usageSource: 'PROVIDER' as const, durationMs: 900, ttftMs: 120, errorCode: null, sessionMessages: 0 };
+const outcome = {
+  status: 'SUCCEEDED' as const,
+  tokens: { promptTokens: 300, cachedPromptTokens: 0, completionTokens: 200, reasoningTokens: 0, totalTokens: 500 },
+  usageSource: 'PROVIDER' as const,
+  durationMs: 900,
+  ttftMs: 120,
+  errorCode: null,
+  sessionMessages: 0,
+};
 
 function reservationFor(caller: number, shared: boolean): Reservation {
   const workspaceId = shared ? 'bench-limits-shared' : `bench-limits-${caller}`;
   const providerId = shared ? SHARED_PROVIDER : CALLER_PROVIDERS[caller];
-  return { workspaceId, providerId, providerScope: `provider:${providerId}`, kind: 'OPENAI', model: 'gpt-4o-mini', userId: 'bench', streamed: false, promptEstimate: 300, output: { max: 700, min: 700 }, reservedAt: new Date() };
+  return {
+    workspaceId,
+    providerId,
+    providerScope: `provider:${providerId}`,
+    kind: 'OPENAI',
+    model: 'gpt-4o-mini',
+    userId: 'bench',
+    streamed: false,
+    promptEstimate: 300,
+    output: { max: 700, min: 700 },
+    reservedAt: new Date(),
+  };
 }
 const SHARED_PROVIDER = randomUUID();
 const CALLER_PROVIDERS = Array.from({ length: 64 }, () => randomUUID());
-await db.sql.query('INSERT INTO workspaces (id) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING', [['bench-limits-shared', ...CALLER_PROVIDERS.map((_, i) => `bench-limits-${i}`)]]);
+await db.sql.query('INSERT INTO workspaces (id) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING', [
+  ['bench-limits-shared', ...CALLER_PROVIDERS.map((_, i) => `bench-limits-${i}`)],
+]);
 
 async function run(concurrency: number, shared: boolean, limits: Limits) {
   const micros: number[] = [];

@@ -1,6 +1,6 @@
 // Benchmarks run the gateway and the simulator as their own processes, so the
 // gateway's CPU time can be read from /proc without the load generator's.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 

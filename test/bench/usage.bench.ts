@@ -8,11 +8,11 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { openDatabase, type Database } from '../../src/db/client.js';
+import { type Database, openDatabase } from '../../src/db/client.js';
 import { migrate } from '../../src/db/migrate.js';
 import { createCatalog } from '../../src/modules/catalog/catalog.js';
 import { createLedger, type Reservation } from '../../src/modules/usage/ledger.js';
-import { usageReport, type ReportQuery } from '../../src/modules/usage/report.js';
+import { type ReportQuery, usageReport } from '../../src/modules/usage/report.js';
 import { seedUsage } from '../../src/modules/usage/seed.js';
 import { measure, report } from './measure.js';
 
@@ -45,7 +45,9 @@ if (process.env.BENCH_WORKSPACE) {
       printed = n;
     },
   });
-  console.log(`\nseeder: ${seeded.written.toLocaleString('en-US')} rows in ${seeded.seconds.toFixed(1)} s = ${Math.round(seeded.written / seeded.seconds).toLocaleString('en-US')} rows/s (rollup rebuild included)`);
+  console.log(
+    `\nseeder: ${seeded.written.toLocaleString('en-US')} rows in ${seeded.seconds.toFixed(1)} s = ${Math.round(seeded.written / seeded.seconds).toLocaleString('en-US')} rows/s (rollup rebuild included)`,
+  );
 }
 await db.sql.query('ANALYZE usage_events');
 await db.sql.query('ANALYZE usage_daily');
@@ -74,18 +76,38 @@ report(
 // 3. Finalize: reserve + finalize a call, keeping the rollup and not.
 const [provider] = await db.sql.query<{ id: string }>(`SELECT id::text FROM providers WHERE workspace_id = $1 LIMIT 1`, [workspaceId]);
 const reservation: Reservation = {
-  workspaceId, providerId: provider.id, providerScope: `provider:${provider.id}`, kind: 'OPENAI', model: 'gpt-4o-mini', agent: 'bench', operation: 'finalize',
-  userId: 'bench', streamed: false, promptEstimate: 300, output: { max: 700, min: 700 }, reservedAt: new Date(),
+  workspaceId,
+  providerId: provider.id,
+  providerScope: `provider:${provider.id}`,
+  kind: 'OPENAI',
+  model: 'gpt-4o-mini',
+  agent: 'bench',
+  operation: 'finalize',
+  userId: 'bench',
+  streamed: false,
+  promptEstimate: 300,
+  output: { max: 700, min: 700 },
+  reservedAt: new Date(),
 };
 const noLimits = { providerDailyTokens: null, providerMonthlyMicros: null, workspaceDailyTokens: null, workspaceMonthlyMicros: null };
-const outcome = { status: 'SUCCEEDED' as const, tokens: { promptTokens: 300, cachedPromptTokens: 0, completionTokens: 200, reasoningTokens: 0, totalTokens: 500 }, usageSource: 'PROVIDER' as const, durationMs: 900, ttftMs: 120, errorCode: null, sessionMessages: 0 };
+const outcome = {
+  status: 'SUCCEEDED' as const,
+  tokens: { promptTokens: 300, cachedPromptTokens: 0, completionTokens: 200, reasoningTokens: 0, totalTokens: 500 },
+  usageSource: 'PROVIDER' as const,
+  durationMs: 900,
+  ttftMs: 120,
+  errorCode: null,
+  sessionMessages: 0,
+};
 const finalizeWith = async (ledger: ReturnType<typeof createLedger>) => {
   const ids: string[] = [];
   for (let i = 0; i < FINALIZES + 50; i++) ids.push((await ledger.reserve(reservation, { platform: false, timezone: 'UTC', limits: noLimits })).id);
   let next = 0;
   return (name: string) => measure(name, FINALIZES, () => ledger.finalize(ids[next++], reservation, outcome, 'UTC'), 50);
 };
-const withoutRollup = await (await finalizeWith(createLedger(db.sql, catalog.price, () => new Date(), 50, { maintainRollup: false })))('finalize without the rollup (row + 4 counters)');
+const withoutRollup = await (await finalizeWith(createLedger(db.sql, catalog.price, () => new Date(), 50, { maintainRollup: false })))(
+  'finalize without the rollup (row + 4 counters)',
+);
 const withRollup = await (await finalizeWith(createLedger(db.sql, catalog.price, () => new Date(), 50)))('finalize keeping the rollup (row + 4 counters + rollup)');
 report('Ledger finalize, one call at a time', withoutRollup, [withRollup]);
 

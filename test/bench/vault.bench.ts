@@ -58,11 +58,16 @@ const body = JSON.stringify({
   variables: { input: { kind: 'OPENAI', apiKey, baseUrl: simulator.baseUrls.openai } },
 });
 const direct = await measure('SDK validation call direct to the simulator', 300, () => adapter.validate(target, new AbortController().signal), 30);
-const gateway = await measure('addProvider over HTTP (validate, seal, insert, audit)', 300, async () => {
-  const response = await fetch(`${url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body });
-  const result = (await response.json()) as { errors?: unknown };
-  if (result.errors) throw new Error(JSON.stringify(result.errors));
-}, 30);
+const gateway = await measure(
+  'addProvider over HTTP (validate, seal, insert, audit)',
+  300,
+  async () => {
+    const response = await fetch(`${url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body });
+    const result = (await response.json()) as { errors?: unknown };
+    if (result.errors) throw new Error(JSON.stringify(result.errors));
+  },
+  30,
+);
 report('addProvider end to end (embedded PGlite, in-process simulator)', direct, [gateway]);
 
 await app.stop();

@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Simulator } from '../../src/simulator/simulator.js';
 import { addSimProvider, userMessage } from '../testkit/chat.js';
@@ -181,4 +181,3 @@ describe.skipIf(!hasChromium)('the console in Chromium', () => {
     await expect.poll(() => page.locator('#providers-table tbody tr').count()).toBe(1);
   });
 });
-

@@ -113,20 +113,31 @@ running = false;
 await load;
 
 // Calls cut off between reservation and finalize stay RESERVED until the sweeper abandons them.
-const reservedAfterLoad = Number((await db.sql.query<{ n: number }>("SELECT count(*)::int AS n FROM usage_events WHERE workspace_id = $1 AND status = 'RESERVED'", [workspaceId]))[0].n);
+const reservedAfterLoad = Number(
+  (await db.sql.query<{ n: number }>("SELECT count(*)::int AS n FROM usage_events WHERE workspace_id = $1 AND status = 'RESERVED'", [workspaceId]))[0].n,
+);
 const sweepDeadline = Date.now() + RESERVATION_TIMEOUT_MS + 10_000;
 let reserved = reservedAfterLoad;
 while (reserved > 0 && Date.now() < sweepDeadline) {
   await new Promise((resolve) => setTimeout(resolve, 500));
   reserved = Number((await db.sql.query<{ n: number }>("SELECT count(*)::int AS n FROM usage_events WHERE workspace_id = $1 AND status = 'RESERVED'", [workspaceId]))[0].n);
 }
-const statuses = await db.sql.query<{ status: string; n: number }>('SELECT status::text, count(*)::int AS n FROM usage_events WHERE workspace_id = $1 GROUP BY 1 ORDER BY 1', [workspaceId]);
+const statuses = await db.sql.query<{ status: string; n: number }>('SELECT status::text, count(*)::int AS n FROM usage_events WHERE workspace_id = $1 GROUP BY 1 ORDER BY 1', [
+  workspaceId,
+]);
 
 console.log(`database outage: ${OUTAGE_SECONDS} s under ${CLIENTS} clients (each call ${UPSTREAM_MS} ms upstream)`);
 console.log('second | outcomes');
 for (const [at, outcomes] of [...timeline.entries()].sort(([a], [b]) => a - b)) {
-  const marks = events.filter(([s]) => s === at).map(([, what]) => `  <- ${what}`).join('');
-  console.log(`${String(at).padStart(6)} | ${Object.entries(outcomes).map(([k, v]) => `${k} ${v}`).join(', ')}${marks}`);
+  const marks = events
+    .filter(([s]) => s === at)
+    .map(([, what]) => `  <- ${what}`)
+    .join('');
+  console.log(
+    `${String(at).padStart(6)} | ${Object.entries(outcomes)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}${marks}`,
+  );
 }
 const ms = (at: number | undefined, from: number) => (at === undefined ? 'never' : `${at - from} ms`);
 console.log(`first failure after the stop: ${ms(firstFailure, stopAt)}; first success after the restart: ${ms(recoveredAt, restartAt)}`);

@@ -29,7 +29,10 @@ describe('alerts', () => {
     const listed = await gw.execute(AlertList, { first: 10 }, { token: admin });
     expect(listed.errors).toBeUndefined();
     const nodes = listed.data!.alerts.edges.map((e) => e.node);
-    expect(nodes.map((n) => [n.kind, n.severity])).toEqual([['BUDGET_REACHED', 'CRITICAL'], ['BUDGET_WARNING', 'WARNING']]);
+    expect(nodes.map((n) => [n.kind, n.severity])).toEqual([
+      ['BUDGET_REACHED', 'CRITICAL'],
+      ['BUDGET_WARNING', 'WARNING'],
+    ]);
     expect(nodes[1].message).toBe(`Main "prod" key: The provider's monthly budget is 88% used for ${new Date().toISOString().slice(0, 7)} ($0.000062 of $0.000070)`);
     expect(nodes[1].data).toMatchObject({ limit: 'PROVIDER_MONTHLY_BUDGET', used: 62, max: 70 });
     expect(nodes[0].data).toMatchObject({ limit: 'PROVIDER_MONTHLY_BUDGET', max: 70 });

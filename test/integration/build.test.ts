@@ -2,7 +2,7 @@
 // (so the bundle the other tests run is left alone): a second run with nothing
 // changed writes nothing, and a changed input is built again.
 import { execFile } from 'node:child_process';
-import { cp, mkdtemp, rm, stat, symlink, writeFile, readFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';

@@ -3,8 +3,8 @@
 // instance, and price OpenRouter calls with it.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Simulator } from '../../src/simulator/simulator.js';
 import { SIM_MODELS } from '../../src/simulator/models.js';
+import type { Simulator } from '../../src/simulator/simulator.js';
 import { AddProvider, Models } from '../testkit/documents.js';
 import { disposeAll, newOwner, startSimulator, startTestServer, type TestServer } from '../testkit/server.js';
 
@@ -27,7 +27,13 @@ describe('OpenRouter prices', () => {
 
     const listed = await gw.execute(Models, { kind: 'OPENROUTER', search: 'llama 3.1 8b', first: 10 }, { token });
     const node = listed.data!.models.edges[0].node;
-    expect(node).toMatchObject({ id: 'OPENROUTER:meta-llama/llama-3.1-8b-instruct', displayName: 'Meta: Llama 3.1 8B Instruct', inputUsdPerMTok: 0.02, outputUsdPerMTok: 0.05, contextWindow: 131072 });
+    expect(node).toMatchObject({
+      id: 'OPENROUTER:meta-llama/llama-3.1-8b-instruct',
+      displayName: 'Meta: Llama 3.1 8B Instruct',
+      inputUsdPerMTok: 0.02,
+      outputUsdPerMTok: 0.05,
+      contextWindow: 131072,
+    });
     expect(node.priceVersion).toMatch(/^openrouter:20\d\d-/);
     // The public list was read without any credential.
     const listReads = sim.requests.filter((r) => r.protocol === 'openrouter' && r.path.endsWith('/models') && r.method === 'GET' && !r.key);
@@ -36,7 +42,11 @@ describe('OpenRouter prices', () => {
     const stored = await gw.db.sql.query<{ n: bigint }>(`SELECT count(*) AS n FROM catalog_models WHERE kind = 'OPENROUTER'`);
     expect(Number(stored[0].n)).toBe(SIM_MODELS.openrouter.length);
     const other = await startTestServer({}, { db: gw.db });
-    const seenThere = await other.execute(Models, { kind: 'OPENROUTER', search: 'llama 3.1 8b', first: 1 }, { token: await other.token({ workspace: 'ws-other', user: 'u', role: 'member' }) });
+    const seenThere = await other.execute(
+      Models,
+      { kind: 'OPENROUTER', search: 'llama 3.1 8b', first: 1 },
+      { token: await other.token({ workspace: 'ws-other', user: 'u', role: 'member' }) },
+    );
     expect(seenThere.data!.models.edges[0].node.priceVersion).toBe(node.priceVersion);
   });
 

@@ -4,7 +4,7 @@ import WebSocket from 'ws';
 import type { Simulator } from '../../src/simulator/simulator.js';
 import { addSimProvider, afterTexts, chatStreamRequest, readChatStream, streamOverWs, types, userMessage } from '../testkit/chat.js';
 import { Chat, DeleteProvider, SessionById, Sessions, UpdatePreferences, UpdateProvider } from '../testkit/documents.js';
-import { disposeAll, newOwner, eventually, newWorkspace, startSimulator, startTestServer, type TestServer } from '../testkit/server.js';
+import { disposeAll, eventually, newOwner, startSimulator, startTestServer, type TestServer } from '../testkit/server.js';
 
 let gw: TestServer;
 let sim: Simulator;
@@ -88,7 +88,9 @@ describe('a slow client', () => {
 
     (socket as unknown as { _socket: { resume(): void } })._socket.resume();
     await eventually(() => received.some((m) => m.includes('"DONE"')) || undefined, 30_000);
-    const text = received.map((m) => JSON.parse(m) as { payload?: { data?: { chatStream: { type: string; delta?: string } } } }).filter((m) => m.payload?.data?.chatStream.type === 'TEXT');
+    const text = received
+      .map((m) => JSON.parse(m) as { payload?: { data?: { chatStream: { type: string; delta?: string } } } })
+      .filter((m) => m.payload?.data?.chatStream.type === 'TEXT');
     expect(text.reduce((sum, m) => sum + m.payload!.data!.chatStream.delta!.length, 0)).toBe(5_000 * 8_000);
     expect(upstream.completed).toBe(true);
     socket.close();
@@ -101,9 +103,10 @@ describe('provider removal', () => {
     const provider = await addSimProvider(gw, sim, token, { script: SLOW });
     const { chunks } = await readChatStream(gw.ws(token).iterate(chatStreamRequest({ messages: userMessage() })), async (chunk, chunks) => {
       if (chunk.type === 'TEXT' && afterTexts(2)(chunk, chunks)) {
-        const removed = how === 'deleted'
-          ? await gw.execute(DeleteProvider, { id: provider.id }, { token })
-          : await gw.execute(UpdateProvider, { id: provider.id, input: { disabled: true } }, { token });
+        const removed =
+          how === 'deleted'
+            ? await gw.execute(DeleteProvider, { id: provider.id }, { token })
+            : await gw.execute(UpdateProvider, { id: provider.id, input: { disabled: true } }, { token });
         expect(removed.errors).toBeUndefined();
       }
     });
@@ -122,7 +125,11 @@ describe('tenancy', () => {
     const other = await gw.token(workspace.claims('member', 'flo'));
     const foreign = await owner();
     const elsewhere = await addSimProvider(gw, sim, foreign.token);
-    for (const [caller, providerId] of [[other, personal.id], [token, personal.id], [token, elsewhere.id]] as const) {
+    for (const [caller, providerId] of [
+      [other, personal.id],
+      [token, personal.id],
+      [token, elsewhere.id],
+    ] as const) {
       const result = await gw.execute(Chat, { input: { messages: userMessage(), providerId } }, { token: caller });
       expect(result.errors?.[0].extensions?.code).toBe('NOT_FOUND');
       const streamed = await streamOverWs(gw, caller, { messages: userMessage(), providerId });

@@ -1,17 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRouteService, ROUTING_TTL_MS } from '../../src/modules/chat/route.service.js';
 import type { Simulator } from '../../src/simulator/simulator.js';
 import { addSimProvider, streamOverWs, text, types, userMessage } from '../testkit/chat.js';
 import { AuditLog, Chat, PreferencesQuery, RemoveAgentModelPreference, ResolveRoute, SetAgentModelPreference, UpdatePreferences, UpdateProvider } from '../testkit/documents.js';
 import { disposeAll, eventually, newWorkspace, startSimulator, startTestServer, type TestServer } from '../testkit/server.js';
-import { createRouteService, ROUTING_TTL_MS } from '../../src/modules/chat/route.service.js';
 
 let gw: TestServer;
 let sim: Simulator;
 beforeAll(async () => {
-  [gw, sim] = await Promise.all([
-    startTestServer({ CREDENTIAL_CHANGES_PER_HOUR: '1000', CHAT_RETRY_BASE_MS: '5', CHAT_RETRY_MAX_DELAY_MS: '2000' }),
-    startSimulator(),
-  ]);
+  [gw, sim] = await Promise.all([startTestServer({ CREDENTIAL_CHANGES_PER_HOUR: '1000', CHAT_RETRY_BASE_MS: '5', CHAT_RETRY_MAX_DELAY_MS: '2000' }), startSimulator()]);
 });
 afterAll(disposeAll);
 
@@ -33,7 +30,9 @@ describe('routing changes are audited', () => {
   it('updatePreferences, setAgentModelPreference and removeAgentModelPreference each leave an entry with who, what and the values set', async () => {
     const token = await gw.token(newWorkspace().claims('owner', 'olga'));
     const { id: a } = await addSimProvider(gw, sim, token);
-    expect((await gw.execute(UpdatePreferences, { input: { defaultProviderId: a, workspaceDailyTokenLimit: 9_000, timezone: 'Europe/Berlin' } }, { token })).errors).toBeUndefined();
+    expect(
+      (await gw.execute(UpdatePreferences, { input: { defaultProviderId: a, workspaceDailyTokenLimit: 9_000, timezone: 'Europe/Berlin' } }, { token })).errors,
+    ).toBeUndefined();
     expect((await gw.execute(SetAgentModelPreference, { input: { agentType: 'support', providerId: a, model: 'gpt-4o-mini' } }, { token })).errors).toBeUndefined();
     expect((await gw.execute(RemoveAgentModelPreference, { agentType: 'support' }, { token })).data?.removeAgentModelPreference).toBe(true);
     // Removing what is not there changes nothing and records nothing.
@@ -41,9 +40,18 @@ describe('routing changes are audited', () => {
 
     const log = await gw.execute(AuditLog, { first: 10 }, { token });
     const owner = 'olga';
-    expect(log.data!.auditLog.edges.map((edge) => edge.node).filter((entry) => !entry.action.startsWith('PROVIDER_')).reverse()).toEqual([
+    expect(
+      log
+        .data!.auditLog.edges.map((edge) => edge.node)
+        .filter((entry) => !entry.action.startsWith('PROVIDER_'))
+        .reverse(),
+    ).toEqual([
       expect.objectContaining({ actorId: owner, action: 'PREFERENCES_UPDATED', data: { defaultProviderId: a, workspaceDailyTokenLimit: 9_000, timezone: 'Europe/Berlin' } }),
-      expect.objectContaining({ actorId: owner, action: 'AGENT_PREFERENCE_SET', data: { agentType: 'support', providerId: a, model: 'gpt-4o-mini', fallbackProviderId: null, fallbackModel: null } }),
+      expect.objectContaining({
+        actorId: owner,
+        action: 'AGENT_PREFERENCE_SET',
+        data: { agentType: 'support', providerId: a, model: 'gpt-4o-mini', fallbackProviderId: null, fallbackModel: null },
+      }),
       expect.objectContaining({ actorId: owner, action: 'AGENT_PREFERENCE_REMOVED', data: { agentType: 'support' } }),
     ]);
   });

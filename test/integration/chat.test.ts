@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Simulator } from '../../src/simulator/simulator.js';
 import { addSimProvider, MODELS, streamOverWs, text, types, userMessage } from '../testkit/chat.js';
 import { Chat, ProviderById, ProviderUsage } from '../testkit/documents.js';
-import { disposeAll, newOwner, newWorkspace, startSimulator, startTestServer, type TestServer } from '../testkit/server.js';
+import { disposeAll, newOwner, startSimulator, startTestServer, type TestServer } from '../testkit/server.js';
 
 let gw: TestServer;
 let sim: Simulator;
@@ -24,7 +24,7 @@ const EXPECTED_COST_MICROS = { OPENAI: 8n, ANTHROPIC: 54n, GEMINI: 6n };
 const expectedUsage = (kind: keyof typeof EXPECTED_COST_MICROS) => ({ ...EXPECTED_TOKENS, costUsd: Number(EXPECTED_COST_MICROS[kind]) / 1e6 });
 
 describe.each(['OPENAI', 'ANTHROPIC', 'GEMINI'] as const)('%s chat', (kind) => {
-  it('streams START, TEXT..., USAGE, DONE over graphql-ws with the provider\'s counts and a finalized ledger row', async () => {
+  it("streams START, TEXT..., USAGE, DONE over graphql-ws with the provider's counts and a finalized ledger row", async () => {
     const { workspace, token } = await owner();
     const provider = await addSimProvider(gw, sim, token, { kind });
     const { chunks, errors } = await streamOverWs(gw, token, { messages: SYSTEM_AND_USER, operation: 'test-op' });

@@ -12,8 +12,7 @@ beforeAll(async () => {
 });
 afterAll(disposeAll);
 
-const add = (token: string, apiKey = `sk-rate-${randomUUID()}`) =>
-  gw.execute(AddProvider, { input: { kind: 'OPENAI', apiKey, baseUrl: sim.baseUrls.openai } }, { token });
+const add = (token: string, apiKey = `sk-rate-${randomUUID()}`) => gw.execute(AddProvider, { input: { kind: 'OPENAI', apiKey, baseUrl: sim.baseUrls.openai } }, { token });
 
 describe('credential change rate limit', () => {
   it('trips at the 11th change within the hour, counts refused keys too, and frees up as the hour slides', async () => {

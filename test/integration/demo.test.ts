@@ -4,8 +4,8 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { type GatewayProcess, spawnEntry } from '../testkit/process.js';
 import { expectNoSecret } from '../testkit/server.js';
-import { spawnEntry, type GatewayProcess } from '../testkit/process.js';
 
 const DEMO_KEYS = ['sk-demo-openai-4f9a7c21e8b3d605', 'sk-ant-demo-0b1c2d3e4f5a6b7c', 'AIza-demo-9e8d7c6b5a4f3e2d1c0b'];
 const dirs: string[] = [];

@@ -1,12 +1,12 @@
 // The checks CI relies on must pass now and must be able to fail.
 import { execFile } from 'node:child_process';
-import { readFile, writeFile, mkdtemp } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { PGlite } from '@electric-sql/pglite';
-import { buildSchema } from 'graphql';
 import type { SchemaEngine } from '@prisma/schema-engine-wasm';
+import { buildSchema } from 'graphql';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openSchemaEngine, pendingSchemaDiff, SCHEMA_PATH } from '../../src/db/schema-engine.js';
@@ -28,7 +28,9 @@ describe('GraphQL schema drift', () => {
     await writeFile(file, stale);
     const env = { ...process.env };
     delete env.NODE_ENV;
-    const failure = await run(process.execPath, ['--import', 'tsx', 'src/cli/schema-print.ts', '--check', file], { cwd: ROOT, env }).catch((error: { code: number; stderr: string }) => error);
+    const failure = await run(process.execPath, ['--import', 'tsx', 'src/cli/schema-print.ts', '--check', file], { cwd: ROOT, env }).catch(
+      (error: { code: number; stderr: string }) => error,
+    );
     expect(failure).toMatchObject({ code: 1 });
     expect((failure as { stderr: string }).stderr).toContain('differs');
   });
@@ -43,11 +45,7 @@ describe('GraphQL schema drift', () => {
   it('the contract check notices a renamed field, a changed type and a missing argument', () => {
     const contract = buildSchema('type Query { viewer(id: ID!): Viewer! } type Viewer { userId: ID! role: String! }');
     const drifted = buildSchema('type Query { viewer: Viewer! } type Viewer { user: ID! role: Int! }');
-    expect(contractMismatches(contract, drifted)).toEqual([
-      'Query.viewer(id:) missing or of another type',
-      'Viewer.role: Int! (contract: String!)',
-      'Viewer.userId missing',
-    ]);
+    expect(contractMismatches(contract, drifted)).toEqual(['Query.viewer(id:) missing or of another type', 'Viewer.role: Int! (contract: String!)', 'Viewer.userId missing']);
   });
 });
 

@@ -61,7 +61,11 @@ describe('base URLs refused by default', () => {
 describe('operator allowances', () => {
   it('an allowed CIDR lets a private Ollama-style endpoint through', async () => {
     const allowing = await startTestServer({ PROVIDER_ALLOWED_CIDRS: '127.0.0.0/8' });
-    const result = await allowing.execute(AddProvider, { input: { kind: 'OLLAMA', apiKey: '', baseUrl: sim.baseUrls.openai } }, { token: await allowing.token(newWorkspace().claims('owner')) });
+    const result = await allowing.execute(
+      AddProvider,
+      { input: { kind: 'OLLAMA', apiKey: '', baseUrl: sim.baseUrls.openai } },
+      { token: await allowing.token(newWorkspace().claims('owner')) },
+    );
     expect(result.errors).toBeUndefined();
     expect(result.data?.addProvider).toMatchObject({ kind: 'OLLAMA', maskedKey: '••••' });
   });
@@ -69,7 +73,11 @@ describe('operator allowances', () => {
   it('an allowed host name lets its URL through', async () => {
     const allowing = await startTestServer({ PROVIDER_ALLOWED_HOSTS: 'localhost' });
     const base = sim.baseUrls.openai.replace('127.0.0.1', 'localhost');
-    const result = await allowing.execute(AddProvider, { input: { kind: 'OPENAI', apiKey: `sk-host-${randomUUID()}`, baseUrl: base } }, { token: await allowing.token(newWorkspace().claims('owner')) });
+    const result = await allowing.execute(
+      AddProvider,
+      { input: { kind: 'OPENAI', apiKey: `sk-host-${randomUUID()}`, baseUrl: base } },
+      { token: await allowing.token(newWorkspace().claims('owner')) },
+    );
     expect(result.errors).toBeUndefined();
   });
 });
@@ -80,7 +88,10 @@ describe('redirects', () => {
   let guarded: TestServer;
   let trap: Simulator;
   beforeAll(async () => {
-    [guarded, trap] = await Promise.all([startTestServer({ PROVIDER_ALLOWED_CIDRS: '', PROVIDER_ALLOWED_HOSTS: 'localhost', CREDENTIAL_CHANGES_PER_HOUR: '1000' }), startSimulator()]);
+    [guarded, trap] = await Promise.all([
+      startTestServer({ PROVIDER_ALLOWED_CIDRS: '', PROVIDER_ALLOWED_HOSTS: 'localhost', CREDENTIAL_CHANGES_PER_HOUR: '1000' }),
+      startSimulator(),
+    ]);
   });
 
   const byName = (url: string) => url.replace('127.0.0.1', 'localhost');

@@ -39,7 +39,8 @@ describe('the first start on an empty data directory', () => {
     expect(added.errors).toBeUndefined();
     const providerId = added.data!.addProvider.id;
     const test = 'mutation($id: ID!) { testProvider(id: $id) { ok errorCode } }';
-    const status = async () => (await graphql<{ provider: { health: { status: string } } }>('query($id: ID!) { provider(id: $id) { health { status } } }', { id: providerId })).data!.provider.health.status;
+    const status = async () =>
+      (await graphql<{ provider: { health: { status: string } } }>('query($id: ID!) { provider(id: $id) { health { status } } }', { id: providerId })).data!.provider.health.status;
 
     expect(await graphql(test, { id: providerId })).toEqual({ data: { testProvider: { ok: true, errorCode: null } } });
 

@@ -37,7 +37,7 @@ async function rowsOf(workspaceId: string) {
 /** The classes that broke or could break something: huge, just over a bound, control characters, blank. */
 const HUGE = 'm'.repeat(3_000);
 const BAD_MODELS = { huge: HUGE, 'just over 200': 'm'.repeat(201), 'a space': 'gpt 4o', 'a control character': 'gpt-4o\u0007', 'non-ASCII': 'gpt-4o-ünï', blank: '' };
-const BAD_NAMES = { huge: HUGE, 'just over 64': 'a'.repeat(65), 'a control character': 'support\n', 'markup': '<script>', blank: '' };
+const BAD_NAMES = { huge: HUGE, 'just over 64': 'a'.repeat(65), 'a control character': 'support\n', markup: '<script>', blank: '' };
 const BAD_LABELS = { huge: HUGE, 'just over 100': 'l'.repeat(101), 'a control character': 'Main\u001b[31m', blank: '   ' };
 
 type Case = { operation: string; field: string; query: string; variables: (value: string, ids: { provider: string }) => Record<string, unknown> };
@@ -87,7 +87,12 @@ const cases: Array<[Case, Record<string, string>]> = [
     BAD_MODELS,
   ]),
   [
-    { operation: 'updatePreferences', field: 'timezone', query: 'mutation($input: PreferencesInput!) { updatePreferences(input: $input) { timezone } }', variables: (timezone) => ({ input: { timezone } }) },
+    {
+      operation: 'updatePreferences',
+      field: 'timezone',
+      query: 'mutation($input: PreferencesInput!) { updatePreferences(input: $input) { timezone } }',
+      variables: (timezone) => ({ input: { timezone } }),
+    },
     { huge: HUGE, 'not a zone': 'Mars/Olympus_Mons' },
   ],
   ...(['agentType', 'model', 'fallbackModel'] as const).map((field): [Case, Record<string, string>] => [
@@ -95,30 +100,40 @@ const cases: Array<[Case, Record<string, string>]> = [
       operation: 'setAgentModelPreference',
       field,
       query: 'mutation($input: AgentModelPreferenceInput!) { setAgentModelPreference(input: $input) { agentType } }',
-      variables: (value, ids) => ({ input: { agentType: 'support', providerId: ids.provider, model: 'gpt-4o-mini', fallbackProviderId: ids.provider, fallbackModel: 'gpt-4o-mini', [field]: value } }),
+      variables: (value, ids) => ({
+        input: { agentType: 'support', providerId: ids.provider, model: 'gpt-4o-mini', fallbackProviderId: ids.provider, fallbackModel: 'gpt-4o-mini', [field]: value },
+      }),
     },
     field === 'agentType' ? BAD_NAMES : BAD_MODELS,
   ]),
   [
-    { operation: 'removeAgentModelPreference', field: 'agentType', query: 'mutation($agentType: String!) { removeAgentModelPreference(agentType: $agentType) }', variables: (agentType) => ({ agentType }) },
+    {
+      operation: 'removeAgentModelPreference',
+      field: 'agentType',
+      query: 'mutation($agentType: String!) { removeAgentModelPreference(agentType: $agentType) }',
+      variables: (agentType) => ({ agentType }),
+    },
     BAD_NAMES,
   ],
   [{ operation: 'models', field: 'search', query: 'query($search: String) { models(search: $search) { totalCount } }', variables: (search) => ({ search }) }, { huge: HUGE }],
 ];
 
 describe('free text is bounded where it enters', () => {
-  it.each(cases.map(([c, values]) => [`${c.operation} ${c.field}`, c, values] as const))('%s: BAD_USER_INPUT naming the field, nothing written, the value never echoed', async (_name, c, values) => {
-    const { workspace, token } = await newOwner(gw);
-    const provider = await addSimProvider(gw, sim, token);
-    const before = await rowsOf(workspace.id);
-    for (const [what, value] of Object.entries(values)) {
-      const result = await graphql(token, c.query, c.variables(value, { provider: provider.id }));
-      expect(result.errors?.[0]?.extensions, `${what}: ${result.errors?.[0]?.message}`).toMatchObject({ code: 'BAD_USER_INPUT', field: c.field });
-      if (value.length > 8) expect(result.errors![0].message, what).not.toContain(value.slice(0, 64));
-    }
-    expect(await rowsOf(workspace.id)).toEqual(before);
-    expect(sim.requests.filter((r) => r.key === provider.key && r.method === 'POST')).toEqual([]);
-  });
+  it.each(cases.map(([c, values]) => [`${c.operation} ${c.field}`, c, values] as const))(
+    '%s: BAD_USER_INPUT naming the field, nothing written, the value never echoed',
+    async (_name, c, values) => {
+      const { workspace, token } = await newOwner(gw);
+      const provider = await addSimProvider(gw, sim, token);
+      const before = await rowsOf(workspace.id);
+      for (const [what, value] of Object.entries(values)) {
+        const result = await graphql(token, c.query, c.variables(value, { provider: provider.id }));
+        expect(result.errors?.[0]?.extensions, `${what}: ${result.errors?.[0]?.message}`).toMatchObject({ code: 'BAD_USER_INPUT', field: c.field });
+        if (value.length > 8) expect(result.errors![0].message, what).not.toContain(value.slice(0, 64));
+      }
+      expect(await rowsOf(workspace.id)).toEqual(before);
+      expect(sim.requests.filter((r) => r.key === provider.key && r.method === 'POST')).toEqual([]);
+    },
+  );
 
   it('still takes the names providers really use', async () => {
     const { token } = await newOwner(gw);

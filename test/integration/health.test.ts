@@ -20,7 +20,20 @@ const chat = (token: string) => gw.execute(Chat, { input: { messages: userMessag
 const alertKinds = async (token: string) => (await gw.execute(AlertList, { first: 50 }, { token })).data!.alerts.edges.map((e) => [e.node.kind, e.node.providerId]);
 const health = async (id: string, token: string) => (await gw.execute(ProviderHealth, { id }, { token })).data!.provider!.health;
 const recentRows = (providerId: string, count: number, overrides: Partial<LedgerRow> = {}): LedgerRow[] =>
-  Array.from({ length: count }, () => ({ createdAt: new Date(), providerId, model: 'gpt-4o-mini', agent: null, operation: null, userId: 'u', status: 'SUCCEEDED', promptTokens: 5, completionTokens: 5, costMicros: 1n, durationMs: 200, ...overrides }));
+  Array.from({ length: count }, () => ({
+    createdAt: new Date(),
+    providerId,
+    model: 'gpt-4o-mini',
+    agent: null,
+    operation: null,
+    userId: 'u',
+    status: 'SUCCEEDED',
+    promptTokens: 5,
+    completionTokens: 5,
+    costMicros: 1n,
+    durationMs: 200,
+    ...overrides,
+  }));
 
 describe('provider health', () => {
   it('a refused key (401 during a chat) makes the provider INVALID with one alert, routing skips it, and a successful test restores it', async () => {
@@ -43,7 +56,10 @@ describe('provider health', () => {
     expect(await alertKinds(token)).toEqual([['PROVIDER_INVALID', flaky.id]]);
     expect((await gw.execute(TestProvider, { id: flaky.id }, { token })).data!.testProvider.ok).toBe(true);
     expect((await health(flaky.id, token)).status).toBe('ACTIVE');
-    expect(await alertKinds(token)).toEqual([['PROVIDER_RECOVERED', flaky.id], ['PROVIDER_INVALID', flaky.id]]);
+    expect(await alertKinds(token)).toEqual([
+      ['PROVIDER_RECOVERED', flaky.id],
+      ['PROVIDER_INVALID', flaky.id],
+    ]);
     expect((await chat(token)).data!.chat.providerId).toBe(flaky.id);
   });
 
@@ -61,7 +77,10 @@ describe('provider health', () => {
     // The only provider: still used while DEGRADED. One more good call: 5 of 11 failed, under 50%.
     expect((await chat(token)).errors).toBeUndefined();
     expect((await health(provider.id, token)).status).toBe('ACTIVE');
-    expect(await alertKinds(token)).toEqual([['PROVIDER_RECOVERED', provider.id], ['PROVIDER_DEGRADED', provider.id]]);
+    expect(await alertKinds(token)).toEqual([
+      ['PROVIDER_RECOVERED', provider.id],
+      ['PROVIDER_DEGRADED', provider.id],
+    ]);
   });
 
   it('a DEGRADED provider is passed over while a healthy one can answer', async () => {
@@ -94,6 +113,9 @@ describe('provider health', () => {
     expect((await health(provider.id, token)).status).toBe('INVALID');
     await gw.app.jobs.scheduler.runOnce(revalidate);
     expect((await health(provider.id, token)).status).toBe('ACTIVE');
-    expect(await alertKinds(token)).toEqual([['PROVIDER_RECOVERED', provider.id], ['PROVIDER_INVALID', provider.id]]);
+    expect(await alertKinds(token)).toEqual([
+      ['PROVIDER_RECOVERED', provider.id],
+      ['PROVIDER_INVALID', provider.id],
+    ]);
   });
 });

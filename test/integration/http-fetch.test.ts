@@ -2,8 +2,9 @@
 // server: what the chat tests do not reach through the simulator (compressed
 // answers, a reader slower than the server, bodies it refuses), and its abort
 // and failure paths.
-import { createServer, type Server, type ServerResponse } from 'node:http';
+
 import { lookup } from 'node:dns';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,7 +23,9 @@ beforeAll(async () => {
       '/gzip': (r) => r.writeHead(200, { 'content-encoding': 'gzip', 'content-type': 'application/json' }).end(gzipSync('{"ok":true}\n')),
       '/echo': (r) => {
         const chunks: Buffer[] = [];
-        req.on('data', (c: Buffer) => chunks.push(c)).on('end', () => r.end(JSON.stringify({ method: req.method, auth: req.headers.authorization, body: Buffer.concat(chunks).toString() })));
+        req
+          .on('data', (c: Buffer) => chunks.push(c))
+          .on('end', () => r.end(JSON.stringify({ method: req.method, auth: req.headers.authorization, body: Buffer.concat(chunks).toString() })));
       },
       '/long-line': (r) => r.end('x'.repeat(MAX_LINE + 1)),
       '/endless': (r) => {

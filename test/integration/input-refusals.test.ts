@@ -57,7 +57,11 @@ describe('enum-typed variables', () => {
   const POSITIONS: Array<[string, string, (value: string) => Record<string, unknown>]> = [
     ['a top-level enum argument', 'query($kind: ProviderKind) { models(kind: $kind) { totalCount } }', (value) => ({ kind: value })],
     ['an enum field of an input', 'mutation($input: AddProviderInput!) { addProvider(input: $input) { id } }', (value) => ({ input: { kind: value, apiKey: 'k' } })],
-    ['an enum in a list', 'query($groupBy: [UsageDimension!]) { usage(range: { from: "2026-01-01T00:00:00Z", to: "2026-01-02T00:00:00Z" }, groupBy: $groupBy) { groups { key } } }', (value) => ({ groupBy: ['MODEL', value] })],
+    [
+      'an enum in a list',
+      'query($groupBy: [UsageDimension!]) { usage(range: { from: "2026-01-01T00:00:00Z", to: "2026-01-02T00:00:00Z" }, groupBy: $groupBy) { groups { key } } }',
+      (value) => ({ groupBy: ['MODEL', value] }),
+    ],
   ];
 
   it.each(POSITIONS)('never echo the rejected value (%s)', async (_name, query, variables) => {
@@ -175,7 +179,12 @@ describe('cursors', () => {
   it('a malformed cursor is BAD_USER_INPUT on usageEvents', async () => {
     const { token } = await newOwner(gw);
     for (const after of MALFORMED) {
-      const body = await post(gw, token, 'query($after: String) { usageEvents(range: { from: "2026-01-01T00:00:00Z", to: "2026-01-02T00:00:00Z" }, after: $after) { edges { cursor } } }', { after });
+      const body = await post(
+        gw,
+        token,
+        'query($after: String) { usageEvents(range: { from: "2026-01-01T00:00:00Z", to: "2026-01-02T00:00:00Z" }, after: $after) { edges { cursor } } }',
+        { after },
+      );
       expect(body.errors?.[0]).toMatchObject({ message: 'after is not a cursor this API gave out', extensions: { code: 'BAD_USER_INPUT', field: 'after' } });
     }
   });

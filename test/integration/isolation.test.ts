@@ -4,7 +4,7 @@
 // against real objects. The answer is NOT_FOUND (FORBIDDEN where the role is
 // the cause), never data, and nothing changes. A new id-taking field without a
 // case here fails the first test.
-import { getNamedType, isInputObjectType, type GraphQLInputType, type GraphQLObjectType } from 'graphql';
+import { type GraphQLInputType, type GraphQLObjectType, getNamedType, isInputObjectType } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { schema } from '../../src/graphql/schema.js';
 import type { Simulator } from '../../src/simulator/simulator.js';
@@ -165,11 +165,14 @@ async function call(token: string, query: string, variables: Record<string, unkn
 async function snapshot() {
   const prisma = gw.db.prisma;
   const ids = [victims.workspaceProvider, victims.personalProvider];
-  return JSON.stringify({
-    providers: await prisma.provider.findMany({ where: { id: { in: ids } }, orderBy: { id: 'asc' } }),
-    session: await prisma.chatSession.findUnique({ where: { id: victims.session } }),
-    alert: await prisma.alert.findUnique({ where: { id: victims.alert } }),
-  }, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value instanceof Uint8Array ? Buffer.from(value).toString('base64') : value));
+  return JSON.stringify(
+    {
+      providers: await prisma.provider.findMany({ where: { id: { in: ids } }, orderBy: { id: 'asc' } }),
+      session: await prisma.chatSession.findUnique({ where: { id: victims.session } }),
+      alert: await prisma.alert.findUnique({ where: { id: victims.alert } }),
+    },
+    (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value instanceof Uint8Array ? Buffer.from(value).toString('base64') : value),
+  );
 }
 
 describe('tenant isolation', () => {
@@ -191,7 +194,9 @@ describe('tenant isolation', () => {
     const before = await snapshot();
     const { token, ownProvider } = attackers[attacker];
     const variables = JSON.parse(JSON.stringify(spec.variables(victims[target])).replaceAll('"$own"', JSON.stringify(ownProvider))) as Record<string, unknown>;
-    const result = spec.subscription ? ((await first(gw.ws(token).iterate({ query: spec.query, variables }))) as Awaited<ReturnType<typeof call>>) : await call(token, spec.query, variables);
+    const result = spec.subscription
+      ? ((await first(gw.ws(token).iterate({ query: spec.query, variables }))) as Awaited<ReturnType<typeof call>>)
+      : await call(token, spec.query, variables);
 
     const allowed = attacker === 'otherMember' && spec.adminOnly ? ['FORBIDDEN'] : ['NOT_FOUND'];
     const chunk = (result.data as { chatStream?: { type: string; errorCode: string } } | null | undefined)?.chatStream;

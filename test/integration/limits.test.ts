@@ -3,13 +3,13 @@
 // counters end equal to the ledger.
 import { print } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Simulator } from '../../src/simulator/simulator.js';
 import { createCatalog } from '../../src/modules/catalog/catalog.js';
-import { createLedger } from '../../src/modules/usage/ledger.js';
 import { costMicros } from '../../src/modules/catalog/pricing.js';
-import { addSimProvider, chatStreamRequest, readChatStream, streamOverWs, text, userMessage, type Chunk } from '../testkit/chat.js';
+import { createLedger } from '../../src/modules/usage/ledger.js';
+import type { Simulator } from '../../src/simulator/simulator.js';
+import { addSimProvider, type Chunk, chatStreamRequest, readChatStream, streamOverWs, text, userMessage } from '../testkit/chat.js';
 import { AlertList, AlertsFeed, Chat, UpdatePreferences, UpdateProvider } from '../testkit/documents.js';
-import { disposeAll, eventually, newOwner, newWorkspace, startSimulator, startTestServer, type Claims, type TestServer } from '../testkit/server.js';
+import { type Claims, disposeAll, eventually, newOwner, newWorkspace, startSimulator, startTestServer, type TestServer } from '../testkit/server.js';
 import { collect } from '../testkit/streams.js';
 
 let gw: TestServer;
@@ -75,7 +75,11 @@ describe('limits', () => {
     expect(alerts.data!.alerts.edges.map((e) => e.node.kind).sort()).toEqual(['LIMIT_REACHED', 'LIMIT_WARNING']);
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(feed.received.map((a) => a.kind).sort()).toEqual(['LIMIT_REACHED', 'LIMIT_WARNING']);
-    expect(feed.received.find((a) => a.kind === 'LIMIT_WARNING')).toMatchObject({ providerId: provider.id, severity: 'WARNING', data: { limit: 'PROVIDER_DAILY_TOKENS', used: 8 * RESERVED, max: 10 * RESERVED } });
+    expect(feed.received.find((a) => a.kind === 'LIMIT_WARNING')).toMatchObject({
+      providerId: provider.id,
+      severity: 'WARNING',
+      data: { limit: 'PROVIDER_DAILY_TOKENS', used: 8 * RESERVED, max: 10 * RESERVED },
+    });
     expect(otherFeed.received).toEqual([]);
 
     const { ledger, counters } = await ledgerAndCounters(workspace.id, provider.id);
@@ -146,7 +150,18 @@ describe('limits', () => {
     const ledger = createLedger(gw.db.sql, createCatalog().price, () => now, 50);
     const noLimits = { providerDailyTokens: null, providerMonthlyMicros: null, workspaceDailyTokens: null, workspaceMonthlyMicros: null };
     const { id: orphan } = await ledger.reserve(
-      { workspaceId: workspace.id, providerId: provider.id, providerScope: `provider:${provider.id}`, kind: 'OPENAI', model: 'gpt-4o-mini', userId: 'ghost', streamed: true, promptEstimate: 10, output: { max: RESERVED - 10, min: RESERVED - 10 }, reservedAt: now },
+      {
+        workspaceId: workspace.id,
+        providerId: provider.id,
+        providerScope: `provider:${provider.id}`,
+        kind: 'OPENAI',
+        model: 'gpt-4o-mini',
+        userId: 'ghost',
+        streamed: true,
+        promptEstimate: 10,
+        output: { max: RESERVED - 10, min: RESERVED - 10 },
+        reservedAt: now,
+      },
       { platform: false, timezone: 'UTC', limits: noLimits },
     );
     expect((await chat()).errors?.[0].extensions?.code).toBe('LIMIT_EXCEEDED');
@@ -170,7 +185,9 @@ describe('the output cap of a call that names no maxTokens', () => {
   const PROMPT = 6 + 4; // "Hello there, simulator" and its one message, as the gateway estimates them
   const upstreamBody = (key: string) => sim.requests.filter((r) => r.key === key && r.method === 'POST').at(-1)!.body as Record<string, unknown>;
   const reservedOf = async (workspaceId: string) =>
-    gw.db.sql.query<{ reserved_tokens: number; status: string }>('SELECT reserved_tokens, status::text FROM usage_events WHERE workspace_id = $1 ORDER BY created_at', [workspaceId]);
+    gw.db.sql.query<{ reserved_tokens: number; status: string }>('SELECT reserved_tokens, status::text FROM usage_events WHERE workspace_id = $1 ORDER BY created_at', [
+      workspaceId,
+    ]);
 
   it("is what the workspace's limit leaves: sent upstream and reserved exactly (a 500-token day answers)", async () => {
     const { workspace, token } = await newOwner(gw);
@@ -246,7 +263,9 @@ describe('the output cap of a call that names no maxTokens', () => {
     const { token } = await newOwner(gw);
     const provider = await addSimProvider(gw, sim, token);
     expect((await gw.execute(UpdateProvider, { id: provider.id, input: { monthlyBudgetUsd: 1e9, dailyTokenLimit: Number.MAX_SAFE_INTEGER } }, { token })).errors).toBeUndefined();
-    expect((await gw.execute(UpdatePreferences, { input: { workspaceMonthlyBudgetUsd: 1e9, workspaceDailyTokenLimit: Number.MAX_SAFE_INTEGER } }, { token })).errors).toBeUndefined();
+    expect(
+      (await gw.execute(UpdatePreferences, { input: { workspaceMonthlyBudgetUsd: 1e9, workspaceDailyTokenLimit: Number.MAX_SAFE_INTEGER } }, { token })).errors,
+    ).toBeUndefined();
     for (const maxTokens of [undefined, 10_000_000]) {
       expect((await gw.execute(Chat, { input: { messages: userMessage(), maxTokens } }, { token })).errors, String(maxTokens)).toBeUndefined();
     }

@@ -21,7 +21,14 @@ const scrape = async () => {
   expect(response.headers.get('content-type')).toContain('text/plain');
   return response.text();
 };
-const value = (text: string, series: string) => Number(text.split('\n').find((line) => line.startsWith(series))?.split(' ').at(-1) ?? NaN);
+const value = (text: string, series: string) =>
+  Number(
+    text
+      .split('\n')
+      .find((line) => line.startsWith(series))
+      ?.split(' ')
+      .at(-1) ?? NaN,
+  );
 
 describe('/metrics', () => {
   it('counts calls, tokens, latency, refusals, alerts, errors by code and open subscriptions, with no secret in it', async () => {
@@ -57,7 +64,8 @@ describe('/metrics', () => {
     const sizeBefore = (await scrape()).length;
     const unknown = Array.from({ length: 40 }, (_, i) => `${['my-finetune', 'x'.repeat(60), 'gpt-4o-mini'][i % 3]}-${randomUUID()}`);
     // The provider refuses these names (404), and each refused call is observed all the same.
-    for (const model of unknown) expect((await gw.execute(Chat, { input: { messages: userMessage(), model, maxTokens: 5 } }, { token })).errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
+    for (const model of unknown)
+      expect((await gw.execute(Chat, { input: { messages: userMessage(), model, maxTokens: 5 } }, { token })).errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
     // One the provider serves but the catalog does not list, and one it lists.
     for (const model of ['llama3.1', 'gpt-4o']) expect((await gw.execute(Chat, { input: { messages: userMessage(), model, maxTokens: 5 } }, { token })).errors).toBeUndefined();
 

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Simulator } from '../../src/simulator/simulator.js';
+import { graphql } from '../generated/gql.js';
 import { addSimProvider, userMessage } from '../testkit/chat.js';
 import { Chat, DeleteProvider, Providers, ResolveRoute, TestProvider, UpdatePreferences, UpdateProvider } from '../testkit/documents.js';
-import { graphql } from '../generated/gql.js';
 import { disposeAll, expectNoSecret, newWorkspace, startSimulator, startTestServer, type TestServer } from '../testkit/server.js';
 
 const PLATFORM_KEY = 'sk-platform-0123456789abcdef0123456789';

@@ -1,6 +1,6 @@
 // Public suites and protocol rules: graphql-http's server audits against the
 // live server, and graphql-ws's close codes, each provoked with a raw socket.
-import { serverAudits, type AuditResult } from 'graphql-http';
+import { type AuditResult, serverAudits } from 'graphql-http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MessageType, openAcknowledgedSocket, openRawSocket, type RawSocket } from '../testkit/raw-ws.js';
 import { disposeAll, newWorkspace, startTestServer, type TestServer } from '../testkit/server.js';
@@ -30,7 +30,11 @@ describe('GraphQL over HTTP (graphql-http server audits)', () => {
     const describe = ({ name, result }: (typeof results)[number]) => `${name}: ${result.status !== 'ok' ? result.reason : ''}`;
     expect(failed('MUST').map(describe)).toEqual([]);
     expect(failed('SHOULD').map(describe)).toEqual([]);
-    expect(failed('MAY').map(({ name }) => name).sort()).toEqual(Object.keys(MAY_NOT_PASSED).sort());
+    expect(
+      failed('MAY')
+        .map(({ name }) => name)
+        .sort(),
+    ).toEqual(Object.keys(MAY_NOT_PASSED).sort());
     const counts = Object.fromEntries(['MUST', 'SHOULD', 'MAY'].map((level) => [level, results.filter(({ name }) => name.startsWith(level)).length]));
     console.info(`graphql-http audits: ${results.length} run (${JSON.stringify(counts)}), ${results.filter(({ result }) => result.status === 'ok').length} passed`);
   });

@@ -59,7 +59,11 @@ describe('role matrix on workspace providers', () => {
 
   it('auditLog is for ADMIN and OWNER only', async () => {
     const workspace = newWorkspace();
-    for (const [role, code] of [['owner', undefined], ['admin', undefined], ['member', 'FORBIDDEN']] as const) {
+    for (const [role, code] of [
+      ['owner', undefined],
+      ['admin', undefined],
+      ['member', 'FORBIDDEN'],
+    ] as const) {
       const result = await gw.execute(AuditLog, {}, { token: await gw.token(workspace.claims(role)) });
       expect(result.errors?.[0]?.extensions?.code).toBe(code);
     }
@@ -81,11 +85,15 @@ describe('role matrix on workspace providers', () => {
 });
 
 describe('personal providers', () => {
-  it("belong to their member alone: the owner of them may do everything, anyone else gets NOT_FOUND as if it did not exist", async () => {
+  it('belong to their member alone: the owner of them may do everything, anyone else gets NOT_FOUND as if it did not exist', async () => {
     const workspace = newWorkspace();
     const mine = await gw.token(workspace.claims('member', 'mia'));
     const id = (await addAs(mine, 'PERSONAL')).data!.addProvider.id;
-    for (const [role, user] of [['member', 'max'], ['admin', 'ada'], ['owner', 'olga']] as const) {
+    for (const [role, user] of [
+      ['member', 'max'],
+      ['admin', 'ada'],
+      ['owner', 'olga'],
+    ] as const) {
       const other = await gw.token(workspace.claims(role, user));
       const seen = await everyOperation(other, id);
       expect(seen).toEqual(invisible);

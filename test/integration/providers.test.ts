@@ -27,7 +27,11 @@ describe.each(PROTOCOLS)('a $kind provider, end to end', ({ kind, base, models, 
   it('is added after validation, listed, updated, rotated, tested and deleted', async () => {
     const { token } = await owner();
     const key = canary();
-    const added = await gw.execute(AddProvider, { input: { kind, apiKey: key, baseUrl: base(), label: 'Main', dailyTokenLimit: 5_000_000_000, monthlyBudgetUsd: 12.5 } }, { token });
+    const added = await gw.execute(
+      AddProvider,
+      { input: { kind, apiKey: key, baseUrl: base(), label: 'Main', dailyTokenLimit: 5_000_000_000, monthlyBudgetUsd: 12.5 } },
+      { token },
+    );
     expect(added.errors).toBeUndefined();
     const provider = added.data!.addProvider;
     expect(provider).toMatchObject({
@@ -72,13 +76,7 @@ describe.each(PROTOCOLS)('a $kind provider, end to end', ({ kind, base, models, 
     expect(row?.deletedAt).not.toBeNull();
 
     const audit = await gw.execute(AuditLog, { first: 10 }, { token });
-    expect(audit.data?.auditLog.edges.map((e) => e.node.action)).toEqual([
-      'PROVIDER_DELETED',
-      'PROVIDER_TESTED',
-      'PROVIDER_KEY_ROTATED',
-      'PROVIDER_UPDATED',
-      'PROVIDER_CREATED',
-    ]);
+    expect(audit.data?.auditLog.edges.map((e) => e.node.action)).toEqual(['PROVIDER_DELETED', 'PROVIDER_TESTED', 'PROVIDER_KEY_ROTATED', 'PROVIDER_UPDATED', 'PROVIDER_CREATED']);
     expect(audit.data?.auditLog.edges.every((e) => e.node.targetId === provider.id && e.node.actorId.startsWith('owner-'))).toBe(true);
   });
 

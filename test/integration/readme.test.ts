@@ -11,7 +11,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { Kind, parse, print, type OperationDefinitionNode } from 'graphql';
+import { Kind, type OperationDefinitionNode, parse, print } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Topics } from '../../src/pubsub/pubsub.js';
 import type { Simulator } from '../../src/simulator/simulator.js';

@@ -4,13 +4,13 @@
 import { print } from 'graphql';
 import { createClient } from 'graphql-ws';
 import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { signToken } from '../../src/auth/dev-token.js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROUTING_TTL_MS } from '../../src/modules/chat/route.service.js';
 import type { Simulator } from '../../src/simulator/simulator.js';
 import { addSimProvider, userMessage } from '../testkit/chat.js';
 import { AlertsFeed, Chat, ResolveRoute, UpdatePreferences, UpdateProvider } from '../testkit/documents.js';
-import { ROUTING_TTL_MS } from '../../src/modules/chat/route.service.js';
 import { listening, spawnGateway } from '../testkit/process.js';
 import { disposeAll, eventually, newOwner, newWorkspace, startSimulator, startTestServer, TEST_ENCRYPTION_KEYS, TEST_JWT, type TestServer } from '../testkit/server.js';
 import { collect } from '../testkit/streams.js';
@@ -40,9 +40,17 @@ async function subscribedOnRedis(workspaceId: string): Promise<void> {
 describe.runIf(shared)('two gateway processes', () => {
   it('an alert caused through process A reaches an admin subscribed on process B, once', async () => {
     const env = {
-      NODE_ENV: 'production', DATABASE_URL: process.env.DATABASE_URL, REDIS_URL: process.env.REDIS_URL, MIGRATE_ON_START: 'false',
-      JWT_SECRET: TEST_JWT.secret, JWT_ISSUER: TEST_JWT.issuer, JWT_AUDIENCE: TEST_JWT.audience, ENCRYPTION_KEYS: TEST_ENCRYPTION_KEYS,
-      PROVIDER_ALLOWED_CIDRS: '127.0.0.0/8', LOG_LEVEL: 'info', SWEEP_INTERVAL_MS: '86400000',
+      NODE_ENV: 'production',
+      DATABASE_URL: process.env.DATABASE_URL,
+      REDIS_URL: process.env.REDIS_URL,
+      MIGRATE_ON_START: 'false',
+      JWT_SECRET: TEST_JWT.secret,
+      JWT_ISSUER: TEST_JWT.issuer,
+      JWT_AUDIENCE: TEST_JWT.audience,
+      ENCRYPTION_KEYS: TEST_ENCRYPTION_KEYS,
+      PROVIDER_ALLOWED_CIDRS: '127.0.0.0/8',
+      LOG_LEVEL: 'info',
+      SWEEP_INTERVAL_MS: '86400000',
     };
     const [processA, processB] = [spawnGateway(env), spawnGateway(env)];
     try {
@@ -51,13 +59,24 @@ describe.runIf(shared)('two gateway processes', () => {
       const owner = await signToken(TEST_JWT, workspace.claims('owner'));
       const admin = await signToken(TEST_JWT, workspace.claims('admin'));
       const call = async (query: string, variables: unknown) => {
-        const response = await fetch(`${urlA}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${owner}` }, body: JSON.stringify({ query, variables }) });
+        const response = await fetch(`${urlA}/graphql`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${owner}` },
+          body: JSON.stringify({ query, variables }),
+        });
         return (await response.json()) as { data?: Record<string, { id?: string }>; errors?: unknown };
       };
-      const added = await call('mutation($input: AddProviderInput!) { addProvider(input: $input) { id } }', { input: { kind: 'OPENAI', apiKey: 'sk-processes-0123456789', baseUrl: sim.baseUrls.openai, dailyTokenLimit: 110 } });
+      const added = await call('mutation($input: AddProviderInput!) { addProvider(input: $input) { id } }', {
+        input: { kind: 'OPENAI', apiKey: 'sk-processes-0123456789', baseUrl: sim.baseUrls.openai, dailyTokenLimit: 110 },
+      });
       expect(added.errors).toBeUndefined();
 
-      const client = createClient({ url: `${urlB.replace('http', 'ws')}/graphql`, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${admin}` }, retryAttempts: 0 });
+      const client = createClient({
+        url: `${urlB.replace('http', 'ws')}/graphql`,
+        webSocketImpl: WebSocket,
+        connectionParams: { authorization: `Bearer ${admin}` },
+        retryAttempts: 0,
+      });
       const received = collect(
         client.iterate({ query: print(AlertsFeed) }),
         (result) => (result.errors ? JSON.stringify(result.errors) : (result.data as { alerts: { kind: string } }).alerts.kind),
@@ -85,7 +104,10 @@ describe.runIf(shared)('two instances', () => {
     const provider = await addSimProvider(a, sim, token);
     expect((await a.execute(UpdateProvider, { id: provider.id, input: { dailyTokenLimit: 110 } }, { token })).errors).toBeUndefined();
     const subscribed = b.nextSubscriber('alert:raised', workspace.id);
-    const received = collect(b.ws(await b.token(workspace.claims('admin'))).iterate({ query: print(AlertsFeed) }), (result) => (result.data as { alerts: { kind: string } }).alerts);
+    const received = collect(
+      b.ws(await b.token(workspace.claims('admin'))).iterate({ query: print(AlertsFeed) }),
+      (result) => (result.data as { alerts: { kind: string } }).alerts,
+    );
     await subscribed;
     // 10 prompt + 100 cap = 110 reserved: the first call fills the limit (a warning); the next three are refused (reached, once).
     for (let i = 0; i < 4; i++) await a.execute(Chat, { input: { messages: userMessage(), maxTokens: 100 } }, { token });

@@ -23,7 +23,7 @@ const REQUESTS = Number(process.env.FUZZ_REQUESTS ?? 10_000);
 const CONCURRENCY = 8;
 
 /** A canary: characters that base64 and URL encoding change, and a random core. */
-const canary = (tag: string) => `sk-${tag}/${randomBytes(27).toString("base64url")}+=~`;
+const canary = (tag: string) => `sk-${tag}/${randomBytes(27).toString('base64url')}+=~`;
 const CANARIES = { stored: canary('live'), refused: canary('dead'), anthropic: canary('ant'), rotatedTo: canary('rot'), offered: canary('new') };
 
 /** Every 8-character piece of every canary, raw, base64 (at each alignment), base64url and URL-encoded. */
@@ -50,8 +50,8 @@ const STACK_TRACE = /\n\s+at \S|\bat (?:async )?[\w.<>$]+ \((?:file:|node:|\/)|"
 /** Deterministic randomness, so a failure can be replayed (FUZZ_SEED). */
 const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 1_000_000);
 let state = SEED;
-const random = () => ((state = (state * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
-const pick = <T,>(items: readonly T[]): T => items[Math.floor(random() * items.length)];
+const random = () => (state = (state * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
+const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)];
 
 let gw: TestServer;
 let sim: Simulator;
@@ -66,12 +66,46 @@ const distinct = () => `fuzz-${Math.floor(random() * 1e9)}`;
 /** Odd values of every shape; ids and strings that exist, and ones that do not. */
 const junk = (): unknown =>
   pick([
-    null, '', ' ', 0, -1, 1.5, 2 ** 53, 'NaN', true, [], {}, [null], { nested: { deep: [1, 'two'] } },
-    'x'.repeat(5_000), LONG_TEXT, '\u0000\u202e\ud83d\ude00', 1e13, -1e13, 2 ** 63, Number.MAX_VALUE, '__proto__', 'constructor', "'; DROP TABLE providers; --", '{{7*7}}', '../../etc/passwd', 'http://169.254.169.254/latest',
-    randomUUID(), 'not-a-uuid', ids.provider, ids.refused, ids.session, ids.alert, 'OPENAI', 'GEMINI', 'NOPE', '2026-13-45T99:99:99Z', '2026-01-01T00:00:00Z',
+    null,
+    '',
+    ' ',
+    0,
+    -1,
+    1.5,
+    2 ** 53,
+    'NaN',
+    true,
+    [],
+    {},
+    [null],
+    { nested: { deep: [1, 'two'] } },
+    'x'.repeat(5_000),
+    LONG_TEXT,
+    '\u0000\u202e\ud83d\ude00',
+    1e13,
+    -1e13,
+    2 ** 63,
+    Number.MAX_VALUE,
+    '__proto__',
+    'constructor',
+    "'; DROP TABLE providers; --",
+    '{{7*7}}',
+    '../../etc/passwd',
+    'http://169.254.169.254/latest',
+    randomUUID(),
+    'not-a-uuid',
+    ids.provider,
+    ids.refused,
+    ids.session,
+    ids.alert,
+    'OPENAI',
+    'GEMINI',
+    'NOPE',
+    '2026-13-45T99:99:99Z',
+    '2026-01-01T00:00:00Z',
   ]);
 /** A value that is mostly right, sometimes junk. */
-const maybe = <T,>(value: T): unknown => (random() < 0.25 ? junk() : value);
+const maybe = <T>(value: T): unknown => (random() < 0.25 ? junk() : value);
 
 const RANGE = () => maybe({ from: maybe('2026-01-01T00:00:00Z'), to: maybe('2027-01-01T00:00:00Z') });
 const MESSAGES = () => maybe([{ role: maybe('USER'), content: maybe('hello fuzz') }]);
@@ -79,34 +113,95 @@ const MESSAGES = () => maybe([{ role: maybe('USER'), content: maybe('hello fuzz'
 /** Every operation of the API, with variables drawn at random. */
 const OPERATIONS: Array<() => { query: string; variables: unknown }> = [
   () => ({ query: '{ viewer { userId workspaceId role } }', variables: {} }),
-  () => ({ query: 'query($first: Int, $after: String) { alerts(first: $first, after: $after) { edges { node { id message kind } } } }', variables: { first: maybe(5), after: maybe(null) } }),
+  () => ({
+    query: 'query($first: Int, $after: String) { alerts(first: $first, after: $after) { edges { node { id message kind } } } }',
+    variables: { first: maybe(5), after: maybe(null) },
+  }),
   () => ({ query: 'query($first: Int) { auditLog(first: $first) { edges { node { action targetId } } } }', variables: { first: maybe(10) } }),
   () => ({ query: '{ providers { id label maskedKey baseUrl health { lastError } } }', variables: {} }),
-  () => ({ query: 'query($id: ID!) { provider(id: $id) { id label maskedKey health { lastError } } }', variables: { id: maybe(pick([ids.provider, ids.refused, ids.anthropic])) } }),
-  () => ({ query: 'query($kind: ProviderKind, $search: String, $first: Int) { models(kind: $kind, search: $search, first: $first) { totalCount edges { node { id } } } }', variables: { kind: maybe('OPENAI'), search: maybe('gpt'), first: maybe(3) } }),
-  () => ({ query: 'query($range: DateRangeInput!, $groupBy: [UsageDimension!], $bucket: TimeBucket, $filter: UsageFilter) { usage(range: $range, groupBy: $groupBy, bucket: $bucket, filter: $filter) { totals { requests costUsd } } }', variables: { range: RANGE(), groupBy: maybe(['PROVIDER']), bucket: maybe('DAY'), filter: maybe({ providerIds: maybe([ids.provider]) }) } }),
-  () => ({ query: 'query($range: DateRangeInput!, $first: Int) { usageEvents(range: $range, first: $first) { edges { node { id errorCode model } } } }', variables: { range: RANGE(), first: maybe(5) } }),
-  () => ({ query: 'query($agent: String, $providerId: ID, $model: String) { resolveRoute(agent: $agent, providerId: $providerId, model: $model) { candidates { model reason } } }', variables: { agent: maybe('coder'), providerId: maybe(null), model: maybe(null) } }),
+  () => ({
+    query: 'query($id: ID!) { provider(id: $id) { id label maskedKey health { lastError } } }',
+    variables: { id: maybe(pick([ids.provider, ids.refused, ids.anthropic])) },
+  }),
+  () => ({
+    query: 'query($kind: ProviderKind, $search: String, $first: Int) { models(kind: $kind, search: $search, first: $first) { totalCount edges { node { id } } } }',
+    variables: { kind: maybe('OPENAI'), search: maybe('gpt'), first: maybe(3) },
+  }),
+  () => ({
+    query:
+      'query($range: DateRangeInput!, $groupBy: [UsageDimension!], $bucket: TimeBucket, $filter: UsageFilter) { usage(range: $range, groupBy: $groupBy, bucket: $bucket, filter: $filter) { totals { requests costUsd } } }',
+    variables: { range: RANGE(), groupBy: maybe(['PROVIDER']), bucket: maybe('DAY'), filter: maybe({ providerIds: maybe([ids.provider]) }) },
+  }),
+  () => ({
+    query: 'query($range: DateRangeInput!, $first: Int) { usageEvents(range: $range, first: $first) { edges { node { id errorCode model } } } }',
+    variables: { range: RANGE(), first: maybe(5) },
+  }),
+  () => ({
+    query: 'query($agent: String, $providerId: ID, $model: String) { resolveRoute(agent: $agent, providerId: $providerId, model: $model) { candidates { model reason } } }',
+    variables: { agent: maybe('coder'), providerId: maybe(null), model: maybe(null) },
+  }),
   () => ({ query: 'query($first: Int) { sessions(first: $first) { edges { node { id model } } } }', variables: { first: maybe(5) } }),
   () => ({ query: 'query($id: ID!) { session(id: $id) { id title model messageCount } }', variables: { id: maybe(ids.session) } }),
   () => ({ query: '{ preferences { defaultProviderId timezone agentPreferences { agentType } } }', variables: {} }),
   () => ({ query: 'mutation($id: ID!) { acknowledgeAlert(id: $id) { id } }', variables: { id: maybe(ids.alert) } }),
   () => ({
     query: 'mutation($input: AddProviderInput!) { addProvider(input: $input) { id maskedKey } }',
-    variables: { input: maybe({ kind: maybe(pick(['OPENAI', 'ANTHROPIC'])), apiKey: CANARIES.offered, baseUrl: maybe(pick([sim.baseUrls.openai, 'ftp://nope', 'http://10.0.0.1/'])), label: maybe('fuzz'), bogus: random() < 0.3 ? 1 : undefined }) },
+    variables: {
+      input: maybe({
+        kind: maybe(pick(['OPENAI', 'ANTHROPIC'])),
+        apiKey: CANARIES.offered,
+        baseUrl: maybe(pick([sim.baseUrls.openai, 'ftp://nope', 'http://10.0.0.1/'])),
+        label: maybe('fuzz'),
+        bogus: random() < 0.3 ? 1 : undefined,
+      }),
+    },
   }),
   () => ({
     query: 'mutation($id: ID!, $input: UpdateProviderInput!) { updateProvider(id: $id, input: $input) { id maskedKey } }',
-    variables: { id: maybe(ids.provider), input: maybe({ apiKey: maybe(pick([CANARIES.rotatedTo, CANARIES.stored])), label: maybe('renamed'), priority: maybe(5), bogus: random() < 0.3 ? CANARIES.offered : undefined }) },
+    variables: {
+      id: maybe(ids.provider),
+      input: maybe({
+        apiKey: maybe(pick([CANARIES.rotatedTo, CANARIES.stored])),
+        label: maybe('renamed'),
+        priority: maybe(5),
+        bogus: random() < 0.3 ? CANARIES.offered : undefined,
+      }),
+    },
   }),
   () => ({ query: 'mutation($id: ID!) { deleteProvider(id: $id) }', variables: { id: maybe(randomUUID()) } }),
   () => ({ query: 'mutation($id: ID!) { testProvider(id: $id) { ok errorCode message } }', variables: { id: maybe(pick([ids.provider, ids.refused, ids.anthropic])) } }),
-  () => ({ query: 'mutation($input: ChatInput!) { chat(input: $input) { content providerId } }', variables: { input: maybe({ messages: MESSAGES(), providerId: maybe(pick([ids.provider, ids.refused, ids.anthropic])), maxTokens: maybe(16), allowFallback: maybe(false), model: random() < 0.3 ? distinct() : maybe(null), agent: maybe(distinct()), operation: maybe(distinct()) }) } }),
+  () => ({
+    query: 'mutation($input: ChatInput!) { chat(input: $input) { content providerId } }',
+    variables: {
+      input: maybe({
+        messages: MESSAGES(),
+        providerId: maybe(pick([ids.provider, ids.refused, ids.anthropic])),
+        maxTokens: maybe(16),
+        allowFallback: maybe(false),
+        model: random() < 0.3 ? distinct() : maybe(null),
+        agent: maybe(distinct()),
+        operation: maybe(distinct()),
+      }),
+    },
+  }),
   () => ({
     query: 'mutation($input: PreferencesInput!) { updatePreferences(input: $input) { timezone } }',
-    variables: { input: maybe({ timezone: maybe('Europe/Paris'), defaultProviderId: maybe(null), quotaWarningThreshold: maybe(0.8), workspaceMonthlyBudgetUsd: maybe(null), workspaceDailyTokenLimit: maybe(null), maxTokensPerRequest: maybe(null), defaultModel: maybe(null) }) },
+    variables: {
+      input: maybe({
+        timezone: maybe('Europe/Paris'),
+        defaultProviderId: maybe(null),
+        quotaWarningThreshold: maybe(0.8),
+        workspaceMonthlyBudgetUsd: maybe(null),
+        workspaceDailyTokenLimit: maybe(null),
+        maxTokensPerRequest: maybe(null),
+        defaultModel: maybe(null),
+      }),
+    },
   }),
-  () => ({ query: 'mutation($input: AgentModelPreferenceInput!) { setAgentModelPreference(input: $input) { agentType } }', variables: { input: maybe({ agentType: maybe('coder'), providerId: maybe(ids.provider), model: maybe('gpt-4o-mini') }) } }),
+  () => ({
+    query: 'mutation($input: AgentModelPreferenceInput!) { setAgentModelPreference(input: $input) { agentType } }',
+    variables: { input: maybe({ agentType: maybe('coder'), providerId: maybe(ids.provider), model: maybe('gpt-4o-mini') }) },
+  }),
   () => ({ query: 'mutation($agentType: String!) { removeAgentModelPreference(agentType: $agentType) }', variables: { agentType: maybe('coder') } }),
 ];
 
@@ -115,7 +210,12 @@ const MALFORMED: Array<() => { body: string; contentType: string }> = [
   () => ({ body: `{"query": "{ viewer { userId } }", "variables": {"key": "${CANARIES.offered}"`, contentType: 'application/json' }),
   () => ({ body: `query=${encodeURIComponent('{ viewer { userId } }')}`, contentType: 'application/x-www-form-urlencoded' }),
   () => ({ body: '{ viewer { userId } }', contentType: 'text/plain' }),
-  () => ({ body: JSON.stringify({ query: pick(['{', '{ viewer { ', 'mutation { addProvider }', '{ __schema { types { name } } }', `{ viewer(apiKey: "${CANARIES.offered}") { userId } }`]) }), contentType: 'application/json' }),
+  () => ({
+    body: JSON.stringify({
+      query: pick(['{', '{ viewer { ', 'mutation { addProvider }', '{ __schema { types { name } } }', `{ viewer(apiKey: "${CANARIES.offered}") { userId } }`]),
+    }),
+    contentType: 'application/json',
+  }),
   () => ({ body: JSON.stringify({ query: 123, variables: 'nope' }), contentType: 'application/json' }),
   () => ({ body: JSON.stringify([{ query: '{ viewer { userId } }' }]), contentType: 'application/json' }),
   // Numbers JSON.parse turns into Infinity, and prototype-named keys, where a JSON encoder would not put them.
@@ -123,12 +223,28 @@ const MALFORMED: Array<() => { body: string; contentType: string }> = [
     body: `{"query": "mutation($input: PreferencesInput!) { updatePreferences(input: $input) { timezone } }", "variables": {"input": {"${pick(['workspaceMonthlyBudgetUsd', 'workspaceDailyTokenLimit', 'maxTokensPerRequest', 'quotaWarningThreshold'])}": ${pick(['1e400', '-1e400', '1e13', '9007199254740993'])}}}}`,
     contentType: 'application/json',
   }),
-  () => ({ body: `{"query": "{ viewer { userId } }", "variables": {"__proto__": {"polluted": true}, "constructor": {"prototype": {"polluted": true}}}}`, contentType: 'application/json' }),
-  () => ({ body: `{"query": "mutation($input: ChatInput!) { chat(input: $input) { content } }", "variables": {"input": {"__proto__": {"maxTokens": 1}, "messages": [{"role": "USER", "content": "hi"}], "maxTokens": 1e400}}}`, contentType: 'application/json' }),
+  () => ({
+    body: `{"query": "{ viewer { userId } }", "variables": {"__proto__": {"polluted": true}, "constructor": {"prototype": {"polluted": true}}}}`,
+    contentType: 'application/json',
+  }),
+  () => ({
+    body: `{"query": "mutation($input: ChatInput!) { chat(input: $input) { content } }", "variables": {"input": {"__proto__": {"maxTokens": 1}, "messages": [{"role": "USER", "content": "hi"}], "maxTokens": 1e400}}}`,
+    contentType: 'application/json',
+  }),
 ];
 
 /** connection_init payloads whose authorization is not a string, or not a token. */
-const ODD_AUTHORIZATIONS: unknown[] = [{ bearer: 'x' }, 42, ['Bearer', 'x'], null, true, 'Basic Zm9vOmJhcg==', 'Bearer', `Bearer ${'x'.repeat(10_000)}`, { __proto__: { authorization: 'Bearer x' } }];
+const ODD_AUTHORIZATIONS: unknown[] = [
+  { bearer: 'x' },
+  42,
+  ['Bearer', 'x'],
+  null,
+  true,
+  'Basic Zm9vOmJhcg==',
+  'Bearer',
+  `Bearer ${'x'.repeat(10_000)}`,
+  { __proto__: { authorization: 'Bearer x' } },
+];
 
 interface Observed {
   requests: number;
@@ -153,12 +269,21 @@ async function sendFailurePaths(observed: Observed): Promise<void> {
   const calls: Array<[string, Record<string, unknown>]> = [
     ['mutation($id: ID!) { testProvider(id: $id) { ok errorCode message } }', { id: ids.refused }],
     ['mutation($input: ChatInput!) { chat(input: $input) { content } }', { input: { messages: [{ role: 'USER', content: 'hi' }], providerId: ids.refused, allowFallback: false } }],
-    ['mutation($input: AddProviderInput!) { addProvider(input: $input) { id } }', { input: { kind: 'OPENAI', apiKey: `${CANARIES.offered}#status=401`, baseUrl: sim.baseUrls.openai } }],
-    ['mutation($input: AddProviderInput!) { addProvider(input: $input) { id } }', { input: { kind: 'ANTHROPIC', apiKey: `${CANARIES.offered}#status=403`, baseUrl: sim.baseUrls.anthropic } }],
+    [
+      'mutation($input: AddProviderInput!) { addProvider(input: $input) { id } }',
+      { input: { kind: 'OPENAI', apiKey: `${CANARIES.offered}#status=401`, baseUrl: sim.baseUrls.openai } },
+    ],
+    [
+      'mutation($input: AddProviderInput!) { addProvider(input: $input) { id } }',
+      { input: { kind: 'ANTHROPIC', apiKey: `${CANARIES.offered}#status=403`, baseUrl: sim.baseUrls.anthropic } },
+    ],
   ];
   // Calls that reach the provider with model names never seen before (each once, as an attacker would send them).
   for (let i = 0; i < 100; i++) {
-    calls.push(['mutation($input: ChatInput!) { chat(input: $input) { content } }', { input: { messages: [{ role: 'USER', content: 'hi' }], providerId: ids.provider, model: distinct(), maxTokens: 16 } }]);
+    calls.push([
+      'mutation($input: ChatInput!) { chat(input: $input) { content } }',
+      { input: { messages: [{ role: 'USER', content: 'hi' }], providerId: ids.provider, model: distinct(), maxTokens: 16 } },
+    ]);
   }
   for (const [query, variables] of calls) {
     const response = await fetch(gw.graphqlUrl, {
@@ -242,13 +367,25 @@ beforeAll(async () => {
   const chat = await fetch(gw.graphqlUrl, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${owner}` },
-    body: JSON.stringify({ query: 'mutation($input: ChatInput!) { chat(input: $input) { sessionId } }', variables: { input: { messages: [{ role: 'USER', content: 'hi' }], providerId: ids.provider } } }),
+    body: JSON.stringify({
+      query: 'mutation($input: ChatInput!) { chat(input: $input) { sessionId } }',
+      variables: { input: { messages: [{ role: 'USER', content: 'hi' }], providerId: ids.provider } },
+    }),
   });
   ids.session = ((await chat.json()) as { data: { chat: { sessionId: string } } }).data.chat.sessionId;
   ids.alert = randomUUID();
   // Role claims named like Object properties are refused like any unknown role.
   const prototypeRoles = await Promise.all(['__proto__', 'constructor', 'toString'].map((role) => gw.token({ ...workspace.claims('owner'), role: role as never })));
-  tokens.push(owner, await gw.token(workspace.claims('admin')), await gw.token(workspace.claims('member')), await gw.token(newWorkspace().claims('owner')), '', 'not-a-token', `${owner.slice(0, -4)}AAAA`, ...prototypeRoles);
+  tokens.push(
+    owner,
+    await gw.token(workspace.claims('admin')),
+    await gw.token(workspace.claims('member')),
+    await gw.token(newWorkspace().claims('owner')),
+    '',
+    'not-a-token',
+    `${owner.slice(0, -4)}AAAA`,
+    ...prototypeRoles,
+  );
 });
 afterAll(disposeAll);
 

@@ -58,7 +58,9 @@ describe('OpenAI-compatible', () => {
   });
 
   it('maps a scripted 429 to the SDK error with retry-after', async () => {
-    const error = await client('sk-sim#status=429&retry-after=2').chat.completions.create({ model: 'gpt-4o-mini', messages }).catch((e: unknown) => e);
+    const error = await client('sk-sim#status=429&retry-after=2')
+      .chat.completions.create({ model: 'gpt-4o-mini', messages })
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(OpenAI.RateLimitError);
     expect((error as InstanceType<typeof OpenAI.RateLimitError>).headers.get('retry-after')).toBe('2');
   });
@@ -102,7 +104,9 @@ describe('Anthropic', () => {
   });
 
   it('refuses a missing max_tokens with 400 like the real API', async () => {
-    const error = await client().messages.create({ model: 'claude-sonnet-4-0', messages } as never).catch((e: unknown) => e);
+    const error = await client()
+      .messages.create({ model: 'claude-sonnet-4-0', messages } as never)
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(Anthropic.BadRequestError);
   });
 });
@@ -126,7 +130,9 @@ describe('Gemini', () => {
   });
 
   it('answers a bad key with 400 API_KEY_INVALID, as Gemini does', async () => {
-    const error = await model('AIza-sim#status=401').generateContent('hi').catch((e: unknown) => e);
+    const error = await model('AIza-sim#status=401')
+      .generateContent('hi')
+      .catch((e: unknown) => e);
     expect(String(error)).toContain('API key not valid');
     expect(String(error)).toContain('400');
   });

@@ -3,14 +3,14 @@
 // empty Postgres database with MIGRATE_ON_START (what a rolling deploy does).
 import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MIGRATIONS_DIR } from '../../src/db/schema-engine.js';
-import { listening, spawnEntry, spawnGateway, type GatewayProcess } from '../testkit/process.js';
+import { type GatewayProcess, listening, spawnEntry, spawnGateway } from '../testkit/process.js';
 
 const PRODUCTION = {
   NODE_ENV: 'production',
@@ -44,7 +44,10 @@ async function stop(gateway: GatewayProcess): Promise<void> {
 /** What a refused start printed: one problem naming DATA_DIR (under the configuration header), no stack. */
 function expectOneLineRefusal(gateway: GatewayProcess): void {
   const lines = gateway.output;
-  expect(lines.filter((line) => line.includes('DATA_DIR')), gateway.transcript).toHaveLength(1);
+  expect(
+    lines.filter((line) => line.includes('DATA_DIR')),
+    gateway.transcript,
+  ).toHaveLength(1);
   expect(lines.length, gateway.transcript).toBeLessThanOrEqual(2);
   expect(gateway.transcript).not.toMatch(/^\s+at /m);
 }
@@ -53,14 +56,18 @@ describe('a DATA_DIR that does not exist yet', () => {
   it.each([
     ['development', {}],
     ['production', PRODUCTION],
-  ])('is created with its parents, and the gateway serves (%s)', async (_mode, env) => {
-    const dataDir = path.join(await tempDir(), 'x', 'y', 'z');
-    const gateway = start({ ...env, DATA_DIR: dataDir });
-    const { url } = await listening(gateway);
-    expect((await fetch(`${url}/ready`)).status).toBe(200);
-    expect(existsSync(path.join(dataDir, 'pgdata'))).toBe(true);
-    await stop(gateway);
-  }, 120_000);
+  ])(
+    'is created with its parents, and the gateway serves (%s)',
+    async (_mode, env) => {
+      const dataDir = path.join(await tempDir(), 'x', 'y', 'z');
+      const gateway = start({ ...env, DATA_DIR: dataDir });
+      const { url } = await listening(gateway);
+      expect((await fetch(`${url}/ready`)).status).toBe(200);
+      expect(existsSync(path.join(dataDir, 'pgdata'))).toBe(true);
+      await stop(gateway);
+    },
+    120_000,
+  );
 });
 
 describe('a DATA_DIR that cannot be created', () => {
@@ -118,9 +125,7 @@ async function connect(url: string): Promise<pg.Client> {
 describe.skipIf(!process.env.DATABASE_URL)('instances started together on an empty Postgres database', () => {
   it('all serve: one applies the migrations, once, while the others wait for it', async () => {
     const url = await freshDatabase();
-    const gateways = await Promise.all(
-      [1, 2, 3].map(async () => start({ ...PRODUCTION, DATA_DIR: await tempDir(), DATABASE_URL: url, MIGRATE_ON_START: 'true' })),
-    );
+    const gateways = await Promise.all([1, 2, 3].map(async () => start({ ...PRODUCTION, DATA_DIR: await tempDir(), DATABASE_URL: url, MIGRATE_ON_START: 'true' })));
     const started = await Promise.allSettled(gateways.map((gateway) => listening(gateway, 180_000)));
     for (const [i, result] of started.entries()) expect(result.status, gateways[i]!.transcript).toBe('fulfilled');
     for (const result of started) {
@@ -163,12 +168,20 @@ describe('what the start needs and cannot have', () => {
 
   it.each([
     ['a port in use', 'PORT', (p: { busy: number }) => ({ PORT: String(p.busy) })],
-    ['a database that does not answer', 'DATABASE_URL', (p: { closed: number }) => ({ DATABASE_URL: `postgresql://gateway@127.0.0.1:${p.closed}/gateway`, MIGRATE_ON_START: 'true' })],
-  ])('%s stops it with one line naming %s, no stack', async (_case, variable, envFor) => {
-    const gateway = start({ ...PRODUCTION, DATA_DIR: await tempDir(), ...envFor(await ports()) });
-    expect(await gateway.exited, gateway.transcript).toBe(1);
-    const refusals = gateway.output.filter((line) => line.includes(variable));
-    expect(refusals, gateway.transcript).toHaveLength(1);
-    expect(gateway.transcript).not.toMatch(/^\s+at /m);
-  }, 60_000);
+    [
+      'a database that does not answer',
+      'DATABASE_URL',
+      (p: { closed: number }) => ({ DATABASE_URL: `postgresql://gateway@127.0.0.1:${p.closed}/gateway`, MIGRATE_ON_START: 'true' }),
+    ],
+  ])(
+    '%s stops it with one line naming %s, no stack',
+    async (_case, variable, envFor) => {
+      const gateway = start({ ...PRODUCTION, DATA_DIR: await tempDir(), ...envFor(await ports()) });
+      expect(await gateway.exited, gateway.transcript).toBe(1);
+      const refusals = gateway.output.filter((line) => line.includes(variable));
+      expect(refusals, gateway.transcript).toHaveLength(1);
+      expect(gateway.transcript).not.toMatch(/^\s+at /m);
+    },
+    60_000,
+  );
 });

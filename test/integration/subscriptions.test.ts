@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { print } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphql } from '../generated/gql.js';
-import { MessageType, openAcknowledgedSocket, openRawSocket, type RawMessage, type RawSocket } from '../testkit/raw-ws.js';
 import { addSimProvider, userMessage } from '../testkit/chat.js';
 import { Chat } from '../testkit/documents.js';
+import { MessageType, openAcknowledgedSocket, openRawSocket, type RawMessage, type RawSocket } from '../testkit/raw-ws.js';
 import { disposeAll, eventually, newWorkspace, startSimulator, startTestServer, type TestServer } from '../testkit/server.js';
 import { take } from '../testkit/streams.js';
 
@@ -61,7 +61,12 @@ describe('usageTicks over graphql-ws', () => {
   it('delivers a tick published through the service layer, with every field', async () => {
     const workspace = newWorkspace();
     const client = gw.ws(await gw.token(workspace.claims('member')));
-    const [result] = await publishedOnceSubscribed(gw, workspace.id, () => take(client.iterate({ query: USAGE_TICKS }), 1), () => publish(workspace.id, 'p-1'));
+    const [result] = await publishedOnceSubscribed(
+      gw,
+      workspace.id,
+      () => take(client.iterate({ query: USAGE_TICKS }), 1),
+      () => publish(workspace.id, 'p-1'),
+    );
     expect(result.errors).toBeUndefined();
     expect(result.data?.usageTicks).toMatchObject({ providerId: 'p-1', dailyTokenLimit: 10_000_000_000, spendThisMonthUsd: 1.25, monthlyBudgetUsd: null });
   });
@@ -70,10 +75,15 @@ describe('usageTicks over graphql-ws', () => {
     const mine = newWorkspace();
     const theirs = newWorkspace();
     const client = gw.ws(await gw.token(mine.claims('owner')));
-    const [result] = await publishedOnceSubscribed(gw, mine.id, () => take(client.iterate({ query: USAGE_TICKS }), 1), () => {
-      publish(theirs.id, 'theirs');
-      publish(mine.id, 'mine');
-    });
+    const [result] = await publishedOnceSubscribed(
+      gw,
+      mine.id,
+      () => take(client.iterate({ query: USAGE_TICKS }), 1),
+      () => {
+        publish(theirs.id, 'theirs');
+        publish(mine.id, 'mine');
+      },
+    );
     expect(result.data?.usageTicks).toMatchObject({ providerId: 'mine' });
   });
 
@@ -123,7 +133,8 @@ describe('usageTicks visibility', () => {
       const result = await gw.execute(Chat, { input: { providerId: n % 2 === 0 ? personal.id : shared.id, messages: userMessage() } }, { token: alice });
       expect(result.errors).toBeUndefined();
     }
-    const providersOf = async (ticks: Promise<Array<{ data?: unknown }>>) => new Set((await ticks).map((tick) => (tick.data as { usageTicks: { providerId: string } }).usageTicks.providerId));
+    const providersOf = async (ticks: Promise<Array<{ data?: unknown }>>) =>
+      new Set((await ticks).map((tick) => (tick.data as { usageTicks: { providerId: string } }).usageTicks.providerId));
     expect(await providersOf(ofBob)).toEqual(new Set([shared.id]));
     expect(await providersOf(ofAlice)).toEqual(new Set([shared.id, personal.id]));
   });
@@ -133,14 +144,16 @@ describe('usageTicks over SSE', () => {
   it('delivers ticks to a GraphQL-over-SSE client', async () => {
     const workspace = newWorkspace();
     const client = gw.sse(await gw.token(workspace.claims('admin')));
-    const results = await publishedOnceSubscribed(gw, workspace.id, () => take(client.iterate({ query: USAGE_TICKS }), 2), () => {
-      publish(workspace.id, 'p-sse', 1);
-      publish(workspace.id, 'p-sse', 2);
-    });
-    expect(results.map((r) => r.data?.usageTicks)).toEqual([
-      expect.objectContaining({ providerId: 'p-sse' }),
-      expect.objectContaining({ providerId: 'p-sse' }),
-    ]);
+    const results = await publishedOnceSubscribed(
+      gw,
+      workspace.id,
+      () => take(client.iterate({ query: USAGE_TICKS }), 2),
+      () => {
+        publish(workspace.id, 'p-sse', 1);
+        publish(workspace.id, 'p-sse', 2);
+      },
+    );
+    expect(results.map((r) => r.data?.usageTicks)).toEqual([expect.objectContaining({ providerId: 'p-sse' }), expect.objectContaining({ providerId: 'p-sse' })]);
   });
 
   it('ends with an UNAUTHENTICATED "Token expired" event when the token expires, as WebSocket closes 4403', async () => {
@@ -204,7 +217,9 @@ describe('operations per connection and per user', () => {
     expect(await messageFor(socket, '4')).toEqual({
       id: '4',
       type: MessageType.Error,
-      payload: [{ message: 'Too many operations open on this connection (at most 3): complete one first', extensions: { code: 'RATE_LIMITED', limit: 'operationsPerConnection', max: 3 } }],
+      payload: [
+        { message: 'Too many operations open on this connection (at most 3): complete one first', extensions: { code: 'RATE_LIMITED', limit: 'operationsPerConnection', max: 3 } },
+      ],
     });
     socket.send({ id: '1', type: MessageType.Complete });
     socket.send(subscribe('5', VIEWER));
@@ -224,7 +239,10 @@ describe('operations per connection and per user', () => {
     const endSse = capped.sse(token).subscribe({ query: USAGE_TICKS }, { next: () => void sseTicks++, error: () => undefined, complete: () => undefined });
     await eventually(() => (capped.app.services.usageTicks.publish(workspace.id, tick('p-cap', 1)), sseTicks > 0 || undefined));
 
-    const refusal = { message: 'Too many operations open for this user on this instance (at most 5): complete one first', extensions: { code: 'RATE_LIMITED', limit: 'operationsPerUser', max: 5 } };
+    const refusal = {
+      message: 'Too many operations open for this user on this instance (at most 5): complete one first',
+      extensions: { code: 'RATE_LIMITED', limit: 'operationsPerUser', max: 5 },
+    };
     b.send(subscribe('b2', VIEWER));
     expect(await messageFor(b, 'b2')).toEqual({ id: 'b2', type: MessageType.Error, payload: [refusal] });
     const [overSse] = await take(capped.sse(token).iterate({ query: USAGE_TICKS }), 1);
@@ -251,7 +269,12 @@ describe('usageTicks across instances', () => {
     const other = await startTestServer();
     const workspace = newWorkspace();
     const client = other.ws(await other.token(workspace.claims('admin')));
-    const [result] = await publishedOnceSubscribed(other, workspace.id, () => take(client.iterate({ query: USAGE_TICKS }), 1), () => publish(workspace.id, 'from-a'));
+    const [result] = await publishedOnceSubscribed(
+      other,
+      workspace.id,
+      () => take(client.iterate({ query: USAGE_TICKS }), 1),
+      () => publish(workspace.id, 'from-a'),
+    );
     expect(result.data?.usageTicks).toMatchObject({ providerId: 'from-a' });
   });
 });

@@ -1,12 +1,13 @@
 // Every way an upstream can fail, scripted by the simulator, on each protocol:
 // the client gets a typed ERROR within its deadline, retries stay within their
 // budget (none once a token was sent), and every attempt leaves a finalized row.
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
+
 import { randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Simulator } from '../../src/simulator/simulator.js';
-import { addSimProvider, MODELS, streamOverWs, userMessage, type Chunk } from '../testkit/chat.js';
+import { addSimProvider, type Chunk, MODELS, streamOverWs, userMessage } from '../testkit/chat.js';
 import { AddProvider, Chat } from '../testkit/documents.js';
 import { disposeAll, newOwner, startSimulator, startTestServer, type TestServer } from '../testkit/server.js';
 
@@ -39,10 +40,7 @@ let gw: TestServer;
 let sim: Simulator;
 let closedPort: number;
 beforeAll(async () => {
-  [gw, sim] = await Promise.all([
-    startTestServer(Object.fromEntries(Object.entries(SETTINGS).map(([name, value]) => [name, String(value)]))),
-    startSimulator(),
-  ]);
+  [gw, sim] = await Promise.all([startTestServer(Object.fromEntries(Object.entries(SETTINGS).map(([name, value]) => [name, String(value)]))), startSimulator()]);
   // A port that was just free: connecting to it is refused.
   const probe = createServer();
   await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
@@ -130,7 +128,12 @@ describe('the line bound', () => {
     // An answer this long needs an output cap that allows it (800,000 characters estimate 200,000 tokens).
     const { chunks } = await streamOverWs(gw, token, { messages: userMessage(), model: MODELS.OPENAI, maxTokens: 200_000 });
     expect(chunks.at(-1)?.type).toBe('DONE');
-    expect(chunks.filter((c) => c.type === 'TEXT').map((c) => c.delta).join('')).toHaveLength(800_000);
+    expect(
+      chunks
+        .filter((c) => c.type === 'TEXT')
+        .map((c) => c.delta)
+        .join(''),
+    ).toHaveLength(800_000);
     expect((await rowsOf(workspace.id))[0]).toMatchObject({ status: 'SUCCEEDED' });
   });
 });

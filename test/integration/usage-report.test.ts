@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dayKey } from '../../src/modules/limits/periods.js';
-import { DIMENSIONS, rollupCanAnswer, usageReport, type Bucket, type Dimension, type ReportQuery, type Totals } from '../../src/modules/usage/report.js';
+import { type Bucket, DIMENSIONS, type Dimension, type ReportQuery, rollupCanAnswer, type Totals, usageReport } from '../../src/modules/usage/report.js';
 import { SetTimezone, UsageEvents, UsageReport } from '../testkit/documents.js';
 import { disposeAll, newWorkspace, startTestServer, type TestServer } from '../testkit/server.js';
 import { insertLedgerRows, type LedgerRow } from '../testkit/usage.js';
@@ -87,7 +87,11 @@ function bruteForce(rows: LedgerRow[], query: ReportQuery, bucketStarts: number[
     if (query.userId && row.userId !== query.userId) continue;
     const bucket = bucketStarts.filter((start) => start <= at).at(-1)!;
     add(totals, row);
-    for (const [map, key] of [[groups, keyOf(row)], [cells, `${bucket}|${keyOf(row)}`], [models, row.model]] as const) {
+    for (const [map, key] of [
+      [groups, keyOf(row)],
+      [cells, `${bucket}|${keyOf(row)}`],
+      [models, row.model],
+    ] as const) {
       if (!map.has(key)) map.set(key, { ...ZERO });
       add(map.get(key)!, row);
     }
@@ -96,7 +100,13 @@ function bruteForce(rows: LedgerRow[], query: ReportQuery, bucketStarts: number[
 }
 
 const comparable = ({ requests, failedRequests, promptTokens, completionTokens, totalTokens, costMicros, avgDurationMs }: Totals) => ({
-  requests, failedRequests, promptTokens, completionTokens, totalTokens, costMicros, avgDurationMs: avgDurationMs === null ? null : Math.round(avgDurationMs * 1000) / 1000,
+  requests,
+  failedRequests,
+  promptTokens,
+  completionTokens,
+  totalTokens,
+  costMicros,
+  avgDurationMs: avgDurationMs === null ? null : Math.round(avgDurationMs * 1000) / 1000,
 });
 
 function expectBucketsFollowTheZone(starts: number[], bucket: Bucket, tz: string, query: ReportQuery) {
@@ -182,7 +192,17 @@ describe('usage report', () => {
     const workspace = newWorkspace();
     const token = await gw.token(workspace.claims('owner'));
     const row = (iso: string, promptTokens: number): LedgerRow => ({
-      createdAt: new Date(iso), providerId: PROVIDERS[0], model: 'gpt-4o', agent: null, operation: null, userId: 'u', status: 'SUCCEEDED', promptTokens, completionTokens: 0, costMicros: 1n, durationMs: 10,
+      createdAt: new Date(iso),
+      providerId: PROVIDERS[0],
+      model: 'gpt-4o',
+      agent: null,
+      operation: null,
+      userId: 'u',
+      status: 'SUCCEEDED',
+      promptTokens,
+      completionTokens: 0,
+      costMicros: 1n,
+      durationMs: 10,
     });
     await insertLedgerRows(gw.db, workspace.id, [
       row('2026-03-08T04:59:59.999Z', 1), // 23:59:59.999 on Mar 7 (EST)
@@ -227,13 +247,26 @@ describe('usage report', () => {
     ]);
   });
 
-  it('shows members only their own calls and never another workspace\'s', async () => {
+  it("shows members only their own calls and never another workspace's", async () => {
     const workspace = newWorkspace();
     const other = newWorkspace();
     const owner = await gw.token(workspace.claims('owner'));
     const member = await gw.token(workspace.claims('member', 'mia'));
-    const base: Omit<LedgerRow, 'userId' | 'promptTokens'> = { createdAt: new Date('2026-05-05T12:00:00Z'), providerId: PROVIDERS[0], model: 'gpt-4o', agent: null, operation: null, status: 'SUCCEEDED', completionTokens: 0, costMicros: 5n, durationMs: 1 };
-    await insertLedgerRows(gw.db, workspace.id, [{ ...base, userId: 'mia', promptTokens: 10 }, { ...base, userId: 'max', promptTokens: 1000 }]);
+    const base: Omit<LedgerRow, 'userId' | 'promptTokens'> = {
+      createdAt: new Date('2026-05-05T12:00:00Z'),
+      providerId: PROVIDERS[0],
+      model: 'gpt-4o',
+      agent: null,
+      operation: null,
+      status: 'SUCCEEDED',
+      completionTokens: 0,
+      costMicros: 5n,
+      durationMs: 1,
+    };
+    await insertLedgerRows(gw.db, workspace.id, [
+      { ...base, userId: 'mia', promptTokens: 10 },
+      { ...base, userId: 'max', promptTokens: 1000 },
+    ]);
     await insertLedgerRows(gw.db, other.id, [{ ...base, userId: 'mia', promptTokens: 100_000 }]);
     const range = { from: '2026-05-01T00:00:00Z', to: '2026-06-01T00:00:00Z' };
     const asMember = await gw.execute(UsageReport, { range, groupBy: ['USER'] }, { token: member });
@@ -251,7 +284,10 @@ describe('usage report', () => {
     const token = await gw.token(workspace.claims('owner'));
     // Providers of this workspace alone (a filter may only name providers the workspace has or had).
     const own = PROVIDERS.map(() => randomUUID());
-    const rows = randomLedger(5, ['u1', 'u2'], new Date('2026-06-01T00:00:00Z'), 10).map((row) => ({ ...row, providerId: own[PROVIDERS.indexOf(row.providerId as (typeof PROVIDERS)[number])] }));
+    const rows = randomLedger(5, ['u1', 'u2'], new Date('2026-06-01T00:00:00Z'), 10).map((row) => ({
+      ...row,
+      providerId: own[PROVIDERS.indexOf(row.providerId as (typeof PROVIDERS)[number])],
+    }));
     await insertLedgerRows(gw.db, workspace.id, rows);
     const range = { from: '2026-06-01T00:00:00Z', to: '2026-06-11T00:00:00Z' };
     const filter = { providerIds: [own[1]], models: ['gpt-4o', 'o3-mini'], agents: ['planner'], success: true };

@@ -6,7 +6,7 @@ import type { ProviderKind } from '../../src/generated/prisma/enums.js';
 import { createCatalog } from '../../src/modules/catalog/catalog.js';
 import { costMicros } from '../../src/modules/catalog/pricing.js';
 import { seedUsage } from '../../src/modules/usage/seed.js';
-import { openTestDatabase, testConfig, newWorkspace } from '../testkit/server.js';
+import { newWorkspace, openTestDatabase, testConfig } from '../testkit/server.js';
 
 let db: Database;
 beforeAll(async () => {
@@ -24,14 +24,32 @@ describe('seed:usage', () => {
     expect(result.written).toBe(5_000);
     expect(progress).toEqual([2_000, 4_000, 5_000]);
 
-    const rows = await db.sql.query<{ kind: ProviderKind; model: string; prompt_tokens: number; cached_prompt_tokens: number; completion_tokens: number; reasoning_tokens: number; cost_micros: bigint; created_at: Date; provider_id: string; agent: string | null; user_id: string; status: string }>(
+    const rows = await db.sql.query<{
+      kind: ProviderKind;
+      model: string;
+      prompt_tokens: number;
+      cached_prompt_tokens: number;
+      completion_tokens: number;
+      reasoning_tokens: number;
+      cost_micros: bigint;
+      created_at: Date;
+      provider_id: string;
+      agent: string | null;
+      user_id: string;
+      status: string;
+    }>(
       'SELECT kind::text, model, prompt_tokens, cached_prompt_tokens, completion_tokens, reasoning_tokens, cost_micros, created_at, provider_id::text, agent, user_id, status::text FROM usage_events WHERE workspace_id = $1',
       [workspace],
     );
     expect(rows).toHaveLength(5_000);
     for (const row of rows) {
       expect(catalog.has(row.kind, row.model)).toBe(true);
-      expect(row.cost_micros).toBe(costMicros({ promptTokens: row.prompt_tokens, cachedPromptTokens: row.cached_prompt_tokens, completionTokens: row.completion_tokens }, catalog.price(row.kind, row.model, until)));
+      expect(row.cost_micros).toBe(
+        costMicros(
+          { promptTokens: row.prompt_tokens, cachedPromptTokens: row.cached_prompt_tokens, completionTokens: row.completion_tokens },
+          catalog.price(row.kind, row.model, until),
+        ),
+      );
       expect(row.cached_prompt_tokens).toBeLessThanOrEqual(row.prompt_tokens);
       expect(row.reasoning_tokens).toBeLessThanOrEqual(row.completion_tokens);
       expect(row.created_at.getTime()).toBeLessThanOrEqual(until.getTime());
@@ -43,8 +61,14 @@ describe('seed:usage', () => {
     expect(new Set(rows.map((r) => r.user_id)).size).toBeGreaterThanOrEqual(5);
     expect(new Set(rows.map((r) => r.status))).toEqual(new Set(['SUCCEEDED', 'FAILED', 'CANCELLED']));
 
-    const [ledger] = await db.sql.query<{ n: bigint; tokens: bigint; cost: bigint }>('SELECT count(*) AS n, sum(total_tokens)::int8 AS tokens, sum(cost_micros)::int8 AS cost FROM usage_events WHERE workspace_id = $1', [workspace]);
-    const [rollup] = await db.sql.query<{ n: bigint; tokens: bigint; cost: bigint }>('SELECT sum(requests)::int8 AS n, sum(total_tokens)::int8 AS tokens, sum(cost_micros)::int8 AS cost FROM usage_daily WHERE workspace_id = $1', [workspace]);
+    const [ledger] = await db.sql.query<{ n: bigint; tokens: bigint; cost: bigint }>(
+      'SELECT count(*) AS n, sum(total_tokens)::int8 AS tokens, sum(cost_micros)::int8 AS cost FROM usage_events WHERE workspace_id = $1',
+      [workspace],
+    );
+    const [rollup] = await db.sql.query<{ n: bigint; tokens: bigint; cost: bigint }>(
+      'SELECT sum(requests)::int8 AS n, sum(total_tokens)::int8 AS tokens, sum(cost_micros)::int8 AS cost FROM usage_daily WHERE workspace_id = $1',
+      [workspace],
+    );
     expect(rollup).toEqual(ledger);
 
     // Seeding again reuses the seed providers.

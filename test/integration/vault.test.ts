@@ -5,7 +5,7 @@ import { rotateKeys } from '../../src/crypto/rotate-keys.js';
 import { open, rowAad } from '../../src/crypto/seal.js';
 import type { Simulator } from '../../src/simulator/simulator.js';
 import { AddProvider, AuditLog, DeleteProvider, Providers, TestProvider, UpdateProvider } from '../testkit/documents.js';
-import { disposeAll, expectNoSecret, newWorkspace, openTestDatabase, startSimulator, startTestServer, testConfig, type TestServer } from '../testkit/server.js';
+import { disposeAll, expectNoSecret, newWorkspace, openTestDatabase, startSimulator, startTestServer, type TestServer, testConfig } from '../testkit/server.js';
 
 let gw: TestServer;
 let sim: Simulator;
@@ -49,7 +49,7 @@ describe('keys at rest', () => {
     }
   });
 
-  it("a ciphertext moved onto another row does not open there, and the error names the key id", async () => {
+  it('a ciphertext moved onto another row does not open there, and the error names the key id', async () => {
     const token = await ownerToken();
     const a = (await gw.execute(AddProvider, { input: { kind: 'OPENAI', apiKey: canary(), baseUrl: sim.baseUrls.openai } }, { token })).data!.addProvider.id;
     const b = (await gw.execute(AddProvider, { input: { kind: 'OPENAI', apiKey: canary(), baseUrl: sim.baseUrls.openai } }, { token })).data!.addProvider.id;

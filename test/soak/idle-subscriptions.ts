@@ -76,7 +76,9 @@ const kb = (bytes: number) => (bytes / 1024).toFixed(1);
 
 await new Promise((resolve) => setTimeout(resolve, 500));
 const start = settledMemory();
-console.log(`soak: ${SUBSCRIPTIONS} idle subscriptions × ${CYCLES} cycles on ${db.embedded ? 'PGlite' : 'Postgres'}, pub/sub ${bus.transport}; at start RSS ${mb(start.rss)} MB, heap ${mb(start.heapUsed)} MB`);
+console.log(
+  `soak: ${SUBSCRIPTIONS} idle subscriptions × ${CYCLES} cycles on ${db.embedded ? 'PGlite' : 'Postgres'}, pub/sub ${bus.transport}; at start RSS ${mb(start.rss)} MB, heap ${mb(start.heapUsed)} MB`,
+);
 console.log('cycle | RSS per sub (KB) | heap per sub (KB) | RSS held (MB) | heap held (MB) | heap after close (MB)');
 const heapAfter: number[] = [];
 for (let cycle = 1; cycle <= CYCLES; cycle++) {

@@ -31,10 +31,15 @@ for await (const line of createInterface({ input: process.stdin })) {
     }
     console.log(`opened ${sockets.length}`);
   } else if (command === 'close') {
-    await Promise.all(sockets.map((socket) => new Promise((resolve) => {
-      socket.once('close', resolve);
-      socket.close();
-    })));
+    await Promise.all(
+      sockets.map(
+        (socket) =>
+          new Promise((resolve) => {
+            socket.once('close', resolve);
+            socket.close();
+          }),
+      ),
+    );
     sockets = [];
     console.log('closed');
   }

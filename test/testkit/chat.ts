@@ -28,7 +28,17 @@ export async function addSimProvider(
   const key = `sk-chat-${randomUUID()}${options.script ? `#${options.script}` : ''}`;
   const result = await gw.execute(
     AddProvider,
-    { input: { kind, apiKey: key, baseUrl: PROTOCOL_BASES[kind](sim), priority: options.priority, label: options.label, scope: options.scope, skipValidation: Boolean(options.script) } },
+    {
+      input: {
+        kind,
+        apiKey: key,
+        baseUrl: PROTOCOL_BASES[kind](sim),
+        priority: options.priority,
+        label: options.label,
+        scope: options.scope,
+        skipValidation: Boolean(options.script),
+      },
+    },
     { token },
   );
   if (result.errors) throw new Error(JSON.stringify(result.errors));
@@ -63,6 +73,10 @@ export const chatStreamRequest = (input: ChatInputVars) => ({ query: print(ChatS
 /** Every chunk of a chatStream over graphql-ws, until the server completes it. */
 export const streamOverWs = (gw: TestServer, token: string, input: ChatInputVars) => readChatStream(gw.ws(token).iterate(chatStreamRequest(input)));
 
-export const text = (chunks: Chunk[]) => chunks.filter((c) => c.type === 'TEXT').map((c) => c.delta).join('');
+export const text = (chunks: Chunk[]) =>
+  chunks
+    .filter((c) => c.type === 'TEXT')
+    .map((c) => c.delta)
+    .join('');
 export const types = (chunks: Chunk[]) => chunks.map((c) => c.type).filter((type, i, all) => type !== 'TEXT' || all[i - 1] !== 'TEXT');
 export const userMessage = (content = 'Hello there, simulator') => [{ role: 'USER' as const, content }];

@@ -1,6 +1,6 @@
 // Where our schema breaks the public contract: a field of another type, a
 // missing argument, a type missing a promised field, enum values that differ.
-import { isEnumType, isInputObjectType, isObjectType, type GraphQLSchema } from 'graphql';
+import { type GraphQLSchema, isEnumType, isInputObjectType, isObjectType } from 'graphql';
 
 const ROOT_TYPES = ['Query', 'Mutation', 'Subscription'];
 
@@ -32,7 +32,12 @@ export function contractMismatches(contract: GraphQLSchema, ours: GraphQLSchema)
       }
     }
     if (isEnumType(type) && isEnumType(promised)) {
-      const values = (t: typeof type) => t.getValues().map((value) => value.name).sort().join(',');
+      const values = (t: typeof type) =>
+        t
+          .getValues()
+          .map((value) => value.name)
+          .sort()
+          .join(',');
       if (values(type) !== values(promised)) mismatches.push(`enum ${type.name}: ${values(type)} (contract: ${values(promised)})`);
     }
   }

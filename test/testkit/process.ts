@@ -1,5 +1,5 @@
 // The real entry points (the server bundle, src/cli/demo.ts) as child processes, as `npm start` and `npm run demo` run them.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import path from 'node:path';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');

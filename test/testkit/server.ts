@@ -7,18 +7,18 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { PGlite } from '@electric-sql/pglite';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
-import { print, type ExecutionResult } from 'graphql';
+import { type ExecutionResult, print } from 'graphql';
 import { createClient as createSseClient, type Client as SseClient } from 'graphql-sse';
-import { createClient as createWsClient, type Client as WsClient, type ClientOptions } from 'graphql-ws';
+import { type ClientOptions, createClient as createWsClient, type Client as WsClient } from 'graphql-ws';
 import { inject } from 'vitest';
 import WebSocket from 'ws';
-import { buildApp, type App } from '../../src/app.js';
+import { type App, buildApp } from '../../src/app.js';
 import { signToken } from '../../src/auth/dev-token.js';
-import { loadConfig, type Config } from '../../src/config.js';
-import { openDatabase, type Database, type DatabaseOptions } from '../../src/db/client.js';
+import { type Config, loadConfig } from '../../src/config.js';
+import { type Database, type DatabaseOptions, openDatabase } from '../../src/db/client.js';
 import { createLogger } from '../../src/logging/logger.js';
 import { createPubSubBus, type PubSubBus } from '../../src/pubsub/pubsub.js';
-import { startSimulator as startSimulatorServer, type Simulator } from '../../src/simulator/simulator.js';
+import { type Simulator, startSimulator as startSimulatorServer } from '../../src/simulator/simulator.js';
 
 export const TEST_JWT = {
   secret: 'test-jwt-secret-that-is-at-least-32-bytes-long',
@@ -90,11 +90,7 @@ export interface TestServer {
   /** Every log line the server wrote, for assertions (and for secret scans). */
   logs: string[];
   token(claims: Claims, ttl?: string | number): Promise<string>;
-  execute<TResult, TVariables>(
-    document: TypedDocumentNode<TResult, TVariables>,
-    variables?: TVariables,
-    options?: { token?: string },
-  ): Promise<ExecutionResult<TResult>>;
+  execute<TResult, TVariables>(document: TypedDocumentNode<TResult, TVariables>, variables?: TVariables, options?: { token?: string }): Promise<ExecutionResult<TResult>>;
   ws(token?: string, options?: Partial<ClientOptions>): WsClient;
   sse(token?: string): SseClient;
   /**

@@ -37,8 +37,22 @@ export async function insertLedgerRows(db: Database, workspaceId: string, rows: 
     SELECT id, $2, provider_id, 'OPENAI', model, agent, operation, user_id, status::"UsageStatus", p, c, p + c, cost, duration, at, at, error_code
     FROM unnest($1::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::int[], $10::int[], $11::int8[], $12::int[], $13::timestamptz[], $14::text[])
       AS r(id, provider_id, model, agent, operation, user_id, status, p, c, cost, duration, at, error_code)`,
-    [ids, workspaceId, column('providerId'), column('model'), column('agent'), column('operation'), column('userId'), column('status'),
-      column('promptTokens'), column('completionTokens'), column('costMicros').map(String), column('durationMs'), column('createdAt'), rows.map((row) => row.errorCode ?? null)],
+    [
+      ids,
+      workspaceId,
+      column('providerId'),
+      column('model'),
+      column('agent'),
+      column('operation'),
+      column('userId'),
+      column('status'),
+      column('promptTokens'),
+      column('completionTokens'),
+      column('costMicros').map(String),
+      column('durationMs'),
+      column('createdAt'),
+      rows.map((row) => row.errorCode ?? null),
+    ],
   );
   await rebuildRollup(db.sql, workspaceId);
   return ids;

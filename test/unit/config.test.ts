@@ -98,7 +98,9 @@ describe('PLATFORM_PROVIDERS', () => {
       'PLATFORM_PROVIDERS[3]: label must be strings',
     ]);
     expect(found.join()).not.toContain('leak');
-    expect(problems({ DATA_DIR: dataDir(), PLATFORM_PROVIDERS: '{not json' })).toEqual(['PLATFORM_PROVIDERS: expected a JSON array of {kind, apiKey, baseUrl?, defaultModel?, label?}']);
+    expect(problems({ DATA_DIR: dataDir(), PLATFORM_PROVIDERS: '{not json' })).toEqual([
+      'PLATFORM_PROVIDERS: expected a JSON array of {kind, apiKey, baseUrl?, defaultModel?, label?}',
+    ]);
   });
 });
 

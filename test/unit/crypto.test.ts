@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { parseKeyring } from '../../src/crypto/keyring.js';
 import { keyHint, maskKey } from '../../src/crypto/mask.js';
-import { open, rowAad, seal, SealError, sealedKeyId } from '../../src/crypto/seal.js';
+import { open, rowAad, SealError, seal, sealedKeyId } from '../../src/crypto/seal.js';
 
 const spec = (...ids: string[]) => ids.map((id) => `${id}:${randomBytes(32).toString('base64')}`).join(',');
 

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { addressRefusal, checkBaseUrl, EgressRefused, unmapIPv4, type EgressPolicy, type Resolve } from '../../src/net/egress.js';
+import { addressRefusal, checkBaseUrl, type EgressPolicy, EgressRefused, type Resolve, unmapIPv4 } from '../../src/net/egress.js';
 
 const strict: EgressPolicy = { allowLoopback: false, allowedHosts: new Set(), allowedCidrs: [] };
 
 /** A DNS stand-in: names that resolve to private addresses, without any network. */
 const DNS: Record<string, string[]> = {
-  'localhost': ['127.0.0.1', '::1'],
+  localhost: ['127.0.0.1', '::1'],
   'ip6-localhost': ['::1'],
   'internal.corp': ['10.1.2.3'],
   'metadata.attacker.example': ['169.254.169.254'],

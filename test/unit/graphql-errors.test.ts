@@ -1,7 +1,7 @@
 import { GraphQLError } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import { AppError, BadUserInputError } from '../../src/errors.js';
 import { isDatabaseUnavailable } from '../../src/db/unavailable.js';
+import { AppError, BadUserInputError } from '../../src/errors.js';
 import { maskError } from '../../src/graphql/errors.js';
 import { DateTimeScalar, SafeIntScalar } from '../../src/graphql/scalars.js';
 

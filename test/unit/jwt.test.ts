@@ -1,8 +1,8 @@
 // Token verification remembers verified tokens, but never past their expiry,
 // and never remembers a refusal.
 import { describe, expect, it } from 'vitest';
-import { createTokenVerifier, TokenRejected } from '../../src/auth/jwt.js';
 import { signToken } from '../../src/auth/dev-token.js';
+import { createTokenVerifier } from '../../src/auth/jwt.js';
 
 const jwt = { secret: 'unit-test-secret-unit-test-secret-0123' };
 const claims = { workspace: 'ws-jwt', user: 'u1', role: 'admin' };

@@ -1,8 +1,16 @@
 // Which alerts one reservation raises.
 import { describe, expect, it } from 'vitest';
-import { limitAlerts, type Guard } from '../../src/modules/limits/guards.js';
+import { type Guard, limitAlerts } from '../../src/modules/limits/guards.js';
 
-const guard = (overrides: Partial<Guard>): Guard => ({ key: 'PROVIDER_DAILY_TOKENS', scope: 'provider:p1', period: '2026-06-10', limit: 1000n, added: 100n, after: 500n, ...overrides });
+const guard = (overrides: Partial<Guard>): Guard => ({
+  key: 'PROVIDER_DAILY_TOKENS',
+  scope: 'provider:p1',
+  period: '2026-06-10',
+  limit: 1000n,
+  added: 100n,
+  after: 500n,
+  ...overrides,
+});
 const kinds = (guards: Guard[], threshold = 0.8) => limitAlerts(guards, threshold).map((a) => `${a.kind} ${a.dedupeKey}`);
 
 describe('limit alerts', () => {

@@ -17,7 +17,10 @@ describe('periods in the workspace time zone', () => {
 
   it('changes day on the minute local midnight falls on, also at offsets of 30 and 45 minutes', () => {
     // Kathmandu is UTC+5:45 and Kolkata UTC+5:30: their midnights fall at 18:15 and 18:30 UTC.
-    for (const [zone, midnight] of [['Asia/Kathmandu', '2026-11-21T18:15:00.000Z'], ['Asia/Kolkata', '2026-11-21T18:30:00.000Z']] as const) {
+    for (const [zone, midnight] of [
+      ['Asia/Kathmandu', '2026-11-21T18:15:00.000Z'],
+      ['Asia/Kolkata', '2026-11-21T18:30:00.000Z'],
+    ] as const) {
       const at = new Date(midnight);
       expect(dayKey(new Date(at.getTime() - 1), zone)).toBe('2026-11-21');
       expect(dayKey(at, zone)).toBe('2026-11-22');

@@ -43,7 +43,7 @@ describe('cost of a call', () => {
     expect(costMicros(counted, quote)).toBe(expected);
   });
 
-  it('prices an unknown model by its kind\'s fallback rule and flags it; local models are free but still flagged', () => {
+  it("prices an unknown model by its kind's fallback rule and flags it; local models are free but still flagged", () => {
     const unknown = catalog.price('OPENAI', 'gpt-9-preview', AFTER_CHANGE);
     expect(unknown).toMatchObject({ fallback: true, version: '2026-08-01' });
     expect(costMicros(tokens(1000, 0, 1000), unknown)).toBe(costMicros(tokens(1000, 0, 1000), catalog.price('OPENAI', 'gpt-4o', AFTER_CHANGE)));
@@ -64,17 +64,19 @@ describe('cost of a call', () => {
   it('OpenRouter prices read from its model list apply from that moment on', () => {
     const own = createCatalog();
     const refreshedAt = new Date('2026-10-01T00:00:00Z');
-    const listed = parseOpenRouterList(
-      [
-        { id: 'anthropic/claude-3.5-sonnet', name: 'Anthropic: Claude 3.5 Sonnet', context_length: 200000, pricing: { prompt: '0.000006', completion: '0.00003' } },
-        { id: 'new/model', pricing: { prompt: '0.000001', completion: '0.000002' } },
-        { id: 'broken/model', pricing: { prompt: 'n/a' } },
-        { id: 'variable/model', pricing: { prompt: '-1', completion: '-1' } },
-      ],
-    );
+    const listed = parseOpenRouterList([
+      { id: 'anthropic/claude-3.5-sonnet', name: 'Anthropic: Claude 3.5 Sonnet', context_length: 200000, pricing: { prompt: '0.000006', completion: '0.00003' } },
+      { id: 'new/model', pricing: { prompt: '0.000001', completion: '0.000002' } },
+      { id: 'broken/model', pricing: { prompt: 'n/a' } },
+      { id: 'variable/model', pricing: { prompt: '-1', completion: '-1' } },
+    ]);
     expect(listed.map((m) => m.model)).toEqual(['anthropic/claude-3.5-sonnet', 'new/model']);
     own.applyOpenRouter(listed, refreshedAt);
-    expect(own.price('OPENROUTER', 'anthropic/claude-3.5-sonnet', new Date('2026-10-02T00:00:00Z'))).toMatchObject({ input: 6_000_000n, output: 30_000_000n, version: `openrouter:${refreshedAt.toISOString()}` });
+    expect(own.price('OPENROUTER', 'anthropic/claude-3.5-sonnet', new Date('2026-10-02T00:00:00Z'))).toMatchObject({
+      input: 6_000_000n,
+      output: 30_000_000n,
+      version: `openrouter:${refreshedAt.toISOString()}`,
+    });
     expect(own.price('OPENROUTER', 'anthropic/claude-3.5-sonnet', new Date('2026-09-30T00:00:00Z'))).toMatchObject({ input: 3_000_000n, version: '2026-08-01' });
     expect(own.price('OPENROUTER', 'new/model', new Date('2026-10-02T00:00:00Z'))).toMatchObject({ input: 1_000_000n, fallback: false });
     expect(own.has('OPENROUTER', 'new/model')).toBe(true);
@@ -92,7 +94,12 @@ describe('catalog', () => {
   it('searches id and display name ignoring case and punctuation, filters by kind and tier, and pages without gaps', () => {
     const found = catalog.list({ search: 'GPT 4o', kind: 'OPENAI', first: 50 });
     expect(found.edges.map((e) => e.node.model).sort()).toEqual(['chatgpt-4o-latest', 'gpt-4o', 'gpt-4o-mini']);
-    expect(catalog.list({ search: 'claude35sonnet', first: 50 }).edges.map((e) => e.node.id).sort()).toEqual(['ANTHROPIC:claude-3-5-sonnet-latest', 'OPENROUTER:anthropic/claude-3.5-sonnet']);
+    expect(
+      catalog
+        .list({ search: 'claude35sonnet', first: 50 })
+        .edges.map((e) => e.node.id)
+        .sort(),
+    ).toEqual(['ANTHROPIC:claude-3-5-sonnet-latest', 'OPENROUTER:anthropic/claude-3.5-sonnet']);
     const cheap = catalog.list({ tier: 'CHEAP', first: 200 });
     expect(cheap.edges.every((e) => e.node.tier === 'CHEAP')).toBe(true);
     const seen: string[] = [];

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { AppError } from '../../src/errors.js';
-import { ProviderCallError } from '../../src/modules/providers/adapters/adapter.js';
 import { nextStep, retryDelayMs, sleep } from '../../src/modules/chat/retry.js';
+import { ProviderCallError } from '../../src/modules/providers/adapters/adapter.js';
 
 const policy = { maxRetries: 3, baseDelayMs: 250, maxDelayMs: 8_000 };
 

@@ -72,22 +72,26 @@ export function alertsPanel(api: Api, isVisible: () => boolean) {
 
   function listen(): void {
     status.textContent = 'Listening for alerts…';
-    api.subscribe(LiveAlerts, {}, {
-      onData: ({ alerts: alert }) => {
-        feed.querySelector(`[data-alert-id="${CSS.escape(alert.id)}"]`)?.remove();
-        feed.prepend(item(alert, true));
-        status.textContent = `Live: last alert at ${formatTime(alert.createdAt)}`;
-        if (!isVisible()) {
-          unreadCount += 1;
-          unread.textContent = String(unreadCount);
-          unread.hidden = false;
-        }
+    api.subscribe(
+      LiveAlerts,
+      {},
+      {
+        onData: ({ alerts: alert }) => {
+          feed.querySelector(`[data-alert-id="${CSS.escape(alert.id)}"]`)?.remove();
+          feed.prepend(item(alert, true));
+          status.textContent = `Live: last alert at ${formatTime(alert.createdAt)}`;
+          if (!isVisible()) {
+            unreadCount += 1;
+            unread.textContent = String(unreadCount);
+            unread.hidden = false;
+          }
+        },
+        onEnd: (failure) => {
+          status.textContent = 'Not listening';
+          if (failure) showError(error, failure);
+        },
       },
-      onEnd: (failure) => {
-        status.textContent = 'Not listening';
-        if (failure) showError(error, failure);
-      },
-    });
+    );
   }
 
   return { show: load, listen };

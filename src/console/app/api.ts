@@ -1,8 +1,8 @@
 // The console's only way to the gateway: the public GraphQL API, over fetch for
 // queries and mutations and over graphql-ws for subscriptions, with the pasted token.
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
-import { print, type FormattedExecutionResult, type GraphQLFormattedError } from 'graphql';
-import { createClient, type Client } from 'graphql-ws';
+import { type FormattedExecutionResult, type GraphQLFormattedError, print } from 'graphql';
+import { type Client, createClient } from 'graphql-ws';
 
 /** A GraphQL error as the API reports it: its message and its stable `extensions.code`. */
 export class ApiError extends Error {

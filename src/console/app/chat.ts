@@ -49,40 +49,44 @@ export function chatPanel(api: Api) {
     stop.disabled = false;
     form.dataset.state = 'streaming';
     const input = { providerId, model, agent, maxTokens: maxTokens ? Number(maxTokens) : undefined, messages: [{ role: 'USER' as const, content }] };
-    end = api.subscribe(ConsoleChat, { input }, {
-      onData: ({ chatStream: chunk }) => {
-        switch (chunk.type) {
-          case 'START':
-            // A second START means a fallback took over before any text.
-            route.textContent = `${route.textContent ? `${route.textContent} → fell back to ` : ''}${providerLabels.get(chunk.providerId ?? '') ?? chunk.providerId} · ${chunk.model}`;
-            break;
-          case 'THINKING':
-            thinking.hidden = false;
-            thinking.append(chunk.delta ?? '');
-            break;
-          case 'TEXT':
-            output.append(chunk.delta ?? '');
-            usage.textContent = `${formatTokens(chunk.tokensSoFar ?? 0)} tokens so far`;
-            break;
-          case 'USAGE':
-            if (chunk.usage) {
-              const { promptTokens, completionTokens, totalTokens, usageSource } = chunk.usage;
-              usage.textContent = `${formatTokens(totalTokens)} tokens (${formatTokens(promptTokens)} prompt + ${formatTokens(completionTokens)} completion, ${usageSource.toLowerCase()})`;
-            }
-            break;
-          case 'DONE':
-            usage.append(h('span', { class: 'muted' }, ` · finished: ${chunk.finishReason ?? 'stop'}`));
-            break;
-          case 'ERROR':
-            error.textContent = `${chunk.message ?? 'The call failed'} (${chunk.errorCode ?? 'ERROR'})`;
-            break;
-        }
+    end = api.subscribe(
+      ConsoleChat,
+      { input },
+      {
+        onData: ({ chatStream: chunk }) => {
+          switch (chunk.type) {
+            case 'START':
+              // A second START means a fallback took over before any text.
+              route.textContent = `${route.textContent ? `${route.textContent} → fell back to ` : ''}${providerLabels.get(chunk.providerId ?? '') ?? chunk.providerId} · ${chunk.model}`;
+              break;
+            case 'THINKING':
+              thinking.hidden = false;
+              thinking.append(chunk.delta ?? '');
+              break;
+            case 'TEXT':
+              output.append(chunk.delta ?? '');
+              usage.textContent = `${formatTokens(chunk.tokensSoFar ?? 0)} tokens so far`;
+              break;
+            case 'USAGE':
+              if (chunk.usage) {
+                const { promptTokens, completionTokens, totalTokens, usageSource } = chunk.usage;
+                usage.textContent = `${formatTokens(totalTokens)} tokens (${formatTokens(promptTokens)} prompt + ${formatTokens(completionTokens)} completion, ${usageSource.toLowerCase()})`;
+              }
+              break;
+            case 'DONE':
+              usage.append(h('span', { class: 'muted' }, ` · finished: ${chunk.finishReason ?? 'stop'}`));
+              break;
+            case 'ERROR':
+              error.textContent = `${chunk.message ?? 'The call failed'} (${chunk.errorCode ?? 'ERROR'})`;
+              break;
+          }
+        },
+        onEnd: (failure) => {
+          if (failure) showError(error, failure);
+          finish();
+        },
       },
-      onEnd: (failure) => {
-        if (failure) showError(error, failure);
-        finish();
-      },
-    });
+    );
   });
 
   stop.addEventListener('click', () => {
@@ -101,7 +105,9 @@ export function chatPanel(api: Api) {
           preferences.workspaceMonthlyBudgetUsd == null ? null : `${formatUsd(preferences.workspaceMonthlyBudgetUsd)} a month`,
           preferences.maxTokensPerRequest == null ? null : `at most ${formatTokens(preferences.maxTokensPerRequest)} tokens per answer`,
         ].filter(Boolean);
-        limits.textContent = parts.length ? `This workspace's limits: ${parts.join(' · ')}. Providers may have limits of their own.` : 'This workspace sets no limits; providers may have their own.';
+        limits.textContent = parts.length
+          ? `This workspace's limits: ${parts.join(' · ')}. Providers may have limits of their own.`
+          : 'This workspace sets no limits; providers may have their own.';
       } catch (failure) {
         showError(limits, failure);
       }

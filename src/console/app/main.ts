@@ -1,7 +1,7 @@
 // The console's entry: sign in with a pasted token (kept in this tab's
 // sessionStorage only), then the panels, each loading when it is shown.
 import { alertsPanel } from './alerts.js';
-import { createApi, type Api } from './api.js';
+import { type Api, createApi } from './api.js';
 import { chatPanel } from './chat.js';
 import { byId, showError } from './dom.js';
 import { graphql } from './generated/gql.js';
@@ -70,7 +70,9 @@ function openPanels(api: Api, isAdmin: boolean): void {
 signInForm.addEventListener('submit', (event) => {
   event.preventDefault();
   signInError.textContent = '';
-  const token = String(new FormData(signInForm).get('token') ?? '').trim().replace(/^Bearer\s+/i, '');
+  const token = String(new FormData(signInForm).get('token') ?? '')
+    .trim()
+    .replace(/^Bearer\s+/i, '');
   void start(token);
 });
 

@@ -7,8 +7,17 @@ import type { ConsoleProvidersQuery, ProviderKind } from './generated/graphql.js
 
 // Every kind the schema has: a kind added to the schema and left out here fails typecheck.
 const KIND_SET = {
-  OPENAI: true, ANTHROPIC: true, GEMINI: true, DEEPSEEK: true, OPENROUTER: true, XAI: true,
-  GROQ: true, MISTRAL: true, TOGETHER: true, OLLAMA: true, OPENAI_COMPATIBLE: true,
+  OPENAI: true,
+  ANTHROPIC: true,
+  GEMINI: true,
+  DEEPSEEK: true,
+  OPENROUTER: true,
+  XAI: true,
+  GROQ: true,
+  MISTRAL: true,
+  TOGETHER: true,
+  OLLAMA: true,
+  OPENAI_COMPATIBLE: true,
 } satisfies Record<ProviderKind, true>;
 export const PROVIDER_KINDS = Object.keys(KIND_SET) as ProviderKind[];
 
@@ -57,7 +66,9 @@ export function providersPanel(api: Api, onChange: (providers: Provider[]) => vo
   const rotateForm = byId<HTMLFormElement>('rotate-form');
   let rotating: Provider | undefined;
 
-  byId<HTMLSelectElement>('add-provider-form').querySelector('select[name=kind]')!.append(...PROVIDER_KINDS.map((kind) => h('option', { value: kind }, kind)));
+  byId<HTMLSelectElement>('add-provider-form')
+    .querySelector('select[name=kind]')!
+    .append(...PROVIDER_KINDS.map((kind) => h('option', { value: kind }, kind)));
 
   async function load(): Promise<void> {
     try {

@@ -2,7 +2,7 @@
 // however many calls or instances race to raise it.
 import type { Database } from '../../db/client.js';
 import type { Alert } from '../../generated/prisma/client.js';
-import { olderThan, type Cursor } from '../../pagination.js';
+import { type Cursor, olderThan } from '../../pagination.js';
 import type { AlertEvent } from '../../pubsub/pubsub.js';
 import type { AlertDraft } from './alerts.service.js';
 
@@ -16,8 +16,16 @@ export function createAlertRepository({ prisma, sql }: Pick<Database, 'prisma' |
         FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[]) AS d(provider_id, kind, severity, message, data, dedupe_key)
         ON CONFLICT (workspace_id, dedupe_key) DO NOTHING
         RETURNING id::text, provider_id::text AS "providerId", kind::text, severity::text, message, data, created_at AS "createdAt", acknowledged_at AS "acknowledgedAt"`,
-        [workspaceId, drafts.map((d) => d.providerId), drafts.map((d) => d.kind), drafts.map((d) => d.severity), drafts.map((d) => d.message),
-          drafts.map((d) => JSON.stringify(d.data)), drafts.map((d) => d.dedupeKey), at],
+        [
+          workspaceId,
+          drafts.map((d) => d.providerId),
+          drafts.map((d) => d.kind),
+          drafts.map((d) => d.severity),
+          drafts.map((d) => d.message),
+          drafts.map((d) => JSON.stringify(d.data)),
+          drafts.map((d) => d.dedupeKey),
+          at,
+        ],
       );
     },
 

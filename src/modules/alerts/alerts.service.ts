@@ -2,13 +2,13 @@
 // alert however many calls or instances race to it; published after the insert
 // commits, to the workspace's ADMIN and OWNER subscribers on every instance.
 import type { Viewer } from '../../auth/viewer.js';
-import type { Metrics } from '../../metrics.js';
 import { NotFoundError } from '../../errors.js';
 import type { AlertKind, Severity } from '../../generated/prisma/enums.js';
-import { decodeCursor, pageSize, toPage } from '../../pagination.js';
-import type { AlertEvent, GatewayPubSub } from '../../pubsub/pubsub.js';
-import { untilAborted } from '../../pubsub/until-aborted.js';
 import { isUuid } from '../../ids.js';
+import type { Metrics } from '../../metrics.js';
+import { decodeCursor, pageSize, toPage } from '../../pagination.js';
+import type { GatewayPubSub } from '../../pubsub/pubsub.js';
+import { untilAborted } from '../../pubsub/until-aborted.js';
 import type { AlertRepository } from './alerts.repository.js';
 
 export interface AlertDraft {

@@ -3,7 +3,7 @@
 // repository that makes the change.
 import type { Viewer } from '../../auth/viewer.js';
 import type { AuditEntry, Prisma, PrismaClient } from '../../generated/prisma/client.js';
-import { olderThan, type Cursor } from '../../pagination.js';
+import { type Cursor, olderThan } from '../../pagination.js';
 
 export type AuditAction =
   | 'PROVIDER_CREATED'

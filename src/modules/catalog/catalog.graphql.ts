@@ -1,8 +1,8 @@
 import { builder } from '../../graphql/builder.js';
 import { connectionType } from '../../graphql/connection.js';
+import { microsToUsd } from '../../money.js';
 import { ProviderKindEnum } from '../providers/provider.graphql.js';
 import type { CatalogModel } from './catalog.js';
-import { microsToUsd } from '../../money.js';
 
 export const ModelTierEnum = builder.enumType('ModelTier', { values: ['PREMIUM', 'BALANCED', 'CHEAP'] as const });
 

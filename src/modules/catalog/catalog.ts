@@ -2,12 +2,12 @@
 // table and its price versions, plus OpenRouter's own list when a workspace
 // connects an OpenRouter key (its prices apply from the moment they are read).
 import { BadUserInputError } from '../../errors.js';
-import { searchText } from '../../text-input.js';
 import type { ProviderKind } from '../../generated/prisma/enums.js';
-import { pageSize } from '../../pagination.js';
-import { BASE_MODELS, BASE_PRICE_VERSION, FALLBACK_MODEL, PRICE_CHANGES, type Tier } from './models.data.js';
 import { microsToUsd, usdToMicros } from '../../money.js';
-import { usdPerTokenToMicrosPerMTok, type Price, type PriceQuote } from './pricing.js';
+import { pageSize } from '../../pagination.js';
+import { searchText } from '../../text-input.js';
+import { BASE_MODELS, BASE_PRICE_VERSION, FALLBACK_MODEL, PRICE_CHANGES, type Tier } from './models.data.js';
+import { type Price, type PriceQuote, usdPerTokenToMicrosPerMTok } from './pricing.js';
 
 export interface CatalogModel {
   id: string;
@@ -46,7 +46,12 @@ export function parseOpenRouterList(listed: OpenRouterModel[]): ListedModel[] {
       const input = usdPerTokenToMicrosPerMTok(row.pricing?.prompt ?? '');
       const cachedInput = row.pricing?.input_cache_read ? usdPerTokenToMicrosPerMTok(row.pricing.input_cache_read) : input;
       const price = { input, cachedInput, output: usdPerTokenToMicrosPerMTok(row.pricing?.completion ?? '') };
-      parsed.push({ model: row.id, displayName: typeof row.name === 'string' ? row.name : row.id, contextWindow: Number.isInteger(row.context_length) ? row.context_length! : null, price });
+      parsed.push({
+        model: row.id,
+        displayName: typeof row.name === 'string' ? row.name : row.id,
+        contextWindow: Number.isInteger(row.context_length) ? row.context_length! : null,
+        price,
+      });
     } catch {
       // A model OpenRouter lists without a numeric price ("-1" for variable pricing, say) keeps the shipped price or the fallback.
     }
@@ -72,7 +77,17 @@ export function createCatalog() {
     for (const [model, displayName, contextWindow, input, cachedInput, output, tier, capabilities] of rows) {
       const price = { input: usdToMicros(input), cachedInput: usdToMicros(cachedInput), output: usdToMicros(output) };
       base.set(keyOf(kind, model), price);
-      models.set(keyOf(kind, model), { id: keyOf(kind, model), kind, model, displayName, contextWindow, tier, capabilities: capabilities.split(','), price, priceVersion: BASE_PRICE_VERSION });
+      models.set(keyOf(kind, model), {
+        id: keyOf(kind, model),
+        kind,
+        model,
+        displayName,
+        contextWindow,
+        tier,
+        capabilities: capabilities.split(','),
+        price,
+        priceVersion: BASE_PRICE_VERSION,
+      });
     }
   }
   // Each version is the whole table as of its date: the previous one with its changes applied.
@@ -166,7 +181,10 @@ export function createCatalog() {
       sorted ??= [...models.values()].sort((a, b) => a.id.localeCompare(b.id));
       const needle = filter.search ? folded(searchText(filter.search, 'search')) : '';
       const matching = sorted.filter(
-        (m) => (!filter.kind || m.kind === filter.kind) && (!filter.tier || m.tier === filter.tier) && (!needle || folded(m.id).includes(needle) || folded(m.displayName).includes(needle)),
+        (m) =>
+          (!filter.kind || m.kind === filter.kind) &&
+          (!filter.tier || m.tier === filter.tier) &&
+          (!needle || folded(m.id).includes(needle) || folded(m.displayName).includes(needle)),
       );
       let start = 0;
       if (filter.after) {

@@ -6,7 +6,7 @@
 // list when they start and every few minutes.
 import type { Sql } from '../../db/sql.js';
 import type { Logger } from '../../logging/logger.js';
-import { parseOpenRouterList, type Catalog, type ListedModel, type OpenRouterModel } from './catalog.js';
+import { type Catalog, type ListedModel, type OpenRouterModel, parseOpenRouterList } from './catalog.js';
 
 /** At most one refresh an hour per instance, however often keys are added or tested. */
 const REFRESH_EVERY_MS = 3_600_000;
@@ -39,7 +39,13 @@ export function createOpenRouterSync(deps: OpenRouterSyncDeps) {
       await tx.query(
         `INSERT INTO catalog_models (kind, model, display_name, context_window, input_micros, cached_input_micros, output_micros, refreshed_at)
         SELECT 'OPENROUTER', * FROM unnest($1::text[], $2::text[], $3::int[], $4::int8[], $5::int8[], $6::int8[]), (SELECT $7::timestamptz) AS at`,
-        [listed.map((m) => m.model), listed.map((m) => m.displayName), listed.map((m) => m.contextWindow), ...(['input', 'cachedInput', 'output'] as const).map((k) => listed.map((m) => m.price[k].toString())), now],
+        [
+          listed.map((m) => m.model),
+          listed.map((m) => m.displayName),
+          listed.map((m) => m.contextWindow),
+          ...(['input', 'cachedInput', 'output'] as const).map((k) => listed.map((m) => m.price[k].toString())),
+          now,
+        ],
       );
     });
     deps.catalog.applyOpenRouter(listed, now);
@@ -69,11 +75,22 @@ export function createOpenRouterSync(deps: OpenRouterSyncDeps) {
 
     /** Puts the stored list in force on this instance. */
     async load(): Promise<void> {
-      const rows = await deps.sql.query<{ model: string; display_name: string; context_window: number | null; input_micros: bigint; cached_input_micros: bigint; output_micros: bigint; refreshed_at: Date }>(
-        `SELECT model, display_name, context_window, input_micros, cached_input_micros, output_micros, refreshed_at FROM catalog_models WHERE kind = 'OPENROUTER'`,
-      );
+      const rows = await deps.sql.query<{
+        model: string;
+        display_name: string;
+        context_window: number | null;
+        input_micros: bigint;
+        cached_input_micros: bigint;
+        output_micros: bigint;
+        refreshed_at: Date;
+      }>(`SELECT model, display_name, context_window, input_micros, cached_input_micros, output_micros, refreshed_at FROM catalog_models WHERE kind = 'OPENROUTER'`);
       if (rows.length === 0) return;
-      const listed: ListedModel[] = rows.map((r) => ({ model: r.model, displayName: r.display_name, contextWindow: r.context_window, price: { input: r.input_micros, cachedInput: r.cached_input_micros, output: r.output_micros } }));
+      const listed: ListedModel[] = rows.map((r) => ({
+        model: r.model,
+        displayName: r.display_name,
+        contextWindow: r.context_window,
+        price: { input: r.input_micros, cachedInput: r.cached_input_micros, output: r.output_micros },
+      }));
       deps.catalog.applyOpenRouter(listed, rows[0].refreshed_at);
     },
   };

@@ -11,7 +11,7 @@ import type { UsageTickService } from '../usage/usage-tick.service.js';
 import type { Outcome } from './attempt.js';
 import type { ChatPlan } from './chat-plan.js';
 import type { RouteCandidate } from './route.service.js';
-import { turnLength, type SessionService } from './session.service.js';
+import { type SessionService, turnLength } from './session.service.js';
 
 export interface AfterCallDeps {
   ledger: Ledger;
@@ -27,7 +27,13 @@ export type AfterCall = ReturnType<typeof createAfterCall>;
 
 export function createAfterCall(deps: AfterCallDeps) {
   /** Resolves with the call's cost once its row is final. A health update that fails is logged; the others fail the chat. */
-  return async function afterCall(plan: ChatPlan, { provider, model }: RouteCandidate, eventId: string, reservation: Reservation, outcome: Outcome): Promise<{ costMicros: bigint }> {
+  return async function afterCall(
+    plan: ChatPlan,
+    { provider, model }: RouteCandidate,
+    eventId: string,
+    reservation: Reservation,
+    outcome: Outcome,
+  ): Promise<{ costMicros: bigint }> {
     const { status, tokens } = outcome;
     const errorCode = outcome.error?.code ?? null;
     const finalized = await deps.ledger.finalize(
@@ -36,7 +42,15 @@ export function createAfterCall(deps: AfterCallDeps) {
       { status, tokens, usageSource: outcome.usageSource, durationMs: outcome.durationMs, ttftMs: outcome.ttftMs, errorCode, sessionMessages: turnLength(plan.asked) },
       plan.prefs.timezone,
     );
-    deps.metrics.callFinished({ kind: provider.kind, model, status, durationMs: outcome.durationMs, ttftMs: outcome.ttftMs, promptTokens: tokens.promptTokens, completionTokens: tokens.completionTokens });
+    deps.metrics.callFinished({
+      kind: provider.kind,
+      model,
+      status,
+      durationMs: outcome.durationMs,
+      ttftMs: outcome.ttftMs,
+      promptTokens: tokens.promptTokens,
+      completionTokens: tokens.completionTokens,
+    });
     await deps.health.afterCall(provider, { status, errorCode, message: outcome.error?.message ?? null }).catch(deps.onUnexpected);
     deps.usageTicks.publish(plan.viewer.workspaceId, {
       providerId: provider.id,

@@ -7,21 +7,21 @@ import { childSignal } from '../../child-signal.js';
 import { SealError } from '../../crypto/seal.js';
 import { AppError } from '../../errors.js';
 import type { UsageSource } from '../../generated/prisma/client.js';
+import type { Metrics } from '../../metrics.js';
+import type { AlertService } from '../alerts/alerts.service.js';
 import { providerScope } from '../limits/counter-scopes.js';
-import { LimitExceeded, limitAlertDrafts, type Guard } from '../limits/guards.js';
+import { type Guard, LimitExceeded, limitAlertDrafts } from '../limits/guards.js';
 import { outputAllowance } from '../limits/output-allowance.js';
 import type { Adapters } from '../providers/adapters/adapters.js';
 import { KINDS } from '../providers/kinds.js';
-import { isPlatform } from '../providers/visibility.js';
 import type { ProviderService } from '../providers/provider.service.js';
-import type { AlertService } from '../alerts/alerts.service.js';
-import type { Metrics } from '../../metrics.js';
+import { isPlatform } from '../providers/visibility.js';
 import type { Ledger, Reservation } from '../usage/ledger.js';
 import { estimateTokens, type TokenCounts } from '../usage/token-counts.js';
 import type { AfterCall } from './after-call.js';
 import type { ChatEvent, UpstreamRequest } from './canonical.js';
 import type { ChatPlan } from './chat-plan.js';
-import { ProviderRemoved, type LiveStreams } from './live-streams.js';
+import { type LiveStreams, ProviderRemoved } from './live-streams.js';
 import type { RouteCandidate } from './route.service.js';
 
 /** How one attempt ended, as the ledger records it and the caller is told. */
@@ -167,7 +167,10 @@ function reservationOf(
     sessionId: session.id,
     streamed: call.streamed,
     promptEstimate,
-    output: outputAllowance({ maxTokens: request.options.maxTokens, promptTokens: promptEstimate }, { maxTokensPerRequest: prefs.maxTokensPerRequest, contextWindow: call.contextWindow }),
+    output: outputAllowance(
+      { maxTokens: request.options.maxTokens, promptTokens: promptEstimate },
+      { maxTokensPerRequest: prefs.maxTokensPerRequest, contextWindow: call.contextWindow },
+    ),
     fallbackFromId: call.fallbackFromId,
     reservedAt: call.at,
     // A chat that names no session opens one: its first reservation writes it.

@@ -4,8 +4,9 @@
 // from it; adapters translate it to and from a provider's protocol. A new kind
 // of part (an image, a tool call, a tool result) is a new member of `Part`,
 // and routing, limits and the ledger do not see it.
-import type { ProviderKind, UsageSource } from '../../generated/prisma/enums.js';
+
 import type { AppError } from '../../errors.js';
+import type { ProviderKind, UsageSource } from '../../generated/prisma/enums.js';
 import type { TokenCounts } from '../usage/token-counts.js';
 
 export type Role = 'system' | 'user' | 'assistant';
@@ -53,11 +54,7 @@ export interface UpstreamRequest {
 }
 
 /** What an adapter yields while a provider answers, whatever its protocol. */
-export type AnswerEvent =
-  | { type: 'text'; text: string }
-  | { type: 'thinking'; text: string }
-  | { type: 'usage'; usage: TokenCounts }
-  | { type: 'finish'; reason: string | null };
+export type AnswerEvent = { type: 'text'; text: string } | { type: 'thinking'; text: string } | { type: 'usage'; usage: TokenCounts } | { type: 'finish'; reason: string | null };
 
 /** A call's counts and cost as the caller is told them. */
 export interface ReportedUsage extends TokenCounts {
@@ -67,8 +64,8 @@ export interface ReportedUsage extends TokenCounts {
 
 /** What the core yields for one chat: `start` per candidate tried, deltas, then `usage` and `finish`, or `error`. */
 export type ChatEvent =
-  | { type: 'start'; providerId: string; kind: ProviderKind; model: string; sessionId: string; /** not the route's first choice */ fallback: boolean }
-  | { type: 'text' | 'thinking'; text: string; /** running estimate of the answer's tokens */ tokensSoFar: number }
+  | { type: 'start'; providerId: string; kind: ProviderKind; model: string; sessionId: string /** not the route's first choice */; fallback: boolean }
+  | { type: 'text' | 'thinking'; text: string /** running estimate of the answer's tokens */; tokensSoFar: number }
   | { type: 'usage'; usage: ReportedUsage; usageEventId: string }
   | { type: 'finish'; reason: string | null }
   | { type: 'error'; error: AppError };

@@ -9,8 +9,8 @@ import { callerName, modelName } from '../../text-input.js';
 import { MAX_OUTPUT_TOKENS } from '../limits/output-allowance.js';
 import type { StoredPreferences } from '../preferences/preferences.repository.js';
 import { estimateTokens } from '../usage/token-counts.js';
-import { textOf, type ChatRequest, type Message } from './canonical.js';
-import { usableCandidates, type RouteCandidate, type RouteService } from './route.service.js';
+import { type ChatRequest, type Message, textOf } from './canonical.js';
+import { type RouteCandidate, type RouteService, usableCandidates } from './route.service.js';
 import type { SessionService } from './session.service.js';
 
 /** A chat ready to run: who asks, what, in which session, through which candidates. */
@@ -77,7 +77,8 @@ function validate(request: ChatRequest): void {
   if (messages.length === 0) throw new BadUserInputError('messages must not be empty', 'messages');
   if (messages.length > MAX_MESSAGES) throw new BadUserInputError(`At most ${MAX_MESSAGES} messages per call`, 'messages');
   if (request.sessionId !== undefined && !isUuid(request.sessionId)) throw new BadUserInputError('sessionId must be the id of a session this API gave out', 'sessionId');
-  if (options.temperature !== undefined && !(options.temperature >= 0 && options.temperature <= 2)) throw new BadUserInputError('temperature must be between 0 and 2', 'temperature');
+  if (options.temperature !== undefined && !(options.temperature >= 0 && options.temperature <= 2))
+    throw new BadUserInputError('temperature must be between 0 and 2', 'temperature');
   if (options.maxTokens !== undefined && !(Number.isInteger(options.maxTokens) && options.maxTokens >= 1 && options.maxTokens <= MAX_OUTPUT_TOKENS)) {
     throw new BadUserInputError(`maxTokens must be a whole number from 1 to ${MAX_OUTPUT_TOKENS}`, 'maxTokens');
   }

@@ -1,11 +1,11 @@
-import type { ProviderKind } from '../../generated/prisma/client.js';
 import { notFound } from '../../errors.js';
+import type { ProviderKind } from '../../generated/prisma/client.js';
 import { builder } from '../../graphql/builder.js';
-import { microsToUsd } from '../../money.js';
-import { UsageSourceEnum } from '../usage/usage.graphql.js';
 import { connectionType } from '../../graphql/connection.js';
+import { microsToUsd } from '../../money.js';
 import { ProviderKindEnum } from '../providers/provider.graphql.js';
-import { roleOfName, type ChatAnswer, type ChatEvent, type ChatRequest, type ReportedUsage } from './canonical.js';
+import { UsageSourceEnum } from '../usage/usage.graphql.js';
+import { type ChatAnswer, type ChatEvent, type ChatRequest, type ReportedUsage, roleOfName } from './canonical.js';
 import type { RouteCandidate as Candidate } from './route.service.js';
 
 // The GraphQL front door: ChatInput → the core's canonical request, its events → ChatChunk (numbered), its answer → ChatResult.

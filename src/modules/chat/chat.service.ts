@@ -7,11 +7,11 @@
 import type { Viewer } from '../../auth/viewer.js';
 import { AppError } from '../../errors.js';
 import { microsToUsd } from '../../money.js';
-import { createAfterCall, type AfterCallDeps } from './after-call.js';
-import { createAttempt, type AttemptDeps, type AttemptResult } from './attempt.js';
+import { type AfterCallDeps, createAfterCall } from './after-call.js';
+import { type AttemptDeps, type AttemptResult, createAttempt } from './attempt.js';
 import type { ChatAnswer, ChatEvent, ChatRequest } from './canonical.js';
-import { planChat, type ChatPlan } from './chat-plan.js';
-import { nextStep, sleep, type RetryPolicy } from './retry.js';
+import { type ChatPlan, planChat } from './chat-plan.js';
+import { nextStep, type RetryPolicy, sleep } from './retry.js';
 import type { RouteService } from './route.service.js';
 import type { SessionService } from './session.service.js';
 

@@ -10,16 +10,16 @@
 // bounds how long a change made past the API (SQL by hand, `rotate-keys`) or a
 // lost message can go unseen. Keys stay sealed in it: they are opened per call.
 import type { Viewer } from '../../auth/viewer.js';
-import { BadUserInputError, NotFoundError } from '../../errors.js';
 import type { Sql } from '../../db/sql.js';
+import { BadUserInputError, NotFoundError } from '../../errors.js';
 import type { AgentPreference, Provider } from '../../generated/prisma/client.js';
-import { listAgentPreferences, readPreferences, type StoredPreferences } from '../preferences/preferences.repository.js';
-import { readCounters } from '../limits/counters.repository.js';
+import { callerName, modelName } from '../../text-input.js';
 import { providerScope, workspaceScope } from '../limits/counter-scopes.js';
+import { readCounters } from '../limits/counters.repository.js';
 import { MIN_USEFUL_OUTPUT_TOKENS } from '../limits/output-allowance.js';
 import { dayKey, monthKey } from '../limits/periods.js';
+import { listAgentPreferences, readPreferences, type StoredPreferences } from '../preferences/preferences.repository.js';
 import { KINDS } from '../providers/kinds.js';
-import { callerName, modelName } from '../../text-input.js';
 import type { ProviderRepository } from '../providers/provider.repository.js';
 import { canSee, isPlatform } from '../providers/visibility.js';
 

@@ -3,7 +3,7 @@
 // reads and a turn's messages are written here.
 import type { Database } from '../../db/client.js';
 import type { ChatMessage, ChatSession } from '../../generated/prisma/client.js';
-import { olderThan, type Cursor } from '../../pagination.js';
+import { type Cursor, olderThan } from '../../pagination.js';
 
 /** A stored message, in the session's order. */
 export type StoredMessage = Pick<ChatMessage, 'seq' | 'role' | 'content'>;

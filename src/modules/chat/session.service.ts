@@ -4,9 +4,9 @@ import { randomUUID } from 'node:crypto';
 import type { Viewer } from '../../auth/viewer.js';
 import { NotFoundError } from '../../errors.js';
 import type { ChatMessage, ChatSession } from '../../generated/prisma/client.js';
-import { decodeCursor, pageSize, toPage } from '../../pagination.js';
 import { isUuid } from '../../ids.js';
-import { nameOfRole, roleOfName, textMessage, textOf, type Message } from './canonical.js';
+import { decodeCursor, pageSize, toPage } from '../../pagination.js';
+import { type Message, nameOfRole, roleOfName, textMessage, textOf } from './canonical.js';
 import type { SessionRepository } from './session.repository.js';
 
 export function createSessionService(repository: SessionRepository, clock: () => Date) {
@@ -62,7 +62,10 @@ export function createSessionService(repository: SessionRepository, clock: () =>
     async storeTurn(sessionId: string, messageCount: number, asked: Message[], reply: string): Promise<void> {
       const turn = [...asked.filter((m) => m.role !== 'system'), textMessage('assistant', reply)];
       const firstSeq = messageCount - turn.length;
-      await repository.insertMessages(sessionId, turn.map((m, i) => ({ seq: firstSeq + i, role: nameOfRole(m.role), content: textOf(m) })));
+      await repository.insertMessages(
+        sessionId,
+        turn.map((m, i) => ({ seq: firstSeq + i, role: nameOfRole(m.role), content: textOf(m) })),
+      );
     },
   };
 }

@@ -6,8 +6,8 @@
 // an error share at or above the threshold over enough calls → DEGRADED; back
 // under it → ACTIVE (RECOVERED); a successful test → ACTIVE.
 import type { ProviderStatus } from '../../generated/prisma/enums.js';
-import type { AlertService } from '../alerts/alerts.service.js';
 import { forEachItem, type ItemFailed } from '../../jobs/scheduler.js';
+import type { AlertService } from '../alerts/alerts.service.js';
 import type { CallCounts, HealthRepository, ProviderRef } from './health.repository.js';
 
 export interface HealthPolicy {
@@ -50,7 +50,11 @@ export function createHealthService(deps: HealthServiceDeps) {
     const moved = await repository.moveStatus(providerId, change.to, change.from, message, now);
     if (!moved) return false;
     deps.routingChanged(moved.workspaceId);
-    const what = { PROVIDER_DEGRADED: 'is failing often and is used only when no other provider can answer', PROVIDER_INVALID: 'refused its key: calls go elsewhere until a test succeeds', PROVIDER_RECOVERED: 'is healthy again' }[change.alert];
+    const what = {
+      PROVIDER_DEGRADED: 'is failing often and is used only when no other provider can answer',
+      PROVIDER_INVALID: 'refused its key: calls go elsewhere until a test succeeds',
+      PROVIDER_RECOVERED: 'is healthy again',
+    }[change.alert];
     await deps.alerts.raise(moved.workspaceId, [
       {
         kind: change.alert,
@@ -92,7 +96,12 @@ export function createHealthService(deps: HealthServiceDeps) {
     async recheckDegraded(itemFailed: ItemFailed): Promise<{ recovered: number; failed: number }> {
       const degraded = await repository.listDegraded();
       let recovered = 0;
-      const failed = await forEachItem(degraded, (provider) => `provider ${provider.id}`, async (provider) => void ((await recoverIfHealthy(provider)) && recovered++), itemFailed);
+      const failed = await forEachItem(
+        degraded,
+        (provider) => `provider ${provider.id}`,
+        async (provider) => void ((await recoverIfHealthy(provider)) && recovered++),
+        itemFailed,
+      );
       return { recovered, failed };
     },
   };

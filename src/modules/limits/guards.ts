@@ -2,8 +2,8 @@
 // when one would be passed, and the alerts a reservation raises when it crosses
 // the warning share or the limit.
 import { AppError } from '../../errors.js';
-import type { AlertDraft } from '../alerts/alerts.service.js';
 import { microsToUsd } from '../../money.js';
+import type { AlertDraft } from '../alerts/alerts.service.js';
 
 export type LimitKey = 'PROVIDER_DAILY_TOKENS' | 'PROVIDER_MONTHLY_BUDGET' | 'WORKSPACE_DAILY_TOKENS' | 'WORKSPACE_MONTHLY_BUDGET';
 /** Every limit that can refuse a call: the four counters a workspace sets, and the operator's monthly platform calls per workspace. */
@@ -80,13 +80,19 @@ export function limitAlerts(guards: Guard[], threshold: number): LimitAlert[] {
     // Only a refusal says a limit is reached: a reservation may fill what is left (its output allowance
     // shrinks to fit), and its finalize gives back what the call did not use.
     if (guard.after === null) {
-      raise('REACHED', `${capitalize(DESCRIPTION[guard.key])} (${show(guard.limit)}) is reached for ${guard.period}: calls are refused until ${budget ? 'next month' : 'tomorrow'}`);
+      raise(
+        'REACHED',
+        `${capitalize(DESCRIPTION[guard.key])} (${show(guard.limit)}) is reached for ${guard.period}: calls are refused until ${budget ? 'next month' : 'tomorrow'}`,
+      );
       continue;
     }
-    const warnAt = (Number(guard.limit) * threshold);
+    const warnAt = Number(guard.limit) * threshold;
     const before = guard.after - guard.added;
     if (Number(before) < warnAt && Number(guard.after) >= warnAt) {
-      raise('WARNING', `${capitalize(DESCRIPTION[guard.key])} is ${Math.floor((Number(guard.after) / Number(guard.limit)) * 100)}% used for ${guard.period} (${show(guard.after)} of ${show(guard.limit)})`);
+      raise(
+        'WARNING',
+        `${capitalize(DESCRIPTION[guard.key])} is ${Math.floor((Number(guard.after) / Number(guard.limit)) * 100)}% used for ${guard.period} (${show(guard.after)} of ${show(guard.limit)})`,
+      );
     }
   }
   return alerts;

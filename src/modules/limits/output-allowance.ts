@@ -18,7 +18,10 @@ export interface OutputAllowance {
   min: number;
 }
 
-export function outputAllowance(call: { maxTokens?: number | null; promptTokens: number }, caps: { maxTokensPerRequest: number | null; contextWindow: number | null }): OutputAllowance {
+export function outputAllowance(
+  call: { maxTokens?: number | null; promptTokens: number },
+  caps: { maxTokensPerRequest: number | null; contextWindow: number | null },
+): OutputAllowance {
   if (call.maxTokens != null) return { max: call.maxTokens, min: call.maxTokens };
   const contextLeft = caps.contextWindow === null ? Infinity : caps.contextWindow - call.promptTokens;
   const max = Math.max(1, Math.min(caps.maxTokensPerRequest ?? DEFAULT_OUTPUT_TOKENS, contextLeft));

@@ -12,7 +12,8 @@ const AgentModelPreference = builder.prismaObject('AgentPreference', {
     fallbackModel: t.exposeString('fallbackModel', { nullable: true }),
     estimatedUsdPerMTok: t.withAuth({ authenticated: true }).float({
       nullable: true,
-      description: "Blended cost indicator of the choice: USD per 1M tokens at the catalog's price, three input tokens to one output; null when the catalog does not list the model",
+      description:
+        "Blended cost indicator of the choice: USD per 1M tokens at the catalog's price, three input tokens to one output; null when the catalog does not list the model",
       resolve: async (choice, _args, context) => {
         const provider = await context.services.providers.get(context.viewer, choice.providerId);
         return provider && context.services.catalog.blendedUsdPerMTok(provider.kind, choice.model);

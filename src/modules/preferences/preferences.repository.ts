@@ -4,7 +4,7 @@ import type { Viewer } from '../../auth/viewer.js';
 import type { Database } from '../../db/client.js';
 import type { Sql } from '../../db/sql.js';
 import type { AgentPreference, Preferences } from '../../generated/prisma/client.js';
-import { recordAudit, type AuditRecord } from '../audit/audit.repository.js';
+import { type AuditRecord, recordAudit } from '../audit/audit.repository.js';
 
 export type StoredPreferences = Omit<Preferences, 'updatedAt'>;
 

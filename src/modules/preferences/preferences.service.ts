@@ -36,7 +36,6 @@ export interface AgentPreferenceInput {
 
 export type PreferencesView = Omit<Preferences, 'updatedAt'> & { agentPreferences: AgentPreference[] };
 
-
 export function createPreferencesService(
   repository: PreferencesRepository,
   providers: ProviderService,
@@ -81,10 +80,7 @@ export function createPreferencesService(
     read,
 
     async get(viewer: Viewer): Promise<PreferencesView> {
-      const [preferences, agentPreferences] = await Promise.all([
-        read(viewer.workspaceId),
-        repository.listAgentPreferences(viewer.workspaceId),
-      ]);
+      const [preferences, agentPreferences] = await Promise.all([read(viewer.workspaceId), repository.listAgentPreferences(viewer.workspaceId)]);
       return { ...preferences, agentPreferences };
     },
 
@@ -112,7 +108,8 @@ export function createPreferencesService(
         data.timezone = input.timezone;
       }
       if (input.quotaWarningThreshold != null) {
-        if (!(input.quotaWarningThreshold > 0 && input.quotaWarningThreshold <= 1)) throw new BadUserInputError('quotaWarningThreshold must be above 0 and at most 1', 'quotaWarningThreshold');
+        if (!(input.quotaWarningThreshold > 0 && input.quotaWarningThreshold <= 1))
+          throw new BadUserInputError('quotaWarningThreshold must be above 0 and at most 1', 'quotaWarningThreshold');
         data.quotaWarningThreshold = input.quotaWarningThreshold;
       }
       if (input.maxTokensPerRequest !== undefined) {

@@ -20,8 +20,22 @@ export interface KindSpec {
 
 export const KINDS: Record<ProviderKind, KindSpec> = {
   OPENAI: { protocol: 'openai', displayName: 'OpenAI', defaultBaseUrl: 'https://api.openai.com/v1', defaultModel: 'gpt-4o-mini', requiresKey: true, keyPrefix: 'sk-' },
-  ANTHROPIC: { protocol: 'anthropic', displayName: 'Anthropic', defaultBaseUrl: 'https://api.anthropic.com', defaultModel: 'claude-3-5-haiku-latest', requiresKey: true, keyPrefix: 'sk-ant-' },
-  GEMINI: { protocol: 'gemini', displayName: 'Google Gemini', defaultBaseUrl: 'https://generativelanguage.googleapis.com', defaultModel: 'gemini-2.0-flash', requiresKey: true, keyPrefix: 'AIza' },
+  ANTHROPIC: {
+    protocol: 'anthropic',
+    displayName: 'Anthropic',
+    defaultBaseUrl: 'https://api.anthropic.com',
+    defaultModel: 'claude-3-5-haiku-latest',
+    requiresKey: true,
+    keyPrefix: 'sk-ant-',
+  },
+  GEMINI: {
+    protocol: 'gemini',
+    displayName: 'Google Gemini',
+    defaultBaseUrl: 'https://generativelanguage.googleapis.com',
+    defaultModel: 'gemini-2.0-flash',
+    requiresKey: true,
+    keyPrefix: 'AIza',
+  },
   DEEPSEEK: { protocol: 'openai', displayName: 'DeepSeek', defaultBaseUrl: 'https://api.deepseek.com', defaultModel: 'deepseek-chat', requiresKey: true, keyPrefix: 'sk-' },
   OPENROUTER: {
     protocol: 'openai',
@@ -36,7 +50,13 @@ export const KINDS: Record<ProviderKind, KindSpec> = {
   XAI: { protocol: 'openai', displayName: 'xAI', defaultBaseUrl: 'https://api.x.ai/v1', defaultModel: 'grok-2-latest', requiresKey: true, keyPrefix: 'xai-' },
   GROQ: { protocol: 'openai', displayName: 'Groq', defaultBaseUrl: 'https://api.groq.com/openai/v1', defaultModel: 'llama-3.1-8b-instant', requiresKey: true, keyPrefix: 'gsk_' },
   MISTRAL: { protocol: 'openai', displayName: 'Mistral', defaultBaseUrl: 'https://api.mistral.ai/v1', defaultModel: 'mistral-small-latest', requiresKey: true },
-  TOGETHER: { protocol: 'openai', displayName: 'Together', defaultBaseUrl: 'https://api.together.xyz/v1', defaultModel: 'meta-llama/Llama-3.3-70B-Instruct-Turbo', requiresKey: true },
+  TOGETHER: {
+    protocol: 'openai',
+    displayName: 'Together',
+    defaultBaseUrl: 'https://api.together.xyz/v1',
+    defaultModel: 'meta-llama/Llama-3.3-70B-Instruct-Turbo',
+    requiresKey: true,
+  },
   OLLAMA: { protocol: 'openai', displayName: 'Ollama', defaultBaseUrl: 'http://localhost:11434/v1', defaultModel: 'llama3.1', requiresKey: false },
   OPENAI_COMPATIBLE: { protocol: 'openai', displayName: 'OpenAI-compatible', defaultBaseUrl: null, defaultModel: 'default', requiresKey: false },
 };

@@ -1,6 +1,6 @@
-import { CredentialType, ProviderKind, ProviderScope, ProviderStatus } from '../../generated/prisma/enums.js';
 import { maskKey } from '../../crypto/mask.js';
 import { notFound } from '../../errors.js';
+import { CredentialType, ProviderKind, ProviderScope, ProviderStatus } from '../../generated/prisma/enums.js';
 import { builder } from '../../graphql/builder.js';
 import { microsToUsd } from '../../money.js';
 import type { ProviderTestResult as TestResult } from './provider.service.js';
@@ -9,7 +9,9 @@ import { SCOPE_MEANING } from './visibility.js';
 export const ProviderKindEnum = builder.enumType(ProviderKind, { name: 'ProviderKind' });
 const ProviderScopeEnum = builder.enumType(ProviderScope, {
   name: 'ProviderScope',
-  description: Object.entries(SCOPE_MEANING).map(([scope, meaning]) => `${scope}: ${meaning}`).join('; '),
+  description: Object.entries(SCOPE_MEANING)
+    .map(([scope, meaning]) => `${scope}: ${meaning}`)
+    .join('; '),
 });
 const CredentialTypeEnum = builder.enumType(CredentialType, { name: 'CredentialType' });
 const ProviderStatusEnum = builder.enumType(ProviderStatus, { name: 'ProviderStatus' });
@@ -19,7 +21,10 @@ const ProviderHealth = builder.prismaObject('Provider', {
   variant: 'ProviderHealth',
   fields: (t) => ({
     status: t.field({ type: ProviderStatusEnum, resolve: (p) => p.status }),
-    errorRate: t.float({ description: 'Share of failed calls in the health window, 0..1 (upstream rate limits not counted)', resolve: async (p, _args, context) => (await context.services.providers.health(p)).errorRate }),
+    errorRate: t.float({
+      description: 'Share of failed calls in the health window, 0..1 (upstream rate limits not counted)',
+      resolve: async (p, _args, context) => (await context.services.providers.health(p)).errorRate,
+    }),
     requestsInWindow: t.int({ resolve: async (p, _args, context) => (await context.services.providers.health(p)).requests }),
     latencyP50Ms: t.float({ nullable: true, resolve: async (p, _args, context) => (await context.services.providers.health(p)).latencyP50Ms }),
     lastError: t.exposeString('lastError', { nullable: true, description: 'Redacted, human readable' }),

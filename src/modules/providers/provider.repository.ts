@@ -3,13 +3,13 @@
 // scope rules (visibility.ts) in every read for a viewer: a row outside the
 // viewer's sight does not exist for them.
 import type { Viewer } from '../../auth/viewer.js';
-import type { Prisma, PrismaClient, Provider, ProviderScope } from '../../generated/prisma/client.js';
 import type { Sql } from '../../db/sql.js';
+import type { Prisma, PrismaClient, Provider, ProviderScope } from '../../generated/prisma/client.js';
+import { isUuid } from '../../ids.js';
+import { type AuditRecord, recordAudit } from '../audit/audit.repository.js';
 import { providerScope } from '../limits/counter-scopes.js';
 import { dayKey, monthKey } from '../limits/periods.js';
 import type { PlatformProviders } from './platform-providers.js';
-import { isUuid } from '../../ids.js';
-import { recordAudit, type AuditRecord } from '../audit/audit.repository.js';
 import { canSee, canSeeUsageOf } from './visibility.js';
 
 /** Every provider column, named as the Prisma model names it. */
@@ -81,7 +81,10 @@ export function createProviderRepository(prisma: PrismaClient, sql: Sql, platfor
 
     /** Every stored key still in use, the longest unchecked first. */
     listKeysToRevalidate: (): Promise<Provider[]> =>
-      prisma.provider.findMany({ where: { deletedAt: null, status: { not: 'DISABLED' }, sealedKey: { not: null } }, orderBy: { lastValidatedAt: { sort: 'asc', nulls: 'first' } } }),
+      prisma.provider.findMany({
+        where: { deletedAt: null, status: { not: 'DISABLED' }, sealedKey: { not: null } },
+        orderBy: { lastValidatedAt: { sort: 'asc', nulls: 'first' } },
+      }),
 
     /** A scheduled check's result; a provider deleted meanwhile is left as it is. */
     async recordValidation(id: string, changes: Prisma.ProviderUncheckedUpdateManyInput): Promise<void> {
@@ -90,7 +93,10 @@ export function createProviderRepository(prisma: PrismaClient, sql: Sql, platfor
 
     /** The labels of these workspace providers, by id (deleted ones too: their history is still reported). */
     async labels(workspaceId: string, ids: string[]): Promise<Map<string, string>> {
-      const rows = await sql.query<{ id: string; label: string }>('SELECT id::text, label FROM providers WHERE workspace_id = $1 AND id::text = ANY($2::text[])', [workspaceId, ids]);
+      const rows = await sql.query<{ id: string; label: string }>('SELECT id::text, label FROM providers WHERE workspace_id = $1 AND id::text = ANY($2::text[])', [
+        workspaceId,
+        ids,
+      ]);
       return new Map(rows.map((row) => [row.id, row.label]));
     },
 
@@ -112,7 +118,6 @@ export function createProviderRepository(prisma: PrismaClient, sql: Sql, platfor
 }
 
 export type ProviderRepository = ReturnType<typeof createProviderRepository>;
-
 
 /** Raw rows carry bytea as a Buffer or a Uint8Array depending on the driver; the model's type is Uint8Array. */
 function withBytes(row: Provider): Provider {

@@ -3,21 +3,21 @@
 // delete (key material removed for good). Authorization, validation, the
 // credential rate limit and the audit trail live here; resolvers stay thin.
 import { randomUUID } from 'node:crypto';
-import { roleAtLeast, type Viewer } from '../../auth/viewer.js';
+import type { Viewer } from '../../auth/viewer.js';
 import type { Keyring } from '../../crypto/keyring.js';
 import { keyHint } from '../../crypto/mask.js';
-import { open, rowAad, seal, SealError } from '../../crypto/seal.js';
+import { open, rowAad, SealError, seal } from '../../crypto/seal.js';
 import { AppError, BadUserInputError, ForbiddenError, NotFoundError } from '../../errors.js';
-import { displayText, modelName } from '../../text-input.js';
-import { forEachItem, type ItemFailed } from '../../jobs/scheduler.js';
 import type { CredentialType, Provider, ProviderKind, ProviderScope } from '../../generated/prisma/client.js';
-import { checkBaseUrl, EgressRefused, type EgressPolicy, type Resolve } from '../../net/egress.js';
-import type { AuditRecord } from '../audit/audit.repository.js';
-import { budgetMicros, dailyTokenLimit } from '../limits/limit-input.js';
+import { forEachItem, type ItemFailed } from '../../jobs/scheduler.js';
 import { microsToUsd } from '../../money.js';
-import { ProviderCallError, type ProviderTarget } from './adapters/adapter.js';
-import type { Adapters } from './adapters/adapters.js';
+import { checkBaseUrl, type EgressPolicy, EgressRefused, type Resolve } from '../../net/egress.js';
+import { displayText, modelName } from '../../text-input.js';
+import type { AuditRecord } from '../audit/audit.repository.js';
 import type { HealthService } from '../health/health.service.js';
+import { budgetMicros, dailyTokenLimit } from '../limits/limit-input.js';
+import type { ProviderTarget } from './adapters/adapter.js';
+import type { Adapters } from './adapters/adapters.js';
 import type { CredentialRateLimit } from './credential-rate-limit.js';
 import { KINDS } from './kinds.js';
 import { PLATFORM_AAD_SCOPE } from './platform-providers.js';
@@ -75,7 +75,6 @@ export interface ProviderServiceDeps {
   /** Status changes a key test causes, with their alerts. */
   health: Pick<HealthService, 'restored' | 'invalid' | 'window'>;
 }
-
 
 export function createProviderService(deps: ProviderServiceDeps) {
   const { repository, keyring, adapters } = deps;
@@ -274,12 +273,9 @@ export function createProviderService(deps: ProviderServiceDeps) {
       assertCanManage(viewer, provider);
       await deps.rateLimit.consume(viewer.userId, viewer.workspaceId);
       // The key material goes for good; usage history keeps id, kind and label.
-      await repository.update(
-        viewer,
-        provider.id,
-        { sealedKey: null, keyId: null, keyHint: '', deletedAt: deps.clock(), status: 'DISABLED' },
-        [{ action: 'PROVIDER_DELETED', targetId: provider.id, data: { kind: provider.kind, label: provider.label } }],
-      );
+      await repository.update(viewer, provider.id, { sealedKey: null, keyId: null, keyHint: '', deletedAt: deps.clock(), status: 'DISABLED' }, [
+        { action: 'PROVIDER_DELETED', targetId: provider.id, data: { kind: provider.kind, label: provider.label } },
+      ]);
       deps.routingChanged(provider.workspaceId);
       deps.announceRemoval(provider.id);
       return provider.id;
@@ -323,7 +319,8 @@ function parseApiKey(kind: ProviderKind, raw: string): string {
   const key = raw.trim();
   if (!key && KINDS[kind].requiresKey) throw new BadUserInputError(`${KINDS[kind].displayName} needs an apiKey`, 'apiKey');
   // Say what is wrong without echoing any of it.
-  if (key.length > 4096 || /[\s\u0000-\u001f\u007f]/.test(key)) throw new BadUserInputError('apiKey must be at most 4096 characters without spaces or control characters', 'apiKey');
+  if (key.length > 4096 || /[\s\u0000-\u001f\u007f]/.test(key))
+    throw new BadUserInputError('apiKey must be at most 4096 characters without spaces or control characters', 'apiKey');
   return key;
 }
 

@@ -13,7 +13,7 @@ import type { Authenticate, Authentication } from '../../auth/authenticate.js';
 import { AppError, BadUserInputError, type ErrorCode } from '../../errors.js';
 import type { Logger } from '../../logging/logger.js';
 import { microsToUsd } from '../../money.js';
-import { DIMENSIONS, type Bucket, type Dimension } from './report.js';
+import { type Bucket, DIMENSIONS, type Dimension } from './report.js';
 import type { UsageService } from './usage.service.js';
 
 export interface CsvExportDeps {
@@ -22,8 +22,29 @@ export interface CsvExportDeps {
   logger: Logger;
 }
 
-const EVENT_HEADER = ['id', 'created_at', 'provider_id', 'kind', 'model', 'agent', 'operation', 'user_id', 'status', 'streamed', 'prompt_tokens',
-  'cached_prompt_tokens', 'completion_tokens', 'reasoning_tokens', 'total_tokens', 'usage_source', 'cost_usd', 'price_version', 'duration_ms', 'ttft_ms', 'error_code'];
+const EVENT_HEADER = [
+  'id',
+  'created_at',
+  'provider_id',
+  'kind',
+  'model',
+  'agent',
+  'operation',
+  'user_id',
+  'status',
+  'streamed',
+  'prompt_tokens',
+  'cached_prompt_tokens',
+  'completion_tokens',
+  'reasoning_tokens',
+  'total_tokens',
+  'usage_source',
+  'cost_usd',
+  'price_version',
+  'duration_ms',
+  'ttft_ms',
+  'error_code',
+];
 const TOTALS_HEADER = ['requests', 'failed_requests', 'prompt_tokens', 'completion_tokens', 'total_tokens', 'cost_usd', 'avg_duration_ms'];
 const BUCKETS: readonly Bucket[] = ['HOUR', 'DAY', 'WEEK', 'MONTH'];
 
@@ -72,7 +93,17 @@ export async function exportUsageCsv(req: IncomingMessage, res: ServerResponse, 
       for await (const page of pages) {
         if (stop.signal.aborted) return;
         const lines = page.map(({ bucketStart, key, totals: t }) =>
-          csvLine([bucketStart, ...dims.map((d) => key?.[d] ?? ''), t.requests, t.failedRequests, t.promptTokens, t.completionTokens, t.totalTokens, microsToUsd(t.costMicros), t.avgDurationMs]),
+          csvLine([
+            bucketStart,
+            ...dims.map((d) => key?.[d] ?? ''),
+            t.requests,
+            t.failedRequests,
+            t.promptTokens,
+            t.completionTokens,
+            t.totalTokens,
+            microsToUsd(t.costMicros),
+            t.avgDurationMs,
+          ]),
         );
         await write(res, lines.join(''));
       }
@@ -82,8 +113,29 @@ export async function exportUsageCsv(req: IncomingMessage, res: ServerResponse, 
       for await (const page of deps.usage.allEvents(viewer, { from: query.from, to: query.to })) {
         if (stop.signal.aborted) return;
         const lines = page.map((e) =>
-          csvLine([e.id, e.createdAt, e.providerId, e.kind, e.model, e.agent, e.operation, e.userId, e.status, e.streamed, e.promptTokens, e.cachedPromptTokens,
-            e.completionTokens, e.reasoningTokens, e.totalTokens, e.usageSource, microsToUsd(e.costMicros), e.priceVersion, e.durationMs, e.ttftMs, e.errorCode]),
+          csvLine([
+            e.id,
+            e.createdAt,
+            e.providerId,
+            e.kind,
+            e.model,
+            e.agent,
+            e.operation,
+            e.userId,
+            e.status,
+            e.streamed,
+            e.promptTokens,
+            e.cachedPromptTokens,
+            e.completionTokens,
+            e.reasoningTokens,
+            e.totalTokens,
+            e.usageSource,
+            microsToUsd(e.costMicros),
+            e.priceVersion,
+            e.durationMs,
+            e.ttftMs,
+            e.errorCode,
+          ]),
         );
         await write(res, lines.join(''));
       }
@@ -110,7 +162,10 @@ function parseQuery(params: URLSearchParams) {
   if (!(from < to)) throw new BadUserInputError('from must be before to', 'from');
   let groupBy: Dimension[] | undefined;
   if (params.has('groupBy')) {
-    const names = (params.get('groupBy') ?? '').split(',').map((n) => n.trim().toUpperCase()).filter(Boolean);
+    const names = (params.get('groupBy') ?? '')
+      .split(',')
+      .map((n) => n.trim().toUpperCase())
+      .filter(Boolean);
     const unknown = names.find((n) => !DIMENSIONS.includes(n as Dimension));
     if (unknown) throw new BadUserInputError(`groupBy takes ${DIMENSIONS.join(', ')}; "${unknown}" is not one`, 'groupBy');
     groupBy = names as Dimension[];

@@ -11,12 +11,12 @@ import { randomUUID } from 'node:crypto';
 import type { Sql } from '../../db/sql.js';
 import { statement } from '../../db/statement.js';
 import type { ProviderKind, UsageSource, UsageStatus } from '../../generated/prisma/client.js';
-import type { TokenCounts } from './token-counts.js';
-import type { OutputAllowance } from '../limits/output-allowance.js';
 import { costMicros, type PriceLookup } from '../catalog/pricing.js';
 import { platformQuotaScope, workspaceScope } from '../limits/counter-scopes.js';
-import { GUARD_ORDER, isBudget, LimitExceeded, type Guard, type LimitKey } from '../limits/guards.js';
+import { GUARD_ORDER, type Guard, isBudget, LimitExceeded, type LimitKey } from '../limits/guards.js';
+import type { OutputAllowance } from '../limits/output-allowance.js';
 import { dayKey, monthKey } from '../limits/periods.js';
+import type { TokenCounts } from './token-counts.js';
 
 export interface Reservation {
   workspaceId: string;

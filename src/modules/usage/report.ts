@@ -139,7 +139,8 @@ export function checkRange(range: { from: Date; to: Date }): void {
 export function validateReport(query: ReportQuery): void {
   checkRange(query);
   const buckets = (query.to.getTime() - query.from.getTime()) / 3_600_000 / BUCKET_HOURS[query.bucket];
-  if (buckets > MAX_BUCKETS) throw boundExceeded('buckets', `At most ${MAX_BUCKETS.toLocaleString('en-US')} buckets per report: choose a larger bucket or a shorter range`, 'bucket');
+  if (buckets > MAX_BUCKETS)
+    throw boundExceeded('buckets', `At most ${MAX_BUCKETS.toLocaleString('en-US')} buckets per report: choose a larger bucket or a shorter range`, 'bucket');
   for (const [field, values] of Object.entries(query.filter ?? {})) {
     if (Array.isArray(values) && values.length > MAX_FILTER_VALUES) throw new BadUserInputError(`At most ${MAX_FILTER_VALUES} values per filter`, `filter.${field}`);
   }
@@ -215,9 +216,13 @@ function statementParts(query: ReportQuery, sourceName: 'rollup' | 'ledger') {
 
 /** Refuses a report whose series would pass a bound, before its cells are read. */
 function checkSeriesSize(buckets: number, groups: number, maxCells: number): void {
-  if (groups > MAX_GROUPS) throw boundExceeded('groups', `At most ${MAX_GROUPS.toLocaleString('en-US')} groups per report: group by fewer dimensions, filter, or choose a shorter range`);
+  if (groups > MAX_GROUPS)
+    throw boundExceeded('groups', `At most ${MAX_GROUPS.toLocaleString('en-US')} groups per report: group by fewer dimensions, filter, or choose a shorter range`);
   if (buckets * groups > maxCells) {
-    throw boundExceeded('seriesCells', `At most ${maxCells.toLocaleString('en-US')} series cells (buckets × groups) here, this asks for ${(buckets * groups).toLocaleString('en-US')}: choose a larger bucket, a shorter range or fewer groups`);
+    throw boundExceeded(
+      'seriesCells',
+      `At most ${maxCells.toLocaleString('en-US')} series cells (buckets × groups) here, this asks for ${(buckets * groups).toLocaleString('en-US')}: choose a larger bucket, a shorter range or fewer groups`,
+    );
   }
 }
 
@@ -271,7 +276,9 @@ export async function usageReport(sql: Sql, query: ReportQuery, options: { sourc
   const rows = await sql.query<Row>(text, values);
 
   const part = (name: Row['part']) => rows.filter((row) => row.part === name);
-  const buckets = part('bucket').map((row) => row.bucket!).sort((a, b) => a.getTime() - b.getTime());
+  const buckets = part('bucket')
+    .map((row) => row.bucket!)
+    .sort((a, b) => a.getTime() - b.getTime());
   const groupRows = part('group');
   checkSeriesSize(buckets.length, dims.length ? groupRows.length : 1, MAX_REPORT_CELLS);
   const byTokens = (a: { totals: Totals }, b: { totals: Totals }) => b.totals.totalTokens - a.totals.totalTokens;
@@ -283,7 +290,9 @@ export async function usageReport(sql: Sql, query: ReportQuery, options: { sourc
     totals: totalsOf(part('total')[0]),
     groups: groups.sort(byTokens),
     series: zeroFilled(buckets, seriesGroups, dims, part('cell')),
-    models: part('model').map((row) => ({ key: { MODEL: row.d0 }, totals: totalsOf(row) })).sort(byTokens),
+    models: part('model')
+      .map((row) => ({ key: { MODEL: row.d0 }, totals: totalsOf(row) }))
+      .sort(byTokens),
     source: sourceName,
   };
 }
@@ -303,9 +312,17 @@ export async function usageSeriesPages(sql: Sql, query: ReportQuery): Promise<{ 
     `SELECT 'bucket' AS part, b AS bucket, ${shape.outDims(() => 'NULL')} FROM (${shape.bucketStarts()}) AS buckets${dims.length ? ` UNION ALL ${distinctGroups}` : ''}`,
     shape.values,
   );
-  const buckets = rows.filter((row) => row.part === 'bucket').map((row) => row.bucket!).sort((a, b) => a.getTime() - b.getTime());
+  const buckets = rows
+    .filter((row) => row.part === 'bucket')
+    .map((row) => row.bucket!)
+    .sort((a, b) => a.getTime() - b.getTime());
   // Ungrouped, the series has one "group": the whole report.
-  const groups = dims.length ? rows.filter((row) => row.part === 'group').map((row) => keyOf(row, dims)).sort(byKey) : [{}];
+  const groups = dims.length
+    ? rows
+        .filter((row) => row.part === 'group')
+        .map((row) => keyOf(row, dims))
+        .sort(byKey)
+    : [{}];
   checkSeriesSize(buckets.length, groups.length, MAX_EXPORT_CELLS);
 
   async function* pages(): AsyncGenerator<UsageReport['series']> {

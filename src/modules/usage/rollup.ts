@@ -13,10 +13,7 @@ export async function rebuildRollup(sql: Sql, workspaceId: string): Promise<numb
   return sql.transaction(async (tx) => {
     await tx.query('LOCK TABLE usage_daily IN EXCLUSIVE MODE');
     await tx.query('DELETE FROM usage_daily WHERE workspace_id = $1', [workspaceId]);
-    const [{ timezone }] = await tx.query<{ timezone: string }>(
-      `SELECT COALESCE((SELECT timezone FROM preferences WHERE workspace_id = $1), 'UTC') AS timezone`,
-      [workspaceId],
-    );
+    const [{ timezone }] = await tx.query<{ timezone: string }>(`SELECT COALESCE((SELECT timezone FROM preferences WHERE workspace_id = $1), 'UTC') AS timezone`, [workspaceId]);
     const rows = await tx.query<{ count: bigint }>(
       `WITH finished AS (SELECT * FROM usage_events WHERE workspace_id = $1 AND status <> 'RESERVED'),
         inserted AS (${ROLLUP_UPSERT.replace('$TZ', '$2')} RETURNING 1)

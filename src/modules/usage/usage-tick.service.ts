@@ -16,7 +16,10 @@ export function createUsageTickService(pubsub: GatewayPubSub): UsageTickService 
     subscribe: (viewer, signal) =>
       untilAborted(
         // A personal provider is its owner's alone: its id and counters included (as in `providers`).
-        pipe(pubsub.subscribe('usage:tick', viewer.workspaceId), filter((tick: UsageTickEvent) => tick.personalOwnerId === null || tick.personalOwnerId === viewer.userId)),
+        pipe(
+          pubsub.subscribe('usage:tick', viewer.workspaceId),
+          filter((tick: UsageTickEvent) => tick.personalOwnerId === null || tick.personalOwnerId === viewer.userId),
+        ),
         signal,
       ),
   };

@@ -1,9 +1,9 @@
 import { builder } from '../../graphql/builder.js';
 import { connectionType } from '../../graphql/connection.js';
-import type { UsageTickEvent } from '../../pubsub/pubsub.js';
 import { microsToUsd } from '../../money.js';
+import type { UsageTickEvent } from '../../pubsub/pubsub.js';
 import { ProviderKindEnum } from '../providers/provider.graphql.js';
-import { DIMENSIONS, MAX_TOP_MODELS, type GroupKey, type Totals, type UsageReport as Report } from './report.js';
+import { DIMENSIONS, type GroupKey, MAX_TOP_MODELS, type UsageReport as Report, type Totals } from './report.js';
 import type { UsageEventRow } from './usage.service.js';
 
 export const UsageSourceEnum = builder.enumType('UsageSource', {

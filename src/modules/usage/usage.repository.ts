@@ -1,7 +1,7 @@
 // The usage SQL the API asks for: reports and series (report.ts builds them),
 // and raw ledger rows, keyset-paginated on (created_at, id).
 import type { Sql } from '../../db/sql.js';
-import { filterConditions, usageReport, usageSeriesPages, type ReportQuery, type UsageFilter } from './report.js';
+import { filterConditions, type ReportQuery, type UsageFilter, usageReport, usageSeriesPages } from './report.js';
 import type { UsageEventRow } from './usage.service.js';
 
 const EVENT_COLUMNS = `id::text, created_at AS "createdAt", provider_id::text AS "providerId", kind::text, model, agent, operation, user_id AS "userId",

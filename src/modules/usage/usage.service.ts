@@ -2,12 +2,12 @@
 // visibility applied (members see their own calls, admins the workspace's)
 // and days counted in the workspace's time zone.
 import { roleAtLeast, type Viewer } from '../../auth/viewer.js';
+import { AppError } from '../../errors.js';
 import type { ProviderKind, UsageSource, UsageStatus } from '../../generated/prisma/enums.js';
 import { decodeCursor, pageSize, toPage } from '../../pagination.js';
-import { AppError } from '../../errors.js';
 import type { PreferencesService } from '../preferences/preferences.service.js';
 import type { ProviderRepository } from '../providers/provider.repository.js';
-import { checkRange, type Bucket, type Dimension, type GroupKey, type UsageFilter } from './report.js';
+import { type Bucket, checkRange, type Dimension, type GroupKey, type UsageFilter } from './report.js';
 import type { UsageRepository } from './usage.repository.js';
 
 export interface UsageEventRow {

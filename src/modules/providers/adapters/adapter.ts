@@ -2,9 +2,10 @@
 // answer events out: see chat/canonical.ts), and the mapping of upstream
 // failures to the contract's codes. Upstream error text is never passed on: it
 // can echo the key (OpenAI's 401 does), so callers get status and error type only.
-import type { ProviderKind } from '../../../generated/prisma/enums.js';
+
 import { childSignal } from '../../../child-signal.js';
 import { AppError, type ErrorCode } from '../../../errors.js';
+import type { ProviderKind } from '../../../generated/prisma/enums.js';
 import { EgressRefused } from '../../../net/egress.js';
 import { UpstreamLineTooLong } from '../../../net/http-fetch.js';
 import type { AnswerEvent, UpstreamRequest } from '../../chat/canonical.js';

@@ -1,17 +1,9 @@
 // Anthropic Messages API through @anthropic-ai/sdk. OAuth tokens go as a bearer token.
 import Anthropic from '@anthropic-ai/sdk';
 import type { Message, MessageCreateParamsNonStreaming, MessageParam, Usage } from '@anthropic-ai/sdk/resources/messages';
-import { textOf, type AnswerEvent, type UpstreamRequest } from '../../chat/canonical.js';
+import { type AnswerEvent, textOf, type UpstreamRequest } from '../../chat/canonical.js';
 import type { TokenCounts } from '../../usage/token-counts.js';
-import {
-  callProvider,
-  inBandError,
-  streamProvider,
-  type AdapterDeps,
-  type ProviderAdapter,
-  type ProviderTarget,
-  type UpstreamFailure,
-} from './adapter.js';
+import { type AdapterDeps, callProvider, inBandError, type ProviderAdapter, type ProviderTarget, streamProvider, type UpstreamFailure } from './adapter.js';
 
 export function createAnthropicAdapter(deps: AdapterDeps): ProviderAdapter {
   const client = (target: ProviderTarget) =>
@@ -40,7 +32,13 @@ export function createAnthropicAdapter(deps: AdapterDeps): ProviderAdapter {
     listModels,
     validate: async (target, signal) => ({ models: await listModels(target, signal) }),
     chat: (target, request, signal) =>
-      callProvider(target.kind, signal, deps.timeoutMs, async (callSignal) => messageEvents(await client(target).messages.create({ ...body(request), stream: false }, { signal: callSignal })), httpFailure),
+      callProvider(
+        target.kind,
+        signal,
+        deps.timeoutMs,
+        async (callSignal) => messageEvents(await client(target).messages.create({ ...body(request), stream: false }, { signal: callSignal })),
+        httpFailure,
+      ),
     stream: (target, request, signal) =>
       streamProvider(
         target.kind,
@@ -85,7 +83,10 @@ function httpFailure(error: unknown): UpstreamFailure | undefined {
 
 /** System text goes top level. */
 function body(request: UpstreamRequest): Omit<MessageCreateParamsNonStreaming, 'stream'> {
-  const system = request.messages.filter((m) => m.role === 'system').map(textOf).join('\n\n');
+  const system = request.messages
+    .filter((m) => m.role === 'system')
+    .map(textOf)
+    .join('\n\n');
   const params: Omit<MessageCreateParamsNonStreaming, 'stream'> = {
     model: request.model,
     max_tokens: request.options.maxTokens,

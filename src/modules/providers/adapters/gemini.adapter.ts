@@ -4,18 +4,10 @@
 // global fetch, which follows redirects and checks no address (README, Security
 // notes). Only its types are used.
 import type { Content, GenerateContentRequest, GenerateContentResponse, UsageMetadata } from '@google/generative-ai';
-import {
-  callProvider,
-  inBandError,
-  streamProvider,
-  type AdapterDeps,
-  type ProviderAdapter,
-  type ProviderTarget,
-  type UpstreamFailure,
-} from './adapter.js';
-import { sseData } from './sse.js';
-import { textOf, type AnswerEvent, type UpstreamRequest } from '../../chat/canonical.js';
+import { type AnswerEvent, textOf, type UpstreamRequest } from '../../chat/canonical.js';
 import type { TokenCounts } from '../../usage/token-counts.js';
+import { type AdapterDeps, callProvider, inBandError, type ProviderAdapter, type ProviderTarget, streamProvider, type UpstreamFailure } from './adapter.js';
+import { sseData } from './sse.js';
 
 interface GeminiErrorBody {
   error?: { status?: string; details?: Array<{ reason?: string }> };
@@ -109,7 +101,10 @@ function modelPath(model: string): string {
 
 /** Gemini's roles are user and model; system text goes in systemInstruction. */
 function generateRequest(request: UpstreamRequest): GenerateContentRequest {
-  const system = request.messages.filter((m) => m.role === 'system').map(textOf).join('\n\n');
+  const system = request.messages
+    .filter((m) => m.role === 'system')
+    .map(textOf)
+    .join('\n\n');
   return {
     contents: toGeminiContents(request.messages),
     ...(system ? { systemInstruction: { role: 'system', parts: [{ text: system }] } } : {}),

@@ -1,19 +1,11 @@
 // OpenAI, DeepSeek, OpenRouter, xAI, Groq, Mistral, Together, Ollama and any
 // OpenAI-compatible endpoint, through the `openai` SDK with a base URL.
 import OpenAI from 'openai';
-import { KINDS } from '../kinds.js';
 import type { ChatCompletion, ChatCompletionChunk, ChatCompletionCreateParamsBase, ChatCompletionMessageParam } from 'openai/resources/chat/completions';
-import { textOf, type AnswerEvent, type UpstreamRequest } from '../../chat/canonical.js';
+import { type AnswerEvent, textOf, type UpstreamRequest } from '../../chat/canonical.js';
 import type { TokenCounts } from '../../usage/token-counts.js';
-import {
-  callProvider,
-  inBandError,
-  streamProvider,
-  type AdapterDeps,
-  type ProviderAdapter,
-  type ProviderTarget,
-  type UpstreamFailure,
-} from './adapter.js';
+import { KINDS } from '../kinds.js';
+import { type AdapterDeps, callProvider, inBandError, type ProviderAdapter, type ProviderTarget, streamProvider, type UpstreamFailure } from './adapter.js';
 
 /** Distinct (kind, base URL) pairs whose SDK client is kept; past it the oldest is dropped. */
 const MAX_CLIENTS = 256;
@@ -46,8 +38,7 @@ export function createOpenAiCompatibleAdapter(deps: AdapterDeps): ProviderAdapte
   // Keyless servers (Ollama) still get a bearer header; any value does.
   const auth = (target: ProviderTarget) => ({ Authorization: `Bearer ${target.apiKey || 'no-key'}` });
 
-  const call = <T>(target: ProviderTarget, signal: AbortSignal, run: (signal: AbortSignal) => Promise<T>) =>
-    callProvider(target.kind, signal, deps.timeoutMs, run, httpFailure);
+  const call = <T>(target: ProviderTarget, signal: AbortSignal, run: (signal: AbortSignal) => Promise<T>) => callProvider(target.kind, signal, deps.timeoutMs, run, httpFailure);
 
   const listModels = (target: ProviderTarget, signal: AbortSignal) =>
     call(target, signal, async (callSignal) => {
