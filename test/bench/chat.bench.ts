@@ -185,6 +185,48 @@ async function gatewayRuntime() {
 const ms = (value: number | undefined) => (value === undefined ? '     -' : value.toFixed(2).padStart(7));
 const stats = (values: number[]) => ({ p50: percentile(values, 50), p99: percentile(values, 99) });
 
+if (before) {
+  const rounds = Number(process.env.BENCH_COMPARE_ROUNDS ?? 8);
+  const median = (values: number[]) => percentile(values, 50);
+  console.log(
+    `\nthis build vs BENCH_BEFORE (${process.env.BENCH_BEFORE}): ${rounds} rounds of ${CALLS_PER_LEVEL} calls at 16 clients each, taken in turns (which goes first alternates); median of the rounds (lowest–highest), ratio after/before of the medians`,
+  );
+  for (const mode of ['chat', 'stream'] as const) {
+    // Both builds get the same history: the same warm-up, then the rounds, before anything else runs.
+    for (const subject of [before, gateway]) await closedLoop(subject[mode], 16, WARMUP_CALLS, subject.process);
+    const rows = { before: [] as Array<Awaited<ReturnType<typeof closedLoop>>>, after: [] as Array<Awaited<ReturnType<typeof closedLoop>>> };
+    for (let round = 0; round < rounds; round++) {
+      for (const side of round % 2 === 0 ? (['before', 'after'] as const) : (['after', 'before'] as const)) {
+        const subject = side === 'before' ? before : gateway;
+        rows[side].push(await closedLoop(subject[mode], 16, CALLS_PER_LEVEL, subject.process));
+      }
+    }
+    const spread = (values: number[]) => `${median(values).toFixed(0)} (${Math.min(...values).toFixed(0)}–${Math.max(...values).toFixed(0)})`;
+    const cpu = (side: 'before' | 'after') => rows[side].map((r) => r.gatewayCpuPerCallUs);
+    const p50 = (side: 'before' | 'after') =>
+      rows[side].map((r) =>
+        percentile(
+          r.timings.map((t) => t.totalMs),
+          50,
+        ),
+      );
+    const first = (side: 'before' | 'after') =>
+      rows[side].map((r) =>
+        percentile(
+          r.timings.map((t) => t.firstChunkMs ?? 0),
+          50,
+        ),
+      );
+    const ratio = (a: number[], b: number[]) => (median(b) / median(a)).toFixed(3);
+    console.log(`  ${mode === 'chat' ? 'non-streamed chat (HTTP)' : 'streamed chat (graphql-ws)'}`);
+    console.log(`    gateway CPU µs/call      before ${spread(cpu('before'))}   after ${spread(cpu('after'))}   ×${ratio(cpu('before'), cpu('after'))}`);
+    console.log(`    p50 ms                   before ${spread(p50('before'))}   after ${spread(p50('after'))}   ×${ratio(p50('before'), p50('after'))}`);
+    if (mode === 'stream')
+      console.log(`    first chunk p50 ms       before ${spread(first('before'))}   after ${spread(first('after'))}   ×${ratio(first('before'), first('after'))}`);
+  }
+  await before.stop();
+}
+
 console.log(`\nbench:chat: gateway vs the same SDK direct to the simulator; ${database}; ledger rows written and finalized for every gateway call`);
 for (const [mode, base, gw] of [
   ['non-streamed chat (HTTP)', direct.chat, gateway.chat],
@@ -240,50 +282,5 @@ const pauses = (kind: 'scavenges' | 'markCompacts') => {
 console.log(
   `  the gateway meanwhile: event loop held up p99 ${ms(runtimeAfter.loopStallP99Ms)} ms, max ${ms(runtimeAfter.loopStallMaxMs)} ms; GC ${pauses('scavenges')}, ${pauses('markCompacts')}`,
 );
-
-if (before) {
-  const rounds = Number(process.env.BENCH_COMPARE_ROUNDS ?? 8);
-  const median = (values: number[]) => percentile(values, 50);
-  console.log(
-    `\nthis build vs BENCH_BEFORE (${process.env.BENCH_BEFORE}): ${rounds} rounds of ${CALLS_PER_LEVEL} calls at 16 clients each, taken in turns (which goes first alternates); medians of the rounds`,
-  );
-  console.log('  path                          CPU µs/call before / after   ratio    p50 ms before / after   ratio    first chunk p50 ms before / after   ratio');
-  for (const mode of ['chat', 'stream'] as const) {
-    await closedLoop(before[mode], 16, WARMUP_CALLS, before.process);
-    const rows = { before: [] as Array<Awaited<ReturnType<typeof closedLoop>>>, after: [] as Array<Awaited<ReturnType<typeof closedLoop>>> };
-    for (let round = 0; round < rounds; round++) {
-      for (const side of round % 2 === 0 ? (['before', 'after'] as const) : (['after', 'before'] as const)) {
-        const subject = side === 'before' ? before : gateway;
-        rows[side].push(await closedLoop(subject[mode], 16, CALLS_PER_LEVEL, subject.process));
-      }
-    }
-    const cpu = (side: 'before' | 'after') => median(rows[side].map((r) => r.gatewayCpuPerCallUs));
-    const p50 = (side: 'before' | 'after') =>
-      median(
-        rows[side].map((r) =>
-          percentile(
-            r.timings.map((t) => t.totalMs),
-            50,
-          ),
-        ),
-      );
-    const first = (side: 'before' | 'after') =>
-      mode === 'stream'
-        ? median(
-            rows[side].map((r) =>
-              percentile(
-                r.timings.map((t) => t.firstChunkMs ?? 0),
-                50,
-              ),
-            ),
-          )
-        : undefined;
-    const ratio = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? '    -' : (b / a).toFixed(3));
-    console.log(
-      `  ${(mode === 'chat' ? 'non-streamed chat (HTTP)' : 'streamed chat (graphql-ws)').padEnd(28)}  ${cpu('before').toFixed(0).padStart(8)} / ${cpu('after').toFixed(0).padEnd(8)}        ${ratio(cpu('before'), cpu('after'))}   ${ms(p50('before'))} / ${ms(p50('after'))}      ${ratio(p50('before'), p50('after'))}       ${ms(first('before'))} / ${ms(first('after'))}              ${ratio(first('before'), first('after'))}`,
-    );
-  }
-  await before.stop();
-}
 
 await Promise.all([gateway.stop(), simulator.stop()]);
