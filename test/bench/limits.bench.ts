@@ -12,6 +12,7 @@ import { openDatabase } from '../../src/db/client.js';
 import { migrate } from '../../src/db/migrate.js';
 import { createCatalog } from '../../src/modules/catalog/catalog.js';
 import { createLedger, type Limits, type Reservation } from '../../src/modules/usage/ledger.js';
+import { SUCCEEDED_CALL } from './call-record.js';
 import { percentile } from './measure.js';
 
 const postgres = process.env.DATABASE_URL;
@@ -23,15 +24,6 @@ const ledger = createLedger(db.sql, createCatalog().price, () => new Date(), 50)
 const OFF: Limits = { providerDailyTokens: null, providerMonthlyMicros: null, workspaceDailyTokens: null, workspaceMonthlyMicros: null };
 // Limits far above what the run uses: every guard is evaluated and holds.
 const ON: Limits = { providerDailyTokens: 10n ** 15n, providerMonthlyMicros: 10n ** 15n, workspaceDailyTokens: 10n ** 15n, workspaceMonthlyMicros: 10n ** 15n };
-const outcome = {
-  status: 'SUCCEEDED' as const,
-  tokens: { promptTokens: 300, cachedPromptTokens: 0, completionTokens: 200, reasoningTokens: 0, totalTokens: 500 },
-  usageSource: 'PROVIDER' as const,
-  durationMs: 900,
-  ttftMs: 120,
-  errorCode: null,
-  sessionMessages: 0,
-};
 
 function reservationFor(caller: number, shared: boolean): Reservation {
   const workspaceId = shared ? 'bench-limits-shared' : `bench-limits-${caller}`;
@@ -64,7 +56,7 @@ async function run(concurrency: number, shared: boolean, limits: Limits) {
         const reservation = { ...reservationFor(caller, shared), reservedAt: new Date() };
         const t0 = performance.now();
         const { id } = await ledger.reserve(reservation, { platform: false, timezone: 'UTC', limits });
-        await ledger.finalize(id, reservation, outcome, 'UTC');
+        await ledger.finalize(id, reservation, SUCCEEDED_CALL, 'UTC');
         micros.push((performance.now() - t0) * 1000);
       }
     }),

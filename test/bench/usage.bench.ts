@@ -14,6 +14,7 @@ import { createCatalog } from '../../src/modules/catalog/catalog.js';
 import { createLedger, type Reservation } from '../../src/modules/usage/ledger.js';
 import { type ReportQuery, usageReport } from '../../src/modules/usage/report.js';
 import { seedUsage } from '../../src/modules/usage/seed.js';
+import { SUCCEEDED_CALL } from './call-record.js';
 import { measure, report } from './measure.js';
 
 const postgres = process.env.DATABASE_URL;
@@ -90,20 +91,11 @@ const reservation: Reservation = {
   reservedAt: new Date(),
 };
 const noLimits = { providerDailyTokens: null, providerMonthlyMicros: null, workspaceDailyTokens: null, workspaceMonthlyMicros: null };
-const outcome = {
-  status: 'SUCCEEDED' as const,
-  tokens: { promptTokens: 300, cachedPromptTokens: 0, completionTokens: 200, reasoningTokens: 0, totalTokens: 500 },
-  usageSource: 'PROVIDER' as const,
-  durationMs: 900,
-  ttftMs: 120,
-  errorCode: null,
-  sessionMessages: 0,
-};
 const finalizeWith = async (ledger: ReturnType<typeof createLedger>) => {
   const ids: string[] = [];
   for (let i = 0; i < FINALIZES + 50; i++) ids.push((await ledger.reserve(reservation, { platform: false, timezone: 'UTC', limits: noLimits })).id);
   let next = 0;
-  return (name: string) => measure(name, FINALIZES, () => ledger.finalize(ids[next++], reservation, outcome, 'UTC'), 50);
+  return (name: string) => measure(name, FINALIZES, () => ledger.finalize(ids[next++], reservation, SUCCEEDED_CALL, 'UTC'), 50);
 };
 const withoutRollup = await (await finalizeWith(createLedger(db.sql, catalog.price, () => new Date(), 50, { maintainRollup: false })))(
   'finalize without the rollup (row + 4 counters)',
