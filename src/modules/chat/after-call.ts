@@ -1,5 +1,5 @@
-// What follows every attempt that reached a provider, whatever its outcome, in
-// one place: the ledger row is finalized (the counters and the session move
+// What follows every attempt whose reservation was written, whatever its
+// outcome, in one place: the ledger row is finalized (the counters and the session move
 // with it), then the metrics, the provider's health, the live usage tick and
 // the session's stored turn. A new after-call effect goes here.
 import type { Metrics } from '../../metrics.js';

@@ -6,7 +6,7 @@
 import { childSignal } from '../../child-signal.js';
 import { SealError } from '../../crypto/seal.js';
 import { AppError } from '../../errors.js';
-import type { UsageSource } from '../../generated/prisma/client.js';
+import type { ProviderKind, UsageSource } from '../../generated/prisma/enums.js';
 import type { Metrics } from '../../metrics.js';
 import type { AlertService } from '../alerts/alerts.service.js';
 import { providerScope } from '../limits/counter-scopes.js';
@@ -47,7 +47,7 @@ export interface AttemptDeps {
   adapters: Adapters;
   liveStreams: LiveStreams;
   /** The catalog's context window of a model, when known: it bounds a call's output allowance. */
-  contextWindow: (kind: RouteCandidate['provider']['kind'], model: string) => number | null;
+  contextWindow: (kind: ProviderKind, model: string) => number | null;
   alerts: Pick<AlertService, 'raise'>;
   metrics: Pick<Metrics, 'reservationRefused'>;
   afterCall: AfterCall;
@@ -146,8 +146,6 @@ export function createAttempt(deps: AttemptDeps) {
     if (drafts.length) await deps.alerts.raise(plan.viewer.workspaceId, drafts).catch(deps.onUnexpected);
   }
 }
-
-export type Attempt = ReturnType<typeof createAttempt>;
 
 /** The ledger row an attempt reserves: who, through what, and how much output it may spend. */
 function reservationOf(

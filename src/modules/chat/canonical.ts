@@ -2,8 +2,10 @@
 // messages made of parts, the generation options, and the events an answer
 // yields. Front doors (GraphQL today) translate their client's format to and
 // from it; adapters translate it to and from a provider's protocol. A new kind
-// of part (an image, a tool call, a tool result) is a new member of `Part`,
-// and routing, limits and the ledger do not see it.
+// of part (an image, a tool call, a tool result) is a new member of `Part`:
+// each door and adapter, the prompt estimate (chat-plan.ts) and the stored
+// turn (session.service.ts) take it; routing, the reservation and the ledger
+// rows do not change.
 
 import type { AppError } from '../../errors.js';
 import type { ProviderKind, UsageSource } from '../../generated/prisma/enums.js';
@@ -64,8 +66,21 @@ export interface ReportedUsage extends TokenCounts {
 
 /** What the core yields for one chat: `start` per candidate tried, deltas, then `usage` and `finish`, or `error`. */
 export type ChatEvent =
-  | { type: 'start'; providerId: string; kind: ProviderKind; model: string; sessionId: string /** not the route's first choice */; fallback: boolean }
-  | { type: 'text' | 'thinking'; text: string /** running estimate of the answer's tokens */; tokensSoFar: number }
+  | {
+      type: 'start';
+      providerId: string;
+      kind: ProviderKind;
+      model: string;
+      sessionId: string;
+      /** Not the route's first choice. */
+      fallback: boolean;
+    }
+  | {
+      type: 'text' | 'thinking';
+      text: string;
+      /** Running estimate of the answer's tokens. */
+      tokensSoFar: number;
+    }
   | { type: 'usage'; usage: ReportedUsage; usageEventId: string }
   | { type: 'finish'; reason: string | null }
   | { type: 'error'; error: AppError };

@@ -25,7 +25,9 @@ export interface ChatPlan {
   asked: Message[];
   /** The stored history, then the messages of this call: what the provider is sent. */
   messages: Message[];
-  route: RouteCandidate[];
+  /** The route's first choice, usable or not: any other candidate that answers is a fallback. */
+  firstChoice: RouteCandidate | undefined;
+  /** The usable candidates, in the order they are tried. */
   candidates: RouteCandidate[];
   promptEstimate: number;
 }
@@ -66,7 +68,7 @@ export async function planChat(deps: { routes: RouteService; sessions: SessionSe
     newSession: request.sessionId === undefined,
     asked,
     messages,
-    route,
+    firstChoice: route[0],
     candidates: usableCandidates(route),
     promptEstimate: estimateTokens(messages.map(textOf).join('')) + 4 * messages.length,
   };

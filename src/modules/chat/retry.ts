@@ -17,7 +17,7 @@ export type NextStep = { type: 'report' } | { type: 'next-candidate' } | { type:
 export function nextStep(failure: AppError, answered: boolean, retriesDone: number, policy: RetryPolicy): NextStep {
   // After the first token there is no retry and no fallback: the client has seen part of an answer.
   if (failure.code === 'PROVIDER_REMOVED' || answered) return { type: 'report' };
-  // A refused key leaves the provider INVALID (see health.afterCall): the next candidate may answer.
+  // Anything not worth repeating (a refused key among them: health.afterCall left that provider INVALID), or retries used up: the next candidate may answer.
   if (!(failure instanceof ProviderCallError && failure.retryable) || retriesDone >= policy.maxRetries) return { type: 'next-candidate' };
   return { type: 'retry', delayMs: retryDelayMs(policy, retriesDone, failure.retryAfterMs) };
 }

@@ -41,16 +41,18 @@ export class LimitExceeded extends AppError {
     message: string,
     /** The workspace's counter that refused (its level is unknown); null for the platform quota, which raises no alert. */
     readonly guard: Guard | null,
+    details: Record<string, unknown>,
   ) {
-    super('LIMIT_EXCEEDED', message, { limit });
+    super('LIMIT_EXCEEDED', message, details);
   }
 
   static counter(guard: Guard): LimitExceeded {
-    return new LimitExceeded(guard.key, `This call would go past ${DESCRIPTION[guard.key]}`, guard);
+    return new LimitExceeded(guard.key, `This call would go past ${DESCRIPTION[guard.key]}`, guard, { limit: guard.key });
   }
 
+  /** Its error names no limit in its extensions, as before the platform quota was a LimitExceeded (the message says what to do). */
   static platform(monthlyRequests: number): LimitExceeded {
-    return new LimitExceeded('PLATFORM_MONTHLY_REQUESTS', `This workspace has used its ${monthlyRequests} platform calls for the month: add a provider key of your own`, null);
+    return new LimitExceeded('PLATFORM_MONTHLY_REQUESTS', `This workspace has used its ${monthlyRequests} platform calls for the month: add a provider key of your own`, null, {});
   }
 }
 
