@@ -10,10 +10,12 @@ const claims = { workspace: 'ws-jwt', user: 'u1', role: 'admin' };
 describe('token verifier', () => {
   it('accepts a remembered token only until it expires', async () => {
     const verify = createTokenVerifier(jwt);
-    const token = await signToken(jwt, claims, '1s');
-    expect(await verify(token)).toMatchObject({ workspaceId: 'ws-jwt', userId: 'u1', role: 'ADMIN' });
+    // `exp` is in whole seconds: a 2 s token is valid for at least one more second, however late in its second it was signed.
+    const token = await signToken(jwt, claims, '2s');
+    const viewer = await verify(token);
+    expect(viewer).toMatchObject({ workspaceId: 'ws-jwt', userId: 'u1', role: 'ADMIN' });
     expect(await verify(token)).toMatchObject({ userId: 'u1' }); // remembered
-    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    await new Promise((resolve) => setTimeout(resolve, viewer.expiresAt - Date.now() + 100));
     await expect(verify(token)).rejects.toThrow('Token has expired');
   });
 
