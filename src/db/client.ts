@@ -95,13 +95,22 @@ export async function openDatabase(source: DatabaseSource, { onStatement }: Data
  * query") within commit() or rollback().
  */
 function observedAdapter(factory: SqlDriverAdapterFactory, onStatement: StatementListener): SqlDriverAdapterFactory {
-  // The queryable with its two statement methods told of; everything else is the queryable's own.
-  const observed = <T extends SqlQueryable>(queryable: T, overrides: Partial<T> = {}): T =>
-    Object.assign(Object.create(queryable) as T, {
+  // The queryable with its two statement methods told of; every other member is the queryable's own, its
+  // methods called on it (not on the proxy), so private fields and state stay where the adapter keeps them.
+  const observed = <T extends SqlQueryable>(queryable: T, overrides: Partial<T> = {}): T => {
+    const replaced: Partial<SqlQueryable> = {
       queryRaw: (query: SqlQuery) => (onStatement(query.sql), queryable.queryRaw(query)),
       executeRaw: (query: SqlQuery) => (onStatement(query.sql), queryable.executeRaw(query)),
       ...overrides,
+    };
+    return new Proxy(queryable, {
+      get(target, key) {
+        if (key in replaced) return replaced[key as keyof SqlQueryable];
+        const value = Reflect.get(target, key, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
     });
+  };
   const transaction = (tx: Transaction) =>
     observed(tx, tx.options.usePhantomQuery ? { commit: () => (onStatement('COMMIT'), tx.commit()), rollback: () => (onStatement('ROLLBACK'), tx.rollback()) } : {});
   return {

@@ -1,6 +1,5 @@
 // One typed topic map. In-process by default; through Redis when REDIS_URL is
 // set, so an event published on one instance reaches subscribers on every one.
-
 import { setMaxListeners } from 'node:events';
 import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
 import { createPubSub, type PubSub } from 'graphql-yoga';

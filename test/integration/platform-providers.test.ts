@@ -43,6 +43,8 @@ describe('platform providers', () => {
     }
     const capped = await gw.execute(Chat, { input: { messages: userMessage() } }, { token });
     expect(capped.errors?.[0].extensions?.code).toBe('LIMIT_EXCEEDED');
+    // The operator's quota, not one of the workspace's limits: its error names none (those of the four limits do).
+    expect(capped.errors?.[0].extensions).not.toHaveProperty('limit');
     expect(capped.errors?.[0].message).toContain('add a provider key of your own');
     // The refused call wrote no ledger row.
     expect(await gw.db.prisma.usageEvent.count({ where: { workspaceId: workspace.id } })).toBe(2);
