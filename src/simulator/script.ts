@@ -14,6 +14,8 @@
 //   sk-test-123#malformed=1                a frame that is not JSON after the first one
 //   sk-test-123#usage=none                 OpenAI protocol: a complete stream that reports no usage
 //   sk-test-123#completion-tokens=-5       OpenAI protocol: usage reports this completion count, whatever was sent
+//   sk-test-123#tool-turns=2               with tools offered, call tools in the first 2 turns, then answer (model.ts)
+//   sk-test-123#parallel=2                 two tool calls in each such turn
 export interface Script {
   status?: number;
   fail?: { status: number; times: number };
@@ -36,6 +38,10 @@ export interface Script {
   omitUsage: boolean;
   /** Reported instead of the real completion count (a provider that misreports). */
   completionTokens?: number;
+  /** Turns in which the model calls a tool (when tools are offered) before it answers with text. */
+  toolTurns: number;
+  /** Tool calls in each such turn. */
+  parallel: number;
 }
 
 export function parseScript(text: string): Script {
@@ -63,6 +69,8 @@ export function parseScript(text: string): Script {
     malformed: params.get('malformed') === '1',
     omitUsage: params.get('usage') === 'none',
     completionTokens: params.has('completion-tokens') ? number('completion-tokens', 0) : undefined,
+    toolTurns: Math.max(0, number('tool-turns', 1)),
+    parallel: Math.min(8, Math.max(1, number('parallel', 1))),
   };
 }
 

@@ -8,7 +8,7 @@ import { AppError, type ErrorCode } from '../../../errors.js';
 import type { ProviderKind } from '../../../generated/prisma/enums.js';
 import { EgressRefused } from '../../../net/egress.js';
 import { UpstreamLineTooLong } from '../../../net/http-fetch.js';
-import type { AnswerEvent, UpstreamRequest } from '../../chat/canonical.js';
+import type { AnswerEvent, Embeddings, UpstreamEmbedRequest, UpstreamRequest } from '../../chat/canonical.js';
 import { KINDS } from '../kinds.js';
 
 export interface ProviderTarget {
@@ -27,6 +27,8 @@ export interface ProviderAdapter {
   chat(target: ProviderTarget, request: UpstreamRequest, signal: AbortSignal): Promise<AnswerEvent[]>;
   /** Upstream failures are thrown as ProviderCallError, before or after the first event. */
   stream(target: ProviderTarget, request: UpstreamRequest, signal: AbortSignal): AsyncIterable<AnswerEvent>;
+  /** Absent where the protocol has no embeddings (Anthropic): routing goes past such providers. */
+  embed?(target: ProviderTarget, request: UpstreamEmbedRequest, signal: AbortSignal): Promise<Embeddings>;
 }
 
 export interface AdapterDeps {
