@@ -12,7 +12,8 @@ import { createAuditRepository } from './modules/audit/audit.repository.js';
 import { createAuditService } from './modules/audit/audit.service.js';
 import { createCatalog } from './modules/catalog/catalog.js';
 import { createOpenRouterSync } from './modules/catalog/openrouter-sync.js';
-import { createChatService } from './modules/chat/chat.service.js';
+import { type ChatServiceDeps, createChatService } from './modules/chat/chat.service.js';
+import { createEmbedService } from './modules/chat/embed.js';
 import { createLiveStreams } from './modules/chat/live-streams.js';
 import { createRouteService } from './modules/chat/route.service.js';
 import { createSessionRepository } from './modules/chat/session.repository.js';
@@ -55,7 +56,7 @@ export function createServices({ config, db, bus, logger, clock = () => new Date
   const metrics = createMetrics(catalog);
   const alerts = createAlertService(createAlertRepository(db), bus.pubsub, clock, metrics);
   const providerRepository = createProviderRepository(prisma, db.sql, createPlatformProviders(config.platformProviders, keyring));
-  const routes = createRouteService({ sql: db.sql, providers: providerRepository, clock });
+  const routes = createRouteService({ sql: db.sql, providers: providerRepository, capabilities: catalog.capabilities, clock });
   // This instance forgets at once (what a caller changed, its next chat sees); the others when the message comes.
   const routingChanged = (workspaceId: string) => {
     routes.forget(workspaceId);
@@ -77,6 +78,22 @@ export function createServices({ config, db, bus, logger, clock = () => new Date
   const preferences = createPreferencesService(createPreferencesRepository(db), providers, routingChanged, (workspaceId) => rebuildRollup(db.sql, workspaceId));
   const sessions = createSessionService(createSessionRepository(db), clock);
   const usageTicks = createUsageTickService(bus.pubsub);
+  const callDeps: ChatServiceDeps = {
+    routes,
+    providers,
+    sessions,
+    ledger: createLedger(db.sql, catalog.price, clock, config.platformMonthlyRequests),
+    contextWindow: catalog.contextWindow,
+    usageTicks,
+    alerts,
+    health,
+    metrics,
+    adapters,
+    liveStreams,
+    retry: config.chatRetry,
+    onUnexpected: (error) => logger.error({ err: error }, 'a call failed unexpectedly'),
+    clock,
+  };
   return {
     /** For the Pothos Prisma plugin's reads; services get it through their factories. */
     prisma,
@@ -94,22 +111,8 @@ export function createServices({ config, db, bus, logger, clock = () => new Date
     preferences,
     routes,
     sessions,
-    chat: createChatService({
-      routes,
-      providers,
-      sessions,
-      ledger: createLedger(db.sql, catalog.price, clock, config.platformMonthlyRequests),
-      contextWindow: catalog.contextWindow,
-      usageTicks,
-      alerts,
-      health,
-      metrics,
-      adapters,
-      liveStreams,
-      retry: config.chatRetry,
-      onUnexpected: (error) => logger.error({ err: error }, 'chat failed unexpectedly'),
-      clock,
-    }),
+    chat: createChatService(callDeps),
+    embed: createEmbedService(callDeps),
   };
 }
 

@@ -4,6 +4,7 @@ import '../modules/alerts/alerts.graphql.js';
 import '../modules/audit/audit.graphql.js';
 import '../modules/catalog/catalog.graphql.js';
 import '../modules/chat/chat.graphql.js';
+import '../modules/chat/embed.graphql.js';
 import '../modules/preferences/preferences.graphql.js';
 import '../modules/providers/provider.graphql.js';
 import '../modules/usage/usage.graphql.js';

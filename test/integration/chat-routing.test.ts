@@ -243,6 +243,7 @@ describe('the routing each instance keeps per workspace', () => {
     let failNext = false;
     const routes = createRouteService({
       sql: gw.db.sql,
+      capabilities: () => null,
       // Counts the reads; the preferences and agent preferences are read from the database as usual.
       providers: {
         listRoutable: async (workspaceId) => {

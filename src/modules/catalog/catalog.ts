@@ -161,6 +161,11 @@ export function createCatalog() {
       return models.get(keyOf(kind, model))?.contextWindow ?? null;
     },
 
+    /** What the catalog says the model can do ("tools", "vision", ...); null when it does not list the model. */
+    capabilities(kind: ProviderKind, model: string): readonly string[] | null {
+      return models.get(keyOf(kind, model))?.capabilities ?? null;
+    },
+
     /**
      * What a million tokens of `model` cost at its listed price, blended three input tokens to one output (a
      * typical chat; cached input not counted), in USD rounded to the micro-dollar; null when the catalog does not

@@ -10,6 +10,10 @@ import type { Ledger, Reservation } from '../usage/ledger.js';
 import type { UsageTickService } from '../usage/usage-tick.service.js';
 import type { Outcome } from './attempt.js';
 import type { ChatPlan } from './chat-plan.js';
+
+/** What after-call needs of the call: a chat's plan, or an embedding call (no session, nothing asked to keep). */
+export type CallContext = Pick<ChatPlan, 'viewer' | 'prefs' | 'asked'> & { session: { id: string } | null };
+
 import type { RouteCandidate } from './route.service.js';
 import { type SessionService, turnLength } from './session.service.js';
 
@@ -28,7 +32,7 @@ export type AfterCall = ReturnType<typeof createAfterCall>;
 export function createAfterCall(deps: AfterCallDeps) {
   /** Resolves with the call's cost once its row is final. A health update that fails is logged; the others fail the chat. */
   return async function afterCall(
-    plan: ChatPlan,
+    plan: CallContext,
     { provider, model }: RouteCandidate,
     eventId: string,
     reservation: Reservation,
@@ -60,8 +64,8 @@ export function createAfterCall(deps: AfterCallDeps) {
       spendThisMonthUsd: microsToUsd(finalized.spendMonthMicros),
       monthlyBudgetUsd: microsToUsd(provider.monthlyBudgetMicros),
     });
-    if (status === 'SUCCEEDED' && plan.prefs.storeConversationHistory && finalized.sessionMessages !== null) {
-      await deps.sessions.storeTurn(plan.session.id, finalized.sessionMessages, plan.asked, outcome.text);
+    if (status === 'SUCCEEDED' && plan.session && plan.prefs.storeConversationHistory && finalized.sessionMessages !== null) {
+      await deps.sessions.storeTurn(plan.session.id, finalized.sessionMessages, plan.asked, outcome);
     }
     return { costMicros: finalized.costMicros };
   };

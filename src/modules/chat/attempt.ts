@@ -3,6 +3,7 @@
 // and the caller reports. A reservation a limit refuses makes no call and
 // writes nothing. A caller that stops reading ends the upstream call; the row
 // is then CANCELLED with what was sent.
+import { randomBytes } from 'node:crypto';
 import { childSignal } from '../../child-signal.js';
 import { SealError } from '../../crypto/seal.js';
 import { AppError } from '../../errors.js';
@@ -16,10 +17,11 @@ import type { Adapters } from '../providers/adapters/adapters.js';
 import { KINDS } from '../providers/kinds.js';
 import type { ProviderService } from '../providers/provider.service.js';
 import { isPlatform } from '../providers/visibility.js';
-import type { Ledger, Reservation } from '../usage/ledger.js';
-import { estimateTokens, type TokenCounts } from '../usage/token-counts.js';
+import type { Ledger, Reservation, Reserved } from '../usage/ledger.js';
+import { type TokenCounts, tokensOfCharacters } from '../usage/token-counts.js';
 import type { AfterCall } from './after-call.js';
-import type { ChatEvent, UpstreamRequest } from './canonical.js';
+import type { AnswerEvent, ChatEvent, ToolCall, UpstreamRequest } from './canonical.js';
+import { TOOL_CALL_ID } from './chat-checks.js';
 import type { ChatPlan } from './chat-plan.js';
 import { type LiveStreams, ProviderRemoved } from './live-streams.js';
 import type { RouteCandidate } from './route.service.js';
@@ -31,9 +33,13 @@ export interface Outcome {
   usageSource: UsageSource;
   /** Why the call failed or was ended; null when it succeeded or the caller left. */
   error: AppError | null;
+  /** `tool_calls` whenever the answer made any. */
   finishReason: string | null;
-  /** The answer's text as the caller was given it. */
+  /** The answer's text as the caller was given it (thinking apart). */
   text: string;
+  toolCalls: ToolCall[];
+  /** Some of the answer reached the caller: a retry would repeat it. */
+  delivered: boolean;
   durationMs: number;
   /** Until the first text or thinking from the provider. */
   ttftMs: number | null;
@@ -72,7 +78,7 @@ export function createAttempt(deps: AttemptDeps) {
     plan: ChatPlan,
     candidate: RouteCandidate,
     options: { streamed: boolean; fallbackFromId: string | null; signal: AbortSignal },
-  ): AsyncGenerator<Extract<ChatEvent, { type: 'text' | 'thinking' }>, AttemptResult> {
+  ): AsyncGenerator<Extract<ChatEvent, { type: 'text' | 'thinking' | 'tool-call' }>, AttemptResult> {
     const { provider, model } = candidate;
     const reservation = reservationOf(plan, candidate, {
       streamed: options.streamed,
@@ -83,23 +89,10 @@ export function createAttempt(deps: AttemptDeps) {
     let eventId: string;
     let outputTokens: number;
     try {
-      const reserved = await deps.ledger.reserve(reservation, {
-        platform: isPlatform(provider),
-        timezone: plan.prefs.timezone,
-        limits: {
-          providerDailyTokens: provider.dailyTokenLimit,
-          providerMonthlyMicros: provider.monthlyBudgetMicros,
-          workspaceDailyTokens: plan.prefs.workspaceDailyTokenLimit,
-          workspaceMonthlyMicros: plan.prefs.workspaceMonthlyBudgetMicros,
-        },
-      });
-      ({ id: eventId, outputTokens } = reserved);
-      await raiseLimitAlerts(plan, provider, reserved.guards);
+      ({ id: eventId, outputTokens } = await reserveCall(deps, plan, provider, reservation));
     } catch (error) {
-      if (!(error instanceof LimitExceeded)) throw error;
-      deps.metrics.reservationRefused(error.limit);
-      if (error.guard) await raiseLimitAlerts(plan, provider, [error.guard]);
-      return { refused: error };
+      if (error instanceof LimitExceeded) return { refused: error };
+      throw error;
     }
 
     // Aborted when the caller leaves, or by the provider's removal (with a ProviderRemoved reason).
@@ -109,7 +102,7 @@ export function createAttempt(deps: AttemptDeps) {
     let outcome: Outcome | undefined;
     let costMicros: bigint;
     try {
-      const upstreamRequest: UpstreamRequest = { model, messages: plan.messages, options: { temperature: plan.request.options.temperature, maxTokens: outputTokens } };
+      const upstreamRequest: UpstreamRequest = { model, messages: plan.messages, options: { ...plan.request.options, maxTokens: outputTokens } };
       const adapter = deps.adapters[KINDS[provider.kind].protocol];
       const target = await deps.providers.target(provider);
       const events = options.streamed ? adapter.stream(target, upstreamRequest, upstream.signal) : await adapter.chat(target, upstreamRequest, upstream.signal);
@@ -117,8 +110,8 @@ export function createAttempt(deps: AttemptDeps) {
         if (event.type === 'usage') answer.usage = wellFormed(event.usage) ? event.usage : undefined;
         else if (event.type === 'finish') answer.finishReason = event.reason;
         else {
-          const text = answer.add(event.text);
-          if (text) yield { type: event.type, text, tokensSoFar: estimateTokens(answer.text) };
+          const given = answer.add(event);
+          if (given) yield given;
           if (answer.cutOff) break;
         }
       }
@@ -139,11 +132,42 @@ export function createAttempt(deps: AttemptDeps) {
     }
     return { refused: null, eventId, outcome, costMicros };
   };
+}
 
-  /** Alerts never fail a call: a failure to raise one is logged. */
-  async function raiseLimitAlerts(plan: ChatPlan, provider: RouteCandidate['provider'], guards: Guard[]): Promise<void> {
-    const drafts = limitAlertDrafts(guards, plan.prefs.quotaWarningThreshold, provider);
-    if (drafts.length) await deps.alerts.raise(plan.viewer.workspaceId, drafts).catch(deps.onUnexpected);
+/**
+ * Reserves a call's ledger row within every limit that applies to it, and raises the limit alerts the
+ * reservation crossed; a refusal (LimitExceeded) is counted and alerted, then thrown. Alerts never fail a
+ * call: a failure to raise one is logged.
+ */
+export async function reserveCall(
+  deps: Pick<AttemptDeps, 'ledger' | 'alerts' | 'metrics' | 'onUnexpected'>,
+  call: Pick<ChatPlan, 'viewer' | 'prefs'>,
+  provider: RouteCandidate['provider'],
+  reservation: Reservation,
+): Promise<Reserved> {
+  const raise = async (guards: Guard[]) => {
+    const drafts = limitAlertDrafts(guards, call.prefs.quotaWarningThreshold, provider);
+    if (drafts.length) await deps.alerts.raise(call.viewer.workspaceId, drafts).catch(deps.onUnexpected);
+  };
+  try {
+    const reserved = await deps.ledger.reserve(reservation, {
+      platform: isPlatform(provider),
+      timezone: call.prefs.timezone,
+      limits: {
+        providerDailyTokens: provider.dailyTokenLimit,
+        providerMonthlyMicros: provider.monthlyBudgetMicros,
+        workspaceDailyTokens: call.prefs.workspaceDailyTokenLimit,
+        workspaceMonthlyMicros: call.prefs.workspaceMonthlyBudgetMicros,
+      },
+    });
+    await raise(reserved.guards);
+    return reserved;
+  } catch (error) {
+    if (error instanceof LimitExceeded) {
+      deps.metrics.reservationRefused(error.limit);
+      if (error.guard) await raise([error.guard]);
+    }
+    throw error;
   }
 }
 
@@ -176,26 +200,53 @@ function reservationOf(
   };
 }
 
+type AnswerPiece = Extract<AnswerEvent, { type: 'text' | 'thinking' | 'tool-call' }>;
+
 /** The answer as it streams in: what the caller was given, and what the provider said of it. */
 class AnswerSoFar {
   text = '';
+  toolCalls: ToolCall[] = [];
   usage: TokenCounts | undefined;
   finishReason: string | null = null;
   /** The provider went on past its output cap and was cut off. */
   cutOff = false;
+  /** Characters given to the caller: text, thinking, tool names and arguments. */
+  private given = 0;
+  /** The adapter's index of each call → its place in `toolCalls`. */
+  private readonly callAt = new Map<number, number>();
   private ttftMs: number | null = null;
 
   constructor(
     private readonly startedAt: number,
-    /** What the caller may be given, in characters (estimateTokens counts four a token). */
+    /** What the caller may be given, in characters (estimates count four a token). */
     private readonly maxChars: number,
   ) {}
 
-  /** Takes a delta; returns the part of it the caller may be given. */
-  add(delta: string): string {
+  /** Takes a piece of the answer; returns what of it the caller may be given, if anything. */
+  add(piece: AnswerPiece): Extract<ChatEvent, { type: 'text' | 'thinking' | 'tool-call' }> | null {
     this.ttftMs ??= performance.now() - this.startedAt;
-    const allowed = delta.slice(0, this.maxChars - this.text.length);
-    this.text += allowed;
+    if (piece.type !== 'tool-call') {
+      const text = this.allowed(piece.text);
+      if (piece.type === 'text') this.text += text;
+      return text ? { type: piece.type, text, tokensSoFar: tokensOfCharacters(this.given) } : null;
+    }
+    let at = this.callAt.get(piece.index);
+    const first = at === undefined;
+    if (at === undefined) {
+      at = this.toolCalls.push({ id: callIdOf(piece.id), name: piece.name ?? '', arguments: '' }) - 1;
+      this.callAt.set(piece.index, at);
+      this.given += this.toolCalls[at].name.length;
+    }
+    const call = this.toolCalls[at];
+    const argumentsDelta = this.allowed(piece.argumentsDelta);
+    call.arguments += argumentsDelta;
+    if (!first && !argumentsDelta) return null;
+    return { type: 'tool-call', index: at, ...(first ? { id: call.id, name: call.name } : {}), argumentsDelta, tokensSoFar: tokensOfCharacters(this.given) };
+  }
+
+  private allowed(delta: string): string {
+    const allowed = delta.slice(0, Math.max(0, this.maxChars - this.given));
+    this.given += allowed.length;
     if (allowed.length < delta.length) {
       this.cutOff = true;
       this.finishReason = 'length';
@@ -204,18 +255,26 @@ class AnswerSoFar {
   }
 
   outcome(status: Outcome['status'], error: AppError | null, promptEstimate: number, outputTokens: number): Outcome {
-    const reported = this.usage ?? (status === 'FAILED' && this.text === '' ? NOTHING_BILLED : estimatedCounts(promptEstimate, this.text));
+    const delivered = this.given > 0;
+    const reported = this.usage ?? (status === 'FAILED' && !delivered ? NOTHING_BILLED : estimatedCounts(promptEstimate, tokensOfCharacters(this.given)));
     return {
       status,
       tokens: withinAllowance(reported, outputTokens),
       usageSource: this.usage ? 'PROVIDER' : 'ESTIMATED',
       error,
-      finishReason: this.finishReason,
+      finishReason: this.toolCalls.length > 0 && !this.cutOff ? 'tool_calls' : this.finishReason,
       text: this.text,
+      toolCalls: this.toolCalls,
+      delivered,
       durationMs: performance.now() - this.startedAt,
       ttftMs: this.ttftMs,
     };
   }
+}
+
+/** The id a tool call is known by: the provider's when it fits what the gateway takes back, else one of the gateway's own. */
+function callIdOf(providerId: string | undefined): string {
+  return providerId !== undefined && TOOL_CALL_ID.test(providerId) ? providerId : `call_${randomBytes(12).toString('base64url')}`;
 }
 
 /** What a thrown error means for the call: a failure in the contract's terms, or null when the caller left. */
@@ -251,7 +310,6 @@ function wellFormed(tokens: TokenCounts): boolean {
 }
 
 /** When the provider reported nothing (cancelled, silent): prompt from the request, completion from what was sent. */
-function estimatedCounts(promptTokens: number, sent: string): TokenCounts {
-  const completionTokens = estimateTokens(sent);
+function estimatedCounts(promptTokens: number, completionTokens: number): TokenCounts {
   return { promptTokens, cachedPromptTokens: 0, completionTokens, reasoningTokens: 0, totalTokens: promptTokens + completionTokens };
 }

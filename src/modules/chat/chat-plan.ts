@@ -4,13 +4,11 @@
 import type { Viewer } from '../../auth/viewer.js';
 import { BadUserInputError } from '../../errors.js';
 import type { ChatSession } from '../../generated/prisma/client.js';
-import { isUuid } from '../../ids.js';
-import { callerName, modelName } from '../../text-input.js';
-import { MAX_OUTPUT_TOKENS } from '../limits/output-allowance.js';
 import type { StoredPreferences } from '../preferences/preferences.repository.js';
-import { estimateTokens } from '../usage/token-counts.js';
-import { type ChatRequest, type Message, textOf } from './canonical.js';
-import { type RouteCandidate, type RouteService, usableCandidates } from './route.service.js';
+import { tokensOfCharacters } from '../usage/token-counts.js';
+import { type ChatRequest, type GenerationOptions, type Message, textOf } from './canonical.js';
+import { checkChatRequest, pairToolResults } from './chat-checks.js';
+import { type Capability, type RouteCandidate, type RouteService, usableCandidates } from './route.service.js';
 import type { SessionService } from './session.service.js';
 
 /** A chat ready to run: who asks, what, in which session, through which candidates. */
@@ -32,10 +30,17 @@ export interface ChatPlan {
   promptEstimate: number;
 }
 
-const MAX_MESSAGES = 1000;
+/**
+ * What an image is reckoned to cost in prompt tokens before the provider says: a low-detail image is 85 at
+ * OpenAI; a large one about 1,600 at Anthropic (OpenAI's high detail of a 1024² image is 765).
+ */
+const IMAGE_TOKENS = { low: 85, other: 1600 };
+/** Per message, for the role and the framing every protocol adds. */
+const MESSAGE_OVERHEAD_TOKENS = 4;
 
 export async function planChat(deps: { routes: RouteService; sessions: SessionService }, viewer: Viewer, request: ChatRequest): Promise<ChatPlan> {
-  validate(request);
+  checkChatRequest(request);
+  const needs = needsOf(request);
   const config = await deps.routes.config(viewer.workspaceId);
   const prefs = config.preferences;
   const { maxTokens } = request.options;
@@ -53,38 +58,52 @@ export async function planChat(deps: { routes: RouteService; sessions: SessionSe
       throw new BadUserInputError('A session keeps the provider it started with', 'providerId');
     }
     // The session keeps its provider and model; only before its first answer do preferences choose.
-    route = deps.routes.plan(viewer, session.providerId ? { providerId: session.providerId, model: session.model, agent: session.agent, allowFallback: false } : request, config);
+    route = deps.routes.plan(
+      viewer,
+      session.providerId ? { providerId: session.providerId, model: session.model, agent: session.agent, allowFallback: false, needs } : { ...request, needs },
+      config,
+    );
   } else {
-    route = deps.routes.plan(viewer, request, config);
+    route = deps.routes.plan(viewer, { ...request, needs }, config);
     const firstQuestion = asked.find((m) => m.role === 'user');
     session = deps.sessions.draft(viewer, request.agent, firstQuestion && textOf(firstQuestion));
   }
-  const messages = [...history, ...asked];
+  const messages = pairToolResults([...history, ...asked], history.length);
   return {
     viewer,
     request,
     prefs,
     session,
     newSession: request.sessionId === undefined,
-    asked,
+    asked: messages.slice(history.length),
     messages,
     firstChoice: route[0],
     candidates: usableCandidates(route),
-    promptEstimate: estimateTokens(messages.map(textOf).join('')) + 4 * messages.length,
+    promptEstimate: promptEstimate(messages, request.options),
   };
 }
 
-function validate(request: ChatRequest): void {
-  const { messages, options } = request;
-  if (messages.length === 0) throw new BadUserInputError('messages must not be empty', 'messages');
-  if (messages.length > MAX_MESSAGES) throw new BadUserInputError(`At most ${MAX_MESSAGES} messages per call`, 'messages');
-  if (request.sessionId !== undefined && !isUuid(request.sessionId)) throw new BadUserInputError('sessionId must be the id of a session this API gave out', 'sessionId');
-  if (options.temperature !== undefined && !(options.temperature >= 0 && options.temperature <= 2))
-    throw new BadUserInputError('temperature must be between 0 and 2', 'temperature');
-  if (options.maxTokens !== undefined && !(Number.isInteger(options.maxTokens) && options.maxTokens >= 1 && options.maxTokens <= MAX_OUTPUT_TOKENS)) {
-    throw new BadUserInputError(`maxTokens must be a whole number from 1 to ${MAX_OUTPUT_TOKENS}`, 'maxTokens');
+function needsOf({ messages, options }: ChatRequest): Capability[] {
+  const parts = messages.flatMap((message) => message.content);
+  const needs: Capability[] = [];
+  if ((options.tools?.length ?? 0) > 0 || parts.some((part) => part.type === 'tool-call' || part.type === 'tool-result')) needs.push('tools');
+  if (parts.some((part) => part.type === 'image')) needs.push('vision');
+  return needs;
+}
+
+/** The prompt's tokens as reckoned before the call: its text, tool calls and results, images, and the tools offered. */
+function promptEstimate(messages: Message[], options: GenerationOptions): number {
+  let characters = 0;
+  let tokens = MESSAGE_OVERHEAD_TOKENS * messages.length;
+  for (const message of messages) {
+    for (const part of message.content) {
+      if (part.type === 'text') characters += part.text.length;
+      else if (part.type === 'tool-result') characters += part.content.length;
+      else if (part.type === 'tool-call') characters += part.call.name.length + part.call.arguments.length;
+      else tokens += part.detail === 'low' ? IMAGE_TOKENS.low : IMAGE_TOKENS.other;
+    }
   }
-  if (request.model !== undefined) modelName(request.model, 'model');
-  if (request.agent !== undefined) callerName(request.agent, 'agent');
-  if (request.operation !== undefined) callerName(request.operation, 'operation');
+  for (const tool of options.tools ?? []) characters += tool.name.length + (tool.description?.length ?? 0) + JSON.stringify(tool.parameters).length;
+  if (options.responseFormat?.type === 'json_schema') characters += JSON.stringify(options.responseFormat.schema).length;
+  return tokens + tokensOfCharacters(characters);
 }

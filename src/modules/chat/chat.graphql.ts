@@ -5,22 +5,34 @@ import { connectionType } from '../../graphql/connection.js';
 import { microsToUsd } from '../../money.js';
 import { ProviderKindEnum } from '../providers/provider.graphql.js';
 import { UsageSourceEnum } from '../usage/usage.graphql.js';
-import { type ChatAnswer, type ChatEvent, type ChatRequest, type ReportedUsage, roleOfName } from './canonical.js';
+import {
+  type ChatAnswer,
+  type ChatEvent,
+  type ChatRequest,
+  type GenerationOptions,
+  type ImageDetail,
+  type Message,
+  type Part,
+  type ReportedUsage,
+  roleOfName,
+  type ToolCall as ToolCallValue,
+} from './canonical.js';
 import type { RouteCandidate as Candidate } from './route.service.js';
 
 // The GraphQL front door: ChatInput → the core's canonical request, its events → ChatChunk (numbered), its answer → ChatResult.
-const ChatRole = builder.enumType('ChatRole', { values: ['SYSTEM', 'USER', 'ASSISTANT'] as const });
+const ChatRole = builder.enumType('ChatRole', { values: ['SYSTEM', 'USER', 'ASSISTANT', 'TOOL'] as const });
 const ChatChunkType = builder.enumType('ChatChunkType', { values: ['START', 'TEXT', 'THINKING', 'TOOL_CALL', 'USAGE', 'DONE', 'ERROR'] as const });
 
 type Chunk = { index: number } & (
   | { type: 'START'; providerId: string; kind: ProviderKind; model: string; sessionId: string }
   | { type: 'TEXT' | 'THINKING'; delta: string; tokensSoFar: number }
+  | { type: 'TOOL_CALL'; toolIndex: number; toolCallId?: string; toolName?: string; argumentsDelta: string; tokensSoFar: number }
   | { type: 'USAGE'; usage: ReportedUsage; usageEventId: string }
   | { type: 'DONE'; finishReason: string | null }
   | { type: 'ERROR'; errorCode: string; message: string }
 );
 
-const TokenUsage = builder.objectRef<ReportedUsage>('TokenUsage').implement({
+export const TokenUsage = builder.objectRef<ReportedUsage>('TokenUsage').implement({
   fields: (t) => ({
     promptTokens: t.exposeInt('promptTokens'),
     cachedPromptTokens: t.exposeInt('cachedPromptTokens'),
@@ -50,7 +62,16 @@ const ChatChunk = builder.objectRef<Chunk>('ChatChunk').implement({
     message: t.string({ nullable: true, resolve: (c) => field(c, 'message') }),
     usageEventId: t.id({ nullable: true, resolve: (c) => field(c, 'usageEventId') }),
     sessionId: t.id({ nullable: true, resolve: (c) => field(c, 'sessionId') }),
+    toolIndex: t.int({ nullable: true, description: 'TOOL_CALL: which call of this answer (0, 1, ...) the piece belongs to', resolve: (c) => field(c, 'toolIndex') }),
+    toolCallId: t.id({ nullable: true, description: 'TOOL_CALL: on the first piece of each call', resolve: (c) => field(c, 'toolCallId') }),
+    toolName: t.string({ nullable: true, description: 'TOOL_CALL: on the first piece of each call', resolve: (c) => field(c, 'toolName') }),
+    argumentsDelta: t.string({ nullable: true, description: "TOOL_CALL: the next piece of the call's JSON arguments", resolve: (c) => field(c, 'argumentsDelta') }),
   }),
+});
+
+const ToolCall = builder.objectRef<ToolCallValue>('ToolCall').implement({
+  description: "A call the model made; ids are the gateway's own, stable across protocols",
+  fields: (t) => ({ id: t.exposeID('id'), name: t.exposeString('name'), arguments: t.exposeString('arguments', { description: 'JSON text, as the model produced it' }) }),
 });
 
 const ChatResult = builder.objectRef<ChatAnswer>('ChatResult').implement({
@@ -64,6 +85,7 @@ const ChatResult = builder.objectRef<ChatAnswer>('ChatResult').implement({
     usageEventId: t.exposeID('usageEventId'),
     sessionId: t.exposeID('sessionId', { nullable: true }),
     fellBack: t.exposeBoolean('fellBack', { description: 'True when a fallback provider answered' }),
+    toolCalls: t.field({ type: [ToolCall], description: 'Empty unless finishReason is "tool_calls"', resolve: (r) => r.toolCalls }),
   }),
 });
 
@@ -100,8 +122,55 @@ const ChatSession = builder.prismaObject('ChatSession', {
 });
 const ChatSessionConnection = connectionType('ChatSession', ChatSession);
 
+const ContentPartType = builder.enumType('ContentPartType', { values: ['TEXT', 'IMAGE'] as const });
+const ContentPartInput = builder.inputType('ContentPartInput', {
+  fields: (t) => ({
+    type: t.field({ type: ContentPartType, required: true }),
+    text: t.string({ description: 'TEXT' }),
+    imageUrl: t.string({ description: "IMAGE: an https URL or a data: URL (base64); the gateway passes it in each protocol's form" }),
+    detail: t.string({ description: 'IMAGE: "low" | "high" | "auto", where the protocol has it' }),
+  }),
+});
+
+const ToolCallInput = builder.inputType('ToolCallInput', {
+  fields: (t) => ({
+    id: t.id({ required: true }),
+    name: t.string({ required: true }),
+    arguments: t.string({ required: true, description: 'JSON text, as the model produced it' }),
+  }),
+});
+
 const ChatMessageInput = builder.inputType('ChatMessageInput', {
-  fields: (t) => ({ role: t.field({ type: ChatRole, required: true }), content: t.string({ required: true }) }),
+  fields: (t) => ({
+    role: t.field({ type: ChatRole, required: true }),
+    content: t.string({ description: 'Plain text; required unless parts or toolCalls are given' }),
+    parts: t.field({ type: [ContentPartInput], description: 'USER: text and images, in order (instead of content)' }),
+    toolCalls: t.field({ type: [ToolCallInput], description: 'ASSISTANT: the tool calls the model made, sent back in a tool loop' }),
+    toolCallId: t.id({ description: 'TOOL: the call this message answers (content is the result)' }),
+  }),
+});
+
+const ToolInput = builder.inputType('ToolInput', {
+  fields: (t) => ({
+    name: t.string({ required: true, description: '^[A-Za-z0-9_-]{1,64}$' }),
+    description: t.string(),
+    parameters: t.field({ type: 'JSON', required: true, description: 'JSON Schema of the arguments (an object schema)' }),
+  }),
+});
+
+const ToolChoiceMode = builder.enumType('ToolChoiceMode', { values: ['AUTO', 'NONE', 'REQUIRED'] as const });
+const ToolChoiceInput = builder.inputType('ToolChoiceInput', {
+  fields: (t) => ({ mode: t.field({ type: ToolChoiceMode, defaultValue: 'AUTO' }), name: t.string({ description: 'Force this one tool' }) }),
+});
+
+const ResponseFormatType = builder.enumType('ResponseFormatType', { values: ['TEXT', 'JSON_OBJECT', 'JSON_SCHEMA'] as const });
+const ResponseFormatInput = builder.inputType('ResponseFormatInput', {
+  fields: (t) => ({
+    type: t.field({ type: ResponseFormatType, required: true }),
+    name: t.string(),
+    schema: t.field({ type: 'JSON' }),
+    strict: t.boolean(),
+  }),
 });
 
 const ChatInput = builder.inputType('ChatInput', {
@@ -115,13 +184,21 @@ const ChatInput = builder.inputType('ChatInput', {
     temperature: t.float(),
     maxTokens: t.int(),
     allowFallback: t.boolean({ defaultValue: true }),
+    topP: t.float(),
+    stop: t.stringList({ description: 'At most 4' }),
+    tools: t.field({ type: [ToolInput], description: 'At most 128' }),
+    toolChoice: t.field({ type: ToolChoiceInput }),
+    responseFormat: t.field({ type: ResponseFormatInput }),
   }),
 });
 
-function toChatRequest(input: typeof ChatInput.$inferInput): ChatRequest {
+type ChatInputValue = typeof ChatInput.$inferInput;
+type MessageInput = typeof ChatMessageInput.$inferInput;
+
+function toChatRequest(input: ChatInputValue): ChatRequest {
   return {
-    messages: input.messages.map((m) => ({ role: roleOfName(m.role), content: [{ type: 'text', text: m.content }] })),
-    options: { temperature: input.temperature ?? undefined, maxTokens: input.maxTokens ?? undefined },
+    messages: input.messages.map(toMessage),
+    options: toOptions(input),
     providerId: input.providerId ?? undefined,
     model: input.model ?? undefined,
     agent: input.agent ?? undefined,
@@ -129,6 +206,46 @@ function toChatRequest(input: typeof ChatInput.$inferInput): ChatRequest {
     sessionId: input.sessionId ?? undefined,
     allowFallback: input.allowFallback !== false,
   };
+}
+
+/** Shapes only: which parts a role may hold, and every bound, the core checks (chat-plan.ts). */
+function toMessage(input: MessageInput): Message {
+  const role = roleOfName(input.role);
+  if (input.toolCallId != null) return { role, content: [{ type: 'tool-result', callId: input.toolCallId, name: '', content: input.content ?? '' }] };
+  const content: Part[] = [];
+  if (input.content != null) content.push({ type: 'text', text: input.content });
+  for (const part of input.parts ?? []) {
+    if (part.type === 'TEXT') content.push({ type: 'text', text: part.text ?? '' });
+    else content.push({ type: 'image', url: part.imageUrl ?? '', ...(part.detail != null ? { detail: part.detail as ImageDetail } : {}) });
+  }
+  for (const call of input.toolCalls ?? []) content.push({ type: 'tool-call', call: { id: call.id, name: call.name, arguments: call.arguments } });
+  return { role, content };
+}
+
+function toOptions(input: ChatInputValue): GenerationOptions {
+  const options: GenerationOptions = {};
+  if (input.temperature != null) options.temperature = input.temperature;
+  if (input.topP != null) options.topP = input.topP;
+  if (input.maxTokens != null) options.maxTokens = input.maxTokens;
+  if (input.stop != null) options.stop = input.stop;
+  if (input.tools != null) {
+    options.tools = input.tools.map((tool) => ({
+      name: tool.name,
+      ...(tool.description != null ? { description: tool.description } : {}),
+      parameters: tool.parameters as Record<string, unknown>,
+    }));
+  }
+  const choice = input.toolChoice;
+  if (choice != null)
+    options.toolChoice = choice.name != null ? { type: 'tool', name: choice.name } : { type: choice.mode === 'NONE' ? 'none' : choice.mode === 'REQUIRED' ? 'required' : 'auto' };
+  const format = input.responseFormat;
+  if (format != null) {
+    options.responseFormat =
+      format.type === 'JSON_SCHEMA'
+        ? { type: 'json_schema', name: format.name ?? 'response', schema: format.schema as Record<string, unknown>, strict: format.strict === true }
+        : { type: format.type === 'JSON_OBJECT' ? 'json_object' : 'text' };
+  }
+  return options;
 }
 
 /** The core's events as numbered chunks. */
@@ -142,6 +259,17 @@ async function* toChunks(events: AsyncIterable<ChatEvent>): AsyncGenerator<Chunk
       case 'text':
       case 'thinking':
         yield { index: index++, type: event.type === 'text' ? 'TEXT' : 'THINKING', delta: event.text, tokensSoFar: event.tokensSoFar };
+        break;
+      case 'tool-call':
+        yield {
+          index: index++,
+          type: 'TOOL_CALL',
+          toolIndex: event.index,
+          toolCallId: event.id,
+          toolName: event.name,
+          argumentsDelta: event.argumentsDelta,
+          tokensSoFar: event.tokensSoFar,
+        };
         break;
       case 'usage':
         yield { index: index++, type: 'USAGE', usage: event.usage, usageEventId: event.usageEventId };

@@ -9,7 +9,7 @@ import { AppError } from '../../errors.js';
 import { microsToUsd } from '../../money.js';
 import { type AfterCallDeps, createAfterCall } from './after-call.js';
 import { type AttemptDeps, type AttemptResult, createAttempt } from './attempt.js';
-import type { ChatAnswer, ChatEvent, ChatRequest } from './canonical.js';
+import type { ChatAnswer, ChatEvent, ChatRequest, ToolCall } from './canonical.js';
 import { type ChatPlan, planChat } from './chat-plan.js';
 import { nextStep, type RetryPolicy, sleep } from './retry.js';
 import type { RouteService } from './route.service.js';
@@ -49,7 +49,7 @@ export function createChatService(deps: ChatServiceDeps) {
         }
         if (!outcome.error) return; // the caller left
         lastFailure = outcome.error;
-        const next = nextStep(outcome.error, outcome.text.length > 0, retriesDone, deps.retry);
+        const next = nextStep(outcome.error, outcome.delivered, retriesDone, deps.retry);
         if (next.type === 'report') {
           yield { type: 'error', error: outcome.error };
           return;
@@ -70,12 +70,16 @@ export function createChatService(deps: ChatServiceDeps) {
     /** The non-streamed call: the same path, collected; an `error` event is thrown. */
     async complete(viewer: Viewer, request: ChatRequest, signal: AbortSignal): Promise<ChatAnswer> {
       let text = '';
+      const toolCalls: ToolCall[] = [];
       let start: Extract<ChatEvent, { type: 'start' }> | undefined;
       let usage: Extract<ChatEvent, { type: 'usage' }> | undefined;
       for await (const event of run(await planChat(deps, viewer, request), { streamed: false, signal })) {
         if (event.type === 'start') start = event;
         else if (event.type === 'text') text += event.text;
-        else if (event.type === 'usage') usage = event;
+        else if (event.type === 'tool-call') {
+          toolCalls[event.index] ??= { id: event.id!, name: event.name!, arguments: '' };
+          toolCalls[event.index].arguments += event.argumentsDelta;
+        } else if (event.type === 'usage') usage = event;
         else if (event.type === 'error') throw event.error;
         else if (event.type === 'finish') {
           return {
@@ -88,6 +92,7 @@ export function createChatService(deps: ChatServiceDeps) {
             usageEventId: usage!.usageEventId,
             sessionId: start!.sessionId,
             fellBack: start!.fallback,
+            toolCalls,
           };
         }
       }

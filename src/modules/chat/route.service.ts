@@ -49,11 +49,23 @@ export interface RouteInput {
   model?: string | null;
   agent?: string | null;
   allowFallback?: boolean | null;
+  /**
+   * What the call needs of a model ("tools", "vision", "embeddings"): a model the catalog says lacks it is
+   * skipped, or refused when named. An embeddings route has its own preferences and default models.
+   */
+  needs?: readonly Capability[];
 }
+
+export type Capability = 'tools' | 'vision' | 'embeddings';
+/** The request field that makes a capability needed, named in a refusal. */
+const FIELD_OF_NEED: Record<Capability, string> = { tools: 'tools', vision: 'messages', embeddings: 'model' };
+const WHAT_IS_NEEDED: Record<Capability, string> = { tools: 'take tools', vision: 'take images', embeddings: 'embed' };
 
 interface RouteServiceDeps {
   sql: Sql;
   providers: Pick<ProviderRepository, 'listRoutable'>;
+  /** The catalog's capabilities of a model; null when the catalog does not know it (it then passes). */
+  capabilities: (kind: Provider['kind'], model: string) => readonly string[] | null;
   clock: () => Date;
   maxWorkspaces?: number;
 }
@@ -86,22 +98,39 @@ export function createRouteService(deps: RouteServiceDeps) {
   }
 
   function plan(viewer: Viewer, input: RouteInput, { preferences: prefs, agentPreferences, providers }: RoutingConfig): RouteCandidate[] {
-    const agentPreference = input.agent ? agentPreferences.find((preference) => preference.agentType === input.agent) : undefined;
+    const embedding = input.needs?.includes('embeddings') ?? false;
+    const agentPreference = input.agent && !embedding ? agentPreferences.find((preference) => preference.agentType === input.agent) : undefined;
     const visible = providers.filter((provider) => canSee(viewer, provider));
     const byId = new Map(visible.map((provider) => [provider.id, provider]));
+    const explicit = Boolean(input.providerId || input.model);
     const route: RouteCandidate[] = [];
     const add = (providerId: string | null | undefined, model: string | null | undefined, reason: string) => {
       if (!providerId || route.some((candidate) => candidate.provider.id === providerId)) return;
       const provider = byId.get(providerId);
       // A preference can outlive its provider (deleted, or another member's personal one): nothing to try.
       if (!provider) return;
-      const skippedBecause = skipReason(provider);
-      route.push({ provider, model: model ?? provider.defaultModel ?? KINDS[provider.kind].defaultModel, reason, usable: skippedBecause === null, skippedBecause });
+      const chosen = model ?? (embedding ? KINDS[provider.kind].defaultEmbeddingModel : (provider.defaultModel ?? KINDS[provider.kind].defaultModel));
+      const cannot =
+        embedding && !embeds(provider.kind) ? `${KINDS[provider.kind].displayName} has no embeddings API` : chosen === null ? 'no model named, and none by default' : null;
+      const lacking = chosen === null ? null : missingCapability(provider, chosen);
+      // A provider or model named explicitly that cannot serve the call is the caller's mistake, not a reason to go elsewhere.
+      if (explicit && route.length === 0) {
+        if (cannot) throw new BadUserInputError(`${cannot}: choose a provider that embeds, or name its model`, input.model && embeds(provider.kind) ? 'model' : 'providerId');
+        if (lacking) throw new BadUserInputError(`${chosen} cannot ${WHAT_IS_NEEDED[lacking]} (per the model catalog): choose a model that can`, FIELD_OF_NEED[lacking]);
+      }
+      const skippedBecause = skipReason(provider) ?? cannot ?? (lacking && `${chosen} cannot ${WHAT_IS_NEEDED[lacking]} (per the model catalog)`);
+      route.push({ provider, model: chosen ?? '', reason, usable: skippedBecause === null, skippedBecause });
+    };
+    const missingCapability = (provider: Provider, model: string): Capability | null => {
+      const capabilities = deps.capabilities(provider.kind, model);
+      return (capabilities && input.needs?.find((need) => !capabilities.includes(need))) ?? null;
     };
 
     if (input.providerId) {
       if (!byId.has(input.providerId)) throw new NotFoundError('Provider');
       add(input.providerId, input.model, 'explicit provider');
+    } else if (embedding) {
+      if (prefs.embeddingProviderId && byId.has(prefs.embeddingProviderId)) add(prefs.embeddingProviderId, input.model ?? prefs.embeddingModel, 'workspace embedding provider');
     } else if (agentPreference) {
       add(agentPreference.providerId, input.model ?? agentPreference.model, 'agent preference');
     } else if (prefs.defaultProviderId && byId.has(prefs.defaultProviderId)) {
@@ -109,13 +138,13 @@ export function createRouteService(deps: RouteServiceDeps) {
     }
     const byPriority = [...visible].sort((a, b) => a.priority - b.priority || a.createdAt.getTime() - b.createdAt.getTime());
     if (route.length === 0) {
-      const first = byPriority.find((provider) => skipReason(provider) === null) ?? byPriority[0];
+      const first = byPriority.find((provider) => skipReason(provider) === null && (!embedding || embeds(provider.kind))) ?? byPriority[0];
       add(first?.id, input.model, first && isPlatform(first) ? 'platform default' : 'highest priority (no default set)');
     }
 
     if (input.allowFallback !== false) {
       add(agentPreference?.fallbackProviderId, agentPreference?.fallbackModel, 'agent fallback');
-      add(prefs.fallbackProviderId, prefs.fallbackModel, 'workspace fallback');
+      if (!embedding) add(prefs.fallbackProviderId, prefs.fallbackModel, 'workspace fallback');
       if (prefs.autoFailover) for (const provider of byPriority) add(provider.id, null, 'auto-failover by priority');
     }
     // A DEGRADED provider is tried only when no healthy one can answer.
@@ -165,6 +194,11 @@ export function createRouteService(deps: RouteServiceDeps) {
       kept.delete(workspaceId);
     },
   };
+}
+
+/** Vendors without an embeddings API have no default embedding model; an OpenAI-compatible server may embed with the model named. */
+function embeds(kind: Provider['kind']): boolean {
+  return KINDS[kind].defaultEmbeddingModel !== null || kind === 'OPENAI_COMPATIBLE';
 }
 
 function skipReason(provider: Provider): string | null {

@@ -3,11 +3,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Viewer } from '../../auth/viewer.js';
 import { NotFoundError } from '../../errors.js';
-import type { ChatMessage, ChatSession } from '../../generated/prisma/client.js';
+import type { ChatSession } from '../../generated/prisma/client.js';
 import { isUuid } from '../../ids.js';
 import { decodeCursor, pageSize, toPage } from '../../pagination.js';
-import { type Message, nameOfRole, roleOfName, textMessage, textOf } from './canonical.js';
-import type { SessionRepository } from './session.repository.js';
+import { type Message, nameOfRole, type Part, roleOfName, type ToolCall, textMessage, textOf } from './canonical.js';
+import type { SessionRepository, StoredMessage, StoredPart } from './session.repository.js';
 
 export function createSessionService(repository: SessionRepository, clock: () => Date) {
   async function own(viewer: Viewer, id: string): Promise<ChatSession | null> {
@@ -29,7 +29,7 @@ export function createSessionService(repository: SessionRepository, clock: () =>
       const session = await own(viewer, id);
       if (!session) throw new NotFoundError('Session');
       const messages = await repository.listMessages(id);
-      return { session, history: messages.map((m: ChatMessage) => textMessage(roleOfName(m.role), m.content)) };
+      return { session, history: messages.map(toMessage) };
     },
 
     /**
@@ -59,15 +59,40 @@ export function createSessionService(repository: SessionRepository, clock: () =>
      * Keeps a successful call's turn (its question without system messages, and the answer) when the
      * workspace stores conversation history; `messageCount` is the session's count after the call.
      */
-    async storeTurn(sessionId: string, messageCount: number, asked: Message[], reply: string): Promise<void> {
-      const turn = [...asked.filter((m) => m.role !== 'system'), textMessage('assistant', reply)];
+    async storeTurn(sessionId: string, messageCount: number, asked: Message[], reply: { text: string; toolCalls: ToolCall[] }): Promise<void> {
+      const answer: Message = {
+        role: 'assistant',
+        content: [...(reply.text ? [{ type: 'text' as const, text: reply.text }] : []), ...reply.toolCalls.map((call) => ({ type: 'tool-call' as const, call }))],
+      };
+      const turn = [...asked.filter((m) => m.role !== 'system'), answer];
       const firstSeq = messageCount - turn.length;
       await repository.insertMessages(
         sessionId,
-        turn.map((m, i) => ({ seq: firstSeq + i, role: nameOfRole(m.role), content: textOf(m) })),
+        turn.map((m, i) => ({
+          seq: firstSeq + i,
+          role: nameOfRole(m.role),
+          content: textOf(m),
+          parts: m.content.every((part) => part.type === 'text') ? null : m.content.map(toStoredPart),
+        })),
       );
     },
   };
+}
+
+function toStoredPart(part: Part): StoredPart {
+  if (part.type !== 'image' || !part.url.startsWith('data:')) return part;
+  const [header, data] = part.url.split(',', 2);
+  return { type: 'image', omitted: { mediaType: header.slice('data:'.length).split(';')[0], bytes: Math.floor((data.length * 3) / 4) } };
+}
+
+function toMessage(stored: StoredMessage): Message {
+  const role = roleOfName(stored.role);
+  if (!stored.parts) return textMessage(role, stored.content);
+  const content = stored.parts.map((part): Part => {
+    if (part.type !== 'image' || !('omitted' in part)) return part;
+    return { type: 'text', text: `[an image (${part.omitted.mediaType}, ${part.omitted.bytes} bytes) was here; history keeps no image bytes]` };
+  });
+  return { role, content };
 }
 
 /** Messages a successful call adds to its session: the question's (system messages aside) and the answer. */

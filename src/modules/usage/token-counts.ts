@@ -11,5 +11,9 @@ export interface TokenCounts {
 
 /** About four characters a token: used when a provider reports no counts. */
 export function estimateTokens(text: string): number {
-  return Math.ceil(text.length / 4);
+  return tokensOfCharacters(text.length);
+}
+
+export function tokensOfCharacters(characters: number): number {
+  return Math.ceil(characters / 4);
 }
