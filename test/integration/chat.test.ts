@@ -53,7 +53,7 @@ describe.each(['OPENAI', 'ANTHROPIC', 'GEMINI'] as const)('%s chat', (kind) => {
       errorCode: null,
       sessionId: chunks[0].sessionId,
       costMicros: EXPECTED_COST_MICROS[kind],
-      priceVersion: '2026-08-01',
+      priceVersion: '2026-11-25',
       priceFallback: false,
     });
     expect(row.ttftMs).not.toBeNull();

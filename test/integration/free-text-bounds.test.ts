@@ -77,12 +77,12 @@ const cases: Array<[Case, Record<string, string>]> = [
     },
     BAD_LABELS,
   ],
-  ...(['defaultModel', 'fallbackModel'] as const).map((field): [Case, Record<string, string>] => [
+  ...(['defaultModel', 'fallbackModel', 'embeddingModel'] as const).map((field): [Case, Record<string, string>] => [
     {
       operation: 'updatePreferences',
       field,
       query: 'mutation($input: PreferencesInput!) { updatePreferences(input: $input) { timezone } }',
-      variables: (value, ids) => ({ input: { [field === 'defaultModel' ? 'defaultProviderId' : 'fallbackProviderId']: ids.provider, [field]: value } }),
+      variables: (value, ids) => ({ input: { [field.replace('Model', 'ProviderId')]: ids.provider, [field]: value } }),
     },
     BAD_MODELS,
   ]),

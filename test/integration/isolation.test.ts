@@ -94,6 +94,12 @@ const CASES: Record<string, Case> = {
     targets: PROVIDERS,
     adminOnly: true,
   },
+  'Mutation.updatePreferences input.embeddingProviderId': {
+    query: 'mutation($input: PreferencesInput!) { updatePreferences(input: $input) { embeddingProviderId } }',
+    variables: (id) => ({ input: { embeddingProviderId: id } }),
+    targets: PROVIDERS,
+    adminOnly: true,
+  },
   'Mutation.setAgentModelPreference input.providerId': {
     query: 'mutation($input: AgentModelPreferenceInput!) { setAgentModelPreference(input: $input) { providerId } }',
     variables: (id) => ({ input: { agentType: 'isolation', providerId: id, model: 'gpt-4o-mini' } }),

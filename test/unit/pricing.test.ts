@@ -61,6 +61,19 @@ describe('cost of a call', () => {
     expect(catalog.price('OPENAI', 'gpt-4o-mini', new Date('2026-08-01T00:00:00.000Z'))).toMatchObject({ version: '2026-08-01', input: 150_000n });
   });
 
+  it('prices a model a later version added from that version on; before it, the kind fallback priced it and that row keeps it', () => {
+    const before = catalog.price('OPENAI', 'text-embedding-3-small', new Date('2026-11-24T23:59:59.999Z'));
+    expect(before).toMatchObject({ version: '2026-08-01', fallback: true, input: 2_000_000n });
+    const added = catalog.price('OPENAI', 'text-embedding-3-small', new Date('2026-11-25T00:00:00.000Z'));
+    expect(added).toEqual({ version: '2026-11-25', fallback: false, input: 20_000n, cachedInput: 20_000n, output: 0n });
+    // 1,000 prompt tokens at 0.02: 20 µ$; an embedding writes no completion tokens.
+    expect(costMicros(tokens(1000, 0, 0), added)).toBe(20n);
+    expect(catalog.price('TOGETHER', 'BAAI/bge-base-en-v1.5', new Date('2026-12-01T00:00:00Z'))).toMatchObject({ input: 8_000n, fallback: false });
+    expect(catalog.price('OLLAMA', 'nomic-embed-text', new Date('2026-12-01T00:00:00Z'))).toMatchObject({ input: 0n, fallback: false });
+    // Chat models keep their prices under the new version.
+    expect(catalog.price('OPENAI', 'gpt-4o', new Date('2026-12-01T00:00:00Z'))).toMatchObject({ version: '2026-11-25', input: 2_000_000n });
+  });
+
   it('OpenRouter prices read from its model list apply from that moment on', () => {
     const own = createCatalog();
     const refreshedAt = new Date('2026-10-01T00:00:00Z');

@@ -17,7 +17,7 @@ const ModelInfo = builder.objectRef<CatalogModel>('ModelInfo').implement({
     cachedInputUsdPerMTok: t.float({ nullable: true, description: 'USD per 1M input tokens served from the provider cache', resolve: (m) => microsToUsd(m.price.cachedInput) }),
     outputUsdPerMTok: t.float({ nullable: true, description: 'USD per 1M output tokens (reasoning included)', resolve: (m) => microsToUsd(m.price.output) }),
     tier: t.field({ type: ModelTierEnum, nullable: true, resolve: (m) => m.tier }),
-    capabilities: t.exposeStringList('capabilities', { description: 'e.g. "streaming", "vision", "tools", "reasoning"' }),
+    capabilities: t.exposeStringList('capabilities', { description: 'e.g. "streaming", "vision", "tools", "reasoning", "embeddings"' }),
     priceVersion: t.exposeString('priceVersion', { description: 'The price table version these prices come from' }),
   }),
 });
@@ -34,6 +34,7 @@ builder.queryField('models', (t) =>
       kind: t.arg({ type: ProviderKindEnum }),
       search: t.arg.string(),
       tier: t.arg({ type: ModelTierEnum }),
+      capability: t.arg.string({ description: 'Only models with this capability, e.g. "embeddings", "tools", "vision"' }),
       first: t.arg.int({ defaultValue: 50 }),
       after: t.arg.string(),
     },

@@ -6,7 +6,7 @@ import type { ProviderKind } from '../../generated/prisma/enums.js';
 import { microsToUsd, usdToMicros } from '../../money.js';
 import { pageSize } from '../../pagination.js';
 import { searchText } from '../../text-input.js';
-import { BASE_MODELS, BASE_PRICE_VERSION, FALLBACK_MODEL, PRICE_CHANGES, type Tier } from './models.data.js';
+import { BASE_MODELS, BASE_PRICE_VERSION, FALLBACK_MODEL, type ModelRow, PRICE_CHANGES, type Tier } from './models.data.js';
 import { type Price, type PriceQuote, usdPerTokenToMicrosPerMTok } from './pricing.js';
 
 export interface CatalogModel {
@@ -72,32 +72,29 @@ const folded = (text: string) => text.toLowerCase().replace(/[^a-z0-9]/g, '');
 
 export function createCatalog() {
   const models = new Map<string, CatalogModel>();
-  const base = new Map<string, Price>();
-  for (const [kind, rows] of Object.entries(BASE_MODELS) as Array<[ProviderKind, (typeof BASE_MODELS)[ProviderKind]]>) {
-    for (const [model, displayName, contextWindow, input, cachedInput, output, tier, capabilities] of rows) {
-      const price = { input: usdToMicros(input), cachedInput: usdToMicros(cachedInput), output: usdToMicros(output) };
-      base.set(keyOf(kind, model), price);
-      models.set(keyOf(kind, model), {
-        id: keyOf(kind, model),
-        kind,
-        model,
-        displayName,
-        contextWindow,
-        tier,
-        capabilities: capabilities.split(','),
-        price,
-        priceVersion: BASE_PRICE_VERSION,
-      });
-    }
+  /** Lists a model of the table and returns its key and price; its price version is set once all versions are read. */
+  function register(kind: ProviderKind, [model, displayName, contextWindow, input, cachedInput, output, tier, capabilities]: ModelRow): [string, Price] {
+    const key = keyOf(kind, model);
+    if (models.has(key)) throw new Error(`The price table lists ${key} twice`);
+    const price = { input: usdToMicros(input), cachedInput: usdToMicros(cachedInput), output: usdToMicros(output) };
+    models.set(key, { id: key, kind, model, displayName, contextWindow, tier, capabilities: capabilities.split(','), price, priceVersion: BASE_PRICE_VERSION });
+    return [key, price];
   }
-  // Each version is the whole table as of its date: the previous one with its changes applied.
+  const base = new Map<string, Price>();
+  for (const [kind, rows] of Object.entries(BASE_MODELS) as Array<[ProviderKind, ModelRow[]]>) {
+    for (const row of rows) base.set(...register(kind, row));
+  }
+  // Each version is the whole table as of its date: the previous one with its changes applied and its models added.
   const versions: PriceVersion[] = [{ version: BASE_PRICE_VERSION, from: -Infinity, prices: base }];
   for (const change of [...PRICE_CHANGES].sort((a, b) => a.effectiveFrom.localeCompare(b.effectiveFrom))) {
     const prices = new Map(versions.at(-1)!.prices);
+    for (const [kind, rows] of Object.entries(change.added ?? {}) as Array<[ProviderKind, ModelRow[]]>) {
+      for (const row of rows) prices.set(...register(kind, row));
+    }
     for (const [kind, rows] of Object.entries(change.models) as Array<[ProviderKind, Array<[string, string, string, string]>]>) {
       for (const [model, input, cachedInput, output] of rows) {
         const key = keyOf(kind, model);
-        if (!models.has(key)) throw new Error(`Price change ${change.version} names an unknown model ${key}`);
+        if (!prices.has(key)) throw new Error(`Price change ${change.version} names an unknown model ${key}`);
         prices.set(key, { input: usdToMicros(input), cachedInput: usdToMicros(cachedInput), output: usdToMicros(output) });
       }
     }
@@ -114,6 +111,14 @@ export function createCatalog() {
     const time = at.getTime();
     for (let i = versions.length - 1; i > 0; i--) if (versions[i].from <= time) return versions[i];
     return versions[0];
+  }
+
+  /** A misspelt capability ("embedding") would match nothing and look like an empty catalog: it is refused, naming the ones there are. */
+  function knownCapability(name: string): string {
+    const known = new Set([...models.values()].flatMap((m) => m.capabilities));
+    const capability = name.toLowerCase();
+    if (!known.has(capability)) throw new BadUserInputError(`capability must be one of: ${[...known].sort().join(', ')}`, 'capability');
+    return capability;
   }
 
   return {
@@ -181,14 +186,16 @@ export function createCatalog() {
       return models.has(keyOf(kind, model));
     },
 
-    list(filter: { kind?: ProviderKind | null; tier?: Tier | null; search?: string | null; first: number; after?: string | null }) {
+    list(filter: { kind?: ProviderKind | null; tier?: Tier | null; capability?: string | null; search?: string | null; first: number; after?: string | null }) {
       const take = pageSize(filter.first);
       sorted ??= [...models.values()].sort((a, b) => a.id.localeCompare(b.id));
       const needle = filter.search ? folded(searchText(filter.search, 'search')) : '';
+      const capability = filter.capability ? knownCapability(filter.capability) : null;
       const matching = sorted.filter(
         (m) =>
           (!filter.kind || m.kind === filter.kind) &&
           (!filter.tier || m.tier === filter.tier) &&
+          (!capability || m.capabilities.includes(capability)) &&
           (!needle || folded(m.id).includes(needle) || folded(m.displayName).includes(needle)),
       );
       let start = 0;

@@ -1,7 +1,8 @@
 // The shipped price table: one row per model, prices in USD per million
 // tokens as decimal strings (read exactly into integer micro-dollars).
 // A price change is a new entry in PRICE_CHANGES with the date it takes effect,
-// so a ledger row is always priced with the version in force when it was made.
+// so a ledger row is always priced with the version in force when it was made;
+// a model added by a later version has no price of its own before that date.
 import type { ProviderKind } from '../../generated/prisma/enums.js';
 
 export type Tier = 'PREMIUM' | 'BALANCED' | 'CHEAP';
@@ -15,6 +16,8 @@ const T = `${S},tools`;
 const VT = `${S},vision,tools`;
 const R = `${S},tools,reasoning`;
 const VR = `${S},vision,tools,reasoning`;
+/** An embedding model: inputs in, vectors out; no chat, so none of the chat capabilities. */
+const E = 'embeddings';
 
 export const BASE_PRICE_VERSION = '2026-01-01';
 
@@ -152,11 +155,12 @@ export const BASE_MODELS: Record<ProviderKind, ModelRow[]> = {
   OPENAI_COMPATIBLE: [],
 };
 
-/** A later price version: only the models whose prices changed, from `effectiveFrom` on. */
+/** A later price version, from `effectiveFrom` on: the models whose prices changed and the models it adds. */
 export interface PriceChange {
   version: string;
   effectiveFrom: string;
   models: Partial<Record<ProviderKind, Array<[model: string, input: string, cachedInput: string, output: string]>>>;
+  added?: Partial<Record<ProviderKind, ModelRow[]>>;
 }
 
 export const PRICE_CHANGES: PriceChange[] = [
@@ -169,6 +173,28 @@ export const PRICE_CHANGES: PriceChange[] = [
         ['o3', '1.50', '0.375', '6.00'],
       ],
       DEEPSEEK: [['deepseek-chat', '0.28', '0.028', '0.42']],
+    },
+  },
+  {
+    // Embedding models, priced per input token (they write no output tokens).
+    version: '2026-11-25',
+    effectiveFrom: '2026-11-25T00:00:00Z',
+    models: {},
+    added: {
+      OPENAI: [
+        ['text-embedding-3-small', 'Text Embedding 3 Small', 8191, '0.02', '0.02', '0', 'CHEAP', E],
+        ['text-embedding-3-large', 'Text Embedding 3 Large', 8191, '0.13', '0.13', '0', 'CHEAP', E],
+        ['text-embedding-ada-002', 'Text Embedding Ada 002', 8191, '0.10', '0.10', '0', 'CHEAP', E],
+      ],
+      GEMINI: [
+        ['gemini-embedding-001', 'Gemini Embedding', 2048, '0.15', '0.15', '0', 'CHEAP', E],
+        // The Gemini API lists it free of charge (Vertex AI bills it per character, which this table cannot express).
+        ['text-embedding-004', 'Text Embedding 004', 2048, '0', '0', '0', 'CHEAP', E],
+      ],
+      OPENROUTER: [['openai/text-embedding-3-small', 'OpenAI: Text Embedding 3 Small', 8191, '0.02', '0.02', '0', 'CHEAP', E]],
+      MISTRAL: [['mistral-embed', 'Mistral Embed', 8192, '0.10', '0.10', '0', 'CHEAP', E]],
+      TOGETHER: [['BAAI/bge-base-en-v1.5', 'BAAI BGE Base EN v1.5', 512, '0.008', '0.008', '0', 'CHEAP', E]],
+      OLLAMA: [['nomic-embed-text', 'Nomic Embed Text (local)', 8192, '0', '0', '0', 'CHEAP', E]],
     },
   },
 ];

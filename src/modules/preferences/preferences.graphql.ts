@@ -37,6 +37,8 @@ const Preferences = builder.objectRef<PreferencesView>('Preferences').implement(
     workspaceMonthlyBudgetUsd: t.float({ nullable: true, resolve: (p) => microsToUsd(p.workspaceMonthlyBudgetMicros) }),
     storeConversationHistory: t.exposeBoolean('storeConversationHistory'),
     agentPreferences: t.field({ type: [AgentModelPreference], resolve: (p) => p.agentPreferences }),
+    embeddingProviderId: t.exposeID('embeddingProviderId', { nullable: true, description: 'Where `embed` and /v1/embeddings go when the call names no provider' }),
+    embeddingModel: t.exposeString('embeddingModel', { nullable: true, description: "null: the provider kind's default embedding model" }),
   }),
 });
 
@@ -53,6 +55,8 @@ const PreferencesInput = builder.inputType('PreferencesInput', {
     workspaceDailyTokenLimit: t.field({ type: 'SafeInt' }),
     workspaceMonthlyBudgetUsd: t.float(),
     storeConversationHistory: t.boolean(),
+    embeddingProviderId: t.id(),
+    embeddingModel: t.string(),
   }),
 });
 

@@ -21,6 +21,8 @@ const DEFAULTS: Omit<StoredPreferences, 'workspaceId'> = {
   workspaceDailyTokenLimit: null,
   workspaceMonthlyBudgetMicros: null,
   storeConversationHistory: false,
+  embeddingProviderId: null,
+  embeddingModel: null,
 };
 
 export async function readPreferences(sql: Sql, workspaceId: string): Promise<StoredPreferences> {
@@ -30,7 +32,7 @@ export async function readPreferences(sql: Sql, workspaceId: string): Promise<St
       fallback_provider_id::text AS "fallbackProviderId", fallback_model AS "fallbackModel", auto_failover AS "autoFailover",
       max_tokens_per_request AS "maxTokensPerRequest", timezone, quota_warning_threshold AS "quotaWarningThreshold",
       workspace_daily_token_limit AS "workspaceDailyTokenLimit", workspace_monthly_budget_micros AS "workspaceMonthlyBudgetMicros",
-      store_conversation_history AS "storeConversationHistory"
+      store_conversation_history AS "storeConversationHistory", embedding_provider_id::text AS "embeddingProviderId", embedding_model AS "embeddingModel"
     FROM preferences WHERE workspace_id = $1`,
     [workspaceId],
   );

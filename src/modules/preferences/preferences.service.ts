@@ -1,6 +1,6 @@
-// Workspace preferences (default and fallback provider, limits, time zone) and
-// per-agent model preferences. Every provider named must be a usable workspace
-// provider, and every model one that provider offers.
+// Workspace preferences (default, fallback and embedding provider, limits, time
+// zone) and per-agent model preferences. Every provider named must be a usable
+// workspace provider, and every chat model one that provider offers.
 import type { Viewer } from '../../auth/viewer.js';
 import { AppError, BadUserInputError, NotFoundError } from '../../errors.js';
 import type { AgentPreference, Preferences, Provider } from '../../generated/prisma/client.js';
@@ -8,6 +8,7 @@ import { callerName, modelName } from '../../text-input.js';
 import { budgetMicros, dailyTokenLimit } from '../limits/limit-input.js';
 import { MAX_OUTPUT_TOKENS } from '../limits/output-allowance.js';
 import { isTimeZone } from '../limits/periods.js';
+import { KINDS } from '../providers/kinds.js';
 import type { ProviderService } from '../providers/provider.service.js';
 import { sharedWithWorkspace } from '../providers/visibility.js';
 import type { PreferencesRepository, StoredPreferences } from './preferences.repository.js';
@@ -24,6 +25,8 @@ export interface PreferencesInput {
   workspaceDailyTokenLimit?: number | null;
   workspaceMonthlyBudgetUsd?: number | null;
   storeConversationHistory?: boolean | null;
+  embeddingProviderId?: string | null;
+  embeddingModel?: string | null;
 }
 
 export interface AgentPreferenceInput {
@@ -76,6 +79,24 @@ export function createPreferencesService(
     if (model != null) await assertOffers(provider, model, fields[1], signal);
   }
 
+  /**
+   * The embedding choice: a provider whose kind embeds, with a model or a kind that has a default one. The model is
+   * not checked against the provider's list: those lists are made for chat (a custom server need not list its
+   * embedding models), and the embed call reports an unknown model itself.
+   */
+  async function checkEmbeddingChoice(viewer: Viewer, providerId: string | null, model: string | null) {
+    if (providerId == null) {
+      if (model != null) throw new BadUserInputError('embeddingModel needs embeddingProviderId', 'embeddingModel');
+      return;
+    }
+    const provider = await usableProvider(viewer, providerId, 'embeddingProviderId');
+    const kind = KINDS[provider.kind];
+    if (!kind.embeds) throw new BadUserInputError(`${kind.displayName} offers no embeddings: choose another embedding provider`, 'embeddingProviderId');
+    if (model == null && kind.defaultEmbeddingModel == null) {
+      throw new BadUserInputError(`${kind.displayName} providers have no default embedding model: name one in embeddingModel`, 'embeddingProviderId');
+    }
+  }
+
   return {
     read,
 
@@ -87,12 +108,15 @@ export function createPreferencesService(
     async update(viewer: Viewer, input: PreferencesInput, signal: AbortSignal): Promise<PreferencesView> {
       if (input.defaultModel != null) modelName(input.defaultModel, 'defaultModel');
       if (input.fallbackModel != null) modelName(input.fallbackModel, 'fallbackModel');
+      if (input.embeddingModel != null) modelName(input.embeddingModel, 'embeddingModel');
       const current = await read(viewer.workspaceId);
       const next = {
         defaultProviderId: input.defaultProviderId === undefined ? current.defaultProviderId : input.defaultProviderId,
         defaultModel: input.defaultModel === undefined ? current.defaultModel : input.defaultModel,
         fallbackProviderId: input.fallbackProviderId === undefined ? current.fallbackProviderId : input.fallbackProviderId,
         fallbackModel: input.fallbackModel === undefined ? current.fallbackModel : input.fallbackModel,
+        embeddingProviderId: input.embeddingProviderId === undefined ? current.embeddingProviderId : input.embeddingProviderId,
+        embeddingModel: input.embeddingModel === undefined ? current.embeddingModel : input.embeddingModel,
       };
       if (input.defaultProviderId !== undefined || input.defaultModel !== undefined) {
         await checkChoice(viewer, next.defaultProviderId, next.defaultModel, ['defaultProviderId', 'defaultModel'], signal);
@@ -100,6 +124,7 @@ export function createPreferencesService(
       if (input.fallbackProviderId !== undefined || input.fallbackModel !== undefined) {
         await checkChoice(viewer, next.fallbackProviderId, next.fallbackModel, ['fallbackProviderId', 'fallbackModel'], signal);
       }
+      if (input.embeddingProviderId !== undefined || input.embeddingModel !== undefined) await checkEmbeddingChoice(viewer, next.embeddingProviderId, next.embeddingModel);
       const data: Partial<Preferences> = { ...next };
       if (input.autoFailover != null) data.autoFailover = input.autoFailover;
       if (input.storeConversationHistory != null) data.storeConversationHistory = input.storeConversationHistory;

@@ -10,6 +10,10 @@ export interface KindSpec {
   /** null: the caller must give one (OPENAI_COMPATIBLE). */
   defaultBaseUrl: string | null;
   defaultModel: string;
+  /** False: the vendor has no embeddings API, so `embed` goes past its providers and refuses them when named. */
+  embeds: boolean;
+  /** What `embed` uses when neither the call nor the preferences name a model; null: nothing to assume, one must be named. */
+  defaultEmbeddingModel: string | null;
   requiresKey: boolean;
   /** Path (relative to the base URL) whose GET proves the key; the protocol's model list otherwise. */
   validationPath?: string;
@@ -19,12 +23,23 @@ export interface KindSpec {
 }
 
 export const KINDS: Record<ProviderKind, KindSpec> = {
-  OPENAI: { protocol: 'openai', displayName: 'OpenAI', defaultBaseUrl: 'https://api.openai.com/v1', defaultModel: 'gpt-4o-mini', requiresKey: true, keyPrefix: 'sk-' },
+  OPENAI: {
+    protocol: 'openai',
+    displayName: 'OpenAI',
+    defaultBaseUrl: 'https://api.openai.com/v1',
+    defaultModel: 'gpt-4o-mini',
+    embeds: true,
+    defaultEmbeddingModel: 'text-embedding-3-small',
+    requiresKey: true,
+    keyPrefix: 'sk-',
+  },
   ANTHROPIC: {
     protocol: 'anthropic',
     displayName: 'Anthropic',
     defaultBaseUrl: 'https://api.anthropic.com',
     defaultModel: 'claude-3-5-haiku-latest',
+    embeds: false,
+    defaultEmbeddingModel: null,
     requiresKey: true,
     keyPrefix: 'sk-ant-',
   },
@@ -33,30 +48,87 @@ export const KINDS: Record<ProviderKind, KindSpec> = {
     displayName: 'Google Gemini',
     defaultBaseUrl: 'https://generativelanguage.googleapis.com',
     defaultModel: 'gemini-2.0-flash',
+    embeds: true,
+    defaultEmbeddingModel: 'text-embedding-004',
     requiresKey: true,
     keyPrefix: 'AIza',
   },
-  DEEPSEEK: { protocol: 'openai', displayName: 'DeepSeek', defaultBaseUrl: 'https://api.deepseek.com', defaultModel: 'deepseek-chat', requiresKey: true, keyPrefix: 'sk-' },
+  DEEPSEEK: {
+    protocol: 'openai',
+    displayName: 'DeepSeek',
+    defaultBaseUrl: 'https://api.deepseek.com',
+    defaultModel: 'deepseek-chat',
+    embeds: false,
+    defaultEmbeddingModel: null,
+    requiresKey: true,
+    keyPrefix: 'sk-',
+  },
   OPENROUTER: {
     protocol: 'openai',
     displayName: 'OpenRouter',
     defaultBaseUrl: 'https://openrouter.ai/api/v1',
     defaultModel: 'openai/gpt-4o-mini',
+    embeds: true,
+    defaultEmbeddingModel: 'openai/text-embedding-3-small',
     requiresKey: true,
     validationPath: '/key',
     extraHeaders: { 'X-Title': 'BYOK gateway' },
     keyPrefix: 'sk-or-',
   },
-  XAI: { protocol: 'openai', displayName: 'xAI', defaultBaseUrl: 'https://api.x.ai/v1', defaultModel: 'grok-2-latest', requiresKey: true, keyPrefix: 'xai-' },
-  GROQ: { protocol: 'openai', displayName: 'Groq', defaultBaseUrl: 'https://api.groq.com/openai/v1', defaultModel: 'llama-3.1-8b-instant', requiresKey: true, keyPrefix: 'gsk_' },
-  MISTRAL: { protocol: 'openai', displayName: 'Mistral', defaultBaseUrl: 'https://api.mistral.ai/v1', defaultModel: 'mistral-small-latest', requiresKey: true },
+  XAI: {
+    protocol: 'openai',
+    displayName: 'xAI',
+    defaultBaseUrl: 'https://api.x.ai/v1',
+    defaultModel: 'grok-2-latest',
+    embeds: false,
+    defaultEmbeddingModel: null,
+    requiresKey: true,
+    keyPrefix: 'xai-',
+  },
+  GROQ: {
+    protocol: 'openai',
+    displayName: 'Groq',
+    defaultBaseUrl: 'https://api.groq.com/openai/v1',
+    defaultModel: 'llama-3.1-8b-instant',
+    embeds: false,
+    defaultEmbeddingModel: null,
+    requiresKey: true,
+    keyPrefix: 'gsk_',
+  },
+  MISTRAL: {
+    protocol: 'openai',
+    displayName: 'Mistral',
+    defaultBaseUrl: 'https://api.mistral.ai/v1',
+    defaultModel: 'mistral-small-latest',
+    embeds: true,
+    defaultEmbeddingModel: 'mistral-embed',
+    requiresKey: true,
+  },
   TOGETHER: {
     protocol: 'openai',
     displayName: 'Together',
     defaultBaseUrl: 'https://api.together.xyz/v1',
     defaultModel: 'meta-llama/Llama-3.3-70B-Instruct-Turbo',
+    embeds: true,
+    defaultEmbeddingModel: 'BAAI/bge-base-en-v1.5',
     requiresKey: true,
   },
-  OLLAMA: { protocol: 'openai', displayName: 'Ollama', defaultBaseUrl: 'http://localhost:11434/v1', defaultModel: 'llama3.1', requiresKey: false },
-  OPENAI_COMPATIBLE: { protocol: 'openai', displayName: 'OpenAI-compatible', defaultBaseUrl: null, defaultModel: 'default', requiresKey: false },
+  OLLAMA: {
+    protocol: 'openai',
+    displayName: 'Ollama',
+    defaultBaseUrl: 'http://localhost:11434/v1',
+    defaultModel: 'llama3.1',
+    embeds: true,
+    defaultEmbeddingModel: 'nomic-embed-text',
+    requiresKey: false,
+  },
+  OPENAI_COMPATIBLE: {
+    protocol: 'openai',
+    displayName: 'OpenAI-compatible',
+    defaultBaseUrl: null,
+    defaultModel: 'default',
+    embeds: true,
+    defaultEmbeddingModel: null,
+    requiresKey: false,
+  },
 };
