@@ -17,7 +17,7 @@ import {
   roleOfName,
   type ToolCall as ToolCallValue,
 } from './canonical.js';
-import type { RouteCandidate as Candidate } from './route.service.js';
+import type { Capability, RouteCandidate as Candidate } from './route.service.js';
 
 // The GraphQL front door: ChatInput → the core's canonical request, its events → ChatChunk (numbered), its answer → ChatResult.
 const ChatRole = builder.enumType('ChatRole', { values: ['SYSTEM', 'USER', 'ASSISTANT', 'TOOL'] as const });
@@ -284,13 +284,23 @@ async function* toChunks(events: AsyncIterable<ChatEvent>): AsyncGenerator<Chunk
   }
 }
 
+const RouteNeed = builder.enumType('RouteNeed', {
+  description: 'What a call needs of a model: TOOLS (tools offered or tool messages), VISION (images), EMBEDDINGS (an embed call, routed by the embedding preferences)',
+  values: ['TOOLS', 'VISION', 'EMBEDDINGS'] as const,
+});
+
 builder.queryFields((t) => ({
   resolveRoute: t.withAuth({ authenticated: true }).field({
     type: RouteExplanation,
-    description: 'What a chat with these inputs would try, and why',
-    args: { agent: t.arg.string(), providerId: t.arg.id(), model: t.arg.string() },
+    description: 'What a chat (or, needing EMBEDDINGS, an embed call) with these inputs would try, and why',
+    args: { agent: t.arg.string(), providerId: t.arg.id(), model: t.arg.string(), needs: t.arg({ type: [RouteNeed] }) },
     resolve: async (_root, args, context) => ({
-      candidates: await context.services.routes.resolve(context.viewer, { agent: args.agent, providerId: args.providerId, model: args.model }),
+      candidates: await context.services.routes.resolve(context.viewer, {
+        agent: args.agent,
+        providerId: args.providerId,
+        model: args.model,
+        needs: args.needs?.map((need) => need.toLowerCase() as Capability),
+      }),
     }),
   }),
   sessions: t.withAuth({ authenticated: true }).field({

@@ -111,11 +111,11 @@ export function createRouteService(deps: RouteServiceDeps) {
       if (!provider) return;
       const chosen = model ?? (embedding ? KINDS[provider.kind].defaultEmbeddingModel : (provider.defaultModel ?? KINDS[provider.kind].defaultModel));
       const cannot =
-        embedding && !embeds(provider.kind) ? `${KINDS[provider.kind].displayName} has no embeddings API` : chosen === null ? 'no model named, and none by default' : null;
+        embedding && !KINDS[provider.kind].embeds ? `${KINDS[provider.kind].displayName} has no embeddings API` : chosen === null ? 'no model named, and none by default' : null;
       const lacking = chosen === null ? null : missingCapability(provider, chosen);
       // A provider or model named explicitly that cannot serve the call is the caller's mistake, not a reason to go elsewhere.
       if (explicit && route.length === 0) {
-        if (cannot) throw new BadUserInputError(`${cannot}: choose a provider that embeds, or name its model`, input.model && embeds(provider.kind) ? 'model' : 'providerId');
+        if (cannot) throw new BadUserInputError(`${cannot}: choose a provider that embeds, or name its model`, input.model && KINDS[provider.kind].embeds ? 'model' : 'providerId');
         if (lacking) throw new BadUserInputError(`${chosen} cannot ${WHAT_IS_NEEDED[lacking]} (per the model catalog): choose a model that can`, FIELD_OF_NEED[lacking]);
       }
       const skippedBecause = skipReason(provider) ?? cannot ?? (lacking && `${chosen} cannot ${WHAT_IS_NEEDED[lacking]} (per the model catalog)`);
@@ -138,7 +138,7 @@ export function createRouteService(deps: RouteServiceDeps) {
     }
     const byPriority = [...visible].sort((a, b) => a.priority - b.priority || a.createdAt.getTime() - b.createdAt.getTime());
     if (route.length === 0) {
-      const first = byPriority.find((provider) => skipReason(provider) === null && (!embedding || embeds(provider.kind))) ?? byPriority[0];
+      const first = byPriority.find((provider) => skipReason(provider) === null && (!embedding || KINDS[provider.kind].embeds)) ?? byPriority[0];
       add(first?.id, input.model, first && isPlatform(first) ? 'platform default' : 'highest priority (no default set)');
     }
 
@@ -194,11 +194,6 @@ export function createRouteService(deps: RouteServiceDeps) {
       kept.delete(workspaceId);
     },
   };
-}
-
-/** Vendors without an embeddings API have no default embedding model; an OpenAI-compatible server may embed with the model named. */
-function embeds(kind: Provider['kind']): boolean {
-  return KINDS[kind].defaultEmbeddingModel !== null || kind === 'OPENAI_COMPATIBLE';
 }
 
 function skipReason(provider: Provider): string | null {
