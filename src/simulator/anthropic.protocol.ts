@@ -135,7 +135,7 @@ function readRequest(body: Record<string, unknown>): SimRequest {
   if (history.some((m) => m.role !== 'user' && m.role !== 'assistant')) {
     throw new InvalidRequest('messages: roles must be "user" or "assistant"; system text goes in "system"');
   }
-  const turns = history.flatMap((message, at) => (message.role === 'user' ? userTurns(message, at, history[at - 1]) : [assistantTurn(message, at, history[at + 1])]));
+  const turns = history.flatMap((message, at) => (message.role === 'user' ? userTurns(message, at, history[at - 1]) : [assistantTurn(message, at)]));
   return { system: textOfSystem(body.system), turns, tools: toolsOf(body.tools), toolChoice: toolChoiceOf(body.tool_choice), json: null };
 }
 
@@ -149,9 +149,13 @@ function blocksOf(message: WireMessage): Block[] {
   return typeof message.content === 'string' ? [{ type: 'text', text: message.content }] : Array.isArray(message.content) ? (message.content as Block[]) : [];
 }
 
-/** A user message is a user turn, or, when it holds tool results, one tool turn per result (then a user turn for any text beside them). */
+/**
+ * A user message is a user turn, or, when it holds tool results, one tool turn per result (then a user turn for any
+ * text beside them). Like the real API, it must answer each tool_use of the assistant message before it, and only those.
+ */
 function userTurns(message: WireMessage, at: number, previous: WireMessage | undefined): SimTurn[] {
   const calledIds = new Set(blocksOf(previous ?? {}).flatMap((block) => (block.type === 'tool_use' ? [block.id] : [])));
+  const answeredIds = new Set<unknown>();
   const results: SimTurn[] = [];
   const user: SimTurn = { role: 'user', text: '', images: 0, toolCalls: 0 };
   for (const [i, block] of blocksOf(message).entries()) {
@@ -164,8 +168,15 @@ function userTurns(message: WireMessage, at: number, previous: WireMessage | und
           `${field}: unexpected \`tool_use_id\` found in \`tool_result\` blocks: ${String(block.tool_use_id)}. Each \`tool_result\` block must have a corresponding \`tool_use\` block in the previous message.`,
         );
       }
+      answeredIds.add(block.tool_use_id);
       results.push(toolResultTurn(block, field));
     } else throw unexpectedBlock(block, field);
+  }
+  const unanswered = [...calledIds].filter((id) => !answeredIds.has(id));
+  if (unanswered.length) {
+    throw new InvalidRequest(
+      `messages.${at - 1}: \`tool_use\` ids were found without \`tool_result\` blocks immediately after: ${unanswered.join(', ')}. Each \`tool_use\` block must have a corresponding \`tool_result\` block in the next message.`,
+    );
   }
   return results.length && !user.text && !user.images ? results : [...results, user];
 }
@@ -181,10 +192,8 @@ function toolResultTurn(block: Block, field: string): SimTurn {
   return turn;
 }
 
-/** Every tool_use must be answered in the very next message, as the real API insists. */
-function assistantTurn(message: WireMessage, at: number, next: WireMessage | undefined): SimTurn {
+function assistantTurn(message: WireMessage, at: number): SimTurn {
   const turn: SimTurn = { role: 'assistant', text: '', images: 0, toolCalls: 0 };
-  const calledIds: unknown[] = [];
   for (const [i, block] of blocksOf(message).entries()) {
     const field = `messages.${at}.content.${i}`;
     if (block.type === 'text') turn.text += textBlock(block, field);
@@ -192,16 +201,8 @@ function assistantTurn(message: WireMessage, at: number, next: WireMessage | und
       if (typeof block.id !== 'string' || typeof block.name !== 'string' || typeof block.input !== 'object' || block.input === null || Array.isArray(block.input)) {
         throw new InvalidRequest(`${field}.tool_use: id, name and an object input are required`);
       }
-      calledIds.push(block.id);
       turn.toolCalls++;
     } else if (block.type !== 'thinking' && block.type !== 'redacted_thinking') throw unexpectedBlock(block, field);
-  }
-  const answeredIds = new Set(blocksOf(next ?? {}).flatMap((block) => (block.type === 'tool_result' ? [block.tool_use_id] : [])));
-  const unanswered = calledIds.filter((id) => !answeredIds.has(id));
-  if (next && unanswered.length) {
-    throw new InvalidRequest(
-      `messages.${at}: \`tool_use\` ids were found without \`tool_result\` blocks immediately after: ${unanswered.join(', ')}. Each \`tool_use\` block must have a corresponding \`tool_result\` block in the next message.`,
-    );
   }
   return turn;
 }
