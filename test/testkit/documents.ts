@@ -59,6 +59,7 @@ export const Chat = graphql(`
     chat(input: $input) {
       content providerId kind model finishReason usageEventId sessionId fellBack
       usage { promptTokens cachedPromptTokens completionTokens reasoningTokens totalTokens costUsd usageSource }
+      toolCalls { id name arguments }
     }
   }
 `);
@@ -68,14 +69,24 @@ export const ChatStream = graphql(`
     chatStream(input: $input) {
       type index delta tokensSoFar providerId kind model finishReason errorCode message usageEventId sessionId
       usage { promptTokens cachedPromptTokens completionTokens reasoningTokens totalTokens costUsd usageSource }
+      toolIndex toolCallId toolName argumentsDelta
     }
   }
 `);
 
 export const ResolveRoute = graphql(`
-  query ResolveRoute($agent: String, $providerId: ID, $model: String) {
-    resolveRoute(agent: $agent, providerId: $providerId, model: $model) {
+  query ResolveRoute($agent: String, $providerId: ID, $model: String, $needs: [RouteNeed!]) {
+    resolveRoute(agent: $agent, providerId: $providerId, model: $model, needs: $needs) {
       candidates { providerId kind model reason usable skippedBecause }
+    }
+  }
+`);
+
+export const Embed = graphql(`
+  mutation Embed($input: EmbedInput!) {
+    embed(input: $input) {
+      vectors providerId kind model usageEventId
+      usage { promptTokens cachedPromptTokens completionTokens reasoningTokens totalTokens costUsd usageSource }
     }
   }
 `);
