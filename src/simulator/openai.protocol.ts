@@ -17,6 +17,7 @@ const ERROR_TYPES: Record<number, [type: string, code: string]> = {
 /** OpenAI's rule for function and response-format names. */
 const NAME = /^[a-zA-Z0-9_-]{1,64}$/;
 const IMAGE_URL = /^(https:\/\/|data:image\/[a-z0-9.+-]+;base64,)/i;
+const MAX_TOOL_CALL_ID = 40;
 
 function bearer(req: IncomingMessage): string | undefined {
   return /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
@@ -97,11 +98,11 @@ function simRequestOf(body: Record<string, unknown>): SimRequest {
       system += text;
     } else if (message.role === 'assistant') {
       const calls = message.tool_calls ?? [];
-      for (const call of calls) callIds.add(call.id);
+      for (const [j, call] of calls.entries()) callIds.add(checkedToolCallId(call.id, `messages[${i}].tool_calls[${j}].id`));
       // The arguments are text the model reads back, so they count as prompt.
       turns.push({ role: 'assistant', text: text + calls.map((call) => call.function.arguments).join(''), images, toolCalls: calls.length });
     } else if (message.role === 'tool') {
-      if (!message.tool_call_id || !callIds.has(message.tool_call_id)) {
+      if (!message.tool_call_id || !callIds.has(checkedToolCallId(message.tool_call_id, `messages[${i}].tool_call_id`))) {
         throw new InvalidRequest(
           `Invalid parameter: 'tool_call_id' of '${message.tool_call_id ?? ''}' not found in 'tool_calls' of previous message.`,
           `messages.[${i}].tool_call_id`,
@@ -126,6 +127,16 @@ function simRequestOf(body: Record<string, unknown>): SimRequest {
     throw new InvalidRequest("Invalid value for 'tool_choice': 'tool_choice' is only allowed when 'tools' are specified.", 'tool_choice');
   }
   return { system, turns, tools, toolChoice: toolChoiceOf(body.tool_choice), json: jsonOf(body.response_format) };
+}
+
+function checkedToolCallId(id: string, param: string): string {
+  if (id.length > MAX_TOOL_CALL_ID) {
+    throw new InvalidRequest(
+      `Invalid '${param}': string too long. Expected a string with maximum length ${MAX_TOOL_CALL_ID}, but got a string with length ${id.length} instead.`,
+      param,
+    );
+  }
+  return id;
 }
 
 function contentOf(content: WireContent, param: string): { text: string; images: number } {

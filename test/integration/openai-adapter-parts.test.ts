@@ -42,6 +42,13 @@ const request = (messages: Message[], options: Partial<UpstreamRequest['options'
   options: { maxTokens: 200, ...options },
 });
 
+/** A question, the assistant's call `id`, and its result. */
+const toolLoop = (id: string): Message[] => [
+  ask('Weather?'),
+  { role: 'assistant', content: [{ type: 'tool-call', call: { id, name: 'get_weather', arguments: '{"city":"Oslo"}' } }] },
+  { role: 'tool', content: [{ type: 'tool-result', callId: id, name: 'get_weather', content: 'Snow' }] },
+];
+
 async function collect(events: AsyncIterable<AnswerEvent>): Promise<AnswerEvent[]> {
   const all: AnswerEvent[] = [];
   for await (const event of events) all.push(event);
@@ -164,25 +171,31 @@ describe('tool calls back', () => {
 
   it('maps an id longer than 40 characters to the same short id in the call and its result, so they pair', async () => {
     const longId = `toolu_${'x'.repeat(58)}`;
-    const short = openAiToolCallId(longId);
+    const short = openAiToolCallId(longId, 'OPENAI');
     expect(short).toMatch(/^call_[A-Za-z0-9_-]+$/);
     expect(short.length).toBeLessThanOrEqual(40);
-    expect(openAiToolCallId(longId)).toBe(short);
-    expect(openAiToolCallId(`${longId.slice(0, -1)}y`)).not.toBe(short);
-    expect(openAiToolCallId('call_short')).toBe('call_short');
+    expect(openAiToolCallId(longId, 'OPENAI')).toBe(short);
+    expect(openAiToolCallId(`${longId.slice(0, -1)}y`, 'OPENAI')).not.toBe(short);
+    expect(openAiToolCallId('call_short', 'OPENAI')).toBe('call_short');
 
     const t = target();
-    const messages: Message[] = [
-      ask('Weather?'),
-      { role: 'assistant', content: [{ type: 'tool-call', call: { id: longId, name: 'get_weather', arguments: '{"city":"Oslo"}' } }] },
-      { role: 'tool', content: [{ type: 'tool-result', callId: longId, name: 'get_weather', content: 'Snow' }] },
-    ];
-    const events = await collect(adapter.stream(t, request(messages, { tools: [weather] }), signal));
+    const events = await collect(adapter.stream(t, request(toolLoop(longId), { tools: [weather] }), signal));
     const sent = sentBy(t).messages as Array<{ tool_calls?: Array<{ id: string }>; tool_call_id?: string }>;
     expect(sent[1].tool_calls?.[0].id).toBe(short);
     expect(sent[2].tool_call_id).toBe(short);
     const text = events.flatMap((event) => (event.type === 'text' ? [event.text] : [])).join('');
     expect(text).toMatch(/^Tool said: Snow\. /);
+  });
+
+  it('gives Mistral the 9 letters and digits it insists on, unless the id already is such', async () => {
+    const mistral = openAiToolCallId('call_sim0_0', 'MISTRAL');
+    expect(mistral).toMatch(/^[a-zA-Z0-9]{9}$/);
+    expect(openAiToolCallId('aB3xK9mP2', 'MISTRAL')).toBe('aB3xK9mP2');
+
+    const t = { ...target(), kind: 'MISTRAL' as const };
+    await adapter.chat(t, request(toolLoop('call_sim0_0'), { tools: [weather] }), signal);
+    const sent = sentBy(t).messages as Array<{ tool_calls?: Array<{ id: string }>; tool_call_id?: string }>;
+    expect([sent[1].tool_calls?.[0].id, sent[2].tool_call_id]).toEqual([mistral, mistral]);
   });
 
   it('surfaces the upstream refusal of a result that answers no call as a refused request', async () => {

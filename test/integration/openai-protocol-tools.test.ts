@@ -138,6 +138,17 @@ describe("refusals in OpenAI's shape", () => {
     expect(String(error)).toContain("'call_other' not found");
   });
 
+  it('refuses a tool call id longer than 40 characters, as OpenAI does', async () => {
+    const id = `call_${'x'.repeat(60)}`;
+    const error = await refusal([
+      ...question,
+      { role: 'assistant', content: null, tool_calls: [{ id, type: 'function', function: { name: 'get_weather', arguments: '{}' } }] },
+      { role: 'tool', tool_call_id: id, content: 'Sunny' },
+    ]);
+    expect(error).toMatchObject({ status: 400, param: 'messages[1].tool_calls[0].id' });
+    expect(String(error)).toContain('maximum length 40');
+  });
+
   it('refuses an image URL that is neither https nor a base64 data URL of an image', async () => {
     for (const url of ['http://example.com/cat.png', 'data:text/plain;base64,aGk=', 'file:///etc/passwd']) {
       const error = await refusal([{ role: 'user', content: [{ type: 'image_url', image_url: { url } }] }]);

@@ -12,6 +12,7 @@ import type {
   ChatCompletionToolChoiceOption,
 } from 'openai/resources/chat/completions';
 import type { ResponseFormatJSONObject, ResponseFormatJSONSchema } from 'openai/resources/shared';
+import type { ProviderKind } from '../../../generated/prisma/enums.js';
 import { type AnswerEvent, type GenerationOptions, type Message, textOf, type UpstreamRequest } from '../../chat/canonical.js';
 import type { TokenCounts } from '../../usage/token-counts.js';
 import { KINDS } from '../kinds.js';
@@ -114,7 +115,7 @@ function httpFailure(error: unknown): UpstreamFailure | undefined {
 /** Newer OpenAI models take max_completion_tokens; everything OpenAI-compatible else takes max_tokens. */
 function body(target: ProviderTarget, request: UpstreamRequest): ChatCompletionCreateParamsBase {
   const { options } = request;
-  const params: ChatCompletionCreateParamsBase = { model: request.model, messages: toOpenAiMessages(request.messages) };
+  const params: ChatCompletionCreateParamsBase = { model: request.model, messages: toOpenAiMessages(request.messages, target.kind) };
   if (options.temperature !== undefined) params.temperature = options.temperature;
   if (options.topP !== undefined) params.top_p = options.topP;
   if (options.stop?.length) params.stop = options.stop;
@@ -141,31 +142,34 @@ function toOpenAiResponseFormat(format: GenerationOptions['responseFormat']): Re
   return undefined;
 }
 
-/** OpenAI refuses tool call ids longer than this; the gateway's may be longer. */
+/** OpenAI refuses tool call ids longer than 40 characters; Mistral takes exactly 9 letters and digits. The gateway's may be up to 64. */
 const MAX_TOOL_CALL_ID = 40;
+const MISTRAL_TOOL_CALL_ID = /^[a-zA-Z0-9]{9}$/;
 
 /**
- * The id a tool call goes to an OpenAI-compatible provider under: itself when short enough, else a
- * deterministic short one, so the assistant's call and the tool message that answers it still pair.
+ * The id a tool call goes to an OpenAI-compatible provider under: itself when the provider takes it, else a
+ * short one drawn from its hash, the same for the assistant's call and the tool message that answers it.
  */
-export function openAiToolCallId(id: string): string {
-  if (id.length <= MAX_TOOL_CALL_ID) return id;
-  return `call_${createHash('sha256').update(id).digest('base64url').slice(0, 32)}`;
+export function openAiToolCallId(id: string, kind: ProviderKind): string {
+  if (kind === 'MISTRAL') return MISTRAL_TOOL_CALL_ID.test(id) ? id : hashOf(id).replace(/[-_]/g, '').slice(0, 9);
+  return id.length <= MAX_TOOL_CALL_ID ? id : `call_${hashOf(id).slice(0, 32)}`;
 }
 
-export function toOpenAiMessages(messages: Message[]): ChatCompletionMessageParam[] {
-  return messages.map(toOpenAiMessage);
+const hashOf = (id: string) => createHash('sha256').update(id).digest('base64url');
+
+export function toOpenAiMessages(messages: Message[], kind: ProviderKind): ChatCompletionMessageParam[] {
+  return messages.map((message) => toOpenAiMessage(message, kind));
 }
 
-function toOpenAiMessage(message: Message): ChatCompletionMessageParam {
+function toOpenAiMessage(message: Message, kind: ProviderKind): ChatCompletionMessageParam {
   if (message.role === 'system') return { role: 'system', content: textOf(message) };
   if (message.role === 'user') return { role: 'user', content: userContent(message) };
   if (message.role === 'tool') {
     const result = message.content.find((part) => part.type === 'tool-result');
-    return { role: 'tool', tool_call_id: openAiToolCallId(result?.callId ?? ''), content: result?.content ?? '' };
+    return { role: 'tool', tool_call_id: openAiToolCallId(result?.callId ?? '', kind), content: result?.content ?? '' };
   }
   const toolCalls = message.content.flatMap((part): ChatCompletionMessageFunctionToolCall[] =>
-    part.type === 'tool-call' ? [{ id: openAiToolCallId(part.call.id), type: 'function', function: { name: part.call.name, arguments: part.call.arguments } }] : [],
+    part.type === 'tool-call' ? [{ id: openAiToolCallId(part.call.id, kind), type: 'function', function: { name: part.call.name, arguments: part.call.arguments } }] : [],
   );
   const text = textOf(message);
   // OpenAI wants null, not '', for an assistant message that only calls tools.
@@ -205,7 +209,7 @@ function* chunkEvents(chunk: ChatCompletionChunk, seenCalls: Set<number>): Gener
         continue;
       }
       seenCalls.add(call.index);
-      yield { type: 'tool-call', index: call.index, ...(call.id ? { id: call.id } : {}), name: call.function?.name, argumentsDelta };
+      yield { type: 'tool-call', index: call.index, ...(call.id ? { id: call.id } : {}), ...(call.function?.name ? { name: call.function.name } : {}), argumentsDelta };
     }
     if (choice.finish_reason) yield { type: 'finish', reason: choice.finish_reason };
   }
@@ -220,7 +224,8 @@ function completionEvents(completion: ChatCompletion): AnswerEvent[] {
   if (thinking) events.push({ type: 'thinking', text: thinking });
   if (message?.content) events.push({ type: 'text', text: message.content });
   const calls = (message?.tool_calls ?? []).filter((call) => call.type === 'function');
-  for (const [index, call] of calls.entries()) events.push({ type: 'tool-call', index, id: call.id, name: call.function.name, argumentsDelta: call.function.arguments });
+  for (const [index, call] of calls.entries())
+    events.push({ type: 'tool-call', index, ...(call.id ? { id: call.id } : {}), name: call.function.name, argumentsDelta: call.function.arguments });
   if (completion.usage) events.push({ type: 'usage', usage: counts(completion.usage) });
   events.push({ type: 'finish', reason: choice?.finish_reason ?? null });
   return events;
