@@ -221,7 +221,7 @@ async function chat(exchange: SimExchange, models: string[], protocol: SimProtoc
   }
 
   // What OpenAI streams for each call: its id, type and name with empty arguments, then the arguments in pieces.
-  const pieces: Record<string, unknown>[] = reply.type === 'text' ? text.map((content) => ({ content })) : [];
+  const pieces: Record<string, unknown>[] = text.map((content) => ({ content }));
   for (const [index, call] of calls.entries()) {
     const first: ToolCallDelta = { index, id: call.id, type: 'function', function: { name: call.function.name, arguments: '' } };
     pieces.push({ tool_calls: [first] });

@@ -169,6 +169,15 @@ describe('tool calls back', () => {
     expect(events.find((event) => event.type === 'finish')).toEqual({ type: 'finish', reason: 'tool_calls' });
   });
 
+  it('fails a tool-call stream cut before its end, after the pieces that came', async () => {
+    const events: AnswerEvent[] = [];
+    const run = async () => {
+      for await (const event of adapter.stream(target('truncate=1&slow=5'), request([ask('Weather?')], { tools: [weather] }), signal)) events.push(event);
+    };
+    await expect(run()).rejects.toMatchObject({ code: 'PROVIDER_UNAVAILABLE' });
+    expect(callsOf(events)[0]).toMatchObject({ name: 'get_weather', arguments: '{"city":"sample"}' });
+  });
+
   it('maps an id longer than 40 characters to the same short id in the call and its result, so they pair', async () => {
     const longId = `toolu_${'x'.repeat(58)}`;
     const short = openAiToolCallId(longId, 'OPENAI');
