@@ -1,8 +1,19 @@
 // OpenAI, DeepSeek, OpenRouter, xAI, Groq, Mistral, Together, Ollama and any
 // OpenAI-compatible endpoint, through the `openai` SDK with a base URL.
+import { createHash } from 'node:crypto';
 import OpenAI from 'openai';
-import type { ChatCompletion, ChatCompletionChunk, ChatCompletionCreateParamsBase, ChatCompletionMessageParam } from 'openai/resources/chat/completions';
-import { type AnswerEvent, textOf, type UpstreamRequest } from '../../chat/canonical.js';
+import type {
+  ChatCompletion,
+  ChatCompletionChunk,
+  ChatCompletionContentPart,
+  ChatCompletionCreateParamsBase,
+  ChatCompletionMessageFunctionToolCall,
+  ChatCompletionMessageParam,
+  ChatCompletionToolChoiceOption,
+} from 'openai/resources/chat/completions';
+import type { ResponseFormatJSONObject, ResponseFormatJSONSchema } from 'openai/resources/shared';
+import type { ProviderKind } from '../../../generated/prisma/enums.js';
+import { type AnswerEvent, type GenerationOptions, type Message, textOf, type UpstreamRequest } from '../../chat/canonical.js';
 import type { TokenCounts } from '../../usage/token-counts.js';
 import { KINDS } from '../kinds.js';
 import { type AdapterDeps, callProvider, inBandError, type ProviderAdapter, type ProviderTarget, streamProvider, type UpstreamFailure } from './adapter.js';
@@ -64,8 +75,9 @@ export function createOpenAiCompatibleAdapter(deps: AdapterDeps): ProviderAdapte
             { ...body(target, request), stream: true, stream_options: { include_usage: true } },
             { signal: callSignal, headers: auth(target) },
           );
+          const seenCalls = new Set<number>();
           try {
-            for await (const chunk of chunks) yield* chunkEvents(chunk);
+            for await (const chunk of chunks) yield* chunkEvents(chunk, seenCalls);
           } catch (error) {
             // `data: {"error": ...}` after a 200 surfaces as an APIError without a status.
             if (error instanceof OpenAI.APIError && error.status === undefined && !(error instanceof OpenAI.APIConnectionError)) {
@@ -76,6 +88,15 @@ export function createOpenAiCompatibleAdapter(deps: AdapterDeps): ProviderAdapte
         },
         httpFailure,
       ),
+    embed: (target, request, signal) =>
+      call(target, signal, async (callSignal) => {
+        const reply = await client(target).embeddings.create(
+          { model: request.model, input: request.inputs, encoding_format: 'float', ...(request.dimensions !== undefined ? { dimensions: request.dimensions } : {}) },
+          { signal: callSignal, headers: auth(target) },
+        );
+        const vectors = [...reply.data].sort((a, b) => a.index - b.index).map((item) => item.embedding);
+        return { vectors, promptTokens: reply.usage?.prompt_tokens ?? null };
+      }),
     async validate(target, signal) {
       const path = KINDS[target.kind].validationPath;
       if (!path) return { models: await listModels(target, signal) };
@@ -93,15 +114,76 @@ function httpFailure(error: unknown): UpstreamFailure | undefined {
 
 /** Newer OpenAI models take max_completion_tokens; everything OpenAI-compatible else takes max_tokens. */
 function body(target: ProviderTarget, request: UpstreamRequest): ChatCompletionCreateParamsBase {
-  const params: ChatCompletionCreateParamsBase = { model: request.model, messages: toOpenAiMessages(request.messages) };
-  if (request.options.temperature !== undefined) params.temperature = request.options.temperature;
-  if (target.kind === 'OPENAI' && /^(o\d|gpt-5)/.test(request.model)) params.max_completion_tokens = request.options.maxTokens;
-  else params.max_tokens = request.options.maxTokens;
+  const { options } = request;
+  const params: ChatCompletionCreateParamsBase = { model: request.model, messages: toOpenAiMessages(request.messages, target.kind) };
+  if (options.temperature !== undefined) params.temperature = options.temperature;
+  if (options.topP !== undefined) params.top_p = options.topP;
+  if (options.stop?.length) params.stop = options.stop;
+  if (target.kind === 'OPENAI' && /^(o\d|gpt-5)/.test(request.model)) params.max_completion_tokens = options.maxTokens;
+  else params.max_tokens = options.maxTokens;
+  // OpenAI refuses a tool_choice without tools.
+  if (options.tools?.length) {
+    params.tools = options.tools.map((tool) => ({ type: 'function', function: { name: tool.name, description: tool.description, parameters: tool.parameters } }));
+    if (options.toolChoice) params.tool_choice = toOpenAiToolChoice(options.toolChoice);
+  }
+  const responseFormat = toOpenAiResponseFormat(options.responseFormat);
+  if (responseFormat) params.response_format = responseFormat;
   return params;
 }
 
-function toOpenAiMessages(messages: UpstreamRequest['messages']): ChatCompletionMessageParam[] {
-  return messages.map((message) => ({ role: message.role, content: textOf(message) }));
+function toOpenAiToolChoice(choice: NonNullable<GenerationOptions['toolChoice']>): ChatCompletionToolChoiceOption {
+  return choice.type === 'tool' ? { type: 'function', function: { name: choice.name } } : choice.type;
+}
+
+/** Plain text is the default: no response_format at all, which every compatible server accepts. */
+function toOpenAiResponseFormat(format: GenerationOptions['responseFormat']): ResponseFormatJSONObject | ResponseFormatJSONSchema | undefined {
+  if (format?.type === 'json_object') return { type: 'json_object' };
+  if (format?.type === 'json_schema') return { type: 'json_schema', json_schema: { name: format.name, schema: format.schema, strict: format.strict } };
+  return undefined;
+}
+
+/** OpenAI refuses tool call ids longer than 40 characters; Mistral takes exactly 9 letters and digits. The gateway's may be up to 64. */
+const MAX_TOOL_CALL_ID = 40;
+const MISTRAL_TOOL_CALL_ID = /^[a-zA-Z0-9]{9}$/;
+
+/**
+ * The id a tool call goes to an OpenAI-compatible provider under: itself when the provider takes it, else a
+ * short one drawn from its hash, the same for the assistant's call and the tool message that answers it.
+ */
+export function openAiToolCallId(id: string, kind: ProviderKind): string {
+  if (kind === 'MISTRAL') return MISTRAL_TOOL_CALL_ID.test(id) ? id : hashOf(id).replace(/[-_]/g, '').slice(0, 9);
+  return id.length <= MAX_TOOL_CALL_ID ? id : `call_${hashOf(id).slice(0, 32)}`;
+}
+
+const hashOf = (id: string) => createHash('sha256').update(id).digest('base64url');
+
+export function toOpenAiMessages(messages: Message[], kind: ProviderKind): ChatCompletionMessageParam[] {
+  return messages.map((message) => toOpenAiMessage(message, kind));
+}
+
+function toOpenAiMessage(message: Message, kind: ProviderKind): ChatCompletionMessageParam {
+  if (message.role === 'system') return { role: 'system', content: textOf(message) };
+  if (message.role === 'user') return { role: 'user', content: userContent(message) };
+  if (message.role === 'tool') {
+    const result = message.content.find((part) => part.type === 'tool-result');
+    return { role: 'tool', tool_call_id: openAiToolCallId(result?.callId ?? '', kind), content: result?.content ?? '' };
+  }
+  const toolCalls = message.content.flatMap((part): ChatCompletionMessageFunctionToolCall[] =>
+    part.type === 'tool-call' ? [{ id: openAiToolCallId(part.call.id, kind), type: 'function', function: { name: part.call.name, arguments: part.call.arguments } }] : [],
+  );
+  const text = textOf(message);
+  // OpenAI wants null, not '', for an assistant message that only calls tools.
+  return toolCalls.length ? { role: 'assistant', content: text || null, tool_calls: toolCalls } : { role: 'assistant', content: text };
+}
+
+/** Plain text as a string (some compatible servers take nothing else); with images, the parts in order. */
+function userContent(message: Message): string | ChatCompletionContentPart[] {
+  if (!message.content.some((part) => part.type === 'image')) return textOf(message);
+  return message.content.flatMap((part): ChatCompletionContentPart[] => {
+    if (part.type === 'text') return [{ type: 'text', text: part.text }];
+    if (part.type === 'image') return [{ type: 'image_url', image_url: { url: part.url, ...(part.detail ? { detail: part.detail } : {}) } }];
+    return [];
+  });
 }
 
 interface ReasoningDelta {
@@ -112,13 +194,23 @@ interface ReasoningDelta {
   reasoning?: string | null;
 }
 
-function* chunkEvents(chunk: ChatCompletionChunk): Generator<AnswerEvent> {
+/** `seenCalls`: the calls of this stream already started, so that a provider repeating a call's id or name on every piece starts it once. */
+function* chunkEvents(chunk: ChatCompletionChunk, seenCalls: Set<number>): Generator<AnswerEvent> {
   const choice = chunk.choices[0];
   if (choice) {
     const delta = choice.delta as ReasoningDelta;
     const thinking = delta.reasoning_content ?? delta.reasoning;
     if (thinking) yield { type: 'thinking', text: thinking };
     if (delta.content) yield { type: 'text', text: delta.content };
+    for (const call of choice.delta.tool_calls ?? []) {
+      const argumentsDelta = call.function?.arguments ?? '';
+      if (seenCalls.has(call.index)) {
+        if (argumentsDelta) yield { type: 'tool-call', index: call.index, argumentsDelta };
+        continue;
+      }
+      seenCalls.add(call.index);
+      yield { type: 'tool-call', index: call.index, ...(call.id ? { id: call.id } : {}), ...(call.function?.name ? { name: call.function.name } : {}), argumentsDelta };
+    }
     if (choice.finish_reason) yield { type: 'finish', reason: choice.finish_reason };
   }
   if (chunk.usage) yield { type: 'usage', usage: counts(chunk.usage) };
@@ -126,11 +218,14 @@ function* chunkEvents(chunk: ChatCompletionChunk): Generator<AnswerEvent> {
 
 function completionEvents(completion: ChatCompletion): AnswerEvent[] {
   const choice = completion.choices[0];
-  const message = choice?.message as (ReasoningDelta & { content: string | null }) | undefined;
+  const message = choice?.message as (ReasoningDelta & ChatCompletion.Choice['message']) | undefined;
   const events: AnswerEvent[] = [];
   const thinking = message?.reasoning_content ?? message?.reasoning;
   if (thinking) events.push({ type: 'thinking', text: thinking });
   if (message?.content) events.push({ type: 'text', text: message.content });
+  const calls = (message?.tool_calls ?? []).filter((call) => call.type === 'function');
+  for (const [index, call] of calls.entries())
+    events.push({ type: 'tool-call', index, ...(call.id ? { id: call.id } : {}), name: call.function.name, argumentsDelta: call.function.arguments });
   if (completion.usage) events.push({ type: 'usage', usage: counts(completion.usage) });
   events.push({ type: 'finish', reason: choice?.finish_reason ?? null });
   return events;
