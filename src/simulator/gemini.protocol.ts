@@ -244,6 +244,8 @@ function checkSchema(schema: Schema, path: string): void {
     if (!SCHEMA_FIELDS.has(name)) throw new InvalidArgument(`Invalid JSON payload received. Unknown name "${name}" at '${path}': Cannot find field.`);
     if (name === 'type' && Array.isArray(value))
       throw new InvalidArgument(`Invalid JSON payload received. Unknown name "type" at '${path}': Proto field is not repeating, cannot start list.`);
+    const notString = name === 'enum' && Array.isArray(value) ? value.findIndex((item) => typeof item !== 'string') : -1;
+    if (notString !== -1) throw new InvalidArgument(`Invalid value at '${path}.enum[${notString}]' (TYPE_STRING), ${JSON.stringify((value as unknown[])[notString])}`);
   }
   for (const [name, property] of Object.entries((schema.properties ?? {}) as Record<string, Schema>)) checkSchema(property, `${path}.properties[${name}].value`);
   if (schema.items) checkSchema(schema.items as Schema, `${path}.items`);

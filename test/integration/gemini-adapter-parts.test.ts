@@ -164,7 +164,7 @@ describe('tools', () => {
       properties: {
         query: { type: 'string' },
         limit: { type: 'integer', nullable: true },
-        mode: { enum: ['fast'] },
+        mode: { type: 'string', enum: ['fast'] },
         // The recursive reference stops at its second level.
         owner: { type: 'object', properties: { name: { type: 'string' }, boss: {} } },
         tags: { type: 'array', items: { type: 'string', nullable: true } },
@@ -172,6 +172,9 @@ describe('tools', () => {
       required: ['query', 'owner'],
     });
     expect(toGeminiSchema({ type: ['string', 'number'] })).toEqual({ anyOf: [{ type: 'string' }, { type: 'number' }] });
+    // Gemini's enum holds strings only.
+    expect(toGeminiSchema({ type: 'integer', enum: [1, 2, null] })).toEqual({ type: 'integer', nullable: true });
+    expect(toGeminiSchema({ anyOf: [{ type: 'string', enum: ['a', 'b'] }, { const: null }] })).toEqual({ type: 'string', enum: ['a', 'b'], nullable: true });
     expect(toGeminiSchema({ allOf: [{ type: 'object', properties: { a: { type: 'string' } }, required: ['a'] }, { properties: { b: { type: 'number' } } }] })).toEqual({
       type: 'object',
       properties: { a: { type: 'string' }, b: { type: 'number' } },

@@ -14,14 +14,17 @@ export function toGeminiSchema(schema: JsonSchema): JsonSchema {
 
 /** `expanding`: the local references being inlined above this point, so a recursive one stops. */
 function convert(schema: JsonSchema, root: JsonSchema, expanding: string[]): JsonSchema {
-  const { $ref, allOf, ...own } = schema;
+  const { $ref, ...rest } = schema;
   if (typeof $ref === 'string') {
     // Gemini resolves no references: a local definition is inlined (its siblings win); a recursive or foreign one leaves only the siblings.
     const target = expanding.includes($ref) ? undefined : definitionAt(root, $ref);
-    return convert(target ? { ...target, ...own, ...(allOf ? { allOf } : {}) } : { ...own, ...(allOf ? { allOf } : {}) }, root, target ? [...expanding, $ref] : expanding);
+    return target ? convert({ ...target, ...rest }, root, [...expanding, $ref]) : convert(rest, root, expanding);
   }
+  const { allOf, ...own } = rest;
   const result = convertOwn(own, root, expanding);
-  return Array.isArray(allOf) ? (allOf as JsonSchema[]).map((member) => convert(member, root, expanding)).reduce(merge, result) : result;
+  if (!Array.isArray(allOf)) return result;
+  // Gemini has no allOf: the members are merged into one schema, the schema's own keywords over theirs.
+  return merge((allOf as JsonSchema[]).map((member) => convert(member, root, expanding)).reduce(merge, {}), result);
 }
 
 function convertOwn(schema: JsonSchema, root: JsonSchema, expanding: string[]): JsonSchema {
@@ -43,7 +46,12 @@ function convertOwn(schema: JsonSchema, root: JsonSchema, expanding: string[]): 
   const values = 'const' in schema ? [schema.const] : Array.isArray(schema.enum) ? schema.enum : undefined;
   if (values) {
     if (values.includes(null)) nullable = true;
-    result.enum = values.filter((value) => value !== null);
+    // Gemini's enum holds strings only (a number in it is a 400): another enum is left out, the type still holds.
+    const strings = values.filter((value) => value !== null);
+    if (strings.length > 0 && strings.every((value) => typeof value === 'string')) {
+      result.enum = strings;
+      result.type ??= 'string';
+    }
   }
   if (isObject(schema.properties)) {
     const properties = Object.entries(schema.properties as Record<string, unknown>).filter(([, value]) => isObject(value));
@@ -68,7 +76,7 @@ function withNullable(schema: JsonSchema, nullable: boolean): JsonSchema {
   return nullable ? { ...schema, nullable: true } : schema;
 }
 
-/** Both schemas at once (allOf): properties and required joined, any other keyword of `b` over `a`'s. */
+/** Both schemas at once: properties and required joined, any other keyword of `b` over `a`'s. */
 function merge(a: JsonSchema, b: JsonSchema): JsonSchema {
   const merged = { ...a, ...b };
   if (a.properties || b.properties) merged.properties = { ...(a.properties as JsonSchema), ...(b.properties as JsonSchema) };
