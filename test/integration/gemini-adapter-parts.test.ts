@@ -263,7 +263,7 @@ describe('images by URL', () => {
     await vi.waitFor(() => expect(bigSentWhole).toBe(false));
   });
 
-  it.each([`http://127.0.0.1:PORT/cat.png`, 'http://[::1]/cat.png', 'http://169.254.169.254/latest/meta-data/', 'http://10.0.0.1/cat.png'])(
+  it.each([`http://127.0.0.1:PORT/cat.png`, 'http://[::1]/cat.png', 'http://169.254.169.254/latest/meta-data/', 'http://10.0.0.1/cat.png', 'file:///etc/passwd'])(
     'refuses %s when the egress policy forbids private addresses, fetching nothing',
     async (url) => {
       const asked = served.length;

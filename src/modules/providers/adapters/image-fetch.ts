@@ -6,6 +6,7 @@ import { EgressRefused } from '../../../net/egress.js';
 import { ProviderCallError } from './adapter.js';
 
 export const MAX_IMAGE_BYTES = 5 * 1024 * 1024;
+const tooLarge = `it is larger than ${MAX_IMAGE_BYTES / 1024 / 1024} MiB`;
 
 export interface InlineImage {
   mimeType: string;
@@ -31,14 +32,16 @@ export async function inlineImage(fetch: typeof globalThis.fetch, url: string, s
   return { mimeType, data: bytes.toString('base64') };
 }
 
-const tooLarge = `it is larger than ${MAX_IMAGE_BYTES / 1024 / 1024} MiB`;
-
 function decodeDataUrl(url: string): InlineImage {
   const match = /^data:([^;,]*)((?:;[^;,]*)*),(.*)$/s.exec(url);
   const mimeType = match?.[1].trim().toLowerCase() ?? '';
   if (!match || !mimeType.startsWith('image/')) throw unusable('its data: URL does not hold an image');
-  const base64 = match[2].split(';').includes('base64');
-  return { mimeType, data: base64 ? match[3] : Buffer.from(decodeURIComponent(match[3])).toString('base64') };
+  if (match[2].split(';').includes('base64')) return { mimeType, data: match[3].replace(/\s/g, '') };
+  try {
+    return { mimeType, data: Buffer.from(decodeURIComponent(match[3])).toString('base64') };
+  } catch {
+    throw unusable('its data: URL is malformed');
+  }
 }
 
 /** The body, read piece by piece and given up as soon as it passes the cap. */
