@@ -171,15 +171,6 @@ describe('tools', () => {
       },
       required: ['query', 'owner'],
     });
-    expect(toGeminiSchema({ type: ['string', 'number'] })).toEqual({ anyOf: [{ type: 'string' }, { type: 'number' }] });
-    // Gemini's enum holds strings only.
-    expect(toGeminiSchema({ type: 'integer', enum: [1, 2, null] })).toEqual({ type: 'integer', nullable: true });
-    expect(toGeminiSchema({ anyOf: [{ type: 'string', enum: ['a', 'b'] }, { const: null }] })).toEqual({ type: 'string', enum: ['a', 'b'], nullable: true });
-    expect(toGeminiSchema({ allOf: [{ type: 'object', properties: { a: { type: 'string' } }, required: ['a'] }, { properties: { b: { type: 'number' } } }] })).toEqual({
-      type: 'object',
-      properties: { a: { type: 'string' }, b: { type: 'number' } },
-      required: ['a'],
-    });
   });
 
   it('declares the tools with adapted parameters, forces the named one, and reads its call as one piece with no id', async () => {
