@@ -174,7 +174,7 @@ function readRequest(body: Record<string, unknown>): SimRequest {
 
   const declarations = ((body.tools ?? []) as Array<{ functionDeclarations?: Array<{ name?: string; parameters?: Schema }> }>).flatMap((tool, t) =>
     (tool.functionDeclarations ?? []).map((declaration, f) => {
-      if (declaration.parameters) checkSchema(declaration.parameters, `tools[${t}].function_declarations[${f}].parameters`);
+      if (declaration.parameters) checkParameters(declaration.parameters, `tools[${t}].function_declarations[${f}].parameters`);
       return { name: String(declaration.name ?? ''), parameters: lowerTypes(declaration.parameters ?? {}) };
     }),
   );
@@ -236,6 +236,14 @@ function checkResponses(responses: GeminiPart[], previous: GeminiContent | undef
   if (stray) throw new InvalidArgument(`Function response "${stray.functionResponse?.name}" answers no function call of the previous turn.`);
   if (responses.length !== calls.length) {
     throw new InvalidArgument('Please ensure that the number of function response parts is equal to the number of function call parts of the function call turn.');
+  }
+}
+
+/** A function's parameters: a schema Gemini can parse, and an object with properties (a function that takes nothing declares no parameters). */
+function checkParameters(parameters: Schema, path: string): void {
+  checkSchema(parameters, path);
+  if (String(parameters.type).toLowerCase() === 'object' && Object.keys(parameters.properties ?? {}).length === 0) {
+    throw new InvalidArgument(`* GenerateContentRequest.${path}.properties: should be non-empty for OBJECT type`);
   }
 }
 

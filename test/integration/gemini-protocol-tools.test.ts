@@ -102,6 +102,11 @@ describe('requests Gemini refuses (400 INVALID_ARGUMENT)', () => {
     expect(said).toContain(keyword.endsWith(']') ? keyword : `"${keyword}"`);
   });
 
+  it('parameters of type object without properties', async () => {
+    const tools = [{ functionDeclarations: [{ name: 'now', parameters: { type: SchemaType.OBJECT, properties: {} } }] }];
+    expect(await refusal(model({ tools }).generateContent('Hi'))).toContain('should be non-empty for OBJECT type');
+  });
+
   it('a responseSchema with additionalProperties', async () => {
     const generationConfig = { responseMimeType: 'application/json', responseSchema: { type: 'object', properties: {}, additionalProperties: false } as never };
     expect(await refusal(model({ generationConfig }).generateContent('Hi'))).toContain('Unknown name "additionalProperties"');

@@ -52,6 +52,11 @@ const CASES: Array<[string, Record<string, unknown>, Record<string, unknown>]> =
     { type: 'object', properties: { a: { type: 'string' } }, required: ['a', 'ghost'] },
     { type: 'object', properties: { a: { type: 'string' } }, required: ['a'] },
   ],
+  [
+    'a type left to the shape is said',
+    { properties: { a: { items: { enum: ['x'] } } } },
+    { type: 'object', properties: { a: { type: 'array', items: { type: 'string', enum: ['x'] } } } },
+  ],
   ['arrays: items converted', { type: 'array', items: { type: ['string', 'null'], maxLength: 3 } }, { type: 'array', items: { type: 'string', maxLength: 3, nullable: true } }],
 ];
 

@@ -59,6 +59,9 @@ function convertOwn(schema: JsonSchema, root: JsonSchema, expanding: string[]): 
     if (Array.isArray(schema.required)) result.required = schema.required.filter((name) => typeof name === 'string' && name in (result.properties as JsonSchema));
   }
   if (isObject(schema.items)) result.items = sub(schema.items);
+  // JSON Schema may leave the type to the shape; Gemini wants it said.
+  if (result.type === undefined && result.properties) result.type = 'object';
+  if (result.type === undefined && result.items) result.type = 'array';
 
   const alternatives = (schema.anyOf ?? schema.oneOf) as unknown;
   if (Array.isArray(alternatives)) {
