@@ -225,7 +225,8 @@ function checkPart(part: GeminiPart, path: string): void {
   if (!part.inlineData) return;
   const { mimeType = '', data = '' } = part.inlineData;
   if (!mimeType.startsWith('image/')) throw new InvalidArgument(`Unsupported MIME type: ${mimeType}`);
-  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(data) || data.length % 4 !== 0) throw new InvalidArgument(`Invalid value at '${path}.inline_data.data' (TYPE_BYTES), Base64 decoding failed`);
+  // Protocol buffers' JSON takes standard or URL-safe base64, padded or not.
+  if (!/^[A-Za-z0-9+/_-]*={0,2}$/.test(data)) throw new InvalidArgument(`Invalid value at '${path}.inline_data.data' (TYPE_BYTES), Base64 decoding failed`);
 }
 
 /** Gemini pairs responses with the calls of the model turn just before, by name: as many responses as calls, each naming one. */
