@@ -215,7 +215,7 @@ function turnsOf(content: GeminiContent, index: number, previous: GeminiContent 
   if (responses.length > 0) checkResponses(responses, previous);
   const rest = parts.filter((part) => !part.functionResponse);
   return [
-    ...responses.map((part): SimTurn => ({ role: 'tool', text: JSON.stringify(part.functionResponse?.response ?? {}), images: 0, toolCalls: 0 })),
+    ...responses.map((part): SimTurn => ({ role: 'tool', text: responseText(part.functionResponse?.response), images: 0, toolCalls: 0 })),
     ...(rest.length > 0 || responses.length === 0 ? [{ role: 'user' as const, text: text(rest), images: rest.filter((part) => part.inlineData).length, toolCalls: 0 }] : []),
   ];
 }
@@ -290,4 +290,11 @@ function embed(exchange: SimExchange, model: string, protocol: SimProtocol): voi
     return { values: embeddingOf((request.content?.parts ?? []).map((part) => part.text ?? '').join(''), length) };
   });
   exchange.json(200, { embeddings });
+}
+
+/** A response the gateway wrapped (`{result: text}`, for a result that is not a JSON object) reads as its text, like the other protocols' results. */
+function responseText(response: unknown): string {
+  const wrapped = response as { result?: unknown } | undefined;
+  if (wrapped && typeof wrapped === 'object' && Object.keys(wrapped).length === 1 && typeof wrapped.result === 'string') return wrapped.result;
+  return JSON.stringify(response ?? {});
 }

@@ -17,7 +17,7 @@ afterAll(disposeAll);
 const TEXTS = ['the first document', 'a second, longer document about embeddings', 'third'];
 const close = (actual: number[][], expected: number[][]) => {
   expect(actual).toHaveLength(expected.length);
-  actual.forEach((vector, i) => vector.forEach((value, j) => expect(value).toBeCloseTo(expected[i][j], 5)));
+  for (const [i, vector] of actual.entries()) for (const [j, value] of vector.entries()) expect(value).toBeCloseTo(expected[i][j], 5);
 };
 
 describe.each([

@@ -136,7 +136,7 @@ describe('the conversation, part by part', () => {
     ]);
     expect(body.generationConfig).toEqual({ temperature: 0.2, topP: 0.9, maxOutputTokens: 200, stopSequences: ['END'] });
     expect(JSON.stringify(body)).not.toContain('call_gw_');
-    expect(textOf(events)).toMatch(/^Tool said: \{"result":"sunny"\}/);
+    expect(textOf(events)).toMatch(/^Tool said: sunny\./);
     expect(events.find((event) => event.type === 'finish')).toEqual({ type: 'finish', reason: 'STOP' });
   });
 });

@@ -17,7 +17,7 @@ import {
   roleOfName,
   type ToolCall as ToolCallValue,
 } from './canonical.js';
-import type { Capability, RouteCandidate as Candidate } from './route.service.js';
+import type { RouteCandidate as Candidate, Capability } from './route.service.js';
 
 // The GraphQL front door: ChatInput → the core's canonical request, its events → ChatChunk (numbered), its answer → ChatResult.
 const ChatRole = builder.enumType('ChatRole', { values: ['SYSTEM', 'USER', 'ASSISTANT', 'TOOL'] as const });
