@@ -68,6 +68,7 @@ const CASES: Array<[string, Partial<ChatInputVars>, string]> = [
   ['topP of 0', { messages: [ASK], topP: 0 }, 'topP'],
   ['topP over 1', { messages: [ASK], topP: 1.5 }, 'topP'],
   ['a JSON_SCHEMA without a schema', { messages: [ASK], responseFormat: { type: 'JSON_SCHEMA', name: 'answer' } }, 'responseFormat'],
+  ['a JSON_SCHEMA named like a tool', { messages: [ASK], tools: [TOOL], responseFormat: { type: 'JSON_SCHEMA', name: 'lookup', schema: { type: 'object' } } }, 'responseFormat'],
   ['a JSON_SCHEMA with a bad name', { messages: [ASK], responseFormat: { type: 'JSON_SCHEMA', name: 'an answer', schema: { type: 'object' } } }, 'responseFormat'],
   // Images
   ['an http image URL', { messages: [image('http://images.example/cat.png')] }, 'messages'],

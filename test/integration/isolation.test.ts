@@ -82,6 +82,11 @@ const CASES: Record<string, Case> = {
     variables: (id) => ({ input: { messages: MESSAGES, sessionId: id } }),
     targets: ['session'],
   },
+  'Mutation.embed input.providerId': {
+    query: 'mutation($input: EmbedInput!) { embed(input: $input) { providerId vectors } }',
+    variables: (id) => ({ input: { inputs: ['isolation'], providerId: id } }),
+    targets: PROVIDERS,
+  },
   'Mutation.updatePreferences input.defaultProviderId': {
     query: 'mutation($input: PreferencesInput!) { updatePreferences(input: $input) { defaultProviderId } }',
     variables: (id) => ({ input: { defaultProviderId: id } }),
@@ -125,6 +130,17 @@ const CASES: Record<string, Case> = {
     subscription: true,
   },
 };
+
+/**
+ * Ids that name no stored object: a tool call's id and the TOOL message that answers it pair up within the
+ * conversation the caller sends (and the caller's own session), which agent-call-refusals.test.ts covers.
+ */
+const CONVERSATION_IDS = [
+  'Mutation.chat input.messages.toolCallId',
+  'Mutation.chat input.messages.toolCalls.id',
+  'Subscription.chatStream input.messages.toolCallId',
+  'Subscription.chatStream input.messages.toolCalls.id',
+];
 
 let gw: TestServer;
 let sim: Simulator;
@@ -183,7 +199,7 @@ async function snapshot() {
 
 describe('tenant isolation', () => {
   it('has a case for every id-taking field in the schema', () => {
-    expect(Object.keys(CASES).sort()).toEqual(idTakingFields().sort());
+    expect([...Object.keys(CASES), ...CONVERSATION_IDS].sort()).toEqual(idTakingFields().sort());
   });
 
   const runs = Object.entries(CASES).flatMap(([field, spec]) =>

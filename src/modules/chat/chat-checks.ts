@@ -131,6 +131,8 @@ function checkOptions(options: GenerationOptions): void {
   if (format?.type === 'json_schema') {
     if (!TOOL_NAME.test(format.name)) throw new BadUserInputError(`responseFormat.name must match ${TOOL_NAME.source}`, 'responseFormat');
     checkObjectSchema(format.schema, 'responseFormat.schema', 'responseFormat');
+    // Anthropic answers JSON through a tool of this name, beside the caller's.
+    if (names.has(format.name)) throw new BadUserInputError('responseFormat.name must differ from every tool name', 'responseFormat');
   }
 }
 
