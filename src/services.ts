@@ -49,7 +49,9 @@ export function createServices({ config, db, bus, logger, clock = () => new Date
   const prisma = db.prisma;
   const keyring = parseKeyring(config.encryptionKeys);
   const guardedFetch = createGuardedFetch(config.egress, { maxLineBytes: config.upstreamMaxLineBytes });
-  const adapters = createAdapters({ fetch: guardedFetch, timeoutMs: config.providerTimeoutMs, idleTimeoutMs: config.streamIdleTimeoutMs });
+  // Images a message points at are the client's URLs: none of the operator's exceptions for providers apply to them.
+  const imageFetch = createGuardedFetch({ allowLoopback: false, allowedHosts: new Set(), allowedCidrs: [] }, { maxLineBytes: config.upstreamMaxLineBytes });
+  const adapters = createAdapters({ fetch: guardedFetch, fetchImage: imageFetch, timeoutMs: config.providerTimeoutMs, idleTimeoutMs: config.streamIdleTimeoutMs });
   const liveStreams = createLiveStreams();
   const catalog = createCatalog();
   const openRouterSync = createOpenRouterSync({ sql: db.sql, catalog, fetch: guardedFetch, url: config.openRouterCatalogUrl, timeoutMs: config.providerTimeoutMs, clock, logger });

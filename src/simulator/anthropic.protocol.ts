@@ -86,7 +86,8 @@ async function messages(exchange: SimExchange, protocol: SimProtocol): Promise<v
       ? [{ start: { type: 'text', text: '' }, deltas: reply.chunks.map((text) => ({ type: 'text_delta', text })) }]
       : calls.map(({ id, name, json }) => ({
           start: { type: 'tool_use', id, name, input: {} },
-          deltas: piecesOf(json, script.chunkSize).map((partial_json) => ({ type: 'input_json_delta', partial_json })),
+          // Like Anthropic, a tool that takes nothing streams one empty piece, not "{}".
+          deltas: piecesOf(json === '{}' ? '' : json, script.chunkSize).map((partial_json) => ({ type: 'input_json_delta', partial_json })),
         }));
   const event = (type: string, data: Record<string, unknown>) => `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
   exchange.startStream();

@@ -27,7 +27,8 @@ const messages = [{ role: 'user' as const, content: 'Benchmark question' }];
 const gatewayMessages = [{ role: 'USER', content: 'Benchmark question' }];
 const sdk = new OpenAI({ apiKey: 'sk-bench-0123456789abcdef', baseURL: `${simulator.url}/openai/v1`, maxRetries: 0 });
 const CHAT = 'mutation($input: ChatInput!) { chat(input: $input) { content usageEventId } }';
-const STREAM = 'subscription($input: ChatInput!) { chatStream(input: $input) { type delta argumentsDelta } }';
+const STREAM = 'subscription($input: ChatInput!) { chatStream(input: $input) { type delta } }';
+const STREAM_TOOLS = 'subscription($input: ChatInput!) { chatStream(input: $input) { type delta argumentsDelta } }';
 // A tool the simulator's model calls when it is offered (src/simulator/model.ts): the stream is the call's pieces.
 const TOOL = { name: 'get_weather', description: 'The weather in a city', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } };
 
@@ -87,10 +88,10 @@ async function startGateway(bundle: string): Promise<Gateway> {
     lazy: false,
     retryAttempts: 0,
   });
-  const stream = async (input: unknown): Promise<Timing> => {
+  const stream = async (query: string, input: unknown): Promise<Timing> => {
     const started = performance.now();
     let firstChunkMs: number | undefined;
-    for await (const result of ws.iterate({ query: STREAM, variables: { input } })) {
+    for await (const result of ws.iterate({ query, variables: { input } })) {
       const chunk = (result.data as { chatStream: { type: string } }).chatStream;
       if (chunk.type === 'TEXT' || chunk.type === 'TOOL_CALL') firstChunkMs ??= performance.now() - started;
       if (chunk.type === 'ERROR') throw new Error(JSON.stringify(chunk));
@@ -104,8 +105,8 @@ async function startGateway(bundle: string): Promise<Gateway> {
       await graphql(CHAT, { input: { messages: gatewayMessages } });
       return { totalMs: performance.now() - started };
     },
-    stream: () => stream({ messages: gatewayMessages }),
-    streamTools: () => stream({ messages: gatewayMessages, tools: [TOOL] }),
+    stream: () => stream(STREAM, { messages: gatewayMessages }),
+    streamTools: () => stream(STREAM_TOOLS, { messages: gatewayMessages, tools: [TOOL] }),
     stop: async () => {
       await ws.dispose();
       await child.stop();

@@ -61,6 +61,7 @@ const CASES: Array<[string, Partial<ChatInputVars>, string]> = [
   ['parameters over 100,000 characters', { messages: [ASK], tools: [{ ...TOOL, parameters: { type: 'object', description: 'x'.repeat(100_001) } }] }, 'tools'],
   ['129 tools', { messages: [ASK], tools: Array.from({ length: 129 }, (_, i) => ({ ...TOOL, name: `tool_${i}` })) }, 'tools'],
   ['a forced tool that is not offered', { messages: [ASK], tools: [TOOL], toolChoice: { name: 'other' } }, 'toolChoice'],
+  ['a forced tool with a mode', { messages: [ASK], tools: [TOOL], toolChoice: { mode: 'NONE', name: 'lookup' } }, 'toolChoice'],
   ['REQUIRED without tools', { messages: [ASK], toolChoice: { mode: 'REQUIRED' } }, 'toolChoice'],
   // Options
   ['five stop sequences', { messages: [ASK], stop: ['a', 'b', 'c', 'd', 'e'] }, 'stop'],

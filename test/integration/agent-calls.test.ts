@@ -106,6 +106,16 @@ describe.each(KINDS)('%s', (kind) => {
     expect(JSON.stringify(WIRE[kind].lastMessage(lastRequest(provider.key)))).toContain('sunny, 21 °C');
   });
 
+  it('gives a tool that takes nothing {} as its arguments, streamed and not', async () => {
+    const { token } = await newOwner(gw);
+    await addSimProvider(gw, sim, token, { kind });
+    const NOW = { name: 'now', parameters: { type: 'object', properties: {} } };
+    const answer = await chat(token, { messages: ASK, tools: [NOW] });
+    expect(answer.toolCalls).toEqual([{ id: expect.any(String), name: 'now', arguments: '{}' }]);
+    const { chunks } = await streamOverWs(gw, token, { messages: ASK, tools: [NOW] });
+    expect(callsOf(chunks)).toEqual([{ id: expect.any(String), name: 'now', arguments: '{}' }]);
+  });
+
   it('returns two tool calls of one turn, with distinct ids', async () => {
     const { token } = await newOwner(gw);
     await addSimProvider(gw, sim, token, { kind, script: 'parallel=2' });
@@ -207,6 +217,35 @@ describe('across protocols', () => {
     const use = blocks.find((block) => block.type === 'tool_use')!;
     const result = blocks.find((block) => block.type === 'tool_result')!;
     expect([use.id, result.tool_use_id]).toEqual([call.id, call.id]);
+  });
+
+  it('puts the results of a turn in the order of its calls for Gemini, which pairs them by name and order', async () => {
+    const { token } = await newOwner(gw);
+    const provider = await addSimProvider(gw, sim, token, { kind: 'GEMINI', script: 'parallel=2' });
+    const [weather, time] = (await chat(token, { messages: ASK, tools: [WEATHER, TIME] })).toolCalls;
+    const answer = await chat(token, {
+      messages: [
+        ...ASK,
+        { role: 'ASSISTANT', toolCalls: [weather, time] },
+        { role: 'TOOL', toolCallId: time.id, content: '12:00' },
+        { role: 'TOOL', toolCallId: weather.id, content: 'hail' },
+      ],
+      tools: [WEATHER, TIME],
+    });
+    expect(answer.finishReason).toBe('stop');
+    const last = WIRE.GEMINI.lastMessage(lastRequest(provider.key)) as { parts: Array<{ functionResponse: { name: string; response: unknown } }> };
+    expect(last.parts.map((part) => [part.functionResponse.name, part.functionResponse.response])).toEqual([
+      ['get_weather', { result: 'hail' }],
+      ['get_time', { result: '12:00' }],
+    ]);
+  });
+
+  it('refuses an image URL Gemini would need fetched from a private address, sending nothing to Gemini', async () => {
+    const { token } = await newOwner(gw);
+    const provider = await addSimProvider(gw, sim, token, { kind: 'GEMINI' });
+    const result = await gw.execute(Chat, { input: { messages: [{ role: 'USER', parts: [{ type: 'IMAGE', imageUrl: `https://127.0.0.1:1/cat.png` }] }] } }, { token });
+    expect(result.errors?.[0]).toMatchObject({ message: expect.stringContaining('egress policy'), extensions: { code: 'BAD_USER_INPUT', field: 'messages' } });
+    expect(sim.requests.filter((request) => request.key === provider.key && request.method === 'POST')).toEqual([]);
   });
 
   it('continues a session whose stored turn holds tool calls: only the TOOL message is sent again', async () => {

@@ -110,7 +110,7 @@ describe('the request Anthropic receives', () => {
     expect((bodyOf(t).messages as unknown[]).length).toBe(3);
     // The conversation already had its tool turn: the simulated model answers with text.
     expect(textOf(events)).toMatch(/^Echo: And tomorrow\?/);
-    expect(events.at(-1)).toEqual({ type: 'finish', reason: 'end_turn' });
+    expect(events.at(-1)).toEqual({ type: 'finish', reason: 'stop' });
   });
 
   it('keeps plain text messages as strings, as before', async () => {
@@ -164,7 +164,7 @@ describe('tool calls back', () => {
       { type: 'tool-call', index: 0, id: 'toolu_sim10', name: 'get_weather', argumentsDelta: '{"city":"sample"}' },
       { type: 'tool-call', index: 1, id: 'toolu_sim11', name: 'get_time', argumentsDelta: '{"zone":"sample"}' },
     ]);
-    expect(events.at(-1)).toEqual({ type: 'finish', reason: 'tool_use' });
+    expect(events.at(-1)).toEqual({ type: 'finish', reason: 'tool_calls' });
   });
 
   it('streams tool_use pieces numbered 0, 1 over the calls only (not the thinking block), the first piece naming the call', async () => {
@@ -179,7 +179,7 @@ describe('tool calls back', () => {
     expect(pieces.filter((p) => !p.name).every((p) => p.id === undefined && p.argumentsDelta.length <= 4)).toBe(true);
     expect(callsOf(events).map((call) => JSON.parse(call.arguments))).toEqual([{ city: 'sample' }, { zone: 'sample' }]);
     expect(events.find((e) => e.type === 'usage')).toMatchObject({ usage: { completionTokens: expect.any(Number) } });
-    expect(events.at(-1)).toEqual({ type: 'finish', reason: 'tool_use' });
+    expect(events.at(-1)).toEqual({ type: 'finish', reason: 'tool_calls' });
   });
 });
 
@@ -193,13 +193,13 @@ describe('JSON output through a forced tool', () => {
     expect(bodyOf(whole)).toMatchObject({ tools: [{ name: 'forecast', input_schema: schema }], tool_choice: { type: 'tool', name: 'forecast' } });
     expect(piecesOf(events)).toEqual([]);
     expect(JSON.parse(textOf(events))).toEqual({ city: 'sample', warm: true });
-    expect(events.at(-1)).toEqual({ type: 'finish', reason: 'end_turn' });
+    expect(events.at(-1)).toEqual({ type: 'finish', reason: 'stop' });
 
     const pieces = await streamed(target('chunk-size=3'), request([user('Forecast?')], options));
     expect(piecesOf(pieces)).toEqual([]);
     expect(pieces.filter((e) => e.type === 'text').length).toBeGreaterThan(3);
     expect(JSON.parse(textOf(pieces))).toEqual({ city: 'sample', warm: true });
-    expect(pieces.at(-1)).toEqual({ type: 'finish', reason: 'end_turn' });
+    expect(pieces.at(-1)).toEqual({ type: 'finish', reason: 'stop' });
   });
 
   it('answers json_object through a json_answer tool taking any object', async () => {
@@ -215,7 +215,7 @@ describe('JSON output through a forced tool', () => {
     const calling = await streamed(first, request([user('Forecast?')], options));
     expect(bodyOf(first)).toMatchObject({ tools: [{ name: 'get_weather' }, { name: 'forecast' }], tool_choice: { type: 'any' } });
     expect(callsOf(calling)).toEqual([{ id: 'toolu_sim10', name: 'get_weather', arguments: '{"city":"sample"}' }]);
-    expect(calling.at(-1)).toEqual({ type: 'finish', reason: 'tool_use' });
+    expect(calling.at(-1)).toEqual({ type: 'finish', reason: 'tool_calls' });
 
     const answering = await streamed(
       target(),
@@ -230,6 +230,6 @@ describe('JSON output through a forced tool', () => {
     );
     expect(piecesOf(answering)).toEqual([]);
     expect(JSON.parse(textOf(answering))).toEqual({ city: 'sample', warm: true });
-    expect(answering.at(-1)).toEqual({ type: 'finish', reason: 'end_turn' });
+    expect(answering.at(-1)).toEqual({ type: 'finish', reason: 'stop' });
   });
 });

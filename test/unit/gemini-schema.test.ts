@@ -62,6 +62,21 @@ const CASES: Array<[string, Record<string, unknown>, Record<string, unknown>]> =
 
 describe('toGeminiSchema', () => {
   it.each(CASES)('%s', (_, input, expected) => {
-    expect(toGeminiSchema(input)).toEqual(expected);
+    expect(toGeminiSchema(input, 'tools')).toEqual(expected);
+  });
+});
+
+describe('toGeminiSchema bounds', () => {
+  it('refuses a schema whose references fan out past the node budget, naming the field', () => {
+    // Each definition refers to the next twice: 2^30 nodes once inlined, from under 2 KB of JSON.
+    const $defs = Object.fromEntries(
+      Array.from({ length: 30 }, (_, i) => [`d${i}`, { type: 'object', properties: { a: { $ref: `#/$defs/d${i + 1}` }, b: { $ref: `#/$defs/d${i + 1}` } } }]),
+    );
+    const schema = { type: 'object', properties: { root: { $ref: '#/$defs/d0' } }, $defs };
+    expect(() => toGeminiSchema(schema, 'tools')).toThrow(expect.objectContaining({ code: 'BAD_USER_INPUT', details: { field: 'tools' } }));
+  });
+
+  it('leaves out allOf members that are not schemas', () => {
+    expect(toGeminiSchema({ allOf: [null, { type: 'string' }] }, 'responseFormat')).toEqual({ type: 'string' });
   });
 });

@@ -10,12 +10,11 @@ import type { Ledger, Reservation } from '../usage/ledger.js';
 import type { UsageTickService } from '../usage/usage-tick.service.js';
 import type { Outcome } from './attempt.js';
 import type { ChatPlan } from './chat-plan.js';
+import type { RouteCandidate } from './route.service.js';
+import { type SessionService, turnLength } from './session.service.js';
 
 /** What after-call needs of the call: a chat's plan, or an embedding call (no session, nothing asked to keep). */
 export type CallContext = Pick<ChatPlan, 'viewer' | 'prefs' | 'asked'> & { session: { id: string } | null };
-
-import type { RouteCandidate } from './route.service.js';
-import { type SessionService, turnLength } from './session.service.js';
 
 export interface AfterCallDeps {
   ledger: Ledger;

@@ -71,6 +71,8 @@ const CUT_OFF_FACTOR = 2;
 /** A failed call the provider never answered: providers bill nothing for it. */
 const NOTHING_BILLED: TokenCounts = { promptTokens: 0, cachedPromptTokens: 0, completionTokens: 0, reasoningTokens: 0, totalTokens: 0 };
 const MAX_COUNT = 2 ** 31 - 1;
+/** Finish reasons that say the answer stopped early: its tool calls may be cut off, and are not reported as complete. */
+const CUT_SHORT = new Set(['length', 'content_filter']);
 
 export function createAttempt(deps: AttemptDeps) {
   /** Yields the answer's text and thinking as they come; returns how the attempt ended. */
@@ -262,7 +264,7 @@ class AnswerSoFar {
       tokens: withinAllowance(reported, outputTokens),
       usageSource: this.usage ? 'PROVIDER' : 'ESTIMATED',
       error,
-      finishReason: this.toolCalls.length > 0 && !this.cutOff ? 'tool_calls' : this.finishReason,
+      finishReason: this.toolCalls.length > 0 && !this.cutOff && !CUT_SHORT.has(this.finishReason ?? '') ? 'tool_calls' : this.finishReason,
       text: this.text,
       toolCalls: this.toolCalls,
       delivered,

@@ -18,7 +18,7 @@ export type RoleName = 'SYSTEM' | 'USER' | 'ASSISTANT' | 'TOOL';
 export const roleOfName = (name: RoleName): Role => name.toLowerCase() as Role;
 export const nameOfRole = (role: Role): RoleName => role.toUpperCase() as RoleName;
 
-/** A call the model made: `arguments` is JSON text, as the model produced it. Ids are the gateway's (see tool-calls.ts). */
+/** A call the model made: `arguments` is JSON text, as the model produced it. Ids are the gateway's (attempt.ts `callIdOf`). */
 export interface ToolCall {
   id: string;
   name: string;
@@ -29,7 +29,7 @@ export type ImageDetail = 'low' | 'high' | 'auto';
 
 /**
  * What a message is made of. Which parts a role may hold: system text; user text and images; assistant
- * text and tool calls; tool exactly one tool result (chat-plan.ts checks it).
+ * text and tool calls; tool exactly one tool result (chat-checks.ts checks it).
  */
 export type Part =
   | { type: 'text'; text: string }

@@ -55,8 +55,8 @@ export function checkChatRequest(request: ChatRequest): void {
 function checkMessage(message: Message, where: string): number {
   const allowed = ALLOWED_PARTS[message.role];
   if (message.content.length === 0) throw new BadUserInputError(`${where}: content is required unless parts or toolCalls are given`, 'messages');
-  if (message.role === 'tool' && message.content.some((part) => part.type !== 'tool-result')) {
-    throw new BadUserInputError(`${where}: a TOOL message needs the toolCallId of the call it answers`, 'messages');
+  if (message.role === 'tool' && (message.content[0].type !== 'tool-result' || message.content.length > 1)) {
+    throw new BadUserInputError(`${where}: a TOOL message is the toolCallId of the call it answers and its result as content, nothing else`, 'messages');
   }
   let images = 0;
   for (const part of message.content) {
@@ -156,30 +156,34 @@ function isJsonObjectText(text: string): boolean {
 /**
  * The conversation a provider is sent (history, then this call's messages) must pair its tool calls:
  * the TOOL messages right after an ASSISTANT message with tool calls answer those calls, each once, and
- * only those. Fills in each result's tool name (Gemini pairs by name).
+ * only those. Fills in each result's tool name, and puts the results in the order of their calls (Gemini
+ * pairs a result with its call by name and order, not by id).
  */
 export function pairToolResults(messages: Message[], historyLength: number): Message[] {
-  let open: Map<string, string> | null = null;
   const at = (i: number) => (i >= historyLength ? `messages[${i - historyLength}]` : 'the session history');
-  const paired = messages.map((message, i): Message => {
+  const paired: Message[] = [];
+  /** The calls of the last ASSISTANT message not answered yet: id → [name, position]. */
+  let open = new Map<string, [string, number]>();
+  let results: Array<[number, Message]> = [];
+  const closeTurn = (where: string) => {
+    if (open.size > 0) throw new BadUserInputError(`${where}: the tool calls before it need a TOOL message each first (${[...open.keys()].join(', ')})`, 'messages');
+    paired.push(...results.sort(([a], [b]) => a - b).map(([, message]) => message));
+    results = [];
+  };
+  messages.forEach((message, i) => {
     if (message.role === 'tool') {
       const part = message.content[0] as Extract<Part, { type: 'tool-result' }>;
-      const name = open?.get(part.callId);
-      if (name === undefined) {
-        throw new BadUserInputError(`${at(i)}: toolCallId "${part.callId}" answers no open tool call of the ASSISTANT message before it`, 'messages');
-      }
-      open!.delete(part.callId);
-      return { role: 'tool', content: [{ ...part, name }] };
+      const call = open.get(part.callId);
+      if (!call) throw new BadUserInputError(`${at(i)}: toolCallId "${part.callId}" answers no open tool call of the ASSISTANT message before it`, 'messages');
+      open.delete(part.callId);
+      results.push([call[1], { role: 'tool', content: [{ ...part, name: call[0] }] }]);
+      return;
     }
-    if (open && open.size > 0) throw unanswered(at(i), open);
+    closeTurn(at(i));
+    paired.push(message);
     const calls = message.content.filter((part) => part.type === 'tool-call').map((part) => part.call);
-    open = calls.length > 0 ? new Map(calls.map((call) => [call.id, call.name])) : null;
-    return message;
+    open = new Map(calls.map((call, position) => [call.id, [call.name, position]]));
   });
-  if (open && (open as Map<string, string>).size > 0) throw unanswered('the last message', open);
+  closeTurn('the last message');
   return paired;
-}
-
-function unanswered(where: string, open: Map<string, string>): BadUserInputError {
-  return new BadUserInputError(`${where}: the tool calls before it need a TOOL message each first (${[...open.keys()].join(', ')})`, 'messages');
 }

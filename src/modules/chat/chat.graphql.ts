@@ -1,4 +1,4 @@
-import { notFound } from '../../errors.js';
+import { BadUserInputError, notFound } from '../../errors.js';
 import type { ProviderKind } from '../../generated/prisma/client.js';
 import { builder } from '../../graphql/builder.js';
 import { connectionType } from '../../graphql/connection.js';
@@ -208,12 +208,13 @@ function toChatRequest(input: ChatInputValue): ChatRequest {
   };
 }
 
-/** Shapes only: which parts a role may hold, and every bound, the core checks (chat-plan.ts). */
+/** Shapes only: which parts a role may hold, and every bound, the core checks (chat-checks.ts). */
 function toMessage(input: MessageInput): Message {
   const role = roleOfName(input.role);
-  if (input.toolCallId != null) return { role, content: [{ type: 'tool-result', callId: input.toolCallId, name: '', content: input.content ?? '' }] };
   const content: Part[] = [];
-  if (input.content != null) content.push({ type: 'text', text: input.content });
+  // A TOOL message's content is its result; anything else it carries is refused by the core's checks.
+  if (input.toolCallId != null) content.push({ type: 'tool-result', callId: input.toolCallId, name: '', content: input.content ?? '' });
+  else if (input.content != null) content.push({ type: 'text', text: input.content });
   for (const part of input.parts ?? []) {
     if (part.type === 'TEXT') content.push({ type: 'text', text: part.text ?? '' });
     else content.push({ type: 'image', url: part.imageUrl ?? '', ...(part.detail != null ? { detail: part.detail as ImageDetail } : {}) });
@@ -236,8 +237,10 @@ function toOptions(input: ChatInputValue): GenerationOptions {
     }));
   }
   const choice = input.toolChoice;
-  if (choice != null)
+  if (choice != null) {
+    if (choice.name != null && choice.mode !== 'AUTO') throw new BadUserInputError('toolChoice takes a name (force that tool) or a mode, not both', 'toolChoice');
     options.toolChoice = choice.name != null ? { type: 'tool', name: choice.name } : { type: choice.mode === 'NONE' ? 'none' : choice.mode === 'REQUIRED' ? 'required' : 'auto' };
+  }
   const format = input.responseFormat;
   if (format != null) {
     options.responseFormat =

@@ -85,11 +85,11 @@ export function createEmbedService(deps: ChatServiceDeps) {
       durationMs: performance.now() - startedAt,
       ttftMs: null,
     });
+    // Routing offers only kinds that embed (KINDS[kind].embeds), whose protocols' adapters all have embed().
     const adapter = deps.adapters[KINDS[candidate.provider.kind].protocol];
     try {
-      if (!adapter.embed) throw new BadUserInputError(`${KINDS[candidate.provider.kind].displayName} has no embeddings API`, 'providerId');
       const target = await deps.providers.target(candidate.provider);
-      const answer = await adapter.embed(target, { model: candidate.model, inputs: request.inputs, dimensions: request.dimensions }, signal);
+      const answer = await adapter.embed!(target, { model: candidate.model, inputs: request.inputs, dimensions: request.dimensions }, signal);
       if (answer.vectors.length !== request.inputs.length)
         throw new AppError('PROVIDER_UNAVAILABLE', `${KINDS[candidate.provider.kind].displayName} answered ${answer.vectors.length} vectors for ${request.inputs.length} inputs`);
       const reported = answer.promptTokens !== null && Number.isInteger(answer.promptTokens) && answer.promptTokens >= 0;

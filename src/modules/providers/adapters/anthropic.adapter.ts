@@ -75,6 +75,9 @@ export function createAnthropicAdapter(deps: AdapterDeps): ProviderAdapter {
               else if (event.type === 'content_block_delta' && event.delta.type === 'input_json_delta') {
                 const piece = toolUses.piece(event.index, event.delta.partial_json);
                 if (piece) yield piece;
+              } else if (event.type === 'content_block_stop') {
+                const piece = toolUses.close(event.index);
+                if (piece) yield piece;
               } else if (event.type === 'message_delta') {
                 stopReason = event.delta.stop_reason;
                 if (usage) usage = { ...usage, output_tokens: event.usage.output_tokens };
@@ -156,11 +159,19 @@ function toAnthropicBlocks(part: Part): ContentBlockParam[] {
     case 'image':
       return [{ type: 'image', source: imageSource(part.url) }];
     case 'tool-call':
-      // The core let through only arguments that are a JSON object.
-      return [{ type: 'tool_use', id: part.call.id, name: part.call.name, input: JSON.parse(part.call.arguments) }];
+      // Arguments a client sends are checked to be a JSON object; a call the gateway stored after a provider cut it off may not be one.
+      return [{ type: 'tool_use', id: part.call.id, name: part.call.name, input: jsonObjectOr(part.call.arguments) }];
     case 'tool-result':
       return [{ type: 'tool_result', tool_use_id: part.callId, ...(part.content ? { content: part.content } : {}) }];
   }
+}
+
+function jsonObjectOr(text: string): Record<string, unknown> {
+  try {
+    const value: unknown = JSON.parse(text);
+    if (typeof value === 'object' && value !== null && !Array.isArray(value)) return value as Record<string, unknown>;
+  } catch {}
+  return { arguments: text };
 }
 
 const DATA_URL = /^data:([^;,]+);base64,(.*)$/s;
@@ -173,7 +184,7 @@ function imageSource(url: string): ImageBlockParam['source'] {
 /** Anthropic has no JSON mode: a JSON answer is the input of a tool the model is made to call (see toAnthropicTools). */
 function answerToolOf(format: ResponseFormat | undefined): Tool | undefined {
   const description = 'Gives the answer: the input is the whole answer.';
-  if (format?.type === 'json_schema') return { name: format.name, description, input_schema: format.schema as Tool.InputSchema };
+  if (format?.type === 'json_schema') return { name: format.name, description, input_schema: { type: 'object', ...format.schema } };
   if (format?.type === 'json_object') return { name: 'json_answer', description, input_schema: { type: 'object' } };
   return undefined;
 }
@@ -192,10 +203,12 @@ function toAnthropicTools(options: GenerationOptions, answerTool: Tool | undefin
   const tools: Tool[] = (options.tools ?? []).map(({ name, description, parameters }) => ({
     name,
     ...(description ? { description } : {}),
-    input_schema: parameters as Tool.InputSchema,
+    // Anthropic wants the object schema's type said; JSON Schema may leave it to the properties.
+    input_schema: { type: 'object', ...parameters },
   }));
   if (!answerTool) return tools.length ? { tools, tool_choice: toAnthropicToolChoice(choice) } : {};
-  if (!tools.length || choice.type === 'none') return { tools: [answerTool], tool_choice: { type: 'tool', name: answerTool.name } };
+  // The caller's tools stay declared (Anthropic refuses tool_use blocks in the history of a request without tools).
+  if (!tools.length || choice.type === 'none') return { tools: [...tools, answerTool], tool_choice: { type: 'tool', name: answerTool.name } };
   return { tools: [...tools, answerTool], tool_choice: choice.type === 'tool' ? toAnthropicToolChoice(choice) : { type: 'any' } };
 }
 
@@ -205,10 +218,13 @@ function toAnthropicTools(options: GenerationOptions, answerTool: Tool | undefin
  */
 function toolUseReader(answerTool: Tool | undefined) {
   const callOfBlock = new Map<number, number | 'answer'>();
+  /** Blocks whose input has had a piece: a tool that takes nothing streams only empty pieces, and its input is {}. */
+  const withInput = new Set<number>();
   let calls = 0;
   const piece = (block: number, json: string): AnswerEvent | undefined => {
     const call = callOfBlock.get(block);
     if (call === undefined || !json) return undefined;
+    withInput.add(block);
     return call === 'answer' ? { type: 'text', text: json } : { type: 'tool-call', index: call, argumentsDelta: json };
   };
   return {
@@ -222,12 +238,28 @@ function toolUseReader(answerTool: Tool | undefined) {
       return { type: 'tool-call', index: calls++, id, name, argumentsDelta: json };
     },
     piece,
+    /** The end of a block: a tool_use block that streamed no input had `{}`. */
+    close: (block: number): AnswerEvent | undefined => (withInput.has(block) ? undefined : piece(block, '{}')),
     /** An answer given through the answer tool ended the turn, as a text answer does. */
     finishReason(stopReason: string | null): string | null {
       const answered = [...callOfBlock.values()].includes('answer');
-      return answered && calls === 0 && stopReason === 'tool_use' ? 'end_turn' : stopReason;
+      return answered && calls === 0 && stopReason === 'tool_use' ? 'stop' : finishReasonOf(stopReason);
     },
   };
+}
+
+/** Anthropic's stop reasons in the gateway's words (OpenAI's): stop, length, tool_calls, content_filter. */
+const FINISH_REASONS: Record<string, string> = {
+  end_turn: 'stop',
+  stop_sequence: 'stop',
+  pause_turn: 'stop',
+  max_tokens: 'length',
+  tool_use: 'tool_calls',
+  refusal: 'content_filter',
+};
+
+function finishReasonOf(stopReason: string | null): string | null {
+  return stopReason === null ? null : (FINISH_REASONS[stopReason] ?? stopReason);
 }
 
 function messageEvents(message: AnthropicMessage, answerTool: Tool | undefined): AnswerEvent[] {

@@ -3,32 +3,61 @@
 // has no field for ($schema, additionalProperties, $ref, const, ...) or a list
 // where it wants one type is a 400, so only its own keywords are kept.
 import type { JsonSchema } from '../../chat/canonical.js';
+import { ProviderCallError } from './adapter.js';
 
 const KEPT = ['title', 'description', 'minItems', 'maxItems', 'minLength', 'maxLength', 'pattern', 'minimum', 'maximum', 'minProperties', 'maxProperties'];
 /** The formats Gemini accepts; any other is refused ("only 'enum' and 'date-time' are supported for STRING type"). */
 const FORMATS = new Set(['enum', 'date-time', 'float', 'double', 'int32', 'int64']);
 
-export function toGeminiSchema(schema: JsonSchema): JsonSchema {
-  return convert(schema, schema, []);
+/**
+ * Schemas a caller sends are bounded in characters, not in what their references expand to: a definition that
+ * refers to the next one twice, thirty deep, would inline to a billion nodes. Past this many, the schema is refused.
+ */
+export const MAX_SCHEMA_NODES = 10_000;
+
+/** `field`: the request field the schema came from, named when it is refused. */
+export function toGeminiSchema(schema: JsonSchema, field: string): JsonSchema {
+  const budget = { left: MAX_SCHEMA_NODES, field };
+  return convert(schema, schema, [], budget);
 }
 
+type Budget = { left: number; field: string };
+
 /** `expanding`: the local references being inlined above this point, so a recursive one stops. */
-function convert(schema: JsonSchema, root: JsonSchema, expanding: string[]): JsonSchema {
+function convert(schema: JsonSchema, root: JsonSchema, expanding: string[], budget: Budget): JsonSchema {
+  if (--budget.left < 0) {
+    throw new ProviderCallError(
+      'BAD_USER_INPUT',
+      `${budget.field}: the schema expands past ${MAX_SCHEMA_NODES} nodes once its $refs are inlined (Gemini resolves none)`,
+      undefined,
+      false,
+      undefined,
+      {
+        field: budget.field,
+      },
+    );
+  }
   const { $ref, ...rest } = schema;
   if (typeof $ref === 'string') {
     // Gemini resolves no references: a local definition is inlined (its siblings win); a recursive or foreign one leaves only the siblings.
     const target = expanding.includes($ref) ? undefined : definitionAt(root, $ref);
-    return target ? convert({ ...target, ...rest }, root, [...expanding, $ref]) : convert(rest, root, expanding);
+    return target ? convert({ ...target, ...rest }, root, [...expanding, $ref], budget) : convert(rest, root, expanding, budget);
   }
   const { allOf, ...own } = rest;
-  const result = convertOwn(own, root, expanding);
+  const result = convertOwn(own, root, expanding, budget);
   if (!Array.isArray(allOf)) return result;
   // Gemini has no allOf: the members are merged into one schema, the schema's own keywords over theirs.
-  return merge((allOf as JsonSchema[]).map((member) => convert(member, root, expanding)).reduce(merge, {}), result);
+  return merge(
+    allOf
+      .filter(isObject)
+      .map((member) => convert(member, root, expanding, budget))
+      .reduce(merge, {}),
+    result,
+  );
 }
 
-function convertOwn(schema: JsonSchema, root: JsonSchema, expanding: string[]): JsonSchema {
-  const sub = (value: unknown) => convert(value as JsonSchema, root, expanding);
+function convertOwn(schema: JsonSchema, root: JsonSchema, expanding: string[], budget: Budget): JsonSchema {
+  const sub = (value: unknown) => convert(value as JsonSchema, root, expanding, budget);
   const result: JsonSchema = {};
   for (const keyword of KEPT) if (schema[keyword] !== undefined) result[keyword] = schema[keyword];
   if (typeof schema.format === 'string' && FORMATS.has(schema.format)) result.format = schema.format;

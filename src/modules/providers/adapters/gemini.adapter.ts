@@ -37,7 +37,12 @@ const EMBED_BATCH = 100;
 /** Fetches (or decodes) one image of the conversation, under the call's signal. */
 type ImageSource = (url: string) => Promise<InlineImage>;
 
-export function createGeminiAdapter(deps: AdapterDeps): ProviderAdapter {
+export interface GeminiAdapterDeps extends AdapterDeps {
+  /** The guarded fetch for images a message points at: a client's URL, so public addresses only, whatever providers may reach. */
+  fetchImage: typeof fetch;
+}
+
+export function createGeminiAdapter(deps: GeminiAdapterDeps): ProviderAdapter {
   /** One request through the guarded fetch; an answer other than 2xx is thrown as GeminiHttpError. */
   const send = async (target: ProviderTarget, path: string, signal: AbortSignal, body?: object): Promise<Response> => {
     const response = await deps.fetch(`${target.baseUrl.replace(/\/$/, '')}/v1beta/${path}`, {
@@ -53,7 +58,7 @@ export function createGeminiAdapter(deps: AdapterDeps): ProviderAdapter {
   const images =
     (signal: AbortSignal): ImageSource =>
     (url) =>
-      inlineImage(deps.fetch, url, signal);
+      inlineImage(deps.fetchImage, url, signal);
 
   const listModels = (target: ProviderTarget, signal: AbortSignal) =>
     callProvider(
@@ -237,7 +242,7 @@ function toGeminiTools({ tools, toolChoice }: GenerationOptions): Pick<GenerateC
 }
 
 function toFunctionDeclaration(tool: ToolDefinition): FunctionDeclaration {
-  const parameters = toGeminiSchema(tool.parameters);
+  const parameters = toGeminiSchema(tool.parameters, 'tools');
   // Gemini refuses an object schema without properties: a tool that takes nothing declares no parameters.
   const takesArguments = Object.keys((parameters.properties as object | undefined) ?? {}).length > 0;
   return {
@@ -255,7 +260,7 @@ function toGenerationConfig(options: GenerationOptions): GenerationConfig {
     maxOutputTokens: options.maxTokens,
     ...(options.stop?.length ? { stopSequences: options.stop } : {}),
     ...(format && format.type !== 'text' ? { responseMimeType: 'application/json' } : {}),
-    ...(format?.type === 'json_schema' ? { responseSchema: toGeminiSchema(format.schema) as unknown as ResponseSchema } : {}),
+    ...(format?.type === 'json_schema' ? { responseSchema: toGeminiSchema(format.schema, 'responseFormat') as unknown as ResponseSchema } : {}),
   };
 }
 
@@ -274,8 +279,20 @@ function* responseEvents(target: ProviderTarget, response: GenerateContentRespon
       yield (part as { thought?: boolean }).thought ? { type: 'thinking', text: part.text } : { type: 'text', text: part.text };
     }
   }
-  if (candidate?.finishReason) yield { type: 'finish', reason: candidate.finishReason };
+  if (candidate?.finishReason) yield { type: 'finish', reason: FINISH_REASONS[candidate.finishReason] ?? candidate.finishReason };
 }
+
+/** Gemini's finish reasons in the gateway's words (OpenAI's): stop, length, content_filter (a call's is made tool_calls by the core). */
+const FINISH_REASONS: Record<string, string> = {
+  STOP: 'stop',
+  MAX_TOKENS: 'length',
+  SAFETY: 'content_filter',
+  RECITATION: 'content_filter',
+  BLOCKLIST: 'content_filter',
+  PROHIBITED_CONTENT: 'content_filter',
+  SPII: 'content_filter',
+  IMAGE_SAFETY: 'content_filter',
+};
 
 function counts(usage: UsageMetadata): TokenCounts {
   const thoughts = (usage as { thoughtsTokenCount?: number }).thoughtsTokenCount ?? 0;

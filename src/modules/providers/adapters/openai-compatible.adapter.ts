@@ -123,7 +123,11 @@ function body(target: ProviderTarget, request: UpstreamRequest): ChatCompletionC
   else params.max_tokens = options.maxTokens;
   // OpenAI refuses a tool_choice without tools.
   if (options.tools?.length) {
-    params.tools = options.tools.map((tool) => ({ type: 'function', function: { name: tool.name, description: tool.description, parameters: tool.parameters } }));
+    // OpenAI wants the object schema's type said; JSON Schema may leave it to the properties.
+    params.tools = options.tools.map((tool) => ({
+      type: 'function',
+      function: { name: tool.name, description: tool.description, parameters: { type: 'object', ...tool.parameters } },
+    }));
     if (options.toolChoice) params.tool_choice = toOpenAiToolChoice(options.toolChoice);
   }
   const responseFormat = toOpenAiResponseFormat(options.responseFormat);
