@@ -176,18 +176,11 @@ export async function reserveCall(
 /** The ledger row an attempt reserves: who, through what, and how much output it may spend. */
 function reservationOf(
   { viewer, request, prefs, session, newSession, promptEstimate }: ChatPlan,
-  { provider, model }: RouteCandidate,
+  candidate: RouteCandidate,
   call: { streamed: boolean; fallbackFromId: string | null; contextWindow: number | null; at: Date },
 ): Reservation {
   return {
-    workspaceId: viewer.workspaceId,
-    providerId: provider.id,
-    providerScope: providerScope(provider),
-    kind: provider.kind,
-    model,
-    agent: request.agent,
-    operation: request.operation,
-    userId: viewer.userId,
+    ...rowOf(viewer, candidate, { agent: request.agent, operation: request.operation }),
     sessionId: session.id,
     streamed: call.streamed,
     promptEstimate,
@@ -199,6 +192,24 @@ function reservationOf(
     reservedAt: call.at,
     // A chat that names no session opens one: its first reservation writes it.
     ...(newSession ? { newSession: { title: session.title } } : {}),
+  };
+}
+
+/** Whose call a ledger row is, and through what: the part of a reservation every operation shares. */
+export function rowOf(
+  viewer: ChatPlan['viewer'],
+  { provider, model }: RouteCandidate,
+  tags: { agent?: string; operation?: string },
+): Pick<Reservation, 'workspaceId' | 'providerId' | 'providerScope' | 'kind' | 'model' | 'agent' | 'operation' | 'userId'> {
+  return {
+    workspaceId: viewer.workspaceId,
+    providerId: provider.id,
+    providerScope: providerScope(provider),
+    kind: provider.kind,
+    model,
+    agent: tags.agent,
+    operation: tags.operation,
+    userId: viewer.userId,
   };
 }
 

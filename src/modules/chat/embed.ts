@@ -7,13 +7,12 @@ import type { Viewer } from '../../auth/viewer.js';
 import { AppError, BadUserInputError } from '../../errors.js';
 import { microsToUsd } from '../../money.js';
 import { callerName, modelName } from '../../text-input.js';
-import { providerScope } from '../limits/counter-scopes.js';
 import { LimitExceeded } from '../limits/guards.js';
 import { KINDS } from '../providers/kinds.js';
 import type { Reservation } from '../usage/ledger.js';
 import { estimateTokens, type TokenCounts } from '../usage/token-counts.js';
 import { type CallContext, createAfterCall } from './after-call.js';
-import { type Outcome, reserveCall } from './attempt.js';
+import { type Outcome, reserveCall, rowOf } from './attempt.js';
 import type { EmbeddingAnswer, EmbedRequest } from './canonical.js';
 import type { ChatServiceDeps } from './chat.service.js';
 import { nextStep, sleep } from './retry.js';
@@ -125,16 +124,9 @@ function promptOnly(promptTokens: number): TokenCounts {
   return { promptTokens, cachedPromptTokens: 0, completionTokens: 0, reasoningTokens: 0, totalTokens: promptTokens };
 }
 
-function reservationOf(viewer: Viewer, request: EmbedRequest, { provider, model }: RouteCandidate, promptEstimate: number, fallbackFromId: string | null, at: Date): Reservation {
+function reservationOf(viewer: Viewer, request: EmbedRequest, candidate: RouteCandidate, promptEstimate: number, fallbackFromId: string | null, at: Date): Reservation {
   return {
-    workspaceId: viewer.workspaceId,
-    providerId: provider.id,
-    providerScope: providerScope(provider),
-    kind: provider.kind,
-    model,
-    agent: request.agent,
-    operation: request.operation ?? DEFAULT_OPERATION,
-    userId: viewer.userId,
+    ...rowOf(viewer, candidate, { agent: request.agent, operation: request.operation ?? DEFAULT_OPERATION }),
     sessionId: null,
     streamed: false,
     promptEstimate,
