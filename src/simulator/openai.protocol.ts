@@ -126,7 +126,12 @@ function simRequestOf(body: Record<string, unknown>): SimRequest {
   if (body.tool_choice !== undefined && tools.length === 0) {
     throw new InvalidRequest("Invalid value for 'tool_choice': 'tool_choice' is only allowed when 'tools' are specified.", 'tool_choice');
   }
-  return { system, turns, tools, toolChoice: toolChoiceOf(body.tool_choice), json: jsonOf(body.response_format) };
+  const json = jsonOf(body.response_format);
+  // OpenAI's own rule for JSON mode.
+  if (json && !json.schema && !/json/i.test(system + turns.map((turn) => turn.text).join(''))) {
+    throw new InvalidRequest("'messages' must contain the word 'json' in some form, to use 'response_format' of type 'json_object'.", 'messages');
+  }
+  return { system, turns, tools, toolChoice: toolChoiceOf(body.tool_choice), json };
 }
 
 function checkedToolCallId(id: string, param: string): string {

@@ -167,6 +167,14 @@ describe.each(KINDS)('%s', (kind) => {
     native[kind]();
   });
 
+  it('answers JSON_OBJECT as a JSON object, even when no message says "json" (OpenAI requires one to)', async () => {
+    const { token } = await newOwner(gw);
+    await addSimProvider(gw, sim, token, { kind });
+    const answer = await chat(token, { messages: ASK, responseFormat: { type: 'JSON_OBJECT' } });
+    // Anthropic's answer tool takes any object ({} from the simulator); the others echo the question.
+    expect(JSON.parse(answer.content)).toEqual(kind === 'ANTHROPIC' ? {} : { echo: 'What is the weather in Paris?' });
+  });
+
   it('runs a three-step agent loop over graphql-ws, one ledger row per step', async () => {
     const { token } = await newOwner(gw);
     await addSimProvider(gw, sim, token, { kind, script: 'tool-turns=2' });

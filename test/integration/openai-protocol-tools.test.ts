@@ -197,9 +197,14 @@ describe('JSON output', () => {
     expect(JSON.parse(text)).toEqual({ title: 'sample', score: 1, tags: ['sample'] });
   });
 
-  it('answers json_object with a JSON object', async () => {
-    const reply = await client().chat.completions.create({ model, messages: question, response_format: { type: 'json_object' } });
+  it('answers json_object with a JSON object, and refuses it, as OpenAI does, when no message says "json"', async () => {
+    const messages: ChatCompletionMessageParam[] = [{ role: 'system', content: 'Answer in JSON.' }, ...question];
+    const reply = await client().chat.completions.create({ model, messages, response_format: { type: 'json_object' } });
     expect(JSON.parse(reply.choices[0].message.content!)).toEqual({ echo: 'What is the weather in Paris?' });
+    const refused = await client()
+      .chat.completions.create({ model, messages: question, response_format: { type: 'json_object' } })
+      .catch((error: unknown) => error);
+    expect(refused).toMatchObject({ status: 400, param: 'messages' });
   });
 });
 

@@ -115,7 +115,7 @@ function httpFailure(error: unknown): UpstreamFailure | undefined {
 /** Newer OpenAI models take max_completion_tokens; everything OpenAI-compatible else takes max_tokens. */
 function body(target: ProviderTarget, request: UpstreamRequest): ChatCompletionCreateParamsBase {
   const { options } = request;
-  const params: ChatCompletionCreateParamsBase = { model: request.model, messages: toOpenAiMessages(request.messages, target.kind) };
+  const params: ChatCompletionCreateParamsBase = { model: request.model, messages: toOpenAiMessages(withJsonMentioned(request), target.kind) };
   if (options.temperature !== undefined) params.temperature = options.temperature;
   if (options.topP !== undefined) params.top_p = options.topP;
   if (options.stop?.length) params.stop = options.stop;
@@ -133,6 +133,15 @@ function body(target: ProviderTarget, request: UpstreamRequest): ChatCompletionC
   const responseFormat = toOpenAiResponseFormat(options.responseFormat);
   if (responseFormat) params.response_format = responseFormat;
   return params;
+}
+
+/**
+ * OpenAI (and Groq, and others after it) refuse JSON mode unless a message says "json": a request that asked
+ * for JSON_OBJECT through the gateway, in any wording, gets a system line that says it.
+ */
+function withJsonMentioned({ messages, options }: UpstreamRequest): Message[] {
+  if (options.responseFormat?.type !== 'json_object' || messages.some((message) => /json/i.test(textOf(message)))) return messages;
+  return [{ role: 'system', content: [{ type: 'text', text: 'Answer with a JSON object.' }] }, ...messages];
 }
 
 function toOpenAiToolChoice(choice: NonNullable<GenerationOptions['toolChoice']>): ChatCompletionToolChoiceOption {
