@@ -1,0 +1,93 @@
+// POST /v1/messages: the Anthropic Messages front door. Authenticated like
+// every door (x-api-key or Authorization: Bearer, through authenticate()),
+// translated onto the chat core (anthropic-messages.ts), answered as a Message
+// or as Anthropic's SSE events. A refusal before any content is an HTTP error
+// in Anthropic's shape; a failure after it, an `error` event. A client that
+// goes away aborts the call (the core records it CANCELLED).
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Authenticate } from '../../auth/authenticate.js';
+import { AppError, BadUserInputError } from '../../errors.js';
+import type { Logger } from '../../logging/logger.js';
+import type { ChatEvent } from '../../modules/chat/canonical.js';
+import type { Services } from '../../services.js';
+import { routeOfModel } from '../door-model.js';
+import { readJsonBody } from '../http-body.js';
+import { errorBody, parseMessagesRequest, statusOf, toChatRequest, toMessageResponse, toStreamEvents } from './anthropic-messages.js';
+
+export const ANTHROPIC_MESSAGES_PATH = '/v1/messages';
+
+interface AnthropicDoorDeps {
+  authenticate: Authenticate;
+  services: Pick<Services, 'chat'>;
+  logger: Logger;
+  maxBodyBytes: number;
+}
+
+export function createAnthropicDoor({ authenticate, services, logger, maxBodyBytes }: AnthropicDoorDeps) {
+  return async function messages(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const call = new AbortController();
+    res.on('close', () => res.writableFinished || call.abort(new DOMException('the client went away', 'AbortError')));
+    try {
+      if (req.method !== 'POST') throw new AppError('NOT_FOUND', `${req.method} ${ANTHROPIC_MESSAGES_PATH} does not exist: POST a message`);
+      const apiKey = req.headers['x-api-key'];
+      const authentication = await authenticate(req.headers.authorization ?? (typeof apiKey === 'string' ? `Bearer ${apiKey}` : undefined));
+      if (!authentication.viewer) throw new AppError('UNAUTHENTICATED', authentication.refusal ?? 'Send your key as x-api-key, or as Authorization: Bearer');
+      const request = parseMessagesRequest(await readJsonBody(req, maxBodyBytes));
+      const chatRequest = toChatRequest(request, routeOfModel(request.model));
+      const id = `msg_${randomUUID().replaceAll('-', '')}`;
+      if (!request.stream) {
+        const answer = await services.chat.complete(authentication.viewer, chatRequest, call.signal);
+        return sendJson(res, 200, toMessageResponse(id, answer));
+      }
+      await writeStream(res, toStreamEvents(id, refusedEarly(await services.chat.stream(authentication.viewer, chatRequest, call.signal))));
+    } catch (error) {
+      if (call.signal.aborted) return;
+      const failure = error instanceof AppError ? error : unexpected(error, logger);
+      if (res.headersSent) return void res.end(frame('error', errorBody(failure)));
+      const retryAfter = failure.details.retryAfterSeconds;
+      sendJson(res, statusOf(failure), errorBody(failure), typeof retryAfter === 'number' ? { 'retry-after': String(retryAfter) } : {});
+    }
+  };
+}
+
+/** An error before any content is thrown, to be answered with its HTTP status; one after it stays an event. */
+async function* refusedEarly(events: AsyncIterable<ChatEvent>): AsyncGenerator<ChatEvent> {
+  let content = false;
+  for await (const event of events) {
+    if (event.type === 'error' && !content) throw event.error;
+    if (event.type !== 'start') content = true;
+    yield event;
+  }
+}
+
+/** Frames are held until the first content (message_start and ping come first): an early refusal can still be an HTTP status. */
+async function writeStream(res: ServerResponse, frames: AsyncIterable<{ event: string; data: unknown }>): Promise<void> {
+  const held: string[] = [];
+  for await (const { event, data } of frames) {
+    const text = frame(event, data);
+    if (!res.headersSent && (event === 'message_start' || event === 'ping')) {
+      held.push(text);
+      continue;
+    }
+    if (!res.headersSent) {
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+      res.write(held.join(''));
+    }
+    // A slow client slows the read of the upstream instead of growing a buffer.
+    if (!res.write(text)) await new Promise((resolve) => res.once('drain', resolve).once('close', resolve));
+  }
+  res.end();
+}
+
+const frame = (event: string, data: unknown) => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+
+function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(body));
+}
+
+function unexpected(error: unknown, logger: Logger): AppError {
+  if (error instanceof SyntaxError) return new BadUserInputError('The body is not valid JSON', 'messages');
+  logger.error({ err: error }, 'the Anthropic door failed unexpectedly');
+  return new AppError('INTERNAL', 'Unexpected error');
+}
