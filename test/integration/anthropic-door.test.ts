@@ -113,6 +113,13 @@ describe('the door', () => {
       { type: 'error', error: { type: 'invalid_request_error', message: 'max_tokens: a whole number is required' } },
     ]);
 
+    const tooLarge = await fetch(`${gw.url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'x-api-key': token, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'auto', max_tokens: 10, messages: [{ role: 'user', content: 'x'.repeat(gw.config.maxRequestBodyBytes) }] }),
+    });
+    expect([tooLarge.status, ((await tooLarge.json()) as { error: { type: string } }).error.type]).toEqual([413, 'request_too_large']);
+
     await gw.execute(UpdatePreferences, { input: { workspaceDailyTokenLimit: 5 } }, { token });
     const limited = await failure(client(token).messages.create({ model: 'auto', max_tokens: 10, messages: ASK }));
     expect(limited).toMatchObject({ status: 429, error: { error: { type: 'rate_limit_error' } } });

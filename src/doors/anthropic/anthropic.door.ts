@@ -33,6 +33,9 @@ export function createAnthropicDoor({ authenticate, services, logger, maxBodyByt
       const apiKey = req.headers['x-api-key'];
       const authentication = await authenticate(req.headers.authorization ?? (typeof apiKey === 'string' ? `Bearer ${apiKey}` : undefined));
       if (!authentication.viewer) throw new AppError('UNAUTHENTICATED', authentication.refusal ?? 'Send your key as x-api-key, or as Authorization: Bearer');
+      if (Number(req.headers['content-length']) > maxBodyBytes) {
+        return sendJson(res, 413, { type: 'error', error: { type: 'request_too_large', message: `Request body exceeds ${maxBodyBytes} bytes` } });
+      }
       const request = parseMessagesRequest(await readJsonBody(req, maxBodyBytes));
       const chatRequest = toChatRequest(request, routeOfModel(request.model));
       const id = `msg_${randomUUID().replaceAll('-', '')}`;
