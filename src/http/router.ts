@@ -1,10 +1,12 @@
-// The HTTP server's requests: probes (/health, /ready), /metrics, the console's files, the CSV export, and
+// The HTTP server's requests: probes (/health, /ready), /metrics, the console's files, the CSV export, the
+// OpenAI-compatible door (/v1/chat/completions, /v1/embeddings, /v1/models), and
 // GraphQL through Yoga once the body's declared size is within bounds. WebSocket upgrades go elsewhere (graphql/websocket.ts).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Authenticate } from '../auth/authenticate.js';
 import type { Config } from '../config.js';
 import { CONSOLE_PATH, serveConsole } from '../console/serve.js';
 import type { Database } from '../db/client.js';
+import { createOpenAiDoor, isOpenAiPath } from '../doors/openai/openai.door.js';
 import type { Yoga } from '../graphql/yoga.js';
 import type { Logger } from '../logging/logger.js';
 import { exportUsageCsv } from '../modules/usage/csv-export.js';
@@ -24,6 +26,7 @@ export interface RouterDeps {
 }
 
 export function createRouter({ config, db, bus, services, logger, authenticate, yoga, shutdownSignal }: RouterDeps) {
+  const openAiDoor = createOpenAiDoor({ services, authenticate, logger, maxRequestBodyBytes: config.maxRequestBodyBytes });
   return async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/health') return sendJson(res, 200, { status: 'ok' });
@@ -48,6 +51,7 @@ export function createRouter({ config, db, bus, services, logger, authenticate, 
     }
     if (path === '/export/usage.csv') return exportUsageCsv(req, res, { authenticate, usage: services.usage, logger });
     const bodyProblem = requestBodyProblem(req, config.maxRequestBodyBytes);
+    if (isOpenAiPath(path)) return openAiDoor(req, res, path, bodyProblem);
     if (bodyProblem) return sendJson(res, bodyProblem.status, { errors: [{ message: bodyProblem.message, extensions: { code: 'BAD_USER_INPUT' } }] });
     return yoga.requestListener(req, res);
   };
