@@ -7,6 +7,7 @@ import type { Config } from '../config.js';
 import { CONSOLE_PATH, serveConsole } from '../console/serve.js';
 import type { Database } from '../db/client.js';
 import { createOpenAiDoor, isOpenAiPath } from '../doors/openai/openai.door.js';
+import type { OperationQuota } from '../graphql/operation-quota.js';
 import type { Yoga } from '../graphql/yoga.js';
 import type { Logger } from '../logging/logger.js';
 import { exportUsageCsv } from '../modules/usage/csv-export.js';
@@ -21,12 +22,13 @@ export interface RouterDeps {
   logger: Logger;
   authenticate: Authenticate;
   yoga: Yoga;
+  operationQuota: OperationQuota;
   /** Aborted when the server starts stopping: /ready answers 503 from then on. */
   shutdownSignal: AbortSignal;
 }
 
-export function createRouter({ config, db, bus, services, logger, authenticate, yoga, shutdownSignal }: RouterDeps) {
-  const openAiDoor = createOpenAiDoor({ services, authenticate, logger, maxRequestBodyBytes: config.maxRequestBodyBytes });
+export function createRouter({ config, db, bus, services, logger, authenticate, yoga, operationQuota, shutdownSignal }: RouterDeps) {
+  const openAiDoor = createOpenAiDoor({ services, authenticate, logger, maxRequestBodyBytes: config.maxRequestBodyBytes, operationQuota });
   return async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/health') return sendJson(res, 200, { status: 'ok' });

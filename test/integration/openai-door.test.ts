@@ -288,3 +288,38 @@ describe('errors in OpenAI shapes and statuses', () => {
     expect((await rows(workspace.id)).at(-1)!.status).toBe('FAILED');
   });
 });
+
+describe('bounds', () => {
+  it('refuses a body over the bound with 413 in OpenAI shape', async () => {
+    const { token } = await newOwner(gw);
+    const response = await fetch(`${gw.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ model: 'auto', messages: [{ role: 'user', content: 'x'.repeat(gw.config.maxRequestBodyBytes) }] }),
+    });
+    expect(response.status).toBe(413);
+    expect(await response.json()).toMatchObject({ error: { type: 'invalid_request_error', param: null } });
+  });
+
+  it('counts an open stream against MAX_OPERATIONS_PER_USER, like a subscription: 429 RATE_LIMITED past it', async () => {
+    const capped = await startTestServer({ CREDENTIAL_CHANGES_PER_HOUR: '1000', MAX_OPERATIONS_PER_USER: '1' });
+    const { token } = await newOwner(capped);
+    await addSimProvider(capped, sim, token, { script: 'slow=100&chunks=50&chunk-size=8' });
+    const openai = new OpenAI({ baseURL: `${capped.url}/v1`, apiKey: token, maxRetries: 0 });
+    const first = await openai.chat.completions.create({ model: 'auto', messages: HELLO, stream: true });
+    const reading = first[Symbol.asyncIterator]();
+    await reading.next();
+    const refusal = (await openai.chat.completions.create({ model: 'auto', messages: HELLO, stream: true }).catch((error: unknown) => error)) as InstanceType<
+      typeof OpenAI.APIError
+    >;
+    expect(refusal).toMatchObject({ status: 429, code: 'rate_limited' });
+    expect(refusal.headers?.get('retry-after')).toBe('1');
+    await reading.return?.();
+    // Once the first stream is gone, a stream is taken again.
+    await eventually(async () => {
+      const again = await openai.chat.completions.create({ model: 'auto', messages: HELLO, stream: true }).catch(() => undefined);
+      again?.controller.abort();
+      return again;
+    });
+  });
+});

@@ -6,7 +6,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Authenticate } from '../../auth/authenticate.js';
 import type { Viewer } from '../../auth/viewer.js';
 import { AppError } from '../../errors.js';
+import { type OperationQuota, tooManyOperations } from '../../graphql/operation-quota.js';
 import type { Logger } from '../../logging/logger.js';
+import type { ChatEvent } from '../../modules/chat/canonical.js';
 import type { Services } from '../../services.js';
 import { resolveDoorModel, routableModels } from '../door-model.js';
 import { completionOf, createChunkTranslator, readChatBody } from './openai-chat.translate.js';
@@ -19,13 +21,15 @@ export interface OpenAiDoorDeps {
   authenticate: Authenticate;
   logger: Logger;
   maxRequestBodyBytes: number;
+  /** The bound on a user's open streams that GraphQL's subscriptions count against too. */
+  operationQuota: OperationQuota;
 }
 
 const ROUTES: Record<string, string> = { '/v1/chat/completions': 'POST', '/v1/embeddings': 'POST', '/v1/models': 'GET' };
 
 export const isOpenAiPath = (path: string) => Object.hasOwn(ROUTES, path);
 
-export function createOpenAiDoor({ services, authenticate, logger, maxRequestBodyBytes }: OpenAiDoorDeps) {
+export function createOpenAiDoor({ services, authenticate, logger, maxRequestBodyBytes, operationQuota }: OpenAiDoorDeps) {
   const modelDeps = { routes: services.routes, catalog: services.catalog };
 
   /** `asked.maxTokensParam` is set to the output cap's parameter as sent, for the error that names it. */
@@ -37,11 +41,20 @@ export function createOpenAiDoor({ services, authenticate, logger, maxRequestBod
     const id = `chatcmpl-${randomUUID()}`;
     const created = Math.floor(Date.now() / 1000);
     if (!call.stream) return sendJson(res, 200, completionOf(await services.chat.complete(viewer, request, signal), id, created));
-    const translate = createChunkTranslator(id, created, call.includeUsage, call.maxTokensParam);
+    const giveBack = operationQuota.take(viewer);
+    if (!giveBack) throw new AppError('RATE_LIMITED', tooManyOperations('operationsPerUser', operationQuota.max).message);
+    try {
+      await stream(res, await services.chat.stream(viewer, request, signal), createChunkTranslator(id, created, call.includeUsage, call.maxTokensParam), call.maxTokensParam);
+    } finally {
+      giveBack();
+    }
+  }
+
+  async function stream(res: ServerResponse, events: AsyncIterable<ChatEvent>, translate: ReturnType<typeof createChunkTranslator>, maxTokensParam: string): Promise<void> {
     let finished = false;
-    for await (const event of await services.chat.stream(viewer, request, signal)) {
+    for await (const event of events) {
       // Until the answer's first piece, a failure (a limit, every provider down) is still an HTTP status.
-      if (!res.headersSent && event.type === 'error') return sendError(res, openAiError(event.error, call.maxTokensParam));
+      if (!res.headersSent && event.type === 'error') return sendError(res, openAiError(event.error, maxTokensParam));
       if (!res.headersSent && event.type !== 'start') res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
       for (const chunk of translate(event)) await writeEvent(res, JSON.stringify(chunk));
       finished ||= event.type === 'finish';
