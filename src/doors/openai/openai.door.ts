@@ -117,7 +117,8 @@ function sendError(res: ServerResponse, reply: OpenAiErrorReply): void {
 
 /** One SSE event, waiting for the socket to drain when it is full (a slow client slows the stream, not memory). */
 async function writeEvent(res: ServerResponse, data: string): Promise<void> {
-  if (res.write(`data: ${data}\n\n`)) return;
+  // A socket already gone will neither drain nor close again.
+  if (res.write(`data: ${data}\n\n`) || res.destroyed) return;
   await new Promise<void>((resolve) => {
     const done = () => {
       res.off('drain', done).off('close', done);
