@@ -19,7 +19,7 @@ import { KINDS } from '../modules/providers/kinds.js';
 import { canSee } from '../modules/providers/visibility.js';
 import { modelName } from '../text-input.js';
 
-export const AUTO_MODEL = 'auto';
+const AUTO_MODEL = 'auto';
 
 /** What the model named asks of routing: which provider (none: the preferences'), which model, and whether fallback may follow. */
 export interface ModelChoice {
@@ -36,7 +36,7 @@ export interface DoorModelDeps {
 }
 
 /** A model that names nothing routable; the message says how to name one. */
-export class ModelNotFound extends AppError {
+class ModelNotFound extends AppError {
   constructor() {
     super(
       'NOT_FOUND',
@@ -62,7 +62,7 @@ export async function resolveDoorModel(deps: DoorModelDeps, viewer: Viewer, name
 }
 
 /** The viewer's providers: the preferences' route first, then the others by priority. */
-export async function routeOrder(deps: DoorModelDeps, viewer: Viewer, purpose: Purpose): Promise<Provider[]> {
+async function routeOrder(deps: DoorModelDeps, viewer: Viewer, purpose: Purpose): Promise<Provider[]> {
   const config = await deps.routes.config(viewer.workspaceId);
   const route = deps.routes.plan(viewer, { allowFallback: true, needs: purpose === 'embeddings' ? ['embeddings'] : [] }, config).map((candidate) => candidate.provider);
   const rest = config.providers
@@ -71,7 +71,7 @@ export async function routeOrder(deps: DoorModelDeps, viewer: Viewer, purpose: P
   return [...route, ...rest];
 }
 
-export function usable(provider: Provider, purpose: Purpose): boolean {
+function usable(provider: Provider, purpose: Purpose): boolean {
   return provider.status !== 'INVALID' && provider.status !== 'DISABLED' && (purpose === 'chat' || KINDS[provider.kind].embeds);
 }
 
@@ -93,7 +93,7 @@ export async function routableModels(deps: DoorModelDeps, viewer: Viewer): Promi
 }
 
 /** How a provider is named in `<provider>/<model>`: its label when the label is a model-name-safe word, else its id. */
-export function providerName(provider: Provider): string {
+function providerName(provider: Provider): string {
   return /^[\x21-\x7e]{1,64}$/.test(provider.label) ? provider.label : provider.id;
 }
 
