@@ -1,5 +1,6 @@
 // The HTTP server's requests: probes (/health, /ready), /metrics, the console's files, the CSV export, the
-// Anthropic Messages door (/v1/messages), and
+// OpenAI-compatible door (/v1/chat/completions, /v1/embeddings, /v1/models), the Anthropic Messages door
+// (/v1/messages), and
 // GraphQL through Yoga once the body's declared size is within bounds. WebSocket upgrades go elsewhere (graphql/websocket.ts).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Authenticate } from '../auth/authenticate.js';
@@ -7,6 +8,8 @@ import type { Config } from '../config.js';
 import { CONSOLE_PATH, serveConsole } from '../console/serve.js';
 import type { Database } from '../db/client.js';
 import { ANTHROPIC_MESSAGES_PATH, createAnthropicDoor } from '../doors/anthropic/anthropic.door.js';
+import { createOpenAiDoor, isOpenAiPath } from '../doors/openai/openai.door.js';
+import type { OperationQuota } from '../graphql/operation-quota.js';
 import type { Yoga } from '../graphql/yoga.js';
 import type { Logger } from '../logging/logger.js';
 import { exportUsageCsv } from '../modules/usage/csv-export.js';
@@ -21,11 +24,13 @@ export interface RouterDeps {
   logger: Logger;
   authenticate: Authenticate;
   yoga: Yoga;
+  operationQuota: OperationQuota;
   /** Aborted when the server starts stopping: /ready answers 503 from then on. */
   shutdownSignal: AbortSignal;
 }
 
-export function createRouter({ config, db, bus, services, logger, authenticate, yoga, shutdownSignal }: RouterDeps) {
+export function createRouter({ config, db, bus, services, logger, authenticate, yoga, operationQuota, shutdownSignal }: RouterDeps) {
+  const openAiDoor = createOpenAiDoor({ services, authenticate, logger, maxRequestBodyBytes: config.maxRequestBodyBytes, operationQuota });
   const anthropicDoor = createAnthropicDoor({ authenticate, services, logger, maxBodyBytes: config.maxRequestBodyBytes });
   return async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0];
@@ -52,6 +57,7 @@ export function createRouter({ config, db, bus, services, logger, authenticate, 
     if (path === '/export/usage.csv') return exportUsageCsv(req, res, { authenticate, usage: services.usage, logger });
     if (path === ANTHROPIC_MESSAGES_PATH) return anthropicDoor(req, res);
     const bodyProblem = requestBodyProblem(req, config.maxRequestBodyBytes);
+    if (isOpenAiPath(path)) return openAiDoor(req, res, path, bodyProblem);
     if (bodyProblem) return sendJson(res, bodyProblem.status, { errors: [{ message: bodyProblem.message, extensions: { code: 'BAD_USER_INPUT' } }] });
     return yoga.requestListener(req, res);
   };

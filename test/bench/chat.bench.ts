@@ -1,6 +1,7 @@
 // `npm run bench:chat`: what the gateway adds to a chat call. The same OpenAI
 // SDK calls the simulator directly (the baseline) and through the gateway
-// (GraphQL over HTTP for `chat`, graphql-ws for `chatStream`), in one run, with
+// (GraphQL over HTTP for `chat`, graphql-ws for `chatStream`, and the same SDK
+// through the OpenAI-compatible door at /v1), in one run, with
 // every call metered into the ledger. Uses DATABASE_URL when set, else PGlite.
 // With BENCH_BEFORE (another build's dist/server/main.js) it also measures that
 // build and this one in alternating rounds, on the same database server.
@@ -43,6 +44,8 @@ interface Gateway {
   stream(): Promise<Timing>;
   /** A stream that offers a tool and gets the call back in pieces. */
   streamTools(): Promise<Timing>;
+  /** The same SDK calls as `direct`, through the OpenAI-compatible door. */
+  door: { chat(): Promise<Timing>; stream(): Promise<Timing> };
   stop(): Promise<void>;
 }
 
@@ -107,6 +110,7 @@ async function startGateway(bundle: string): Promise<Gateway> {
     },
     stream: () => stream(STREAM, { messages: gatewayMessages }),
     streamTools: () => stream(STREAM_TOOLS, { messages: gatewayMessages, tools: [TOOL] }),
+    door: sdkCalls(new OpenAI({ apiKey: token, baseURL: `${child.url}/v1`, maxRetries: 0 }), 'auto'),
     stop: async () => {
       await ws.dispose();
       await child.stop();
@@ -114,27 +118,31 @@ async function startGateway(bundle: string): Promise<Gateway> {
   };
 }
 
+const direct = sdkCalls(sdk, 'gpt-4o-mini');
+
 // The gateway as `npm start` runs it: the bundle `npm run build` wrote (the npm script builds it first).
 const gateway = await startGateway('dist/server/main.js');
 // BENCH_BEFORE=<another checkout>/dist/server/main.js: that build too, measured in turns with this one.
 const before = process.env.BENCH_BEFORE ? await startGateway(process.env.BENCH_BEFORE) : undefined;
 
-const direct = {
-  chat: async (): Promise<Timing> => {
+/** An OpenAI SDK's chat, stream and tool-call stream, timed: to the simulator directly, or through the door. */
+function sdkCalls(client: OpenAI, model: string) {
+  const streamed = async (tools: OpenAI.ChatCompletionTool[]): Promise<Timing> => {
     const started = performance.now();
-    await sdk.chat.completions.create({ model: 'gpt-4o-mini', messages });
-    return { totalMs: performance.now() - started };
-  },
-  stream: () => directStream([]),
-  streamTools: () => directStream([{ type: 'function' as const, function: TOOL }]),
-};
-
-async function directStream(tools: OpenAI.ChatCompletionTool[]): Promise<Timing> {
-  const started = performance.now();
-  let firstChunkMs: number | undefined;
-  const stream = await sdk.chat.completions.create({ model: 'gpt-4o-mini', messages, stream: true, stream_options: { include_usage: true }, ...(tools.length ? { tools } : {}) });
-  for await (const chunk of stream) if (chunk.choices[0]?.delta.content || chunk.choices[0]?.delta.tool_calls) firstChunkMs ??= performance.now() - started;
-  return { totalMs: performance.now() - started, firstChunkMs };
+    let firstChunkMs: number | undefined;
+    const stream = await client.chat.completions.create({ model, messages, stream: true, stream_options: { include_usage: true }, ...(tools.length ? { tools } : {}) });
+    for await (const chunk of stream) if (chunk.choices[0]?.delta.content || chunk.choices[0]?.delta.tool_calls) firstChunkMs ??= performance.now() - started;
+    return { totalMs: performance.now() - started, firstChunkMs };
+  };
+  return {
+    chat: async (): Promise<Timing> => {
+      const started = performance.now();
+      await client.chat.completions.create({ model, messages });
+      return { totalMs: performance.now() - started };
+    },
+    stream: () => streamed([]),
+    streamTools: () => streamed([{ type: 'function' as const, function: TOOL }]),
+  };
 }
 
 /** `concurrency` clients, each calling back to back, for `calls` calls in all. */
@@ -242,6 +250,8 @@ for (const [mode, base, gw] of [
   ['non-streamed chat (HTTP)', direct.chat, gateway.chat],
   ['streamed chat (graphql-ws)', direct.stream, gateway.stream],
   ['streamed tool call (graphql-ws): a tool offered, its call streamed in pieces', direct.streamTools, gateway.streamTools],
+  ['non-streamed chat (the OpenAI door, /v1/chat/completions)', direct.chat, gateway.door.chat],
+  ['streamed chat (the OpenAI door, SSE)', direct.stream, gateway.door.stream],
 ] as const) {
   // Warm up both paths (JIT, connection pools). V8 takes thousands of calls to settle on this much code:
   // the gateway's CPU per call falls from about 3.2 ms over the first 1,000 calls to about 1.9 ms after 5,000.

@@ -11,7 +11,7 @@ import { AppError, BadUserInputError } from '../../errors.js';
 import type { Logger } from '../../logging/logger.js';
 import type { ChatEvent } from '../../modules/chat/canonical.js';
 import type { Services } from '../../services.js';
-import { routeOfModel } from '../door-model.js';
+import { resolveDoorModel } from '../door-model.js';
 import { readJsonBody } from '../http-body.js';
 import { errorBody, parseMessagesRequest, statusOf, toChatRequest, toMessageResponse, toStreamEvents } from './anthropic-messages.js';
 
@@ -19,7 +19,7 @@ export const ANTHROPIC_MESSAGES_PATH = '/v1/messages';
 
 interface AnthropicDoorDeps {
   authenticate: Authenticate;
-  services: Pick<Services, 'chat'>;
+  services: Pick<Services, 'chat' | 'routes' | 'catalog'>;
   logger: Logger;
   maxBodyBytes: number;
 }
@@ -37,7 +37,7 @@ export function createAnthropicDoor({ authenticate, services, logger, maxBodyByt
         return sendJson(res, 413, { type: 'error', error: { type: 'request_too_large', message: `Request body exceeds ${maxBodyBytes} bytes` } });
       }
       const request = parseMessagesRequest(await readJsonBody(req, maxBodyBytes));
-      const chatRequest = toChatRequest(request, routeOfModel(request.model));
+      const chatRequest = toChatRequest(request, await resolveDoorModel(services, authentication.viewer, request.model, 'chat'));
       const id = `msg_${randomUUID().replaceAll('-', '')}`;
       if (!request.stream) {
         const answer = await services.chat.complete(authentication.viewer, chatRequest, call.signal);
