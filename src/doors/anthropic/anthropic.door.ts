@@ -12,7 +12,7 @@ import type { Logger } from '../../logging/logger.js';
 import type { ChatEvent } from '../../modules/chat/canonical.js';
 import type { Services } from '../../services.js';
 import { resolveDoorModel } from '../door-model.js';
-import { readJsonBody } from '../http-body.js';
+import { readJsonBody, WireProblem } from '../openai/wire.js';
 import { errorBody, parseMessagesRequest, statusOf, toChatRequest, toMessageResponse, toStreamEvents } from './anthropic-messages.js';
 
 export const ANTHROPIC_MESSAGES_PATH = '/v1/messages';
@@ -90,7 +90,8 @@ function sendJson(res: ServerResponse, status: number, body: unknown, headers: R
 }
 
 function unexpected(error: unknown, logger: Logger): AppError {
-  if (error instanceof SyntaxError) return new BadUserInputError('The body is not valid JSON', 'messages');
+  // The body reader is shared with the OpenAI door, which names its own parameters.
+  if (error instanceof WireProblem) return new BadUserInputError(error.message, 'messages');
   logger.error({ err: error }, 'the Anthropic door failed unexpectedly');
   return new AppError('INTERNAL', 'Unexpected error');
 }
