@@ -31,7 +31,7 @@ export interface RouterDeps {
 
 export function createRouter({ config, db, bus, services, logger, authenticate, yoga, operationQuota, shutdownSignal }: RouterDeps) {
   const openAiDoor = createOpenAiDoor({ services, authenticate, logger, maxRequestBodyBytes: config.maxRequestBodyBytes, operationQuota });
-  const anthropicDoor = createAnthropicDoor({ authenticate, services, logger, maxBodyBytes: config.maxRequestBodyBytes });
+  const anthropicDoor = createAnthropicDoor({ authenticate, services, logger, maxBodyBytes: config.maxRequestBodyBytes, operationQuota });
   return async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/health') return sendJson(res, 200, { status: 'ok' });

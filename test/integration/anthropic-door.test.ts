@@ -150,4 +150,18 @@ describe('the door', () => {
     expect(row.streamed).toBe(true);
     await eventually(() => sim.requests.find((request) => request.key === provider.key && request.method === 'POST')?.closedByClient || undefined);
   });
+
+  it('counts an open stream against MAX_OPERATIONS_PER_USER, like a subscription: 429 past it', async () => {
+    const capped = await startTestServer({ CREDENTIAL_CHANGES_PER_HOUR: '1000', MAX_OPERATIONS_PER_USER: '1' });
+    const { token } = await newOwner(capped);
+    await addSimProvider(capped, sim, token, { script: 'slow=100&chunks=50' });
+    const anthropic = new Anthropic({ apiKey: token, baseURL: capped.url, maxRetries: 0 });
+    const first = anthropic.messages.stream({ model: 'auto', max_tokens: 500, messages: ASK });
+    const ended = first.done().catch(() => undefined);
+    await new Promise<void>((resolve) => first.on('text', () => resolve()));
+    const refusal = await anthropic.messages.create({ model: 'auto', max_tokens: 10, messages: ASK, stream: true }).catch((error: unknown) => error);
+    expect(refusal).toMatchObject({ status: 429, error: { error: { type: 'rate_limit_error' } } });
+    first.abort();
+    await ended;
+  });
 });

@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Authenticate } from '../../auth/authenticate.js';
 import { AppError, BadUserInputError } from '../../errors.js';
+import { type OperationQuota, tooManyOperations } from '../../graphql/operation-quota.js';
 import type { Logger } from '../../logging/logger.js';
 import type { ChatEvent } from '../../modules/chat/canonical.js';
 import type { Services } from '../../services.js';
@@ -22,9 +23,11 @@ interface AnthropicDoorDeps {
   services: Pick<Services, 'chat' | 'routes' | 'catalog'>;
   logger: Logger;
   maxBodyBytes: number;
+  /** Open streams count against the same per-user bound as GraphQL subscriptions. */
+  operationQuota: OperationQuota;
 }
 
-export function createAnthropicDoor({ authenticate, services, logger, maxBodyBytes }: AnthropicDoorDeps) {
+export function createAnthropicDoor({ authenticate, services, logger, maxBodyBytes, operationQuota }: AnthropicDoorDeps) {
   return async function messages(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const call = new AbortController();
     res.on('close', () => res.writableFinished || call.abort(new DOMException('the client went away', 'AbortError')));
@@ -43,7 +46,13 @@ export function createAnthropicDoor({ authenticate, services, logger, maxBodyByt
         const answer = await services.chat.complete(authentication.viewer, chatRequest, call.signal);
         return sendJson(res, 200, toMessageResponse(id, answer));
       }
-      await writeStream(res, toStreamEvents(id, refusedEarly(await services.chat.stream(authentication.viewer, chatRequest, call.signal))));
+      const giveBack = operationQuota.take(authentication.viewer);
+      if (!giveBack) throw new AppError('RATE_LIMITED', tooManyOperations('operationsPerUser', operationQuota.max).message);
+      try {
+        await writeStream(res, toStreamEvents(id, refusedEarly(await services.chat.stream(authentication.viewer, chatRequest, call.signal))));
+      } finally {
+        giveBack();
+      }
     } catch (error) {
       if (call.signal.aborted) return;
       const failure = error instanceof AppError ? error : unexpected(error, logger);
