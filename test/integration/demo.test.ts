@@ -74,7 +74,8 @@ describe('npm run demo', () => {
 
     demo.child.kill('SIGINT');
     expect(await demo.exited).toBe(0);
-  });
+    // The story runs under tsx, compiled on the fly: about 12 s on an idle machine, more on a busy CI runner (waitFor allows 90 s).
+  }, 120_000);
 
   it('refuses to reset a directory it did not create, and leaves it as it was', async () => {
     const dir = await tempDir();
