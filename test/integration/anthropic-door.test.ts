@@ -163,5 +163,11 @@ describe('the door', () => {
     expect(refusal).toMatchObject({ status: 429, error: { error: { type: 'rate_limit_error' } } });
     first.abort();
     await ended;
+    // Once the first stream is over on the server (its row final, its quota given back), a stream is taken again.
+    await eventually(async () => {
+      const again = await anthropic.messages.create({ model: 'auto', max_tokens: 10, messages: ASK, stream: true }).catch(() => undefined);
+      again?.controller.abort();
+      return again;
+    });
   });
 });
