@@ -169,5 +169,8 @@ describe('the door', () => {
       again?.controller.abort();
       return again;
     });
+    // The aborted calls' after-call effects (finalize, then the usage tick over the bus) end before the servers close.
+    await eventually(async () => ((await capped.db.prisma.usageEvent.count({ where: { status: 'RESERVED' } })) === 0 ? true : undefined));
+    await new Promise((resolve) => setTimeout(resolve, 300));
   });
 });
