@@ -11,8 +11,11 @@ export function listenToBus(bus: PubSubBus, services: Services, signal: AbortSig
       services.liveStreams.endAll(providerId);
     }
   })();
-  // Another instance changed a workspace's routing: what this one kept of it is stale.
+  // Another instance changed a workspace's routing: what this one kept of it is stale. (This instance forgot its
+  // own change when it made it; hearing it again later would drop an entry read since.)
   void (async () => {
-    for await (const { workspaceId } of untilAborted(bus.pubsub.subscribe('routing:changed'), signal)) services.routes.forget(workspaceId);
+    for await (const { workspaceId, fromInstance } of untilAborted(bus.pubsub.subscribe('routing:changed'), signal)) {
+      if (fromInstance !== bus.instanceId) services.routes.forget(workspaceId);
+    }
   })();
 }

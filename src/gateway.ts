@@ -31,7 +31,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
     });
     if (applied.length > 0) logger.info({ applied }, `applied ${applied.length} migration(s)`);
   }
-  const bus = await createPubSubBus(config.redisUrl);
+  const bus = await createPubSubBus(config.redisUrl, logger);
   const app = buildApp({ config, db, bus, logger });
   const { url } = await app.start().catch((error: unknown) => {
     if ((error as { code?: unknown }).code !== 'EADDRINUSE') throw error;

@@ -62,7 +62,7 @@ export function createServices({ config, db, bus, logger, clock = () => new Date
   // This instance forgets at once (what a caller changed, its next chat sees); the others when the message comes.
   const routingChanged = (workspaceId: string) => {
     routes.forget(workspaceId);
-    void bus.pubsub.publish('routing:changed', { workspaceId });
+    bus.pubsub.publish('routing:changed', { workspaceId, fromInstance: bus.instanceId });
   };
   const health = createHealthService({ repository: createHealthRepository(db.sql), alerts, clock, policy: config.health, routingChanged });
   const providers = createProviderService({

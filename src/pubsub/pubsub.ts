@@ -1,9 +1,11 @@
 // One typed topic map. In-process by default; through Redis when REDIS_URL is
 // set, so an event published on one instance reaches subscribers on every one.
+import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
-import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
 import { createPubSub, type PubSub } from 'graphql-yoga';
 import { Redis } from 'ioredis';
+import type { Logger } from '../logging/logger.js';
+import { createRedisEventTarget } from './redis-event-target.js';
 
 /** Live counters of one provider after a finished call (the `UsageTick` type). */
 export interface UsageTickEvent {
@@ -34,8 +36,8 @@ export type Topics = {
   'alert:raised': [workspaceId: string, payload: AlertEvent];
   /** A provider was deleted or disabled: every instance ends its live calls to it. */
   'provider:removed': [payload: { providerId: string }];
-  /** A workspace's preferences or providers changed: every instance forgets its routing entry. */
-  'routing:changed': [payload: { workspaceId: string }];
+  /** A workspace's preferences or providers changed: every other instance forgets its routing entry. */
+  'routing:changed': [payload: { workspaceId: string; fromInstance: string }];
 };
 
 export type GatewayPubSub = PubSub<Topics>;
@@ -44,6 +46,8 @@ export interface PubSubBus {
   pubsub: GatewayPubSub;
   /** 'memory' or 'redis', for /ready and the start-up line. */
   transport: 'memory' | 'redis';
+  /** Tells this instance's own messages from the others' (with Redis, a publisher hears itself too). */
+  instanceId: string;
   /**
    * Resolves when the next subscriber to `topic` (for `routingId`) is listening; with Redis, once Redis has taken
    * its SUBSCRIBE. graphql-ws acknowledges no subscribe: tests wait on this, asked before they subscribe.
@@ -52,23 +56,35 @@ export interface PubSubBus {
   close(): Promise<void>;
 }
 
-export async function createPubSubBus(redisUrl: string | undefined): Promise<PubSubBus> {
+/** `logger` hears of the commands Redis could not take: while it is down, events between instances are lost. */
+export async function createPubSubBus(redisUrl: string | undefined, logger: Pick<Logger, 'warn'>): Promise<PubSubBus> {
+  const instanceId = randomUUID();
   if (!redisUrl) {
     // Thousands of subscribers to one workspace's topic are normal here, not a listener leak worth a warning.
     const eventTarget = new EventTarget();
     setMaxListeners(0, eventTarget);
     const announced = announcingSubscribers(eventTarget, async () => {});
-    return { pubsub: createPubSub<Topics>({ eventTarget: announced.eventTarget }), transport: 'memory', nextSubscriber: announced.nextSubscriber, close: async () => {} };
+    return {
+      pubsub: createPubSub<Topics>({ eventTarget: announced.eventTarget }),
+      transport: 'memory',
+      instanceId,
+      nextSubscriber: announced.nextSubscriber,
+      close: async () => {},
+    };
   }
   const options = { lazyConnect: true, maxRetriesPerRequest: 3 };
   const publishClient = new Redis(redisUrl, options);
   const subscribeClient = new Redis(redisUrl, options);
   await Promise.all([publishClient.connect(), subscribeClient.connect()]);
   // Redis answers a connection's commands in order: its answer to a PING sent after a SUBSCRIBE confirms the SUBSCRIBE.
-  const announced = announcingSubscribers(createRedisEventTarget({ publishClient, subscribeClient }), async () => void (await subscribeClient.ping()));
+  const redisTarget = createRedisEventTarget(publishClient, subscribeClient, (error, command) =>
+    logger.warn({ err: error, command }, 'Redis did not take a pub/sub command: events between instances are lost until it is back'),
+  );
+  const announced = announcingSubscribers(redisTarget, async () => void (await subscribeClient.ping()));
   return {
     pubsub: createPubSub<Topics>({ eventTarget: announced.eventTarget }),
     transport: 'redis',
+    instanceId,
     nextSubscriber: announced.nextSubscriber,
     close: async () => {
       await Promise.allSettled([publishClient.quit(), subscribeClient.quit()]);

@@ -47,8 +47,9 @@ const config = loadConfig({
   CREDENTIAL_CHANGES_PER_HOUR: '100000',
   DATA_DIR: '/tmp/bench-data',
 });
-const bus = await createPubSubBus(undefined);
-const app = buildApp({ config, db, bus, logger: createLogger('silent') });
+const logger = createLogger('silent');
+const bus = await createPubSubBus(undefined, logger);
+const app = buildApp({ config, db, bus, logger });
 const { url } = await app.start();
 const token = await signToken(config.jwt, { workspace: 'bench', user: 'owner', role: 'owner' });
 const adapter = createOpenAiCompatibleAdapter({ fetch, timeoutMs: 5_000, idleTimeoutMs: 5_000 });

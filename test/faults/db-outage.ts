@@ -41,8 +41,9 @@ const config = loadConfig({
 });
 const db = await openDatabase({ kind: 'postgres', url: DATABASE_URL });
 await migrate(db);
-const bus = await createPubSubBus(config.redisUrl);
-const app = buildApp({ config, db, bus, logger: createLogger(config.logLevel) });
+const logger = createLogger(config.logLevel);
+const bus = await createPubSubBus(config.redisUrl, logger);
+const app = buildApp({ config, db, bus, logger });
 const { url } = await app.start();
 const sim = await startSimulator(0);
 const workspaceId = `outage-${randomUUID().slice(0, 8)}`;

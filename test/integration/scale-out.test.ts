@@ -1,6 +1,7 @@
 // Several instances on one Postgres and one Redis (CI's second phase): alerts
 // reach admins on every instance once, a change to routing made through one is
-// followed by the others, and a job runs on one instance at a time.
+// followed by the others, a job runs on one instance at a time, and a Redis
+// that cannot take a command is reported, not fatal.
 import { print } from 'graphql';
 import { createClient } from 'graphql-ws';
 import { Redis } from 'ioredis';
@@ -8,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { signToken } from '../../src/auth/dev-token.js';
 import { ROUTING_TTL_MS } from '../../src/modules/chat/route.service.js';
+import { createRedisEventTarget, type RedisCommand } from '../../src/pubsub/redis-event-target.js';
 import type { Simulator } from '../../src/simulator/simulator.js';
 import { addSimProvider, userMessage } from '../testkit/chat.js';
 import { AlertsFeed, Chat, ResolveRoute, UpdatePreferences, UpdateProvider } from '../testkit/documents.js';
@@ -153,5 +155,27 @@ describe.runIf(shared)('two instances', () => {
     expect(results.filter(Boolean)).toEqual([{ ran: true }]);
     expect(overlapped).toBe(false);
     expect(await b.app.jobs.scheduler.runOnce(job)).toEqual({ ran: true }); // the lock is released after the run
+  });
+});
+
+describe.runIf(shared)('the Redis event target', () => {
+  it('reports a command Redis cannot take (a closed connection) instead of leaving a rejection that would end the process', async () => {
+    const [publisher, subscriber] = [new Redis(process.env.REDIS_URL!, { lazyConnect: true }), new Redis(process.env.REDIS_URL!, { lazyConnect: true })];
+    await Promise.all([publisher.connect(), subscriber.connect()]);
+    const reported: RedisCommand[] = [];
+    const target = createRedisEventTarget(publisher, subscriber, (_error, command) => reported.push(command));
+    const heard: unknown[] = [];
+    target.addEventListener('test:channel', (event) => heard.push((event as CustomEvent).detail));
+    await subscriber.ping(); // the SUBSCRIBE is taken
+    target.dispatchEvent(new CustomEvent('test:channel', { detail: { n: 1 } }));
+    await eventually(async () => heard.length > 0 || undefined);
+    expect(heard).toEqual([{ n: 1 }]);
+
+    publisher.disconnect();
+    subscriber.disconnect();
+    target.dispatchEvent(new CustomEvent('test:channel', { detail: { n: 2 } }));
+    target.addEventListener('test:other', () => {});
+    await eventually(async () => (reported.length === 2 ? reported : undefined));
+    expect(reported.sort()).toEqual(['publish', 'subscribe']);
   });
 });

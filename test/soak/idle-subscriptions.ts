@@ -39,8 +39,9 @@ const config = loadConfig({
 });
 const db = await openDatabase(config.databaseUrl ? { kind: 'postgres', url: config.databaseUrl } : { kind: 'pglite', dataDir });
 await migrate(db);
-const bus = await createPubSubBus(config.redisUrl);
-const app = buildApp({ config, db, bus, logger: createLogger(config.logLevel) });
+const logger = createLogger(config.logLevel);
+const bus = await createPubSubBus(config.redisUrl, logger);
+const app = buildApp({ config, db, bus, logger });
 const { url } = await app.start();
 const token = await signToken(config.jwt, { workspace: `soak-${Date.now()}`, user: 'soak', role: 'member' });
 
