@@ -8,6 +8,9 @@ import type { Logger } from './logging/logger.js';
 import { createMetrics } from './metrics.js';
 import { createAlertRepository } from './modules/alerts/alerts.repository.js';
 import { createAlertService } from './modules/alerts/alerts.service.js';
+import { createApiKeyRepository } from './modules/apikeys/api-key.repository.js';
+import { createApiKeyService } from './modules/apikeys/api-key.service.js';
+import { createSecretHasher } from './modules/apikeys/api-key-secret.js';
 import { createAuditRepository } from './modules/audit/audit.repository.js';
 import { createAuditService } from './modules/audit/audit.service.js';
 import { createCatalog } from './modules/catalog/catalog.js';
@@ -64,13 +67,14 @@ export function createServices({ config, db, bus, logger, clock = () => new Date
     routes.forget(workspaceId);
     void bus.pubsub.publish('routing:changed', { workspaceId });
   };
+  const credentialRateLimit = createCredentialRateLimit(createCredentialChangeRepository(prisma), config.credentialChangesPerHour, clock);
   const health = createHealthService({ repository: createHealthRepository(db.sql), alerts, clock, policy: config.health, routingChanged });
   const providers = createProviderService({
     repository: providerRepository,
     keyring,
     adapters,
     egress: config.egress,
-    rateLimit: createCredentialRateLimit(createCredentialChangeRepository(prisma), config.credentialChangesPerHour, clock),
+    rateLimit: credentialRateLimit,
     clock,
     announceRemoval: (providerId) => bus.pubsub.publish('provider:removed', { providerId }),
     routingChanged,
@@ -78,6 +82,13 @@ export function createServices({ config, db, bus, logger, clock = () => new Date
     health,
   });
   const preferences = createPreferencesService(createPreferencesRepository(db), providers, routingChanged, (workspaceId) => rebuildRollup(db.sql, workspaceId));
+  const apiKeys = createApiKeyService({
+    repository: createApiKeyRepository(prisma),
+    hasher: createSecretHasher(keyring),
+    rateLimit: credentialRateLimit,
+    clock,
+    announceRevoked: (apiKeyId) => bus.pubsub.publish('apikey:revoked', { apiKeyId }),
+  });
   const sessions = createSessionService(createSessionRepository(db), clock);
   const usageTicks = createUsageTickService(bus.pubsub);
   const callDeps: ChatServiceDeps = {
@@ -110,6 +121,7 @@ export function createServices({ config, db, bus, logger, clock = () => new Date
     usage: createUsageService(createUsageRepository(db.sql), preferences, providerRepository),
     audit: createAuditService(createAuditRepository(prisma)),
     providers,
+    apiKeys,
     preferences,
     routes,
     sessions,
