@@ -15,4 +15,8 @@ export function listenToBus(bus: PubSubBus, services: Services, signal: AbortSig
   void (async () => {
     for await (const { workspaceId } of untilAborted(bus.pubsub.subscribe('routing:changed'), signal)) services.routes.forget(workspaceId);
   })();
+  // A key revoked on any instance is refused here from now on, not when this instance's short cache runs out.
+  void (async () => {
+    for await (const { apiKeyId } of untilAborted(bus.pubsub.subscribe('apikey:revoked'), signal)) services.apiKeyAuthenticator.forget(apiKeyId);
+  })();
 }

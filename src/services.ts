@@ -10,6 +10,7 @@ import { createAlertRepository } from './modules/alerts/alerts.repository.js';
 import { createAlertService } from './modules/alerts/alerts.service.js';
 import { createApiKeyRepository } from './modules/apikeys/api-key.repository.js';
 import { createApiKeyService } from './modules/apikeys/api-key.service.js';
+import { createApiKeyAuthenticator } from './modules/apikeys/api-key-authenticator.js';
 import { createSecretHasher } from './modules/apikeys/api-key-secret.js';
 import { createAuditRepository } from './modules/audit/audit.repository.js';
 import { createAuditService } from './modules/audit/audit.service.js';
@@ -82,12 +83,24 @@ export function createServices({ config, db, bus, logger, clock = () => new Date
     health,
   });
   const preferences = createPreferencesService(createPreferencesRepository(db), providers, routingChanged, (workspaceId) => rebuildRollup(db.sql, workspaceId));
+  const apiKeyRepository = createApiKeyRepository(db);
+  const apiKeyHasher = createSecretHasher(keyring);
+  const apiKeyAuthenticator = createApiKeyAuthenticator({
+    repository: apiKeyRepository,
+    hasher: apiKeyHasher,
+    clock,
+    onUnexpected: (error) => logger.error({ err: error }, 'recording when an API key was last used failed'),
+  });
   const apiKeys = createApiKeyService({
-    repository: createApiKeyRepository(prisma),
-    hasher: createSecretHasher(keyring),
+    repository: apiKeyRepository,
+    hasher: apiKeyHasher,
     rateLimit: credentialRateLimit,
     clock,
-    announceRevoked: (apiKeyId) => bus.pubsub.publish('apikey:revoked', { apiKeyId }),
+    // This instance forgets at once; the others when the message comes.
+    announceRevoked: (apiKeyId) => {
+      apiKeyAuthenticator.forget(apiKeyId);
+      void bus.pubsub.publish('apikey:revoked', { apiKeyId });
+    },
   });
   const sessions = createSessionService(createSessionRepository(db), clock);
   const usageTicks = createUsageTickService(bus.pubsub);
@@ -122,6 +135,7 @@ export function createServices({ config, db, bus, logger, clock = () => new Date
     audit: createAuditService(createAuditRepository(prisma)),
     providers,
     apiKeys,
+    apiKeyAuthenticator,
     preferences,
     routes,
     sessions,
