@@ -40,7 +40,7 @@ export interface App {
 export function buildApp({ config, db, bus, logger, clock }: AppDeps): App {
   const services = createServices({ config, db, bus, logger, clock });
   const shutdown = new AbortController();
-  const authenticate = createAuthenticate({ verifyToken: createTokenVerifier(config.jwt), viewers: services.viewers });
+  const authenticate = createAuthenticate({ verifyToken: createTokenVerifier(config.jwt), viewers: services.viewers, apiKeys: services.apiKeyAuthenticator });
   // One user's SSE subscriptions and graphql-ws operations count against the same bound.
   const operationQuota = createOperationQuota(config.maxOperationsPerUser);
   listenToBus(bus, services, shutdown.signal);

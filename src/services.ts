@@ -8,6 +8,10 @@ import type { Logger } from './logging/logger.js';
 import { createMetrics } from './metrics.js';
 import { createAlertRepository } from './modules/alerts/alerts.repository.js';
 import { createAlertService } from './modules/alerts/alerts.service.js';
+import { createApiKeyRepository } from './modules/apikeys/api-key.repository.js';
+import { createApiKeyService } from './modules/apikeys/api-key.service.js';
+import { createApiKeyAuthenticator } from './modules/apikeys/api-key-authenticator.js';
+import { createSecretHasher } from './modules/apikeys/api-key-secret.js';
 import { createAuditRepository } from './modules/audit/audit.repository.js';
 import { createAuditService } from './modules/audit/audit.service.js';
 import { createCatalog } from './modules/catalog/catalog.js';
@@ -64,13 +68,14 @@ export function createServices({ config, db, bus, logger, clock = () => new Date
     routes.forget(workspaceId);
     bus.pubsub.publish('routing:changed', { workspaceId, fromInstance: bus.instanceId });
   };
+  const credentialRateLimit = createCredentialRateLimit(createCredentialChangeRepository(prisma), config.credentialChangesPerHour, clock);
   const health = createHealthService({ repository: createHealthRepository(db.sql), alerts, clock, policy: config.health, routingChanged });
   const providers = createProviderService({
     repository: providerRepository,
     keyring,
     adapters,
     egress: config.egress,
-    rateLimit: createCredentialRateLimit(createCredentialChangeRepository(prisma), config.credentialChangesPerHour, clock),
+    rateLimit: credentialRateLimit,
     clock,
     announceRemoval: (providerId) => bus.pubsub.publish('provider:removed', { providerId }),
     routingChanged,
@@ -78,6 +83,25 @@ export function createServices({ config, db, bus, logger, clock = () => new Date
     health,
   });
   const preferences = createPreferencesService(createPreferencesRepository(db), providers, routingChanged, (workspaceId) => rebuildRollup(db.sql, workspaceId));
+  const apiKeyRepository = createApiKeyRepository(db);
+  const apiKeyHasher = createSecretHasher(keyring);
+  const apiKeyAuthenticator = createApiKeyAuthenticator({
+    repository: apiKeyRepository,
+    hasher: apiKeyHasher,
+    clock,
+    onUnexpected: (error) => logger.error({ err: error }, 'recording when an API key was last used failed'),
+  });
+  const apiKeys = createApiKeyService({
+    repository: apiKeyRepository,
+    hasher: apiKeyHasher,
+    rateLimit: credentialRateLimit,
+    clock,
+    // This instance forgets at once; the others when the message comes.
+    announceRevoked: (apiKeyId) => {
+      apiKeyAuthenticator.forget(apiKeyId);
+      bus.pubsub.publish('apikey:revoked', { apiKeyId });
+    },
+  });
   const sessions = createSessionService(createSessionRepository(db), clock);
   const usageTicks = createUsageTickService(bus.pubsub);
   const callDeps: ChatServiceDeps = {
@@ -110,6 +134,8 @@ export function createServices({ config, db, bus, logger, clock = () => new Date
     usage: createUsageService(createUsageRepository(db.sql), preferences, providerRepository),
     audit: createAuditService(createAuditRepository(prisma)),
     providers,
+    apiKeys,
+    apiKeyAuthenticator,
     preferences,
     routes,
     sessions,

@@ -1,6 +1,8 @@
 // The one place a credential becomes a Viewer: the Authorization header of an HTTP request (GraphQL, SSE,
 // the CSV export) and the `authorization` of a graphql-ws connection_init. What each front door answers
 // when there is no viewer (a status, a close code, an error) stays with the door.
+import { type ApiKeyAuthenticator, ApiKeyRejected } from '../modules/apikeys/api-key-authenticator.js';
+import { looksLikeSecret } from '../modules/apikeys/api-key-secret.js';
 import { TokenRejected, type VerifyToken } from './jwt.js';
 import type { Viewer } from './viewer.js';
 import type { ViewerService } from './viewer.service.js';
@@ -13,21 +15,23 @@ export type Authenticate = (authorization: string | null | undefined) => Promise
 export interface AuthenticateDeps {
   verifyToken: VerifyToken;
   viewers: ViewerService;
+  /** `Bearer gk_…`: a gateway API key instead of a JWT. */
+  apiKeys: Pick<ApiKeyAuthenticator, 'authenticate'>;
 }
 
 const NO_CREDENTIAL: Authentication = Object.freeze({ viewer: null });
 
-export function createAuthenticate({ verifyToken, viewers }: AuthenticateDeps): Authenticate {
+export function createAuthenticate({ verifyToken, viewers, apiKeys }: AuthenticateDeps): Authenticate {
   return async (authorization) => {
     const token = bearerToken(authorization);
     if (!token) return NO_CREDENTIAL;
     try {
-      const viewer = await verifyToken(token);
+      const viewer = looksLikeSecret(token) ? await apiKeys.authenticate(token) : await verifyToken(token);
       // Rows for the workspace, user and membership the token names, so that everything after may rely on them.
       await viewers.ensureKnown(viewer);
       return { viewer };
     } catch (error) {
-      if (error instanceof TokenRejected) return { viewer: null, refusal: error.message };
+      if (error instanceof TokenRejected || error instanceof ApiKeyRejected) return { viewer: null, refusal: error.message };
       throw error;
     }
   };

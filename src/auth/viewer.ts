@@ -7,6 +7,18 @@ export interface Viewer {
   role: Role;
   /** Epoch milliseconds when the credential stops being valid (every accepted token has an `exp`). */
   expiresAt: number;
+  /** Set when the caller authenticated with a gateway API key: what the key adds to its principal. */
+  apiKey?: ApiKeyGrant;
+}
+
+export interface ApiKeyGrant {
+  id: string;
+  /** Calls default to this agent type. */
+  agent: string | null;
+  /** Empty: any model the route allows. */
+  allowedModels: string[];
+  dailyTokenLimit: bigint | null;
+  monthlyBudgetMicros: bigint | null;
 }
 
 /** A Map, not an object literal: a claim such as "__proto__" or "constructor" must not find a property of every object. */

@@ -1,6 +1,7 @@
 // Imports every module's GraphQL file (for their side effect on the builder) and builds the schema.
 import '../auth/viewer.graphql.js';
 import '../modules/alerts/alerts.graphql.js';
+import '../modules/apikeys/api-key.graphql.js';
 import '../modules/audit/audit.graphql.js';
 import '../modules/catalog/catalog.graphql.js';
 import '../modules/chat/chat.graphql.js';

@@ -32,8 +32,9 @@ interface Victims {
   personalProvider: string;
   session: string;
   alert: string;
+  apiKey: string;
 }
-type Target = 'workspaceProvider' | 'personalProvider' | 'session' | 'alert';
+type Target = 'workspaceProvider' | 'personalProvider' | 'session' | 'alert' | 'apiKey';
 
 interface Case {
   /** The operation, with `$id` where the victim's id goes. */
@@ -65,6 +66,7 @@ const CASES: Record<string, Case> = {
   'Query.resolveRoute providerId': { query: 'query($id: ID!) { resolveRoute(providerId: $id) { candidates { model reason } } }', variables: (id) => ({ id }), targets: PROVIDERS },
   'Query.session id': { query: 'query($id: ID!) { session(id: $id) { id model totalTokens } }', variables: (id) => ({ id }), targets: ['session'] },
   'Mutation.acknowledgeAlert id': { query: 'mutation($id: ID!) { acknowledgeAlert(id: $id) { id message } }', variables: (id) => ({ id }), targets: ['alert'], adminOnly: true },
+  'Mutation.revokeApiKey id': { query: 'mutation($id: ID!) { revokeApiKey(id: $id) { id name revokedAt } }', variables: (id) => ({ id }), targets: ['apiKey'] },
   'Mutation.updateProvider id': {
     query: 'mutation($id: ID!) { updateProvider(id: $id, input: { label: "taken" }) { id label } }',
     variables: (id) => ({ id }),
@@ -167,7 +169,9 @@ beforeAll(async () => {
   await call(ownerA, 'mutation($id: ID!) { updateProvider(id: $id, input: { dailyTokenLimit: null }) { id } }', { id: workspaceProvider });
   const alerts = await call(ownerA, '{ alerts { edges { node { id } } } }', {});
   const alert = (alerts.data as { alerts: { edges: Array<{ node: { id: string } }> } }).alerts.edges[0].node.id;
-  victims = { workspaceProvider, personalProvider, session, alert };
+  const created = await call(memberX, 'mutation { createApiKey(input: { name: "victim key" }) { apiKey { id } } }', {});
+  const apiKey = (created.data as { createApiKey: { apiKey: { id: string } } }).createApiKey.apiKey.id;
+  victims = { workspaceProvider, personalProvider, session, alert, apiKey };
 
   attackers.otherWorkspaceOwner = { token: ownerB, ownProvider: (await addSimProvider(gw, sim, ownerB)).id };
   attackers.otherMember = { token: memberY, ownProvider: (await addSimProvider(gw, sim, memberY, { scope: 'PERSONAL' })).id };
@@ -192,6 +196,7 @@ async function snapshot() {
       providers: await prisma.provider.findMany({ where: { id: { in: ids } }, orderBy: { id: 'asc' } }),
       session: await prisma.chatSession.findUnique({ where: { id: victims.session } }),
       alert: await prisma.alert.findUnique({ where: { id: victims.alert } }),
+      apiKey: await prisma.apiKey.findUnique({ where: { id: victims.apiKey } }),
     },
     (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value instanceof Uint8Array ? Buffer.from(value).toString('base64') : value),
   );

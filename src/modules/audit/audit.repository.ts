@@ -15,7 +15,9 @@ export type AuditAction =
   | 'PROVIDER_DELETED'
   | 'PREFERENCES_UPDATED'
   | 'AGENT_PREFERENCE_SET'
-  | 'AGENT_PREFERENCE_REMOVED';
+  | 'AGENT_PREFERENCE_REMOVED'
+  | 'API_KEY_CREATED'
+  | 'API_KEY_REVOKED';
 
 export interface AuditRecord {
   action: AuditAction;

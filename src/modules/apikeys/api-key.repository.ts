@@ -1,0 +1,65 @@
+// API key rows, and their audit entries in the same transaction. Tenancy is in
+// every query that takes an id from a client.
+import type { Role, Viewer } from '../../auth/viewer.js';
+import type { Database } from '../../db/client.js';
+import type { ApiKey, Prisma } from '../../generated/prisma/client.js';
+import { type Cursor, olderThan } from '../../pagination.js';
+import { type AuditRecord, recordAudit } from '../audit/audit.repository.js';
+
+/** What authenticating with a key needs: the row, and the creator's role in the workspace (null once they are no member). */
+export type ApiKeyCredential = Pick<
+  ApiKey,
+  'id' | 'workspaceId' | 'createdBy' | 'principal' | 'secretHash' | 'hashKeyId' | 'agent' | 'allowedModels' | 'dailyTokenLimit' | 'monthlyBudgetMicros' | 'expiresAt' | 'revokedAt'
+> & { creatorRole: Role | null };
+
+export function createApiKeyRepository({ prisma, sql }: Pick<Database, 'prisma' | 'sql'>) {
+  return {
+    /** One statement: the key with this prefix and its creator's role. */
+    async findCredential(prefix: string): Promise<ApiKeyCredential | null> {
+      const rows = await sql.query<ApiKeyCredential>(
+        `SELECT k.id::text, k.workspace_id AS "workspaceId", k.created_by AS "createdBy", k.principal::text, k.secret_hash AS "secretHash",
+          k.hash_key_id AS "hashKeyId", k.agent, k.allowed_models AS "allowedModels", k.daily_token_limit AS "dailyTokenLimit",
+          k.monthly_budget_micros AS "monthlyBudgetMicros", k.expires_at AS "expiresAt", k.revoked_at AS "revokedAt", m.role::text AS "creatorRole"
+        FROM api_keys k LEFT JOIN members m ON m.workspace_id = k.workspace_id AND m.user_id = k.created_by
+        WHERE k.prefix = $1`,
+        [prefix],
+      );
+      return rows[0] ?? null;
+    },
+
+    insert(viewer: Viewer, row: Prisma.ApiKeyUncheckedCreateInput, entry: (id: string) => AuditRecord): Promise<ApiKey> {
+      return prisma.$transaction(async (tx) => {
+        const key = await tx.apiKey.create({ data: row });
+        await recordAudit(tx, viewer, entry(key.id));
+        return key;
+      });
+    },
+
+    /** Sets revokedAt once (a second revoke keeps the first time) and audits it. */
+    revoke(viewer: Viewer, id: string, at: Date, entry: AuditRecord): Promise<ApiKey | null> {
+      return prisma.$transaction(async (tx) => {
+        const { count } = await tx.apiKey.updateMany({ where: { id, workspaceId: viewer.workspaceId, revokedAt: null }, data: { revokedAt: at } });
+        if (count > 0) await recordAudit(tx, viewer, entry);
+        return tx.apiKey.findFirst({ where: { id, workspaceId: viewer.workspaceId } });
+      });
+    },
+
+    find: (workspaceId: string, id: string): Promise<ApiKey | null> => prisma.apiKey.findFirst({ where: { id, workspaceId } }),
+
+    /** Newest first, older than `cursor`; only `createdBy`'s when given. */
+    page(workspaceId: string, { createdBy, cursor, take }: { createdBy: string | undefined; cursor: Cursor | undefined; take: number }): Promise<ApiKey[]> {
+      return prisma.apiKey.findMany({
+        where: { workspaceId, ...(createdBy ? { createdBy } : {}), ...olderThan('createdAt', cursor) },
+        orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+        take,
+      });
+    },
+
+    /** Moves lastUsedAt forward only when it is older than `staleBefore`: one write a minute per key at most. */
+    async touch(id: string, at: Date, staleBefore: Date): Promise<void> {
+      await prisma.apiKey.updateMany({ where: { id, OR: [{ lastUsedAt: null }, { lastUsedAt: { lt: staleBefore } }] }, data: { lastUsedAt: at } });
+    },
+  };
+}
+
+export type ApiKeyRepository = ReturnType<typeof createApiKeyRepository>;

@@ -1,0 +1,189 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { graphql } from '../generated/gql.js';
+import type { CreateApiKeyInput } from '../generated/graphql.js';
+import { AuditLog } from '../testkit/documents.js';
+import { disposeAll, expectNoSecret, newWorkspace, startTestServer, type TestServer } from '../testkit/server.js';
+import { first } from '../testkit/streams.js';
+
+const CreateApiKey = graphql(`
+  mutation CreateApiKey($input: CreateApiKeyInput!) {
+    createApiKey(input: $input) {
+      secret
+      apiKey { id name prefix principal createdBy agent allowedModels dailyTokenLimit monthlyBudgetUsd tokensUsedToday spendThisMonthUsd createdAt lastUsedAt expiresAt revokedAt }
+    }
+  }
+`);
+const RevokeApiKey = graphql(`
+  mutation RevokeApiKey($id: ID!) {
+    revokeApiKey(id: $id) { id revokedAt }
+  }
+`);
+const ApiKeys = graphql(`
+  query ApiKeys($first: Int, $after: String) {
+    apiKeys(first: $first, after: $after) { edges { node { id name createdBy } } pageInfo { hasNextPage endCursor } }
+  }
+`);
+
+const WhoAmI = graphql(`
+  query WhoAmI {
+    viewer { userId workspaceId role }
+  }
+`);
+
+let gw: TestServer;
+let now = new Date('2026-06-01T12:00:00Z');
+beforeAll(async () => {
+  gw = await startTestServer({ CREDENTIAL_CHANGES_PER_HOUR: '1000' }, { clock: () => now });
+});
+afterAll(disposeAll);
+
+describe('gateway API keys', () => {
+  it('shows the secret once and stores only its hash, with an audit entry', async () => {
+    const workspace = newWorkspace();
+    const token = await gw.token(workspace.claims('member', 'kim'));
+    const input = { name: 'ci bot', agent: 'ci', allowedModels: ['gpt-4o-mini'], dailyTokenLimit: 1000, monthlyBudgetUsd: 5, expiresAt: '2100-01-01T00:00:00.000Z' };
+    const result = await gw.execute(CreateApiKey, { input }, { token });
+    expect(result.errors).toBeUndefined();
+    const { secret, apiKey } = result.data!.createApiKey;
+    expect(secret).toMatch(/^gk_[0-9A-Za-z]{43}$/);
+    expect(apiKey).toMatchObject({
+      name: 'ci bot',
+      principal: 'MEMBER',
+      createdBy: 'kim',
+      agent: 'ci',
+      allowedModels: ['gpt-4o-mini'],
+      dailyTokenLimit: 1000,
+      monthlyBudgetUsd: 5,
+    });
+    expect(secret.startsWith(apiKey.prefix)).toBe(true);
+    expect(apiKey.prefix.length).toBeLessThan(16);
+
+    const row = await gw.db.prisma.apiKey.findUniqueOrThrow({ where: { id: apiKey.id } });
+    const stored = JSON.stringify(row, (_key, value: unknown) =>
+      typeof value === 'bigint' ? value.toString() : value instanceof Uint8Array ? Buffer.from(value).toString('hex') : value,
+    );
+    expectNoSecret(stored.replace(apiKey.prefix, ''), secret.slice(apiKey.prefix.length));
+    expect(row.secretHash.length).toBe(32);
+
+    // The secret is never shown again: no field of ApiKey holds it.
+    const listed = await gw.execute(ApiKeys, {}, { token });
+    expectNoSecret(JSON.stringify(listed).replace(apiKey.prefix, ''), secret.slice(apiKey.prefix.length));
+
+    const owner = await gw.token(workspace.claims('owner'));
+    const audit = await gw.execute(AuditLog, { first: 10 }, { token: owner });
+    const entry = audit.data!.auditLog.edges.map((e) => e.node).find((n) => n.action === 'API_KEY_CREATED');
+    expect(entry).toMatchObject({ actorId: 'kim', targetId: apiKey.id });
+    expectNoSecret(JSON.stringify(audit), secret.slice(apiKey.prefix.length));
+    expectNoSecret(gw.logs.join('\n'), secret.slice(apiKey.prefix.length));
+  });
+
+  it('lets only admins create SERVICE keys, and bounds the input', async () => {
+    const workspace = newWorkspace();
+    const member = await gw.token(workspace.claims('member'));
+    const refused = await gw.execute(CreateApiKey, { input: { name: 'svc', principal: 'SERVICE' } }, { token: member });
+    expect(refused.errors?.[0].extensions).toMatchObject({ code: 'FORBIDDEN' });
+    const admin = await gw.token(workspace.claims('admin'));
+    expect((await gw.execute(CreateApiKey, { input: { name: 'svc', principal: 'SERVICE' } }, { token: admin })).data?.createApiKey.apiKey.principal).toBe('SERVICE');
+
+    const cases: Array<[CreateApiKeyInput, string]> = [
+      [{ name: '' }, 'name'],
+      [{ name: 'x', allowedModels: ['has space'] }, 'allowedModels'],
+      [{ name: 'x', expiresAt: '2000-01-01T00:00:00Z' }, 'expiresAt'],
+      [{ name: 'x', monthlyBudgetUsd: -1 }, 'monthlyBudgetUsd'],
+      [{ name: 'x', agent: 'bad\nagent' }, 'agent'],
+    ];
+    for (const [input, field] of cases) {
+      const result = await gw.execute(CreateApiKey, { input }, { token: member });
+      expect(result.errors?.[0].extensions, field).toMatchObject({ code: 'BAD_USER_INPUT', field });
+    }
+  });
+
+  it('lists all keys to admins and their own to members; revokes for the creator or an admin', async () => {
+    const workspace = newWorkspace();
+    const kim = await gw.token(workspace.claims('member', 'kim'));
+    const lee = await gw.token(workspace.claims('member', 'lee'));
+    const admin = await gw.token(workspace.claims('admin'));
+    const kimKey = (await gw.execute(CreateApiKey, { input: { name: 'kim key' } }, { token: kim })).data!.createApiKey.apiKey.id;
+    const leeKey = (await gw.execute(CreateApiKey, { input: { name: 'lee key' } }, { token: lee })).data!.createApiKey.apiKey.id;
+
+    const names = async (token: string) => (await gw.execute(ApiKeys, {}, { token })).data!.apiKeys.edges.map((e) => e.node.name).sort();
+    expect(await names(kim)).toEqual(['kim key']);
+    expect(await names(admin)).toEqual(['kim key', 'lee key']);
+    // Paging follows the cursor.
+    const firstPage = (await gw.execute(ApiKeys, { first: 1 }, { token: admin })).data!.apiKeys;
+    expect(firstPage.pageInfo.hasNextPage).toBe(true);
+    const secondPage = (await gw.execute(ApiKeys, { first: 1, after: firstPage.pageInfo.endCursor }, { token: admin })).data!.apiKeys;
+    expect(secondPage.edges.map((e) => e.node.id)).not.toEqual(firstPage.edges.map((e) => e.node.id));
+
+    expect((await gw.execute(RevokeApiKey, { id: leeKey }, { token: kim })).errors?.[0].extensions).toMatchObject({ code: 'NOT_FOUND' });
+    const own = await gw.execute(RevokeApiKey, { id: kimKey }, { token: kim });
+    expect(own.data?.revokeApiKey.revokedAt).toBeTruthy();
+    const byAdmin = await gw.execute(RevokeApiKey, { id: leeKey }, { token: admin });
+    expect(byAdmin.data?.revokeApiKey.revokedAt).toBeTruthy();
+    // Revoking twice keeps the first time and writes one audit entry.
+    expect((await gw.execute(RevokeApiKey, { id: leeKey }, { token: admin })).data?.revokeApiKey.revokedAt).toBe(byAdmin.data?.revokeApiKey.revokedAt);
+    const entries = await gw.db.prisma.auditEntry.findMany({ where: { workspaceId: workspace.id, action: 'API_KEY_REVOKED' } });
+    expect(entries.map((e) => e.targetId).sort()).toEqual([kimKey, leeKey].sort());
+  });
+});
+
+describe('calling with a gateway API key', () => {
+  const createKey = async (token: string, input: CreateApiKeyInput) => {
+    const result = await gw.execute(CreateApiKey, { input }, { token });
+    expect(result.errors).toBeUndefined();
+    return result.data!.createApiKey;
+  };
+
+  it('acts as its creator over HTTP and graphql-ws, and a SERVICE key as a member of its own', async () => {
+    const workspace = newWorkspace();
+    const admin = await gw.token(workspace.claims('admin', 'ada'));
+    const { secret } = await createKey(admin, { name: 'mine' });
+    expect((await gw.execute(WhoAmI, {}, { token: secret })).data?.viewer).toEqual({ userId: 'ada', workspaceId: workspace.id, role: 'ADMIN' });
+    const overWs = (await first(gw.ws(secret).iterate({ query: '{ viewer { userId role } }' }))) as { data?: unknown };
+    expect(overWs.data).toEqual({ viewer: { userId: 'ada', role: 'ADMIN' } });
+
+    const service = await createKey(admin, { name: 'svc', principal: 'SERVICE' });
+    const asService = (await gw.execute(WhoAmI, {}, { token: service.secret })).data?.viewer;
+    expect(asService).toEqual({ userId: `apikey:${service.apiKey.id}`, workspaceId: workspace.id, role: 'MEMBER' });
+
+    const lastUsedAt = (await gw.db.prisma.apiKey.findUniqueOrThrow({ where: { id: service.apiKey.id } })).lastUsedAt;
+    expect(lastUsedAt?.toISOString()).toBe(now.toISOString());
+  });
+
+  it('refuses a wrong secret with a known prefix, a revoked key at once, and an expired key', async () => {
+    const workspace = newWorkspace();
+    const token = await gw.token(workspace.claims('member', 'kim'));
+    const { secret, apiKey } = await createKey(token, { name: 'short-lived', expiresAt: new Date(now.getTime() + 3_600_000).toISOString() });
+    const forged = apiKey.prefix + 'A'.repeat(secret.length - apiKey.prefix.length);
+    const wrong = await gw.execute(WhoAmI, {}, { token: forged });
+    expect(wrong.errors?.[0].extensions?.code).toBe('UNAUTHENTICATED');
+    expectNoSecret(JSON.stringify(wrong), secret.slice(apiKey.prefix.length));
+
+    expect((await gw.execute(WhoAmI, {}, { token: secret })).data?.viewer?.userId).toBe('kim');
+    now = new Date(now.getTime() + 3_600_000);
+    expect((await gw.execute(WhoAmI, {}, { token: secret })).errors?.[0].extensions?.code).toBe('UNAUTHENTICATED');
+
+    const other = await createKey(token, { name: 'revoked' });
+    expect((await gw.execute(WhoAmI, {}, { token: other.secret })).data?.viewer?.userId).toBe('kim');
+    expect((await gw.execute(RevokeApiKey, { id: other.apiKey.id }, { token })).errors).toBeUndefined();
+    expect((await gw.execute(WhoAmI, {}, { token: other.secret })).errors?.[0].extensions?.code).toBe('UNAUTHENTICATED');
+    const overWs = await first(gw.ws(other.secret).iterate({ query: '{ viewer { userId } }' })).catch((error: unknown) => error);
+    expect(JSON.stringify(overWs)).not.toContain('kim');
+    expectNoSecret(gw.logs.join('\n'), other.secret.slice(other.apiKey.prefix.length));
+  });
+
+  it('is refused on a second instance sharing the database once revoked', async () => {
+    const b = await startTestServer({}, { db: gw.db, clock: () => now });
+    const workspace = newWorkspace();
+    const token = await gw.token(workspace.claims('member', 'kim'));
+    const seen = await createKey(token, { name: 'seen by b' });
+    const unseen = await createKey(token, { name: 'unseen by b' });
+    expect((await b.execute(WhoAmI, {}, { token: seen.secret })).data?.viewer?.userId).toBe('kim');
+    for (const key of [seen, unseen]) expect((await gw.execute(RevokeApiKey, { id: key.apiKey.id }, { token })).errors).toBeUndefined();
+    // B never kept the unseen key: refused at once. The seen one B kept for at most a few seconds; with a shared
+    // bus (Redis) the revocation reaches it at once, with separate in-memory buses its short cache runs out.
+    expect((await b.execute(WhoAmI, {}, { token: unseen.secret })).errors?.[0].extensions?.code).toBe('UNAUTHENTICATED');
+    now = new Date(now.getTime() + 5_000);
+    expect((await b.execute(WhoAmI, {}, { token: seen.secret })).errors?.[0].extensions?.code).toBe('UNAUTHENTICATED');
+  });
+});
