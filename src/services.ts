@@ -96,6 +96,7 @@ export function createServices({ config, db, bus, logger, clock = () => new Date
     hasher: apiKeyHasher,
     rateLimit: credentialRateLimit,
     clock,
+    timezone: async (workspaceId) => (await routes.config(workspaceId)).preferences.timezone,
     // This instance forgets at once; the others when the message comes.
     announceRevoked: (apiKeyId) => {
       apiKeyAuthenticator.forget(apiKeyId);

@@ -21,6 +21,11 @@ export interface ApiKeyGrant {
   monthlyBudgetMicros: bigint | null;
 }
 
+/** The agent a call is made as: the one it names, else its API key's (a key made for an agent tags its calls). */
+export function callAgent(viewer: Viewer, named: string | null | undefined): string | undefined {
+  return named ?? viewer.apiKey?.agent ?? undefined;
+}
+
 /** A Map, not an object literal: a claim such as "__proto__" or "constructor" must not find a property of every object. */
 const ROLE_CLAIMS = new Map<string, Role>([
   ['owner', 'OWNER'],

@@ -79,14 +79,16 @@ function usable(provider: Provider, purpose: Purpose): boolean {
 const MODELS_PER_PROVIDER = 100;
 const MAX_MODELS = 1000;
 
-/** What a door lists as routable: `auto`, then `<provider>/<model>` for each usable provider's default and catalog models, in route order. */
+/** What a door lists as routable: `auto`, then `<provider>/<model>` for each usable provider's default and catalog models (those an API key allows), in route order. */
 export async function routableModels(deps: DoorModelDeps, viewer: Viewer): Promise<Array<{ id: string; ownedBy: string }>> {
   const listed = [{ id: AUTO_MODEL, ownedBy: 'gateway' }];
   for (const provider of await routeOrder(deps, viewer, 'chat')) {
     if (!usable(provider, 'chat')) continue;
     const catalogModels = deps.catalog.list({ kind: provider.kind, first: MODELS_PER_PROVIDER }).edges.map((edge) => edge.node.model);
     const models = new Set([provider.defaultModel ?? KINDS[provider.kind].defaultModel, ...catalogModels]);
-    for (const model of models) listed.push({ id: `${providerName(provider)}/${model}`, ownedBy: KINDS[provider.kind].displayName });
+    const allowed = viewer.apiKey?.allowedModels ?? [];
+    for (const model of models)
+      if (allowed.length === 0 || allowed.includes(model)) listed.push({ id: `${providerName(provider)}/${model}`, ownedBy: KINDS[provider.kind].displayName });
     if (listed.length >= MAX_MODELS) break;
   }
   return listed.slice(0, MAX_MODELS);

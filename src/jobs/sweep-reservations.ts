@@ -30,8 +30,11 @@ export function sweepReservationsJob(sql: Sql, options: { olderThanMs: number; e
         SELECT c.scope, c.period, sum(reserved_tokens)::int8 AS tokens, sum(reserved_micros)::int8 AS micros, count(*) AS calls
         FROM finished, LATERAL (VALUES
           (provider_scope, to_char(created_at AT TIME ZONE tz, 'YYYY-MM-DD')), (provider_scope, to_char(created_at AT TIME ZONE tz, 'YYYY-MM')),
-          ('workspace:' || workspace_id, to_char(created_at AT TIME ZONE tz, 'YYYY-MM-DD')), ('workspace:' || workspace_id, to_char(created_at AT TIME ZONE tz, 'YYYY-MM'))
+          ('workspace:' || workspace_id, to_char(created_at AT TIME ZONE tz, 'YYYY-MM-DD')), ('workspace:' || workspace_id, to_char(created_at AT TIME ZONE tz, 'YYYY-MM')),
+          -- A call made with a gateway API key was reserved on the key's counters too (NULL scopes for the others).
+          ('apikey:' || api_key_id, to_char(created_at AT TIME ZONE tz, 'YYYY-MM-DD')), ('apikey:' || api_key_id, to_char(created_at AT TIME ZONE tz, 'YYYY-MM'))
         ) AS c(scope, period)
+        WHERE c.scope IS NOT NULL
         GROUP BY 1, 2
       ), counters AS (
         UPDATE usage_counters u SET tokens = u.tokens - c.tokens, cost_micros = u.cost_micros - c.micros, requests = u.requests + c.calls

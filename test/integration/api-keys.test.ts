@@ -1,23 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphql } from '../generated/gql.js';
 import type { CreateApiKeyInput } from '../generated/graphql.js';
-import { AuditLog } from '../testkit/documents.js';
+import { AuditLog, CreateApiKey, RevokeApiKey } from '../testkit/documents.js';
 import { disposeAll, expectNoSecret, newWorkspace, startTestServer, type TestServer } from '../testkit/server.js';
 import { first } from '../testkit/streams.js';
 
-const CreateApiKey = graphql(`
-  mutation CreateApiKey($input: CreateApiKeyInput!) {
-    createApiKey(input: $input) {
-      secret
-      apiKey { id name prefix principal createdBy agent allowedModels dailyTokenLimit monthlyBudgetUsd tokensUsedToday spendThisMonthUsd createdAt lastUsedAt expiresAt revokedAt }
-    }
-  }
-`);
-const RevokeApiKey = graphql(`
-  mutation RevokeApiKey($id: ID!) {
-    revokeApiKey(id: $id) { id revokedAt }
-  }
-`);
 const ApiKeys = graphql(`
   query ApiKeys($first: Int, $after: String) {
     apiKeys(first: $first, after: $after) { edges { node { id name createdBy } } pageInfo { hasNextPage endCursor } }

@@ -72,21 +72,29 @@ describe('a slow client', () => {
     const provider = await addSimProvider(gw, sim, token, { script: 'chunks=5000&chunk-size=8000' });
     const socket = new WebSocket(gw.wsUrl, 'graphql-transport-ws');
     await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
+    const tcp = (socket as unknown as { _socket: { pause(): void; resume(): void } })._socket;
     const received: string[] = [];
-    socket.on('message', (data) => received.push(String(data)));
+    let paused = false;
+    socket.on('message', (data) => {
+      received.push(String(data));
+      // At the first text the client stops reading (its socket is paused): the gateway must stop reading upstream too.
+      // Paused here, not after a poll, so a busy machine cannot let the whole answer through first.
+      if (!paused && received.at(-1)!.includes('"TEXT"')) {
+        paused = true;
+        tcp.pause();
+      }
+    });
     socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } }));
     await eventually(() => received.some((m) => m.includes('connection_ack')) || undefined);
     socket.send(JSON.stringify({ type: 'subscribe', id: '1', payload: chatStreamRequest({ messages: userMessage(), maxTokens: 10_000_000 }) }));
-    await eventually(() => received.some((m) => m.includes('"TEXT"')) || undefined);
-    // The client stops reading (its socket is paused): the gateway must stop reading upstream too.
-    (socket as unknown as { _socket: { pause(): void; resume(): void } })._socket.pause();
+    await eventually(() => paused || undefined);
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     const upstream = sim.requests.find((r) => r.key === provider.key && r.method === 'POST')!;
     expect(upstream.completed).toBe(false);
     const receivedWhilePaused = received.length;
     expect(receivedWhilePaused).toBeLessThan(5_000);
 
-    (socket as unknown as { _socket: { resume(): void } })._socket.resume();
+    tcp.resume();
     await eventually(() => received.some((m) => m.includes('"DONE"')) || undefined, 30_000);
     const text = received
       .map((m) => JSON.parse(m) as { payload?: { data?: { chatStream: { type: string; delta?: string } } } })

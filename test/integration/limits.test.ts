@@ -1,6 +1,7 @@
 // Daily token limits and monthly budgets hold under concurrency: a call's
 // estimate is reserved atomically before any upstream request, and the
 // counters end equal to the ledger.
+import { randomUUID } from 'node:crypto';
 import { print } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCatalog } from '../../src/modules/catalog/catalog.js';
@@ -149,6 +150,7 @@ describe('limits', () => {
     // The crash: a reservation through the ledger the gateway uses, never finalized.
     const ledger = createLedger(gw.db.sql, createCatalog().price, () => now, 50);
     const noLimits = { providerDailyTokens: null, providerMonthlyMicros: null, workspaceDailyTokens: null, workspaceMonthlyMicros: null };
+    const ghostKey = randomUUID(); // made with a gateway API key: reserved on the key's counters too
     const { id: orphan } = await ledger.reserve(
       {
         workspaceId: workspace.id,
@@ -157,6 +159,7 @@ describe('limits', () => {
         kind: 'OPENAI',
         model: 'gpt-4o-mini',
         userId: 'ghost',
+        apiKeyId: ghostKey,
         streamed: true,
         promptEstimate: 10,
         output: { max: RESERVED - 10, min: RESERVED - 10 },
@@ -175,6 +178,8 @@ describe('limits', () => {
     expect(row).toEqual({ status: 'ABANDONED', total_tokens: 0 });
     const { ledger: sums, counters } = await ledgerAndCounters(workspace.id, provider.id);
     expect(counters.filter((c) => c.period === '2024-03-01').map((c) => c.tokens)).toEqual([sums.tokens, sums.tokens]);
+    const keyCounters = await gw.db.sql.query<{ tokens: bigint }>('SELECT tokens FROM usage_counters WHERE scope = $1', [`apikey:${ghostKey}`]);
+    expect(keyCounters.map((c) => c.tokens)).toEqual([0n, 0n]);
     now = started;
     expect((await chat()).errors).toBeUndefined(); // room again
     now = before;

@@ -209,3 +209,17 @@ export const ProviderHealth = graphql(`
     provider(id: $id) { id health { status errorRate requestsInWindow latencyP50Ms lastError lastCheckedAt } }
   }
 `);
+
+export const CreateApiKey = graphql(`
+  mutation CreateApiKey($input: CreateApiKeyInput!) {
+    createApiKey(input: $input) {
+      secret
+      apiKey { id name prefix principal createdBy agent allowedModels dailyTokenLimit monthlyBudgetUsd tokensUsedToday spendThisMonthUsd createdAt lastUsedAt expiresAt revokedAt }
+    }
+  }
+`);
+export const RevokeApiKey = graphql(`
+  mutation RevokeApiKey($id: ID!) {
+    revokeApiKey(id: $id) { id revokedAt }
+  }
+`);

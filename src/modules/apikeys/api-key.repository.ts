@@ -5,6 +5,8 @@ import type { Database } from '../../db/client.js';
 import type { ApiKey, Prisma } from '../../generated/prisma/client.js';
 import { type Cursor, olderThan } from '../../pagination.js';
 import { type AuditRecord, recordAudit } from '../audit/audit.repository.js';
+import { apiKeyScope } from '../limits/counter-scopes.js';
+import { readCounters } from '../limits/counters.repository.js';
 
 /** What authenticating with a key needs: the row, and the creator's role in the workspace (null once they are no member). */
 export type ApiKeyCredential = Pick<
@@ -53,6 +55,13 @@ export function createApiKeyRepository({ prisma, sql }: Pick<Database, 'prisma' 
         orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
         take,
       });
+    },
+
+    /** Tokens of `day` and spend of `month` on the key's limit counters (zero before its first call). */
+    async usage(id: string, day: string, month: string): Promise<{ tokensToday: bigint; spendMonthMicros: bigint }> {
+      const scope = apiKeyScope(id);
+      const counters = await readCounters(sql, [scope], [day, month]);
+      return { tokensToday: counters.get(`${scope}|${day}`)?.tokens ?? 0n, spendMonthMicros: counters.get(`${scope}|${month}`)?.costMicros ?? 0n };
     },
 
     /** Moves lastUsedAt forward only when it is older than `staleBefore`: one write a minute per key at most. */

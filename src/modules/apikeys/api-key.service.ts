@@ -5,9 +5,12 @@ import { roleAtLeast } from '../../auth/viewer.js';
 import { BadUserInputError, ForbiddenError, NotFoundError } from '../../errors.js';
 import type { ApiKey, ApiKeyPrincipal } from '../../generated/prisma/client.js';
 import { isUuid } from '../../ids.js';
+import { microsToUsd } from '../../money.js';
+import { oncePerRow } from '../../once-per-row.js';
 import { decodeCursor, pageSize, toPage } from '../../pagination.js';
 import { callerName, displayText, modelName } from '../../text-input.js';
 import { budgetMicros, dailyTokenLimit } from '../limits/limit-input.js';
+import { dayKey, monthKey } from '../limits/periods.js';
 import type { CredentialRateLimit } from '../providers/credential-rate-limit.js';
 import type { ApiKeyRepository } from './api-key.repository.js';
 import { newSecret, type SecretHasher, secretPrefix } from './api-key-secret.js';
@@ -30,11 +33,13 @@ export interface ApiKeyServiceDeps {
   hasher: SecretHasher;
   rateLimit: CredentialRateLimit;
   clock: () => Date;
+  /** The workspace's time zone: its days and months are the counters' periods. */
+  timezone: (workspaceId: string) => Promise<string>;
   /** Tells every instance to forget a revoked key at once. */
   announceRevoked: (apiKeyId: string) => void;
 }
 
-export function createApiKeyService({ repository, hasher, rateLimit, clock, announceRevoked }: ApiKeyServiceDeps) {
+export function createApiKeyService({ repository, hasher, rateLimit, clock, timezone, announceRevoked }: ApiKeyServiceDeps) {
   const mayManage = (viewer: Viewer, key: ApiKey) => key.createdBy === viewer.userId || roleAtLeast(viewer.role, 'ADMIN');
 
   return {
@@ -78,6 +83,13 @@ export function createApiKeyService({ repository, hasher, rateLimit, clock, anno
       announceRevoked(id);
       return revoked;
     },
+
+    /** `tokensUsedToday` and `spendThisMonthUsd` both ask for it: the key's counters today and this month. */
+    usage: oncePerRow(async (key: ApiKey) => {
+      const [now, zone] = [clock(), await timezone(key.workspaceId)];
+      const { tokensToday, spendMonthMicros } = await repository.usage(key.id, dayKey(now, zone), monthKey(now, zone));
+      return { tokensUsedToday: tokensToday, spendThisMonthUsd: microsToUsd(spendMonthMicros) };
+    }),
 
     /** ADMIN+ see every key of the workspace; members their own. */
     async list(viewer: Viewer, first: number, after: string | null | undefined) {

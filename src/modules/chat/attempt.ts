@@ -160,6 +160,8 @@ export async function reserveCall(
         providerMonthlyMicros: provider.monthlyBudgetMicros,
         workspaceDailyTokens: call.prefs.workspaceDailyTokenLimit,
         workspaceMonthlyMicros: call.prefs.workspaceMonthlyBudgetMicros,
+        apiKeyDailyTokens: call.viewer.apiKey?.dailyTokenLimit,
+        apiKeyMonthlyMicros: call.viewer.apiKey?.monthlyBudgetMicros,
       },
     });
     await raise(reserved.guards);
@@ -200,7 +202,7 @@ export function rowOf(
   viewer: ChatPlan['viewer'],
   { provider, model }: RouteCandidate,
   tags: { agent?: string; operation?: string },
-): Pick<Reservation, 'workspaceId' | 'providerId' | 'providerScope' | 'kind' | 'model' | 'agent' | 'operation' | 'userId'> {
+): Pick<Reservation, 'workspaceId' | 'providerId' | 'providerScope' | 'kind' | 'model' | 'agent' | 'operation' | 'userId' | 'apiKeyId'> {
   return {
     workspaceId: viewer.workspaceId,
     providerId: provider.id,
@@ -210,6 +212,7 @@ export function rowOf(
     agent: tags.agent,
     operation: tags.operation,
     userId: viewer.userId,
+    apiKeyId: viewer.apiKey?.id ?? null,
   };
 }
 

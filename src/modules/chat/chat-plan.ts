@@ -1,7 +1,7 @@
 // Everything that can refuse a chat, done before its first event (refusals are
 // errors of the front door's own kind, not events): the request is checked,
 // the session resumed or drafted, and the route planned.
-import type { Viewer } from '../../auth/viewer.js';
+import { callAgent, type Viewer } from '../../auth/viewer.js';
 import { BadUserInputError } from '../../errors.js';
 import type { ChatSession } from '../../generated/prisma/client.js';
 import type { StoredPreferences } from '../preferences/preferences.repository.js';
@@ -38,8 +38,9 @@ const IMAGE_TOKENS = { low: 85, other: 1600 };
 /** Per message, for the role and the framing every protocol adds. */
 const MESSAGE_OVERHEAD_TOKENS = 4;
 
-export async function planChat(deps: { routes: RouteService; sessions: SessionService }, viewer: Viewer, request: ChatRequest): Promise<ChatPlan> {
-  checkChatRequest(request);
+export async function planChat(deps: { routes: RouteService; sessions: SessionService }, viewer: Viewer, asAsked: ChatRequest): Promise<ChatPlan> {
+  checkChatRequest(asAsked);
+  const request = { ...asAsked, agent: callAgent(viewer, asAsked.agent) };
   const needs = needsOf(request);
   const config = await deps.routes.config(viewer.workspaceId);
   const prefs = config.preferences;

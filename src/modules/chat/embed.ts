@@ -3,7 +3,7 @@
 // auto-failover), reserved in the ledger before the call (prompt tokens only:
 // no output), called, finalized, with the same after-call effects, retries and
 // fallbacks. A provider that reports no counts (Gemini) is metered by estimate.
-import type { Viewer } from '../../auth/viewer.js';
+import { callAgent, type Viewer } from '../../auth/viewer.js';
 import { AppError, BadUserInputError } from '../../errors.js';
 import { microsToUsd } from '../../money.js';
 import { callerName, modelName } from '../../text-input.js';
@@ -27,8 +27,9 @@ const DEFAULT_OPERATION = 'embedding';
 export function createEmbedService(deps: ChatServiceDeps) {
   const afterCall = createAfterCall(deps);
 
-  return async function embed(viewer: Viewer, request: EmbedRequest, signal: AbortSignal): Promise<EmbeddingAnswer> {
-    check(request);
+  return async function embed(viewer: Viewer, asAsked: EmbedRequest, signal: AbortSignal): Promise<EmbeddingAnswer> {
+    check(asAsked);
+    const request = { ...asAsked, agent: callAgent(viewer, asAsked.agent) };
     const config = await deps.routes.config(viewer.workspaceId);
     const candidates = usableCandidates(deps.routes.plan(viewer, { providerId: request.providerId, model: request.model, needs: ['embeddings'] }, config));
     const call: CallContext = { viewer, prefs: config.preferences, session: null, asked: [] };

@@ -9,9 +9,9 @@
 // `routing:changed` topic); an entry is also reloaded after ROUTING_TTL_MS, which
 // bounds how long a change made past the API (SQL by hand, `rotate-keys`) or a
 // lost message can go unseen. Keys stay sealed in it: they are opened per call.
-import type { Viewer } from '../../auth/viewer.js';
+import { callAgent, type Viewer } from '../../auth/viewer.js';
 import type { Sql } from '../../db/sql.js';
-import { BadUserInputError, NotFoundError } from '../../errors.js';
+import { BadUserInputError, ForbiddenError, NotFoundError } from '../../errors.js';
 import type { AgentPreference, Provider } from '../../generated/prisma/client.js';
 import { callerName, modelName } from '../../text-input.js';
 import { providerScope, workspaceScope } from '../limits/counter-scopes.js';
@@ -103,6 +103,8 @@ export function createRouteService(deps: RouteServiceDeps) {
     const visible = providers.filter((provider) => canSee(viewer, provider));
     const byId = new Map(visible.map((provider) => [provider.id, provider]));
     const explicit = Boolean(input.providerId || input.model);
+    // A gateway API key may be limited to some models: any other is skipped, or refused when named.
+    const allowedModels = viewer.apiKey?.allowedModels ?? [];
     const route: RouteCandidate[] = [];
     const add = (providerId: string | null | undefined, model: string | null | undefined, reason: string) => {
       if (!providerId || route.some((candidate) => candidate.provider.id === providerId)) return;
@@ -113,12 +115,14 @@ export function createRouteService(deps: RouteServiceDeps) {
       const cannot =
         embedding && !KINDS[provider.kind].embeds ? `${KINDS[provider.kind].displayName} has no embeddings API` : chosen === null ? 'no model named, and none by default' : null;
       const lacking = chosen === null ? null : missingCapability(provider, chosen);
+      const forbidden = chosen !== null && allowedModels.length > 0 && !allowedModels.includes(chosen) ? `the API key does not allow ${chosen}` : null;
       // A provider or model named explicitly that cannot serve the call is the caller's mistake, not a reason to go elsewhere.
       if (explicit && route.length === 0) {
+        if (forbidden) throw new ForbiddenError(`This API key does not allow the model ${chosen}: it allows ${listed(allowedModels)}`);
         if (cannot) throw new BadUserInputError(`${cannot}: choose a provider that embeds, or name its model`, input.model && KINDS[provider.kind].embeds ? 'model' : 'providerId');
         if (lacking) throw new BadUserInputError(`${chosen} cannot ${WHAT_IS_NEEDED[lacking]} (per the model catalog): choose a model that can`, FIELD_OF_NEED[lacking]);
       }
-      const skippedBecause = skipReason(provider) ?? cannot ?? (lacking && `${chosen} cannot ${WHAT_IS_NEEDED[lacking]} (per the model catalog)`);
+      const skippedBecause = skipReason(provider) ?? cannot ?? forbidden ?? (lacking && `${chosen} cannot ${WHAT_IS_NEEDED[lacking]} (per the model catalog)`);
       route.push({ provider, model: chosen ?? '', reason, usable: skippedBecause === null, skippedBecause });
     };
     const missingCapability = (provider: Provider, model: string): Capability | null => {
@@ -169,7 +173,7 @@ export function createRouteService(deps: RouteServiceDeps) {
       if (input.model != null) modelName(input.model, 'model');
       if (input.agent != null) callerName(input.agent, 'agent');
       const routing = await config(viewer.workspaceId);
-      const route = plan(viewer, input, routing);
+      const route = plan(viewer, { ...input, agent: callAgent(viewer, input.agent) }, routing);
       const prefs = routing.preferences;
       const day = dayKey(deps.clock(), prefs.timezone);
       const month = monthKey(deps.clock(), prefs.timezone);
@@ -194,6 +198,12 @@ export function createRouteService(deps: RouteServiceDeps) {
       kept.delete(workspaceId);
     },
   };
+}
+
+/** The first few names of a list that may hold a hundred, for a message. */
+function listed(names: string[]): string {
+  const shown = 5;
+  return names.length > shown ? `${names.slice(0, shown).join(', ')} and ${names.length - shown} more` : names.join(', ');
 }
 
 function skipReason(provider: Provider): string | null {

@@ -12,6 +12,10 @@ export function workspaceScope(workspaceId: string): string {
   return `workspace:${workspaceId}`;
 }
 
+export function apiKeyScope(apiKeyId: string): string {
+  return `apikey:${apiKeyId}`;
+}
+
 /** Calls a workspace made through any platform provider, capped by PLATFORM_MONTHLY_REQUESTS. */
 export function platformQuotaScope(workspaceId: string): string {
   return `platform-quota:${workspaceId}`;

@@ -5,8 +5,14 @@ import { AppError } from '../../errors.js';
 import { microsToUsd } from '../../money.js';
 import type { AlertDraft } from '../alerts/alerts.service.js';
 
-export type LimitKey = 'PROVIDER_DAILY_TOKENS' | 'PROVIDER_MONTHLY_BUDGET' | 'WORKSPACE_DAILY_TOKENS' | 'WORKSPACE_MONTHLY_BUDGET';
-/** Every limit that can refuse a call: the four counters a workspace sets, and the operator's monthly platform calls per workspace. */
+export type LimitKey =
+  | 'PROVIDER_DAILY_TOKENS'
+  | 'PROVIDER_MONTHLY_BUDGET'
+  | 'WORKSPACE_DAILY_TOKENS'
+  | 'WORKSPACE_MONTHLY_BUDGET'
+  | 'API_KEY_DAILY_TOKENS'
+  | 'API_KEY_MONTHLY_BUDGET';
+/** Every limit that can refuse a call: the counters a workspace sets, and the operator's monthly platform calls per workspace. */
 export type RefusingLimit = LimitKey | 'PLATFORM_MONTHLY_REQUESTS';
 export type LimitAlertKind = 'LIMIT_WARNING' | 'LIMIT_REACHED' | 'BUDGET_WARNING' | 'BUDGET_REACHED';
 
@@ -23,13 +29,23 @@ export interface Guard {
   after: bigint | null;
 }
 
-export const GUARD_ORDER: readonly LimitKey[] = ['PROVIDER_DAILY_TOKENS', 'PROVIDER_MONTHLY_BUDGET', 'WORKSPACE_DAILY_TOKENS', 'WORKSPACE_MONTHLY_BUDGET'];
+/**
+ * The limits a call meets, in the order their counters are locked: the provider's and the workspace's, then, for
+ * a call made with a gateway API key, the key's. Every reservation locks in this one order, so none can deadlock.
+ */
+export function guardOrder(withApiKey: boolean): readonly LimitKey[] {
+  return withApiKey ? WITH_API_KEY : WITHOUT_API_KEY;
+}
+const WITHOUT_API_KEY: readonly LimitKey[] = ['PROVIDER_DAILY_TOKENS', 'PROVIDER_MONTHLY_BUDGET', 'WORKSPACE_DAILY_TOKENS', 'WORKSPACE_MONTHLY_BUDGET'];
+const WITH_API_KEY: readonly LimitKey[] = [...WITHOUT_API_KEY, 'API_KEY_DAILY_TOKENS', 'API_KEY_MONTHLY_BUDGET'];
 
 const DESCRIPTION: Record<LimitKey, string> = {
   PROVIDER_DAILY_TOKENS: "the provider's daily token limit",
   PROVIDER_MONTHLY_BUDGET: "the provider's monthly budget",
   WORKSPACE_DAILY_TOKENS: "the workspace's daily token limit",
   WORKSPACE_MONTHLY_BUDGET: "the workspace's monthly budget",
+  API_KEY_DAILY_TOKENS: "the API key's daily token limit",
+  API_KEY_MONTHLY_BUDGET: "the API key's monthly budget",
 };
 
 export const isBudget = (key: LimitKey) => key.endsWith('BUDGET');

@@ -12,6 +12,7 @@ import type { CredentialType, Provider, ProviderKind, ProviderScope } from '../.
 import { forEachItem, type ItemFailed } from '../../jobs/scheduler.js';
 import { microsToUsd } from '../../money.js';
 import { checkBaseUrl, type EgressPolicy, EgressRefused, type Resolve } from '../../net/egress.js';
+import { oncePerRow } from '../../once-per-row.js';
 import { displayText, modelName } from '../../text-input.js';
 import type { AuditRecord } from '../audit/audit.repository.js';
 import type { HealthService } from '../health/health.service.js';
@@ -158,13 +159,13 @@ export function createProviderService(deps: ProviderServiceDeps) {
     get: (viewer: Viewer, id: string) => repository.findVisible(viewer, id),
 
     /** `tokensUsedToday` and `spendThisMonthUsd` both ask for it. */
-    usage: oncePerRow(async (provider) => {
+    usage: oncePerRow(async (provider: Provider) => {
       const { tokensToday, spendMonthMicros } = await repository.usage(provider, await repository.timezone(provider.workspaceId), deps.clock());
       return { tokensUsedToday: tokensToday, spendThisMonthUsd: microsToUsd(spendMonthMicros) };
     }),
 
     /** The health window's figures; the `health` fields all ask for it. */
-    health: oncePerRow((provider) => deps.health.window(provider)),
+    health: oncePerRow((provider: Provider) => deps.health.window(provider)),
 
     async add(viewer: Viewer, input: AddProviderInput, signal: AbortSignal): Promise<Provider> {
       const scope = input.scope ?? 'WORKSPACE';
@@ -336,14 +337,4 @@ function parsePriority(priority: number | null | undefined): number | undefined 
   if (priority == null) return undefined;
   if (!Number.isInteger(priority) || priority < 0 || priority > 10_000) throw new BadUserInputError('priority must be an integer from 0 to 10000', 'priority');
   return priority;
-}
-
-/** A per-row read done once however many fields of that row ask for it (rows are objects of one request). */
-function oncePerRow<T>(read: (provider: Provider) => Promise<T>): (provider: Provider) => Promise<T> {
-  const done = new WeakMap<Provider, Promise<T>>();
-  return (provider) => {
-    let result = done.get(provider);
-    if (!result) done.set(provider, (result = read(provider)));
-    return result;
-  };
 }

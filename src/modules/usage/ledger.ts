@@ -1,6 +1,7 @@
 // The usage ledger: a row exists, RESERVED, before the upstream call starts,
 // and is finalized after it. Reserving adds the call's estimate to the limit
-// counters it touches (the provider's and the workspace's day and month) only
+// counters it touches (the provider's and the workspace's day and month, and
+// the gateway API key's when the call was made with one) only
 // if every limit still holds; finalizing corrects them by actual minus
 // reserved. Both are single statements, so concurrent calls cannot overshoot a
 // limit by more than the difference between reserved and actual. A chat
@@ -12,8 +13,8 @@ import type { Sql } from '../../db/sql.js';
 import { statement } from '../../db/statement.js';
 import type { ProviderKind, UsageSource, UsageStatus } from '../../generated/prisma/client.js';
 import { costMicros, type PriceLookup } from '../catalog/pricing.js';
-import { platformQuotaScope, workspaceScope } from '../limits/counter-scopes.js';
-import { GUARD_ORDER, type Guard, isBudget, LimitExceeded, type LimitKey } from '../limits/guards.js';
+import { apiKeyScope, platformQuotaScope, workspaceScope } from '../limits/counter-scopes.js';
+import { type Guard, guardOrder, isBudget, LimitExceeded, type LimitKey } from '../limits/guards.js';
 import type { OutputAllowance } from '../limits/output-allowance.js';
 import { dayKey, monthKey } from '../limits/periods.js';
 import type { TokenCounts } from './token-counts.js';
@@ -28,6 +29,8 @@ export interface Reservation {
   agent?: string | null;
   operation?: string | null;
   userId: string;
+  /** The gateway API key the call was made with, if any: its counters are reserved on too. */
+  apiKeyId?: string | null;
   sessionId?: string | null;
   streamed: boolean;
   /** The prompt's estimated tokens (priced at the input price). */
@@ -50,6 +53,9 @@ export interface Limits {
   providerMonthlyMicros: bigint | null;
   workspaceDailyTokens: bigint | null;
   workspaceMonthlyMicros: bigint | null;
+  /** The API key's, for a call made with one. */
+  apiKeyDailyTokens?: bigint | null;
+  apiKeyMonthlyMicros?: bigint | null;
 }
 
 /** A written reservation: the output tokens it may spend, and each limit as it met it (for alerts). */
@@ -96,10 +102,12 @@ export function createLedger(sql: Sql, price: PriceLookup, clock: () => Date, pl
         PROVIDER_MONTHLY_BUDGET: limits.providerMonthlyMicros,
         WORKSPACE_DAILY_TOKENS: limits.workspaceDailyTokens,
         WORKSPACE_MONTHLY_BUDGET: limits.workspaceMonthlyMicros,
+        API_KEY_DAILY_TOKENS: limits.apiKeyDailyTokens ?? null,
+        API_KEY_MONTHLY_BUDGET: limits.apiKeyMonthlyMicros ?? null,
       };
-      // One a limit, in GUARD_ORDER like the counters; `reserved` is [tokens, micro-dollars] when it was written.
+      // One a limit, in the guard order like the counters; `reserved` is [tokens, micro-dollars] when it was written.
       const guards = (reserved: { tokens: bigint; micros: bigint; after: bigint[] } | null): Guard[] =>
-        GUARD_ORDER.map((key, i) => ({
+        counters.order.map((key, i) => ({
           key,
           scope: counters.scopes[i],
           period: counters.periods[i],
@@ -119,17 +127,19 @@ export function createLedger(sql: Sql, price: PriceLookup, clock: () => Date, pl
             agent: reservation.agent ?? null,
             operation: reservation.operation ?? null,
             userId: reservation.userId,
+            apiKeyId: reservation.apiKeyId ?? null,
             sessionId: reservation.sessionId ?? null,
             streamed: reservation.streamed,
             reservedAt: at,
-            ...counters,
+            scopes: counters.scopes,
+            periods: counters.periods,
             promptTokens: reservation.promptEstimate,
             promptScaled: (BigInt(reservation.promptEstimate) * quote.input).toString(),
             outputPrice: quote.output,
             outputMax: reservation.output.max,
             outputMin: reservation.output.min,
-            tokenLimits: GUARD_ORDER.map((key) => (isBudget(key) ? null : limitOf[key])),
-            microsLimits: GUARD_ORDER.map((key) => (isBudget(key) ? limitOf[key] : null)),
+            tokenLimits: counters.order.map((key) => (isBudget(key) ? null : limitOf[key])),
+            microsLimits: counters.order.map((key) => (isBudget(key) ? limitOf[key] : null)),
             writesSession: reservation.newSession !== undefined,
             sessionTitle: reservation.newSession?.title ?? null,
             fallbackFromId: reservation.fallbackFromId ?? null,
@@ -162,7 +172,7 @@ export function createLedger(sql: Sql, price: PriceLookup, clock: () => Date, pl
     /**
      * One statement, atomically: the row gets its outcome and its exact cost (the
      * price version in force when it was reserved), the four limit counters it
-     * reserved on (provider and workspace, day and month) move by actual minus
+     * reserved on (provider, workspace and API key, day and month) move by actual minus
      * reserved tokens and cost, the daily rollup row of its local day,
      * provider, model and status takes it in, and a successful call's session
      * adds its messages, tokens and cost. A session keeps the provider and
@@ -177,6 +187,7 @@ export function createLedger(sql: Sql, price: PriceLookup, clock: () => Date, pl
       const cost = costMicros(tokens, quote);
       const day = dayKey(reservation.reservedAt, timezone);
       const month = monthKey(reservation.reservedAt, timezone);
+      const { scopes, periods } = countersOf(reservation, day, month);
       const rows = await sql.query<{ period: string; tokens: bigint; cost_micros: bigint; session_messages: number | null }>(
         finalizeStatement.text,
         finalizeStatement.values({
@@ -193,7 +204,8 @@ export function createLedger(sql: Sql, price: PriceLookup, clock: () => Date, pl
           priceFallback: quote.fallback,
           workspaceId: reservation.workspaceId,
           providerScope: reservation.providerScope,
-          ...countersOf(reservation, day, month),
+          scopes,
+          periods,
           sessionMessages: outcome.sessionMessages,
           timezone,
         }),
@@ -208,12 +220,17 @@ export function createLedger(sql: Sql, price: PriceLookup, clock: () => Date, pl
   };
 }
 
-/** The counters a call is reserved on, one a limit in GUARD_ORDER: the order both statements lock them in. */
-function countersOf(reservation: Pick<Reservation, 'workspaceId' | 'providerScope'>, day: string, month: string): { scopes: string[]; periods: string[] } {
-  return {
-    scopes: GUARD_ORDER.map((key) => (key.startsWith('PROVIDER') ? reservation.providerScope : workspaceScope(reservation.workspaceId))),
-    periods: GUARD_ORDER.map((key) => (isBudget(key) ? month : day)),
-  };
+/** The counters a call is reserved on, one a limit in the guard order: the order both statements lock them in. */
+function countersOf(
+  reservation: Pick<Reservation, 'workspaceId' | 'providerScope' | 'apiKeyId'>,
+  day: string,
+  month: string,
+): { order: readonly LimitKey[]; scopes: string[]; periods: string[] } {
+  const { apiKeyId } = reservation;
+  const order = guardOrder(Boolean(apiKeyId));
+  const scopeOf = (key: LimitKey) =>
+    key.startsWith('PROVIDER') ? reservation.providerScope : key.startsWith('WORKSPACE') ? workspaceScope(reservation.workspaceId) : apiKeyScope(apiKeyId!);
+  return { order, scopes: order.map(scopeOf), periods: order.map((key) => (isBudget(key) ? month : day)) };
 }
 
 interface ReserveParams {
@@ -225,10 +242,11 @@ interface ReserveParams {
   agent: string | null;
   operation: string | null;
   userId: string;
+  apiKeyId: string | null;
   sessionId: string | null;
   streamed: boolean;
   reservedAt: Date;
-  /** The counters, in GUARD_ORDER. */
+  /** The counters, in the guard order. */
   scopes: string[];
   periods: string[];
   promptTokens: number;
@@ -238,7 +256,7 @@ interface ReserveParams {
   outputPrice: bigint;
   outputMax: number;
   outputMin: number;
-  /** Each counter's limit in GUARD_ORDER, tokens and micro-dollars apart; null where none is set. */
+  /** Each counter's limit in the guard order, tokens and micro-dollars apart; null where none is set. */
   tokenLimits: (bigint | null)[];
   microsLimits: (bigint | null)[];
   writesSession: boolean;
@@ -262,9 +280,9 @@ const RESERVE = statement<ReserveParams>(
     SELECT ${p.sessionId}::uuid, ${p.workspaceId}, ${p.userId}, ${p.sessionTitle}, ${p.agent}, ${p.reservedAt}, ${p.reservedAt} FROM guard WHERE ${p.writesSession}
     ON CONFLICT (id) DO NOTHING
   ), reserved AS (
-    INSERT INTO usage_events (id, workspace_id, provider_id, kind, model, agent, operation, user_id, session_id, status, streamed, reserved_tokens,
+    INSERT INTO usage_events (id, workspace_id, provider_id, kind, model, agent, operation, user_id, api_key_id, session_id, status, streamed, reserved_tokens,
       fallback_from_id, created_at, reserved_micros)
-    SELECT ${p.id}::uuid, ${p.workspaceId}, ${p.providerId}::uuid, ${p.kind}::"ProviderKind", ${p.model}, ${p.agent}, ${p.operation}, ${p.userId}, ${p.sessionId}::uuid,
+    SELECT ${p.id}::uuid, ${p.workspaceId}, ${p.providerId}::uuid, ${p.kind}::"ProviderKind", ${p.model}, ${p.agent}, ${p.operation}, ${p.userId}, ${p.apiKeyId}::uuid, ${p.sessionId}::uuid,
       'RESERVED', ${p.streamed}, ${p.promptTokens} + counters[1], ${p.fallbackFromId}::uuid, ${p.reservedAt}, counters[2] FROM guard
     RETURNING id
   )
@@ -284,7 +302,7 @@ interface FinalizeParams extends TokenCounts {
   priceFallback: boolean;
   workspaceId: string;
   providerScope: string;
-  /** The counters the call was reserved on, in GUARD_ORDER. */
+  /** The counters the call was reserved on, in the guard order. */
   scopes: string[];
   periods: string[];
   sessionMessages: number;
