@@ -11,6 +11,7 @@ import { createAlertService } from './modules/alerts/alerts.service.js';
 import { createApiKeyRepository } from './modules/apikeys/api-key.repository.js';
 import { createApiKeyService } from './modules/apikeys/api-key.service.js';
 import { createApiKeyAuthenticator } from './modules/apikeys/api-key-authenticator.js';
+import { createApiKeyRate } from './modules/apikeys/api-key-rate.js';
 import { createSecretHasher } from './modules/apikeys/api-key-secret.js';
 import { createAuditRepository } from './modules/audit/audit.repository.js';
 import { createAuditService } from './modules/audit/audit.service.js';
@@ -118,6 +119,7 @@ export function createServices({ config, db, bus, logger, clock = () => new Date
     adapters,
     liveStreams,
     retry: config.chatRetry,
+    admitCall: createApiKeyRate(apiKeyRepository, clock).admit,
     onUnexpected: (error) => logger.error({ err: error }, 'a call failed unexpectedly'),
     clock,
   };

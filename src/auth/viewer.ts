@@ -19,6 +19,8 @@ export interface ApiKeyGrant {
   allowedModels: string[];
   dailyTokenLimit: bigint | null;
   monthlyBudgetMicros: bigint | null;
+  /** Model calls a minute at most; null: no bound. */
+  requestsPerMinute: number | null;
 }
 
 /** The agent a call is made as: the one it names, else its API key's (a key made for an agent tags its calls). */

@@ -1,7 +1,8 @@
 // Calls made with a gateway API key, through the doors' own clients: the key's daily token limit and monthly
 // budget are met by the same atomic reservation as every other limit (no overshoot under concurrency), its
-// ledger rows carry its id and agent, its allowed models are the only ones it reaches, and a member's key reaches
-// no other member's personal provider.
+// calls a minute are bounded on every door, its ledger rows carry its id and agent, its allowed models are the
+// only ones it reaches, and a member's key reaches no other member's personal provider.
+import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Simulator } from '../../src/simulator/simulator.js';
@@ -19,8 +20,10 @@ const KeyUsage = graphql(`
 
 let gw: TestServer;
 let sim: Simulator;
+/** Moves the gateway's clock (rate windows are clock minutes) without touching the test's timers. */
+let clockOffsetMs = 0;
 beforeAll(async () => {
-  [gw, sim] = await Promise.all([startTestServer({ CREDENTIAL_CHANGES_PER_HOUR: '1000' }), startSimulator()]);
+  [gw, sim] = await Promise.all([startTestServer({ CREDENTIAL_CHANGES_PER_HOUR: '1000' }, { clock: () => new Date(Date.now() + clockOffsetMs) }), startSimulator()]);
 });
 afterAll(disposeAll);
 
@@ -94,6 +97,32 @@ describe('calls made with a gateway API key', () => {
     expect(upstreamCalls(provider.key)).toBe(0);
     // The owner's own calls (a JWT) are not the key's.
     expect((await gw.execute(Chat, { input: { messages: userMessage() } }, { token })).errors).toBeUndefined();
+  });
+
+  it("are bounded to the key's calls a minute on every door: of 10 at once on a key allowing 3, 3 are answered; the next minute admits again", async () => {
+    const { token } = await newOwner(gw);
+    const provider = await addSimProvider(gw, sim, token);
+    const { secret } = await createKey(token, { name: 'paced', requestsPerMinute: 3 });
+    // Early in a minute, so the ten calls share one window.
+    clockOffsetMs += 60_000 - ((Date.now() + clockOffsetMs) % 60_000) + 1_000;
+    const openai = client(secret);
+    const results = await Promise.allSettled(Array.from({ length: 10 }, () => openai.chat.completions.create({ model: 'auto', messages: HELLO })));
+    const refusals = results.flatMap((result) => (result.status === 'rejected' ? [result.reason as InstanceType<typeof OpenAI.APIError>] : []));
+    expect(refusals).toHaveLength(7);
+    expect(refusals[0]).toMatchObject({ status: 429, type: 'rate_limit_error', code: 'rate_limited' });
+    expect(refusals[0].message).toContain('This API key allows 3 calls a minute');
+    expect(Number(refusals[0].headers?.get('retry-after'))).toBeGreaterThanOrEqual(58);
+    expect(upstreamCalls(provider.key)).toBe(3);
+
+    const anthropic = new Anthropic({ baseURL: gw.url, apiKey: secret, maxRetries: 0 });
+    const overMessages = await anthropic.messages.create({ model: 'auto', max_tokens: 50, messages: HELLO }).catch((error: unknown) => error);
+    expect(overMessages).toMatchObject({ status: 429, error: { type: 'error', error: { type: 'rate_limit_error' } } });
+    const overGraphql = await gw.execute(Chat, { input: { messages: userMessage() } }, { token: secret });
+    expect(overGraphql.errors?.[0].extensions).toMatchObject({ code: 'RATE_LIMITED', retryAfterSeconds: expect.any(Number) });
+    expect(upstreamCalls(provider.key)).toBe(3);
+
+    clockOffsetMs += 60_000;
+    expect((await gw.execute(Chat, { input: { messages: userMessage() } }, { token: secret })).errors).toBeUndefined();
   });
 
   it("route as the key's agent unless the call names another", async () => {

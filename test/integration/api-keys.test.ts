@@ -78,6 +78,9 @@ describe('gateway API keys', () => {
       [{ name: 'x', expiresAt: '2000-01-01T00:00:00Z' }, 'expiresAt'],
       [{ name: 'x', monthlyBudgetUsd: -1 }, 'monthlyBudgetUsd'],
       [{ name: 'x', agent: 'bad\nagent' }, 'agent'],
+      [{ name: 'x', allowedModels: Array.from({ length: 101 }, (_, i) => `model-${i}`) }, 'allowedModels'],
+      [{ name: 'x', requestsPerMinute: 0 }, 'requestsPerMinute'],
+      [{ name: 'x', requestsPerMinute: 1_000_001 }, 'requestsPerMinute'],
     ];
     for (const [input, field] of cases) {
       const result = await gw.execute(CreateApiKey, { input }, { token: member });

@@ -55,7 +55,14 @@ export function createApiKeyAuthenticator({ repository, hasher, clock, onUnexpec
         workspaceId: key.workspaceId,
         role,
         expiresAt: key.expiresAt?.getTime() ?? Number.MAX_SAFE_INTEGER,
-        apiKey: { id: key.id, agent: key.agent, allowedModels: key.allowedModels, dailyTokenLimit: key.dailyTokenLimit, monthlyBudgetMicros: key.monthlyBudgetMicros },
+        apiKey: {
+          id: key.id,
+          agent: key.agent,
+          allowedModels: key.allowedModels,
+          dailyTokenLimit: key.dailyTokenLimit,
+          monthlyBudgetMicros: key.monthlyBudgetMicros,
+          requestsPerMinute: key.requestsPerMinute,
+        },
       };
     },
 

@@ -2,6 +2,7 @@ import type { ApiKey as ApiKeyRow } from '../../generated/prisma/client.js';
 import { builder } from '../../graphql/builder.js';
 import { connectionType } from '../../graphql/connection.js';
 import { microsToUsd } from '../../money.js';
+import { MAX_REQUESTS_PER_MINUTE } from './api-key.service.js';
 
 const ApiKeyPrincipalEnum = builder.enumType('ApiKeyPrincipal', {
   values: ['MEMBER', 'SERVICE'] as const,
@@ -19,6 +20,7 @@ const ApiKey = builder.prismaObject('ApiKey', {
     allowedModels: t.stringList({ nullable: true, resolve: (k) => (k.allowedModels.length > 0 ? k.allowedModels : null) }),
     dailyTokenLimit: t.field({ type: 'SafeInt', nullable: true, resolve: (k) => k.dailyTokenLimit }),
     monthlyBudgetUsd: t.float({ nullable: true, resolve: (k) => microsToUsd(k.monthlyBudgetMicros) }),
+    requestsPerMinute: t.exposeInt('requestsPerMinute', { nullable: true, description: 'Model calls a minute at most; null: no bound' }),
     tokensUsedToday: t.field({ type: 'SafeInt', resolve: async (k, _args, context) => (await context.services.apiKeys.usage(k)).tokensUsedToday }),
     spendThisMonthUsd: t.float({ resolve: async (k, _args, context) => (await context.services.apiKeys.usage(k)).spendThisMonthUsd }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
@@ -45,6 +47,7 @@ const CreateApiKeyInput = builder.inputType('CreateApiKeyInput', {
     expiresAt: t.field({ type: 'DateTime' }),
     dailyTokenLimit: t.field({ type: 'SafeInt', description: 'Enforced by the same reservation as every other limit' }),
     monthlyBudgetUsd: t.float(),
+    requestsPerMinute: t.int({ description: `Model calls a minute at most (1 to ${MAX_REQUESTS_PER_MINUTE}), over every door; past it, RATE_LIMITED with retryAfterSeconds` }),
   }),
 });
 

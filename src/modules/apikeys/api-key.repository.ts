@@ -11,7 +11,19 @@ import { readCounters } from '../limits/counters.repository.js';
 /** What authenticating with a key needs: the row, and the creator's role in the workspace (null once they are no member). */
 export type ApiKeyCredential = Pick<
   ApiKey,
-  'id' | 'workspaceId' | 'createdBy' | 'principal' | 'secretHash' | 'hashKeyId' | 'agent' | 'allowedModels' | 'dailyTokenLimit' | 'monthlyBudgetMicros' | 'expiresAt' | 'revokedAt'
+  | 'id'
+  | 'workspaceId'
+  | 'createdBy'
+  | 'principal'
+  | 'secretHash'
+  | 'hashKeyId'
+  | 'agent'
+  | 'allowedModels'
+  | 'dailyTokenLimit'
+  | 'monthlyBudgetMicros'
+  | 'requestsPerMinute'
+  | 'expiresAt'
+  | 'revokedAt'
 > & { creatorRole: Role | null };
 
 export function createApiKeyRepository({ prisma, sql }: Pick<Database, 'prisma' | 'sql'>) {
@@ -21,7 +33,7 @@ export function createApiKeyRepository({ prisma, sql }: Pick<Database, 'prisma' 
       const rows = await sql.query<ApiKeyCredential>(
         `SELECT k.id::text, k.workspace_id AS "workspaceId", k.created_by AS "createdBy", k.principal::text, k.secret_hash AS "secretHash",
           k.hash_key_id AS "hashKeyId", k.agent, k.allowed_models AS "allowedModels", k.daily_token_limit AS "dailyTokenLimit",
-          k.monthly_budget_micros AS "monthlyBudgetMicros", k.expires_at AS "expiresAt", k.revoked_at AS "revokedAt", m.role::text AS "creatorRole"
+          k.monthly_budget_micros AS "monthlyBudgetMicros", k.requests_per_minute AS "requestsPerMinute", k.expires_at AS "expiresAt", k.revoked_at AS "revokedAt", m.role::text AS "creatorRole"
         FROM api_keys k LEFT JOIN members m ON m.workspace_id = k.workspace_id AND m.user_id = k.created_by
         WHERE k.prefix = $1`,
         [prefix],
@@ -62,6 +74,24 @@ export function createApiKeyRepository({ prisma, sql }: Pick<Database, 'prisma' 
       const scope = apiKeyScope(id);
       const counters = await readCounters(sql, [scope], [day, month]);
       return { tokensToday: counters.get(`${scope}|${day}`)?.tokens ?? 0n, spendMonthMicros: counters.get(`${scope}|${month}`)?.costMicros ?? 0n };
+    },
+
+    /**
+     * Takes one call from the key's window starting at `windowStart`, if fewer than `perMinute` were taken: false
+     * when none is left. A later window replaces the row's; an earlier one (an instance whose clock is behind)
+     * counts in the row's.
+     */
+    async takeFromWindow(id: string, windowStart: Date, perMinute: number): Promise<boolean> {
+      const taken = await sql.query(
+        `INSERT INTO api_key_rate_windows AS w (api_key_id, window_start, requests) VALUES ($1::uuid, $2, 1)
+        ON CONFLICT (api_key_id) DO UPDATE SET
+          requests = CASE WHEN EXCLUDED.window_start > w.window_start THEN 1 ELSE w.requests + 1 END,
+          window_start = GREATEST(EXCLUDED.window_start, w.window_start)
+        WHERE EXCLUDED.window_start > w.window_start OR w.requests < $3
+        RETURNING requests`,
+        [id, windowStart, perMinute],
+      );
+      return taken.length > 0;
     },
 
     /** Moves lastUsedAt forward only when it is older than `staleBefore`: one write a minute per key at most. */

@@ -17,6 +17,7 @@ import { newSecret, type SecretHasher, secretPrefix } from './api-key-secret.js'
 
 const MAX_NAME_CHARACTERS = 100;
 const MAX_ALLOWED_MODELS = 100;
+export const MAX_REQUESTS_PER_MINUTE = 1_000_000;
 
 export interface CreateApiKeyInput {
   name: string;
@@ -26,6 +27,7 @@ export interface CreateApiKeyInput {
   expiresAt?: Date | null;
   dailyTokenLimit?: number | null;
   monthlyBudgetUsd?: number | null;
+  requestsPerMinute?: number | null;
 }
 
 export interface ApiKeyServiceDeps {
@@ -52,6 +54,10 @@ export function createApiKeyService({ repository, hasher, rateLimit, clock, time
       const allowedModels = [...new Set(models.map((model) => modelName(model, 'allowedModels')))];
       const now = clock();
       if (input.expiresAt && input.expiresAt.getTime() <= now.getTime()) throw new BadUserInputError('expiresAt must be in the future', 'expiresAt');
+      const { requestsPerMinute = null } = input;
+      if (requestsPerMinute !== null && !(Number.isInteger(requestsPerMinute) && requestsPerMinute >= 1 && requestsPerMinute <= MAX_REQUESTS_PER_MINUTE)) {
+        throw new BadUserInputError(`requestsPerMinute must be a whole number from 1 to ${MAX_REQUESTS_PER_MINUTE}`, 'requestsPerMinute');
+      }
       const row = {
         workspaceId: viewer.workspaceId,
         createdBy: viewer.userId,
@@ -62,6 +68,7 @@ export function createApiKeyService({ repository, hasher, rateLimit, clock, time
         expiresAt: input.expiresAt ?? null,
         dailyTokenLimit: dailyTokenLimit(input.dailyTokenLimit ?? null, 'dailyTokenLimit'),
         monthlyBudgetMicros: budgetMicros(input.monthlyBudgetUsd ?? null, 'monthlyBudgetUsd'),
+        requestsPerMinute,
       };
       await rateLimit.consume(viewer.userId, viewer.workspaceId);
       const secret = newSecret();

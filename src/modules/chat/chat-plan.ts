@@ -1,6 +1,7 @@
 // Everything that can refuse a chat, done before its first event (refusals are
 // errors of the front door's own kind, not events): the request is checked,
-// the session resumed or drafted, and the route planned.
+// the call admitted (an API key's rate), the session resumed or drafted, and
+// the route planned.
 import { callAgent, type Viewer } from '../../auth/viewer.js';
 import { BadUserInputError } from '../../errors.js';
 import type { ChatSession } from '../../generated/prisma/client.js';
@@ -38,8 +39,13 @@ const IMAGE_TOKENS = { low: 85, other: 1600 };
 /** Per message, for the role and the framing every protocol adds. */
 const MESSAGE_OVERHEAD_TOKENS = 4;
 
-export async function planChat(deps: { routes: RouteService; sessions: SessionService }, viewer: Viewer, asAsked: ChatRequest): Promise<ChatPlan> {
+export async function planChat(
+  deps: { routes: RouteService; sessions: SessionService; admitCall: (viewer: Viewer) => Promise<void> },
+  viewer: Viewer,
+  asAsked: ChatRequest,
+): Promise<ChatPlan> {
   checkChatRequest(asAsked);
+  await deps.admitCall(viewer);
   const request = { ...asAsked, agent: callAgent(viewer, asAsked.agent) };
   const needs = needsOf(request);
   const config = await deps.routes.config(viewer.workspaceId);

@@ -21,6 +21,8 @@ export type ChatServiceDeps = Omit<AttemptDeps, 'afterCall' | 'metrics'> &
     routes: RouteService;
     sessions: SessionService;
     retry: RetryPolicy;
+    /** Admits one call of the caller (an API key's calls a minute), or throws RATE_LIMITED. */
+    admitCall: (viewer: Viewer) => Promise<void>;
   };
 
 export function createChatService(deps: ChatServiceDeps) {

@@ -29,6 +29,7 @@ export function createEmbedService(deps: ChatServiceDeps) {
 
   return async function embed(viewer: Viewer, asAsked: EmbedRequest, signal: AbortSignal): Promise<EmbeddingAnswer> {
     check(asAsked);
+    await deps.admitCall(viewer);
     const request = { ...asAsked, agent: callAgent(viewer, asAsked.agent) };
     const config = await deps.routes.config(viewer.workspaceId);
     const candidates = usableCandidates(deps.routes.plan(viewer, { providerId: request.providerId, model: request.model, needs: ['embeddings'] }, config));
