@@ -94,6 +94,15 @@ export async function routableModels(deps: DoorModelDeps, viewer: Viewer): Promi
   return listed.slice(0, MAX_MODELS);
 }
 
+/** One model of `routableModels` by its id (GET /v1/models/{id}); model_not_found for any other. */
+export async function routableModel(deps: DoorModelDeps, viewer: Viewer, id: string): Promise<{ id: string; ownedBy: string }> {
+  return (await routableModels(deps, viewer)).find((model) => model.id === id) ?? throwModelNotFound();
+}
+
+function throwModelNotFound(): never {
+  throw new ModelNotFound();
+}
+
 /** How a provider is named in `<provider>/<model>`: its label when the label is a model-name-safe word, else its id. */
 function providerName(provider: Provider): string {
   return /^[\x21-\x7e]{1,64}$/.test(provider.label) ? provider.label : provider.id;

@@ -160,13 +160,20 @@ describe('chat completions', () => {
 });
 
 describe('the model rule', () => {
-  it('lists auto and <provider>/<model>, and routes each way: named provider, bare model, auto', async () => {
+  it('lists auto and <provider>/<model>, retrieves one, and routes each way: named provider, bare model, auto', async () => {
     const { workspace, token, openai } = await owner({ label: 'sim-openai' });
     const anthropic = await addSimProvider(gw, sim, token, { kind: 'ANTHROPIC', label: 'team/claude', priority: 200 });
     const listed = (await openai.models.list()).data.map((model) => model.id);
     expect(listed[0]).toBe('auto');
     expect(listed).toContain('sim-openai/gpt-4o-mini');
     expect(listed).toContain('team/claude/claude-3-5-haiku-latest');
+    // One by its id, as the SDK sends it (URL-encoded: the id holds slashes).
+    expect(await openai.models.retrieve('team/claude/claude-3-5-haiku-latest')).toMatchObject({
+      id: 'team/claude/claude-3-5-haiku-latest',
+      object: 'model',
+      owned_by: 'Anthropic',
+    });
+    expect(await openai.models.retrieve('sim-openai/no-such-model').catch((error: unknown) => error)).toMatchObject({ status: 404, code: 'model_not_found' });
 
     const byLabel = await openai.chat.completions.create({ model: 'team/claude/claude-3-5-haiku-latest', messages: HELLO });
     const byId = await openai.chat.completions.create({ model: `${anthropic.id}/claude-sonnet-4-0`, messages: HELLO });

@@ -1,4 +1,5 @@
-// The OpenAI-compatible front door: POST /v1/chat/completions (JSON or SSE), POST /v1/embeddings, GET /v1/models.
+// The OpenAI-compatible front door: POST /v1/chat/completions (JSON or SSE), POST /v1/embeddings, GET /v1/models
+// and GET /v1/models/{id}.
 // It authenticates, reads and translates the request, resolves `model` (door-model.ts), calls the chat core and
 // writes the answer back in OpenAI's shapes. A client that goes away aborts the call: the core records it CANCELLED.
 import { randomUUID } from 'node:crypto';
@@ -10,7 +11,7 @@ import { type OperationQuota, tooManyOperations } from '../../graphql/operation-
 import type { Logger } from '../../logging/logger.js';
 import type { ChatEvent } from '../../modules/chat/canonical.js';
 import type { Services } from '../../services.js';
-import { resolveDoorModel, routableModels } from '../door-model.js';
+import { resolveDoorModel, routableModel, routableModels } from '../door-model.js';
 import { completionOf, createChunkTranslator, readChatBody } from './openai-chat.translate.js';
 import { embeddingsResponseOf, readEmbeddingsBody } from './openai-embeddings.translate.js';
 import { badRequest, type OpenAiErrorReply, openAiError, UNEXPECTED, unauthenticated } from './openai-errors.js';
@@ -26,8 +27,10 @@ export interface OpenAiDoorDeps {
 }
 
 const ROUTES: Record<string, string> = { '/v1/chat/completions': 'POST', '/v1/embeddings': 'POST', '/v1/models': 'GET' };
+/** GET, then a model id, URL-encoded (ids hold a slash: `<provider>/<model>`). */
+const MODEL_PATH = '/v1/models/';
 
-export const isOpenAiPath = (path: string) => Object.hasOwn(ROUTES, path);
+export const isOpenAiPath = (path: string) => Object.hasOwn(ROUTES, path) || path.startsWith(MODEL_PATH);
 
 export function createOpenAiDoor({ services, authenticate, logger, maxRequestBodyBytes, operationQuota }: OpenAiDoorDeps) {
   const modelDeps = { routes: services.routes, catalog: services.catalog };
@@ -71,8 +74,17 @@ export function createOpenAiDoor({ services, authenticate, logger, maxRequestBod
   }
 
   async function models(res: ServerResponse, viewer: Viewer): Promise<void> {
-    const listed = await routableModels(modelDeps, viewer);
-    sendJson(res, 200, { object: 'list', data: listed.map(({ id, ownedBy }) => ({ id, object: 'model', created: 0, owned_by: ownedBy })) });
+    sendJson(res, 200, { object: 'list', data: (await routableModels(modelDeps, viewer)).map(modelObject) });
+  }
+
+  async function model(res: ServerResponse, viewer: Viewer, encodedId: string): Promise<void> {
+    let id: string;
+    try {
+      id = decodeURIComponent(encodedId);
+    } catch {
+      throw new WireProblem('The model id in the path is not URL-encoded text', 'model');
+    }
+    sendJson(res, 200, modelObject(await routableModel(modelDeps, viewer, id)));
   }
 
   /** `bodyProblem`: the router's refusal of the body's declared size, answered in OpenAI's shape. */
@@ -83,12 +95,14 @@ export function createOpenAiDoor({ services, authenticate, logger, maxRequestBod
       if (!res.writableFinished) controller.abort(new Error('The client disconnected'));
     });
     try {
-      if (req.method !== ROUTES[path]) return sendError(res, { ...badRequest(`${path} takes ${ROUTES[path]}`, null), status: 405 });
+      const method = ROUTES[path] ?? 'GET';
+      if (req.method !== method) return sendError(res, { ...badRequest(`${path} takes ${method}`, null), status: 405 });
       if (bodyProblem) return sendError(res, { ...badRequest(bodyProblem.message, null), status: bodyProblem.status });
       const authentication = await authenticate(req.headers.authorization);
       if (!authentication.viewer) return sendError(res, unauthenticated(authentication.refusal ?? 'Authentication required: send "Authorization: Bearer <token>"'));
       const { viewer } = authentication;
       if (path === '/v1/models') return await models(res, viewer);
+      if (path.startsWith(MODEL_PATH)) return await model(res, viewer, path.slice(MODEL_PATH.length));
       if (path === '/v1/embeddings') return await embeddings(req, res, viewer, controller.signal);
       return await chatCompletions(req, res, viewer, controller.signal, asked);
     } catch (error) {
@@ -99,6 +113,10 @@ export function createOpenAiDoor({ services, authenticate, logger, maxRequestBod
       sendError(res, reply);
     }
   };
+}
+
+function modelObject({ id, ownedBy }: { id: string; ownedBy: string }) {
+  return { id, object: 'model', created: 0, owned_by: ownedBy };
 }
 
 function replyOf(error: unknown, maxTokensParam: string | undefined): OpenAiErrorReply {
