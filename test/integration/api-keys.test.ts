@@ -124,13 +124,17 @@ describe('calling with a gateway API key', () => {
     return result.data!.createApiKey;
   };
 
-  it('acts as its creator over HTTP and graphql-ws, and a SERVICE key as a member of its own', async () => {
+  it('acts as its creator over HTTP, graphql-ws, SSE and the CSV export, and a SERVICE key as a member of its own', async () => {
     const workspace = newWorkspace();
     const admin = await gw.token(workspace.claims('admin', 'ada'));
     const { secret } = await createKey(admin, { name: 'mine' });
     expect((await gw.execute(WhoAmI, {}, { token: secret })).data?.viewer).toEqual({ userId: 'ada', workspaceId: workspace.id, role: 'ADMIN' });
     const overWs = (await first(gw.ws(secret).iterate({ query: '{ viewer { userId role } }' }))) as { data?: unknown };
     expect(overWs.data).toEqual({ viewer: { userId: 'ada', role: 'ADMIN' } });
+    const overSse = (await first(gw.sse(secret).iterate({ query: '{ viewer { userId role } }' }))) as { data?: unknown };
+    expect(overSse.data).toEqual({ viewer: { userId: 'ada', role: 'ADMIN' } });
+    const csv = await fetch(`${gw.url}/export/usage.csv?from=2026-05-01T00:00:00Z&to=2026-06-01T00:00:00Z`, { headers: { authorization: `Bearer ${secret}` } });
+    expect([csv.status, (await csv.text()).split('\r\n')[0]]).toEqual([200, expect.stringMatching(/^id,created_at,/)]);
 
     const service = await createKey(admin, { name: 'svc', principal: 'SERVICE' });
     const asService = (await gw.execute(WhoAmI, {}, { token: service.secret })).data?.viewer;
