@@ -96,6 +96,7 @@ const UsageEvent = builder.objectRef<UsageEventRow>('UsageEvent').implement({
     agent: t.exposeString('agent', { nullable: true }),
     operation: t.exposeString('operation', { nullable: true }),
     userId: t.exposeID('userId', { nullable: true }),
+    apiKeyId: t.exposeID('apiKeyId', { nullable: true, description: 'The gateway API key the call was made with; null for a token' }),
     status: t.field({ type: UsageStatusEnum, resolve: (e) => e.status }),
     streamed: t.exposeBoolean('streamed'),
     promptTokens: t.exposeInt('promptTokens'),

@@ -19,6 +19,7 @@ export interface UsageEventRow {
   agent: string | null;
   operation: string | null;
   userId: string | null;
+  apiKeyId: string | null;
   status: UsageStatus;
   streamed: boolean;
   promptTokens: number;
