@@ -1,7 +1,8 @@
 // Every example in the README, run as a reader would run it, in order, against a
 // test server and the simulator: shell commands through bash (curl for real,
 // expected outputs compared), GraphQL operations executed, the TypeScript
-// example run with tsx. A command the test does not know how to exercise fails it.
+// examples run with tsx (the agents' with the gateway API key the README creates, their calls found in the
+// ledger under that key). A command the test does not know how to exercise fails it.
 // The gateway is on an ephemeral port, not the README's 4000: the commands run
 // unchanged with GATEWAY set to it, as a reader whose gateway is elsewhere would.
 import { execFile, spawn } from 'node:child_process';
@@ -16,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Topics } from '../../src/pubsub/pubsub.js';
 import type { Simulator } from '../../src/simulator/simulator.js';
 import { Chat, Providers, UpdateProvider } from '../testkit/documents.js';
-import { disposeAll, startSimulator, startTestServer, TEST_JWT, type TestServer } from '../testkit/server.js';
+import { disposeAll, eventually, startSimulator, startTestServer, TEST_JWT, type TestServer } from '../testkit/server.js';
 
 const run = promisify(execFile);
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -106,6 +107,7 @@ async function bash(command: string): Promise<string> {
       HOME: process.env.HOME,
       TOKEN: env.TOKEN ?? '',
       GATEWAY: env.GATEWAY ?? '',
+      GATEWAY_API_KEY: env.GATEWAY_API_KEY ?? '',
       // `npm run token` signs with the test server's secret, as it would with the gateway's.
       JWT_SECRET: TEST_JWT.secret,
       JWT_ISSUER: TEST_JWT.issuer,
@@ -145,6 +147,13 @@ async function runShell(command: Command): Promise<void> {
     expect(env.TOKEN).toMatch(/^eyJ[\w-]+\.[\w-]+\.[\w-]+$/);
     return;
   }
+  const keyCommand = /^export GATEWAY_API_KEY=\$\((curl [\s\S]+)\)$/.exec(text);
+  if (keyCommand) {
+    env.GATEWAY_API_KEY = (await bash(keyCommand[1]!)).trim();
+    expect(env.GATEWAY_API_KEY).toMatch(/^gk_[0-9A-Za-z]{43}$/);
+    await rememberKeyUser(env.GATEWAY_API_KEY);
+    return;
+  }
   const script = scriptOf(text);
   if (script) {
     const name = script[1] ?? script[2]!;
@@ -174,6 +183,14 @@ async function runShell(command: Command): Promise<void> {
   expect(output).toContain('event: complete');
 }
 
+/** The ledger's user for the key the README created: a SERVICE key's calls are its own (`apikey:<id>`), so the agents' examples can be found. */
+async function rememberKeyUser(secret: string): Promise<void> {
+  const keys = await gw.db.prisma.apiKey.findMany({ where: { workspaceId: env.WORKSPACE } });
+  const key = keys.find((row) => secret.startsWith(row.prefix));
+  expect(key?.principal, "the agents' key is a SERVICE key").toBe('SERVICE');
+  env.KEY_USER = `apikey:${key!.id}`;
+}
+
 /** `npm run simulator -- 0`'s entry, until it prints its base URLs. */
 async function simulatorBaseUrls(): Promise<string> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/simulator.ts', '0'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
@@ -189,7 +206,7 @@ async function simulatorBaseUrls(): Promise<string> {
   return printed;
 }
 
-/** The README's way: saved in the repository's folder (its imports resolve from node_modules), run with `npx tsx` in the shell that set GATEWAY and TOKEN. */
+/** The README's way: saved in the repository's folder (its imports resolve from node_modules), run with `npx tsx` in the shell that set GATEWAY, TOKEN and GATEWAY_API_KEY. */
 async function runTypeScript(code: string): Promise<string> {
   expect(await readFile(path.join(ROOT, 'README.md'), 'utf8')).toContain('run `npx tsx chat.ts`');
   // The reader's chat.ts, under a name of this run's own.
@@ -198,13 +215,42 @@ async function runTypeScript(code: string): Promise<string> {
   try {
     const { stdout } = await run('npx', ['tsx', file], {
       cwd: ROOT,
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, GATEWAY: env.GATEWAY, TOKEN: env.TOKEN },
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, GATEWAY: env.GATEWAY, TOKEN: env.TOKEN, GATEWAY_API_KEY: env.GATEWAY_API_KEY ?? '' },
       timeout: 60_000,
     });
     return stdout;
   } finally {
     await rm(path.join(ROOT, file), { force: true });
   }
+}
+
+/**
+ * A TypeScript example prints the simulator's answer: the echo of its "Hello", or, when it offers a tool, what
+ * the simulator says once the tool has answered (it calls it once, then repeats the result). An example that
+ * uses the gateway API key makes one call through it, or the tool loop's two, each ending SUCCEEDED in the
+ * ledger under the key (a call's rows are chained by fallbackFrom when the gateway retried it before its
+ * first token, as a slow machine's provider timeout can make it do).
+ */
+async function runExample(code: string): Promise<void> {
+  const offersTools = /\btools\b/.test(code);
+  const usesKey = code.includes('process.env.GATEWAY_API_KEY');
+  if (usesKey) expect(env.KEY_USER, 'an example uses GATEWAY_API_KEY before the README creates it').toBeDefined();
+  const keyRows = () => gw.db.prisma.usageEvent.findMany({ where: { workspaceId: env.WORKSPACE, userId: env.KEY_USER }, orderBy: { createdAt: 'asc' } });
+  const earlier = new Set(usesKey ? (await keyRows()).map((row) => row.id) : []);
+  expect(await runTypeScript(code)).toMatch(offersTools ? /^Tool said: / : /^Echo: Hello/);
+  if (!usesKey) return;
+  const calls = offersTools ? 2 : 1;
+  const rows = await eventually(async () => {
+    const made = (await keyRows()).filter((row) => !earlier.has(row.id));
+    return made.length >= calls && made.every((row) => row.status !== 'RESERVED') ? made : undefined;
+  });
+  const retried = new Set(rows.map((row) => row.fallbackFromId));
+  const ends = rows.filter((row) => !retried.has(row.id));
+  const seen = rows.map((row) => `${row.status} ${row.errorCode ?? ''} ${row.fallbackFromId ? 'retrying' : 'first'}`).join(', ');
+  expect(
+    ends.map((row) => row.status),
+    seen,
+  ).toEqual(Array(calls).fill('SUCCEEDED'));
 }
 
 /** The topic of each subscription whose event `provoke` causes (a chatStream needs nothing). */
@@ -267,7 +313,7 @@ describe('the README', async () => {
     'runs the %s',
     async (_name, block) => {
       if (block.lang === 'sh') for (const command of shellCommands(block.code)) await runShell(command);
-      if (block.lang === 'ts') expect(await runTypeScript(block.code)).toMatch(/^Echo: Hello/);
+      if (block.lang === 'ts') await runExample(block.code);
       if (block.lang === 'graphql') {
         for (const definition of parse(block.code).definitions) {
           expect(definition.kind).toBe(Kind.OPERATION_DEFINITION);
