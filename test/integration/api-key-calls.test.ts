@@ -18,6 +18,12 @@ const KeyUsage = graphql(`
   }
 `);
 
+const KeyEvents = graphql(`
+  query KeyEvents($range: DateRangeInput!) {
+    usageEvents(range: $range) { edges { node { apiKeyId agent status } } }
+  }
+`);
+
 let gw: TestServer;
 let sim: Simulator;
 /** Moves the gateway's clock (rate windows are clock minutes) without touching the test's timers. */
@@ -60,6 +66,9 @@ describe('calls made with a gateway API key', () => {
     for await (const _chunk of await ask(client(measuring.secret)));
     const [measured] = await gw.db.prisma.usageEvent.findMany({ where: { apiKeyId: measuring.apiKey.id } });
     expect(measured).toMatchObject({ status: 'SUCCEEDED', agent: 'ci-bot', userId: expect.stringMatching(/^owner-/) });
+    const range = { from: new Date(Date.now() - 3_600_000).toISOString(), to: new Date(Date.now() + 3_600_000).toISOString() };
+    const listedEvents = (await gw.execute(KeyEvents, { range }, { token })).data?.usageEvents.edges.map((edge) => edge.node);
+    expect(listedEvents).toEqual([{ apiKeyId: measuring.apiKey.id, agent: 'ci-bot', status: 'SUCCEEDED' }]);
 
     const limited = await createKey(token, { name: 'limited', dailyTokenLimit: 5 * measured.reservedTokens });
     const openai = client(limited.secret);
