@@ -59,7 +59,7 @@ export interface PubSubBus {
 }
 
 /** `logger` hears of the commands Redis could not take: while it is down, events between instances are lost. */
-export async function createPubSubBus(redisUrl: string | undefined, logger: Pick<Logger, 'warn'>): Promise<PubSubBus> {
+export async function createPubSubBus(redisUrl: string | undefined, logger: Pick<Logger, 'warn' | 'info'>): Promise<PubSubBus> {
   const instanceId = randomUUID();
   if (!redisUrl) {
     // Thousands of subscribers to one workspace's topic are normal here, not a listener leak worth a warning.
@@ -78,6 +78,8 @@ export async function createPubSubBus(redisUrl: string | undefined, logger: Pick
   const publishClient = new Redis(redisUrl, options);
   const subscribeClient = new Redis(redisUrl, options);
   await Promise.all([publishClient.connect(), subscribeClient.connect()]);
+  reportOutages(publishClient, 'publish', logger);
+  reportOutages(subscribeClient, 'subscribe', logger);
   // Redis answers a connection's commands in order: its answer to a PING sent after a SUBSCRIBE confirms the SUBSCRIBE.
   const redisTarget = createRedisEventTarget(publishClient, subscribeClient, (error, command) =>
     logger.warn({ err: error, command }, 'Redis did not take a pub/sub command: events between instances are lost until it is back'),
@@ -92,6 +94,24 @@ export async function createPubSubBus(redisUrl: string | undefined, logger: Pick
       await Promise.allSettled([publishClient.quit(), subscribeClient.quit()]);
     },
   };
+}
+
+/**
+ * ioredis reports every failed reconnect as an 'error' event (printed raw, with a stack, when nobody listens):
+ * one warning when the connection is lost, one line when it is back.
+ */
+function reportOutages(client: Redis, connection: 'publish' | 'subscribe', logger: Pick<Logger, 'warn' | 'info'>): void {
+  let down = false;
+  client.on('error', (error: unknown) => {
+    if (down) return;
+    down = true;
+    logger.warn({ err: error, connection }, 'Redis connection lost: reconnecting; events between instances are lost until it is back');
+  });
+  client.on('ready', () => {
+    if (!down) return;
+    down = false;
+    logger.info({ connection }, 'Redis connection back');
+  });
 }
 
 /**

@@ -2,13 +2,16 @@
 // reach admins on every instance once, a change to routing made through one is
 // followed by the others, a job runs on one instance at a time, and a Redis
 // that cannot take a command is reported, not fatal.
+import net from 'node:net';
 import { print } from 'graphql';
 import { createClient } from 'graphql-ws';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { signToken } from '../../src/auth/dev-token.js';
+import { createLogger } from '../../src/logging/logger.js';
 import { ROUTING_TTL_MS } from '../../src/modules/chat/route.service.js';
+import { createPubSubBus } from '../../src/pubsub/pubsub.js';
 import { createRedisEventTarget, type RedisCommand } from '../../src/pubsub/redis-event-target.js';
 import type { Simulator } from '../../src/simulator/simulator.js';
 import { addSimProvider, userMessage } from '../testkit/chat.js';
@@ -177,5 +180,57 @@ describe.runIf(shared)('the Redis event target', () => {
     target.addEventListener('test:other', () => {});
     await eventually(async () => (reported.length === 2 ? reported : undefined));
     expect(reported.sort()).toEqual(['publish', 'subscribe']);
+  });
+
+  it('logs a lost connection once and its return, instead of a raw error on every reconnect attempt, and works again', async () => {
+    // A TCP proxy in front of Redis, closed and reopened on the same port: Redis gone and back, for this bus alone.
+    const redis = new URL(process.env.REDIS_URL!);
+    const sockets = new Set<net.Socket>();
+    const listen = (port: number) =>
+      new Promise<net.Server>((resolve) => {
+        const server = net.createServer((client) => {
+          const upstream = net.connect(Number(redis.port || 6379), redis.hostname);
+          client.pipe(upstream).pipe(client);
+          for (const socket of [client, upstream]) {
+            sockets.add(socket);
+            socket.on('error', () => {}).on('close', () => sockets.delete(socket));
+          }
+        });
+        server.listen(port, '127.0.0.1', () => resolve(server));
+      });
+    let proxy = await listen(0);
+    const { port } = proxy.address() as net.AddressInfo;
+    const lines: Array<{ level: number; msg: string; connection?: string }> = [];
+    const logger = createLogger('info', { write: (line: string) => void lines.push(JSON.parse(line)) });
+    const bus = await createPubSubBus(`redis://127.0.0.1:${port}`, logger);
+    try {
+      proxy.close();
+      for (const socket of sockets) socket.destroy();
+      // ioredis retries every few hundred ms: a second of attempts, each refused.
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      expect(lines.map((line) => [line.level, line.connection])).toEqual([
+        [40, expect.any(String)],
+        [40, expect.any(String)],
+      ]);
+      expect(lines[0].msg).toContain('Redis connection lost');
+
+      proxy = await listen(port);
+      await eventually(async () => (lines.length === 4 ? lines : undefined), 10_000);
+      expect(lines.slice(2).map((line) => [line.level, line.msg])).toEqual([
+        [30, 'Redis connection back'],
+        [30, 'Redis connection back'],
+      ]);
+      const subscribed = bus.nextSubscriber('provider:removed');
+      const heard = bus.pubsub.subscribe('provider:removed')[Symbol.asyncIterator]();
+      const next = heard.next();
+      await subscribed;
+      bus.pubsub.publish('provider:removed', { providerId: 'after-the-outage' });
+      expect((await next).value).toEqual({ providerId: 'after-the-outage' });
+      await heard.return?.();
+    } finally {
+      await bus.close();
+      proxy.close();
+      for (const socket of sockets) socket.destroy();
+    }
   });
 });
