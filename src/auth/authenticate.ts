@@ -26,8 +26,11 @@ export function createAuthenticate({ verifyToken, viewers, apiKeys }: Authentica
     const token = bearerToken(authorization);
     if (!token) return NO_CREDENTIAL;
     try {
-      const viewer = looksLikeSecret(token) ? await apiKeys.authenticate(token) : await verifyToken(token);
+      if (looksLikeSecret(token)) return { viewer: await apiKeys.authenticate(token) };
+      const viewer = await verifyToken(token);
       // Rows for the workspace, user and membership the token names, so that everything after may rely on them.
+      // Not for an API key: its workspace and creator exist, and the creator's role is the one a token last claimed
+      // (a key writing back the role it was looked up with would undo a demotion).
       await viewers.ensureKnown(viewer);
       return { viewer };
     } catch (error) {

@@ -2,7 +2,7 @@
 import { createSecretKey, type KeyObject } from 'node:crypto';
 import { createRemoteJWKSet, type JWTVerifyGetKey, errors as joseErrors, jwtVerify } from 'jose';
 import type { JwtConfig } from '../config.js';
-import { roleFromClaim, type Viewer } from './viewer.js';
+import { isServiceUserId, roleFromClaim, type Viewer } from './viewer.js';
 
 /** Why a token was refused, in words safe to show the caller. */
 export class TokenRejected extends Error {
@@ -43,7 +43,7 @@ export function createTokenVerifier(config: JwtConfig): VerifyToken {
       throw new TokenRejected(describeJoseError(error));
     }
     const role = roleFromClaim(payload.role);
-    if (typeof payload.sub !== 'string' || !CLAIM_ID.test(payload.sub)) throw new TokenRejected('Token has no valid "sub" claim');
+    if (typeof payload.sub !== 'string' || !CLAIM_ID.test(payload.sub) || isServiceUserId(payload.sub)) throw new TokenRejected('Token has no valid "sub" claim');
     if (typeof payload.wid !== 'string' || !CLAIM_ID.test(payload.wid)) throw new TokenRejected('Token has no valid "wid" claim');
     if (!role) throw new TokenRejected('Token "role" claim must be owner, admin or member');
     return { userId: payload.sub, workspaceId: payload.wid, role, expiresAt: payload.exp! * 1000 };

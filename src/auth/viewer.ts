@@ -23,6 +23,17 @@ export interface ApiKeyGrant {
   requestsPerMinute: number | null;
 }
 
+/** A SERVICE API key's user id is `apikey:<key id>`: no person's (a token's `sub` may not start so). */
+const SERVICE_USER_PREFIX = 'apikey:';
+
+export function serviceUserId(apiKeyId: string): string {
+  return `${SERVICE_USER_PREFIX}${apiKeyId}`;
+}
+
+export function isServiceUserId(userId: string): boolean {
+  return userId.startsWith(SERVICE_USER_PREFIX);
+}
+
 /** The agent a call is made as: the one it names, else its API key's (a key made for an agent tags its calls). */
 export function callAgent(viewer: Viewer, named: string | null | undefined): string | undefined {
   return named ?? viewer.apiKey?.agent ?? undefined;

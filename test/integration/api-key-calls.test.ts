@@ -2,6 +2,7 @@
 // budget are met by the same atomic reservation as every other limit (no overshoot under concurrency), its
 // calls a minute are bounded on every door, its ledger rows carry its id and agent, its allowed models are the
 // only ones it reaches, and a member's key reaches no other member's personal provider.
+import { randomUUID } from 'node:crypto';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -115,6 +116,11 @@ describe('calls made with a gateway API key', () => {
     // Early in a minute, so the ten calls share one window.
     clockOffsetMs += 60_000 - ((Date.now() + clockOffsetMs) % 60_000) + 1_000;
     const openai = client(secret);
+    // Calls refused for what they ask (here, a provider that does not exist) take nothing from the minute.
+    for (let i = 0; i < 2; i++) {
+      const refused = await gw.execute(Chat, { input: { messages: userMessage(), providerId: randomUUID() } }, { token: secret });
+      expect(refused.errors?.[0].extensions?.code).toBe('NOT_FOUND');
+    }
     const results = await Promise.allSettled(Array.from({ length: 10 }, () => openai.chat.completions.create({ model: 'auto', messages: HELLO })));
     const refusals = results.flatMap((result) => (result.status === 'rejected' ? [result.reason as InstanceType<typeof OpenAI.APIError>] : []));
     expect(refusals).toHaveLength(7);

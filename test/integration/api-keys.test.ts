@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphql } from '../generated/gql.js';
 import type { CreateApiKeyInput } from '../generated/graphql.js';
-import { AuditLog, CreateApiKey, RevokeApiKey } from '../testkit/documents.js';
+import { AddProvider, AuditLog, CreateApiKey, RevokeApiKey } from '../testkit/documents.js';
 import { disposeAll, expectNoSecret, newWorkspace, startTestServer, type TestServer } from '../testkit/server.js';
 import { first } from '../testkit/streams.js';
 
@@ -139,9 +139,33 @@ describe('calling with a gateway API key', () => {
     const service = await createKey(admin, { name: 'svc', principal: 'SERVICE' });
     const asService = (await gw.execute(WhoAmI, {}, { token: service.secret })).data?.viewer;
     expect(asService).toEqual({ userId: `apikey:${service.apiKey.id}`, workspaceId: workspace.id, role: 'MEMBER' });
+    // No token may pass for it, and it owns no personal provider (no one could manage one once it is revoked).
+    const posing = await gw.execute(WhoAmI, {}, { token: await gw.token(workspace.claims('admin', `apikey:${service.apiKey.id}`)) });
+    expect(posing.errors?.[0].extensions?.code).toBe('UNAUTHENTICATED');
+    const personal = await gw.execute(AddProvider, { input: { kind: 'OPENAI', apiKey: 'sk-never-stored-0123456789', scope: 'PERSONAL' } }, { token: service.secret });
+    expect(personal.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'scope' });
 
     const lastUsedAt = (await gw.db.prisma.apiKey.findUniqueOrThrow({ where: { id: service.apiKey.id } })).lastUsedAt;
     expect(lastUsedAt?.toISOString()).toBe(now.toISOString());
+  });
+
+  it("is managed with a token: a key creates and revokes no key, and never writes its creator's role back", async () => {
+    const workspace = newWorkspace();
+    const admin = await gw.token(workspace.claims('admin', 'ada'));
+    const { secret, apiKey } = await createKey(admin, { name: 'limited', dailyTokenLimit: 1 });
+    const minted = await gw.execute(CreateApiKey, { input: { name: 'unlimited' } }, { token: secret });
+    expect(minted.errors?.[0].extensions?.code).toBe('FORBIDDEN');
+    expect((await gw.execute(RevokeApiKey, { id: apiKey.id }, { token: secret })).errors?.[0].extensions?.code).toBe('FORBIDDEN');
+    expect(await gw.db.prisma.apiKey.count({ where: { workspaceId: workspace.id } })).toBe(1);
+
+    // Ada is demoted (her next token says member) while her key is kept on this instance as an admin's.
+    expect((await gw.execute(WhoAmI, {}, { token: secret })).data?.viewer?.role).toBe('ADMIN');
+    expect((await gw.execute(WhoAmI, {}, { token: await gw.token(workspace.claims('member', 'ada')) })).data?.viewer?.role).toBe('MEMBER');
+    await gw.execute(WhoAmI, {}, { token: secret });
+    const membership = await gw.db.prisma.member.findUniqueOrThrow({ where: { workspaceId_userId: { workspaceId: workspace.id, userId: 'ada' } } });
+    expect(membership.role).toBe('MEMBER');
+    now = new Date(now.getTime() + 5_000);
+    expect((await gw.execute(WhoAmI, {}, { token: secret })).data?.viewer?.role).toBe('MEMBER');
   });
 
   it('refuses a wrong secret with a known prefix, a revoked key at once, and an expired key', async () => {

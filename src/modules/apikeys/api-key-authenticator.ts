@@ -1,11 +1,13 @@
 // An API key secret → the Viewer it acts as. Looked up by its prefix on every
 // request (kept a few seconds at most, and forgotten at once when any instance
 // revokes it), so a revoked or expired key is refused everywhere straight away.
-import type { Viewer } from '../../auth/viewer.js';
+import { serviceUserId, type Viewer } from '../../auth/viewer.js';
 import type { ApiKeyCredential, ApiKeyRepository } from './api-key.repository.js';
 import { isWellFormedSecret, type SecretHasher, secretPrefix } from './api-key-secret.js';
 
 const CACHE_MS = 5_000;
+/** Prefixes kept at once (a miss is kept too: a flood of made-up keys costs one lookup each, and no more memory than this). */
+const MAX_CACHED = 10_000;
 const TOUCH_EVERY_MS = 60_000;
 
 /** Why a key is refused, in words safe to show: the same for an unknown, revoked or expired key, so none can be told apart. */
@@ -28,6 +30,8 @@ export function createApiKeyAuthenticator({ repository, hasher, clock, onUnexpec
     const kept = cache.get(prefix);
     if (kept && kept.until > now) return kept.credential;
     const credential = await repository.findCredential(prefix);
+    cache.delete(prefix);
+    if (cache.size >= MAX_CACHED) cache.delete(cache.keys().next().value!);
     cache.set(prefix, { credential, until: now + CACHE_MS });
     return credential;
   }
@@ -51,7 +55,7 @@ export function createApiKeyAuthenticator({ repository, hasher, clock, onUnexpec
       if (!role) throw new ApiKeyRejected(KEY_REFUSED);
       touch(key.id, at);
       return {
-        userId: key.principal === 'SERVICE' ? `apikey:${key.id}` : key.createdBy,
+        userId: key.principal === 'SERVICE' ? serviceUserId(key.id) : key.createdBy,
         workspaceId: key.workspaceId,
         role,
         expiresAt: key.expiresAt?.getTime() ?? Number.MAX_SAFE_INTEGER,

@@ -78,16 +78,17 @@ export function createApiKeyRepository({ prisma, sql }: Pick<Database, 'prisma' 
 
     /**
      * Takes one call from the key's window starting at `windowStart`, if fewer than `perMinute` were taken: false
-     * when none is left. A later window replaces the row's; an earlier one (an instance whose clock is behind)
-     * counts in the row's.
+     * when none is left. A call in another window than the row's starts it afresh: the next minute, or an instance
+     * whose clock differs (clocks are taken to be in step, as for the day and month counters; skewed ones admit a
+     * few calls more, and never lock a key out for the skew).
      */
     async takeFromWindow(id: string, windowStart: Date, perMinute: number): Promise<boolean> {
       const taken = await sql.query(
         `INSERT INTO api_key_rate_windows AS w (api_key_id, window_start, requests) VALUES ($1::uuid, $2, 1)
         ON CONFLICT (api_key_id) DO UPDATE SET
-          requests = CASE WHEN EXCLUDED.window_start > w.window_start THEN 1 ELSE w.requests + 1 END,
-          window_start = GREATEST(EXCLUDED.window_start, w.window_start)
-        WHERE EXCLUDED.window_start > w.window_start OR w.requests < $3
+          requests = CASE WHEN EXCLUDED.window_start <> w.window_start THEN 1 ELSE w.requests + 1 END,
+          window_start = EXCLUDED.window_start
+        WHERE EXCLUDED.window_start <> w.window_start OR w.requests < $3
         RETURNING requests`,
         [id, windowStart, perMinute],
       );

@@ -46,6 +46,7 @@ export function createApiKeyService({ repository, hasher, rateLimit, clock, time
 
   return {
     async create(viewer: Viewer, input: CreateApiKeyInput): Promise<{ apiKey: ApiKey; secret: string }> {
+      refuseKeyHolders(viewer);
       if (input.principal === 'SERVICE' && !roleAtLeast(viewer.role, 'ADMIN')) throw new ForbiddenError('Only admins and owners may create SERVICE keys');
       const name = displayText(input.name, 'name', MAX_NAME_CHARACTERS);
       const agent = input.agent == null ? null : callerName(input.agent, 'agent');
@@ -82,6 +83,7 @@ export function createApiKeyService({ repository, hasher, rateLimit, clock, time
     },
 
     async revoke(viewer: Viewer, id: string): Promise<ApiKey> {
+      refuseKeyHolders(viewer);
       const existing = isUuid(id) ? await repository.find(viewer.workspaceId, id) : null;
       if (!existing || !mayManage(viewer, existing)) throw new NotFoundError('ApiKey');
       await rateLimit.consume(viewer.userId, viewer.workspaceId);
@@ -109,3 +111,11 @@ export function createApiKeyService({ repository, hasher, rateLimit, clock, time
 }
 
 export type ApiKeyService = ReturnType<typeof createApiKeyService>;
+
+/**
+ * Keys are managed with a person's token, never with a key: a key minting another would shed its own limits,
+ * allowed models and expiry, and outlive its revocation.
+ */
+function refuseKeyHolders(viewer: Viewer): void {
+  if (viewer.apiKey) throw new ForbiddenError('API keys are created and revoked with a token, not with an API key');
+}

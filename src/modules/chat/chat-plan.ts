@@ -1,7 +1,7 @@
 // Everything that can refuse a chat, done before its first event (refusals are
 // errors of the front door's own kind, not events): the request is checked,
-// the call admitted (an API key's rate), the session resumed or drafted, and
-// the route planned.
+// the session resumed or drafted, the route planned, and the call admitted
+// (an API key's calls a minute).
 import { callAgent, type Viewer } from '../../auth/viewer.js';
 import { BadUserInputError } from '../../errors.js';
 import type { ChatSession } from '../../generated/prisma/client.js';
@@ -45,7 +45,6 @@ export async function planChat(
   asAsked: ChatRequest,
 ): Promise<ChatPlan> {
   checkChatRequest(asAsked);
-  await deps.admitCall(viewer);
   const request = { ...asAsked, agent: callAgent(viewer, asAsked.agent) };
   const needs = needsOf(request);
   const config = await deps.routes.config(viewer.workspaceId);
@@ -76,6 +75,9 @@ export async function planChat(
     session = deps.sessions.draft(viewer, request.agent, firstQuestion && textOf(firstQuestion));
   }
   const messages = pairToolResults([...history, ...asked], history.length);
+  const candidates = usableCandidates(route);
+  // Last: a call refused for what it asks takes nothing from its key's calls a minute.
+  await deps.admitCall(viewer);
   return {
     viewer,
     request,
@@ -85,7 +87,7 @@ export async function planChat(
     asked: messages.slice(history.length),
     messages,
     firstChoice: route[0],
-    candidates: usableCandidates(route),
+    candidates,
     promptEstimate: promptEstimate(messages, request.options),
   };
 }

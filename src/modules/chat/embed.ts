@@ -29,10 +29,10 @@ export function createEmbedService(deps: ChatServiceDeps) {
 
   return async function embed(viewer: Viewer, asAsked: EmbedRequest, signal: AbortSignal): Promise<EmbeddingAnswer> {
     check(asAsked);
-    await deps.admitCall(viewer);
     const request = { ...asAsked, agent: callAgent(viewer, asAsked.agent) };
     const config = await deps.routes.config(viewer.workspaceId);
     const candidates = usableCandidates(deps.routes.plan(viewer, { providerId: request.providerId, model: request.model, needs: ['embeddings'] }, config));
+    await deps.admitCall(viewer);
     const call: CallContext = { viewer, prefs: config.preferences, session: null, asked: [] };
     const promptEstimate = request.inputs.reduce((sum, input) => sum + estimateTokens(input), 0);
     let fallbackFromId: string | null = null;

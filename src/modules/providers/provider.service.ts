@@ -3,7 +3,7 @@
 // delete (key material removed for good). Authorization, validation, the
 // credential rate limit and the audit trail live here; resolvers stay thin.
 import { randomUUID } from 'node:crypto';
-import type { Viewer } from '../../auth/viewer.js';
+import { isServiceUserId, type Viewer } from '../../auth/viewer.js';
 import type { Keyring } from '../../crypto/keyring.js';
 import { keyHint } from '../../crypto/mask.js';
 import { open, rowAad, SealError, seal } from '../../crypto/seal.js';
@@ -170,6 +170,8 @@ export function createProviderService(deps: ProviderServiceDeps) {
     async add(viewer: Viewer, input: AddProviderInput, signal: AbortSignal): Promise<Provider> {
       const scope = input.scope ?? 'WORKSPACE';
       if (scope === 'PLATFORM') throw new BadUserInputError('PLATFORM providers are configured by the operator, not through the API', 'scope');
+      // A SERVICE key is no person: a personal provider of its own would have no one to manage it once the key is revoked.
+      if (scope === 'PERSONAL' && isServiceUserId(viewer.userId)) throw new BadUserInputError('A SERVICE API key cannot own a PERSONAL provider', 'scope');
       assertCanManage(viewer, { scope, ownerId: viewer.userId });
       if (input.skipValidation && viewer.role !== 'OWNER') throw new ForbiddenError('Only owners may store a key without validating it');
       const credentialType = input.credentialType ?? 'API_KEY';
