@@ -1,19 +1,17 @@
+import { print } from 'graphql';
+import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphql } from '../generated/gql.js';
 import type { CreateApiKeyInput } from '../generated/graphql.js';
-import { AuditLog, CreateApiKey, RevokeApiKey } from '../testkit/documents.js';
-import { disposeAll, expectNoSecret, newWorkspace, startTestServer, type TestServer } from '../testkit/server.js';
+import { addSimProvider } from '../testkit/chat.js';
+import { AuditLog, CreateApiKey, RevokeApiKey, UsageTicks, WhoAmI } from '../testkit/documents.js';
+import { MessageType, openAcknowledgedSocket } from '../testkit/raw-ws.js';
+import { disposeAll, eventually, expectNoSecret, newOwner, newWorkspace, startSimulator, startTestServer, type TestServer } from '../testkit/server.js';
 import { first } from '../testkit/streams.js';
 
 const ApiKeys = graphql(`
   query ApiKeys($first: Int, $after: String) {
     apiKeys(first: $first, after: $after) { edges { node { id name createdBy } } pageInfo { hasNextPage endCursor } }
-  }
-`);
-
-const WhoAmI = graphql(`
-  query WhoAmI {
-    viewer { userId workspaceId role }
   }
 `);
 
@@ -179,5 +177,48 @@ describe('calling with a gateway API key', () => {
     expect((await b.execute(WhoAmI, {}, { token: unseen.secret })).errors?.[0].extensions?.code).toBe('UNAUTHENTICATED');
     now = new Date(now.getTime() + 5_000);
     expect((await b.execute(WhoAmI, {}, { token: seen.secret })).errors?.[0].extensions?.code).toBe('UNAUTHENTICATED');
+  });
+});
+
+describe('revoking a key ends what is open with it, at once', () => {
+  const keyOf = async (token: string) => (await gw.execute(CreateApiKey, { input: { name: 'to revoke' } }, { token })).data!.createApiKey;
+  const revoke = async (id: string, token: string) => expect((await gw.execute(RevokeApiKey, { id }, { token })).errors).toBeUndefined();
+
+  it('closes a graphql-ws connection made with it with 4403, and ends an SSE subscription with an UNAUTHENTICATED event', async () => {
+    const workspace = newWorkspace();
+    const token = await gw.token(workspace.claims('member', 'kim'));
+    const { secret, apiKey } = await keyOf(token);
+    const socket = await openAcknowledgedSocket(gw.wsUrl, secret);
+    const overWs = gw.nextSubscriber('usage:tick', workspace.id);
+    socket.send({ id: '1', type: MessageType.Subscribe, payload: { query: print(UsageTicks) } });
+    await overWs;
+    const sseSubscribed = gw.nextSubscriber('usage:tick', workspace.id);
+    const overSse = (async () => {
+      const results: unknown[] = [];
+      for await (const result of gw.sse(secret).iterate({ query: print(UsageTicks) })) results.push(result);
+      return results;
+    })();
+    await sseSubscribed;
+    await revoke(apiKey.id, token);
+    expect(await socket.closed).toEqual({ code: 4403, reason: 'API key revoked' });
+    expect(await overSse).toEqual([{ errors: [expect.objectContaining({ message: 'API key revoked', extensions: { code: 'UNAUTHENTICATED' } })] }]);
+  });
+
+  it('ends a chat streaming over the OpenAI door: the upstream call is aborted and the row is CANCELLED', async () => {
+    const sim = await startSimulator();
+    const { workspace, token } = await newOwner(gw);
+    const provider = await addSimProvider(gw, sim, token, { script: 'slow=100&chunks=200&chunk-size=8' });
+    const { secret, apiKey } = await keyOf(token);
+    const openai = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: secret, maxRetries: 0 });
+    const stream = await openai.chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: 'Hello' }], stream: true });
+    const chunks = stream[Symbol.asyncIterator]();
+    await chunks.next();
+    await revoke(apiKey.id, token);
+    let more = 0;
+    while (!(await chunks.next()).done) more++;
+    expect(more).toBeLessThan(100);
+    await eventually(() => sim.requests.find((r) => r.key === provider.key && r.method === 'POST' && r.closedByClient));
+    const row = await eventually(async () => (await gw.db.prisma.usageEvent.findFirst({ where: { workspaceId: workspace.id, status: { not: 'RESERVED' } } })) ?? undefined);
+    expect(row).toMatchObject({ status: 'CANCELLED', streamed: true });
   });
 });

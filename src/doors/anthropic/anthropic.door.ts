@@ -3,7 +3,8 @@
 // translated onto the chat core (anthropic-messages.ts), answered as a Message
 // or as Anthropic's SSE events. A refusal before any content is an HTTP error
 // in Anthropic's shape; a failure after it, an `error` event. A client that
-// goes away aborts the call (the core records it CANCELLED).
+// goes away, or the revocation of the API key the call was made with, aborts
+// the call (the core records it CANCELLED).
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Authenticate } from '../../auth/authenticate.js';
@@ -20,7 +21,7 @@ export const ANTHROPIC_MESSAGES_PATH = '/v1/messages';
 
 interface AnthropicDoorDeps {
   authenticate: Authenticate;
-  services: Pick<Services, 'chat' | 'routes' | 'catalog'>;
+  services: Pick<Services, 'chat' | 'routes' | 'catalog' | 'apiKeyUses'>;
   logger: Logger;
   maxBodyBytes: number;
   /** Open streams count against the same per-user bound as GraphQL subscriptions. */
@@ -31,11 +32,13 @@ export function createAnthropicDoor({ authenticate, services, logger, maxBodyByt
   return async function messages(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const call = new AbortController();
     res.on('close', () => res.writableFinished || call.abort(new DOMException('the client went away', 'AbortError')));
+    let untrack: (() => void) | undefined;
     try {
       if (req.method !== 'POST') throw new AppError('NOT_FOUND', `${req.method} ${ANTHROPIC_MESSAGES_PATH} does not exist: POST a message`);
       const apiKey = req.headers['x-api-key'];
       const authentication = await authenticate(req.headers.authorization ?? (typeof apiKey === 'string' ? `Bearer ${apiKey}` : undefined));
       if (!authentication.viewer) throw new AppError('UNAUTHENTICATED', authentication.refusal ?? 'Send your key as x-api-key, or as Authorization: Bearer');
+      untrack = services.apiKeyUses.track(authentication.viewer, call);
       if (Number(req.headers['content-length']) > maxBodyBytes) {
         return sendJson(res, 413, { type: 'error', error: { type: 'request_too_large', message: `Request body exceeds ${maxBodyBytes} bytes` } });
       }
@@ -59,6 +62,8 @@ export function createAnthropicDoor({ authenticate, services, logger, maxBodyByt
       if (res.headersSent) return void res.end(frame('error', errorBody(failure)));
       const retryAfter = failure.details.retryAfterSeconds;
       sendJson(res, statusOf(failure), errorBody(failure), typeof retryAfter === 'number' ? { 'retry-after': String(retryAfter) } : {});
+    } finally {
+      untrack?.();
     }
   };
 }

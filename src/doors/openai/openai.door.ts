@@ -1,7 +1,8 @@
 // The OpenAI-compatible front door: POST /v1/chat/completions (JSON or SSE), POST /v1/embeddings, GET /v1/models
 // and GET /v1/models/{id}.
 // It authenticates, reads and translates the request, resolves `model` (door-model.ts), calls the chat core and
-// writes the answer back in OpenAI's shapes. A client that goes away aborts the call: the core records it CANCELLED.
+// writes the answer back in OpenAI's shapes. A client that goes away, or the revocation of the API key the call
+// was made with, aborts the call: the core records it CANCELLED.
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Authenticate } from '../../auth/authenticate.js';
@@ -18,7 +19,7 @@ import { badRequest, type OpenAiErrorReply, openAiError, UNEXPECTED, unauthentic
 import { readJsonBody, WireProblem } from './wire.js';
 
 export interface OpenAiDoorDeps {
-  services: Pick<Services, 'chat' | 'embed' | 'routes' | 'catalog'>;
+  services: Pick<Services, 'chat' | 'embed' | 'routes' | 'catalog' | 'apiKeyUses'>;
   authenticate: Authenticate;
   logger: Logger;
   maxRequestBodyBytes: number;
@@ -94,6 +95,7 @@ export function createOpenAiDoor({ services, authenticate, logger, maxRequestBod
     res.on('close', () => {
       if (!res.writableFinished) controller.abort(new Error('The client disconnected'));
     });
+    let untrack: (() => void) | undefined;
     try {
       const method = ROUTES[path] ?? 'GET';
       if (req.method !== method) return sendError(res, { ...badRequest(`${path} takes ${method}`, null), status: 405 });
@@ -101,6 +103,7 @@ export function createOpenAiDoor({ services, authenticate, logger, maxRequestBod
       const authentication = await authenticate(req.headers.authorization);
       if (!authentication.viewer) return sendError(res, unauthenticated(authentication.refusal ?? 'Authentication required: send "Authorization: Bearer <token>"'));
       const { viewer } = authentication;
+      untrack = services.apiKeyUses.track(viewer, controller);
       if (path === '/v1/models') return await models(res, viewer);
       if (path.startsWith(MODEL_PATH)) return await model(res, viewer, path.slice(MODEL_PATH.length));
       if (path === '/v1/embeddings') return await embeddings(req, res, viewer, controller.signal);
@@ -111,6 +114,8 @@ export function createOpenAiDoor({ services, authenticate, logger, maxRequestBod
       if (reply === UNEXPECTED) logger.error({ err: error }, 'an OpenAI-format request failed unexpectedly');
       if (res.headersSent) return void res.end(`data: ${JSON.stringify(reply.body)}\n\n`);
       sendError(res, reply);
+    } finally {
+      untrack?.();
     }
   };
 }

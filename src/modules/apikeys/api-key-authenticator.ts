@@ -5,7 +5,8 @@ import type { Viewer } from '../../auth/viewer.js';
 import type { ApiKeyCredential, ApiKeyRepository } from './api-key.repository.js';
 import { isWellFormedSecret, type SecretHasher, secretPrefix } from './api-key-secret.js';
 
-const CACHE_MS = 5_000;
+/** How long a looked-up key is kept at most (a revocation heard over the bus forgets it sooner). */
+export const API_KEY_CACHE_MS = 5_000;
 const TOUCH_EVERY_MS = 60_000;
 
 /** Why a key is refused, in words safe to show: the same for an unknown, revoked or expired key, so none can be told apart. */
@@ -28,7 +29,7 @@ export function createApiKeyAuthenticator({ repository, hasher, clock, onUnexpec
     const kept = cache.get(prefix);
     if (kept && kept.until > now) return kept.credential;
     const credential = await repository.findCredential(prefix);
-    cache.set(prefix, { credential, until: now + CACHE_MS });
+    cache.set(prefix, { credential, until: now + API_KEY_CACHE_MS });
     return credential;
   }
 
