@@ -1,3 +1,4 @@
+import Anthropic from '@anthropic-ai/sdk';
 import { print } from 'graphql';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -204,7 +205,10 @@ describe('revoking a key ends what is open with it, at once', () => {
     expect(await overSse).toEqual([{ errors: [expect.objectContaining({ message: 'API key revoked', extensions: { code: 'UNAUTHENTICATED' } })] }]);
   });
 
-  it('ends a chat streaming over the OpenAI door: the upstream call is aborted and the row is CANCELLED', async () => {
+  const cancelledRow = (workspaceId: string) =>
+    eventually(async () => (await gw.db.prisma.usageEvent.findFirst({ where: { workspaceId, status: { not: 'RESERVED' } } })) ?? undefined);
+
+  it('ends a chat streaming over the OpenAI door with an error event: the upstream call is aborted and the row is CANCELLED', async () => {
     const sim = await startSimulator();
     const { workspace, token } = await newOwner(gw);
     const provider = await addSimProvider(gw, sim, token, { script: 'slow=100&chunks=200&chunk-size=8' });
@@ -215,10 +219,26 @@ describe('revoking a key ends what is open with it, at once', () => {
     await chunks.next();
     await revoke(apiKey.id, token);
     let more = 0;
-    while (!(await chunks.next()).done) more++;
+    const drained = (async () => {
+      while (!(await chunks.next()).done) more++;
+    })();
+    await expect(drained).rejects.toMatchObject({ message: expect.stringContaining('API key revoked') });
     expect(more).toBeLessThan(100);
     await eventually(() => sim.requests.find((r) => r.key === provider.key && r.method === 'POST' && r.closedByClient));
-    const row = await eventually(async () => (await gw.db.prisma.usageEvent.findFirst({ where: { workspaceId: workspace.id, status: { not: 'RESERVED' } } })) ?? undefined);
-    expect(row).toMatchObject({ status: 'CANCELLED', streamed: true });
+    expect(await cancelledRow(workspace.id)).toMatchObject({ status: 'CANCELLED', streamed: true });
+  });
+
+  it('answers a call waiting on the Anthropic door with 401: the upstream call is aborted and the row is CANCELLED', async () => {
+    const sim = await startSimulator();
+    const { workspace, token } = await newOwner(gw);
+    const provider = await addSimProvider(gw, sim, token, { script: 'hang=1' });
+    const { secret, apiKey } = await keyOf(token);
+    const anthropic = new Anthropic({ baseURL: gw.url, apiKey: secret, maxRetries: 0 });
+    const answer = anthropic.messages.create({ model: 'auto', max_tokens: 100, messages: [{ role: 'user', content: 'Hello' }] }).catch((error: unknown) => error);
+    await eventually(() => sim.requests.find((r) => r.key === provider.key && r.method === 'POST'));
+    await revoke(apiKey.id, token);
+    expect(await answer).toMatchObject({ status: 401, error: { type: 'error', error: { type: 'authentication_error', message: 'API key revoked' } } });
+    await eventually(() => sim.requests.find((r) => r.key === provider.key && r.method === 'POST' && r.closedByClient));
+    expect(await cancelledRow(workspace.id)).toMatchObject({ status: 'CANCELLED', streamed: false });
   });
 });

@@ -11,6 +11,7 @@ import type { Authenticate } from '../../auth/authenticate.js';
 import { AppError, BadUserInputError } from '../../errors.js';
 import { type OperationQuota, tooManyOperations } from '../../graphql/operation-quota.js';
 import type { Logger } from '../../logging/logger.js';
+import { ApiKeyRevoked } from '../../modules/apikeys/api-key-uses.js';
 import type { ChatEvent } from '../../modules/chat/canonical.js';
 import type { Services } from '../../services.js';
 import { resolveDoorModel } from '../door-model.js';
@@ -52,13 +53,15 @@ export function createAnthropicDoor({ authenticate, services, logger, maxBodyByt
       const giveBack = operationQuota.take(authentication.viewer);
       if (!giveBack) throw new AppError('RATE_LIMITED', tooManyOperations('operationsPerUser', operationQuota.max).message);
       try {
-        await writeStream(res, toStreamEvents(id, refusedEarly(await services.chat.stream(authentication.viewer, chatRequest, call.signal))));
+        await writeStream(res, toStreamEvents(id, refusedEarly(await services.chat.stream(authentication.viewer, chatRequest, call.signal))), call.signal);
       } finally {
         giveBack();
       }
     } catch (error) {
-      if (call.signal.aborted) return;
-      const failure = error instanceof AppError ? error : unexpected(error, logger);
+      // A client that left is past answering; one whose key was revoked mid-call is told so.
+      const revoked = call.signal.reason instanceof ApiKeyRevoked;
+      if (call.signal.aborted && !revoked) return;
+      const failure = revoked ? call.signal.reason : error instanceof AppError ? error : unexpected(error, logger);
       if (res.headersSent) return void res.end(frame('error', errorBody(failure)));
       const retryAfter = failure.details.retryAfterSeconds;
       sendJson(res, statusOf(failure), errorBody(failure), typeof retryAfter === 'number' ? { 'retry-after': String(retryAfter) } : {});
@@ -79,7 +82,7 @@ async function* refusedEarly(events: AsyncIterable<ChatEvent>): AsyncGenerator<C
 }
 
 /** Frames are held until the first content (message_start and ping come first): an early refusal can still be an HTTP status. */
-async function writeStream(res: ServerResponse, frames: AsyncIterable<{ event: string; data: unknown }>): Promise<void> {
+async function writeStream(res: ServerResponse, frames: AsyncIterable<{ event: string; data: unknown }>, signal: AbortSignal): Promise<void> {
   const held: string[] = [];
   for await (const { event, data } of frames) {
     const text = frame(event, data);
@@ -94,6 +97,8 @@ async function writeStream(res: ServerResponse, frames: AsyncIterable<{ event: s
     // A slow client slows the read of the upstream instead of growing a buffer.
     if (!res.write(text)) await new Promise((resolve) => res.once('drain', resolve).once('close', resolve));
   }
+  // The core ends quietly when its call is aborted: a revoked key is answered by the caller's catch.
+  signal.throwIfAborted();
   res.end();
 }
 

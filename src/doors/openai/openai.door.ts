@@ -10,6 +10,7 @@ import type { Viewer } from '../../auth/viewer.js';
 import { AppError } from '../../errors.js';
 import { type OperationQuota, tooManyOperations } from '../../graphql/operation-quota.js';
 import type { Logger } from '../../logging/logger.js';
+import { ApiKeyRevoked } from '../../modules/apikeys/api-key-uses.js';
 import type { ChatEvent } from '../../modules/chat/canonical.js';
 import type { Services } from '../../services.js';
 import { resolveDoorModel, routableModel, routableModels } from '../door-model.js';
@@ -48,13 +49,25 @@ export function createOpenAiDoor({ services, authenticate, logger, maxRequestBod
     const giveBack = operationQuota.take(viewer);
     if (!giveBack) throw new AppError('RATE_LIMITED', tooManyOperations('operationsPerUser', operationQuota.max).message);
     try {
-      await stream(res, await services.chat.stream(viewer, request, signal), createChunkTranslator(id, created, call.includeUsage, call.maxTokensParam), call.maxTokensParam);
+      await stream(
+        res,
+        await services.chat.stream(viewer, request, signal),
+        createChunkTranslator(id, created, call.includeUsage, call.maxTokensParam),
+        call.maxTokensParam,
+        signal,
+      );
     } finally {
       giveBack();
     }
   }
 
-  async function stream(res: ServerResponse, events: AsyncIterable<ChatEvent>, translate: ReturnType<typeof createChunkTranslator>, maxTokensParam: string): Promise<void> {
+  async function stream(
+    res: ServerResponse,
+    events: AsyncIterable<ChatEvent>,
+    translate: ReturnType<typeof createChunkTranslator>,
+    maxTokensParam: string,
+    signal: AbortSignal,
+  ): Promise<void> {
     let finished = false;
     for await (const event of events) {
       // Until the answer's first piece, a failure (a limit, every provider down) is still an HTTP status.
@@ -63,6 +76,8 @@ export function createOpenAiDoor({ services, authenticate, logger, maxRequestBod
       for (const chunk of translate(event)) await writeEvent(res, JSON.stringify(chunk));
       finished ||= event.type === 'finish';
     }
+    // The core ends quietly when its call is aborted: a revoked key is answered by the door's catch.
+    if (!finished) signal.throwIfAborted();
     if (finished) await writeEvent(res, '[DONE]');
     res.end();
   }
@@ -109,8 +124,10 @@ export function createOpenAiDoor({ services, authenticate, logger, maxRequestBod
       if (path === '/v1/embeddings') return await embeddings(req, res, viewer, controller.signal);
       return await chatCompletions(req, res, viewer, controller.signal, asked);
     } catch (error) {
-      if (controller.signal.aborted) return void res.end();
-      const reply = replyOf(error, asked.maxTokensParam);
+      // A client that left is past answering; one whose key was revoked mid-call is told so.
+      const revoked = controller.signal.reason instanceof ApiKeyRevoked;
+      if (controller.signal.aborted && !revoked) return void res.end();
+      const reply = replyOf(revoked ? controller.signal.reason : error, asked.maxTokensParam);
       if (reply === UNEXPECTED) logger.error({ err: error }, 'an OpenAI-format request failed unexpectedly');
       if (res.headersSent) return void res.end(`data: ${JSON.stringify(reply.body)}\n\n`);
       sendError(res, reply);

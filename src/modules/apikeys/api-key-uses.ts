@@ -3,12 +3,13 @@
 // them at once, as a token's expiry does, instead of letting them run on with a key that is refused everywhere else.
 import { createAbortRegistry } from '../../abort-registry.js';
 import type { Viewer } from '../../auth/viewer.js';
+import { UnauthenticatedError } from '../../errors.js';
 
 /** Safe to show: whoever holds the connection already knew the key was good. */
 export const API_KEY_REVOKED = 'API key revoked';
 
-/** The abort reason of what a revocation ended, so that an SSE subscription can say why it ends. */
-export class ApiKeyRevoked extends Error {
+/** The abort reason of what a revocation ended: a client still there is told why (an SSE event, a door's 401 or error event). */
+export class ApiKeyRevoked extends UnauthenticatedError {
   override name = 'ApiKeyRevoked';
 }
 
