@@ -4,8 +4,8 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphql } from '../generated/gql.js';
 import type { CreateApiKeyInput } from '../generated/graphql.js';
-import { addSimProvider } from '../testkit/chat.js';
-import { AuditLog, CreateApiKey, RevokeApiKey, UsageTicks, WhoAmI } from '../testkit/documents.js';
+import { addSimProvider, userMessage } from '../testkit/chat.js';
+import { AuditLog, Chat, CreateApiKey, RevokeApiKey, UsageTicks, WhoAmI } from '../testkit/documents.js';
 import { MessageType, openAcknowledgedSocket } from '../testkit/raw-ws.js';
 import { disposeAll, eventually, expectNoSecret, newOwner, newWorkspace, startSimulator, startTestServer, type TestServer } from '../testkit/server.js';
 import { first } from '../testkit/streams.js';
@@ -207,6 +207,18 @@ describe('revoking a key ends what is open with it, at once', () => {
 
   const cancelledRow = (workspaceId: string) =>
     eventually(async () => (await gw.db.prisma.usageEvent.findFirst({ where: { workspaceId, status: { not: 'RESERVED' } } })) ?? undefined);
+
+  it('answers a GraphQL chat waiting over HTTP with UNAUTHENTICATED: the row is CANCELLED', async () => {
+    const sim = await startSimulator();
+    const { workspace, token } = await newOwner(gw);
+    const provider = await addSimProvider(gw, sim, token, { script: 'hang=1' });
+    const { secret, apiKey } = await keyOf(token);
+    const answer = gw.execute(Chat, { input: { messages: userMessage() } }, { token: secret });
+    await eventually(() => sim.requests.find((r) => r.key === provider.key && r.method === 'POST'));
+    await revoke(apiKey.id, token);
+    expect((await answer).errors).toEqual([expect.objectContaining({ message: 'API key revoked', extensions: expect.objectContaining({ code: 'UNAUTHENTICATED' }) })]);
+    expect(await cancelledRow(workspace.id)).toMatchObject({ status: 'CANCELLED', streamed: false });
+  });
 
   it('ends a chat streaming over the OpenAI door with an error event: the upstream call is aborted and the row is CANCELLED', async () => {
     const sim = await startSimulator();
