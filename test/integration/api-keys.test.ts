@@ -217,7 +217,7 @@ describe('revoking a key ends what is open with it, at once', () => {
     await eventually(() => sim.requests.find((r) => r.key === provider.key && r.method === 'POST'));
     await revoke(apiKey.id, token);
     expect((await answer).errors).toEqual([expect.objectContaining({ message: 'API key revoked', extensions: expect.objectContaining({ code: 'UNAUTHENTICATED' }) })]);
-    expect(await cancelledRow(workspace.id)).toMatchObject({ status: 'CANCELLED', streamed: false });
+    expect(await cancelledRow(workspace.id)).toMatchObject({ status: 'CANCELLED', streamed: false, apiKeyId: apiKey.id });
   });
 
   it('ends a chat streaming over the OpenAI door with an error event: the upstream call is aborted and the row is CANCELLED', async () => {
@@ -237,7 +237,7 @@ describe('revoking a key ends what is open with it, at once', () => {
     await expect(drained).rejects.toMatchObject({ message: expect.stringContaining('API key revoked') });
     expect(more).toBeLessThan(100);
     await eventually(() => sim.requests.find((r) => r.key === provider.key && r.method === 'POST' && r.closedByClient));
-    expect(await cancelledRow(workspace.id)).toMatchObject({ status: 'CANCELLED', streamed: true });
+    expect(await cancelledRow(workspace.id)).toMatchObject({ status: 'CANCELLED', streamed: true, apiKeyId: apiKey.id });
   });
 
   it('answers a call waiting on the Anthropic door with 401: the upstream call is aborted and the row is CANCELLED', async () => {
@@ -251,6 +251,6 @@ describe('revoking a key ends what is open with it, at once', () => {
     await revoke(apiKey.id, token);
     expect(await answer).toMatchObject({ status: 401, error: { type: 'error', error: { type: 'authentication_error', message: 'API key revoked' } } });
     await eventually(() => sim.requests.find((r) => r.key === provider.key && r.method === 'POST' && r.closedByClient));
-    expect(await cancelledRow(workspace.id)).toMatchObject({ status: 'CANCELLED', streamed: false });
+    expect(await cancelledRow(workspace.id)).toMatchObject({ status: 'CANCELLED', streamed: false, apiKeyId: apiKey.id });
   });
 });
