@@ -48,7 +48,7 @@ export function buildApp({ config, db, bus, logger, clock }: AppDeps): App {
   const context = createContextFactory({ authenticate, services, shutdownSignal: shutdown.signal });
   const yoga = buildYoga({ config, services, logger, context, operationQuota });
   const server = createServer(createRouter({ config, db, bus, services, logger, authenticate, yoga, operationQuota, shutdownSignal: shutdown.signal }));
-  const webSockets = attachWebSocketGraphQL(server, { config, yoga, authenticate, operationQuota, metrics: services.metrics });
+  const webSockets = attachWebSocketGraphQL(server, { config, yoga, authenticate, operationQuota, metrics: services.metrics, apiKeyUses: services.apiKeyUses });
   const jobs = createJobs({ config, db, services, logger, clock, shutdownSignal: shutdown.signal });
 
   let stopping: Promise<void> | undefined;

@@ -18,8 +18,9 @@ export function listenToBus(bus: PubSubBus, services: Services, signal: AbortSig
       if (fromInstance !== bus.instanceId) services.routes.forget(workspaceId);
     }
   })();
-  // A key revoked on any instance is refused here from now on, not when this instance's short cache runs out.
+  // A key revoked on any instance is refused here from now on, not when this instance's short cache runs out, and
+  // what is open here with it ends.
   void (async () => {
-    for await (const { apiKeyId } of untilAborted(bus.pubsub.subscribe('apikey:revoked'), signal)) services.apiKeyAuthenticator.forget(apiKeyId);
+    for await (const { apiKeyId } of untilAborted(bus.pubsub.subscribe('apikey:revoked'), signal)) services.apiKeyRevoked(apiKeyId);
   })();
 }

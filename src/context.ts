@@ -5,6 +5,7 @@ import type { YogaInitialContext } from 'graphql-yoga';
 import type { Authenticate } from './auth/authenticate.js';
 import type { Viewer } from './auth/viewer.js';
 import { childSignal } from './child-signal.js';
+import type { ApiKeyUses } from './modules/apikeys/api-key-uses.js';
 import type { Services } from './services.js';
 
 export interface Context {
@@ -40,16 +41,22 @@ const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 const CLIENT_LEFT = new DOMException('The client closed the connection', 'AbortError');
 
 /**
- * Aborts when the connection closes before the response is finished, or when the server shuts down. The
- * request's own `signal` would do, but it is a Proxy that builds an AbortController on first use, and
- * following it and the shutdown signal took AbortSignal.any: together about 1.5% of a chat's CPU in V8 profiles.
+ * Aborts when the connection closes before the response is finished, when the server shuts down, or when the
+ * viewer's API key is revoked. The request's own `signal` would do for the first, but it is a Proxy that builds an
+ * AbortController on first use, and following it and the shutdown signal took AbortSignal.any: together about
+ * 1.5% of a chat's CPU in V8 profiles.
  */
-function untilClientLeaves(res: ServerResponse, shutdown: AbortSignal): AbortSignal {
+function untilClientLeaves(res: ServerResponse, shutdown: AbortSignal, viewer: Viewer | null, apiKeyUses: ApiKeyUses): AbortSignal {
   const child = childSignal(shutdown);
-  res.once('close', () => {
+  const untrack = apiKeyUses.track(viewer, child);
+  const leave = () => {
     child.release();
+    untrack();
     if (!res.writableFinished) child.abort(CLIENT_LEFT);
-  });
+  };
+  // The client may have gone while its credential was checked.
+  if (res.closed) leave();
+  else res.once('close', leave);
   return child.signal;
 }
 
@@ -59,12 +66,13 @@ export function createContextFactory(deps: ContextDeps): ContextFactory {
   return async (initial) => {
     const headerId = initial.request?.headers.get('x-request-id');
     const requestId = headerId && REQUEST_ID.test(headerId) ? headerId : randomUUID();
-    const signal = initial.wsSignal ?? (initial.res ? untilClientLeaves(initial.res, deps.shutdownSignal) : deps.shutdownSignal);
-    const base = { requestId, signal, services: deps.services };
-    if (initial.wsViewer) return { ...base, viewer: initial.wsViewer };
+    const base = { requestId, services: deps.services };
+    if (initial.wsViewer) return { ...base, signal: initial.wsSignal!, viewer: initial.wsViewer };
 
     const authentication = await deps.authenticate(initial.request?.headers.get('authorization'));
-    if (authentication.viewer) return { ...base, viewer: authentication.viewer };
-    return { ...base, viewer: null, authFailure: authentication.refusal };
+    const { viewer } = authentication;
+    const signal = initial.res ? untilClientLeaves(initial.res, deps.shutdownSignal, viewer, deps.services.apiKeyUses) : deps.shutdownSignal;
+    if (viewer) return { ...base, signal, viewer };
+    return { ...base, signal, viewer: null, authFailure: authentication.refusal };
   };
 }

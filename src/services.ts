@@ -13,6 +13,7 @@ import { createApiKeyService } from './modules/apikeys/api-key.service.js';
 import { createApiKeyAuthenticator } from './modules/apikeys/api-key-authenticator.js';
 import { createApiKeyRate } from './modules/apikeys/api-key-rate.js';
 import { createSecretHasher } from './modules/apikeys/api-key-secret.js';
+import { createApiKeyUses } from './modules/apikeys/api-key-uses.js';
 import { createAuditRepository } from './modules/audit/audit.repository.js';
 import { createAuditService } from './modules/audit/audit.service.js';
 import { createCatalog } from './modules/catalog/catalog.js';
@@ -92,15 +93,21 @@ export function createServices({ config, db, bus, logger, clock = () => new Date
     clock,
     onUnexpected: (error) => logger.error({ err: error }, 'recording when an API key was last used failed'),
   });
+  const apiKeyUses = createApiKeyUses();
+  /** A key was revoked, here or on another instance: refused from the next request, and what is open with it ends. */
+  const apiKeyRevoked = (apiKeyId: string) => {
+    apiKeyAuthenticator.forget(apiKeyId);
+    apiKeyUses.endAll(apiKeyId);
+  };
   const apiKeys = createApiKeyService({
     repository: apiKeyRepository,
     hasher: apiKeyHasher,
     rateLimit: credentialRateLimit,
     clock,
     timezone: async (workspaceId) => (await routes.config(workspaceId)).preferences.timezone,
-    // This instance forgets at once; the others when the message comes.
+    // This instance at once; the others when the message comes.
     announceRevoked: (apiKeyId) => {
-      apiKeyAuthenticator.forget(apiKeyId);
+      apiKeyRevoked(apiKeyId);
       bus.pubsub.publish('apikey:revoked', { apiKeyId });
     },
   });
@@ -139,6 +146,8 @@ export function createServices({ config, db, bus, logger, clock = () => new Date
     providers,
     apiKeys,
     apiKeyAuthenticator,
+    apiKeyUses,
+    apiKeyRevoked,
     preferences,
     routes,
     sessions,

@@ -1,9 +1,11 @@
-// A subscription lives no longer than the token that opened it. Over SSE its
-// last event is an UNAUTHENTICATED "Token expired" error, then the stream
-// completes; graphql-ws closes the whole socket with 4403 instead (websocket.ts).
+// A subscription lives no longer than the token that opened it, nor than its
+// API key once revoked. Over SSE its last event is an UNAUTHENTICATED "Token
+// expired" (or "API key revoked") error, then the stream completes; graphql-ws
+// closes the whole socket with 4403 instead (websocket.ts).
 import { type ExecutionResult, GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Context, WebSocketInitialContext } from '../context.js';
+import { API_KEY_REVOKED, ApiKeyRevoked } from '../modules/apikeys/api-key-uses.js';
 import { untilAborted } from '../pubsub/until-aborted.js';
 
 /** setTimeout's ceiling (about 24.8 days). */
@@ -15,6 +17,7 @@ export function delayUntil(expiresAt: number): number {
 }
 
 const TOKEN_EXPIRED: ExecutionResult = { errors: [new GraphQLError('Token expired', { extensions: { code: 'UNAUTHENTICATED' } })] };
+const KEY_REVOKED: ExecutionResult = { errors: [new GraphQLError(API_KEY_REVOKED, { extensions: { code: 'UNAUTHENTICATED' } })] };
 
 export function tokenExpiryPlugin(): Plugin {
   return {
@@ -22,14 +25,17 @@ export function tokenExpiryPlugin(): Plugin {
       onSubscribeResult: ({ args, result, setResult }) => {
         const context = args.contextValue as Partial<Context & WebSocketInitialContext>;
         if (context.wsViewer || !context.viewer || !(Symbol.asyncIterator in result)) return;
-        setResult(endingAt(result as AsyncIterableIterator<ExecutionResult>, context.viewer.expiresAt));
+        setResult(endingAt(result as AsyncIterableIterator<ExecutionResult>, context.viewer.expiresAt, context.signal!));
       },
     }),
   };
 }
 
-/** `source` until `expiresAt`, then one TOKEN_EXPIRED result; ended early by return() like any subscription. */
-function endingAt(source: AsyncIterableIterator<ExecutionResult>, expiresAt: number): AsyncIterableIterator<ExecutionResult> {
+/**
+ * `source` until `expiresAt`, then one TOKEN_EXPIRED result; ended early by return() like any subscription. A
+ * revoked key aborts the request's `signal` (context.ts), which ends `source`: one KEY_REVOKED result then.
+ */
+function endingAt(source: AsyncIterableIterator<ExecutionResult>, expiresAt: number, signal: AbortSignal): AsyncIterableIterator<ExecutionResult> {
   const expiry = new AbortController();
   const timer = setTimeout(() => expiry.abort(), delayUntil(expiresAt));
   const results = untilAborted(source, expiry.signal);
@@ -47,7 +53,8 @@ function endingAt(source: AsyncIterableIterator<ExecutionResult>, expiresAt: num
       const next = await results.next();
       if (!next.done) return next;
       finish();
-      return expiry.signal.aborted ? { done: false, value: TOKEN_EXPIRED } : next;
+      if (expiry.signal.aborted) return { done: false, value: TOKEN_EXPIRED };
+      return signal.reason instanceof ApiKeyRevoked ? { done: false, value: KEY_REVOKED } : next;
     },
     return: () => {
       finish();

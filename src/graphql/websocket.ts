@@ -1,6 +1,6 @@
 // graphql-ws on the HTTP server's port, through Yoga's plugin pipeline (getEnveloped) and context. A socket is
-// authenticated once, at connection_init, and closed with 4403 when its token expires; each operation holds a
-// place in the per-connection and per-user bounds until it completes or its socket closes.
+// authenticated once, at connection_init, and closed with 4403 when its token expires or its API key is revoked;
+// each operation holds a place in the per-connection and per-user bounds until it completes or its socket closes.
 import type { Server } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CloseCode, type Context as WsContext } from 'graphql-ws';
@@ -10,6 +10,7 @@ import type { Authenticate } from '../auth/authenticate.js';
 import type { Viewer } from '../auth/viewer.js';
 import type { Config } from '../config.js';
 import type { WebSocketInitialContext } from '../context.js';
+import { API_KEY_REVOKED } from '../modules/apikeys/api-key-uses.js';
 import type { Services } from '../services.js';
 import { maskError } from './errors.js';
 import { type OperationQuota, tooManyOperations } from './operation-quota.js';
@@ -22,6 +23,7 @@ export interface WebSocketDeps {
   authenticate: Authenticate;
   operationQuota: OperationQuota;
   metrics: Services['metrics'];
+  apiKeyUses: Services['apiKeyUses'];
 }
 
 export interface WebSocketGraphQL {
@@ -41,7 +43,7 @@ type WsExtra = Extra & { viewer?: Viewer; operations?: Map<string, AbortControll
  */
 const OPERATION_COMPLETED = new DOMException('The operation completed', 'AbortError');
 
-export function attachWebSocketGraphQL(server: Server, { config, yoga, authenticate, operationQuota, metrics }: WebSocketDeps): WebSocketGraphQL {
+export function attachWebSocketGraphQL(server: Server, { config, yoga, authenticate, operationQuota, metrics, apiKeyUses }: WebSocketDeps): WebSocketGraphQL {
   // Upgrades are handed over by hand: given the server itself, ws would re-emit its errors (a port in use) as
   // its own, and graphql-ws prints those with a stack as an internal error.
   const wsServer = new WebSocketServer({ noServer: true, path: GRAPHQL_PATH, maxPayload: config.wsMaxPayloadBytes });
@@ -59,7 +61,7 @@ export function attachWebSocketGraphQL(server: Server, { config, yoga, authentic
         const authentication = await authenticate(typeof authorization === 'string' ? authorization : undefined);
         if (!authentication.viewer) return refuse(authentication.refusal ?? 'connection_init must carry authorization: "Bearer <token>"');
         ctx.extra.viewer = authentication.viewer;
-        endConnectionAtExpiry(ctx);
+        endConnectionWithCredential(ctx);
         wsClients.add(ctx);
         // Every operation of this socket ends with it (shutdown closes the sockets too).
         const operations = (ctx.extra.operations = new Map<string, AbortController>());
@@ -123,10 +125,15 @@ export function attachWebSocketGraphQL(server: Server, { config, yoga, authentic
     wsServer,
   );
 
-  /** A token that expires while its socket is open ends the connection. */
-  function endConnectionAtExpiry(ctx: WsContext<Record<string, unknown>, WsExtra>): void {
-    const timer = setTimeout(() => ctx.extra.socket.close(CloseCode.Forbidden, 'Token expired'), delayUntil(ctx.extra.viewer!.expiresAt));
-    ctx.extra.socket.once('close', () => clearTimeout(timer));
+  /** A token that expires, or an API key revoked (on any instance), while its socket is open ends the connection. */
+  function endConnectionWithCredential(ctx: WsContext<Record<string, unknown>, WsExtra>): void {
+    const end = (reason: string) => ctx.extra.socket.close(CloseCode.Forbidden, reason);
+    const timer = setTimeout(() => end('Token expired'), delayUntil(ctx.extra.viewer!.expiresAt));
+    const untrack = apiKeyUses.track(ctx.extra.viewer!, { abort: () => end(API_KEY_REVOKED) });
+    ctx.extra.socket.once('close', () => {
+      clearTimeout(timer);
+      untrack();
+    });
   }
 
   return {

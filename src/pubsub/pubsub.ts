@@ -38,7 +38,7 @@ export type Topics = {
   'provider:removed': [payload: { providerId: string }];
   /** A workspace's preferences or providers changed: every other instance forgets its routing entry. */
   'routing:changed': [payload: { workspaceId: string; fromInstance: string }];
-  /** A gateway API key was revoked: every instance forgets what it kept of it. */
+  /** A gateway API key was revoked: every instance forgets what it kept of it and ends what is open with it. */
   'apikey:revoked': [payload: { apiKeyId: string }];
 };
 

@@ -1,19 +1,18 @@
+import Anthropic from '@anthropic-ai/sdk';
+import { print } from 'graphql';
+import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphql } from '../generated/gql.js';
 import type { CreateApiKeyInput } from '../generated/graphql.js';
-import { AddProvider, AuditLog, CreateApiKey, RevokeApiKey } from '../testkit/documents.js';
-import { disposeAll, expectNoSecret, newWorkspace, startTestServer, type TestServer } from '../testkit/server.js';
+import { addSimProvider, userMessage } from '../testkit/chat.js';
+import { AddProvider, AuditLog, Chat, CreateApiKey, RevokeApiKey, UsageTicks, WhoAmI } from '../testkit/documents.js';
+import { MessageType, openAcknowledgedSocket } from '../testkit/raw-ws.js';
+import { disposeAll, eventually, expectNoSecret, newOwner, newWorkspace, startSimulator, startTestServer, type TestServer } from '../testkit/server.js';
 import { first } from '../testkit/streams.js';
 
 const ApiKeys = graphql(`
   query ApiKeys($first: Int, $after: String) {
     apiKeys(first: $first, after: $after) { edges { node { id name createdBy } } pageInfo { hasNextPage endCursor } }
-  }
-`);
-
-const WhoAmI = graphql(`
-  query WhoAmI {
-    viewer { userId workspaceId role }
   }
 `);
 
@@ -203,5 +202,79 @@ describe('calling with a gateway API key', () => {
     expect((await b.execute(WhoAmI, {}, { token: unseen.secret })).errors?.[0].extensions?.code).toBe('UNAUTHENTICATED');
     now = new Date(now.getTime() + 5_000);
     expect((await b.execute(WhoAmI, {}, { token: seen.secret })).errors?.[0].extensions?.code).toBe('UNAUTHENTICATED');
+  });
+});
+
+describe('revoking a key ends what is open with it, at once', () => {
+  const keyOf = async (token: string) => (await gw.execute(CreateApiKey, { input: { name: 'to revoke' } }, { token })).data!.createApiKey;
+  const revoke = async (id: string, token: string) => expect((await gw.execute(RevokeApiKey, { id }, { token })).errors).toBeUndefined();
+
+  it('closes a graphql-ws connection made with it with 4403, and ends an SSE subscription with an UNAUTHENTICATED event', async () => {
+    const workspace = newWorkspace();
+    const token = await gw.token(workspace.claims('member', 'kim'));
+    const { secret, apiKey } = await keyOf(token);
+    const socket = await openAcknowledgedSocket(gw.wsUrl, secret);
+    const overWs = gw.nextSubscriber('usage:tick', workspace.id);
+    socket.send({ id: '1', type: MessageType.Subscribe, payload: { query: print(UsageTicks) } });
+    await overWs;
+    const sseSubscribed = gw.nextSubscriber('usage:tick', workspace.id);
+    const overSse = (async () => {
+      const results: unknown[] = [];
+      for await (const result of gw.sse(secret).iterate({ query: print(UsageTicks) })) results.push(result);
+      return results;
+    })();
+    await sseSubscribed;
+    await revoke(apiKey.id, token);
+    expect(await socket.closed).toEqual({ code: 4403, reason: 'API key revoked' });
+    expect(await overSse).toEqual([{ errors: [expect.objectContaining({ message: 'API key revoked', extensions: { code: 'UNAUTHENTICATED' } })] }]);
+  });
+
+  const cancelledRow = (workspaceId: string) =>
+    eventually(async () => (await gw.db.prisma.usageEvent.findFirst({ where: { workspaceId, status: { not: 'RESERVED' } } })) ?? undefined);
+
+  it('answers a GraphQL chat waiting over HTTP with UNAUTHENTICATED: the row is CANCELLED', async () => {
+    const sim = await startSimulator();
+    const { workspace, token } = await newOwner(gw);
+    const provider = await addSimProvider(gw, sim, token, { script: 'hang=1' });
+    const { secret, apiKey } = await keyOf(token);
+    const answer = gw.execute(Chat, { input: { messages: userMessage() } }, { token: secret });
+    await eventually(() => sim.requests.find((r) => r.key === provider.key && r.method === 'POST'));
+    await revoke(apiKey.id, token);
+    expect((await answer).errors).toEqual([expect.objectContaining({ message: 'API key revoked', extensions: expect.objectContaining({ code: 'UNAUTHENTICATED' }) })]);
+    expect(await cancelledRow(workspace.id)).toMatchObject({ status: 'CANCELLED', streamed: false, apiKeyId: apiKey.id });
+  });
+
+  it('ends a chat streaming over the OpenAI door with an error event: the upstream call is aborted and the row is CANCELLED', async () => {
+    const sim = await startSimulator();
+    const { workspace, token } = await newOwner(gw);
+    const provider = await addSimProvider(gw, sim, token, { script: 'slow=100&chunks=200&chunk-size=8' });
+    const { secret, apiKey } = await keyOf(token);
+    const openai = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: secret, maxRetries: 0 });
+    const stream = await openai.chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: 'Hello' }], stream: true });
+    const chunks = stream[Symbol.asyncIterator]();
+    await chunks.next();
+    await revoke(apiKey.id, token);
+    let more = 0;
+    const drained = (async () => {
+      while (!(await chunks.next()).done) more++;
+    })();
+    await expect(drained).rejects.toMatchObject({ message: expect.stringContaining('API key revoked') });
+    expect(more).toBeLessThan(100);
+    await eventually(() => sim.requests.find((r) => r.key === provider.key && r.method === 'POST' && r.closedByClient));
+    expect(await cancelledRow(workspace.id)).toMatchObject({ status: 'CANCELLED', streamed: true, apiKeyId: apiKey.id });
+  });
+
+  it('answers a call waiting on the Anthropic door with 401: the upstream call is aborted and the row is CANCELLED', async () => {
+    const sim = await startSimulator();
+    const { workspace, token } = await newOwner(gw);
+    const provider = await addSimProvider(gw, sim, token, { script: 'hang=1' });
+    const { secret, apiKey } = await keyOf(token);
+    const anthropic = new Anthropic({ baseURL: gw.url, apiKey: secret, maxRetries: 0 });
+    const answer = anthropic.messages.create({ model: 'auto', max_tokens: 100, messages: [{ role: 'user', content: 'Hello' }] }).catch((error: unknown) => error);
+    await eventually(() => sim.requests.find((r) => r.key === provider.key && r.method === 'POST'));
+    await revoke(apiKey.id, token);
+    expect(await answer).toMatchObject({ status: 401, error: { type: 'error', error: { type: 'authentication_error', message: 'API key revoked' } } });
+    await eventually(() => sim.requests.find((r) => r.key === provider.key && r.method === 'POST' && r.closedByClient));
+    expect(await cancelledRow(workspace.id)).toMatchObject({ status: 'CANCELLED', streamed: false, apiKeyId: apiKey.id });
   });
 });

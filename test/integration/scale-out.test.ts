@@ -1,6 +1,7 @@
 // Several instances on one Postgres and one Redis (CI's second phase): alerts
 // reach admins on every instance once, a change to routing made through one is
-// followed by the others, a job runs on one instance at a time, and a Redis
+// followed by the others, an API key revoked through one is refused and cut off
+// on the others at once, a job runs on one instance at a time, and a Redis
 // that cannot take a command is reported, not fatal.
 import net from 'node:net';
 import { print } from 'graphql';
@@ -10,13 +11,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { signToken } from '../../src/auth/dev-token.js';
 import { createLogger } from '../../src/logging/logger.js';
+import { API_KEY_CACHE_MS } from '../../src/modules/apikeys/api-key-authenticator.js';
 import { ROUTING_TTL_MS } from '../../src/modules/chat/route.service.js';
 import { createPubSubBus } from '../../src/pubsub/pubsub.js';
 import { createRedisEventTarget, type RedisCommand } from '../../src/pubsub/redis-event-target.js';
 import type { Simulator } from '../../src/simulator/simulator.js';
 import { addSimProvider, userMessage } from '../testkit/chat.js';
-import { AlertsFeed, Chat, ResolveRoute, UpdatePreferences, UpdateProvider } from '../testkit/documents.js';
+import { AlertsFeed, Chat, CreateApiKey, ResolveRoute, RevokeApiKey, UpdatePreferences, UpdateProvider, WhoAmI } from '../testkit/documents.js';
 import { listening, spawnGateway } from '../testkit/process.js';
+import { openAcknowledgedSocket } from '../testkit/raw-ws.js';
 import { disposeAll, eventually, newOwner, newWorkspace, startSimulator, startTestServer, TEST_ENCRYPTION_KEYS, TEST_JWT, type TestServer } from '../testkit/server.js';
 import { collect } from '../testkit/streams.js';
 
@@ -138,6 +141,19 @@ describe.runIf(shared)('two instances', () => {
       return candidate.skippedBecause === 'disabled' ? true : undefined;
     }, within);
     expect(await answeredOnB()).toBe(first.id);
+  });
+
+  it('an API key revoked through instance A is refused by instance B at once, and B closes the WebSocket open with it', async () => {
+    const { workspace, token } = await newOwner(a);
+    const { secret, apiKey } = (await a.execute(CreateApiKey, { input: { name: 'revoked through A' } }, { token })).data!.createApiKey;
+    expect((await b.execute(WhoAmI, {}, { token: secret })).data?.viewer?.workspaceId).toBe(workspace.id); // B now keeps the key
+    const socket = await openAcknowledgedSocket(b.wsUrl, secret);
+
+    const revokedAt = Date.now();
+    expect((await a.execute(RevokeApiKey, { id: apiKey.id }, { token })).errors).toBeUndefined();
+    expect(await socket.closed).toEqual({ code: 4403, reason: 'API key revoked' });
+    expect((await b.execute(WhoAmI, {}, { token: secret })).errors?.[0].extensions?.code).toBe('UNAUTHENTICATED');
+    expect(Date.now() - revokedAt).toBeLessThan(API_KEY_CACHE_MS / 2);
   });
 
   it('a job runs on one instance at a time: the other skips that run', async () => {

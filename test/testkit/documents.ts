@@ -218,8 +218,15 @@ export const CreateApiKey = graphql(`
     }
   }
 `);
+
 export const RevokeApiKey = graphql(`
   mutation RevokeApiKey($id: ID!) {
     revokeApiKey(id: $id) { id revokedAt }
+  }
+`);
+
+export const WhoAmI = graphql(`
+  query WhoAmI {
+    viewer { userId workspaceId role }
   }
 `);

@@ -3,13 +3,15 @@
 // translated onto the chat core (anthropic-messages.ts), answered as a Message
 // or as Anthropic's SSE events. A refusal before any content is an HTTP error
 // in Anthropic's shape; a failure after it, an `error` event. A client that
-// goes away aborts the call (the core records it CANCELLED).
+// goes away, or the revocation of the API key the call was made with, aborts
+// the call (the core records it CANCELLED).
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Authenticate } from '../../auth/authenticate.js';
 import { AppError, BadUserInputError } from '../../errors.js';
 import { type OperationQuota, tooManyOperations } from '../../graphql/operation-quota.js';
 import type { Logger } from '../../logging/logger.js';
+import { ApiKeyRevoked } from '../../modules/apikeys/api-key-uses.js';
 import type { ChatEvent } from '../../modules/chat/canonical.js';
 import type { Services } from '../../services.js';
 import { resolveDoorModel } from '../door-model.js';
@@ -20,7 +22,7 @@ export const ANTHROPIC_MESSAGES_PATH = '/v1/messages';
 
 interface AnthropicDoorDeps {
   authenticate: Authenticate;
-  services: Pick<Services, 'chat' | 'routes' | 'catalog'>;
+  services: Pick<Services, 'chat' | 'routes' | 'catalog' | 'apiKeyUses'>;
   logger: Logger;
   maxBodyBytes: number;
   /** Open streams count against the same per-user bound as GraphQL subscriptions. */
@@ -31,11 +33,13 @@ export function createAnthropicDoor({ authenticate, services, logger, maxBodyByt
   return async function messages(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const call = new AbortController();
     res.on('close', () => res.writableFinished || call.abort(new DOMException('the client went away', 'AbortError')));
+    let untrack: (() => void) | undefined;
     try {
       if (req.method !== 'POST') throw new AppError('NOT_FOUND', `${req.method} ${ANTHROPIC_MESSAGES_PATH} does not exist: POST a message`);
       const apiKey = req.headers['x-api-key'];
       const authentication = await authenticate(req.headers.authorization ?? (typeof apiKey === 'string' ? `Bearer ${apiKey}` : undefined));
       if (!authentication.viewer) throw new AppError('UNAUTHENTICATED', authentication.refusal ?? 'Send your key as x-api-key, or as Authorization: Bearer');
+      untrack = services.apiKeyUses.track(authentication.viewer, call);
       if (Number(req.headers['content-length']) > maxBodyBytes) {
         return sendJson(res, 413, { type: 'error', error: { type: 'request_too_large', message: `Request body exceeds ${maxBodyBytes} bytes` } });
       }
@@ -49,16 +53,20 @@ export function createAnthropicDoor({ authenticate, services, logger, maxBodyByt
       const giveBack = operationQuota.take(authentication.viewer);
       if (!giveBack) throw new AppError('RATE_LIMITED', tooManyOperations('operationsPerUser', operationQuota.max).message);
       try {
-        await writeStream(res, toStreamEvents(id, refusedEarly(await services.chat.stream(authentication.viewer, chatRequest, call.signal))));
+        await writeStream(res, toStreamEvents(id, refusedEarly(await services.chat.stream(authentication.viewer, chatRequest, call.signal))), call.signal);
       } finally {
         giveBack();
       }
     } catch (error) {
-      if (call.signal.aborted) return;
-      const failure = error instanceof AppError ? error : unexpected(error, logger);
+      // A client that left is past answering; one whose key was revoked mid-call is told so.
+      const revoked = call.signal.reason instanceof ApiKeyRevoked;
+      if (call.signal.aborted && !revoked) return;
+      const failure = revoked ? call.signal.reason : error instanceof AppError ? error : unexpected(error, logger);
       if (res.headersSent) return void res.end(frame('error', errorBody(failure)));
       const retryAfter = failure.details.retryAfterSeconds;
       sendJson(res, statusOf(failure), errorBody(failure), typeof retryAfter === 'number' ? { 'retry-after': String(retryAfter) } : {});
+    } finally {
+      untrack?.();
     }
   };
 }
@@ -74,7 +82,7 @@ async function* refusedEarly(events: AsyncIterable<ChatEvent>): AsyncGenerator<C
 }
 
 /** Frames are held until the first content (message_start and ping come first): an early refusal can still be an HTTP status. */
-async function writeStream(res: ServerResponse, frames: AsyncIterable<{ event: string; data: unknown }>): Promise<void> {
+async function writeStream(res: ServerResponse, frames: AsyncIterable<{ event: string; data: unknown }>, signal: AbortSignal): Promise<void> {
   const held: string[] = [];
   for await (const { event, data } of frames) {
     const text = frame(event, data);
@@ -89,6 +97,8 @@ async function writeStream(res: ServerResponse, frames: AsyncIterable<{ event: s
     // A slow client slows the read of the upstream instead of growing a buffer.
     if (!res.write(text)) await new Promise((resolve) => res.once('drain', resolve).once('close', resolve));
   }
+  // The core ends quietly when its call is aborted: a revoked key is answered by the caller's catch.
+  signal.throwIfAborted();
   res.end();
 }
 

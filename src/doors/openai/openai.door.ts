@@ -1,7 +1,8 @@
 // The OpenAI-compatible front door: POST /v1/chat/completions (JSON or SSE), POST /v1/embeddings, GET /v1/models
 // and GET /v1/models/{id}.
 // It authenticates, reads and translates the request, resolves `model` (door-model.ts), calls the chat core and
-// writes the answer back in OpenAI's shapes. A client that goes away aborts the call: the core records it CANCELLED.
+// writes the answer back in OpenAI's shapes. A client that goes away, or the revocation of the API key the call
+// was made with, aborts the call: the core records it CANCELLED.
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Authenticate } from '../../auth/authenticate.js';
@@ -9,6 +10,7 @@ import type { Viewer } from '../../auth/viewer.js';
 import { AppError } from '../../errors.js';
 import { type OperationQuota, tooManyOperations } from '../../graphql/operation-quota.js';
 import type { Logger } from '../../logging/logger.js';
+import { ApiKeyRevoked } from '../../modules/apikeys/api-key-uses.js';
 import type { ChatEvent } from '../../modules/chat/canonical.js';
 import type { Services } from '../../services.js';
 import { resolveDoorModel, routableModel, routableModels } from '../door-model.js';
@@ -18,7 +20,7 @@ import { badRequest, type OpenAiErrorReply, openAiError, UNEXPECTED, unauthentic
 import { readJsonBody, WireProblem } from './wire.js';
 
 export interface OpenAiDoorDeps {
-  services: Pick<Services, 'chat' | 'embed' | 'routes' | 'catalog'>;
+  services: Pick<Services, 'chat' | 'embed' | 'routes' | 'catalog' | 'apiKeyUses'>;
   authenticate: Authenticate;
   logger: Logger;
   maxRequestBodyBytes: number;
@@ -47,13 +49,25 @@ export function createOpenAiDoor({ services, authenticate, logger, maxRequestBod
     const giveBack = operationQuota.take(viewer);
     if (!giveBack) throw new AppError('RATE_LIMITED', tooManyOperations('operationsPerUser', operationQuota.max).message);
     try {
-      await stream(res, await services.chat.stream(viewer, request, signal), createChunkTranslator(id, created, call.includeUsage, call.maxTokensParam), call.maxTokensParam);
+      await stream(
+        res,
+        await services.chat.stream(viewer, request, signal),
+        createChunkTranslator(id, created, call.includeUsage, call.maxTokensParam),
+        call.maxTokensParam,
+        signal,
+      );
     } finally {
       giveBack();
     }
   }
 
-  async function stream(res: ServerResponse, events: AsyncIterable<ChatEvent>, translate: ReturnType<typeof createChunkTranslator>, maxTokensParam: string): Promise<void> {
+  async function stream(
+    res: ServerResponse,
+    events: AsyncIterable<ChatEvent>,
+    translate: ReturnType<typeof createChunkTranslator>,
+    maxTokensParam: string,
+    signal: AbortSignal,
+  ): Promise<void> {
     let finished = false;
     for await (const event of events) {
       // Until the answer's first piece, a failure (a limit, every provider down) is still an HTTP status.
@@ -62,6 +76,8 @@ export function createOpenAiDoor({ services, authenticate, logger, maxRequestBod
       for (const chunk of translate(event)) await writeEvent(res, JSON.stringify(chunk));
       finished ||= event.type === 'finish';
     }
+    // The core ends quietly when its call is aborted: a revoked key is answered by the door's catch.
+    if (!finished) signal.throwIfAborted();
     if (finished) await writeEvent(res, '[DONE]');
     res.end();
   }
@@ -94,6 +110,7 @@ export function createOpenAiDoor({ services, authenticate, logger, maxRequestBod
     res.on('close', () => {
       if (!res.writableFinished) controller.abort(new Error('The client disconnected'));
     });
+    let untrack: (() => void) | undefined;
     try {
       const method = ROUTES[path] ?? 'GET';
       if (req.method !== method) return sendError(res, { ...badRequest(`${path} takes ${method}`, null), status: 405 });
@@ -101,16 +118,21 @@ export function createOpenAiDoor({ services, authenticate, logger, maxRequestBod
       const authentication = await authenticate(req.headers.authorization);
       if (!authentication.viewer) return sendError(res, unauthenticated(authentication.refusal ?? 'Authentication required: send "Authorization: Bearer <token>"'));
       const { viewer } = authentication;
+      untrack = services.apiKeyUses.track(viewer, controller);
       if (path === '/v1/models') return await models(res, viewer);
       if (path.startsWith(MODEL_PATH)) return await model(res, viewer, path.slice(MODEL_PATH.length));
       if (path === '/v1/embeddings') return await embeddings(req, res, viewer, controller.signal);
       return await chatCompletions(req, res, viewer, controller.signal, asked);
     } catch (error) {
-      if (controller.signal.aborted) return void res.end();
-      const reply = replyOf(error, asked.maxTokensParam);
+      // A client that left is past answering; one whose key was revoked mid-call is told so.
+      const revoked = controller.signal.reason instanceof ApiKeyRevoked;
+      if (controller.signal.aborted && !revoked) return void res.end();
+      const reply = replyOf(revoked ? controller.signal.reason : error, asked.maxTokensParam);
       if (reply === UNEXPECTED) logger.error({ err: error }, 'an OpenAI-format request failed unexpectedly');
       if (res.headersSent) return void res.end(`data: ${JSON.stringify(reply.body)}\n\n`);
       sendError(res, reply);
+    } finally {
+      untrack?.();
     }
   };
 }

@@ -5,7 +5,8 @@ import { serviceUserId, type Viewer } from '../../auth/viewer.js';
 import type { ApiKeyCredential, ApiKeyRepository } from './api-key.repository.js';
 import { isWellFormedSecret, type SecretHasher, secretPrefix } from './api-key-secret.js';
 
-const CACHE_MS = 5_000;
+/** How long a looked-up key is kept at most (a revocation heard over the bus forgets it sooner). */
+export const API_KEY_CACHE_MS = 5_000;
 /** Prefixes kept at once (a miss is kept too: a flood of made-up keys costs one lookup each, and no more memory than this). */
 const MAX_CACHED = 10_000;
 const TOUCH_EVERY_MS = 60_000;
@@ -32,7 +33,7 @@ export function createApiKeyAuthenticator({ repository, hasher, clock, onUnexpec
     const credential = await repository.findCredential(prefix);
     cache.delete(prefix);
     if (cache.size >= MAX_CACHED) cache.delete(cache.keys().next().value!);
-    cache.set(prefix, { credential, until: now + CACHE_MS });
+    cache.set(prefix, { credential, until: now + API_KEY_CACHE_MS });
     return credential;
   }
 

@@ -98,6 +98,8 @@ export function createChatService(deps: ChatServiceDeps) {
           };
         }
       }
+      // Ended for a reason the caller is to hear (its API key revoked): that reason. (One that left hears nothing.)
+      if (signal.reason instanceof AppError) throw signal.reason;
       throw new AppError('INTERNAL', 'The chat ended without an answer');
     },
   };
