@@ -28,6 +28,8 @@ export interface AlertEvent {
   data: unknown;
   createdAt: Date | string;
   acknowledgedAt: Date | string | null;
+  /** The member whose personal provider the alert is about: they hear it too (not stored; set on a raised alert). */
+  personalOwnerId?: string | null;
 }
 
 /** Topic → [routing id, payload]. Payloads are JSON (they cross Redis). */

@@ -3,9 +3,10 @@
 // raises one alert, and routing avoids unhealthy providers.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Simulator } from '../../src/simulator/simulator.js';
+import { subscribeAlerts } from '../testkit/alerts.js';
 import { addSimProvider, userMessage } from '../testkit/chat.js';
 import { AlertList, Chat, ProviderHealth, TestProvider } from '../testkit/documents.js';
-import { disposeAll, newOwner, startSimulator, startTestServer, type TestServer } from '../testkit/server.js';
+import { disposeAll, eventually, newOwner, newWorkspace, startSimulator, startTestServer, type TestServer } from '../testkit/server.js';
 import { insertLedgerRows, type LedgerRow } from '../testkit/usage.js';
 
 let gw: TestServer;
@@ -61,6 +62,29 @@ describe('provider health', () => {
       ['PROVIDER_INVALID', flaky.id],
     ]);
     expect((await chat(token)).data!.chat.providerId).toBe(flaky.id);
+  });
+
+  it("a member's personal provider turning INVALID reaches that member on the alerts subscription, and no other member", async () => {
+    const workspace = newWorkspace();
+    const kim = workspace.claims('member', 'kim');
+    const kimToken = await gw.token(kim);
+    const kims = await addSimProvider(gw, sim, kimToken, { kind: 'ANTHROPIC', scope: 'PERSONAL' });
+    // One after another: each waits until its own subscription listens.
+    const kimFeed = await subscribeAlerts(gw, kim);
+    const leeFeed = await subscribeAlerts(gw, workspace.claims('member', 'lee'));
+    const adminFeed = await subscribeAlerts(gw, workspace.claims('admin'));
+    // The key is refused from now on (the simulator's Anthropic protocol answers 401), as when its owner revokes it upstream.
+    sim.setOutage('anthropic', 401);
+    try {
+      expect((await chat(kimToken)).errors?.[0].extensions?.code).toBe('INVALID_CREDENTIALS');
+    } finally {
+      sim.setOutage('anthropic');
+    }
+    await eventually(async () => (kimFeed.length > 0 && adminFeed.length > 0) || undefined);
+    await new Promise((resolve) => setTimeout(resolve, 300)); // time for a wrong delivery to arrive
+    expect(kimFeed).toEqual([expect.objectContaining({ kind: 'PROVIDER_INVALID', providerId: kims.id })]);
+    expect(adminFeed).toEqual(kimFeed);
+    expect(leeFeed).toEqual([]);
   });
 
   it('5 failures in 10 calls make it DEGRADED with one alert; when the share falls under the threshold it RECOVERS', async () => {

@@ -45,10 +45,10 @@ builder.mutationField('acknowledgeAlert', (t) =>
 );
 
 builder.subscriptionField('alerts', (t) =>
-  t.withAuth({ role: 'ADMIN' }).field({
+  t.withAuth({ authenticated: true }).field({
     type: Alert,
-    description: "This workspace's alerts as they are raised. ADMIN and OWNER only.",
-    subscribe: (_root, _args, context) => context.services.alerts.subscribe(context.viewer.workspaceId, context.signal),
+    description: "This workspace's alerts as they are raised: all of them to ADMIN and OWNER; to a member, those about their own personal providers.",
+    subscribe: (_root, _args, context) => context.services.alerts.subscribe(context.viewer, context.signal),
     resolve: (alert) => alert,
   }),
 );

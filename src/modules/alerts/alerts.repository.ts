@@ -11,11 +11,18 @@ export function createAlertRepository({ prisma, sql }: Pick<Database, 'prisma' |
     /** Inserts the drafts whose dedupe key is new to the workspace, in one statement; returns those, shaped for subscribers. */
     insertNew(workspaceId: string, drafts: AlertDraft[], at: Date): Promise<AlertEvent[]> {
       return sql.query<AlertEvent>(
-        `INSERT INTO alerts (id, workspace_id, provider_id, kind, severity, message, data, dedupe_key, created_at)
-        SELECT gen_random_uuid(), $1, provider_id::uuid, kind::"AlertKind", severity::"Severity", message, data::jsonb, dedupe_key, $8
-        FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[]) AS d(provider_id, kind, severity, message, data, dedupe_key)
-        ON CONFLICT (workspace_id, dedupe_key) DO NOTHING
-        RETURNING id::text, provider_id::text AS "providerId", kind::text, severity::text, message, data, created_at AS "createdAt", acknowledged_at AS "acknowledgedAt"`,
+        `WITH d AS (
+          SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $9::text[])
+            AS d(provider_id, kind, severity, message, data, dedupe_key, personal_owner_id)
+        ), inserted AS (
+          INSERT INTO alerts (id, workspace_id, provider_id, kind, severity, message, data, dedupe_key, created_at)
+          SELECT gen_random_uuid(), $1, provider_id::uuid, kind::"AlertKind", severity::"Severity", message, data::jsonb, dedupe_key, $8 FROM d
+          ON CONFLICT (workspace_id, dedupe_key) DO NOTHING
+          RETURNING id, provider_id, kind, severity, message, data, dedupe_key, created_at, acknowledged_at
+        )
+        SELECT i.id::text, i.provider_id::text AS "providerId", i.kind::text, i.severity::text, i.message, i.data, i.created_at AS "createdAt",
+          i.acknowledged_at AS "acknowledgedAt", d.personal_owner_id AS "personalOwnerId"
+        FROM inserted i JOIN d USING (dedupe_key)`,
         [
           workspaceId,
           drafts.map((d) => d.providerId),
@@ -25,6 +32,7 @@ export function createAlertRepository({ prisma, sql }: Pick<Database, 'prisma' |
           drafts.map((d) => JSON.stringify(d.data)),
           drafts.map((d) => d.dedupeKey),
           at,
+          drafts.map((d) => d.personalOwnerId ?? null),
         ],
       );
     },

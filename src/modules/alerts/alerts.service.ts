@@ -1,13 +1,14 @@
 // Alerts: one row per (workspace, dedupe key), so an event raises exactly one
 // alert however many calls or instances race to it; published after the insert
-// commits, to the workspace's ADMIN and OWNER subscribers on every instance.
-import type { Viewer } from '../../auth/viewer.js';
+// commits, to the workspace's ADMIN and OWNER subscribers on every instance, and
+// to the member whose personal provider it is about.
+import { roleAtLeast, type Viewer } from '../../auth/viewer.js';
 import { NotFoundError } from '../../errors.js';
 import type { AlertKind, Severity } from '../../generated/prisma/enums.js';
 import { isUuid } from '../../ids.js';
 import type { Metrics } from '../../metrics.js';
 import { decodeCursor, pageSize, toPage } from '../../pagination.js';
-import type { GatewayPubSub } from '../../pubsub/pubsub.js';
+import type { AlertEvent, GatewayPubSub } from '../../pubsub/pubsub.js';
 import { untilAborted } from '../../pubsub/until-aborted.js';
 import type { AlertRepository } from './alerts.repository.js';
 
@@ -18,6 +19,8 @@ export interface AlertDraft {
   message: string;
   data: Record<string, unknown>;
   dedupeKey: string;
+  /** The member whose personal provider it is about: they hear it too. */
+  personalOwnerId?: string | null;
 }
 
 export function createAlertService(repository: AlertRepository, pubsub: GatewayPubSub, clock: () => Date, metrics: Pick<Metrics, 'alertRaised'>) {
@@ -48,7 +51,13 @@ export function createAlertService(repository: AlertRepository, pubsub: GatewayP
       return alert;
     },
 
-    subscribe: (workspaceId: string, signal: AbortSignal) => untilAborted(pubsub.subscribe('alert:raised', workspaceId), signal),
+    /** ADMIN and OWNER hear every alert of the workspace; a member those about their own personal providers. */
+    async *subscribe(viewer: Viewer, signal: AbortSignal): AsyncGenerator<AlertEvent> {
+      const everything = roleAtLeast(viewer.role, 'ADMIN');
+      for await (const alert of untilAborted(pubsub.subscribe('alert:raised', viewer.workspaceId), signal)) {
+        if (everything || alert.personalOwnerId === viewer.userId) yield alert;
+      }
+    },
   };
 }
 

@@ -36,13 +36,21 @@ export function createHealthRepository(sql: Sql) {
      * Sets the status when the provider is still in one of `from` (keeping its last error when `lastError` is null);
      * returns its workspace and label when this call moved it, null when it was not in `from`.
      */
-    async moveStatus(providerId: string, to: ProviderStatus, from: ProviderStatus[], lastError: string | null, at: Date): Promise<{ workspaceId: string; label: string } | null> {
-      const [moved] = await sql.query<{ workspace_id: string; label: string }>(
+    /** Moves the provider if it is in a `from` state; returns it (with its owner when it is a member's personal one), or null. */
+    async moveStatus(
+      providerId: string,
+      to: ProviderStatus,
+      from: ProviderStatus[],
+      lastError: string | null,
+      at: Date,
+    ): Promise<{ workspaceId: string; label: string; personalOwnerId: string | null } | null> {
+      const [moved] = await sql.query<{ workspaceId: string; label: string; personalOwnerId: string | null }>(
         `UPDATE providers SET status = $2::"ProviderStatus", last_error = COALESCE($3, last_error), updated_at = $4
-        WHERE id = $1::uuid AND status = ANY($5::"ProviderStatus"[]) AND deleted_at IS NULL RETURNING workspace_id, label`,
+        WHERE id = $1::uuid AND status = ANY($5::"ProviderStatus"[]) AND deleted_at IS NULL
+        RETURNING workspace_id AS "workspaceId", label, CASE WHEN scope = 'PERSONAL' THEN owner_id END AS "personalOwnerId"`,
         [providerId, to, lastError, at, from],
       );
-      return moved ? { workspaceId: moved.workspace_id, label: moved.label } : null;
+      return moved ?? null;
     },
 
     listDegraded: () => sql.query<ProviderRef>(`SELECT id::text, workspace_id AS "workspaceId" FROM providers WHERE status = 'DEGRADED' AND deleted_at IS NULL`),

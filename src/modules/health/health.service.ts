@@ -63,6 +63,7 @@ export function createHealthService(deps: HealthServiceDeps) {
         message: `${moved.label} ${what}${message && change.alert !== 'PROVIDER_RECOVERED' ? ` (${message})` : ''}`,
         data: { status: change.to },
         dedupeKey: `${change.alert}:${providerId}:${now.toISOString()}`,
+        personalOwnerId: moved.personalOwnerId,
       },
     ]);
     return true;
