@@ -35,6 +35,8 @@ export interface Config {
   logLevel: LogLevel;
   /** Apply pending migrations at start (default: on for the embedded database, off for DATABASE_URL). */
   migrateOnStart: boolean;
+  /** Serve the console at /console/ (default on; operators who do not want it turn it off). */
+  consoleEnabled: boolean;
   /** How long a start waits for another instance that is applying migrations. */
   migrateLockTimeoutMs: number;
   maxRequestBodyBytes: number;
@@ -293,6 +295,7 @@ export function loadConfig(env: Env = process.env): Config {
     jwt,
     logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, nodeEnv === 'test' ? 'silent' : 'info'),
     migrateOnStart: read.bool('MIGRATE_ON_START', databaseUrl === undefined),
+    consoleEnabled: read.bool('CONSOLE_ENABLED', true),
     migrateLockTimeoutMs: read.int('MIGRATE_LOCK_TIMEOUT_MS', DEFAULT_MIGRATE_LOCK_TIMEOUT_MS, 1_000, 86_400_000),
     maxRequestBodyBytes: read.int('MAX_REQUEST_BODY_BYTES', 1_048_576, 1024, 104_857_600),
     wsMaxPayloadBytes: read.int('WS_MAX_PAYLOAD_BYTES', 1_048_576, 1024, 104_857_600),

@@ -7,7 +7,7 @@ import { build } from 'esbuild';
 import { CONSOLE_DIR } from './serve.js';
 
 const SOURCE_DIR = path.resolve(import.meta.dirname, 'app');
-const STATIC_FILES = ['index.html', 'console.css'];
+const STATIC_FILES = ['index.html', 'console.css', 'favicon.svg'];
 
 /** Bundles the console into `outDir` and returns the bundle's files. Each file is written under a temporary name and renamed, so a server never reads half a file. */
 export async function buildConsole(outDir = CONSOLE_DIR): Promise<Array<{ file: string; bytes: number }>> {

@@ -48,7 +48,7 @@ export function createRouter({ config, db, bus, services, logger, authenticate, 
       res.writeHead(200, { 'content-type': services.metrics.registry.contentType });
       return void res.end(await services.metrics.registry.metrics());
     }
-    if (path === CONSOLE_PATH || path.startsWith(`${CONSOLE_PATH}/`)) {
+    if (config.consoleEnabled && (path === CONSOLE_PATH || path.startsWith(`${CONSOLE_PATH}/`))) {
       return serveConsole(req, res).catch((error: unknown) => {
         logger.error({ err: error }, 'console file not served');
         if (!res.headersSent) sendJson(res, 500, { status: 'console file not served' });

@@ -29,7 +29,9 @@ describe('/console', () => {
     expect(page.headers.get('content-security-policy')).toContain("connect-src 'self'");
     expect(page.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
     expect(page.headers.get('x-content-type-options')).toBe('nosniff');
-    expect(await page.text()).toContain('<script type="module" src="app.js"></script>');
+    const html = await page.text();
+    expect(html).toContain('<script type="module" src="app.js"></script>');
+    expect(html).toContain('<link rel="icon" href="favicon.svg" type="image/svg+xml" />');
 
     const script = await fetch(`${gw.url}/console/app.js`);
     expect(script.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
@@ -37,6 +39,15 @@ describe('/console', () => {
     const head = await fetch(`${gw.url}/console/console.css`, { method: 'HEAD' });
     expect(head.status).toBe(200);
     expect(Number(head.headers.get('content-length'))).toBeGreaterThan(0);
+    const icon = await fetch(`${gw.url}/console/favicon.svg`);
+    expect([icon.status, icon.headers.get('content-type')]).toEqual([200, 'image/svg+xml']);
+    expect(await icon.text()).toMatch(/^<svg /);
+  });
+
+  it('is not served when CONSOLE_ENABLED=false', async () => {
+    const without = await startTestServer({ CONSOLE_ENABLED: 'false' });
+    for (const file of ['/console/', '/console/app.js']) expect((await fetch(`${without.url}${file}`)).status, file).toBe(404);
+    expect((await fetch(`${without.url}/health`)).status).toBe(200);
   });
 
   it.each([
