@@ -30,7 +30,11 @@ let sim: Simulator;
 /** Moves the gateway's clock (rate windows are clock minutes) without touching the test's timers. */
 let clockOffsetMs = 0;
 beforeAll(async () => {
-  [gw, sim] = await Promise.all([startTestServer({ CREDENTIAL_CHANGES_PER_HOUR: '1000' }, { clock: () => new Date(Date.now() + clockOffsetMs) }), startSimulator()]);
+  [gw, sim] = await Promise.all([
+    // Answers held back 3 s (the limit test) are within the provider timeout.
+    startTestServer({ CREDENTIAL_CHANGES_PER_HOUR: '1000', PROVIDER_TIMEOUT_MS: '10000' }, { clock: () => new Date(Date.now() + clockOffsetMs) }),
+    startSimulator(),
+  ]);
 });
 afterAll(disposeAll);
 
@@ -56,10 +60,10 @@ async function keyLedgerAndCounters(apiKeyId: string) {
 }
 
 describe('calls made with a gateway API key', () => {
-  it('meet its daily token limit in the reservation: of 30 concurrent streams on a key that fits 5, 5 are answered and 25 refused with 429', async () => {
+  it('meet its daily token limit in the reservation: of 30 concurrent streams on a key that fits 5, the rest are refused with 429 and the limit holds', async () => {
     const { token } = await newOwner(gw);
-    // The simulator holds each answer back, so all 30 reservations meet the 5 in flight.
-    const provider = await addSimProvider(gw, sim, token, { script: 'delay=1500' });
+    // The simulator holds each answer back, so the 30 reservations meet the 5 in flight.
+    const provider = await addSimProvider(gw, sim, token, { script: 'delay=3000' });
     const ask = (openai: OpenAI) => openai.chat.completions.create({ model: 'auto', messages: HELLO, max_tokens: 50, stream: true });
 
     // One call with an unlimited key tells what a call reserves; its row carries the key and the key's agent.
@@ -79,16 +83,21 @@ describe('calls made with a gateway API key', () => {
       }),
     );
     const refusals = results.flatMap((result) => (result.status === 'rejected' ? [result.reason as InstanceType<typeof OpenAI.APIError>] : []));
-    expect(results.filter((result) => result.status === 'fulfilled')).toHaveLength(5);
-    expect(refusals).toHaveLength(25);
+    // Five fit at once. A call that ends gives back what it reserved and did not use, so on a slow machine a
+    // reservation that comes late may fit in that room: more answers then, never more tokens than the limit.
+    const answered = results.filter((result) => result.status === 'fulfilled').length;
+    expect(answered).toBeGreaterThanOrEqual(5);
+    expect(refusals).toHaveLength(30 - answered);
+    expect(refusals.length).toBeGreaterThanOrEqual(20);
     expect(refusals[0]).toMatchObject({ status: 429, type: 'insufficient_quota', code: 'limit_exceeded' });
     expect(refusals[0].message).toContain("the API key's daily token limit");
     expect(refusals[0].headers?.get('retry-after')).toMatch(/^\d+$/);
-    expect(upstreamCalls(provider.key)).toBe(1 + 5);
+    expect(upstreamCalls(provider.key)).toBe(1 + answered);
 
     // The key's counters equal its ledger, and the API shows them.
     const { ledger, counters } = await keyLedgerAndCounters(limited.apiKey.id);
-    expect(Number(ledger.rows)).toBe(5); // a refused call writes no row
+    expect(Number(ledger.rows)).toBe(answered); // a refused call writes no row
+    expect(Number(ledger.tokens)).toBeLessThanOrEqual(5 * measured.reservedTokens);
     expect(counters.map((counter) => [counter.tokens, counter.cost_micros])).toEqual([
       [ledger.tokens, ledger.micros],
       [ledger.tokens, ledger.micros],
