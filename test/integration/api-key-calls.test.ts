@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApiKeyRepository } from '../../src/modules/apikeys/api-key.repository.js';
 import type { Simulator } from '../../src/simulator/simulator.js';
 import { graphql } from '../generated/gql.js';
 import type { CreateApiKeyInput } from '../generated/graphql.js';
@@ -147,6 +148,16 @@ describe('calls made with a gateway API key', () => {
 
     clockOffsetMs += 60_000;
     expect((await gw.execute(Chat, { input: { messages: userMessage() } }, { token: secret })).errors).toBeUndefined();
+  });
+
+  it("count a minute's calls in one window per key, which a call in another window restarts instead of waiting on (an instance's clock ahead locks no key out)", async () => {
+    const { token } = await newOwner(gw);
+    const { apiKey } = await createKey(token, { name: 'windowed', requestsPerMinute: 2 });
+    const repository = createApiKeyRepository(gw.db);
+    const take = (minute: string) => repository.takeFromWindow(apiKey.id, new Date(`2026-11-26T10:${minute}:00Z`), 2);
+    expect([await take('05'), await take('05'), await take('05')]).toEqual([true, true, false]);
+    // An instance 10 minutes ahead, then the others again: each window restarts the count, none refuses for the skew.
+    expect([await take('15'), await take('05'), await take('05'), await take('05')]).toEqual([true, true, true, false]);
   });
 
   it("route as the key's agent unless the call names another", async () => {

@@ -14,7 +14,7 @@ function capture() {
 }
 
 describe('logger redaction', () => {
-  it('censors authorization headers, api keys and keys wherever they sit', () => {
+  it('censors authorization headers, api keys, keys and secrets wherever they sit', () => {
     const { lines, logger } = capture();
     const secret = 'sk-canary-0123456789abcdef';
     logger.info({ authorization: `Bearer ${secret}` }, 'top');
@@ -22,9 +22,10 @@ describe('logger redaction', () => {
     logger.info({ input: { apiKey: secret, label: 'mine' } }, 'nested');
     logger.info({ provider: { credentials: { key: secret } } }, 'deeper');
     logger.info({ connectionParams: { authorization: secret } }, 'ws');
+    logger.info({ created: { secret, name: 'ci bot' } }, 'a gateway API key');
     const output = lines.join('');
     expect(output).not.toContain('canary');
     expect(output).toContain('"label":"mine"');
-    expect(output.match(/\[redacted\]/g)).toHaveLength(5);
+    expect(output.match(/\[redacted\]/g)).toHaveLength(6);
   });
 });
