@@ -16,7 +16,8 @@ let gw: TestServer;
 let sim: Simulator;
 let now = new Date('2026-06-10T12:00:00Z');
 beforeAll(async () => {
-  [gw, sim] = await Promise.all([startTestServer({ CREDENTIAL_CHANGES_PER_HOUR: '1000' }, { clock: () => now }), startSimulator()]);
+  // Answers held back 1.5 s (100 at once on a busy runner) stay within the provider timeout: a timed-out call is retried upstream.
+  [gw, sim] = await Promise.all([startTestServer({ CREDENTIAL_CHANGES_PER_HOUR: '1000', PROVIDER_TIMEOUT_MS: '10000' }, { clock: () => now }), startSimulator()]);
 });
 afterAll(disposeAll);
 
