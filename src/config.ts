@@ -73,6 +73,8 @@ export interface Config {
   /** A RESERVED ledger row older than this belongs to a call that died: the sweeper abandons it. */
   reservationTimeoutMs: number;
   sweepIntervalMs: number;
+  /** Alert channel delivery: how often due deliveries are sent, the tries per alert and channel, the first retry's wait (doubled each time), one try's time limit. */
+  alertDelivery: { everyMs: number; attempts: number; backoffMs: number; timeoutMs: number };
   /** How often every stored key is validated again. */
   keyRevalidationIntervalMs: number;
   /** Provider health from the calls of the last window (see modules/health). */
@@ -327,6 +329,12 @@ export function loadConfig(env: Env = process.env): Config {
     openRouterCatalogUrl: read.url('OPENROUTER_CATALOG_URL', ['https:', 'http:']) ?? 'https://openrouter.ai/api/v1',
     reservationTimeoutMs: read.int('RESERVATION_TIMEOUT_MS', 15 * 60_000, 10_000, 86_400_000),
     sweepIntervalMs: read.int('SWEEP_INTERVAL_MS', 60_000, 1_000, 86_400_000),
+    alertDelivery: {
+      everyMs: read.int('ALERT_DELIVERY_INTERVAL_MS', 2_000, 50, 3_600_000),
+      attempts: read.int('ALERT_DELIVERY_ATTEMPTS', 8, 1, 100),
+      backoffMs: read.int('ALERT_DELIVERY_BACKOFF_MS', 5_000, 10, 3_600_000),
+      timeoutMs: read.int('ALERT_DELIVERY_TIMEOUT_MS', 10_000, 100, 120_000),
+    },
     keyRevalidationIntervalMs: read.int('KEY_REVALIDATION_INTERVAL_MS', 86_400_000, 60_000, 30 * 86_400_000),
     health: {
       windowMs: read.int('HEALTH_WINDOW_MS', 300_000, 1_000, 86_400_000),

@@ -6,6 +6,9 @@ import { parseKeyring } from './crypto/keyring.js';
 import type { Database } from './db/client.js';
 import type { Logger } from './logging/logger.js';
 import { createMetrics } from './metrics.js';
+import { createAlertChannelRepository } from './modules/alerts/alert-channel.repository.js';
+import { createAlertChannelService } from './modules/alerts/alert-channel.service.js';
+import { createAlertDelivery } from './modules/alerts/alert-delivery.js';
 import { createAlertRepository } from './modules/alerts/alerts.repository.js';
 import { createAlertService } from './modules/alerts/alerts.service.js';
 import { createApiKeyRepository } from './modules/apikeys/api-key.repository.js';
@@ -63,6 +66,9 @@ export function createServices({ config, db, bus, logger, clock = () => new Date
   const openRouterSync = createOpenRouterSync({ sql: db.sql, catalog, fetch: guardedFetch, url: config.openRouterCatalogUrl, timeoutMs: config.providerTimeoutMs, clock, logger });
   const metrics = createMetrics(catalog);
   const alerts = createAlertService(createAlertRepository(db), bus.pubsub, clock, metrics);
+  const alertChannelRepository = createAlertChannelRepository(db);
+  // Channel URLs go through the providers' egress policy: the operator's exceptions (a private relay) apply to both.
+  const alertDelivery = createAlertDelivery({ repository: alertChannelRepository, keyring, fetch: guardedFetch, clock, policy: config.alertDelivery });
   const providerRepository = createProviderRepository(prisma, db.sql, createPlatformProviders(config.platformProviders, keyring));
   const routes = createRouteService({ sql: db.sql, providers: providerRepository, capabilities: catalog.capabilities, clock });
   // This instance forgets at once (what a caller changed, its next chat sees); the others when the message comes.
@@ -139,6 +145,8 @@ export function createServices({ config, db, bus, logger, clock = () => new Date
     viewers: createViewerService(createViewerRepository(prisma)),
     usageTicks,
     alerts,
+    alertDelivery,
+    alertChannels: createAlertChannelService({ repository: alertChannelRepository, delivery: alertDelivery, keyring, egress: config.egress, clock }),
     health,
     metrics,
     usage: createUsageService(createUsageRepository(db.sql), preferences, providerRepository),

@@ -1,4 +1,4 @@
-// `npm run keys:rotate`: re-seal every provider key with the first key of ENCRYPTION_KEYS.
+// `npm run keys:rotate`: re-seal every provider key and alert channel target with the first key of ENCRYPTION_KEYS.
 import { loadConfig } from '../config.js';
 import { parseKeyring } from '../crypto/keyring.js';
 import { rotateKeys } from '../crypto/rotate-keys.js';
@@ -12,7 +12,7 @@ try {
   console.log(
     `Active key "${keyring.activeId}": ${report.rotated} re-sealed, ${report.skipped} changed concurrently (already current), ${report.failed.length} could not be opened.`,
   );
-  for (const failure of report.failed) console.log(`  provider ${failure.id}: ${failure.reason}`);
+  for (const failure of report.failed) console.log(`  ${failure.what} ${failure.id}: ${failure.reason}`);
   if (report.failed.length > 0) process.exitCode = 1;
 } finally {
   await db.close();

@@ -1,4 +1,4 @@
-// AES-256-GCM envelopes for provider keys.
+// AES-256-GCM envelopes for provider keys and alert channel targets.
 //
 //   byte 0      format version (1)
 //   byte 1      length n of the key id
@@ -23,6 +23,11 @@ export class SealError extends Error {
 /** What a sealed key is bound to. */
 export function rowAad(workspaceId: string, providerId: string): Buffer {
   return Buffer.from(`provider-key:v1:${workspaceId}:${providerId}`);
+}
+
+/** What an alert channel's sealed URL and signing secret are bound to. */
+export function channelAad(workspaceId: string, channelId: string): Buffer {
+  return Buffer.from(`alert-channel:v1:${workspaceId}:${channelId}`);
 }
 
 export function seal(keyring: Keyring, plaintext: string, aad: Buffer): Uint8Array<ArrayBuffer> {

@@ -1,5 +1,6 @@
 // Imports every module's GraphQL file (for their side effect on the builder) and builds the schema.
 import '../auth/viewer.graphql.js';
+import '../modules/alerts/alert-channel.graphql.js';
 import '../modules/alerts/alerts.graphql.js';
 import '../modules/apikeys/api-key.graphql.js';
 import '../modules/audit/audit.graphql.js';

@@ -1,6 +1,8 @@
 // Periodic jobs that must run on one instance at a time: each run holds a
 // Postgres advisory lock named after the job; an instance that does not get it
-// skips that run. Stopping waits for a run in progress and starts no other.
+// skips that run. A job's tick while its own run is still going is skipped too
+// (PGlite has no advisory locks to tell them apart). Stopping waits for a run in
+// progress and starts no other.
 import type { Sql } from '../db/sql.js';
 import { isDatabaseUnavailable } from '../db/unavailable.js';
 import type { Logger } from '../logging/logger.js';
@@ -36,7 +38,7 @@ export async function forEachItem<T>(items: Iterable<T>, name: (item: T) => stri
 
 export function createScheduler(deps: { sql: Sql; logger: Logger }) {
   const timers = new Set<NodeJS.Timeout>();
-  const running = new Set<Promise<unknown>>();
+  const running = new Map<string, Promise<unknown>>();
   let stopped = false;
 
   /** One run of `job`, if this instance gets its lock: the summary, or undefined when another instance has it. */
@@ -50,7 +52,7 @@ export function createScheduler(deps: { sql: Sql; logger: Logger }) {
     start(jobs: Job[]): void {
       for (const job of jobs) {
         const timer = setInterval(() => {
-          if (stopped) return;
+          if (stopped || running.has(job.name)) return;
           const run = runOnce(job)
             .then((summary) => summary && deps.logger.info({ job: job.name, ...summary }, 'job ran'))
             .catch((error: unknown) =>
@@ -58,8 +60,8 @@ export function createScheduler(deps: { sql: Sql; logger: Logger }) {
                 ? deps.logger.warn({ job: job.name, code: (error as { code?: unknown }).code }, 'job skipped: database unavailable')
                 : deps.logger.error({ job: job.name, err: error }, 'job failed'),
             )
-            .finally(() => running.delete(run));
-          running.add(run);
+            .finally(() => running.delete(job.name));
+          running.set(job.name, run);
         }, job.everyMs);
         timer.unref();
         timers.add(timer);
@@ -70,7 +72,7 @@ export function createScheduler(deps: { sql: Sql; logger: Logger }) {
       stopped = true;
       for (const timer of timers) clearInterval(timer);
       timers.clear();
-      await Promise.all(running);
+      await Promise.all(running.values());
     },
   };
 }

@@ -118,13 +118,13 @@ export const systemResolve: Resolve = (hostname) =>
 
 /** What is wrong with a URL itself (scheme, credentials, a literal address), without DNS. */
 function urlRefusal(policy: EgressPolicy, url: URL): string | undefined {
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') return 'Base URL must use http or https';
-  if (url.username || url.password) return 'Base URL must not contain credentials';
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') return 'URL must use http or https';
+  if (url.username || url.password) return 'URL must not contain credentials';
   // The WHATWG parser has already turned decimal, hex and octal IPv4 spellings into dotted form.
   const host = bareHost(url);
   if (policy.allowedHosts.has(host) || !isIP(host)) return undefined;
   const refusal = addressRefusal(policy, host);
-  return refusal && `Base URL is not allowed: ${refusal}`;
+  return refusal && `URL is not allowed: ${refusal}`;
 }
 
 function bareHost(url: URL): string {
@@ -140,18 +140,18 @@ export async function checkBaseUrl(policy: EgressPolicy, raw: string, resolve: R
   try {
     url = new URL(raw);
   } catch {
-    throw new EgressRefused('Base URL is not a valid URL');
+    throw new EgressRefused('URL is not valid');
   }
   const refusal = urlRefusal(policy, url);
   if (refusal) throw new EgressRefused(refusal);
   const host = bareHost(url);
   if (policy.allowedHosts.has(host) || isIP(host)) return url;
   const addresses = await resolve(host).catch(() => {
-    throw new EgressRefused(`Base URL host "${host}" does not resolve`);
+    throw new EgressRefused(`URL host "${host}" does not resolve`);
   });
   for (const address of addresses) {
     const addressProblem = addressRefusal(policy, address);
-    if (addressProblem) throw new EgressRefused(`Base URL is not allowed: ${host} resolves to ${addressProblem}`);
+    if (addressProblem) throw new EgressRefused(`URL is not allowed: ${host} resolves to ${addressProblem}`);
   }
   return url;
 }
@@ -183,7 +183,7 @@ export function createGuardedFetch(policy: EgressPolicy, limits: { maxLineBytes:
     const response = await send(url, init);
     if (response.status >= 300 && response.status < 400 && response.headers.has('location')) {
       await response.body?.cancel();
-      throw new EgressRefused(`Provider answered with a redirect (HTTP ${response.status}); redirects are not followed, so a key goes only to its base URL`);
+      throw new EgressRefused(`Provider answered with a redirect (HTTP ${response.status}); redirects are not followed, so a request goes only to the URL that was checked`);
     }
     return response;
   }) as typeof fetch;

@@ -26,15 +26,16 @@ function idTakingFields(): string[] {
   );
 }
 
-/** The victim's objects, in workspace A: a workspace provider, member X's personal provider and session, an alert. */
+/** The victim's objects, in workspace A: a workspace provider, member X's personal provider and session, an alert, an API key, an alert channel. */
 interface Victims {
   workspaceProvider: string;
   personalProvider: string;
   session: string;
   alert: string;
   apiKey: string;
+  alertChannel: string;
 }
-type Target = 'workspaceProvider' | 'personalProvider' | 'session' | 'alert' | 'apiKey';
+type Target = keyof Victims;
 
 interface Case {
   /** The operation, with `$id` where the victim's id goes. */
@@ -66,6 +67,13 @@ const CASES: Record<string, Case> = {
   'Query.resolveRoute providerId': { query: 'query($id: ID!) { resolveRoute(providerId: $id) { candidates { model reason } } }', variables: (id) => ({ id }), targets: PROVIDERS },
   'Query.session id': { query: 'query($id: ID!) { session(id: $id) { id model totalTokens } }', variables: (id) => ({ id }), targets: ['session'] },
   'Mutation.acknowledgeAlert id': { query: 'mutation($id: ID!) { acknowledgeAlert(id: $id) { id message } }', variables: (id) => ({ id }), targets: ['alert'], adminOnly: true },
+  'Mutation.removeAlertChannel id': { query: 'mutation($id: ID!) { removeAlertChannel(id: $id) }', variables: (id) => ({ id }), targets: ['alertChannel'], adminOnly: true },
+  'Mutation.testAlertChannel id': {
+    query: 'mutation($id: ID!) { testAlertChannel(id: $id) { ok status } }',
+    variables: (id) => ({ id }),
+    targets: ['alertChannel'],
+    adminOnly: true,
+  },
   'Mutation.revokeApiKey id': { query: 'mutation($id: ID!) { revokeApiKey(id: $id) { id name revokedAt } }', variables: (id) => ({ id }), targets: ['apiKey'] },
   'Mutation.updateProvider id': {
     query: 'mutation($id: ID!) { updateProvider(id: $id, input: { label: "taken" }) { id label } }',
@@ -171,7 +179,11 @@ beforeAll(async () => {
   const alert = (alerts.data as { alerts: { edges: Array<{ node: { id: string } }> } }).alerts.edges[0].node.id;
   const created = await call(memberX, 'mutation { createApiKey(input: { name: "victim key" }) { apiKey { id } } }', {});
   const apiKey = (created.data as { createApiKey: { apiKey: { id: string } } }).createApiKey.apiKey.id;
-  victims = { workspaceProvider, personalProvider, session, alert, apiKey };
+  const channel = await call(ownerA, 'mutation($url: String!) { addAlertChannel(input: { type: SLACK, name: "victim channel", url: $url }) { channel { id } } }', {
+    url: `${sim.baseUrls.openai}/victim-hook`,
+  });
+  const alertChannel = (channel.data as { addAlertChannel: { channel: { id: string } } }).addAlertChannel.channel.id;
+  victims = { workspaceProvider, personalProvider, session, alert, apiKey, alertChannel };
 
   attackers.otherWorkspaceOwner = { token: ownerB, ownProvider: (await addSimProvider(gw, sim, ownerB)).id };
   attackers.otherMember = { token: memberY, ownProvider: (await addSimProvider(gw, sim, memberY, { scope: 'PERSONAL' })).id };
@@ -197,6 +209,7 @@ async function snapshot() {
       session: await prisma.chatSession.findUnique({ where: { id: victims.session } }),
       alert: await prisma.alert.findUnique({ where: { id: victims.alert } }),
       apiKey: await prisma.apiKey.findUnique({ where: { id: victims.apiKey } }),
+      alertChannel: await prisma.alertChannel.findUnique({ where: { id: victims.alertChannel } }),
     },
     (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value instanceof Uint8Array ? Buffer.from(value).toString('base64') : value),
   );

@@ -271,7 +271,8 @@ async function provoke(field: string): Promise<void> {
 async function runOperation(operation: OperationDefinitionNode): Promise<void> {
   const query = print(operation);
   const field = (operation.selectionSet.selections[0] as { name: { value: string } }).name.value;
-  const variables = { alertId: env.ALERT_ID };
+  // A webhook URL the egress policy lets through here (the simulator's address); the channel the example adds.
+  const variables = { alertId: env.ALERT_ID, webhookUrl: `${sim.url}/alerts-hook`, channelId: env.CHANNEL_ID };
   if (operation.operation !== 'subscription') {
     const response = await fetch(gw.graphqlUrl, {
       method: 'POST',
@@ -281,6 +282,7 @@ async function runOperation(operation: OperationDefinitionNode): Promise<void> {
     const result = (await response.json()) as { data?: Record<string, unknown>; errors?: unknown };
     expect(result.errors, query).toBeUndefined();
     expect(result.data?.[field]).toBeDefined();
+    if (field === 'addAlertChannel') env.CHANNEL_ID = (result.data![field] as { channel: { id: string } }).channel.id;
     return;
   }
   const client = gw.ws(env.TOKEN);

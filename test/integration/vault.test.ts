@@ -4,7 +4,8 @@ import { parseKeyring } from '../../src/crypto/keyring.js';
 import { rotateKeys } from '../../src/crypto/rotate-keys.js';
 import { open, rowAad } from '../../src/crypto/seal.js';
 import type { Simulator } from '../../src/simulator/simulator.js';
-import { AddProvider, AuditLog, DeleteProvider, Providers, TestProvider, UpdateProvider } from '../testkit/documents.js';
+import { AddAlertChannel, AddProvider, AuditLog, DeleteProvider, Providers, TestAlertChannel, TestProvider, UpdateProvider } from '../testkit/documents.js';
+import { startReceiver } from '../testkit/receiver.js';
 import { disposeAll, expectNoSecret, newWorkspace, openTestDatabase, startSimulator, startTestServer, type TestServer, testConfig } from '../testkit/server.js';
 
 let gw: TestServer;
@@ -88,6 +89,10 @@ describe('keys:rotate', () => {
       const { data } = await before.execute(AddProvider, { input: { kind: 'OPENAI', apiKey: key, baseUrl: sim.baseUrls.openai, skipValidation: true } }, { token });
       plaintexts.set(data!.addProvider.id, key);
     }
+    // An alert channel's URL and signing secret are sealed the same way.
+    const receiver = await startReceiver();
+    const added = await before.execute(AddAlertChannel, { input: { type: 'WEBHOOK', name: 'rotated', url: `${receiver.url}/rotated` } }, { token });
+    const channelId = added.data!.addAlertChannel.channel.id;
 
     // The operator rolls out "new,old" everywhere, then rotates while traffic flows.
     const during = await startTestServer({ ENCRYPTION_KEYS: `${newKey},${oldKey}` }, { db });
@@ -106,7 +111,7 @@ describe('keys:rotate', () => {
     await traffic;
     // On a shared Postgres other tests' rows (under "test1") are reported as unopenable: only ours are under "old".
     const ours = (report: typeof first) => report.failed.filter((failure) => plaintexts.has(failure.id));
-    expect(first).toMatchObject({ rotated: 12, skipped: 0 });
+    expect(first).toMatchObject({ rotated: 13, skipped: 0 });
     expect(ours(first)).toEqual([]);
     expect(answers.length).toBeGreaterThan(0);
     expect(answers.every((a) => a.errors === undefined && a.ok === true)).toBe(true);
@@ -123,6 +128,10 @@ describe('keys:rotate', () => {
     const after = await startTestServer({ ENCRYPTION_KEYS: newKey }, { db });
     const [id] = plaintexts.keys();
     expect((await after.execute(TestProvider, { id }, { token })).data?.testProvider.ok).toBe(true);
+    expect((await db.prisma.alertChannel.findUniqueOrThrow({ where: { id: channelId } })).keyId).toBe('new');
+    expect((await after.execute(TestAlertChannel, { id: channelId }, { token })).data?.testAlertChannel).toMatchObject({ ok: true, status: 200 });
+    expect(receiver.requests.map((request) => request.path)).toEqual(['/rotated']);
+    await receiver.close();
   });
 });
 

@@ -230,3 +230,27 @@ export const WhoAmI = graphql(`
     viewer { userId workspaceId role }
   }
 `);
+
+export const AddAlertChannel = graphql(`
+  mutation AddAlertChannel($input: AddAlertChannelInput!) {
+    addAlertChannel(input: $input) { channel { id type name urlHost kinds state lastDeliveredAt lastError createdAt } signingSecret }
+  }
+`);
+
+export const AlertChannels = graphql(`
+  query AlertChannels {
+    alertChannels { id type name urlHost kinds state lastDeliveredAt lastError createdAt }
+  }
+`);
+
+export const RemoveAlertChannel = graphql(`
+  mutation RemoveAlertChannel($id: ID!) {
+    removeAlertChannel(id: $id)
+  }
+`);
+
+export const TestAlertChannel = graphql(`
+  mutation TestAlertChannel($id: ID!) {
+    testAlertChannel(id: $id) { ok status latencyMs message }
+  }
+`);

@@ -2,7 +2,7 @@ import { builder } from '../../graphql/builder.js';
 import { connectionType } from '../../graphql/connection.js';
 import type { AlertEvent } from '../../pubsub/pubsub.js';
 
-const AlertKindEnum = builder.enumType('AlertKind', {
+export const AlertKindEnum = builder.enumType('AlertKind', {
   values: ['LIMIT_WARNING', 'LIMIT_REACHED', 'BUDGET_WARNING', 'BUDGET_REACHED', 'PROVIDER_DEGRADED', 'PROVIDER_INVALID', 'PROVIDER_RECOVERED'] as const,
 });
 const SeverityEnum = builder.enumType('Severity', { values: ['INFO', 'WARNING', 'CRITICAL'] as const });

@@ -1,5 +1,6 @@
 // Alert rows. The unique (workspace, dedupe key) index makes an event one row
-// however many calls or instances race to raise it.
+// however many calls or instances race to raise it; the same statement writes
+// its channel deliveries (the outbox the delivery job takes).
 import type { Database } from '../../db/client.js';
 import type { Alert } from '../../generated/prisma/client.js';
 import { type Cursor, olderThan } from '../../pagination.js';
@@ -19,6 +20,11 @@ export function createAlertRepository({ prisma, sql }: Pick<Database, 'prisma' |
           SELECT gen_random_uuid(), $1, provider_id::uuid, kind::"AlertKind", severity::"Severity", message, data::jsonb, dedupe_key, $8 FROM d
           ON CONFLICT (workspace_id, dedupe_key) DO NOTHING
           RETURNING id, provider_id, kind, severity, message, data, dedupe_key, created_at, acknowledged_at
+        ), outbox AS (
+          -- Its deliveries, in the same statement: an alert is never raised without them, nor they without it.
+          INSERT INTO alert_deliveries (id, alert_id, channel_id, next_attempt_at)
+          SELECT gen_random_uuid(), i.id, c.id, $8 FROM inserted i
+          JOIN alert_channels c ON c.workspace_id = $1 AND (COALESCE(cardinality(c.kinds), 0) = 0 OR i.kind = ANY(c.kinds))
         )
         SELECT i.id::text, i.provider_id::text AS "providerId", i.kind::text, i.severity::text, i.message, i.data, i.created_at AS "createdAt",
           i.acknowledged_at AS "acknowledgedAt", d.personal_owner_id AS "personalOwnerId"

@@ -17,7 +17,9 @@ export type AuditAction =
   | 'AGENT_PREFERENCE_SET'
   | 'AGENT_PREFERENCE_REMOVED'
   | 'API_KEY_CREATED'
-  | 'API_KEY_REVOKED';
+  | 'API_KEY_REVOKED'
+  | 'ALERT_CHANNEL_ADDED'
+  | 'ALERT_CHANNEL_REMOVED';
 
 export interface AuditRecord {
   action: AuditAction;
