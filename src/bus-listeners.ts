@@ -18,6 +18,17 @@ export function listenToBus(bus: PubSubBus, services: Services, signal: AbortSig
       if (fromInstance !== bus.instanceId) services.routes.forget(workspaceId);
     }
   })();
+  // Redis was away: alerts published meanwhile reached no other instance, and none published elsewhere reached
+  // this one. This instance fills its subscribers from the alerts table and tells the others to do the same.
+  bus.onResume((since) => {
+    void services.alerts.fillSince(since);
+    bus.pubsub.publish('bus:resumed', { since: since.toISOString(), fromInstance: bus.instanceId });
+  });
+  void (async () => {
+    for await (const { since, fromInstance } of untilAborted(bus.pubsub.subscribe('bus:resumed'), signal)) {
+      if (fromInstance !== bus.instanceId) void services.alerts.fillSince(new Date(since));
+    }
+  })();
   // A key revoked on any instance is refused here from now on, not when this instance's short cache runs out, and
   // what is open here with it ends.
   void (async () => {

@@ -53,6 +53,16 @@ export function createMetrics(catalog: { has(kind: ProviderKind, model: string):
     },
   });
 
+  let busConnected = () => true;
+  new Gauge({
+    name: 'gateway_pubsub_connected',
+    help: '1 while the event bus between instances works; 0 while a connection to Redis is lost (alerts are filled from the database when it is back)',
+    registers: [registry],
+    collect() {
+      this.set(busConnected() ? 1 : 0);
+    },
+  });
+
   return {
     registry,
     callFinished(call: { kind: ProviderKind; model: string; status: string; durationMs: number; ttftMs: number | null; promptTokens: number; completionTokens: number }) {
@@ -68,6 +78,10 @@ export function createMetrics(catalog: { has(kind: ProviderKind, model: string):
     /** The gauge asks this when scraped. */
     countSubscriptions(count: () => number) {
       openSubscriptions = count;
+    },
+    /** The gauge asks this when scraped. */
+    watchBus(connected: () => boolean) {
+      busConnected = connected;
     },
   };
 }

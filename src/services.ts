@@ -65,7 +65,8 @@ export function createServices({ config, db, bus, logger, clock = () => new Date
   const catalog = createCatalog();
   const openRouterSync = createOpenRouterSync({ sql: db.sql, catalog, fetch: guardedFetch, url: config.openRouterCatalogUrl, timeoutMs: config.providerTimeoutMs, clock, logger });
   const metrics = createMetrics(catalog);
-  const alerts = createAlertService(createAlertRepository(db), bus.pubsub, clock, metrics);
+  const alerts = createAlertService(createAlertRepository(db), bus.pubsub, clock, metrics, (error) => logger.error({ err: error }, 'filling alerts after a bus outage failed'));
+  metrics.watchBus(bus.connected);
   const alertChannelRepository = createAlertChannelRepository(db);
   // Channel URLs go through the providers' egress policy: the operator's exceptions (a private relay) apply to both.
   const alertDelivery = createAlertDelivery({ repository: alertChannelRepository, keyring, fetch: guardedFetch, clock, policy: config.alertDelivery });

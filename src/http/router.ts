@@ -39,7 +39,8 @@ export function createRouter({ config, db, bus, services, logger, authenticate, 
       if (shutdownSignal.aborted) return sendJson(res, 503, { status: 'shutting down' });
       try {
         await db.ping();
-        return sendJson(res, 200, { status: 'ready', database: db.embedded ? 'pglite' : 'postgres', pubsub: bus.transport });
+        // A lost Redis does not stop this instance serving (only events between instances wait): still ready, and said.
+        return sendJson(res, 200, { status: 'ready', database: db.embedded ? 'pglite' : 'postgres', pubsub: bus.transport, bus: bus.connected() ? 'up' : 'down' });
       } catch {
         return sendJson(res, 503, { status: 'database unreachable' });
       }

@@ -28,8 +28,8 @@ export interface AlertEvent {
   data: unknown;
   createdAt: Date | string;
   acknowledgedAt: Date | string | null;
-  /** The member whose personal provider the alert is about: they hear it too (not stored; set on a raised alert). */
-  personalOwnerId?: string | null;
+  /** The member whose personal provider the alert is about: they hear it too. */
+  personalOwnerId: string | null;
 }
 
 /** Topic → [routing id, payload]. Payloads are JSON (they cross Redis). */
@@ -42,6 +42,8 @@ export type Topics = {
   'routing:changed': [payload: { workspaceId: string; fromInstance: string }];
   /** A gateway API key was revoked: every instance forgets what it kept of it and ends what is open with it. */
   'apikey:revoked': [payload: { apiKeyId: string }];
+  /** An instance's connection to Redis is back after an outage that began at `since`: what it published meanwhile was lost. */
+  'bus:resumed': [payload: { since: string; fromInstance: string }];
 };
 
 export type GatewayPubSub = PubSub<Topics>;
@@ -57,6 +59,10 @@ export interface PubSubBus {
    * its SUBSCRIBE. graphql-ws acknowledges no subscribe: tests wait on this, asked before they subscribe.
    */
   nextSubscriber(topic: keyof Topics, routingId?: string): Promise<void>;
+  /** False while a connection to Redis is lost (for /ready and /metrics); always true in memory. */
+  connected(): boolean;
+  /** Calls `listener` with when the outage began each time this instance's connections to Redis are all back. */
+  onResume(listener: (since: Date) => void): void;
   close(): Promise<void>;
 }
 
@@ -73,6 +79,8 @@ export async function createPubSubBus(redisUrl: string | undefined, logger: Pick
       transport: 'memory',
       instanceId,
       nextSubscriber: announced.nextSubscriber,
+      connected: () => true,
+      onResume: () => {},
       close: async () => {},
     };
   }
@@ -80,8 +88,7 @@ export async function createPubSubBus(redisUrl: string | undefined, logger: Pick
   const publishClient = new Redis(redisUrl, options);
   const subscribeClient = new Redis(redisUrl, options);
   await Promise.all([publishClient.connect(), subscribeClient.connect()]);
-  reportOutages(publishClient, 'publish', logger);
-  reportOutages(subscribeClient, 'subscribe', logger);
+  const outages = watchOutages({ publish: publishClient, subscribe: subscribeClient }, logger);
   // Redis answers a connection's commands in order: its answer to a PING sent after a SUBSCRIBE confirms the SUBSCRIBE.
   const redisTarget = createRedisEventTarget(publishClient, subscribeClient, (error, command) =>
     logger.warn({ err: error, command }, 'Redis did not take a pub/sub command: events between instances are lost until it is back'),
@@ -92,6 +99,8 @@ export async function createPubSubBus(redisUrl: string | undefined, logger: Pick
     transport: 'redis',
     instanceId,
     nextSubscriber: announced.nextSubscriber,
+    connected: outages.connected,
+    onResume: outages.onResume,
     close: async () => {
       await Promise.allSettled([publishClient.quit(), subscribeClient.quit()]);
     },
@@ -100,20 +109,30 @@ export async function createPubSubBus(redisUrl: string | undefined, logger: Pick
 
 /**
  * ioredis reports every failed reconnect as an 'error' event (printed raw, with a stack, when nobody listens):
- * one warning when the connection is lost, one line when it is back.
+ * one warning when a connection is lost, one line when it is back. When every connection is back, the outage is
+ * over: the `onResume` listeners hear when it began.
  */
-function reportOutages(client: Redis, connection: 'publish' | 'subscribe', logger: Pick<Logger, 'warn' | 'info'>): void {
-  let down = false;
-  client.on('error', (error: unknown) => {
-    if (down) return;
-    down = true;
-    logger.warn({ err: error, connection }, 'Redis connection lost: reconnecting; events between instances are lost until it is back');
-  });
-  client.on('ready', () => {
-    if (!down) return;
-    down = false;
-    logger.info({ connection }, 'Redis connection back');
-  });
+function watchOutages(clients: Record<'publish' | 'subscribe', Redis>, logger: Pick<Logger, 'warn' | 'info'>): Pick<PubSubBus, 'connected' | 'onResume'> {
+  const down = new Set<string>();
+  let since: Date | null = null;
+  const listeners: Array<(since: Date) => void> = [];
+  for (const [connection, client] of Object.entries(clients)) {
+    client.on('error', (error: unknown) => {
+      if (down.has(connection)) return;
+      down.add(connection);
+      since ??= new Date();
+      logger.warn({ err: error, connection }, 'Redis connection lost: reconnecting; events between instances are lost until it is back');
+    });
+    client.on('ready', () => {
+      if (!down.delete(connection)) return;
+      logger.info({ connection }, 'Redis connection back');
+      if (down.size > 0 || !since) return;
+      const began = since;
+      since = null;
+      for (const listener of listeners) listener(began);
+    });
+  }
+  return { connected: () => down.size === 0, onResume: (listener) => void listeners.push(listener) };
 }
 
 /**

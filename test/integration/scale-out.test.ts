@@ -16,6 +16,7 @@ import { ROUTING_TTL_MS } from '../../src/modules/chat/route.service.js';
 import { createPubSubBus } from '../../src/pubsub/pubsub.js';
 import { createRedisEventTarget, type RedisCommand } from '../../src/pubsub/redis-event-target.js';
 import type { Simulator } from '../../src/simulator/simulator.js';
+import { subscribeAlerts } from '../testkit/alerts.js';
 import { addSimProvider, userMessage } from '../testkit/chat.js';
 import { AlertsFeed, Chat, CreateApiKey, ResolveRoute, RevokeApiKey, UpdatePreferences, UpdateProvider, WhoAmI } from '../testkit/documents.js';
 import { listening, spawnGateway } from '../testkit/process.js';
@@ -199,29 +200,12 @@ describe.runIf(shared)('the Redis event target', () => {
   });
 
   it('logs a lost connection once and its return, instead of a raw error on every reconnect attempt, and works again', async () => {
-    // A TCP proxy in front of Redis, closed and reopened on the same port: Redis gone and back, for this bus alone.
-    const redis = new URL(process.env.REDIS_URL!);
-    const sockets = new Set<net.Socket>();
-    const listen = (port: number) =>
-      new Promise<net.Server>((resolve) => {
-        const server = net.createServer((client) => {
-          const upstream = net.connect(Number(redis.port || 6379), redis.hostname);
-          client.pipe(upstream).pipe(client);
-          for (const socket of [client, upstream]) {
-            sockets.add(socket);
-            socket.on('error', () => {}).on('close', () => sockets.delete(socket));
-          }
-        });
-        server.listen(port, '127.0.0.1', () => resolve(server));
-      });
-    let proxy = await listen(0);
-    const { port } = proxy.address() as net.AddressInfo;
+    const proxy = await redisProxy();
     const lines: Array<{ level: number; msg: string; connection?: string }> = [];
     const logger = createLogger('info', { write: (line: string) => void lines.push(JSON.parse(line)) });
-    const bus = await createPubSubBus(`redis://127.0.0.1:${port}`, logger);
+    const bus = await createPubSubBus(proxy.url, logger);
     try {
-      proxy.close();
-      for (const socket of sockets) socket.destroy();
+      proxy.cut();
       // ioredis retries every few hundred ms: a second of attempts, each refused.
       await new Promise((resolve) => setTimeout(resolve, 1_500));
       expect(lines.map((line) => [line.level, line.connection])).toEqual([
@@ -230,7 +214,7 @@ describe.runIf(shared)('the Redis event target', () => {
       ]);
       expect(lines[0].msg).toContain('Redis connection lost');
 
-      proxy = await listen(port);
+      await proxy.restore();
       await eventually(async () => (lines.length === 4 ? lines : undefined), 10_000);
       expect(lines.slice(2).map((line) => [line.level, line.msg])).toEqual([
         [30, 'Redis connection back'],
@@ -245,8 +229,84 @@ describe.runIf(shared)('the Redis event target', () => {
       await heard.return?.();
     } finally {
       await bus.close();
-      proxy.close();
-      for (const socket of sockets) socket.destroy();
+      proxy.cut();
     }
   });
+});
+
+/** A TCP proxy in front of Redis: `cut()` closes it and every connection through it (Redis gone, for its clients alone); `restore()` listens again on the same port. */
+async function redisProxy() {
+  const redis = new URL(process.env.REDIS_URL!);
+  const sockets = new Set<net.Socket>();
+  const listen = (port: number) =>
+    new Promise<net.Server>((resolve) => {
+      const server = net.createServer((client) => {
+        const upstream = net.connect(Number(redis.port || 6379), redis.hostname);
+        client.pipe(upstream).pipe(client);
+        for (const socket of [client, upstream]) {
+          sockets.add(socket);
+          socket.on('error', () => {}).on('close', () => sockets.delete(socket));
+        }
+      });
+      server.listen(port, '127.0.0.1', () => resolve(server));
+    });
+  let server = await listen(0);
+  const { port } = server.address() as net.AddressInfo;
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    cut() {
+      server.close();
+      for (const socket of sockets) socket.destroy();
+    },
+    async restore() {
+      server = await listen(port);
+    },
+  };
+}
+
+describe.runIf(shared)('alerts across a Redis outage', () => {
+  it('an alert raised while an instance is cut off from Redis reaches subscribers on both sides once it is back, each once; chats go on', async () => {
+    const proxy = await redisProxy();
+    const c = await startTestServer({ REDIS_URL: proxy.url }); // its bus goes through the proxy; its database is the shared one
+    try {
+      const { workspace, token } = await newOwner(a);
+      const limited = await addSimProvider(a, sim, token, { priority: 1 });
+      const spare = await addSimProvider(a, sim, token, { priority: 2 });
+      expect((await a.execute(UpdateProvider, { id: limited.id, input: { dailyTokenLimit: 110 } }, { token })).errors).toBeUndefined();
+      const admin = workspace.claims('admin');
+      const onA = await subscribeAlerts(a, admin);
+      const onC = await subscribeAlerts(c, admin);
+      const ready = async () => (await (await fetch(`${c.url}/ready`)).json()) as { status: string; bus: string };
+      const busGauge = async () => /^gateway_pubsub_connected (\d)$/m.exec(await (await fetch(`${c.url}/metrics`)).text())?.[1];
+      expect(await ready()).toMatchObject({ status: 'ready', bus: 'up' });
+
+      proxy.cut();
+      await eventually(async () => ((await ready()).bus === 'down' ? true : undefined), 10_000);
+      expect(await busGauge()).toBe('0');
+      const chatOn = (server: TestServer) => server.execute(Chat, { input: { messages: userMessage(), maxTokens: 100, providerId: limited.id, allowFallback: false } }, { token });
+      // Through A (its bus is fine): LIMIT_WARNING, heard live on A only.
+      expect((await chatOn(a)).errors).toBeUndefined();
+      await eventually(() => (onA.length === 1 ? true : undefined));
+      // Through C (cut off): refused by the limit, LIMIT_REACHED, which C cannot publish. C still answers chats.
+      expect((await chatOn(c)).errors![0].extensions!.code).toBe('LIMIT_EXCEEDED');
+      expect((await c.execute(Chat, { input: { messages: userMessage(), providerId: spare.id } }, { token })).data?.chat.providerId).toBe(spare.id);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect([onA.map((alert) => alert.kind), onC]).toEqual([['LIMIT_WARNING'], []]);
+
+      await proxy.restore();
+      const kinds = (alerts: Array<Record<string, unknown>>) => alerts.map((alert) => alert.kind).sort();
+      await eventually(() => (onA.length === 2 && onC.length === 2 ? true : undefined), 15_000);
+      await new Promise((resolve) => setTimeout(resolve, 500)); // nothing comes twice
+      expect([kinds(onA), kinds(onC)]).toEqual([
+        ['LIMIT_REACHED', 'LIMIT_WARNING'],
+        ['LIMIT_REACHED', 'LIMIT_WARNING'],
+      ]);
+      expect(await ready()).toMatchObject({ bus: 'up' });
+      expect(await busGauge()).toBe('1');
+      expect(c.logs.filter((line) => line.includes('Redis connection lost'))).toHaveLength(2);
+    } finally {
+      await c.stop();
+      proxy.cut();
+    }
+  }, 60_000);
 });

@@ -16,10 +16,10 @@ export function createAlertRepository({ prisma, sql }: Pick<Database, 'prisma' |
           SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $9::text[])
             AS d(provider_id, kind, severity, message, data, dedupe_key, personal_owner_id)
         ), inserted AS (
-          INSERT INTO alerts (id, workspace_id, provider_id, kind, severity, message, data, dedupe_key, created_at)
-          SELECT gen_random_uuid(), $1, provider_id::uuid, kind::"AlertKind", severity::"Severity", message, data::jsonb, dedupe_key, $8 FROM d
+          INSERT INTO alerts (id, workspace_id, provider_id, kind, severity, message, data, dedupe_key, personal_owner_id, created_at)
+          SELECT gen_random_uuid(), $1, provider_id::uuid, kind::"AlertKind", severity::"Severity", message, data::jsonb, dedupe_key, personal_owner_id, $8 FROM d
           ON CONFLICT (workspace_id, dedupe_key) DO NOTHING
-          RETURNING id, provider_id, kind, severity, message, data, dedupe_key, created_at, acknowledged_at
+          RETURNING id, provider_id, kind, severity, message, data, dedupe_key, personal_owner_id, created_at, acknowledged_at
         ), outbox AS (
           -- Its deliveries, in the same statement: an alert is never raised without them, nor they without it.
           INSERT INTO alert_deliveries (id, alert_id, channel_id, next_attempt_at)
@@ -27,8 +27,8 @@ export function createAlertRepository({ prisma, sql }: Pick<Database, 'prisma' |
           JOIN alert_channels c ON c.workspace_id = $1 AND (COALESCE(cardinality(c.kinds), 0) = 0 OR i.kind = ANY(c.kinds))
         )
         SELECT i.id::text, i.provider_id::text AS "providerId", i.kind::text, i.severity::text, i.message, i.data, i.created_at AS "createdAt",
-          i.acknowledged_at AS "acknowledgedAt", d.personal_owner_id AS "personalOwnerId"
-        FROM inserted i JOIN d USING (dedupe_key)`,
+          i.acknowledged_at AS "acknowledgedAt", i.personal_owner_id AS "personalOwnerId"
+        FROM inserted i`,
         [
           workspaceId,
           drafts.map((d) => d.providerId),
@@ -40,6 +40,16 @@ export function createAlertRepository({ prisma, sql }: Pick<Database, 'prisma' |
           at,
           drafts.map((d) => d.personalOwnerId ?? null),
         ],
+      );
+    },
+
+    /** The workspace's alerts raised at or after `from`, oldest first, `limit` at most, shaped for subscribers. */
+    since(workspaceId: string, from: Date, limit: number): Promise<AlertEvent[]> {
+      return sql.query<AlertEvent>(
+        `SELECT id::text, provider_id::text AS "providerId", kind::text, severity::text, message, data, created_at AS "createdAt",
+          acknowledged_at AS "acknowledgedAt", personal_owner_id AS "personalOwnerId"
+        FROM alerts WHERE workspace_id = $1 AND created_at >= $2 ORDER BY created_at, id LIMIT $3`,
+        [workspaceId, from, limit],
       );
     },
 

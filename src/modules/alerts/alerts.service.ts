@@ -1,7 +1,11 @@
 // Alerts: one row per (workspace, dedupe key), so an event raises exactly one
 // alert however many calls or instances race to it; published after the insert
 // commits, to the workspace's ADMIN and OWNER subscribers on every instance, and
-// to the member whose personal provider it is about.
+// to the member whose personal provider it is about. What the bus lost while
+// Redis was away is filled from the table when it is back, and a subscriber
+// gets each alert once either way.
+
+import { FixedBuffer, Repeater } from 'graphql-yoga';
 import { roleAtLeast, type Viewer } from '../../auth/viewer.js';
 import { NotFoundError } from '../../errors.js';
 import type { AlertKind, Severity } from '../../generated/prisma/enums.js';
@@ -23,7 +27,36 @@ export interface AlertDraft {
   personalOwnerId?: string | null;
 }
 
-export function createAlertService(repository: AlertRepository, pubsub: GatewayPubSub, clock: () => Date, metrics: Pick<Metrics, 'alertRaised'>) {
+/** Instances' clocks differ: a fill reaches back this much before the outage began (the ids already seen are skipped). */
+const FILL_MARGIN_MS = 60_000;
+/** Alerts filled per workspace after one outage at most (the unique dedupe keys bound them per period anyway). */
+const FILL_LIMIT = 1_000;
+/** The ids a subscriber remembers having been given, to give none twice; far more than one outage's fill. */
+const SEEN_IDS = 5_000;
+
+/** Ids in the order they were added, the oldest forgotten past `max`; `add` is false for one already there. */
+function recentIds(max: number) {
+  const ids = new Set<string>();
+  return {
+    add(id: string): boolean {
+      if (ids.has(id)) return false;
+      ids.add(id);
+      if (ids.size > max) ids.delete(ids.values().next().value!);
+      return true;
+    },
+  };
+}
+
+export function createAlertService(
+  repository: AlertRepository,
+  pubsub: GatewayPubSub,
+  clock: () => Date,
+  metrics: Pick<Metrics, 'alertRaised'>,
+  onUnexpected: (error: unknown) => void,
+) {
+  /** This instance's open subscriptions by workspace: what a fill after an outage delivers to. */
+  const subscribers = new Map<string, Set<(alert: AlertEvent) => void>>();
+
   return {
     /** Writes the drafts that are new for their dedupe key and publishes those; returns how many were new. */
     async raise(workspaceId: string, drafts: AlertDraft[]): Promise<number> {
@@ -51,11 +84,45 @@ export function createAlertService(repository: AlertRepository, pubsub: GatewayP
       return alert;
     },
 
-    /** ADMIN and OWNER hear every alert of the workspace; a member those about their own personal providers. */
-    async *subscribe(viewer: Viewer, signal: AbortSignal): AsyncGenerator<AlertEvent> {
+    /**
+     * ADMIN and OWNER hear every alert of the workspace; a member those about their own personal providers. Each
+     * once: from the bus, or from a fill after an outage, whichever comes first.
+     */
+    subscribe(viewer: Viewer, signal: AbortSignal): AsyncIterable<AlertEvent> {
       const everything = roleAtLeast(viewer.role, 'ADMIN');
-      for await (const alert of untilAborted(pubsub.subscribe('alert:raised', viewer.workspaceId), signal)) {
-        if (everything || alert.personalOwnerId === viewer.userId) yield alert;
+      const seen = recentIds(SEEN_IDS);
+      return new Repeater<AlertEvent>(async (push, stop) => {
+        const deliver = (alert: AlertEvent) => {
+          if ((everything || alert.personalOwnerId === viewer.userId) && seen.add(alert.id)) void push(alert);
+        };
+        const open = subscribers.get(viewer.workspaceId) ?? new Set();
+        subscribers.set(viewer.workspaceId, open.add(deliver));
+        const live = untilAborted(pubsub.subscribe('alert:raised', viewer.workspaceId), signal);
+        void (async () => {
+          for await (const alert of live) deliver(alert);
+          stop();
+        })();
+        await stop;
+        open.delete(deliver);
+        if (open.size === 0) subscribers.delete(viewer.workspaceId);
+        await live.return?.();
+      }, new FixedBuffer(FILL_LIMIT));
+    },
+
+    /**
+     * The bus was away from `since` (on this instance or another): alerts published meanwhile may not have reached
+     * this instance's subscribers. Delivers the workspaces' alerts raised since (those a subscriber was given already
+     * are skipped).
+     */
+    async fillSince(since: Date): Promise<void> {
+      const from = new Date(since.getTime() - FILL_MARGIN_MS);
+      for (const [workspaceId, open] of subscribers) {
+        try {
+          const alerts = await repository.since(workspaceId, from, FILL_LIMIT);
+          for (const alert of alerts) for (const deliver of open) deliver(alert);
+        } catch (error) {
+          onUnexpected(error);
+        }
       }
     },
   };
