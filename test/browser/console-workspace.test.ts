@@ -43,13 +43,16 @@ describe.skipIf(!hasChromium)('the console’s settings, agents and API keys in 
   let context: BrowserContext;
   let page: Page;
   let token: string;
+  let memberToken: string;
   let mainId: string;
   let claudeId: string;
   let cappedId: string;
 
   beforeAll(async () => {
     [gw, sim] = await Promise.all([startTestServer({ CHAT_RETRY_BASE_MS: '5', CREDENTIAL_CHANGES_PER_HOUR: '1000' }), startSimulator()]);
-    ({ token } = await newOwner(gw));
+    const owner = await newOwner(gw);
+    token = owner.token;
+    memberToken = await gw.token(owner.workspace.claims('member'));
     ({ id: mainId } = await addSimProvider(gw, sim, token, { label: 'Main OpenAI', priority: 1 }));
     ({ id: claudeId } = await addSimProvider(gw, sim, token, { kind: 'ANTHROPIC', label: 'Backup Claude', priority: 2 }));
     // A provider whose daily limit leaves no room: the route preview shows it skipped, with why.
@@ -187,7 +190,11 @@ describe.skipIf(!hasChromium)('the console’s settings, agents and API keys in 
     const answer = await openai.chat.completions.create({ model: 'auto', messages: HELLO });
     expect(answer.choices[0]?.message.content).toBeTruthy();
 
-    // After a reload the secret is gone from the page: only its prefix is listed, with the key's usage.
+    // Leaving the panel forgets the secret; so does a reload: only its prefix is listed, with the key's usage.
+    await openTab('agents');
+    expect(await page.inputValue('#apikey-secret')).toBe('');
+    await openTab('apikeys');
+    expect(await page.isHidden('#apikey-created')).toBe(true);
     await page.reload();
     await page.waitForSelector('#providers-table tbody tr');
     await openTab('apikeys');
@@ -207,5 +214,29 @@ describe.skipIf(!hasChromium)('the console’s settings, agents and API keys in 
     await expect.poll(() => page.textContent('#apikeys-status')).toBe('ci bot revoked');
     await expect.poll(() => row.locator('td.actions').textContent()).toMatch(/^Revoked /);
     await expect(openai.chat.completions.create({ model: 'auto', messages: HELLO })).rejects.toBeInstanceOf(OpenAI.AuthenticationError);
+  });
+
+  it("shows a member the workspace's settings read-only, the route preview, and lets them create only keys acting as themselves", async () => {
+    const member = await context.newPage();
+    await member.goto(`${gw.url}/console/`);
+    await member.fill('#sign-in-form textarea', memberToken);
+    await member.click('#sign-in-form button[type=submit]');
+    await member.waitForSelector('#providers-table tbody tr');
+    await member.click('nav button[data-tab=settings]');
+    await member.waitForSelector('#settings-form input[name=timezone]');
+    expect(await member.isVisible('#settings-read-only')).toBe(true);
+    expect(await member.isHidden('#settings-save')).toBe(true);
+    expect(await member.inputValue('#settings-form input[name=timezone]')).toBe('Europe/Paris');
+    expect(await member.isDisabled('#settings-form input[name=timezone]')).toBe(true);
+
+    await member.click('nav button[data-tab=agents]');
+    expect(await member.isHidden('#agent-form')).toBe(true);
+    await expect.poll(() => member.locator('#route-candidates li').first().textContent()).toContain('Main OpenAI · gpt-4o-mini (workspace default)');
+
+    await member.click('nav button[data-tab=apikeys]');
+    // ADMIN+ see every key of the workspace, members their own: the owner's revoked key is not listed.
+    await expect.poll(() => member.textContent('#apikeys-table tbody')).toContain('No API key yet');
+    expect(await member.$$eval('#apikey-form select[name=principal] option', (options) => options.map((option) => (option as HTMLOptionElement).value))).toEqual(['MEMBER']);
+    await member.close();
   });
 });

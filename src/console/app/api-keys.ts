@@ -187,10 +187,11 @@ export function apiKeysPanel(api: Api, isAdmin: boolean) {
   byId('apikey-copy').addEventListener('click', () => void copy());
   byId('apikey-done').addEventListener('click', forgetSecret);
 
-  return {
-    show: async () => {
-      forgetSecret();
-      await load();
-    },
-  };
+  // Leaving the panel for another tab forgets the secret too.
+  byId('tabs').addEventListener('click', (event) => {
+    const tab = (event.target as HTMLElement).closest<HTMLElement>('[data-tab]');
+    if (tab && tab.dataset.tab !== 'apikeys') forgetSecret();
+  });
+
+  return { show: () => load() };
 }
