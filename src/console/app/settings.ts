@@ -37,7 +37,7 @@ interface Field {
   name: Name;
   label: string;
   control: Control;
-  /** What an empty field means. */
+  /** What an empty field means; without it the field cannot be emptied (the API keeps its value). */
   empty?: string;
   step?: string;
 }
@@ -134,6 +134,7 @@ export function settingsPanel(api: Api, isAdmin: boolean) {
 
   async function load(): Promise<void> {
     errors.clear();
+    status.textContent = '';
     try {
       const result = await api.request(ConsoleSettings);
       providers = result.providers;
@@ -148,8 +149,15 @@ export function settingsPanel(api: Api, isAdmin: boolean) {
     if (!saved) return;
     errors.clear();
     status.textContent = '';
-    const changed = FIELDS.filter((field) => read(field) !== saved![field.name]);
-    if (changed.length === 0) return void (status.textContent = 'Nothing changed');
+    const changed = FIELDS.filter((field) => {
+      const value = read(field);
+      return value !== saved![field.name] && (value !== null || field.empty !== undefined);
+    });
+    if (changed.length === 0) {
+      draw(saved);
+      status.textContent = 'Nothing changed';
+      return;
+    }
     const input = Object.fromEntries(changed.map((field) => [field.name, read(field)])) as PreferencesInput;
     try {
       const { updatePreferences } = await api.request(SaveSettings, { input });
