@@ -207,7 +207,7 @@ describe.skipIf(!hasChromium)('the console’s settings, agents and API keys in 
     expect(await row.locator('td.today').textContent()).toBe(`${used.toLocaleString('en-US')} / 100,000 tokens`);
     expect(await row.locator('td.month').textContent()).toMatch(/^\$[\d.]+ \/ \$5\.00$/);
     expect(await row.locator('td.last-used').textContent()).not.toBe('never');
-    expect(await row.textContent()).toContain('Service (a workspace program, member role)');
+    expect(await row.textContent()).toContain('Service key (a workspace program, member role) · by owner-');
     await snap('04-apikeys');
 
     await row.locator('button', { hasText: 'Revoke' }).click();

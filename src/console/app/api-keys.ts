@@ -12,7 +12,7 @@ const ConsoleApiKeys = graphql(`
     apiKeys(first: 50, after: $after) {
       edges {
         node {
-          id name prefix principal agent allowedModels dailyTokenLimit monthlyBudgetUsd requestsPerMinute
+          id name prefix principal createdBy agent allowedModels dailyTokenLimit monthlyBudgetUsd requestsPerMinute
           tokensUsedToday spendThisMonthUsd createdAt lastUsedAt expiresAt revokedAt
         }
       }
@@ -35,7 +35,7 @@ const RevokeKey = graphql(`
 
 type ApiKey = ConsoleApiKeysQuery['apiKeys']['edges'][number]['node'];
 
-const PRINCIPALS: Record<ApiKeyPrincipal, string> = { MEMBER: 'Acts as its creator', SERVICE: 'Service (a workspace program, member role)' };
+const PRINCIPALS: Record<ApiKeyPrincipal, string> = { MEMBER: 'Member key (acts as its creator)', SERVICE: 'Service key (a workspace program, member role)' };
 
 export function apiKeysPanel(api: Api, isAdmin: boolean) {
   const rows = byId('apikeys-table').querySelector('tbody')!;
@@ -90,7 +90,7 @@ export function apiKeysPanel(api: Api, isAdmin: boolean) {
         'td',
         { data: { label: 'Key' } },
         h('strong', {}, key.name),
-        h('div', { class: 'muted' }, PRINCIPALS[key.principal], key.agent ? ` · agent ${key.agent}` : ''),
+        h('div', { class: 'muted' }, PRINCIPALS[key.principal], ` · by ${key.createdBy}`, key.agent ? ` · agent ${key.agent}` : ''),
         key.allowedModels && h('div', { class: 'muted' }, `Models: ${key.allowedModels.join(', ')}`),
       ),
       h('td', { class: 'key', data: { label: 'Secret' } }, `${key.prefix}••••`),
