@@ -1,12 +1,15 @@
 // The console's entry: sign in with a pasted token (kept in this tab's
 // sessionStorage only), then the panels, each loading when it is shown.
+import { agentsPanel } from './agents.js';
 import { alertsPanel } from './alerts.js';
 import { type Api, createApi } from './api.js';
+import { apiKeysPanel } from './api-keys.js';
 import { chatPanel } from './chat.js';
 import { byId, showError } from './dom.js';
 import { graphql } from './generated/gql.js';
 import { modelsPanel } from './models.js';
 import { providersPanel } from './providers.js';
+import { settingsPanel } from './settings.js';
 import { usagePanel } from './usage.js';
 
 const Viewer = graphql(`
@@ -52,6 +55,9 @@ function openPanels(api: Api, isAdmin: boolean): void {
     models: modelsPanel(api),
     alerts,
     chat,
+    settings: settingsPanel(api, isAdmin),
+    agents: agentsPanel(api, isAdmin),
+    apikeys: apiKeysPanel(api, isAdmin),
   };
   const tabs = [...byId('tabs').querySelectorAll<HTMLButtonElement>('button[data-tab]')];
   const show = (name: string) => {
