@@ -13,7 +13,7 @@ import type { Simulator } from '../../src/simulator/simulator.js';
 import { graphql } from '../generated/gql.js';
 import { addSimProvider, userMessage } from '../testkit/chat.js';
 import { Chat } from '../testkit/documents.js';
-import { disposeAll, newOwner, startSimulator, startTestServer, type TestServer } from '../testkit/server.js';
+import { disposeAll, newOwner, newWorkspace, startSimulator, startTestServer, type TestServer } from '../testkit/server.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = path.resolve(import.meta.dirname, '../../test-artifacts/console');
@@ -205,5 +205,36 @@ describe.skipIf(!hasChromium)('the usage, providers and models panels in Chromiu
     await snap('07-models-embeddings');
     await page.selectOption('#models-controls select[name=capability]', '');
     await narrow('08-models-narrow');
+  });
+
+  it('tells a member of a workspace without keys what to do, and shows them only their own usage', async () => {
+    const workspace = newWorkspace();
+    const member = await gw.token(workspace.claims('member', 'mia'));
+    const { data } = await gw.execute(PlatformProviders, {}, { token: member });
+    const platform = data!.providers.find((provider) => provider.scope === 'PLATFORM')!;
+    expect((await gw.execute(Chat, { input: { providerId: platform.id, messages: userMessage(), agent: 'notes' } }, { token: member })).errors).toBeUndefined();
+    const memberPage = await browser.newPage({ viewport: WIDE });
+    try {
+      await memberPage.goto(`${gw.url}/console/`);
+      await memberPage.fill('#sign-in-form textarea', member);
+      await memberPage.click('#sign-in-form button[type=submit]');
+      await memberPage.waitForSelector('#providers-table tbody tr');
+      expect(await memberPage.textContent('#providers-empty')).toMatch(
+        /^No keys of your own yet: calls go to the operator's platform providers.*Ask an admin to add a workspace key/,
+      );
+      expect(await memberPage.textContent('#platform-quota')).toMatch(/1 of 20 calls used .*19 left/);
+      expect(await memberPage.inputValue('#add-provider-form select[name=scope]')).toBe('PERSONAL');
+      await memberPage.screenshot({ path: path.join(ARTIFACTS, 'usage-09-member-providers.png'), fullPage: true });
+      await memberPage.click('nav button[data-tab=usage]');
+      await expect.poll(() => memberPage.textContent('#usage-totals')).toMatch(/^1 request \(0 failed\)/);
+      expect(await memberPage.locator('#usage-log tbody tr').count()).toBe(1);
+      // Grouping and filtering by person are an admin's: a member's usage is their own.
+      expect(await memberPage.isHidden('#usage-log th[data-admin]')).toBe(true);
+      expect(await memberPage.isHidden('#usage-controls label[data-admin]')).toBe(true);
+      expect(await memberPage.locator('#usage-log tbody tr td').count()).toBe(7);
+      await memberPage.screenshot({ path: path.join(ARTIFACTS, 'usage-10-member-usage.png'), fullPage: true });
+    } finally {
+      await memberPage.close();
+    }
   });
 });

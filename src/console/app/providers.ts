@@ -86,15 +86,22 @@ export function providersPanel(api: Api, isAdmin: boolean, onChange: (providers:
       listError.textContent = '';
       rows.replaceChildren(...providers.map(row));
       table.hidden = providers.length === 0;
-      empty.hidden = providers.length > 0;
-      empty.textContent = isAdmin
-        ? 'No providers yet. Add a key below: an OpenAI, Anthropic or Gemini key, or any OpenAI-compatible endpoint with its base URL. Chats, embeddings and the playground route to it at once.'
-        : 'No providers you can use yet. Ask an admin to add a workspace key, or add a personal key of your own below.';
+      showEmptyState(providers);
       showQuota(platformQuota ?? null);
       onChange(providers);
     } catch (error) {
       showError(listError, error);
     }
+  }
+
+  /** Says what to do while the workspace has no key of its own (the operator's platform providers may still answer). */
+  function showEmptyState(providers: Provider[]): void {
+    const platformOnly = providers.length > 0;
+    empty.hidden = providers.some((provider) => provider.scope !== 'PLATFORM');
+    const add = isAdmin
+      ? 'Add a key below: an OpenAI, Anthropic or Gemini key, or any OpenAI-compatible endpoint with its base URL; chats and embeddings route to it at once.'
+      : 'Ask an admin to add a workspace key, or add a personal key of your own below.';
+    empty.textContent = platformOnly ? `No keys of your own yet: calls go to the operator's platform providers, within the quota above. ${add}` : `No providers yet. ${add}`;
   }
 
   function showQuota(platform: Quota | null): void {

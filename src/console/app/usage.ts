@@ -78,7 +78,7 @@ export function usagePanel(api: Api, isAdmin: boolean) {
   const older = byId<HTMLButtonElement>('usage-log-older');
   const exportStatus = byId('usage-export-status');
   // A member's report holds only their own calls: grouping or filtering by person is an admin's question.
-  for (const field of controls.querySelectorAll<HTMLElement>('[data-admin]')) field.hidden = !isAdmin;
+  for (const field of byId('panel-usage').querySelectorAll<HTMLElement>('[data-admin]')) field.hidden = !isAdmin;
 
   let timeZone = 'UTC';
   let labels = new Map<string, string>();
