@@ -43,6 +43,7 @@ const ConsoleUsageEvents = graphql(`
 `);
 
 const LOG_PAGE_SIZE = 25;
+const LIST_FILTERS = ['providerIds', 'models', 'agents', 'operations', 'userIds'] as const;
 const COLOURS = ['#2f5bd3', '#e07b39', '#1b9e77', '#a23b72', '#7a8b99', '#d4a017', '#5b3fd3', '#c0392b'];
 const STATUS_NAMES: Record<UsageStatus, string> = {
   SUCCEEDED: 'Succeeded',
@@ -223,14 +224,8 @@ export function usagePanel(api: Api, isAdmin: boolean) {
       params.set('groupBy', view.groupBy);
       params.set('bucket', view.bucket);
     }
-    const lists: Array<[string, readonly string[] | null | undefined]> = [
-      ['providerIds', view.filter.providerIds as string[] | undefined],
-      ['models', view.filter.models],
-      ['agents', view.filter.agents],
-      ['operations', view.filter.operations],
-      ['userIds', view.filter.userIds as string[] | undefined],
-    ];
-    for (const [name, values] of lists) for (const value of values ?? []) params.append(name, value);
+    // The export takes the filter's lists as repeated parameters of the same names.
+    for (const name of LIST_FILTERS) for (const value of view.filter[name] ?? []) params.append(name, String(value));
     if (view.filter.success != null) params.set('success', String(view.filter.success));
     exportStatus.textContent = 'Exporting…';
     try {

@@ -49,7 +49,7 @@ export function createUsageService(repository: UsageRepository, preferences: Pre
   /** Members only ever see their own calls. */
   const ownerFilter = (viewer: Viewer) => (roleAtLeast(viewer.role, 'ADMIN') ? undefined : viewer.userId);
 
-  /** A provider id the viewer may not name is NOT_FOUND, as it is everywhere else (not an empty result). */
+  /** A filter within its bounds; a provider id the viewer may not name is NOT_FOUND, as it is everywhere else (not an empty result). */
   async function checkFilter(viewer: Viewer, filter: UsageFilter | null | undefined): Promise<void> {
     validateFilter(filter);
     if (!filter?.providerIds?.length) return;
