@@ -29,6 +29,7 @@ import { createSessionRepository } from './modules/chat/session.repository.js';
 import { createSessionService } from './modules/chat/session.service.js';
 import { createHealthRepository } from './modules/health/health.repository.js';
 import { createHealthService } from './modules/health/health.service.js';
+import { createPlatformQuotaService } from './modules/limits/platform-quota.service.js';
 import { createPreferencesRepository } from './modules/preferences/preferences.repository.js';
 import { createPreferencesService } from './modules/preferences/preferences.service.js';
 import { createAdapters } from './modules/providers/adapters/adapters.js';
@@ -158,6 +159,13 @@ export function createServices({ config, db, bus, logger, clock = () => new Date
     apiKeyUses,
     apiKeyRevoked,
     preferences,
+    platformQuota: createPlatformQuotaService({
+      sql: db.sql,
+      offered: config.platformProviders.length > 0,
+      monthlyRequests: config.platformMonthlyRequests,
+      timezone: async (workspaceId) => (await preferences.read(workspaceId)).timezone,
+      clock,
+    }),
     routes,
     sessions,
     chat: createChatService(callDeps),

@@ -73,7 +73,7 @@ describe.skipIf(!hasChromium)('the console in Chromium', () => {
     const row = page.locator('#providers-table tr', { hasText: 'Browser OpenAI' });
     await row.waitFor();
     expect(await row.locator('td.key').textContent()).toBe('••••cdef');
-    expect(await row.locator('.status').textContent()).toBe('ACTIVE');
+    expect(await row.locator('.status').textContent()).toBe('Active');
     expect(await row.locator('td.today').textContent()).toContain('0 / 100,000 tokens');
     // The key was typed into a password field and the form was reset: it is nowhere in the page.
     expectNoSecret(await page.content(), newKey);
@@ -168,7 +168,7 @@ describe.skipIf(!hasChromium)('the console in Chromium', () => {
     await page.fill('#models-controls input[name=maxInputPrice]', '1');
     await expect.poll(() => page.locator('#models-table tbody tr').count()).toBeLessThan(all);
     await page.selectOption('#models-controls select[name=tier]', 'PREMIUM');
-    await expect.poll(() => page.textContent('#models-count')).toMatch(/^\d+ of \d+ models$/);
+    await expect.poll(() => page.textContent('#models-count')).toMatch(/^Models 1–\d+ of \d+/);
     await snap('06-models');
   });
 

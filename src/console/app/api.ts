@@ -29,6 +29,8 @@ export interface Api {
     variables: TVariables,
     handlers: { onData(data: TResult): void; onEnd?(error?: ApiError): void },
   ): () => void;
+  /** A file the gateway serves to the same token (the CSV export): its body and the name it suggests. */
+  download(pathAndQuery: string): Promise<{ blob: Blob; filename: string }>;
   close(): void;
 }
 
@@ -65,6 +67,16 @@ export function createApi(token: string, origin = location.origin): Api {
           complete: () => onEnd?.(),
         },
       );
+    },
+    async download(pathAndQuery) {
+      const response = await fetch(`${origin}${pathAndQuery}`, { headers: { authorization } });
+      if (!response.ok) {
+        // Refusals come as a GraphQL-style error body with its code.
+        const body = (await response.json().catch(() => ({}))) as FormattedExecutionResult;
+        throw body.errors?.length ? ApiError.from(body.errors) : new ApiError(`The gateway answered ${response.status}`, 'INTERNAL');
+      }
+      const filename = /filename="([^"]+)"/.exec(response.headers.get('content-disposition') ?? '')?.[1] ?? 'export.csv';
+      return { blob: await response.blob(), filename };
     },
     close: () => void sockets?.dispose(),
   };

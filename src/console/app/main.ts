@@ -50,8 +50,8 @@ function openPanels(api: Api, isAdmin: boolean): void {
   const chat = chatPanel(api);
   const alerts = alertsPanel(api, () => current === 'alerts');
   const panels: Record<string, { show(): Promise<void> | void }> = {
-    providers: providersPanel(api, (providers) => chat.setProviders(providers)),
-    usage: usagePanel(api),
+    providers: providersPanel(api, isAdmin, (providers) => chat.setProviders(providers)),
+    usage: usagePanel(api, isAdmin),
     models: modelsPanel(api),
     alerts,
     chat,

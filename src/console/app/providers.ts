@@ -1,25 +1,11 @@
-// Providers: masked keys, status, health and today's usage against the limit;
-// add, test, rotate and delete a key.
+// Providers: masked keys, a status badge that agrees with the health figures,
+// today's usage against the limit and the platform quota; add, test, rotate and
+// delete a key.
 import type { Api } from './api.js';
-import { byId, formatTokens, formatUsd, formFields, h, showError } from './dom.js';
+import { byId, formatTokens, formatUsd, formFields, h, plural, showError } from './dom.js';
 import { graphql } from './generated/gql.js';
-import type { ConsoleProvidersQuery, ProviderKind } from './generated/graphql.js';
-
-// Every kind the schema has: a kind added to the schema and left out here fails typecheck.
-const KIND_SET = {
-  OPENAI: true,
-  ANTHROPIC: true,
-  GEMINI: true,
-  DEEPSEEK: true,
-  OPENROUTER: true,
-  XAI: true,
-  GROQ: true,
-  MISTRAL: true,
-  TOGETHER: true,
-  OLLAMA: true,
-  OPENAI_COMPATIBLE: true,
-} satisfies Record<ProviderKind, true>;
-export const PROVIDER_KINDS = Object.keys(KIND_SET) as ProviderKind[];
+import type { ConsoleProvidersQuery, ProviderKind, ProviderScope } from './generated/graphql.js';
+import { type KindNames, kindNames } from './kinds.js';
 
 export const ConsoleProviders = graphql(`
   query ConsoleProviders {
@@ -28,6 +14,7 @@ export const ConsoleProviders = graphql(`
       dailyTokenLimit tokensUsedToday monthlyBudgetUsd spendThisMonthUsd
       health { status errorRate requestsInWindow latencyP50Ms lastError }
     }
+    platformQuota { month monthlyRequests requestsThisMonth requestsLeft }
   }
 `);
 
@@ -56,45 +43,101 @@ const DeleteKey = graphql(`
 `);
 
 type Provider = ConsoleProvidersQuery['providers'][number];
+type Quota = NonNullable<ConsoleProvidersQuery['platformQuota']>;
 
-export function providersPanel(api: Api, onChange: (providers: Provider[]) => void) {
-  const rows = byId('providers-table').querySelector('tbody')!;
+const SCOPE_NAMES: Record<ProviderScope, string> = { WORKSPACE: 'Workspace', PERSONAL: 'Personal', PLATFORM: 'Platform' };
+/** At or above this share of failed calls in the health window, an ACTIVE provider is shown as failing. */
+const FAILING_SHARE = 0.5;
+
+/**
+ * The badge a person reads: the stored status, corrected by the health figures. The status moves to DEGRADED
+ * only after enough calls fail; until then a provider failing every call is still ACTIVE, and must not look it.
+ */
+export function providerBadge(provider: Pick<Provider, 'health'>): { text: string; tone: 'ok' | 'warn' | 'bad' | 'off' } {
+  const { status, errorRate, requestsInWindow } = provider.health;
+  if (status === 'DISABLED') return { text: 'Disabled', tone: 'off' };
+  if (status === 'INVALID') return { text: 'Key refused', tone: 'bad' };
+  if (requestsInWindow > 0 && errorRate >= FAILING_SHARE) return { text: status === 'DEGRADED' ? 'Degraded · failing' : 'Failing', tone: 'bad' };
+  if (status === 'DEGRADED') return { text: 'Degraded', tone: 'warn' };
+  if (requestsInWindow > 0 && errorRate > 0) return { text: 'Active · some errors', tone: 'warn' };
+  return { text: 'Active', tone: 'ok' };
+}
+
+export function providersPanel(api: Api, isAdmin: boolean, onChange: (providers: Provider[]) => void) {
+  const table = byId('providers-table');
+  const rows = table.querySelector('tbody')!;
+  const empty = byId('providers-empty');
+  const quota = byId('platform-quota');
   const listError = byId('providers-error');
   const actionStatus = byId('provider-action');
   const addForm = byId<HTMLFormElement>('add-provider-form');
   const addError = byId('add-provider-error');
   const rotateForm = byId<HTMLFormElement>('rotate-form');
   let rotating: Provider | undefined;
-
-  byId<HTMLSelectElement>('add-provider-form')
-    .querySelector('select[name=kind]')!
-    .append(...PROVIDER_KINDS.map((kind) => h('option', { value: kind }, kind)));
+  let kinds: KindNames | undefined;
+  // Members add personal keys only: the workspace scope is an admin's.
+  if (!isAdmin) addForm.querySelector<HTMLSelectElement>('select[name=scope]')!.value = 'PERSONAL';
 
   async function load(): Promise<void> {
     try {
-      const { providers } = await api.request(ConsoleProviders);
+      const [names, { providers, platformQuota }] = await Promise.all([kindNames(api), api.request(ConsoleProviders)]);
+      if (!kinds) addForm.querySelector('select[name=kind]')!.append(...names.options());
+      kinds = names;
       listError.textContent = '';
       rows.replaceChildren(...providers.map(row));
+      table.hidden = providers.length === 0;
+      showEmptyState(providers);
+      showQuota(platformQuota ?? null);
       onChange(providers);
     } catch (error) {
       showError(listError, error);
     }
   }
 
+  /** Says what to do while the workspace has no key of its own (the operator's platform providers may still answer). */
+  function showEmptyState(providers: Provider[]): void {
+    const platformOnly = providers.length > 0;
+    empty.hidden = providers.some((provider) => provider.scope !== 'PLATFORM');
+    const add = isAdmin
+      ? 'Add a key below: an OpenAI, Anthropic or Gemini key, or any OpenAI-compatible endpoint with its base URL; chats and embeddings route to it at once.'
+      : 'Ask an admin to add a workspace key, or add a personal key of your own below.';
+    empty.textContent = platformOnly ? `No keys of your own yet: calls go to the operator's platform providers, within the quota above. ${add}` : `No providers yet. ${add}`;
+  }
+
+  function showQuota(platform: Quota | null): void {
+    quota.hidden = platform === null;
+    if (!platform) return;
+    const meter = h('meter', { title: `${Math.round((platform.requestsThisMonth / Math.max(1, platform.monthlyRequests)) * 100)}%` });
+    Object.assign(meter, { min: 0, max: platform.monthlyRequests, value: platform.requestsThisMonth, high: platform.monthlyRequests * 0.8 });
+    quota.replaceChildren(
+      h('strong', {}, 'Platform providers: '),
+      `${formatTokens(platform.requestsThisMonth)} of ${plural(platform.monthlyRequests, 'call')} used in ${platform.month}, `,
+      h('strong', { class: 'left' }, `${formatTokens(platform.requestsLeft)} left`),
+      meter,
+      platform.requestsLeft === 0 ? h('span', { class: 'muted' }, ' Add a key of your own to keep chatting this month.') : '',
+    );
+  }
+
   function row(provider: Provider): HTMLTableRowElement {
     const { health } = provider;
     const editable = provider.scope !== 'PLATFORM';
+    const badge = providerBadge(provider);
     return h(
       'tr',
       { data: { providerId: provider.id, label: provider.label } },
-      h('td', {}, h('strong', {}, provider.label), h('div', { class: 'muted' }, provider.kind, provider.defaultModel ? ` · ${provider.defaultModel}` : '')),
-      h('td', {}, provider.scope),
-      h('td', { class: 'key' }, provider.maskedKey || '—'),
-      h('td', {}, h('span', { class: `status status-${health.status}`, title: health.lastError ?? '' }, health.status)),
       h(
         'td',
-        { class: 'muted' },
-        `${Math.round(health.errorRate * 100)}% errors of ${health.requestsInWindow}`,
+        {},
+        h('strong', {}, provider.label),
+        h('div', { class: 'muted' }, kinds?.name(provider.kind) ?? provider.kind, provider.defaultModel ? ` · ${provider.defaultModel}` : ''),
+      ),
+      h('td', {}, SCOPE_NAMES[provider.scope]),
+      h('td', { class: 'key' }, provider.maskedKey || '—'),
+      h('td', {}, h('span', { class: `status tone-${badge.tone}`, title: health.lastError ?? '', data: { status: health.status } }, badge.text)),
+      h(
+        'td',
+        { class: 'muted health' },
+        health.requestsInWindow === 0 ? 'No calls lately' : `${Math.round(health.errorRate * 100)}% of ${plural(health.requestsInWindow, 'call')} failed`,
         health.latencyP50Ms === null || health.latencyP50Ms === undefined ? '' : ` · p50 ${Math.round(health.latencyP50Ms)} ms`,
       ),
       h('td', { class: 'today' }, todayUsage(provider)),

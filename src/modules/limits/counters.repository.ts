@@ -14,3 +14,9 @@ export async function readCounters(sql: Sql, scopes: string[], periods: string[]
   );
   return new Map(rows.map((row) => [`${row.scope}|${row.period}`, { tokens: row.tokens, costMicros: row.cost_micros }]));
 }
+
+/** The calls counted on a counter in a period (the platform quota counts calls, not tokens); zero when none was written. */
+export async function readRequests(sql: Sql, scope: string, period: string): Promise<number> {
+  const [row] = await sql.query<{ requests: bigint }>('SELECT requests FROM usage_counters WHERE scope = $1 AND period = $2', [scope, period]);
+  return Number(row?.requests ?? 0n);
+}

@@ -3,6 +3,8 @@ import { notFound } from '../../errors.js';
 import { CredentialType, ProviderKind, ProviderScope, ProviderStatus } from '../../generated/prisma/enums.js';
 import { builder } from '../../graphql/builder.js';
 import { microsToUsd } from '../../money.js';
+import type { PlatformQuota as Quota } from '../limits/platform-quota.service.js';
+import { KINDS, type KindSpec } from './kinds.js';
 import type { ProviderTestResult as TestResult } from './provider.service.js';
 import { SCOPE_MEANING } from './visibility.js';
 
@@ -67,6 +69,28 @@ const Provider = builder.prismaObject('Provider', {
   }),
 });
 
+const ProviderKindInfo = builder.objectRef<KindSpec & { kind: ProviderKind }>('ProviderKindInfo').implement({
+  description: 'A kind of provider as people name it, and what adding one needs',
+  fields: (t) => ({
+    kind: t.field({ type: ProviderKindEnum, resolve: (k) => k.kind }),
+    displayName: t.exposeString('displayName', { description: 'e.g. "OpenAI", "OpenAI-compatible"' }),
+    needsBaseUrl: t.boolean({ description: 'True when the kind has no usual endpoint: addProvider needs a baseUrl', resolve: (k) => k.defaultBaseUrl === null }),
+    defaultModel: t.exposeString('defaultModel'),
+    embeds: t.exposeBoolean('embeds', { description: 'The vendor has an embeddings API' }),
+  }),
+});
+
+const PlatformQuota = builder.objectRef<Quota>('PlatformQuota').implement({
+  description: "The workspace's calls through the operator's platform providers this month",
+  fields: (t) => ({
+    month: t.exposeString('month', { description: '"2026-11": the month counted, in the workspace\'s time zone' }),
+    monthlyRequests: t.exposeInt('monthlyRequests', { description: 'Calls a month the operator allows each workspace' }),
+    requestsThisMonth: t.exposeInt('requestsThisMonth'),
+    // A quota lowered by the operator may sit below what was already counted: nothing is left, never a negative number.
+    requestsLeft: t.int({ resolve: (q) => Math.max(0, q.monthlyRequests - q.requestsThisMonth) }),
+  }),
+});
+
 const ProviderTestResult = builder.objectRef<TestResult>('ProviderTestResult').implement({
   fields: (t) => ({
     ok: t.exposeBoolean('ok'),
@@ -111,6 +135,17 @@ builder.queryFields((t) => ({
     type: [Provider],
     description: "The workspace's providers and the caller's personal ones",
     resolve: (_root, _args, context) => context.services.providers.list(context.viewer),
+  }),
+  providerKinds: t.withAuth({ authenticated: true }).field({
+    type: [ProviderKindInfo],
+    description: 'Every kind addProvider takes, with its display name',
+    resolve: () => Object.entries(KINDS).map(([kind, spec]) => ({ ...spec, kind: kind as ProviderKind })),
+  }),
+  platformQuota: t.withAuth({ authenticated: true }).field({
+    type: PlatformQuota,
+    nullable: true,
+    description: "The workspace's use of the platform providers this month; null when the operator offers none",
+    resolve: (_root, _args, context) => context.services.platformQuota.read(context.viewer),
   }),
   provider: t.withAuth({ authenticated: true }).field({
     type: Provider,

@@ -1,4 +1,6 @@
-// GET /export/usage.csv?from=&to=[&groupBy=PROVIDER,MODEL&bucket=DAY]
+// GET /export/usage.csv?from=&to=[&groupBy=PROVIDER,MODEL&bucket=DAY][&agents=a&agents=b…&success=true]
+// The filter is the GraphQL UsageFilter's, one parameter per value (providerIds,
+// models, agents, operations, userIds; success=true|false).
 // Without groupBy: one line per ledger row, read in pages and written as the
 // client takes them (constant memory at any size). With groupBy: the report's
 // zero-filled series, one line per bucket and group, read a page of buckets at
@@ -13,7 +15,7 @@ import type { Authenticate, Authentication } from '../../auth/authenticate.js';
 import { AppError, BadUserInputError, type ErrorCode } from '../../errors.js';
 import type { Logger } from '../../logging/logger.js';
 import { microsToUsd } from '../../money.js';
-import { type Bucket, DIMENSIONS, type Dimension } from './report.js';
+import { type Bucket, DIMENSIONS, type Dimension, type UsageFilter } from './report.js';
 import type { UsageService } from './usage.service.js';
 
 export interface CsvExportDeps {
@@ -44,6 +46,7 @@ const EVENT_HEADER = [
   'duration_ms',
   'ttft_ms',
   'error_code',
+  'fallback_from_id',
 ];
 const TOTALS_HEADER = ['requests', 'failed_requests', 'prompt_tokens', 'completion_tokens', 'total_tokens', 'cost_usd', 'avg_duration_ms'];
 const BUCKETS: readonly Bucket[] = ['HOUR', 'DAY', 'WEEK', 'MONTH'];
@@ -87,7 +90,7 @@ export async function exportUsageCsv(req: IncomingMessage, res: ServerResponse, 
   try {
     if (query.groupBy) {
       // Refusals (bounds) happen before the first byte.
-      const { dims, pages } = await deps.usage.seriesPages(viewer, { from: query.from, to: query.to, groupBy: query.groupBy, bucket: query.bucket });
+      const { dims, pages } = await deps.usage.seriesPages(viewer, { from: query.from, to: query.to, groupBy: query.groupBy, bucket: query.bucket, filter: query.filter });
       start(res, query);
       await write(res, csvLine(['bucket_start', ...dims.map((d) => d.toLowerCase()), ...TOTALS_HEADER]));
       for await (const page of pages) {
@@ -108,9 +111,10 @@ export async function exportUsageCsv(req: IncomingMessage, res: ServerResponse, 
         await write(res, lines.join(''));
       }
     } else {
+      const pages = await deps.usage.eventPages(viewer, { from: query.from, to: query.to, filter: query.filter });
       start(res, query);
       await write(res, csvLine(EVENT_HEADER));
-      for await (const page of deps.usage.allEvents(viewer, { from: query.from, to: query.to })) {
+      for await (const page of pages) {
         if (stop.signal.aborted) return;
         const lines = page.map((e) =>
           csvLine([
@@ -135,6 +139,7 @@ export async function exportUsageCsv(req: IncomingMessage, res: ServerResponse, 
             e.durationMs,
             e.ttftMs,
             e.errorCode,
+            e.fallbackFromId,
           ]),
         );
         await write(res, lines.join(''));
@@ -172,7 +177,26 @@ function parseQuery(params: URLSearchParams) {
   }
   const bucket = (params.get('bucket') ?? 'DAY').toUpperCase() as Bucket;
   if (!BUCKETS.includes(bucket)) throw new BadUserInputError(`bucket takes ${BUCKETS.join(', ')}`, 'bucket');
-  return { from, to, groupBy, bucket };
+  return { from, to, groupBy, bucket, filter: parseFilter(params) };
+}
+
+const FILTER_LISTS = ['providerIds', 'models', 'agents', 'operations', 'userIds'] as const;
+const MAX_FILTER_VALUE_LENGTH = 200;
+
+/** The UsageFilter from repeated parameters; the service bounds how many values a list may have. */
+function parseFilter(params: URLSearchParams): UsageFilter | undefined {
+  const filter: { -readonly [K in keyof UsageFilter]: UsageFilter[K] } = {};
+  for (const name of FILTER_LISTS) {
+    const values = params.getAll(name);
+    if (values.some((value) => value.length > MAX_FILTER_VALUE_LENGTH)) throw new BadUserInputError(`${name} values are at most ${MAX_FILTER_VALUE_LENGTH} characters`, name);
+    if (values.length) filter[name] = values;
+  }
+  const success = params.get('success');
+  if (success !== null) {
+    if (success !== 'true' && success !== 'false') throw new BadUserInputError('success takes true or false', 'success');
+    filter.success = success === 'true';
+  }
+  return Object.keys(filter).length ? filter : undefined;
 }
 
 function start(res: ServerResponse, query: { from: Date; to: Date }) {

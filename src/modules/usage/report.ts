@@ -17,6 +17,8 @@ export interface UsageFilter {
   models?: readonly string[] | null;
   agents?: readonly string[] | null;
   operations?: readonly string[] | null;
+  /** Admins narrowing to some people; a member's calls are their own whatever this says. */
+  userIds?: readonly string[] | null;
   success?: boolean | null;
 }
 
@@ -120,6 +122,7 @@ export function filterConditions(filter: UsageFilter | null | undefined, on: key
     ['MODEL', filter?.models],
     ['AGENT', filter?.agents],
     ['OPERATION', filter?.operations],
+    ['USER', filter?.userIds],
   ];
   for (const [dimension, list] of lists) if (list?.length) conditions.push(`${column[dimension]} = ANY(${param(list)}::text[])`);
   if (filter?.success != null) conditions.push(filter.success ? `status = 'SUCCEEDED'` : `status <> 'SUCCEEDED'`);
@@ -136,14 +139,19 @@ export function checkRange(range: { from: Date; to: Date }): void {
   if (!(range.from < range.to)) throw new BadUserInputError('range.from must be before range.to', 'range');
 }
 
+/** A filter's lists are bounded wherever one is read: reports, events and the CSV export. */
+export function validateFilter(filter: UsageFilter | null | undefined): void {
+  for (const [field, values] of Object.entries(filter ?? {})) {
+    if (Array.isArray(values) && values.length > MAX_FILTER_VALUES) throw new BadUserInputError(`At most ${MAX_FILTER_VALUES} values per filter`, `filter.${field}`);
+  }
+}
+
 export function validateReport(query: ReportQuery): void {
   checkRange(query);
   const buckets = (query.to.getTime() - query.from.getTime()) / 3_600_000 / BUCKET_HOURS[query.bucket];
   if (buckets > MAX_BUCKETS)
     throw boundExceeded('buckets', `At most ${MAX_BUCKETS.toLocaleString('en-US')} buckets per report: choose a larger bucket or a shorter range`, 'bucket');
-  for (const [field, values] of Object.entries(query.filter ?? {})) {
-    if (Array.isArray(values) && values.length > MAX_FILTER_VALUES) throw new BadUserInputError(`At most ${MAX_FILTER_VALUES} values per filter`, `filter.${field}`);
-  }
+  validateFilter(query.filter);
 }
 
 /** True when `at` is the first instant of a day in `timeZone`. */
@@ -166,6 +174,7 @@ export function rollupCanAnswer(query: ReportQuery): boolean {
     query.groupBy.every((d) => ROLLUP_DIMENSIONS.includes(d)) &&
     !filter.agents?.length &&
     !filter.operations?.length &&
+    !filter.userIds?.length &&
     isLocalMidnight(query.from, query.timezone) &&
     isLocalMidnight(query.to, query.timezone)
   );

@@ -24,6 +24,7 @@ const UsageFilterInput = builder.inputType('UsageFilter', {
     models: t.stringList(),
     agents: t.stringList(),
     operations: t.stringList(),
+    userIds: t.idList({ description: "Admins: these people's calls only; a member sees only their own either way" }),
     success: t.boolean({ description: 'true: only SUCCEEDED calls; false: only the others' }),
   }),
 });

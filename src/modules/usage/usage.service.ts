@@ -7,7 +7,7 @@ import type { ProviderKind, UsageSource, UsageStatus } from '../../generated/pri
 import { decodeCursor, pageSize, toPage } from '../../pagination.js';
 import type { PreferencesService } from '../preferences/preferences.service.js';
 import type { ProviderRepository } from '../providers/provider.repository.js';
-import { type Bucket, checkRange, type Dimension, type GroupKey, type UsageFilter } from './report.js';
+import { type Bucket, checkRange, type Dimension, type GroupKey, type UsageFilter, validateFilter } from './report.js';
 import type { UsageRepository } from './usage.repository.js';
 
 export interface UsageEventRow {
@@ -49,8 +49,9 @@ export function createUsageService(repository: UsageRepository, preferences: Pre
   /** Members only ever see their own calls. */
   const ownerFilter = (viewer: Viewer) => (roleAtLeast(viewer.role, 'ADMIN') ? undefined : viewer.userId);
 
-  /** A provider id the viewer may not name is NOT_FOUND, as it is everywhere else (not an empty result). */
+  /** A filter within its bounds; a provider id the viewer may not name is NOT_FOUND, as it is everywhere else (not an empty result). */
   async function checkFilter(viewer: Viewer, filter: UsageFilter | null | undefined): Promise<void> {
+    validateFilter(filter);
     if (!filter?.providerIds?.length) return;
     const unknown = await providers.unknownForUsage(viewer, filter.providerIds);
     if (unknown.length > 0) throw new AppError('NOT_FOUND', `Provider ${unknown[0]} not found`, { field: 'filter.providerIds' });
@@ -72,7 +73,8 @@ export function createUsageService(repository: UsageRepository, preferences: Pre
     },
 
     /** For CSV export: the report's zero-filled series, page by page; refused (bounds) before it resolves. */
-    async seriesPages(viewer: Viewer, args: { from: Date; to: Date; groupBy: readonly Dimension[]; bucket: Bucket }) {
+    async seriesPages(viewer: Viewer, args: { from: Date; to: Date; groupBy: readonly Dimension[]; bucket: Bucket; filter?: UsageFilter | null }) {
+      await checkFilter(viewer, args.filter);
       const { timezone } = await preferences.read(viewer.workspaceId);
       return repository.seriesPages({ ...args, workspaceId: viewer.workspaceId, userId: ownerFilter(viewer), timezone });
     },
@@ -87,15 +89,20 @@ export function createUsageService(repository: UsageRepository, preferences: Pre
       return toPage(page, take, (row) => ({ at: row.createdAt, id: row.id }));
     },
 
-    /** For CSV export: pages of `size` events, oldest first, until the range is read. */
-    async *allEvents(viewer: Viewer, query: Omit<EventsQuery, 'first' | 'after'>, size = 1_000): AsyncGenerator<UsageEventRow[]> {
-      let cursor: { at: Date; id: string } | undefined;
-      for (;;) {
-        const rows = await repository.eventsPage({ workspaceId: viewer.workspaceId, userId: ownerFilter(viewer), ...query, cursor, order: 'oldest-first', first: size });
-        if (rows.length > 0) yield rows.slice(0, size);
-        if (rows.length <= size) return;
-        cursor = { at: rows[size - 1].createdAt, id: rows[size - 1].id };
+    /** For CSV export: pages of `size` events, oldest first, until the range is read; refused (filter) before it resolves. */
+    async eventPages(viewer: Viewer, query: Omit<EventsQuery, 'first' | 'after'>, size = 1_000): Promise<AsyncGenerator<UsageEventRow[]>> {
+      checkRange(query);
+      await checkFilter(viewer, query.filter);
+      async function* pages(): AsyncGenerator<UsageEventRow[]> {
+        let cursor: { at: Date; id: string } | undefined;
+        for (;;) {
+          const rows = await repository.eventsPage({ workspaceId: viewer.workspaceId, userId: ownerFilter(viewer), ...query, cursor, order: 'oldest-first', first: size });
+          if (rows.length > 0) yield rows.slice(0, size);
+          if (rows.length <= size) return;
+          cursor = { at: rows[size - 1].createdAt, id: rows[size - 1].id };
+        }
       }
+      return pages();
     },
   };
 }

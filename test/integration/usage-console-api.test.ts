@@ -1,0 +1,152 @@
+// What the console's usage and providers panels ask of the API beyond the
+// dashboards before them: usage filtered by person (admins; a member's stays
+// their own), the CSV export narrowed by the same filter as the screen, provider
+// kinds by display name, and the platform quota used and left.
+import { randomUUID } from 'node:crypto';
+import { parse as parseCsv } from 'csv-parse/sync';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Simulator } from '../../src/simulator/simulator.js';
+import { graphql } from '../generated/gql.js';
+import { userMessage } from '../testkit/chat.js';
+import { Chat } from '../testkit/documents.js';
+import { disposeAll, newWorkspace, startSimulator, startTestServer, type TestServer } from '../testkit/server.js';
+import { insertLedgerRows, type LedgerRow } from '../testkit/usage.js';
+
+let gw: TestServer;
+let sim: Simulator;
+beforeAll(async () => {
+  sim = await startSimulator();
+  gw = await startTestServer({
+    PLATFORM_MONTHLY_REQUESTS: '3',
+    PLATFORM_PROVIDERS: JSON.stringify([{ kind: 'OPENAI', apiKey: 'sk-platform-quota-0123456789abcdef', baseUrl: sim.baseUrls.openai, label: 'House OpenAI' }]),
+  });
+});
+afterAll(disposeAll);
+
+const PROVIDER = randomUUID();
+const RANGE = { from: '2026-04-01T00:00:00Z', to: '2026-05-01T00:00:00Z' };
+const row = (at: string, overrides: Partial<LedgerRow> = {}): LedgerRow => ({
+  createdAt: new Date(at),
+  providerId: PROVIDER,
+  model: 'gpt-4o',
+  agent: 'support',
+  operation: null,
+  userId: 'u1',
+  status: 'SUCCEEDED',
+  promptTokens: 10,
+  completionTokens: 5,
+  costMicros: 100n,
+  durationMs: 40,
+  ...overrides,
+});
+
+const UsageByUser = graphql(`
+  query UsageByUser($range: DateRangeInput!, $filter: UsageFilter) {
+    usage(range: $range, groupBy: [USER], bucket: WEEK, filter: $filter) { totals { requests } groups { key } }
+    usageEvents(range: $range, filter: $filter, first: 10) { edges { node { userId } } }
+  }
+`);
+
+const KindsAndQuota = graphql(`
+  query KindsAndQuota {
+    providerKinds { kind displayName needsBaseUrl embeds }
+    platformQuota { month monthlyRequests requestsThisMonth requestsLeft }
+    providers { id scope }
+  }
+`);
+
+describe('usage filtered by person', () => {
+  it('gives an admin the people asked for, and a member only their own whatever they ask (the rollup cannot answer it, the ledger does)', async () => {
+    const workspace = newWorkspace();
+    const owner = await gw.token(workspace.claims('owner'));
+    const member = await gw.token(workspace.claims('member', 'u2'));
+    await insertLedgerRows(gw.db, workspace.id, [row('2026-04-02T10:00:00Z'), row('2026-04-03T10:00:00Z', { userId: 'u2' }), row('2026-04-04T10:00:00Z', { userId: 'u3' })]);
+    const range = RANGE;
+
+    const admin = await gw.execute(UsageByUser, { range, filter: { userIds: ['u2', 'u3'] } }, { token: owner });
+    expect(admin.errors).toBeUndefined();
+    expect(admin.data!.usage.totals.requests).toBe(2);
+    expect(admin.data!.usage.groups.map((g) => (g.key as { USER: string }).USER).sort()).toEqual(['u2', 'u3']);
+    expect(admin.data!.usageEvents.edges.map((e) => e.node.userId).sort()).toEqual(['u2', 'u3']);
+
+    const own = await gw.execute(UsageByUser, { range, filter: { userIds: ['u1', 'u3'] } }, { token: member });
+    expect(own.data!.usage.totals.requests).toBe(0);
+    expect(own.data!.usageEvents.edges).toEqual([]);
+
+    const tooMany = await gw.execute(UsageByUser, { range, filter: { userIds: Array.from({ length: 201 }, (_, i) => `u${i}`) } }, { token: owner });
+    expect(tooMany.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'filter.userIds' });
+  });
+});
+
+describe('the CSV export with a filter', () => {
+  const exportCsv = (token: string, params: string) =>
+    fetch(`${gw.url}/export/usage.csv?from=${RANGE.from}&to=${RANGE.to}&${params}`, { headers: { authorization: `Bearer ${token}` } });
+  const records = async (response: Response) => parseCsv(await response.text(), { columns: true }) as Array<Record<string, string>>;
+
+  it('exports only the calls and series cells the filter keeps, as the GraphQL filter would', async () => {
+    const workspace = newWorkspace();
+    const owner = await gw.token(workspace.claims('owner'));
+    await insertLedgerRows(gw.db, workspace.id, [
+      row('2026-04-02T10:00:00Z'),
+      row('2026-04-02T11:00:00Z', { agent: 'triage', operation: 'classify' }),
+      row('2026-04-02T12:00:00Z', { agent: 'triage', status: 'FAILED', errorCode: 'UPSTREAM_ERROR' }),
+      row('2026-04-03T10:00:00Z', { agent: 'triage', userId: 'u2', model: 'o3-mini' }),
+    ]);
+
+    const triage = await records(await exportCsv(owner, 'agents=triage&success=true'));
+    expect(triage.map((r) => [r.agent, r.status, r.model])).toEqual([
+      ['triage', 'SUCCEEDED', 'gpt-4o'],
+      ['triage', 'SUCCEEDED', 'o3-mini'],
+    ]);
+    expect(triage[0]).toHaveProperty('fallback_from_id', '');
+    const ofTwo = await records(await exportCsv(owner, 'userIds=u2&userIds=u9&models=o3-mini&models=gpt-4o'));
+    expect(ofTwo.map((r) => r.user_id)).toEqual(['u2']);
+
+    const series = await records(await exportCsv(owner, 'groupBy=AGENT&bucket=WEEK&agents=triage&operations=classify'));
+    expect(series.filter((r) => r.requests !== '0').map((r) => [r.agent, r.requests])).toEqual([['triage', '1']]);
+  });
+
+  it('refuses a bad filter before the first byte, naming the parameter', async () => {
+    const workspace = newWorkspace();
+    const owner = await gw.token(workspace.claims('owner'));
+    const refusals = [
+      ['success=maybe', 'success'],
+      [`agents=${'a'.repeat(201)}`, 'agents'],
+      [Array.from({ length: 201 }, (_, i) => `models=m${i}`).join('&'), 'filter.models'],
+      [`providerIds=${randomUUID()}`, 'filter.providerIds'],
+    ] as const;
+    for (const [params, field] of refusals) {
+      const response = await exportCsv(owner, params);
+      expect(response.headers.get('content-type')).toBe('application/json');
+      const body = (await response.json()) as { errors: Array<{ extensions: Record<string, unknown> }> };
+      expect(body.errors[0]!.extensions.field).toBe(field);
+    }
+  });
+});
+
+describe('provider kinds and the platform quota', () => {
+  it('names every kind for people, and counts the platform calls of this month against the quota, per workspace', async () => {
+    const workspace = newWorkspace();
+    const token = await gw.token(workspace.claims('member', 'm1'));
+    const before = await gw.execute(KindsAndQuota, {}, { token });
+    expect(before.errors).toBeUndefined();
+    const kinds = before.data!.providerKinds;
+    expect(kinds.find((k) => k.kind === 'OPENAI_COMPATIBLE')).toEqual({ kind: 'OPENAI_COMPATIBLE', displayName: 'OpenAI-compatible', needsBaseUrl: true, embeds: true });
+    expect(kinds.find((k) => k.kind === 'ANTHROPIC')).toMatchObject({ displayName: 'Anthropic', needsBaseUrl: false, embeds: false });
+    expect(before.data!.platformQuota).toEqual({ month: new Date().toISOString().slice(0, 7), monthlyRequests: 3, requestsThisMonth: 0, requestsLeft: 3 });
+
+    const platform = before.data!.providers.find((p) => p.scope === 'PLATFORM')!;
+    for (let i = 0; i < 4; i++) await gw.execute(Chat, { input: { providerId: platform.id, messages: userMessage() } }, { token });
+    const after = await gw.execute(KindsAndQuota, {}, { token });
+    expect(after.data!.platformQuota).toMatchObject({ monthlyRequests: 3, requestsThisMonth: 3, requestsLeft: 0 });
+    // Another workspace's quota is its own.
+    const other = await gw.execute(KindsAndQuota, {}, { token: await gw.token(newWorkspace().claims('owner')) });
+    expect(other.data!.platformQuota).toMatchObject({ requestsThisMonth: 0, requestsLeft: 3 });
+  });
+
+  it('has no platform quota where the operator offers no platform providers', async () => {
+    const plain = await startTestServer();
+    const result = await plain.execute(KindsAndQuota, {}, { token: await plain.token(newWorkspace().claims('owner')) });
+    expect(result.data!.platformQuota).toBeNull();
+  });
+});
