@@ -176,7 +176,7 @@ describe.skipIf(!hasChromium)('the console’s settings, agents and API keys in 
       navigator.clipboard.writeText = () => Promise.reject(new DOMException('Write permission denied.', 'NotAllowedError'));
     });
     await page.click('#apikey-copy');
-    await expect.poll(() => page.textContent('#apikey-copy-status')).toMatch(/^(Copied|The browser refused to copy: the key is selected, press Ctrl\+C)/);
+    await expect.poll(() => page.textContent('#apikey-copy-status')).toMatch(/^(Copied|The browser refused to copy: the value is selected, press Ctrl\+C)/);
     expect(
       await page.evaluate(() => {
         const field = document.activeElement as HTMLInputElement;

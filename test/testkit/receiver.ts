@@ -15,21 +15,22 @@ export interface Receiver {
   requests: ReceivedRequest[];
   /** The statuses of the next answers, in order; after them, 200. */
   failNext(...statuses: number[]): void;
-  /** Every answer from now on has this status. */
-  answerAlways(status: number): void;
+  /** Every answer from now on (to paths beginning with `path`, if given) has this status; 200 undoes it. */
+  answerAlways(status: number, path?: string): void;
   close(): Promise<void>;
 }
 
 export async function startReceiver(): Promise<Receiver> {
   const requests: ReceivedRequest[] = [];
   let next: number[] = [];
-  let always: number | undefined;
+  const always = new Map<string, number>();
   const server = http.createServer((request, response) => {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
-      requests.push({ path: request.url ?? '/', headers: request.headers, body: Buffer.concat(chunks).toString() });
-      const status = next.shift() ?? always ?? 200;
+      const path = request.url ?? '/';
+      requests.push({ path, headers: request.headers, body: Buffer.concat(chunks).toString() });
+      const status = next.shift() ?? [...always].find(([prefix]) => path.startsWith(prefix))?.[1] ?? 200;
       response.writeHead(status, status >= 300 && status < 400 ? { location: 'http://169.254.169.254/' } : {}).end(status < 300 ? 'ok' : 'no');
     });
   });
@@ -39,7 +40,7 @@ export async function startReceiver(): Promise<Receiver> {
     url: `http://127.0.0.1:${port}`,
     requests,
     failNext: (...statuses) => void (next = statuses),
-    answerAlways: (status) => void (always = status),
+    answerAlways: (status, path = '') => void (status === 200 ? always.delete(path) : always.set(path, status)),
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }

@@ -1,5 +1,6 @@
 // The alerts feed: the latest alerts, then every new one as the gateway raises
 // it (the `alerts` subscription over graphql-ws), with acknowledgement.
+import { ALERT_KIND_NAMES } from './alert-channels.js';
 import type { Api } from './api.js';
 import { byId, formatTime, h, showError } from './dom.js';
 import { graphql } from './generated/gql.js';
@@ -36,7 +37,7 @@ export function alertsPanel(api: Api, isVisible: () => boolean) {
     const entry = h(
       'li',
       { class: [live ? 'live' : '', alert.acknowledgedAt ? 'acknowledged' : ''].join(' ').trim(), data: { alertId: alert.id, kind: alert.kind } },
-      h('span', { class: `status severity-${alert.severity}` }, alert.kind),
+      h('span', { class: `status severity-${alert.severity}` }, ALERT_KIND_NAMES[alert.kind]),
       h('span', { class: 'message' }, alert.message),
       h('time', { class: 'muted' }, formatTime(alert.createdAt)),
     );

@@ -2,6 +2,7 @@
 // button and the lines that point an OpenAI or Anthropic client at this gateway),
 // list the keys with their usage against their limits, revoke one.
 import type { Api } from './api.js';
+import { copyField } from './clipboard.js';
 import { byId, formatTime, formatTokens, formatUsd, formFields, h, showError } from './dom.js';
 import { fieldErrors, optionalNumber } from './form-fields.js';
 import { graphql } from './generated/gql.js';
@@ -121,19 +122,6 @@ export function apiKeysPanel(api: Api, isAdmin: boolean) {
     await load();
   }
 
-  async function copy(): Promise<void> {
-    try {
-      await navigator.clipboard.writeText(secretField.value);
-      copyStatus.textContent = 'Copied';
-      return;
-    } catch {
-      // No clipboard permission (or no secure context): select the key so the person copies it themselves.
-    }
-    secretField.focus();
-    secretField.select();
-    copyStatus.textContent = document.execCommand('copy') ? 'Copied' : 'The browser refused to copy: the key is selected, press Ctrl+C (⌘C on a Mac)';
-  }
-
   function reveal(secret: string): void {
     secretField.value = secret;
     copyStatus.textContent = '';
@@ -184,7 +172,7 @@ export function apiKeysPanel(api: Api, isAdmin: boolean) {
   });
 
   more.addEventListener('click', () => void (nextPage && load(nextPage)));
-  byId('apikey-copy').addEventListener('click', () => void copy());
+  byId('apikey-copy').addEventListener('click', async () => void (copyStatus.textContent = await copyField(secretField)));
   byId('apikey-done').addEventListener('click', forgetSecret);
 
   // Leaving the panel for another tab forgets the secret too.

@@ -1,6 +1,7 @@
 // The console's entry: sign in with a pasted token (kept in this tab's
 // sessionStorage only), then the panels, each loading when it is shown.
 import { agentsPanel } from './agents.js';
+import { alertChannelsPanel } from './alert-channels.js';
 import { alertsPanel } from './alerts.js';
 import { type Api, createApi } from './api.js';
 import { apiKeysPanel } from './api-keys.js';
@@ -49,11 +50,12 @@ function openPanels(api: Api, isAdmin: boolean): void {
   let current = 'providers';
   const chat = chatPanel(api);
   const alerts = alertsPanel(api, () => current === 'alerts');
+  const channels = alertChannelsPanel(api);
   const panels: Record<string, { show(): Promise<void> | void }> = {
     providers: providersPanel(api, isAdmin, (providers) => chat.setProviders(providers)),
     usage: usagePanel(api, isAdmin),
     models: modelsPanel(api),
-    alerts,
+    alerts: { show: async () => void (await Promise.all([alerts.show(), channels.show()])) },
     chat,
     settings: settingsPanel(api, isAdmin),
     agents: agentsPanel(api, isAdmin),

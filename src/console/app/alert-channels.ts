@@ -1,0 +1,165 @@
+// Alert channels: where the workspace's alerts go besides this page. Add a signed
+// webhook (its signing secret shown once) or a Slack-compatible incoming webhook,
+// each with the kinds it wants; test one; see each one's delivery state; remove one.
+import type { Api } from './api.js';
+import { copyField } from './clipboard.js';
+import { byId, formatTime, formFields, h, showError } from './dom.js';
+import { fieldErrors } from './form-fields.js';
+import { graphql } from './generated/gql.js';
+import type { AlertChannelType, AlertKind, ConsoleAlertChannelsQuery, DeliveryState } from './generated/graphql.js';
+
+const ConsoleAlertChannels = graphql(`
+  query ConsoleAlertChannels {
+    alertChannels { id type name urlHost kinds state lastDeliveredAt lastError createdAt }
+  }
+`);
+
+const AddChannel = graphql(`
+  mutation ConsoleAddAlertChannel($input: AddAlertChannelInput!) {
+    addAlertChannel(input: $input) { channel { id name } signingSecret }
+  }
+`);
+
+const TestChannel = graphql(`
+  mutation ConsoleTestAlertChannel($id: ID!) {
+    testAlertChannel(id: $id) { ok status latencyMs message }
+  }
+`);
+
+const RemoveChannel = graphql(`
+  mutation ConsoleRemoveAlertChannel($id: ID!) {
+    removeAlertChannel(id: $id)
+  }
+`);
+
+type Channel = ConsoleAlertChannelsQuery['alertChannels'][number];
+
+export const ALERT_KIND_NAMES: Record<AlertKind, string> = {
+  LIMIT_WARNING: 'Limit warning',
+  LIMIT_REACHED: 'Limit reached',
+  BUDGET_WARNING: 'Budget warning',
+  BUDGET_REACHED: 'Budget reached',
+  PROVIDER_DEGRADED: 'Provider degraded',
+  PROVIDER_INVALID: 'Key refused',
+  PROVIDER_RECOVERED: 'Provider recovered',
+};
+const TYPE_NAMES: Record<AlertChannelType, string> = { WEBHOOK: 'Webhook (signed JSON)', SLACK: 'Slack incoming webhook' };
+const STATE_NAMES: Record<DeliveryState, { text: string; tone: string }> = {
+  OK: { text: 'Delivering', tone: 'tone-ok' },
+  RETRYING: { text: 'Retrying', tone: 'tone-warn' },
+  DEAD: { text: 'Failed', tone: 'tone-bad' },
+};
+
+export function alertChannelsPanel(api: Api) {
+  const rows = byId('channels-table').querySelector('tbody')!;
+  const listError = byId('channels-error');
+  const status = byId('channels-status');
+  const form = byId<HTMLFormElement>('channel-form');
+  const errors = fieldErrors(form, byId('channel-form-error'));
+  const created = byId('channel-created');
+  const secretField = byId<HTMLInputElement>('channel-secret');
+  const copyStatus = byId('channel-copy-status');
+  byId('channel-kinds').append(
+    ...(Object.entries(ALERT_KIND_NAMES) as Array<[AlertKind, string]>).map(([kind, text]) => {
+      const box = h('input', { type: 'checkbox', value: kind });
+      box.name = 'kinds';
+      return h('label', { class: 'check' }, text, box);
+    }),
+  );
+
+  function forgetSecret(): void {
+    secretField.value = '';
+    copyStatus.textContent = '';
+    created.hidden = true;
+  }
+
+  async function load(): Promise<void> {
+    try {
+      const { alertChannels } = await api.request(ConsoleAlertChannels);
+      listError.textContent = '';
+      rows.replaceChildren(...alertChannels.map(row));
+      if (alertChannels.length === 0) {
+        const empty = h('td', { class: 'muted' }, 'No channel yet: add a webhook or a Slack incoming webhook below, and alerts reach people where they are.');
+        empty.colSpan = 5;
+        rows.append(h('tr', {}, empty));
+      }
+    } catch (error) {
+      showError(listError, error);
+    }
+  }
+
+  function row(channel: Channel): HTMLTableRowElement {
+    const state = STATE_NAMES[channel.state];
+    const result = h('div', { class: 'test-result muted' });
+    return h(
+      'tr',
+      { data: { channelId: channel.id, name: channel.name } },
+      h('td', { data: { label: 'Channel' } }, h('strong', {}, channel.name), h('div', { class: 'muted' }, `${TYPE_NAMES[channel.type]} · ${channel.urlHost}`)),
+      h('td', { class: 'kinds', data: { label: 'Kinds' } }, channel.kinds.length === 0 ? 'Every kind' : channel.kinds.map((kind) => ALERT_KIND_NAMES[kind]).join(', ')),
+      h('td', { data: { label: 'Delivery' } }, h('span', { class: `status ${state.tone}` }, state.text), channel.lastError && h('div', { class: 'error' }, channel.lastError)),
+      h('td', { data: { label: 'Last delivered' } }, channel.lastDeliveredAt ? formatTime(channel.lastDeliveredAt) : 'never'),
+      h(
+        'td',
+        { class: 'actions' },
+        h('button', { type: 'button', onclick: () => void test(channel, result) }, 'Send a test'),
+        h('button', { type: 'button', onclick: () => void remove(channel) }, 'Remove'),
+        result,
+      ),
+    );
+  }
+
+  async function test(channel: Channel, result: HTMLElement): Promise<void> {
+    result.textContent = 'Sending…';
+    try {
+      const { testAlertChannel: answer } = await api.request(TestChannel, { id: channel.id });
+      result.textContent = answer.ok
+        ? `Delivered: HTTP ${answer.status} in ${Math.round(answer.latencyMs)} ms`
+        : `Not delivered: ${answer.message ?? 'no answer'} (${Math.round(answer.latencyMs)} ms)`;
+    } catch (error) {
+      showError(result, error);
+    }
+  }
+
+  async function remove(channel: Channel): Promise<void> {
+    if (!confirm(`Remove "${channel.name}"? Alerts not yet delivered to it are dropped.`)) return;
+    try {
+      await api.request(RemoveChannel, { id: channel.id });
+      status.textContent = `${channel.name} removed`;
+    } catch (error) {
+      showError(status, error);
+    }
+    await load();
+  }
+
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    errors.clear();
+    status.textContent = '';
+    forgetSecret();
+    const fields = formFields(form);
+    const kinds = [...form.querySelectorAll<HTMLInputElement>('input[name=kinds]:checked')].map((box) => box.value as AlertKind);
+    try {
+      const { addAlertChannel } = await api.request(AddChannel, {
+        input: { type: (fields.type ?? 'WEBHOOK') as AlertChannelType, name: fields.name ?? '', url: fields.url ?? '', kinds },
+      });
+      form.reset();
+      status.textContent = `${addAlertChannel.channel.name} added`;
+      if (addAlertChannel.signingSecret) {
+        secretField.value = addAlertChannel.signingSecret;
+        created.hidden = false;
+      }
+    } catch (error) {
+      errors.show(error);
+    }
+    await load();
+  });
+
+  byId('channel-copy').addEventListener('click', async () => void (copyStatus.textContent = await copyField(secretField)));
+  byId('channel-done').addEventListener('click', forgetSecret);
+  byId('tabs').addEventListener('click', (event) => {
+    const tab = (event.target as HTMLElement).closest<HTMLElement>('[data-tab]');
+    if (tab && tab.dataset.tab !== 'alerts') forgetSecret();
+  });
+
+  return { show: load };
+}
