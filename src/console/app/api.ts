@@ -4,18 +4,20 @@ import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { type FormattedExecutionResult, type GraphQLFormattedError, print } from 'graphql';
 import { type Client, createClient } from 'graphql-ws';
 
-/** A GraphQL error as the API reports it: its message and its stable `extensions.code`. */
+/** A GraphQL error as the API reports it: its message, its stable `extensions.code`, and the input field it concerns (`extensions.field`), if any. */
 export class ApiError extends Error {
   constructor(
     message: string,
     readonly code: string,
+    readonly field?: string,
   ) {
     super(message);
   }
 
   static from(errors: readonly GraphQLFormattedError[]): ApiError {
     const [first] = errors;
-    return new ApiError(first?.message ?? 'Request failed', String(first?.extensions?.code ?? 'INTERNAL'));
+    const field = first?.extensions?.field;
+    return new ApiError(first?.message ?? 'Request failed', String(first?.extensions?.code ?? 'INTERNAL'), typeof field === 'string' ? field : undefined);
   }
 }
 
