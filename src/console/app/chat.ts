@@ -66,7 +66,6 @@ export function chatPanel(api: Api) {
   const stop = byId<HTMLButtonElement>('chat-stop');
   const clear = byId<HTMLButtonElement>('chat-clear');
   const transcript = byId('chat-output');
-  const error = byId('chat-error');
   const limits = byId('chat-limits');
   const attachmentList = byId('chat-attachments');
   const providerSelect = form.querySelector<HTMLSelectElement>('select[name=providerId]')!;
@@ -88,15 +87,15 @@ export function chatPanel(api: Api) {
     stop.disabled = state !== 'streaming';
   }
 
-  function clearErrors(): void {
-    error.textContent = '';
+  /** Where an error about an input field shows: beside the field (`messages`: the message and its images). */
+  const errorFor = (field: string | undefined) => fieldErrors.find((element) => element.dataset.errorFor === field);
+  const clearErrors = () => {
     for (const element of fieldErrors) element.textContent = '';
-  }
+  };
 
   /** An API error next to the field it concerns, else in `fallback`. */
   function showApiError(failure: unknown, fallback: HTMLElement): void {
-    const field = failure instanceof ApiError ? fieldOf(failure) : undefined;
-    showError(fieldErrors.find((element) => element.dataset.errorFor === field) ?? fallback, failure);
+    showError(errorFor(failure instanceof ApiError ? fieldOf(failure) : undefined) ?? fallback, failure);
   }
 
   function showAttachments(): void {
@@ -114,7 +113,7 @@ export function chatPanel(api: Api) {
   }
 
   imageInput.addEventListener('change', async () => {
-    const imagesError = fieldErrors.find((element) => element.dataset.errorFor === 'messages')!;
+    const imagesError = errorFor('messages')!;
     imagesError.textContent = '';
     const files = [...(imageInput.files ?? [])];
     imageInput.value = '';
@@ -136,7 +135,6 @@ export function chatPanel(api: Api) {
   function runTurn(settings: { system?: string; tools?: unknown; providerId?: string; model?: string; agent?: string; maxTokens?: string }): void {
     const route = h('p', { class: 'route' });
     const thinking = h('pre', { class: 'thinking' });
-    thinking.hidden = true;
     const text = h('pre', { class: 'text' });
     const calls = h('ol', { class: 'tool-calls' });
     const usage = h('p', { class: 'usage' });
@@ -187,7 +185,6 @@ export function chatPanel(api: Api) {
               route.textContent = `${route.textContent ? `${route.textContent}${chunk.fallbackReason ? ` ✗ ${chunk.fallbackReason}` : ''} → fell back to ` : 'Route: '}${labelOf(chunk.providerId)} · ${chunk.model}`;
               break;
             case 'THINKING':
-              thinking.hidden = false;
               thinking.append(chunk.delta ?? '');
               break;
             case 'TEXT':
@@ -262,7 +259,7 @@ export function chatPanel(api: Api) {
       tools = toolsText ? JSON.parse(toolsText) : undefined;
     } catch (failure) {
       byId('chat-tools').setAttribute('open', '');
-      return showError(fieldErrors.find((element) => element.dataset.errorFor === 'tools')!, new ApiError(`Not JSON: ${(failure as Error).message}`, 'INVALID_JSON'));
+      return showError(errorFor('tools')!, new ApiError(`Not JSON: ${(failure as Error).message}`, 'INVALID_JSON'));
     }
     if (content || attachments.length > 0) {
       const parts: ContentPartInput[] = [...(content ? [{ type: 'TEXT' as const, text: content }] : []), ...attachments.map((a) => ({ type: 'IMAGE' as const, imageUrl: a.url }))];
@@ -273,7 +270,7 @@ export function chatPanel(api: Api) {
       showAttachments();
     } else if (!['USER', 'TOOL'].includes(conversation.at(-1)?.role ?? '')) {
       // Nothing new to say, and nothing waiting for an answer (an empty Send retries a turn that failed).
-      return void (fieldErrors.find((element) => element.dataset.errorFor === 'messages')!.textContent = 'Type a message or attach an image.');
+      return void (errorFor('messages')!.textContent = 'Type a message or attach an image.');
     }
     runTurn({ providerId, model, agent, maxTokens, system, tools });
   });
