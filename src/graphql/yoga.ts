@@ -2,6 +2,7 @@
 // request errors, token expiry, the SSE operation quota, metrics, error masking and logging; CORS.
 
 import { usePrometheus } from '@graphql-yoga/plugin-prometheus';
+import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import type { GraphQLError } from 'graphql';
 import { createYoga, useErrorHandler } from 'graphql-yoga';
 import type { Config } from '../config.js';
@@ -36,6 +37,9 @@ export function buildYoga({ config, services, logger, context, operationQuota }:
     graphqlEndpoint: GRAPHQL_PATH,
     context,
     graphiql: config.production ? false : { subscriptionsProtocol: 'WS', title: 'BYOK gateway' },
+    // GraphiQL's script, styles and editor workers come inlined in the page from our own dependency, not from a
+    // CDN: a gateway without internet still shows it (yoga's default loads them from unpkg).
+    renderGraphiQL,
     landingPage: false,
     // The HTTP router refuses a body without a Content-Length or over the maximum before Yoga sees it, and
     // Node's parser reads no more than the Content-Length: Yoga's own limit (a TransformStream piped

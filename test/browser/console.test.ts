@@ -110,15 +110,15 @@ describe.skipIf(!hasChromium)('the console in Chromium', () => {
     await page.click('#chat-send');
     // Part of the answer is on the page while the stream is still open...
     const partial = await eventually(async () => {
-      const shown = (await page.textContent('#chat-output')) ?? '';
+      const shown = (await page.textContent('#chat-output .turn.assistant pre.text')) ?? '';
       return shown.length > 0 && (await page.getAttribute('#chat-form', 'data-state')) === 'streaming' ? shown : undefined;
     });
     await page.waitForSelector('#chat-form[data-state=done]');
-    const full = (await page.textContent('#chat-output')) ?? '';
+    const full = (await page.textContent('#chat-output .turn.assistant pre.text')) ?? '';
     expect(full.length).toBeGreaterThan(partial.length);
     expect(full.startsWith(partial)).toBe(true);
-    expect(await page.textContent('#chat-route')).toContain('Seeded Claude');
-    expect(await page.textContent('#chat-usage')).toMatch(/\d+ tokens \(\d+ prompt \+ \d+ completion, provider\).*finished/);
+    expect(await page.textContent('#chat-output .turn.assistant .route')).toContain('Seeded Claude');
+    expect(await page.textContent('#chat-output .turn.assistant .usage')).toMatch(/\d+ tokens \(\d+ prompt \+ \d+ completion, provider\).*finished/);
     const rows = await gw.db.prisma.usageEvent.findMany({ where: { providerId: claudeId, streamed: true } });
     expect(rows.map((row) => row.status)).toEqual(['SUCCEEDED']);
     expect(rows[0]!.completionTokens).toBeGreaterThan(0);

@@ -129,6 +129,8 @@ export type ChatEvent =
       sessionId: string;
       /** Not the route's first choice. */
       fallback: boolean;
+      /** The error code that left the candidate before this one, if one failed or was refused. */
+      fallbackReason?: string;
     }
   | {
       type: 'text' | 'thinking';

@@ -24,7 +24,7 @@ const ChatRole = builder.enumType('ChatRole', { values: ['SYSTEM', 'USER', 'ASSI
 const ChatChunkType = builder.enumType('ChatChunkType', { values: ['START', 'TEXT', 'THINKING', 'TOOL_CALL', 'USAGE', 'DONE', 'ERROR'] as const });
 
 type Chunk = { index: number } & (
-  | { type: 'START'; providerId: string; kind: ProviderKind; model: string; sessionId: string }
+  | { type: 'START'; providerId: string; kind: ProviderKind; model: string; sessionId: string; fallbackReason: string | null }
   | { type: 'TEXT' | 'THINKING'; delta: string; tokensSoFar: number }
   | { type: 'TOOL_CALL'; toolIndex: number; toolCallId?: string; toolName?: string; argumentsDelta: string; tokensSoFar: number }
   | { type: 'USAGE'; usage: ReportedUsage; usageEventId: string }
@@ -62,6 +62,11 @@ const ChatChunk = builder.objectRef<Chunk>('ChatChunk').implement({
     message: t.string({ nullable: true, resolve: (c) => field(c, 'message') }),
     usageEventId: t.id({ nullable: true, resolve: (c) => field(c, 'usageEventId') }),
     sessionId: t.id({ nullable: true, resolve: (c) => field(c, 'sessionId') }),
+    fallbackReason: t.string({
+      nullable: true,
+      description: 'START after another provider was tried: the error code that left it (the chain of STARTs is the route taken)',
+      resolve: (c) => field(c, 'fallbackReason'),
+    }),
     toolIndex: t.int({ nullable: true, description: 'TOOL_CALL: which call of this answer (0, 1, ...) the piece belongs to', resolve: (c) => field(c, 'toolIndex') }),
     toolCallId: t.id({ nullable: true, description: 'TOOL_CALL: on the first piece of each call', resolve: (c) => field(c, 'toolCallId') }),
     toolName: t.string({ nullable: true, description: 'TOOL_CALL: on the first piece of each call', resolve: (c) => field(c, 'toolName') }),
@@ -257,7 +262,15 @@ async function* toChunks(events: AsyncIterable<ChatEvent>): AsyncGenerator<Chunk
   for await (const event of events) {
     switch (event.type) {
       case 'start':
-        yield { index: index++, type: 'START', providerId: event.providerId, kind: event.kind, model: event.model, sessionId: event.sessionId };
+        yield {
+          index: index++,
+          type: 'START',
+          providerId: event.providerId,
+          kind: event.kind,
+          model: event.model,
+          sessionId: event.sessionId,
+          fallbackReason: event.fallbackReason ?? null,
+        };
         break;
       case 'text':
       case 'thinking':

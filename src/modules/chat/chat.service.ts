@@ -34,7 +34,15 @@ export function createChatService(deps: ChatServiceDeps) {
     let lastFailure: AppError | undefined;
     for (const candidate of plan.candidates) {
       const { provider, model } = candidate;
-      yield { type: 'start', providerId: provider.id, kind: provider.kind, model, sessionId: plan.session.id, fallback: candidate !== plan.firstChoice };
+      yield {
+        type: 'start',
+        providerId: provider.id,
+        kind: provider.kind,
+        model,
+        sessionId: plan.session.id,
+        fallback: candidate !== plan.firstChoice,
+        ...(lastFailure ? { fallbackReason: lastFailure.code } : {}),
+      };
       for (let retriesDone = 0; ; retriesDone++) {
         const result: AttemptResult = yield* attempt(plan, candidate, { streamed: options.streamed, fallbackFromId, signal: options.signal });
         // A limit refuses before any upstream request; the next candidate may still answer.
