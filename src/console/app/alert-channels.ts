@@ -3,7 +3,7 @@
 // each with the kinds it wants; test one; see each one's delivery state; remove one.
 import type { Api } from './api.js';
 import { copyField } from './clipboard.js';
-import { byId, formatTime, formFields, h, showError } from './dom.js';
+import { byId, confirmThen, formatTime, formFields, h, showError } from './dom.js';
 import { fieldErrors } from './form-fields.js';
 import { graphql } from './generated/gql.js';
 import type { AlertChannelType, AlertKind, ConsoleAlertChannelsQuery, DeliveryState } from './generated/graphql.js';
@@ -120,16 +120,16 @@ export function alertChannelsPanel(api: Api) {
     }
   }
 
-  async function remove(channel: Channel): Promise<void> {
-    if (!confirm(`Remove "${channel.name}"? Alerts not yet delivered to it are dropped.`)) return;
-    try {
-      await api.request(RemoveChannel, { id: channel.id });
-      status.textContent = `${channel.name} removed`;
-    } catch (error) {
-      showError(status, error);
-    }
-    await load();
-  }
+  const remove = (channel: Channel) =>
+    confirmThen(
+      `Remove "${channel.name}"? Alerts not yet delivered to it are dropped.`,
+      async () => {
+        await api.request(RemoveChannel, { id: channel.id });
+        return `${channel.name} removed`;
+      },
+      status,
+      load,
+    );
 
   form.addEventListener('submit', async (event) => {
     event.preventDefault();

@@ -3,7 +3,7 @@
 // list the keys with their usage against their limits, revoke one.
 import type { Api } from './api.js';
 import { copyField } from './clipboard.js';
-import { byId, formatTime, formatTokens, formatUsd, formFields, h, showError } from './dom.js';
+import { byId, confirmThen, formatTime, formatTokens, formatUsd, formFields, h, showError } from './dom.js';
 import { fieldErrors, optionalNumber } from './form-fields.js';
 import { graphql } from './generated/gql.js';
 import type { ApiKeyPrincipal, ConsoleApiKeysQuery } from './generated/graphql.js';
@@ -111,16 +111,16 @@ export function apiKeysPanel(api: Api, isAdmin: boolean) {
     return h('span', {}, `${format(used)} / ${format(limit)}${unit}`, meter);
   }
 
-  async function revoke(key: ApiKey): Promise<void> {
-    if (!confirm(`Revoke "${key.name}"? Every call made with it is refused from now on; this cannot be undone.`)) return;
-    try {
-      await api.request(RevokeKey, { id: key.id });
-      status.textContent = `${key.name} revoked`;
-    } catch (error) {
-      showError(status, error);
-    }
-    await load();
-  }
+  const revoke = (key: ApiKey) =>
+    confirmThen(
+      `Revoke "${key.name}"? Every call made with it is refused from now on; this cannot be undone.`,
+      async () => {
+        await api.request(RevokeKey, { id: key.id });
+        return `${key.name} revoked`;
+      },
+      status,
+      load,
+    );
 
   function reveal(secret: string): void {
     secretField.value = secret;

@@ -42,3 +42,17 @@ export function formFields(form: HTMLFormElement): Record<string, string> {
   for (const [name, value] of new FormData(form)) if (typeof value === 'string' && value.trim() !== '') fields[name] = value.trim();
   return fields;
 }
+
+/**
+ * Asks `question` first; then runs `action`, says in `status` what it did (its result) or why it failed, and
+ * reloads the list either way.
+ */
+export async function confirmThen(question: string, action: () => Promise<string>, status: HTMLElement, reload: () => Promise<void>): Promise<void> {
+  if (!confirm(question)) return;
+  try {
+    status.textContent = await action();
+  } catch (error) {
+    showError(status, error);
+  }
+  await reload();
+}

@@ -2,7 +2,7 @@
 // today's usage against the limit and the platform quota; add, test, rotate and
 // delete a key.
 import type { Api } from './api.js';
-import { byId, formatTokens, formatUsd, formFields, h, plural, showError } from './dom.js';
+import { byId, confirmThen, formatTokens, formatUsd, formFields, h, plural, showError } from './dom.js';
 import { graphql } from './generated/gql.js';
 import type { ConsoleProvidersQuery, ProviderKind, ProviderScope } from './generated/graphql.js';
 import { type KindNames, kindNames } from './kinds.js';
@@ -187,16 +187,16 @@ export function providersPanel(api: Api, isAdmin: boolean, onChange: (providers:
     rotateForm.hidden = true;
   }
 
-  async function remove(provider: Provider): Promise<void> {
-    if (!confirm(`Delete ${provider.label}? Its key is destroyed; usage history stays.`)) return;
-    try {
-      await api.request(DeleteKey, { id: provider.id });
-      actionStatus.textContent = `${provider.label} deleted`;
-    } catch (error) {
-      showError(actionStatus, error);
-    }
-    await load();
-  }
+  const remove = (provider: Provider) =>
+    confirmThen(
+      `Delete ${provider.label}? Its key is destroyed; usage history stays.`,
+      async () => {
+        await api.request(DeleteKey, { id: provider.id });
+        return `${provider.label} deleted`;
+      },
+      actionStatus,
+      load,
+    );
 
   rotateForm.addEventListener('submit', async (event) => {
     event.preventDefault();
