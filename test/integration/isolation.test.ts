@@ -152,6 +152,12 @@ const CONVERSATION_IDS = [
   'Subscription.chatStream input.messages.toolCalls.id',
 ];
 
+/**
+ * People are their tokens' subjects, not rows: a usage filter by someone else's id finds nothing of theirs, since
+ * usage is read within the caller's workspace (and a member's own calls only); usage-console-api.test.ts covers it.
+ */
+const PEOPLE_IDS = ['Query.usage filter.userIds', 'Query.usageEvents filter.userIds'];
+
 let gw: TestServer;
 let sim: Simulator;
 let victims: Victims;
@@ -217,7 +223,7 @@ async function snapshot() {
 
 describe('tenant isolation', () => {
   it('has a case for every id-taking field in the schema', () => {
-    expect([...Object.keys(CASES), ...CONVERSATION_IDS].sort()).toEqual(idTakingFields().sort());
+    expect([...Object.keys(CASES), ...CONVERSATION_IDS, ...PEOPLE_IDS].sort()).toEqual(idTakingFields().sort());
   });
 
   const runs = Object.entries(CASES).flatMap(([field, spec]) =>

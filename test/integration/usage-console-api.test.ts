@@ -49,7 +49,7 @@ const UsageByUser = graphql(`
 
 const KindsAndQuota = graphql(`
   query KindsAndQuota {
-    providerKinds { kind displayName needsBaseUrl embeds }
+    providerKinds { kind displayName protocol defaultBaseUrl keyPrefix requiresKey capabilities }
     platformQuota { month monthlyRequests requestsThisMonth requestsLeft }
     providers { id scope }
   }
@@ -131,8 +131,23 @@ describe('provider kinds and the platform quota', () => {
     const before = await gw.execute(KindsAndQuota, {}, { token });
     expect(before.errors).toBeUndefined();
     const kinds = before.data!.providerKinds;
-    expect(kinds.find((k) => k.kind === 'OPENAI_COMPATIBLE')).toEqual({ kind: 'OPENAI_COMPATIBLE', displayName: 'OpenAI-compatible', needsBaseUrl: true, embeds: true });
-    expect(kinds.find((k) => k.kind === 'ANTHROPIC')).toMatchObject({ displayName: 'Anthropic', needsBaseUrl: false, embeds: false });
+    expect(kinds.find((k) => k.kind === 'OPENAI_COMPATIBLE')).toEqual({
+      kind: 'OPENAI_COMPATIBLE',
+      displayName: 'OpenAI-compatible',
+      protocol: 'openai',
+      defaultBaseUrl: null,
+      keyPrefix: null,
+      requiresKey: expect.any(Boolean),
+      capabilities: ['chat', 'streaming', 'tools', 'vision', 'json', 'embeddings'],
+    });
+    expect(kinds.find((k) => k.kind === 'ANTHROPIC')).toMatchObject({
+      displayName: 'Anthropic',
+      protocol: 'anthropic',
+      defaultBaseUrl: 'https://api.anthropic.com',
+      keyPrefix: 'sk-ant-',
+      requiresKey: true,
+      capabilities: ['chat', 'streaming', 'tools', 'vision', 'json'],
+    });
     expect(before.data!.platformQuota).toEqual({ month: new Date().toISOString().slice(0, 7), monthlyRequests: 3, requestsThisMonth: 0, requestsLeft: 3 });
 
     const platform = before.data!.providers.find((p) => p.scope === 'PLATFORM')!;

@@ -7,7 +7,7 @@ import type { ProviderKind } from './generated/graphql.js';
 
 const ProviderKinds = graphql(`
   query ConsoleProviderKinds {
-    providerKinds { kind displayName needsBaseUrl }
+    providerKinds { kind displayName }
   }
 `);
 

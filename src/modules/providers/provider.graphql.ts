@@ -69,14 +69,24 @@ const Provider = builder.prismaObject('Provider', {
   }),
 });
 
+/** What every protocol's adapter translates (provider-protocols.md): tool calls, image parts and JSON output included. */
+const KIND_CAPABILITIES = ['chat', 'streaming', 'tools', 'vision', 'json'];
+
 const ProviderKindInfo = builder.objectRef<KindSpec & { kind: ProviderKind }>('ProviderKindInfo').implement({
   description: 'A kind of provider as people name it, and what adding one needs',
   fields: (t) => ({
     kind: t.field({ type: ProviderKindEnum, resolve: (k) => k.kind }),
     displayName: t.exposeString('displayName', { description: 'e.g. "OpenAI", "OpenAI-compatible"' }),
-    needsBaseUrl: t.boolean({ description: 'True when the kind has no usual endpoint: addProvider needs a baseUrl', resolve: (k) => k.defaultBaseUrl === null }),
-    defaultModel: t.exposeString('defaultModel'),
-    embeds: t.exposeBoolean('embeds', { description: 'The vendor has an embeddings API' }),
+    protocol: t.exposeString('protocol', { description: 'The wire protocol: openai, anthropic or gemini' }),
+    defaultBaseUrl: t.exposeString('defaultBaseUrl', { nullable: true, description: 'null: the kind has no usual endpoint, addProvider needs a baseUrl' }),
+    keyPrefix: t.exposeString('keyPrefix', { nullable: true, description: "What the vendor's keys usually start with" }),
+    requiresKey: t.exposeBoolean('requiresKey'),
+    defaultModel: t.exposeString('defaultModel', { description: 'What a call uses when nothing names a model' }),
+    capabilities: t.stringList({
+      description:
+        'What the gateway carries through this kind: chat, streaming, tools, vision, json, and embeddings when the vendor has an embeddings API (a model may do less: see the catalog)',
+      resolve: (k) => [...KIND_CAPABILITIES, ...(k.embeds ? ['embeddings'] : [])],
+    }),
   }),
 });
 
