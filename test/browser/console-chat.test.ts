@@ -2,20 +2,13 @@
 // system prompt and a tool answered by hand, an image attachment, the fallback chain of a turn, and
 // GraphiQL served from the gateway's own assets with no request leaving for the internet.
 // Screenshots go to test-artifacts/console/chat-*.png.
-import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
-import path from 'node:path';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RecordedRequest, Simulator } from '../../src/simulator/simulator.js';
+import { expectNoSidewaysScroll, hasChromium, NARROW, openBrowser, openConsole, snap, WIDE } from '../testkit/browser.js';
 import { addSimProvider, userMessage } from '../testkit/chat.js';
 import { UpdatePreferences } from '../testkit/documents.js';
 import { disposeAll, newOwner, startSimulator, startTestServer, type TestServer } from '../testkit/server.js';
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const ARTIFACTS = path.resolve(import.meta.dirname, '../../test-artifacts/console');
-const hasChromium = existsSync(CHROMIUM);
-if (!hasChromium && process.env.CI) throw new Error(`No Chromium at ${CHROMIUM}: .ci/run installs Debian's chromium package`);
 
 const WEATHER_TOOL = [
   {
@@ -39,20 +32,13 @@ describe.skipIf(!hasChromium)('the chat playground in Chromium', () => {
   /** The chat requests the simulator got on its OpenAI door, newest last. */
   const chatRequests = () => sim.requests.filter((r: RecordedRequest) => r.protocol === 'openai' && r.method === 'POST' && r.path.endsWith('/chat/completions'));
   const lastMessages = () => (chatRequests().at(-1)!.body as { messages: WireMessage[] }).messages;
-  const snap = (name: string) => page.screenshot({ path: path.join(ARTIFACTS, `chat-${name}.png`), fullPage: true });
   const assistantTurns = () => page.locator('#chat-output .turn.assistant');
 
   beforeAll(async () => {
     [gw, sim] = await Promise.all([startTestServer({ CHAT_RETRY_BASE_MS: '5' }), startSimulator()]);
     ({ token } = await newOwner(gw));
     await addSimProvider(gw, sim, token, { kind: 'OPENAI', label: 'Sim OpenAI', script: 'chunks=8' });
-    await mkdir(ARTIFACTS, { recursive: true });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
-    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-    await page.goto(`${gw.url}/console/`);
-    await page.fill('#sign-in-form textarea', token);
-    await page.click('#sign-in-form button[type=submit]');
-    await page.waitForSelector('#providers-table tbody tr');
+    ({ browser, page } = await openConsole(gw, token));
     await page.click('nav button[data-tab=chat]');
     await page.selectOption('#chat-form select[name=providerId]', { label: 'Sim OpenAI (OPENAI)' });
   });
@@ -97,7 +83,7 @@ describe.skipIf(!hasChromium)('the chat playground in Chromium', () => {
     const first = chatRequests().at(-1)!.body as { max_tokens?: number; max_completion_tokens?: number; tools: unknown[] };
     expect(first.max_completion_tokens ?? first.max_tokens).toBe(200);
     expect(first.tools).toHaveLength(1);
-    await snap('01-tool-call');
+    await snap(page, 'chat-01-tool-call');
 
     await call.locator('textarea[name=result]').fill('18 degrees and sunny');
     await call.locator('button[type=submit]').click();
@@ -118,7 +104,7 @@ describe.skipIf(!hasChromium)('the chat playground in Chromium', () => {
     expect(lastMessages().map((message) => message.role)).toEqual(['system', 'user', 'assistant', 'tool', 'assistant', 'user']);
     expect(await assistantTurns().nth(2).locator('.route').textContent()).toBe('Route: Sim OpenAI · gpt-4o-mini');
     expect(await assistantTurns().nth(2).locator('.usage').textContent()).toMatch(/\d+ tokens \(\d+ prompt \+ \d+ completion, provider\) · finished: stop/);
-    await snap('02-conversation');
+    await snap(page, 'chat-02-conversation');
 
     await page.click('#chat-clear');
     expect(await page.locator('#chat-output .turn').count()).toBe(0);
@@ -141,7 +127,7 @@ describe.skipIf(!hasChromium)('the chat playground in Chromium', () => {
       { type: 'text', text: 'What is in this picture?' },
       { type: 'image_url', image_url: expect.objectContaining({ url: `data:image/png;base64,${PNG.toString('base64')}` }) },
     ]);
-    await snap('03-image');
+    await snap(page, 'chat-03-image');
   });
 
   it('shows the fallback chain a turn took', async () => {
@@ -158,7 +144,7 @@ describe.skipIf(!hasChromium)('the chat playground in Chromium', () => {
     await page.waitForSelector('#chat-form[data-state=done]');
     expect(await assistantTurns().last().locator('.route').textContent()).toMatch(/^Route: Failing OpenAI · gpt-4o-mini ✗ [A-Z_]+ → fell back to Backup Claude · claude-/);
     expect(await assistantTurns().last().locator('pre.text').textContent()).toContain('Echo: Anyone there?');
-    await snap('04-fallback');
+    await snap(page, 'chat-04-fallback');
 
     // The API behind it: each START of the chain, a fallback's with the error code that left the provider before.
     const starts: Array<{ providerId: string; fallbackReason: string | null }> = [];
@@ -174,7 +160,7 @@ describe.skipIf(!hasChromium)('the chat playground in Chromium', () => {
   });
 
   it('is usable on a narrow screen, with no horizontal scrolling of the page', async () => {
-    await page.setViewportSize({ width: 390, height: 844 });
+    await page.setViewportSize(NARROW);
     await page.click('#chat-clear');
     await page.selectOption('#chat-form select[name=providerId]', { label: 'Sim OpenAI (OPENAI)' });
     await page.$eval('#chat-tools', (details) => {
@@ -184,20 +170,20 @@ describe.skipIf(!hasChromium)('the chat playground in Chromium', () => {
     await page.fill('#chat-form textarea[name=content]', 'Weather in Lyon, please');
     await page.click('#chat-send');
     await page.waitForSelector('#chat-form[data-state=tool-calls]');
-    await snap('05-narrow');
-    expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
-    await page.setViewportSize({ width: 1280, height: 800 });
+    await snap(page, 'chat-05-narrow');
+    await expectNoSidewaysScroll(page, 'chat-05-narrow');
+    await page.setViewportSize(WIDE);
   });
 });
 
 describe.skipIf(!hasChromium)('GraphiQL without the internet', () => {
   let gw: TestServer;
   let browser: Browser;
+  let page: Page;
 
   beforeAll(async () => {
     gw = await startTestServer();
-    await mkdir(ARTIFACTS, { recursive: true });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
+    ({ browser, page } = await openBrowser());
   });
 
   afterAll(async () => {
@@ -206,7 +192,6 @@ describe.skipIf(!hasChromium)('GraphiQL without the internet', () => {
   });
 
   it('renders its editor from the gateway alone and runs a query', async () => {
-    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     const leaving: string[] = [];
     const local = new URL(gw.url).host;
     await page.route('**/*', (route) => {
@@ -224,7 +209,7 @@ describe.skipIf(!hasChromium)('GraphiQL without the internet', () => {
     await page.keyboard.type('{ __typename }');
     await page.click('.graphiql-execute-button');
     await expect.poll(() => page.locator('.graphiql-response').textContent(), { timeout: 10_000 }).toMatch(/"__typename":\s*"Query"/);
-    await page.screenshot({ path: path.join(ARTIFACTS, 'chat-06-graphiql-offline.png') });
+    await snap(page, 'chat-06-graphiql-offline');
     expect(leaving).toEqual([]);
   });
 });

@@ -4,21 +4,15 @@
 // call shown as failing, the platform quota, and the model browser past 100
 // models with a capability filter. Each panel is shot at 1280×800 and 390×844
 // (where the page must not scroll sideways) into test-artifacts/console/.
-import { existsSync } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
-import path from 'node:path';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import { readFile } from 'node:fs/promises';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Simulator } from '../../src/simulator/simulator.js';
 import { graphql } from '../generated/gql.js';
+import { hasChromium, openConsole, signIn, snap, snapNarrow, WIDE } from '../testkit/browser.js';
 import { addSimProvider, userMessage } from '../testkit/chat.js';
 import { Chat } from '../testkit/documents.js';
 import { disposeAll, newOwner, newWorkspace, startSimulator, startTestServer, type TestServer } from '../testkit/server.js';
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const ARTIFACTS = path.resolve(import.meta.dirname, '../../test-artifacts/console');
-const hasChromium = existsSync(CHROMIUM);
-if (!hasChromium && process.env.CI) throw new Error(`No Chromium at ${CHROMIUM}: .ci/run installs Debian's chromium package`);
 
 const PlatformProviders = graphql(`
   query ConsoleTestPlatformProviders {
@@ -34,8 +28,6 @@ const Totals = graphql(`
 
 const SUPPORT_CALLS = 30;
 const TRIAGE_CALLS = 4;
-const WIDE = { width: 1280, height: 800 };
-const NARROW = { width: 390, height: 844 };
 
 describe.skipIf(!hasChromium)('the usage, providers and models panels in Chromium', () => {
   let gw: TestServer;
@@ -77,12 +69,7 @@ describe.skipIf(!hasChromium)('the usage, providers and models panels in Chromiu
     brokenCalls = (await gw.execute(Totals, { range, filter: { providerIds: [broken.id] } }, { token })).data!.usage.totals.failedRequests;
     expect(brokenCalls).toBeGreaterThanOrEqual(2);
 
-    await mkdir(ARTIFACTS, { recursive: true });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
-    page = await browser.newPage({ viewport: WIDE, acceptDownloads: true });
-    await page.goto(`${gw.url}/console/`);
-    await page.fill('#sign-in-form textarea', token);
-    await page.click('#sign-in-form button[type=submit]');
+    ({ browser, page } = await openConsole(gw, token, { acceptDownloads: true }));
     await page.waitForSelector('#providers-table tbody tr');
   }, 120_000);
 
@@ -90,17 +77,6 @@ describe.skipIf(!hasChromium)('the usage, providers and models panels in Chromiu
     await browser?.close();
     await disposeAll();
   });
-
-  const snap = (name: string) => page.screenshot({ path: path.join(ARTIFACTS, `usage-${name}.png`), fullPage: true });
-
-  /** The panel at 390×844: shot, and the page itself never scrolls sideways (wide tables scroll inside their box). */
-  async function narrow(name: string): Promise<void> {
-    await page.setViewportSize(NARROW);
-    await page.waitForTimeout(100);
-    expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
-    await snap(name);
-    await page.setViewportSize(WIDE);
-  }
 
   it('shows a provider failing every call as failing, kinds by name, and the platform quota used and left', async () => {
     const broken = page.locator('#providers-table tr', { hasText: 'Broken Claude' });
@@ -117,8 +93,8 @@ describe.skipIf(!hasChromium)('the usage, providers and models panels in Chromiu
     expect(await page.locator('#add-provider-form select[name=kind] option', { hasText: 'OpenAI-compatible' }).count()).toBe(1);
     expect(await page.textContent('#platform-quota')).toMatch(/^Platform providers: 1 of 20 calls used in \d{4}-\d{2}, 19 left/);
     expect(await page.isHidden('#providers-empty')).toBe(true);
-    await snap('01-providers');
-    await narrow('02-providers-narrow');
+    await snap(page, 'usage-01-providers');
+    await snapNarrow(page, 'usage-02-providers-narrow');
   });
 
   it('stacks usage by agent, filters it, and pages the calls log', async () => {
@@ -134,7 +110,7 @@ describe.skipIf(!hasChromium)('the usage, providers and models panels in Chromiu
     expect(await page.locator('#usage-log tbody tr').count()).toBe(25);
     const fallbackRow = page.locator('#usage-log tbody tr', { hasText: 'after Broken Claude' });
     expect(await fallbackRow.locator('td.fallback').textContent()).toMatch(/^after Broken Claude claude-3-5-haiku-latest ✗ \(\w+\)$/);
-    await snap('03-usage-by-agent');
+    await snap(page, 'usage-03-usage-by-agent');
     await page.click('#usage-log-older');
     await expect.poll(() => page.textContent('#usage-log-status')).toBe(`Calls 26–${total}, newest first (the oldest in the range)`);
     expect(await page.isDisabled('#usage-log-older')).toBe(true);
@@ -148,8 +124,8 @@ describe.skipIf(!hasChromium)('the usage, providers and models panels in Chromiu
     await expect.poll(() => page.textContent('#usage-log-status')).toBe(`Calls 1–${TRIAGE_CALLS + 1}, newest first (the oldest in the range)`);
     const agents = await page.locator('#usage-log tbody tr td:nth-child(3)').allTextContents();
     expect(agents.every((agent) => agent.startsWith('triage'))).toBe(true);
-    await snap('04-usage-filtered');
-    await narrow('05-usage-narrow');
+    await snap(page, 'usage-04-usage-filtered');
+    await snapNarrow(page, 'usage-05-usage-narrow');
   });
 
   it('exports what is on screen: the calls and the chart, with the same range and filters', async () => {
@@ -190,7 +166,7 @@ describe.skipIf(!hasChromium)('the usage, providers and models panels in Chromiu
     expect(seen.size).toBe(Math.min(150, total));
     await page.click('#models-previous');
     await expect.poll(() => page.textContent('#models-count')).toBe(`Models 51–100 of ${total}`);
-    await snap('06-models-page-2');
+    await snap(page, 'usage-06-models-page-2');
 
     // Kinds by name, and only the models that can use tools (back on the first page).
     expect(await page.locator('#models-controls select[name=kind] option', { hasText: 'Google Gemini' }).count()).toBe(1);
@@ -202,9 +178,9 @@ describe.skipIf(!hasChromium)('the usage, providers and models panels in Chromiu
     await page.selectOption('#models-controls select[name=capability]', 'embeddings');
     await expect.poll(async () => (await page.locator('#models-table tbody td.capabilities').allTextContents()).every((listed) => listed.includes('embeddings'))).toBe(true);
     expect(await page.locator('#models-table tbody tr').count()).toBeGreaterThan(0);
-    await snap('07-models-embeddings');
+    await snap(page, 'usage-07-models-embeddings');
     await page.selectOption('#models-controls select[name=capability]', '');
-    await narrow('08-models-narrow');
+    await snapNarrow(page, 'usage-08-models-narrow');
   });
 
   it('tells a member of a workspace without keys what to do, and shows them only their own usage', async () => {
@@ -215,16 +191,14 @@ describe.skipIf(!hasChromium)('the usage, providers and models panels in Chromiu
     expect((await gw.execute(Chat, { input: { providerId: platform.id, messages: userMessage(), agent: 'notes' } }, { token: member })).errors).toBeUndefined();
     const memberPage = await browser.newPage({ viewport: WIDE });
     try {
-      await memberPage.goto(`${gw.url}/console/`);
-      await memberPage.fill('#sign-in-form textarea', member);
-      await memberPage.click('#sign-in-form button[type=submit]');
+      await signIn(memberPage, gw, member);
       await memberPage.waitForSelector('#providers-table tbody tr');
       expect(await memberPage.textContent('#providers-empty')).toMatch(
         /^No keys of your own yet: calls go to the operator's platform providers.*Ask an admin to add a workspace key/,
       );
       expect(await memberPage.textContent('#platform-quota')).toMatch(/1 of 20 calls used .*19 left/);
       expect(await memberPage.inputValue('#add-provider-form select[name=scope]')).toBe('PERSONAL');
-      await memberPage.screenshot({ path: path.join(ARTIFACTS, 'usage-09-member-providers.png'), fullPage: true });
+      await snap(memberPage, 'usage-09-member-providers');
       await memberPage.click('nav button[data-tab=usage]');
       await expect.poll(() => memberPage.textContent('#usage-totals')).toMatch(/^1 request \(0 failed\)/);
       expect(await memberPage.locator('#usage-log tbody tr').count()).toBe(1);
@@ -232,7 +206,7 @@ describe.skipIf(!hasChromium)('the usage, providers and models panels in Chromiu
       expect(await memberPage.isHidden('#usage-log th[data-admin]')).toBe(true);
       expect(await memberPage.isHidden('#usage-controls label[data-admin]')).toBe(true);
       expect(await memberPage.locator('#usage-log tbody tr td').count()).toBe(7);
-      await memberPage.screenshot({ path: path.join(ARTIFACTS, 'usage-10-member-usage.png'), fullPage: true });
+      await snap(memberPage, 'usage-10-member-usage');
     } finally {
       await memberPage.close();
     }

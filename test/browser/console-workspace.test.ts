@@ -4,27 +4,16 @@
 // API key created in the page, used by the `openai` SDK, listed with its usage
 // and revoked. Screenshots of each panel at 1280×800 and 390×844 go to
 // test-artifacts/console/.
-import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
-import path from 'node:path';
 import OpenAI from 'openai';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PREFIX_LENGTH } from '../../src/modules/apikeys/api-key-secret.js';
 import type { Simulator } from '../../src/simulator/simulator.js';
 import { graphql } from '../generated/gql.js';
+import { hasChromium, openConsole, signIn, snapWideAndNarrow } from '../testkit/browser.js';
 import { addSimProvider, MODELS } from '../testkit/chat.js';
 import { UpdateProvider } from '../testkit/documents.js';
 import { disposeAll, expectNoSecret, newOwner, startSimulator, startTestServer, type TestServer } from '../testkit/server.js';
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const ARTIFACTS = path.resolve(import.meta.dirname, '../../test-artifacts/console');
-const hasChromium = existsSync(CHROMIUM);
-if (!hasChromium) {
-  // CI installs Chromium; there a missing browser is a failure, never a skip.
-  if (process.env.CI) throw new Error(`No Chromium at ${CHROMIUM}: .ci/run installs Debian's chromium package`);
-  console.warn(`Skipping the console's browser tests: no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH).`);
-}
 
 const WorkspaceSettings = graphql(`
   query WorkspaceSettings {
@@ -32,15 +21,12 @@ const WorkspaceSettings = graphql(`
   }
 `);
 
-const WIDE = { width: 1280, height: 800 };
-const NARROW = { width: 390, height: 844 };
 const HELLO = [{ role: 'user' as const, content: 'Hello' }];
 
 describe.skipIf(!hasChromium)('the console’s settings, agents and API keys in Chromium', () => {
   let gw: TestServer;
   let sim: Simulator;
   let browser: Browser;
-  let context: BrowserContext;
   let page: Page;
   let token: string;
   let memberToken: string;
@@ -58,15 +44,7 @@ describe.skipIf(!hasChromium)('the console’s settings, agents and API keys in 
     // A provider whose daily limit leaves no room: the route preview shows it skipped, with why.
     ({ id: cappedId } = await addSimProvider(gw, sim, token, { label: 'Capped OpenAI', priority: 3 }));
     expect((await gw.execute(UpdateProvider, { id: cappedId, input: { dailyTokenLimit: 1 } }, { token })).errors).toBeUndefined();
-    await mkdir(ARTIFACTS, { recursive: true });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
-    context = await browser.newContext({ viewport: WIDE });
-    page = await context.newPage();
-    page.on('dialog', (dialog) => void dialog.accept());
-    await page.goto(`${gw.url}/console/`);
-    await page.fill('#sign-in-form textarea', token);
-    await page.click('#sign-in-form button[type=submit]');
-    await page.waitForSelector('#providers-table tbody tr');
+    ({ browser, page } = await openConsole(gw, token));
   });
 
   afterAll(async () => {
@@ -76,16 +54,6 @@ describe.skipIf(!hasChromium)('the console’s settings, agents and API keys in 
 
   const settings = async () => (await gw.execute(WorkspaceSettings, {}, { token })).data!.preferences;
   const openTab = (tab: string) => page.click(`nav button[data-tab=${tab}]`);
-
-  /** Screenshots the panel wide, then narrow, where the page must not scroll sideways. */
-  async function snap(name: string): Promise<void> {
-    await page.screenshot({ path: path.join(ARTIFACTS, `workspace-${name}.png`), fullPage: true });
-    await page.setViewportSize(NARROW);
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-    await page.screenshot({ path: path.join(ARTIFACTS, `workspace-${name}-narrow.png`), fullPage: true });
-    await page.setViewportSize(WIDE);
-    expect(overflow, `${name}: the page is wider than a 390 px screen`).toBeLessThanOrEqual(0);
-  }
 
   it('saves settings, and shows a refused save next to its field without changing anything', async () => {
     await openTab('settings');
@@ -108,7 +76,7 @@ describe.skipIf(!hasChromium)('the console’s settings, agents and API keys in 
     expect(await page.textContent('#settings-error')).toBe('');
     expect(await page.textContent('#settings-form .field-error[data-error-for=maxTokensPerRequest]')).toBe('');
     expect(await settings()).toMatchObject({ maxTokensPerRequest: 2048, timezone: 'Europe/Paris' });
-    await snap('01-settings');
+    await snapWideAndNarrow(page, 'workspace-01-settings');
   });
 
   it('sets an agent preference with its cost indicator, and the route preview follows it', async () => {
@@ -137,7 +105,7 @@ describe.skipIf(!hasChromium)('the console’s settings, agents and API keys in 
     expect((await settings()).agentPreferences).toEqual([{ agentType: 'support', providerId: claudeId, model: MODELS.ANTHROPIC }]);
     await expect.poll(() => route.first().textContent()).toContain(`Backup Claude · ${MODELS.ANTHROPIC} (agent preference)`);
     expect(await route.nth(1).textContent()).toContain('Main OpenAI · gpt-4o-mini (agent fallback)');
-    await snap('02-agents');
+    await snapWideAndNarrow(page, 'workspace-02-agents');
 
     // Removed: the agent's calls follow the workspace default again.
     await row.locator('button', { hasText: 'Remove' }).click();
@@ -167,7 +135,7 @@ describe.skipIf(!hasChromium)('the console’s settings, agents and API keys in 
     expect(await page.textContent('#apikey-anthropic')).toContain(`new Anthropic({ baseURL: '${gw.url}', apiKey: process.env.GATEWAY_API_KEY })`);
 
     // Copy: through the clipboard where the page may write it...
-    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: gw.url });
+    await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: gw.url });
     await page.click('#apikey-copy');
     await expect.poll(() => page.textContent('#apikey-copy-status')).toBe('Copied');
     expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(secret);
@@ -183,7 +151,7 @@ describe.skipIf(!hasChromium)('the console’s settings, agents and API keys in 
         return field.id === 'apikey-secret' && field.selectionStart === 0 && field.selectionEnd === field.value.length;
       }),
     ).toBe(true);
-    await snap('03-apikey-created');
+    await snapWideAndNarrow(page, 'workspace-03-apikey-created');
 
     // The key works on the OpenAI door, with the simulator answering.
     const openai = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: secret, maxRetries: 0 });
@@ -208,7 +176,7 @@ describe.skipIf(!hasChromium)('the console’s settings, agents and API keys in 
     expect(await row.locator('td.month').textContent()).toMatch(/^\$[\d.]+ \/ \$5\.00$/);
     expect(await row.locator('td.last-used').textContent()).not.toBe('never');
     expect(await row.textContent()).toContain('Service key (a workspace program, member role) · by owner-');
-    await snap('04-apikeys');
+    await snapWideAndNarrow(page, 'workspace-04-apikeys');
 
     await row.locator('button', { hasText: 'Revoke' }).click();
     await expect.poll(() => page.textContent('#apikeys-status')).toBe('ci bot revoked');
@@ -217,11 +185,8 @@ describe.skipIf(!hasChromium)('the console’s settings, agents and API keys in 
   });
 
   it("shows a member the workspace's settings read-only, the route preview, and lets them create only keys acting as themselves", async () => {
-    const member = await context.newPage();
-    await member.goto(`${gw.url}/console/`);
-    await member.fill('#sign-in-form textarea', memberToken);
-    await member.click('#sign-in-form button[type=submit]');
-    await member.waitForSelector('#providers-table tbody tr');
+    const member = await page.context().newPage();
+    await signIn(member, gw, memberToken);
     await member.click('nav button[data-tab=settings]');
     await member.waitForSelector('#settings-form input[name=timezone]');
     expect(await member.isVisible('#settings-read-only')).toBe(true);

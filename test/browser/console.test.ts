@@ -2,24 +2,13 @@
 // running gateway and the simulator: sign in, add a key, stream a chat, watch an
 // alert arrive live, read the graphs and the model browser. Screenshots of each
 // step go to test-artifacts/console/.
-import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
-import path from 'node:path';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Simulator } from '../../src/simulator/simulator.js';
+import { hasChromium, openBrowser, snap } from '../testkit/browser.js';
 import { addSimProvider, userMessage } from '../testkit/chat.js';
 import { Chat, UpdatePreferences, UpdateProvider } from '../testkit/documents.js';
 import { disposeAll, eventually, expectNoSecret, newOwner, startSimulator, startTestServer, type TestServer } from '../testkit/server.js';
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const ARTIFACTS = path.resolve(import.meta.dirname, '../../test-artifacts/console');
-const hasChromium = existsSync(CHROMIUM);
-if (!hasChromium) {
-  // CI installs Chromium; there a missing browser is a failure, never a skip.
-  if (process.env.CI) throw new Error(`No Chromium at ${CHROMIUM}: .ci/run installs Debian's chromium package`);
-  console.warn(`Skipping the console's browser tests: no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH).`);
-}
 
 describe.skipIf(!hasChromium)('the console in Chromium', () => {
   let gw: TestServer;
@@ -35,18 +24,14 @@ describe.skipIf(!hasChromium)('the console in Chromium', () => {
     ({ token } = await newOwner(gw));
     // A slow stream, so the page is seen part-way through it.
     ({ id: claudeId } = await addSimProvider(gw, sim, token, { kind: 'ANTHROPIC', label: 'Seeded Claude', script: 'slow=40&chunks=12&chunk-size=6' }));
-    await mkdir(ARTIFACTS, { recursive: true });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
-    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-    page.on('dialog', (dialog) => void dialog.accept());
+    // Not signed in yet: the first test types a bad token, then the good one.
+    ({ browser, page } = await openBrowser());
   });
 
   afterAll(async () => {
     await browser?.close();
     await disposeAll();
   });
-
-  const snap = (name: string) => page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
 
   it('refuses a bad token with its code, then signs in with a good one', async () => {
     await page.goto(`${gw.url}/console`);
@@ -60,7 +45,7 @@ describe.skipIf(!hasChromium)('the console in Chromium', () => {
     await page.waitForSelector('#providers-table tbody tr');
     expect(await page.textContent('#viewer')).toContain('OWNER');
     expect(await page.textContent('#providers-table')).toContain('Seeded Claude');
-    await snap('01-providers');
+    await snap(page, '01-providers');
   });
 
   it('adds a key through the form: validated by the simulator, listed masked, never shown', async () => {
@@ -86,7 +71,7 @@ describe.skipIf(!hasChromium)('the console in Chromium', () => {
     await page.click('#add-provider-form button[type=submit]');
     await expect.poll(() => page.textContent('#add-provider-error')).toContain('INVALID_CREDENTIALS');
     expect(await page.locator('#providers-table tbody tr').count()).toBe(2);
-    await snap('02-provider-added');
+    await snap(page, '02-provider-added');
   });
 
   it('tests and rotates a key', async () => {
@@ -124,7 +109,7 @@ describe.skipIf(!hasChromium)('the console in Chromium', () => {
     expect(rows[0]!.completionTokens).toBeGreaterThan(0);
     const upstream = sim.requests.filter((r) => r.protocol === 'anthropic' && r.method === 'POST').at(-1)!;
     expect(upstream.body).toMatchObject({ max_tokens: 150 });
-    await snap('03-chat-streamed');
+    await snap(page, '03-chat-streamed');
   });
 
   it('shows an alert the moment the gateway raises it', async () => {
@@ -138,7 +123,7 @@ describe.skipIf(!hasChromium)('the console in Chromium', () => {
     const alert = page.locator('#alerts-feed li.live[data-kind=LIMIT_REACHED]');
     await alert.waitFor({ timeout: 5_000 });
     expect(await alert.textContent()).toContain('Seeded Claude');
-    await snap('04-alert-live');
+    await snap(page, '04-alert-live');
     await alert.locator('button', { hasText: 'Acknowledge' }).click();
     await page.waitForSelector('#alerts-feed li.acknowledged[data-kind=LIMIT_REACHED]');
   });
@@ -155,7 +140,7 @@ describe.skipIf(!hasChromium)('the console in Chromium', () => {
       return data.some((value) => value !== 0);
     });
     expect(painted).toBe(true);
-    await snap('05-usage');
+    await snap(page, '05-usage');
   });
 
   it('browses the model catalog with search, tier and price filters', async () => {
@@ -169,7 +154,7 @@ describe.skipIf(!hasChromium)('the console in Chromium', () => {
     await expect.poll(() => page.locator('#models-table tbody tr').count()).toBeLessThan(all);
     await page.selectOption('#models-controls select[name=tier]', 'PREMIUM');
     await expect.poll(() => page.textContent('#models-count')).toMatch(/^Models 1–\d+ of \d+/);
-    await snap('06-models');
+    await snap(page, '06-models');
   });
 
   it('deletes a key after confirmation', async () => {
