@@ -5,7 +5,7 @@ import { setMaxListeners } from 'node:events';
 import { createPubSub, type PubSub } from 'graphql-yoga';
 import { Redis } from 'ioredis';
 import type { Logger } from '../logging/logger.js';
-import { createRedisEventTarget } from './redis-event-target.js';
+import { createRedisEventTarget, type RedisCommand } from './redis-event-target.js';
 
 /** Live counters of one provider after a finished call (the `UsageTick` type). */
 export interface UsageTickEvent {
@@ -90,9 +90,7 @@ export async function createPubSubBus(redisUrl: string | undefined, logger: Pick
   await Promise.all([publishClient.connect(), subscribeClient.connect()]);
   const outages = watchOutages({ publish: publishClient, subscribe: subscribeClient }, logger);
   // Redis answers a connection's commands in order: its answer to a PING sent after a SUBSCRIBE confirms the SUBSCRIBE.
-  const redisTarget = createRedisEventTarget(publishClient, subscribeClient, (error, command) =>
-    logger.warn({ err: error, command }, 'Redis did not take a pub/sub command: events between instances are lost until it is back'),
-  );
+  const redisTarget = createRedisEventTarget(publishClient, subscribeClient, outages.notTaken);
   const announced = announcingSubscribers(redisTarget, async () => void (await subscribeClient.ping()));
   return {
     pubsub: createPubSub<Topics>({ eventTarget: announced.eventTarget }),
@@ -109,12 +107,17 @@ export async function createPubSubBus(redisUrl: string | undefined, logger: Pick
 
 /**
  * ioredis reports every failed reconnect as an 'error' event (printed raw, with a stack, when nobody listens):
- * one warning when a connection is lost, one line when it is back. When every connection is back, the outage is
- * over: the `onResume` listeners hear when it began.
+ * one warning when a connection is lost, one line when it is back. The commands Redis could not take meanwhile
+ * (a publish per finished call) are counted and told once, when it is back; one failing while connected is a
+ * warning of its own. When every connection is back, the outage is over: the `onResume` listeners hear when it began.
  */
-function watchOutages(clients: Record<'publish' | 'subscribe', Redis>, logger: Pick<Logger, 'warn' | 'info'>): Pick<PubSubBus, 'connected' | 'onResume'> {
+function watchOutages(
+  clients: Record<'publish' | 'subscribe', Redis>,
+  logger: Pick<Logger, 'warn' | 'info'>,
+): Pick<PubSubBus, 'connected' | 'onResume'> & { notTaken(error: unknown, command: RedisCommand): void } {
   const down = new Set<string>();
   let since: Date | null = null;
+  let lostCommands = 0;
   const listeners: Array<(since: Date) => void> = [];
   for (const [connection, client] of Object.entries(clients)) {
     client.on('error', (error: unknown) => {
@@ -129,10 +132,19 @@ function watchOutages(clients: Record<'publish' | 'subscribe', Redis>, logger: P
       if (down.size > 0 || !since) return;
       const began = since;
       since = null;
+      if (lostCommands > 0) logger.warn({ commands: lostCommands, since: began }, 'Redis was away: pub/sub commands it could not take were dropped');
+      lostCommands = 0;
       for (const listener of listeners) listener(began);
     });
   }
-  return { connected: () => down.size === 0, onResume: (listener) => void listeners.push(listener) };
+  return {
+    connected: () => down.size === 0,
+    onResume: (listener) => void listeners.push(listener),
+    notTaken(error, command) {
+      if (since) lostCommands++;
+      else logger.warn({ err: error, command }, 'Redis did not take a pub/sub command: events between instances are lost until it is back');
+    },
+  };
 }
 
 /**

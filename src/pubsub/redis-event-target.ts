@@ -1,6 +1,8 @@
 // An EventTarget over Redis pub/sub: an event dispatched on one instance reaches the listeners on every instance.
 // Like @graphql-yoga/redis-event-target, but a command Redis cannot take (it is down, the connection closed) is
-// reported to `onError` instead of becoming an unhandled rejection, which would end the process.
+// reported to `onError` instead of becoming an unhandled rejection, which would end the process; and a channel
+// whose SUBSCRIBE failed (Redis was away) is subscribed again when the connection is back, where ioredis would
+// renew only the subscriptions Redis had taken.
 import type { Redis } from 'ioredis';
 
 export type RedisCommand = 'publish' | 'subscribe' | 'unsubscribe';
@@ -15,6 +17,10 @@ export function createRedisEventTarget(publisher: Redis, subscriber: Redis, onEr
       if (typeof listener === 'function') listener(event);
       else listener.handleEvent(event);
     }
+  });
+  subscriber.on('ready', () => {
+    if (listenersOf.size === 0) return;
+    subscriber.subscribe(...listenersOf.keys()).catch((error: unknown) => onError(error, 'subscribe'));
   });
   return {
     addEventListener(channel, listener) {

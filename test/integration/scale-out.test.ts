@@ -272,7 +272,8 @@ describe.runIf(shared)('alerts across a Redis outage', () => {
       const { workspace, token } = await newOwner(a);
       const limited = await addSimProvider(a, sim, token, { priority: 1 });
       const spare = await addSimProvider(a, sim, token, { priority: 2 });
-      expect((await a.execute(UpdateProvider, { id: limited.id, input: { dailyTokenLimit: 110 } }, { token })).errors).toBeUndefined();
+      const later = await addSimProvider(a, sim, token, { priority: 3 });
+      for (const { id } of [limited, later]) expect((await a.execute(UpdateProvider, { id, input: { dailyTokenLimit: 110 } }, { token })).errors).toBeUndefined();
       const admin = workspace.claims('admin');
       const onA = await subscribeAlerts(a, admin);
       const onC = await subscribeAlerts(c, admin);
@@ -283,27 +284,48 @@ describe.runIf(shared)('alerts across a Redis outage', () => {
       proxy.cut();
       await eventually(async () => ((await ready()).bus === 'down' ? true : undefined), 10_000);
       expect(await busGauge()).toBe('0');
-      const chatOn = (server: TestServer) => server.execute(Chat, { input: { messages: userMessage(), maxTokens: 100, providerId: limited.id, allowFallback: false } }, { token });
+      // The first subscriber of another workspace on C, while C is cut off: Redis never took its SUBSCRIBE, so C must
+      // make it again when Redis is back.
+      const second = await newOwner(a);
+      const secondProvider = await addSimProvider(a, sim, second.token);
+      expect((await a.execute(UpdateProvider, { id: secondProvider.id, input: { dailyTokenLimit: 110 } }, { token: second.token })).errors).toBeUndefined();
+      const onCLate = collect(
+        c.ws(await c.token(second.workspace.claims('admin'))).iterate({ query: print(AlertsFeed) }),
+        (result) => (result.data as { alerts: Record<string, unknown> }).alerts,
+      );
+      const chatOn = (server: TestServer, providerId = limited.id) =>
+        server.execute(Chat, { input: { messages: userMessage(), maxTokens: 100, providerId, allowFallback: false } }, { token });
       // Through A (its bus is fine): LIMIT_WARNING, heard live on A only.
       expect((await chatOn(a)).errors).toBeUndefined();
       await eventually(() => (onA.length === 1 ? true : undefined));
       // Through C (cut off): refused by the limit, LIMIT_REACHED, which C cannot publish. C still answers chats.
       expect((await chatOn(c)).errors![0].extensions!.code).toBe('LIMIT_EXCEEDED');
-      expect((await c.execute(Chat, { input: { messages: userMessage(), providerId: spare.id } }, { token })).data?.chat.providerId).toBe(spare.id);
+      for (let i = 0; i < 3; i++) expect((await c.execute(Chat, { input: { messages: userMessage(), providerId: spare.id } }, { token })).data?.chat.providerId).toBe(spare.id);
       await new Promise((resolve) => setTimeout(resolve, 300));
       expect([onA.map((alert) => alert.kind), onC]).toEqual([['LIMIT_WARNING'], []]);
 
       await proxy.restore();
-      const kinds = (alerts: Array<Record<string, unknown>>) => alerts.map((alert) => alert.kind).sort();
+      const kinds = (alerts: Array<Record<string, unknown>>) => alerts.map((alert) => `${alert.kind} ${alert.providerId === later.id ? 'later' : 'limited'}`).sort();
       await eventually(() => (onA.length === 2 && onC.length === 2 ? true : undefined), 15_000);
+      // After the outage, alerts through A reach every subscriber live, the one C subscribed while cut off too.
+      expect((await chatOn(a, later.id)).errors).toBeUndefined();
+      await subscribedOnRedis(second.workspace.id); // C's SUBSCRIBE, made again (nobody else listens to that workspace)
+      const secondChat = await a.execute(
+        Chat,
+        { input: { messages: userMessage(), maxTokens: 100, providerId: secondProvider.id, allowFallback: false } },
+        { token: second.token },
+      );
+      expect(secondChat.errors).toBeUndefined();
+      await eventually(() => (onA.length === 3 && onC.length === 3 && onCLate.length === 1 ? true : undefined), 10_000);
       await new Promise((resolve) => setTimeout(resolve, 500)); // nothing comes twice
-      expect([kinds(onA), kinds(onC)]).toEqual([
-        ['LIMIT_REACHED', 'LIMIT_WARNING'],
-        ['LIMIT_REACHED', 'LIMIT_WARNING'],
-      ]);
+      const all = ['LIMIT_REACHED limited', 'LIMIT_WARNING later', 'LIMIT_WARNING limited'];
+      expect([kinds(onA), kinds(onC), onCLate.map((alert) => alert.kind)]).toEqual([all, all, ['LIMIT_WARNING']]);
       expect(await ready()).toMatchObject({ bus: 'up' });
       expect(await busGauge()).toBe('1');
+      // One line each way per connection, and one for the commands dropped meanwhile (the publishes of C's calls), not one per command.
       expect(c.logs.filter((line) => line.includes('Redis connection lost'))).toHaveLength(2);
+      expect(c.logs.filter((line) => line.includes('Redis did not take'))).toEqual([]);
+      expect(c.logs.filter((line) => line.includes('pub/sub commands it could not take were dropped'))).toHaveLength(1);
     } finally {
       await c.stop();
       proxy.cut();

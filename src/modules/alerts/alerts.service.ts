@@ -29,6 +29,8 @@ export interface AlertDraft {
 
 /** Instances' clocks differ: a fill reaches back this much before the outage began (the ids already seen are skipped). */
 const FILL_MARGIN_MS = 60_000;
+/** A fill gives a subscriber nothing raised before it subscribed, by this instance's clock give or take this much. */
+const CLOCK_SKEW_MS = 5_000;
 /** Alerts filled per workspace after one outage at most (the unique dedupe keys bound them per period anyway). */
 const FILL_LIMIT = 1_000;
 /** The ids a subscriber remembers having been given, to give none twice; far more than one outage's fill. */
@@ -55,7 +57,7 @@ export function createAlertService(
   onUnexpected: (error: unknown) => void,
 ) {
   /** This instance's open subscriptions by workspace: what a fill after an outage delivers to. */
-  const subscribers = new Map<string, Set<(alert: AlertEvent) => void>>();
+  const subscribers = new Map<string, Set<{ openedAt: number; deliver(alert: AlertEvent): void }>>();
 
   return {
     /** Writes the drafts that are new for their dedupe key and publishes those; returns how many were new. */
@@ -93,17 +95,24 @@ export function createAlertService(
       const seen = recentIds(SEEN_IDS);
       return new Repeater<AlertEvent>(async (push, stop) => {
         const deliver = (alert: AlertEvent) => {
-          if ((everything || alert.personalOwnerId === viewer.userId) && seen.add(alert.id)) void push(alert);
+          if (!(everything || alert.personalOwnerId === viewer.userId) || !seen.add(alert.id)) return;
+          try {
+            void push(alert);
+          } catch (overflow) {
+            // A client that reads nothing while thousands of alerts wait: its subscription ends, the process goes on.
+            stop(overflow);
+          }
         };
+        const subscriber = { openedAt: clock().getTime(), deliver };
         const open = subscribers.get(viewer.workspaceId) ?? new Set();
-        subscribers.set(viewer.workspaceId, open.add(deliver));
+        subscribers.set(viewer.workspaceId, open.add(subscriber));
         const live = untilAborted(pubsub.subscribe('alert:raised', viewer.workspaceId), signal);
         void (async () => {
           for await (const alert of live) deliver(alert);
           stop();
         })();
         await stop;
-        open.delete(deliver);
+        open.delete(subscriber);
         if (open.size === 0) subscribers.delete(viewer.workspaceId);
         await live.return?.();
       }, new FixedBuffer(FILL_LIMIT));
@@ -111,15 +120,18 @@ export function createAlertService(
 
     /**
      * The bus was away from `since` (on this instance or another): alerts published meanwhile may not have reached
-     * this instance's subscribers. Delivers the workspaces' alerts raised since (those a subscriber was given already
-     * are skipped).
+     * this instance's subscribers. Delivers the workspaces' alerts raised since (those a subscriber was given already,
+     * or raised before it subscribed, are skipped).
      */
     async fillSince(since: Date): Promise<void> {
       const from = new Date(since.getTime() - FILL_MARGIN_MS);
       for (const [workspaceId, open] of subscribers) {
         try {
           const alerts = await repository.since(workspaceId, from, FILL_LIMIT);
-          for (const alert of alerts) for (const deliver of open) deliver(alert);
+          for (const alert of alerts) {
+            const raisedAt = new Date(alert.createdAt).getTime();
+            for (const subscriber of open) if (raisedAt >= subscriber.openedAt - CLOCK_SKEW_MS) subscriber.deliver(alert);
+          }
         } catch (error) {
           onUnexpected(error);
         }
