@@ -333,7 +333,7 @@ export function loadConfig(env: Env = process.env): Config {
       everyMs: read.int('ALERT_DELIVERY_INTERVAL_MS', 2_000, 50, 3_600_000),
       attempts: read.int('ALERT_DELIVERY_ATTEMPTS', 8, 1, 100),
       backoffMs: read.int('ALERT_DELIVERY_BACKOFF_MS', 5_000, 10, 3_600_000),
-      timeoutMs: read.int('ALERT_DELIVERY_TIMEOUT_MS', 10_000, 100, 120_000),
+      timeoutMs: read.int('ALERT_DELIVERY_TIMEOUT_MS', 5_000, 100, 120_000),
     },
     keyRevalidationIntervalMs: read.int('KEY_REVALIDATION_INTERVAL_MS', 86_400_000, 60_000, 30 * 86_400_000),
     health: {

@@ -83,6 +83,8 @@ function expandIPv6(address: string): number[] {
   return [...left, ...new Array(8 - left.length - right.length).fill(0), ...right];
 }
 
+const NON_PUBLIC_ADDRESS = 'a loopback, private, link-local or reserved address';
+
 /** Why an address may not receive a key, or undefined when it may. */
 export function addressRefusal(policy: EgressPolicy, rawAddress: string): string | undefined {
   const address = unmapIPv4(rawAddress.replace(/^\[|\]$/g, ''));
@@ -90,7 +92,7 @@ export function addressRefusal(policy: EgressPolicy, rawAddress: string): string
   if (isIP(address) === 0) return `"${rawAddress}" is not an IP address`;
   if (policy.allowedCidrs.length > 0 && allowList(policy).check(address, family)) return undefined;
   if (policy.allowLoopback && LOOPBACK.check(address, family)) return undefined;
-  if (NON_PUBLIC.check(address, family)) return `${address} is a loopback, private, link-local or reserved address`;
+  if (NON_PUBLIC.check(address, family)) return `${address} is ${NON_PUBLIC_ADDRESS}`;
   return undefined;
 }
 
@@ -149,10 +151,8 @@ export async function checkBaseUrl(policy: EgressPolicy, raw: string, resolve: R
   const addresses = await resolve(host).catch(() => {
     throw new EgressRefused(`URL host "${host}" does not resolve`);
   });
-  for (const address of addresses) {
-    const addressProblem = addressRefusal(policy, address);
-    if (addressProblem) throw new EgressRefused(`URL is not allowed: ${host} resolves to ${addressProblem}`);
-  }
+  // Which address is not said: the caller learns no address of the gateway's network from its DNS.
+  if (addresses.some((address) => addressRefusal(policy, address))) throw new EgressRefused(`URL is not allowed: ${host} resolves to ${NON_PUBLIC_ADDRESS}`);
   return url;
 }
 
@@ -167,8 +167,8 @@ export function createGuardedFetch(policy: EgressPolicy, limits: { maxLineBytes:
   const lookup: LookupFunction = (hostname, options, callback) => {
     dnsLookup(hostname, { ...options, all: true }, (error, addresses: LookupAddress[]) => {
       if (error) return callback(error, '', 0);
-      const refused = policy.allowedHosts.has(hostname.toLowerCase()) ? undefined : addresses.map((entry) => addressRefusal(policy, entry.address)).find(Boolean);
-      if (refused) return callback(new EgressRefused(`Connection refused by egress policy: ${refused}`), '', 0);
+      const refused = !policy.allowedHosts.has(hostname.toLowerCase()) && addresses.some((entry) => addressRefusal(policy, entry.address));
+      if (refused) return callback(new EgressRefused(`Connection refused by egress policy: ${hostname} resolves to ${NON_PUBLIC_ADDRESS}`), '', 0);
       if (options.all) return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, addresses);
       callback(null, addresses[0].address, addresses[0].family);
     });
@@ -183,7 +183,7 @@ export function createGuardedFetch(policy: EgressPolicy, limits: { maxLineBytes:
     const response = await send(url, init);
     if (response.status >= 300 && response.status < 400 && response.headers.has('location')) {
       await response.body?.cancel();
-      throw new EgressRefused(`Provider answered with a redirect (HTTP ${response.status}); redirects are not followed, so a request goes only to the URL that was checked`);
+      throw new EgressRefused(`The server answered with a redirect (HTTP ${response.status}); redirects are not followed, so a request goes only to the URL that was checked`);
     }
     return response;
   }) as typeof fetch;

@@ -94,6 +94,7 @@ describe.skipIf(!hasChromium)('the console’s alert channels in Chromium', () =
       })
       .toEqual(['Delivering', 'Failed']);
     expect(await channelRow('Broken').textContent()).toContain('HTTP 500');
+    expect(await channelRow('Broken').locator('.dead').textContent()).toBe('1 alert never delivered');
     expect(await channelRow('On-call').locator('td[data-label="Last delivered"]').textContent()).not.toBe('never');
     await snapWideAndNarrow(page, 'alerts-03-delivery-states');
 

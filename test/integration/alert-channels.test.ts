@@ -3,6 +3,7 @@
 // a signature a receiver can verify (and a replay it refuses), failed tries are
 // retried with backoff until the last one (DEAD), and a URL the egress policy
 // refuses is refused when added and when answered with a redirect.
+import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Simulator } from '../../src/simulator/simulator.js';
 import { addSimProvider, userMessage } from '../testkit/chat.js';
@@ -97,7 +98,10 @@ describe('alert channels', () => {
     receiver.failNext(500, 503);
     await raise();
     await eventually(() => (requestsTo('/flaky').length >= 3 ? true : undefined));
-    expect((await eventually(async () => ((await channel(token, flaky.channel.id)).state === 'OK' ? channel(token, flaky.channel.id) : undefined))).lastError).toBeNull();
+    expect(await eventually(async () => ((await channel(token, flaky.channel.id)).state === 'OK' ? channel(token, flaky.channel.id) : undefined))).toMatchObject({
+      lastError: null,
+      deadDeliveries: 0,
+    });
     const tries = requestsTo('/flaky');
     expect(tries).toHaveLength(3);
     expect(new Set(tries.map((request) => JSON.parse(request.body).id)).size).toBe(1); // the same alert each time
@@ -110,7 +114,7 @@ describe('alert channels', () => {
     receiver.failNext(500, 500, 500);
     await second.raise();
     const deadChannel = await eventually(async () => ((await channel(second.token, dead.channel.id)).state === 'DEAD' ? channel(second.token, dead.channel.id) : undefined));
-    expect(deadChannel.lastError).toBe('HTTP 500');
+    expect(deadChannel).toMatchObject({ lastError: 'HTTP 500', deadDeliveries: 1 });
     expect(requestsTo('/down')).toHaveLength(3);
     const unreachable = await eventually(async () => ((await channel(second.token, refused.channel.id)).state === 'DEAD' ? channel(second.token, refused.channel.id) : undefined));
     expect(unreachable.lastError).toBe('connection failed (ECONNREFUSED)');
@@ -158,7 +162,12 @@ describe('alert channels', () => {
     expect((await refused({}, await gw.token(workspace.claims('member')))).extensions!.code).toBe('FORBIDDEN');
     expect(await channels(token)).toEqual([]);
 
-    for (let i = 0; i < 20; i++) await addChannel(token, { type: 'SLACK', name: `c${i}`, url: `${receiver.url}/many/${i}` });
+    // All at once: the bound holds against concurrent adds too.
+    const adds = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => gw.execute(AddAlertChannel, { input: { type: 'SLACK', name: `c${i}`, url: `${receiver.url}/many/${i}` } }, { token })),
+    );
+    expect(adds.filter((add) => add.errors === undefined)).toHaveLength(20);
+    expect(adds.filter((add) => add.errors?.[0]?.message.includes('at most 20'))).toHaveLength(10);
     expect((await refused({})).message).toContain('at most 20');
     expect(await channels(token)).toHaveLength(20);
   });
@@ -190,6 +199,29 @@ describe('alert channels', () => {
     expectNoSecret(everything, 'url-token');
     expectNoSecret(everything, signingSecret!);
     expect(workspace.id).toBeTruthy();
+  });
+
+  it("receivers that never answer hold up no other workspace's deliveries", async () => {
+    const sockets = new Set<net.Socket>();
+    const tarpit = net.createServer((socket) => void sockets.add(socket)); // takes the connection, never answers
+    await new Promise<void>((resolve) => tarpit.listen(0, '127.0.0.1', resolve));
+    try {
+      const stuck = await workspaceAboutToAlert();
+      const { port } = tarpit.address() as net.AddressInfo;
+      for (let i = 0; i < 8; i++) await addChannel(stuck.token, { type: 'WEBHOOK', name: `stuck ${i}`, url: `http://127.0.0.1:${port}/${i}` });
+      await stuck.raise(); // 16 deliveries, each waiting out the time limit (5 s)
+      await eventually(() => (sockets.size > 0 ? true : undefined));
+      const fine = await workspaceAboutToAlert();
+      await addChannel(fine.token, { type: 'WEBHOOK', url: `${receiver.url}/fine` });
+      const raised = Date.now();
+      await fine.raise();
+      await eventually(() => (requestsTo('/fine').length === 2 ? true : undefined));
+      expect(Date.now() - raised).toBeLessThan(2_500);
+      expect(sockets.size).toBeLessThanOrEqual(3); // a few of the stuck workspace's at once, not every slot
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      tarpit.close();
+    }
   });
 
   it('two instances on one database deliver each alert to each channel once', async () => {

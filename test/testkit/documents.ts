@@ -239,7 +239,7 @@ export const AddAlertChannel = graphql(`
 
 export const AlertChannels = graphql(`
   query AlertChannels {
-    alertChannels { id type name urlHost kinds state lastDeliveredAt lastError createdAt }
+    alertChannels { id type name urlHost kinds state lastDeliveredAt lastError deadDeliveries createdAt }
   }
 `);
 

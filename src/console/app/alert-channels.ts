@@ -10,7 +10,7 @@ import type { AlertChannelType, AlertKind, ConsoleAlertChannelsQuery, DeliverySt
 
 const ConsoleAlertChannels = graphql(`
   query ConsoleAlertChannels {
-    alertChannels { id type name urlHost kinds state lastDeliveredAt lastError createdAt }
+    alertChannels { id type name urlHost kinds state lastDeliveredAt lastError deadDeliveries createdAt }
   }
 `);
 

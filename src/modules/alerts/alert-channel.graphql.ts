@@ -21,6 +21,10 @@ const AlertChannel = builder.prismaObject('AlertChannel', {
     state: t.field({ type: DeliveryStateEnum, resolve: (c) => c.state }),
     lastDeliveredAt: t.expose('lastDeliveredAt', { type: 'DateTime', nullable: true }),
     lastError: t.exposeString('lastError', { nullable: true, description: 'Why the latest try failed: a status, a timeout, the egress policy' }),
+    deadDeliveries: t.int({
+      description: 'Alerts this channel never got: their last try failed (state shows only the latest outcome)',
+      resolve: (c, _args, context) => context.services.alertChannels.deadDeliveries(c),
+    }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
   }),
 });

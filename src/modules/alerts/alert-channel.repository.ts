@@ -24,12 +24,16 @@ export function createAlertChannelRepository({ prisma, sql }: Pick<Database, 'pr
   return {
     list: (workspaceId: string): Promise<AlertChannel[]> => prisma.alertChannel.findMany({ where: { workspaceId }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] }),
 
+    /** The channel's deliveries whose last try failed: alerts it never got. */
+    countDead: (channelId: string): Promise<number> => prisma.alertDelivery.count({ where: { channelId, deadAt: { not: null } } }),
+
     find: (workspaceId: string, id: string): Promise<AlertChannel | null> => prisma.alertChannel.findFirst({ where: { id, workspaceId } }),
 
-    count: (workspaceId: string): Promise<number> => prisma.alertChannel.count({ where: { workspaceId } }),
-
-    insert(viewer: Viewer, row: Prisma.AlertChannelUncheckedCreateInput, entry: AuditRecord): Promise<AlertChannel> {
+    /** Inserts the channel if the workspace has fewer than `max` (counted under a lock of the workspace's, so concurrent adds cannot pass it); null otherwise. */
+    insert(viewer: Viewer, row: Prisma.AlertChannelUncheckedCreateInput, max: number, entry: AuditRecord): Promise<AlertChannel | null> {
       return prisma.$transaction(async (tx) => {
+        await tx.$queryRaw`SELECT 1 AS locked FROM pg_advisory_xact_lock(hashtext(${`alert-channels:${viewer.workspaceId}`}))`;
+        if ((await tx.alertChannel.count({ where: { workspaceId: viewer.workspaceId } })) >= max) return null;
         const channel = await tx.alertChannel.create({ data: row });
         await recordAudit(tx, viewer, entry);
         return channel;
@@ -46,17 +50,33 @@ export function createAlertChannelRepository({ prisma, sql }: Pick<Database, 'pr
     },
 
     /**
-     * Takes the oldest `limit` deliveries due at `now` for one try each: their next try moves to `leaseUntil` in
-     * the same statement, so no other run (on any instance) takes them meanwhile, and a try whose process died is
-     * made again after it. Returns what sending them needs.
+     * Takes up to `limit` deliveries due at `now` for one try each: their next try moves to `leaseUntil` in the same
+     * statement, so no other run (on any instance) takes them meanwhile, and a try whose process died is made again
+     * after it. Fair to receivers that do not answer: one delivery per channel, `perWorkspace` per workspace, none of
+     * the channels or workspaces `busy` already has in flight, and while a channel is RETRYING only the deliveries it
+     * is retrying (its new alerts wait until it answers or gives up).
      */
-    claim(now: Date, leaseUntil: Date, limit: number): Promise<DueDelivery[]> {
+    claim(
+      { now, leaseUntil, limit, perWorkspace }: { now: Date; leaseUntil: Date; limit: number; perWorkspace: number },
+      busy: { channels: string[]; workspaces: string[] },
+    ): Promise<DueDelivery[]> {
       return sql.query<DueDelivery>(
-        `WITH claimed AS (
+        `WITH due AS (
+          SELECT DISTINCT ON (d.channel_id) d.id, d.next_attempt_at, c.workspace_id
+          FROM alert_deliveries d JOIN alert_channels c ON c.id = d.channel_id
+          WHERE d.delivered_at IS NULL AND d.dead_at IS NULL AND d.next_attempt_at <= $1
+            AND (c.state <> 'RETRYING' OR d.attempts > 0)
+            AND d.channel_id <> ALL($5::uuid[]) AND c.workspace_id <> ALL($6::text[])
+          ORDER BY d.channel_id, d.next_attempt_at, d.id
+        ), fair AS (
+          SELECT id, next_attempt_at, row_number() OVER (PARTITION BY workspace_id ORDER BY next_attempt_at, id) AS turn FROM due
+        ), claimed AS (
           UPDATE alert_deliveries SET next_attempt_at = $2
           WHERE id IN (
-            SELECT id FROM alert_deliveries WHERE delivered_at IS NULL AND dead_at IS NULL AND next_attempt_at <= $1
-            ORDER BY next_attempt_at, id LIMIT $3 FOR UPDATE SKIP LOCKED
+            SELECT id FROM alert_deliveries
+            WHERE id IN (SELECT id FROM fair WHERE turn <= $4 ORDER BY next_attempt_at, id LIMIT $3)
+              AND delivered_at IS NULL AND dead_at IS NULL AND next_attempt_at <= $1
+            FOR UPDATE SKIP LOCKED
           )
           RETURNING id, attempts, channel_id, alert_id
         )
@@ -64,7 +84,7 @@ export function createAlertChannelRepository({ prisma, sql }: Pick<Database, 'pr
           json_build_object('id', a.id::text, 'kind', a.kind, 'severity', a.severity, 'workspaceId', a.workspace_id, 'providerId', a.provider_id::text,
             'message', a.message, 'data', a.data, 'createdAt', to_char(a.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')) AS alert
         FROM claimed d JOIN alert_channels c ON c.id = d.channel_id JOIN alerts a ON a.id = d.alert_id`,
-        [now, leaseUntil, limit],
+        [now, leaseUntil, limit, perWorkspace, busy.channels, busy.workspaces],
       );
     },
 

@@ -12,7 +12,7 @@ import { isUuid } from '../../ids.js';
 import { checkBaseUrl, type EgressPolicy, EgressRefused } from '../../net/egress.js';
 import { displayText } from '../../text-input.js';
 import type { AlertChannelRepository } from './alert-channel.repository.js';
-import { type AlertDelivery, openTarget } from './alert-delivery.js';
+import type { AlertDelivery } from './alert-delivery.js';
 import type { ChannelTarget } from './alert-payloads.js';
 
 /** Channels a workspace may have: each alert is one request per channel. */
@@ -55,11 +55,13 @@ export function createAlertChannelService({ repository, delivery, keyring, egres
   return {
     list: (viewer: Viewer) => repository.list(viewer.workspaceId),
 
+    /** Alerts the channel never got (their last try failed), however its latest delivery went. */
+    deadDeliveries: (channel: { id: string }) => repository.countDead(channel.id),
+
     /** The channel, and a WEBHOOK's signing secret (shown this once). */
     async add(viewer: Viewer, input: AddAlertChannelInput) {
       const name = displayText(input.name, 'name', MAX_NAME_LENGTH);
       const url = await checkedUrl(input.url.trim());
-      if ((await repository.count(viewer.workspaceId)) >= MAX_CHANNELS) throw new BadUserInputError(`A workspace has at most ${MAX_CHANNELS} alert channels`);
       const id = randomUUID();
       const target: ChannelTarget =
         input.type === 'WEBHOOK' ? { type: 'WEBHOOK', url: url.href, signingSecret: `whsec_${randomBytes(32).toString('base64url')}` } : { type: 'SLACK', url: url.href };
@@ -77,8 +79,10 @@ export function createAlertChannelService({ repository, delivery, keyring, egres
           createdBy: viewer.userId,
           createdAt: clock(),
         },
+        MAX_CHANNELS,
         { action: 'ALERT_CHANNEL_ADDED', targetId: id, data: { type: input.type, name, host: url.host } },
       );
+      if (!channel) throw new BadUserInputError(`A workspace has at most ${MAX_CHANNELS} alert channels`);
       return { channel, signingSecret: target.type === 'WEBHOOK' ? target.signingSecret : null };
     },
 
@@ -93,7 +97,7 @@ export function createAlertChannelService({ repository, delivery, keyring, egres
     /** Sends a test alert (kind TEST) now, signed as a real one; the channel's delivery state is left as it is. */
     async test(viewer: Viewer, id: string) {
       const channel = await find(viewer, id);
-      return delivery.send(openTarget(keyring, channel), {
+      return delivery.sendTo(channel, {
         id: randomUUID(),
         kind: 'TEST',
         severity: 'INFO',

@@ -5,6 +5,7 @@
 // each alert reaches each channel once; only a process dying between a
 // receiver's answer and that statement sends it again, after the lease (the
 // receiver can tell by the alert's id).
+import { setTimeout } from 'node:timers/promises';
 import type { Keyring } from '../../crypto/keyring.js';
 import { channelAad, open, SealError } from '../../crypto/seal.js';
 import { forEachItem, type ItemFailed } from '../../jobs/scheduler.js';
@@ -14,8 +15,10 @@ import { type ChannelAlert, type ChannelTarget, channelRequest } from './alert-p
 
 /** Due deliveries tried per run; the rest wait for the next run. */
 const BATCH = 200;
-/** Deliveries claimed, and requests in flight, at once. */
+/** Requests in flight at once. */
 const PARALLEL = 8;
+/** Requests in flight at once for one workspace: receivers that do not answer hold up no other workspace's. */
+const PER_WORKSPACE = 2;
 /** A claim outlasts its try's time limit by this much (recording the outcome included). */
 const LEASE_MARGIN_MS = 30_000;
 /** The longest wait between two tries. */
@@ -35,10 +38,10 @@ export interface AlertDeliveryDeps {
   /** The egress-guarded fetch: every channel URL is checked on every connection, and no redirect is followed. */
   fetch: typeof fetch;
   clock: () => Date;
-  policy: { attempts: number; backoffMs: number; timeoutMs: number };
+  policy: { everyMs: number; attempts: number; backoffMs: number; timeoutMs: number };
 }
 
-export function openTarget(keyring: Keyring, channel: { id: string; workspaceId: string; sealedTarget: Uint8Array }): ChannelTarget {
+function openTarget(keyring: Keyring, channel: { id: string; workspaceId: string; sealedTarget: Uint8Array }): ChannelTarget {
   return JSON.parse(open(keyring, channel.sealedTarget, channelAad(channel.workspaceId, channel.id))) as ChannelTarget;
 }
 
@@ -61,10 +64,13 @@ export function createAlertDelivery({ repository, keyring, fetch, clock, policy 
   /** The wait before try `attempts + 1`: the base, doubled for each try made, at most an hour. */
   const backoff = (attempts: number) => Math.min(policy.backoffMs * 2 ** (attempts - 1), MAX_BACKOFF_MS);
 
-  /** A channel whose target no longer opens (its master key left ENCRYPTION_KEYS) fails its tries like an unreachable one: visible, then DEAD. */
-  function trySend(delivery: DueDelivery): Promise<SendResult> {
+  /**
+   * One request to the channel sealed on `channel`'s row. A channel whose target no longer opens (its master key
+   * left ENCRYPTION_KEYS) fails like an unreachable one: visible, then DEAD.
+   */
+  function sendTo(channel: { id: string; workspaceId: string; sealedTarget: Uint8Array }, alert: ChannelAlert): Promise<SendResult> {
     try {
-      return send(openTarget(keyring, { id: delivery.channelId, workspaceId: delivery.alert.workspaceId, sealedTarget: delivery.sealedTarget }), delivery.alert);
+      return send(openTarget(keyring, channel), alert);
     } catch (error) {
       if (!(error instanceof SealError)) throw error;
       return Promise.resolve({ ok: false, status: null, latencyMs: 0, message: error.message });
@@ -72,7 +78,7 @@ export function createAlertDelivery({ repository, keyring, fetch, clock, policy 
   }
 
   async function deliver(delivery: DueDelivery): Promise<boolean> {
-    const result = await trySend(delivery);
+    const result = await sendTo({ id: delivery.channelId, workspaceId: delivery.alert.workspaceId, sealedTarget: delivery.sealedTarget }, delivery.alert);
     const attempts = delivery.attempts + 1;
     const now = clock();
     await repository.record(
@@ -84,28 +90,60 @@ export function createAlertDelivery({ repository, keyring, fetch, clock, policy 
   }
 
   return {
-    send,
+    sendTo,
 
-    /** Tries the due deliveries once each, a few at a time, up to a batch; a summary for the job's log line. */
+    /**
+     * Tries the due deliveries once each, up to a batch: a new one is claimed as soon as a request ends, never two
+     * at once for a channel, nor more than a few for a workspace. A summary for the job's log line.
+     */
     async deliverDue(itemFailed: ItemFailed): Promise<Record<string, number>> {
+      const inFlight = new Map<string, DueDelivery>();
       let tried = 0;
       let delivered = 0;
+      const attempt = async (delivery: DueDelivery) => {
+        try {
+          await forEachItem(
+            [delivery],
+            (d) => `alert-delivery:${d.id}`,
+            async (d) => void ((await deliver(d)) && delivered++),
+            itemFailed,
+          );
+        } finally {
+          inFlight.delete(delivery.id);
+        }
+      };
+      const running = new Set<Promise<void>>();
       while (tried < BATCH) {
         const now = clock();
-        const claimed = await repository.claim(now, new Date(now.getTime() + policy.timeoutMs + LEASE_MARGIN_MS), PARALLEL);
-        if (claimed.length === 0) break;
-        tried += claimed.length;
-        await Promise.all(
-          claimed.map((delivery) =>
-            forEachItem(
-              [delivery],
-              (d) => `alert-delivery:${d.id}`,
-              async (d) => void ((await deliver(d)) && delivered++),
-              itemFailed,
-            ),
-          ),
-        );
+        const busyWorkspaces = new Map<string, number>();
+        for (const { alert } of inFlight.values()) busyWorkspaces.set(alert.workspaceId, (busyWorkspaces.get(alert.workspaceId) ?? 0) + 1);
+        const claimed =
+          running.size < PARALLEL
+            ? await repository.claim(
+                {
+                  now,
+                  leaseUntil: new Date(now.getTime() + policy.timeoutMs + LEASE_MARGIN_MS),
+                  limit: Math.min(PARALLEL - running.size, BATCH - tried),
+                  perWorkspace: PER_WORKSPACE,
+                },
+                {
+                  channels: [...inFlight.values()].map((delivery) => delivery.channelId),
+                  workspaces: [...busyWorkspaces].filter(([, count]) => count >= PER_WORKSPACE).map(([workspaceId]) => workspaceId),
+                },
+              )
+            : [];
+        if (claimed.length === 0 && running.size === 0) break;
+        for (const delivery of claimed) {
+          tried++;
+          inFlight.set(delivery.id, delivery);
+          const run = attempt(delivery).finally(() => running.delete(run));
+          running.add(run);
+        }
+        // Claim again when a request ends (it may have freed its channel or workspace), or after the job's interval
+        // (new alerts are due meanwhile, perhaps of a workspace with nothing in flight).
+        if (claimed.length === 0 || running.size >= PARALLEL) await Promise.race([...running, setTimeout(policy.everyMs)]);
       }
+      await Promise.all(running);
       return { tried, delivered };
     },
   };
