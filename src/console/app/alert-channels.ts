@@ -96,7 +96,13 @@ export function alertChannelsPanel(api: Api) {
       { data: { channelId: channel.id, name: channel.name } },
       h('td', { data: { label: 'Channel' } }, h('strong', {}, channel.name), h('div', { class: 'muted' }, `${TYPE_NAMES[channel.type]} · ${channel.urlHost}`)),
       h('td', { class: 'kinds', data: { label: 'Kinds' } }, channel.kinds.length === 0 ? 'Every kind' : channel.kinds.map((kind) => ALERT_KIND_NAMES[kind]).join(', ')),
-      h('td', { data: { label: 'Delivery' } }, h('span', { class: `status ${state.tone}` }, state.text), channel.lastError && h('div', { class: 'error' }, channel.lastError)),
+      h(
+        'td',
+        { data: { label: 'Delivery' } },
+        h('span', { class: `status ${state.tone}` }, state.text),
+        channel.lastError && h('div', { class: 'error' }, channel.lastError),
+        channel.deadDeliveries > 0 && h('div', { class: 'error dead' }, `${channel.deadDeliveries} alert${channel.deadDeliveries === 1 ? '' : 's'} never delivered`),
+      ),
       h('td', { data: { label: 'Last delivered' } }, channel.lastDeliveredAt ? formatTime(channel.lastDeliveredAt) : 'never'),
       h(
         'td',
