@@ -2,11 +2,11 @@
 // webhook (its signing secret shown once) or a Slack-compatible incoming webhook,
 // each with the kinds it wants; test one; see each one's delivery state; remove one.
 import type { Api } from './api.js';
-import { copyField } from './clipboard.js';
 import { byId, confirmThen, formatTime, formFields, h, showError } from './dom.js';
 import { fieldErrors } from './form-fields.js';
 import { graphql } from './generated/gql.js';
 import type { AlertChannelType, AlertKind, ConsoleAlertChannelsQuery, DeliveryState } from './generated/graphql.js';
+import { secretBox } from './secret-box.js';
 
 const ConsoleAlertChannels = graphql(`
   query ConsoleAlertChannels {
@@ -56,9 +56,7 @@ export function alertChannelsPanel(api: Api) {
   const status = byId('channels-status');
   const form = byId<HTMLFormElement>('channel-form');
   const errors = fieldErrors(form, byId('channel-form-error'));
-  const created = byId('channel-created');
-  const secretField = byId<HTMLInputElement>('channel-secret');
-  const copyStatus = byId('channel-copy-status');
+  const secret = secretBox('channel', 'alerts');
   byId('channel-kinds').append(
     ...(Object.entries(ALERT_KIND_NAMES) as Array<[AlertKind, string]>).map(([kind, text]) => {
       const box = h('input', { type: 'checkbox', value: kind });
@@ -66,12 +64,6 @@ export function alertChannelsPanel(api: Api) {
       return h('label', { class: 'check' }, text, box);
     }),
   );
-
-  function forgetSecret(): void {
-    secretField.value = '';
-    copyStatus.textContent = '';
-    created.hidden = true;
-  }
 
   async function load(): Promise<void> {
     try {
@@ -141,7 +133,7 @@ export function alertChannelsPanel(api: Api) {
     event.preventDefault();
     errors.clear();
     status.textContent = '';
-    forgetSecret();
+    secret.forget();
     const fields = formFields(form);
     const kinds = [...form.querySelectorAll<HTMLInputElement>('input[name=kinds]:checked')].map((box) => box.value as AlertKind);
     try {
@@ -151,20 +143,12 @@ export function alertChannelsPanel(api: Api) {
       form.reset();
       status.textContent = `${addAlertChannel.channel.name} added`;
       if (addAlertChannel.signingSecret) {
-        secretField.value = addAlertChannel.signingSecret;
-        created.hidden = false;
+        secret.show(addAlertChannel.signingSecret);
       }
     } catch (error) {
       errors.show(error);
     }
     await load();
-  });
-
-  byId('channel-copy').addEventListener('click', async () => void (copyStatus.textContent = await copyField(secretField)));
-  byId('channel-done').addEventListener('click', forgetSecret);
-  byId('tabs').addEventListener('click', (event) => {
-    const tab = (event.target as HTMLElement).closest<HTMLElement>('[data-tab]');
-    if (tab && tab.dataset.tab !== 'alerts') forgetSecret();
   });
 
   return { show: load };

@@ -2,11 +2,11 @@
 // button and the lines that point an OpenAI or Anthropic client at this gateway),
 // list the keys with their usage against their limits, revoke one.
 import type { Api } from './api.js';
-import { copyField } from './clipboard.js';
 import { byId, confirmThen, formatTime, formatTokens, formatUsd, formFields, h, showError } from './dom.js';
 import { fieldErrors, optionalNumber } from './form-fields.js';
 import { graphql } from './generated/gql.js';
 import type { ApiKeyPrincipal, ConsoleApiKeysQuery } from './generated/graphql.js';
+import { secretBox } from './secret-box.js';
 
 const ConsoleApiKeys = graphql(`
   query ConsoleApiKeys($after: String) {
@@ -45,21 +45,12 @@ export function apiKeysPanel(api: Api, isAdmin: boolean) {
   const status = byId('apikeys-status');
   const form = byId<HTMLFormElement>('apikey-form');
   const errors = fieldErrors(form, byId('apikey-form-error'));
-  const created = byId('apikey-created');
-  const secretField = byId<HTMLInputElement>('apikey-secret');
-  const copyStatus = byId('apikey-copy-status');
+  const secret = secretBox('apikey', 'apikeys');
   const principal = form.querySelector<HTMLSelectElement>('select[name=principal]')!;
   // Members may create keys acting as themselves only.
   principal.append(
     ...(Object.entries(PRINCIPALS) as Array<[ApiKeyPrincipal, string]>).filter(([value]) => isAdmin || value === 'MEMBER').map(([value, text]) => h('option', { value }, text)),
   );
-
-  /** The secret leaves the page when the panel is left: after that, only the key's prefix is ever shown. */
-  function forgetSecret(): void {
-    secretField.value = '';
-    copyStatus.textContent = '';
-    created.hidden = true;
-  }
 
   let nextPage: string | null | undefined;
 
@@ -122,9 +113,8 @@ export function apiKeysPanel(api: Api, isAdmin: boolean) {
       load,
     );
 
-  function reveal(secret: string): void {
-    secretField.value = secret;
-    copyStatus.textContent = '';
+  /** The key, shown once, with the lines that point an OpenAI or Anthropic client at this gateway. */
+  function reveal(value: string): void {
     const origin = location.origin;
     byId('apikey-openai').textContent = [
       "import OpenAI from 'openai';",
@@ -141,14 +131,14 @@ export function apiKeysPanel(api: Api, isAdmin: boolean) {
       "for (const block of message.content) if (block.type === 'text') console.log(block.text);",
     ].join('\n');
     byId('apikey-env').textContent = `OPENAI_BASE_URL=${origin}/v1  or  ANTHROPIC_BASE_URL=${origin}`;
-    created.hidden = false;
+    secret.show(value);
   }
 
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     errors.clear();
     status.textContent = '';
-    forgetSecret();
+    secret.forget();
     const fields = formFields(form);
     try {
       const { createApiKey } = await api.request(CreateKey, {
@@ -172,14 +162,6 @@ export function apiKeysPanel(api: Api, isAdmin: boolean) {
   });
 
   more.addEventListener('click', () => void (nextPage && load(nextPage)));
-  byId('apikey-copy').addEventListener('click', async () => void (copyStatus.textContent = await copyField(secretField)));
-  byId('apikey-done').addEventListener('click', forgetSecret);
-
-  // Leaving the panel for another tab forgets the secret too.
-  byId('tabs').addEventListener('click', (event) => {
-    const tab = (event.target as HTMLElement).closest<HTMLElement>('[data-tab]');
-    if (tab && tab.dataset.tab !== 'apikeys') forgetSecret();
-  });
 
   return { show: () => load() };
 }
