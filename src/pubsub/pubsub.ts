@@ -87,8 +87,10 @@ export async function createPubSubBus(redisUrl: string | undefined, logger: Pick
   const options = { lazyConnect: true, maxRetriesPerRequest: 3 };
   const publishClient = new Redis(redisUrl, options);
   const subscribeClient = new Redis(redisUrl, options);
-  await Promise.all([publishClient.connect(), subscribeClient.connect()]);
+  // Watched before connecting: a Redis that cannot be reached at start is an outage like any other (the instance
+  // starts and serves, /ready says the bus is down, ioredis keeps reconnecting), not a process that cannot start.
   const outages = watchOutages({ publish: publishClient, subscribe: subscribeClient }, logger);
+  await Promise.all([publishClient.connect(), subscribeClient.connect()]).catch(() => {});
   // Redis answers a connection's commands in order: its answer to a PING sent after a SUBSCRIBE confirms the SUBSCRIBE.
   const redisTarget = createRedisEventTarget(publishClient, subscribeClient, outages.notTaken);
   const announced = announcingSubscribers(redisTarget, async () => void (await subscribeClient.ping()));

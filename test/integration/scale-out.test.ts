@@ -232,6 +232,24 @@ describe.runIf(shared)('the Redis event target', () => {
       proxy.cut();
     }
   });
+
+  it('starts while Redis cannot be reached, says the bus is down, and resumes when Redis comes', async () => {
+    const proxy = await redisProxy();
+    proxy.cut();
+    const lines: Array<{ msg: string }> = [];
+    const bus = await createPubSubBus(proxy.url, createLogger('info', { write: (line: string) => void lines.push(JSON.parse(line)) }));
+    try {
+      expect(bus.connected()).toBe(false);
+      const resumed = new Promise<Date>((resolve) => bus.onResume(resolve));
+      await proxy.restore();
+      expect(await resumed).toBeInstanceOf(Date);
+      expect(bus.connected()).toBe(true);
+      expect(lines.filter((line) => line.msg.startsWith('Redis connection lost'))).toHaveLength(2);
+    } finally {
+      await bus.close();
+      proxy.cut();
+    }
+  });
 });
 
 /** A TCP proxy in front of Redis: `cut()` closes it and every connection through it (Redis gone, for its clients alone); `restore()` listens again on the same port. */

@@ -43,12 +43,14 @@ export function createAlertRepository({ prisma, sql }: Pick<Database, 'prisma' |
       );
     },
 
-    /** The workspace's alerts raised at or after `from`, oldest first, `limit` at most, shaped for subscribers. */
+    /** The workspace's newest `limit` alerts raised at or after `from`, oldest first, shaped for subscribers. */
     since(workspaceId: string, from: Date, limit: number): Promise<AlertEvent[]> {
       return sql.query<AlertEvent>(
-        `SELECT id::text, provider_id::text AS "providerId", kind::text, severity::text, message, data, created_at AS "createdAt",
-          acknowledged_at AS "acknowledgedAt", personal_owner_id AS "personalOwnerId"
-        FROM alerts WHERE workspace_id = $1 AND created_at >= $2 ORDER BY created_at, id LIMIT $3`,
+        `SELECT * FROM (
+          SELECT id::text, provider_id::text AS "providerId", kind::text, severity::text, message, data, created_at AS "createdAt",
+            acknowledged_at AS "acknowledgedAt", personal_owner_id AS "personalOwnerId"
+          FROM alerts WHERE workspace_id = $1 AND created_at >= $2 ORDER BY created_at DESC, id DESC LIMIT $3
+        ) newest ORDER BY "createdAt", id`,
         [workspaceId, from, limit],
       );
     },
