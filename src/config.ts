@@ -27,6 +27,8 @@ export interface Config {
   dataDir: string;
   /** Unset: embedded PGlite in `dataDir`. */
   databaseUrl?: string;
+  /** Postgres: connections per instance, and how long a statement waits for one before SERVICE_UNAVAILABLE. */
+  databasePool: { size: number; timeoutMs: number };
   /** Unset: in-process pub/sub (one instance). */
   redisUrl?: string;
   jwt: JwtConfig;
@@ -293,6 +295,7 @@ export function loadConfig(env: Env = process.env): Config {
     host: read.string('HOST') ?? '127.0.0.1',
     dataDir,
     databaseUrl,
+    databasePool: { size: read.int('DATABASE_POOL_SIZE', 10, 1, 1000), timeoutMs: read.int('DATABASE_POOL_TIMEOUT_MS', 5_000, 100, 600_000) },
     redisUrl: read.url('REDIS_URL', ['redis:', 'rediss:']),
     jwt,
     logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, nodeEnv === 'test' ? 'silent' : 'info'),

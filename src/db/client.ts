@@ -5,11 +5,13 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import type { SqlDriverAdapterFactory, SqlMigrationAwareDriverAdapterFactory, SqlQuery, SqlQueryable, Transaction } from '@prisma/driver-adapter-utils';
 import pg from 'pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
+import type { Config } from '../config.js';
 import { PrismaClient } from '../generated/prisma/client.js';
 import { PG_TYPES, pgliteSql, postgresSql, type Sql, type StatementListener } from './sql.js';
 
 export type DatabaseSource =
-  | { kind: 'postgres'; url: string }
+  /** `pool` absent (tools, benchmarks): pg's defaults, 10 connections and no limit on the wait for one. */
+  | { kind: 'postgres'; url: string; pool?: { size: number; timeoutMs: number } }
   /** A directory to persist in, or an open PGlite (tests hand in an in-memory one). */
   | { kind: 'pglite'; dataDir: string }
   | { kind: 'pglite'; instance: PGlite };
@@ -31,8 +33,8 @@ export interface Database {
   close(): Promise<void>;
 }
 
-export function databaseSource(config: { databaseUrl?: string; dataDir: string }): DatabaseSource {
-  return config.databaseUrl ? { kind: 'postgres', url: config.databaseUrl } : { kind: 'pglite', dataDir: path.join(config.dataDir, 'pgdata') };
+export function databaseSource(config: Pick<Config, 'databaseUrl' | 'databasePool' | 'dataDir'>): DatabaseSource {
+  return config.databaseUrl ? { kind: 'postgres', url: config.databaseUrl, pool: config.databasePool } : { kind: 'pglite', dataDir: path.join(config.dataDir, 'pgdata') };
 }
 
 export interface DatabaseOptions {
@@ -42,7 +44,7 @@ export interface DatabaseOptions {
 
 export async function openDatabase(source: DatabaseSource, { onStatement }: DatabaseOptions = {}): Promise<Database> {
   if (source.kind === 'postgres') {
-    const pool = new pg.Pool({ connectionString: source.url, connectionTimeoutMillis: 5_000, types: PG_TYPES });
+    const pool = new pg.Pool({ connectionString: source.url, max: source.pool?.size, connectionTimeoutMillis: source.pool?.timeoutMs, types: PG_TYPES });
     // An idle connection that dies (server restart) must not crash the process; the next query reconnects.
     pool.on('error', () => undefined);
     const driver = new PrismaPg(pool);

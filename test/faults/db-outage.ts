@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { buildApp } from '../../src/app.js';
 import { signToken } from '../../src/auth/dev-token.js';
 import { loadConfig } from '../../src/config.js';
-import { openDatabase } from '../../src/db/client.js';
+import { databaseSource, openDatabase } from '../../src/db/client.js';
 import { migrate } from '../../src/db/migrate.js';
 import { createLogger } from '../../src/logging/logger.js';
 import { createPubSubBus } from '../../src/pubsub/pubsub.js';
@@ -39,7 +39,7 @@ const config = loadConfig({
   RESERVATION_TIMEOUT_MS: String(RESERVATION_TIMEOUT_MS),
   SWEEP_INTERVAL_MS: '1000',
 });
-const db = await openDatabase({ kind: 'postgres', url: DATABASE_URL });
+const db = await openDatabase(databaseSource(config));
 await migrate(db);
 const logger = createLogger(config.logLevel);
 const bus = await createPubSubBus(config.redisUrl, logger);

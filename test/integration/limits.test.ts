@@ -17,7 +17,10 @@ let sim: Simulator;
 let now = new Date('2026-06-10T12:00:00Z');
 beforeAll(async () => {
   // Answers held back 1.5 s (100 at once on a busy runner) stay within the provider timeout: a timed-out call is retried upstream.
-  [gw, sim] = await Promise.all([startTestServer({ CREDENTIAL_CHANGES_PER_HOUR: '1000', PROVIDER_TIMEOUT_MS: '10000' }, { clock: () => now }), startSimulator()]);
+  // 100 reservations on one counter row take turns on its lock, each holding a pooled connection meanwhile: on a
+  // busy 2-core runner the last waits for a connection longer than the default 5 s (CI saw SERVICE_UNAVAILABLE).
+  const env = { CREDENTIAL_CHANGES_PER_HOUR: '1000', PROVIDER_TIMEOUT_MS: '10000', DATABASE_POOL_TIMEOUT_MS: '30000' };
+  [gw, sim] = await Promise.all([startTestServer(env, { clock: () => now }), startSimulator()]);
 });
 afterAll(disposeAll);
 

@@ -15,7 +15,7 @@ import WebSocket from 'ws';
 import { type App, buildApp } from '../../src/app.js';
 import { signToken } from '../../src/auth/dev-token.js';
 import { type Config, loadConfig } from '../../src/config.js';
-import { type Database, type DatabaseOptions, openDatabase } from '../../src/db/client.js';
+import { type Database, type DatabaseOptions, databaseSource, openDatabase } from '../../src/db/client.js';
 import { createLogger } from '../../src/logging/logger.js';
 import { createPubSubBus, type PubSubBus } from '../../src/pubsub/pubsub.js';
 import { type Simulator, startSimulator as startSimulatorServer } from '../../src/simulator/simulator.js';
@@ -57,7 +57,7 @@ export function testConfig(env: Record<string, string> = {}): Config {
 
 /** A fresh, migrated database: a PGlite copy of the run's template, or the run's Postgres. */
 export async function openTestDatabase(config: Config, options: DatabaseOptions = {}): Promise<Database> {
-  if (config.databaseUrl) return openDatabase({ kind: 'postgres', url: config.databaseUrl }, options);
+  if (config.databaseUrl) return openDatabase(databaseSource(config), options);
   const template = await readFile(inject('pgliteTemplate'));
   return openDatabase({ kind: 'pglite', instance: await PGlite.create({ loadDataDir: new Blob([template]) }) }, options);
 }
