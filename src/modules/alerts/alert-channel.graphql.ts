@@ -79,6 +79,6 @@ builder.mutationFields((t) => ({
     type: AlertChannelTestResult,
     description: "ADMIN and OWNER only. Sends an alert of kind TEST now; the channel's delivery state is left as it is.",
     args: { id: t.arg.id({ required: true }) },
-    resolve: (_root, args, context) => context.services.alertChannels.test(context.viewer, args.id),
+    resolve: (_root, args, context) => context.services.alertChannels.test(context.viewer, args.id, context.signal),
   }),
 }));

@@ -95,18 +95,22 @@ export function createAlertChannelService({ repository, delivery, keyring, egres
     },
 
     /** Sends a test alert (kind TEST) now, signed as a real one; the channel's delivery state is left as it is. */
-    async test(viewer: Viewer, id: string) {
+    async test(viewer: Viewer, id: string, signal: AbortSignal) {
       const channel = await find(viewer, id);
-      return delivery.sendTo(channel, {
-        id: randomUUID(),
-        kind: 'TEST',
-        severity: 'INFO',
-        workspaceId: viewer.workspaceId,
-        providerId: null,
-        message: `Test of the alert channel "${channel.name}"`,
-        data: {},
-        createdAt: clock().toISOString(),
-      });
+      return delivery.sendTo(
+        channel,
+        {
+          id: randomUUID(),
+          kind: 'TEST',
+          severity: 'INFO',
+          workspaceId: viewer.workspaceId,
+          providerId: null,
+          message: `Test of the alert channel "${channel.name}"`,
+          data: {},
+          createdAt: clock().toISOString(),
+        },
+        signal,
+      );
     },
   };
 }

@@ -47,12 +47,14 @@ function openTarget(keyring: Keyring, channel: { id: string; workspaceId: string
 
 export function createAlertDelivery({ repository, keyring, fetch, clock, policy }: AlertDeliveryDeps) {
   /** One request to the channel: 2xx is delivered; anything else, with what went wrong. */
-  async function send(target: ChannelTarget, alert: ChannelAlert): Promise<SendResult> {
+  /** `signal`: the caller's (a test whose client went away stops waiting). */
+  async function send(target: ChannelTarget, alert: ChannelAlert, signal?: AbortSignal): Promise<SendResult> {
     const started = performance.now();
     const elapsed = () => Math.round((performance.now() - started) * 10) / 10;
     const { body, headers } = channelRequest(target, alert, clock());
     try {
-      const response = await fetch(target.url, { method: 'POST', headers, body, signal: AbortSignal.timeout(policy.timeoutMs) });
+      const limit = AbortSignal.timeout(policy.timeoutMs);
+      const response = await fetch(target.url, { method: 'POST', headers, body, signal: signal ? AbortSignal.any([signal, limit]) : limit });
       await response.body?.cancel();
       const ok = response.status >= 200 && response.status < 300;
       return { ok, status: response.status, latencyMs: elapsed(), message: ok ? null : `HTTP ${response.status}` };
@@ -68,9 +70,9 @@ export function createAlertDelivery({ repository, keyring, fetch, clock, policy 
    * One request to the channel sealed on `channel`'s row. A channel whose target no longer opens (its master key
    * left ENCRYPTION_KEYS) fails like an unreachable one: visible, then DEAD.
    */
-  function sendTo(channel: { id: string; workspaceId: string; sealedTarget: Uint8Array }, alert: ChannelAlert): Promise<SendResult> {
+  function sendTo(channel: { id: string; workspaceId: string; sealedTarget: Uint8Array }, alert: ChannelAlert, signal?: AbortSignal): Promise<SendResult> {
     try {
-      return send(openTarget(keyring, channel), alert);
+      return send(openTarget(keyring, channel), alert, signal);
     } catch (error) {
       if (!(error instanceof SealError)) throw error;
       return Promise.resolve({ ok: false, status: null, latencyMs: 0, message: error.message });
@@ -100,6 +102,8 @@ export function createAlertDelivery({ repository, keyring, fetch, clock, policy 
       const inFlight = new Map<string, DueDelivery>();
       let tried = 0;
       let delivered = 0;
+      // Each delivery is an item of its own (forEachItem's rule: one that fails is reported and tried next run; an
+      // unreachable database ends the run); they run side by side, so each goes through it alone.
       const attempt = async (delivery: DueDelivery) => {
         try {
           await forEachItem(

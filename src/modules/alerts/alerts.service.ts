@@ -33,8 +33,8 @@ const FILL_MARGIN_MS = 60_000;
 const CLOCK_SKEW_MS = 5_000;
 /** Alerts filled per workspace after one outage at most (the unique dedupe keys bound them per period anyway). */
 const FILL_LIMIT = 1_000;
-/** The ids a subscriber remembers having been given, to give none twice; far more than one outage's fill. */
-const SEEN_IDS = 5_000;
+/** The ids a subscriber remembers having been given, to give none twice: a fill's worth and as many live ones. */
+const SEEN_IDS = 2 * FILL_LIMIT;
 
 /** Ids in the order they were added, the oldest forgotten past `max`; `add` is false for one already there. */
 function recentIds(max: number) {

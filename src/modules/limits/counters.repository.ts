@@ -4,19 +4,15 @@ import type { Sql } from '../../db/sql.js';
 export interface CounterLevel {
   tokens: bigint;
   costMicros: bigint;
+  /** Calls counted (what the platform quota limits). */
+  requests: number;
 }
 
 /** The counters of these scopes in these periods, keyed `scope|period`; a counter not written yet is absent (zero). */
 export async function readCounters(sql: Sql, scopes: string[], periods: string[]): Promise<Map<string, CounterLevel>> {
-  const rows = await sql.query<{ scope: string; period: string; tokens: bigint; cost_micros: bigint }>(
-    'SELECT scope, period, tokens, cost_micros FROM usage_counters WHERE scope = ANY($1::text[]) AND period = ANY($2::text[])',
+  const rows = await sql.query<{ scope: string; period: string; tokens: bigint; cost_micros: bigint; requests: number }>(
+    'SELECT scope, period, tokens, cost_micros, requests FROM usage_counters WHERE scope = ANY($1::text[]) AND period = ANY($2::text[])',
     [scopes, periods],
   );
-  return new Map(rows.map((row) => [`${row.scope}|${row.period}`, { tokens: row.tokens, costMicros: row.cost_micros }]));
-}
-
-/** The calls counted on a counter in a period (the platform quota counts calls, not tokens); zero when none was written. */
-export async function readRequests(sql: Sql, scope: string, period: string): Promise<number> {
-  const [row] = await sql.query<{ requests: bigint }>('SELECT requests FROM usage_counters WHERE scope = $1 AND period = $2', [scope, period]);
-  return Number(row?.requests ?? 0n);
+  return new Map(rows.map((row) => [`${row.scope}|${row.period}`, { tokens: row.tokens, costMicros: row.cost_micros, requests: row.requests }]));
 }

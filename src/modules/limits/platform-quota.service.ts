@@ -4,7 +4,7 @@
 import type { Viewer } from '../../auth/viewer.js';
 import type { Sql } from '../../db/sql.js';
 import { platformQuotaScope } from './counter-scopes.js';
-import { readRequests } from './counters.repository.js';
+import { readCounters } from './counters.repository.js';
 import { monthKey } from './periods.js';
 
 export interface PlatformQuota {
@@ -28,8 +28,9 @@ export function createPlatformQuotaService(deps: PlatformQuotaDeps) {
     async read(viewer: Viewer): Promise<PlatformQuota | null> {
       if (!deps.offered) return null;
       const month = monthKey(deps.clock(), await deps.timezone(viewer.workspaceId));
-      const used = await readRequests(deps.sql, platformQuotaScope(viewer.workspaceId), month);
-      return { month, monthlyRequests: deps.monthlyRequests, requestsThisMonth: used };
+      const scope = platformQuotaScope(viewer.workspaceId);
+      const counter = (await readCounters(deps.sql, [scope], [month])).get(`${scope}|${month}`);
+      return { month, monthlyRequests: deps.monthlyRequests, requestsThisMonth: counter?.requests ?? 0 };
     },
   };
 }
