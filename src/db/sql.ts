@@ -7,10 +7,11 @@
 // string, timestamptz as Date, bytea as Uint8Array, json as parsed values.
 import type { PGlite, Transaction } from '@electric-sql/pglite';
 import pg from 'pg';
+import type { StatementText } from './statement.js';
 
 export interface Sql {
-  /** Runs one statement with `$1…$n` placeholders and returns its rows. */
-  query<Row>(text: string, values?: readonly unknown[]): Promise<Row[]>;
+  /** Runs one statement with `$1…$n` placeholders and returns its rows; a named statement is prepared once per connection. */
+  query<Row>(text: string | StatementText, values?: readonly unknown[]): Promise<Row[]>;
   /** Runs `work` in one transaction: committed when it resolves, rolled back when it throws. */
   transaction<T>(work: (tx: Pick<Sql, 'query'>) => Promise<T>): Promise<T>;
   /**
@@ -57,16 +58,19 @@ export const PG_TYPES = {
 export type StatementListener = (text: string) => void;
 
 /**
- * Postgres, on a pool made with PG_TYPES. Statements are not named (prepared once per connection): reports build
- * many distinct texts, and named statements would pile up in every server connection; bench:chat showed no
- * difference on the hot path.
+ * Postgres, on a pool made with PG_TYPES. Only statements given a name are prepared (once per connection): reports
+ * build many distinct texts, which would pile up in every server connection.
  */
 export function postgresSql(pool: pg.Pool, onStatement?: StatementListener): Sql {
   const on =
     (client: pg.Pool | pg.PoolClient): Sql['query'] =>
-    async <Row>(text: string, values: readonly unknown[] = []) => {
+    async <Row>(statement: string | StatementText, values: readonly unknown[] = []) => {
+      const text = typeof statement === 'string' ? statement : statement.text;
       onStatement?.(text);
-      const result = await client.query<Row & pg.QueryResultRow>(text, values as unknown[]);
+      const name = typeof statement === 'string' ? undefined : statement.name;
+      const result = await (name
+        ? client.query<Row & pg.QueryResultRow>({ name, text, values: values as unknown[] })
+        : client.query<Row & pg.QueryResultRow>(text, values as unknown[]));
       return result.rows;
     };
   return {
@@ -135,12 +139,13 @@ async function holding<T>(query: Sql['query'], name: string, work: () => Promise
   }
 }
 
-/** PGlite: one connection in-process; a transaction holds it exclusively. */
+/** PGlite: one connection in-process; a transaction holds it exclusively. Statement names are not used. */
 export function pgliteSql(db: PGlite, onStatement?: StatementListener): Sql {
   const options = { parsers: { [INT8]: parseInt8 } };
   const on =
     (target: PGlite | Transaction): Sql['query'] =>
-    async <Row>(text: string, values: readonly unknown[] = []) => {
+    async <Row>(statement: string | StatementText, values: readonly unknown[] = []) => {
+      const text = typeof statement === 'string' ? statement : statement.text;
       onStatement?.(text);
       return (await target.query<Row>(text, values as unknown[], options)).rows;
     };

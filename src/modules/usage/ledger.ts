@@ -117,7 +117,7 @@ export function createLedger(sql: Sql, price: PriceLookup, clock: () => Date, pl
         }));
       const insert = async (db: Pick<Sql, 'query'>): Promise<Reserved> => {
         const [row] = await db.query<{ counters: bigint[] }>(
-          RESERVE.text,
+          RESERVE,
           RESERVE.values({
             id,
             workspaceId: reservation.workspaceId,
@@ -189,7 +189,7 @@ export function createLedger(sql: Sql, price: PriceLookup, clock: () => Date, pl
       const month = monthKey(reservation.reservedAt, timezone);
       const { scopes, periods } = countersOf(reservation, day, month);
       const rows = await sql.query<{ period: string; tokens: bigint; cost_micros: bigint; session_messages: number | null }>(
-        finalizeStatement.text,
+        finalizeStatement,
         finalizeStatement.values({
           id,
           status: outcome.status,
@@ -287,6 +287,7 @@ const RESERVE = statement<ReserveParams>(
     RETURNING id
   )
   SELECT counters FROM guard, reserved`,
+  'ledger_reserve',
 );
 
 interface FinalizeParams extends TokenCounts {
@@ -339,6 +340,7 @@ function finalizeStatementFor(maintainRollup: boolean) {
       FROM finished WHERE chat_sessions.id = finished.session_id AND finished.status = 'CANCELLED' AND chat_sessions.provider_id IS NULL
     )${maintainRollup ? `, daily AS (${ROLLUP_UPSERT.replace('$TZ', p.timezone)})` : ''}
     SELECT period, tokens, cost_micros, (SELECT message_count FROM session) AS session_messages FROM counters WHERE scope = ${p.providerScope}`,
+    maintainRollup ? 'ledger_finalize' : 'ledger_finalize_without_rollup',
   );
 }
 
