@@ -1,5 +1,6 @@
 // buildApp(): the HTTP server, Yoga (HTTP and SSE) and graphql-ws on one port,
 // sharing one plugin pipeline and one context. It does not listen until start().
+import { setMaxListeners } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -40,6 +41,8 @@ export interface App {
 export function buildApp({ config, db, bus, logger, clock }: AppDeps): App {
   const services = createServices({ config, db, bus, logger, clock });
   const shutdown = new AbortController();
+  // Every open request and stream follows it: one listener per call in flight, not a leak (Node warns past 10).
+  setMaxListeners(0, shutdown.signal);
   const authenticate = createAuthenticate({ verifyToken: createTokenVerifier(config.jwt), viewers: services.viewers, apiKeys: services.apiKeyAuthenticator });
   // One user's SSE subscriptions and graphql-ws operations count against the same bound.
   const operationQuota = createOperationQuota(config.maxOperationsPerUser);
