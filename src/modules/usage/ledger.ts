@@ -9,6 +9,7 @@
 // first reservation, and each successful call adds to its totals as it is
 // finalized, so a session's totals never disagree with the ledger.
 import { randomUUID } from 'node:crypto';
+import { groupCommit } from '../../db/group-commit.js';
 import type { Sql } from '../../db/sql.js';
 import { statement } from '../../db/statement.js';
 import type { ProviderKind, UsageSource, UsageStatus } from '../../generated/prisma/client.js';
@@ -83,6 +84,49 @@ export interface CallRecord {
  */
 export function createLedger(sql: Sql, price: PriceLookup, clock: () => Date, platformMonthlyRequests: number, { maintainRollup = true } = {}) {
   const finalizeStatement = finalizeStatementFor(maintainRollup);
+  const finalizeInGroup = groupCommit(async (calls: Finalizing[]): Promise<Finalized[]> => {
+    const rows = await sql.query<{
+      scope: string | null;
+      period: string | null;
+      tokens: bigint | null;
+      cost_micros: bigint | null;
+      session_id: string | null;
+      message_count: number | null;
+    }>(
+      finalizeStatement,
+      finalizeStatement.values({
+        ids: calls.map((call) => call.id),
+        statuses: calls.map((call) => call.outcome.status),
+        promptTokens: calls.map((call) => call.outcome.tokens.promptTokens),
+        cachedPromptTokens: calls.map((call) => call.outcome.tokens.cachedPromptTokens),
+        completionTokens: calls.map((call) => call.outcome.tokens.completionTokens),
+        reasoningTokens: calls.map((call) => call.outcome.tokens.reasoningTokens),
+        totalTokens: calls.map((call) => call.outcome.tokens.totalTokens),
+        usageSources: calls.map((call) => call.outcome.usageSource),
+        durationsMs: calls.map((call) => Math.round(call.outcome.durationMs)),
+        ttftsMs: calls.map((call) => (call.outcome.ttftMs === null ? null : Math.round(call.outcome.ttftMs))),
+        errorCodes: calls.map((call) => call.outcome.errorCode),
+        finishedAt: calls.map((call) => call.finishedAt),
+        costsMicros: calls.map((call) => call.costMicros),
+        priceVersions: calls.map((call) => call.priceVersion),
+        priceFallbacks: calls.map((call) => call.priceFallback),
+        sessionMessages: calls.map((call) => call.outcome.sessionMessages),
+        timezones: calls.map((call) => call.timezone),
+        counterCalls: calls.flatMap((call) => call.scopes.map(() => call.id)),
+        counterScopes: calls.flatMap((call) => call.scopes),
+        counterPeriods: calls.flatMap((call) => call.periods),
+        counterTurns: calls.flatMap((call) => call.scopes.map((_, turn) => turn)),
+      }),
+    );
+    const counter = (scope: string, period: string) => rows.find((row) => row.scope === scope && row.period === period);
+    return calls.map((call) => ({
+      // A session is added to by its successful calls only.
+      sessionMessages: call.outcome.status === 'SUCCEEDED' && call.sessionId ? (rows.find((row) => row.session_id === call.sessionId)?.message_count ?? null) : null,
+      costMicros: call.costMicros,
+      tokensToday: counter(call.providerScope, call.day)?.tokens ?? 0n,
+      spendMonthMicros: counter(call.providerScope, call.month)?.cost_micros ?? 0n,
+    }));
+  }, FINALIZE_GROUP);
   return {
     /**
      * Writes the RESERVED row. A call through a platform provider first takes one
@@ -170,7 +214,8 @@ export function createLedger(sql: Sql, price: PriceLookup, clock: () => Date, pl
     },
 
     /**
-     * One statement, atomically: the row gets its outcome and its exact cost (the
+     * One statement, shared with the other calls whose finalizes wait at that moment (group commit: each call is
+     * its own row and sums, the statement commits them together), atomically: the row gets its outcome and its exact cost (the
      * price version in force when it was reserved), the four limit counters it
      * reserved on (provider, workspace and API key, day and month) move by actual minus
      * reserved tokens and cost, the daily rollup row of its local day,
@@ -180,42 +225,26 @@ export function createLedger(sql: Sql, price: PriceLookup, clock: () => Date, pl
      * swept) changes nothing.
      * Returns the provider's counters after the call, for live ticks, and the session's message count.
      */
-    async finalize(id: string, reservation: Reservation, outcome: CallRecord, timezone: string): Promise<Finalized> {
-      const now = clock();
-      const { tokens } = outcome;
+    finalize(id: string, reservation: Reservation, outcome: CallRecord, timezone: string): Promise<Finalized> {
       const quote = price(reservation.kind, reservation.model, reservation.reservedAt);
-      const cost = costMicros(tokens, quote);
       const day = dayKey(reservation.reservedAt, timezone);
       const month = monthKey(reservation.reservedAt, timezone);
       const { scopes, periods } = countersOf(reservation, day, month);
-      const rows = await sql.query<{ period: string; tokens: bigint; cost_micros: bigint; session_messages: number | null }>(
-        finalizeStatement,
-        finalizeStatement.values({
-          id,
-          status: outcome.status,
-          ...tokens,
-          usageSource: outcome.usageSource,
-          durationMs: Math.round(outcome.durationMs),
-          ttftMs: outcome.ttftMs === null ? null : Math.round(outcome.ttftMs),
-          errorCode: outcome.errorCode,
-          finishedAt: now,
-          costMicros: cost,
-          priceVersion: quote.version,
-          priceFallback: quote.fallback,
-          workspaceId: reservation.workspaceId,
-          providerScope: reservation.providerScope,
-          scopes,
-          periods,
-          sessionMessages: outcome.sessionMessages,
-          timezone,
-        }),
-      );
-      return {
-        sessionMessages: rows[0]?.session_messages ?? null,
-        costMicros: cost,
-        tokensToday: rows.find((row) => row.period === day)?.tokens ?? 0n,
-        spendMonthMicros: rows.find((row) => row.period === month)?.cost_micros ?? 0n,
-      };
+      return finalizeInGroup({
+        id,
+        outcome,
+        finishedAt: clock(),
+        costMicros: costMicros(outcome.tokens, quote),
+        priceVersion: quote.version,
+        priceFallback: quote.fallback,
+        providerScope: reservation.providerScope,
+        sessionId: reservation.sessionId ?? null,
+        scopes,
+        periods,
+        day,
+        month,
+        timezone,
+      });
     },
   };
 }
@@ -290,56 +319,106 @@ const RESERVE = statement<ReserveParams>(
   'ledger_reserve',
 );
 
-interface FinalizeParams extends TokenCounts {
+/** A call waiting for its finalize, with what it is recorded as. */
+interface Finalizing {
   id: string;
-  status: CallRecord['status'];
-  usageSource: UsageSource;
-  durationMs: number;
-  ttftMs: number | null;
-  errorCode: string | null;
+  outcome: CallRecord;
   finishedAt: Date;
   costMicros: bigint;
   priceVersion: string;
   priceFallback: boolean;
-  workspaceId: string;
   providerScope: string;
-  /** The counters the call was reserved on, in the guard order. */
+  sessionId: string | null;
+  /** The counters it was reserved on, in the guard order, and its local day and month. */
   scopes: string[];
   periods: string[];
-  sessionMessages: number;
+  day: string;
+  month: string;
   /** The workspace's, for the rollup's local day. */
   timezone: string;
 }
 
-/** See finalize; without the rollup step when `maintainRollup` is false. */
+/**
+ * Finalizes that wait for a statement leave together (see db/group-commit.ts). Two at once: a lone call is never
+ * held back behind another's statement, and under load the queue empties in batches.
+ */
+const FINALIZE_GROUP = { inFlight: 2, maxBatch: 64 };
+
+/** A batch of finalizes, one element a call; the counters are flat, each named by its call's id. */
+interface FinalizeParams {
+  ids: string[];
+  statuses: CallRecord['status'][];
+  promptTokens: number[];
+  cachedPromptTokens: number[];
+  completionTokens: number[];
+  reasoningTokens: number[];
+  totalTokens: number[];
+  usageSources: UsageSource[];
+  durationsMs: number[];
+  ttftsMs: (number | null)[];
+  errorCodes: (string | null)[];
+  finishedAt: Date[];
+  costsMicros: bigint[];
+  priceVersions: string[];
+  priceFallbacks: boolean[];
+  sessionMessages: number[];
+  timezones: string[];
+  counterCalls: string[];
+  counterScopes: string[];
+  counterPeriods: string[];
+  /** Each counter's place in its call's guard order. */
+  counterTurns: number[];
+}
+
+/**
+ * See finalize; without the rollup step when `maintainRollup` is false. Several calls may touch one counter, one
+ * session or one rollup row: each is summed first (a statement may not update a row twice).
+ */
 function finalizeStatementFor(maintainRollup: boolean) {
   return statement<FinalizeParams>(
-    (p) => `WITH finished AS (
-      UPDATE usage_events SET status = ${p.status}::"UsageStatus", prompt_tokens = ${p.promptTokens}, cached_prompt_tokens = ${p.cachedPromptTokens},
-        completion_tokens = ${p.completionTokens}, reasoning_tokens = ${p.reasoningTokens}, total_tokens = ${p.totalTokens},
-        usage_source = ${p.usageSource}::"UsageSource", duration_ms = ${p.durationMs}, ttft_ms = ${p.ttftMs}, error_code = ${p.errorCode}, finished_at = ${p.finishedAt},
-        cost_micros = ${p.costMicros}, price_version = ${p.priceVersion}, price_fallback = ${p.priceFallback}
-      WHERE id = ${p.id}::uuid AND status = 'RESERVED'
-      RETURNING *
+    (p) => `WITH input AS (
+      SELECT * FROM unnest(${p.ids}::uuid[], ${p.statuses}::"UsageStatus"[], ${p.promptTokens}::int4[], ${p.cachedPromptTokens}::int4[], ${p.completionTokens}::int4[],
+        ${p.reasoningTokens}::int4[], ${p.totalTokens}::int4[], ${p.usageSources}::"UsageSource"[], ${p.durationsMs}::int4[], ${p.ttftsMs}::int4[], ${p.errorCodes}::text[],
+        ${p.finishedAt}::timestamptz[], ${p.costsMicros}::int8[], ${p.priceVersions}::text[], ${p.priceFallbacks}::bool[], ${p.sessionMessages}::int4[], ${p.timezones}::text[])
+      AS i(id, status, prompt_tokens, cached_prompt_tokens, completion_tokens, reasoning_tokens, total_tokens, usage_source, duration_ms, ttft_ms, error_code,
+        finished_at, cost_micros, price_version, price_fallback, session_messages, timezone)
+    ), finished AS (
+      UPDATE usage_events SET status = i.status, prompt_tokens = i.prompt_tokens, cached_prompt_tokens = i.cached_prompt_tokens,
+        completion_tokens = i.completion_tokens, reasoning_tokens = i.reasoning_tokens, total_tokens = i.total_tokens,
+        usage_source = i.usage_source, duration_ms = i.duration_ms, ttft_ms = i.ttft_ms, error_code = i.error_code, finished_at = i.finished_at,
+        cost_micros = i.cost_micros, price_version = i.price_version, price_fallback = i.price_fallback
+      FROM input i WHERE usage_events.id = i.id AND usage_events.status = 'RESERVED'
+      RETURNING usage_events.*, i.session_messages AS added_messages, i.timezone
     ), counters AS (
       INSERT INTO usage_counters (scope, period, workspace_id, tokens, cost_micros, requests)
-      SELECT scope, period, ${p.workspaceId}, ${p.totalTokens}::int8 - finished.reserved_tokens, ${p.costMicros}::int8 - finished.reserved_micros, 1
-      FROM finished, unnest(${p.scopes}::text[], ${p.periods}::text[]) AS c(scope, period)
+      SELECT c.scope, c.period, min(f.workspace_id), sum(f.total_tokens - f.reserved_tokens), sum(f.cost_micros - f.reserved_micros), count(*)
+      FROM finished f JOIN unnest(${p.counterCalls}::uuid[], ${p.counterScopes}::text[], ${p.counterPeriods}::text[], ${p.counterTurns}::int4[]) AS c(id, scope, period, turn) ON c.id = f.id
+      GROUP BY c.scope, c.period
+      -- Locked in the guard order (then by name), as every reservation and every other batch locks them: no deadlock.
+      ORDER BY min(c.turn), c.scope, c.period
       ON CONFLICT (scope, period) DO UPDATE SET tokens = usage_counters.tokens + EXCLUDED.tokens,
-        cost_micros = usage_counters.cost_micros + EXCLUDED.cost_micros, requests = usage_counters.requests + 1
+        cost_micros = usage_counters.cost_micros + EXCLUDED.cost_micros, requests = usage_counters.requests + EXCLUDED.requests
       RETURNING scope, period, tokens, cost_micros
+    ), answered AS (
+      SELECT session_id, (array_agg(provider_id ORDER BY created_at))[1] AS provider_id, (array_agg(kind ORDER BY created_at))[1] AS kind,
+        (array_agg(model ORDER BY created_at))[1] AS model, sum(added_messages) AS messages, sum(total_tokens) AS tokens, sum(cost_micros) AS cost_micros,
+        max(finished_at) AS finished_at
+      FROM finished WHERE session_id IS NOT NULL AND status = 'SUCCEEDED' GROUP BY session_id
     ), session AS (
-      UPDATE chat_sessions SET provider_id = COALESCE(chat_sessions.provider_id, finished.provider_id),
-        kind = COALESCE(chat_sessions.kind, finished.kind), model = COALESCE(chat_sessions.model, finished.model),
-        message_count = chat_sessions.message_count + ${p.sessionMessages}, total_tokens = chat_sessions.total_tokens + finished.total_tokens,
-        cost_micros = chat_sessions.cost_micros + finished.cost_micros, last_active_at = finished.finished_at
-      FROM finished WHERE chat_sessions.id = finished.session_id AND finished.status = 'SUCCEEDED'
-      RETURNING message_count
+      UPDATE chat_sessions SET provider_id = COALESCE(chat_sessions.provider_id, answered.provider_id),
+        kind = COALESCE(chat_sessions.kind, answered.kind), model = COALESCE(chat_sessions.model, answered.model),
+        message_count = chat_sessions.message_count + answered.messages, total_tokens = chat_sessions.total_tokens + answered.tokens,
+        cost_micros = chat_sessions.cost_micros + answered.cost_micros, last_active_at = answered.finished_at
+      FROM answered WHERE chat_sessions.id = answered.session_id
+      RETURNING chat_sessions.id, message_count
     ), session_started AS (
-      UPDATE chat_sessions SET provider_id = finished.provider_id, kind = finished.kind, model = finished.model, last_active_at = finished.finished_at
-      FROM finished WHERE chat_sessions.id = finished.session_id AND finished.status = 'CANCELLED' AND chat_sessions.provider_id IS NULL
-    )${maintainRollup ? `, daily AS (${ROLLUP_UPSERT.replace('$TZ', p.timezone)})` : ''}
-    SELECT period, tokens, cost_micros, (SELECT message_count FROM session) AS session_messages FROM counters WHERE scope = ${p.providerScope}`,
+      UPDATE chat_sessions SET provider_id = cancelled.provider_id, kind = cancelled.kind, model = cancelled.model, last_active_at = cancelled.finished_at
+      FROM (SELECT DISTINCT ON (session_id) * FROM finished WHERE session_id IS NOT NULL AND status = 'CANCELLED' ORDER BY session_id, created_at) AS cancelled
+      WHERE chat_sessions.id = cancelled.session_id AND chat_sessions.provider_id IS NULL
+        AND NOT EXISTS (SELECT 1 FROM answered WHERE answered.session_id = cancelled.session_id)
+    )${maintainRollup ? `, daily AS (${ROLLUP_UPSERT.replace('$TZ', 'timezone')})` : ''}
+    SELECT scope, period, tokens, cost_micros, NULL::text AS session_id, NULL::int4 AS message_count FROM counters
+    UNION ALL SELECT NULL, NULL, NULL, NULL, id::text, message_count FROM session`,
     maintainRollup ? 'ledger_finalize' : 'ledger_finalize_without_rollup',
   );
 }

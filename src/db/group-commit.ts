@@ -1,0 +1,54 @@
+// Group commit: calls that arrive while earlier ones are being written go to
+// the database together, as one statement and one commit. At most `inFlight`
+// statements run at once; a call that finds one free is sent at once (a lone
+// call waits for nothing), the others queue and leave together, up to
+// `maxBatch`, as soon as a statement returns. Under load a hot counter row is
+// then locked, and the WAL flushed, once per batch instead of once per call.
+
+export interface GroupCommitOptions {
+  /** Statements of this kind running at once. */
+  inFlight: number;
+  /** Calls in one statement at most. */
+  maxBatch: number;
+}
+
+/**
+ * `write` takes a batch and returns one result per item, in order. When a batch fails, its items are written
+ * again one by one, so that an item the database refuses fails alone.
+ */
+export function groupCommit<Item, Result>(write: (items: Item[]) => Promise<Result[]>, { inFlight, maxBatch }: GroupCommitOptions): (item: Item) => Promise<Result> {
+  interface Waiting {
+    item: Item;
+    resolve(result: Result): void;
+    reject(error: unknown): void;
+  }
+  const queue: Waiting[] = [];
+  let running = 0;
+
+  const writeAlone = (waiting: Waiting) =>
+    write([waiting.item]).then(
+      ([result]) => waiting.resolve(result),
+      (error) => waiting.reject(error),
+    );
+
+  const send = async (batch: Waiting[]) => {
+    running++;
+    try {
+      const results = await write(batch.map((waiting) => waiting.item));
+      for (const [i, waiting] of batch.entries()) waiting.resolve(results[i]);
+    } catch (error) {
+      if (batch.length === 1) batch[0].reject(error);
+      else await Promise.all(batch.map(writeAlone));
+    } finally {
+      running--;
+      if (queue.length > 0) void send(queue.splice(0, maxBatch));
+    }
+  };
+
+  return (item) =>
+    new Promise<Result>((resolve, reject) => {
+      const waiting = { item, resolve, reject };
+      if (running < inFlight) void send([waiting]);
+      else queue.push(waiting);
+    });
+}

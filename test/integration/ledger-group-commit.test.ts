@@ -1,0 +1,123 @@
+// Finalizes that wait at the same moment are written by one statement (group commit, src/db/group-commit.ts):
+// each call still gets its own row, and every sum it feeds (limit counters, its session, the daily rollup) ends
+// equal to the ledger, even when the calls of one batch share all of them. A call the database refuses fails
+// alone.
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createCatalog } from '../../src/modules/catalog/catalog.js';
+import { createLedger, type Reservation } from '../../src/modules/usage/ledger.js';
+import type { Simulator } from '../../src/simulator/simulator.js';
+import { addSimProvider, userMessage } from '../testkit/chat.js';
+import { Chat, Sessions } from '../testkit/documents.js';
+import { disposeAll, newOwner, startSimulator, startTestServer, type TestServer } from '../testkit/server.js';
+import { statementRecorder } from '../testkit/statements.js';
+
+const statements = statementRecorder();
+let gw: TestServer;
+let sim: Simulator;
+beforeAll(async () => {
+  [gw, sim] = await Promise.all([startTestServer({}, { onStatement: statements.onStatement }), startSimulator()]);
+});
+afterAll(disposeAll);
+
+const AT_ONCE = 30;
+const isFinalize = (text: string) => text.includes('UPDATE usage_events SET status');
+
+describe('finalizes at the same moment', () => {
+  it('over the API: the counters, the session and the rollup end equal to the ledger', async () => {
+    const { workspace, token } = await newOwner(gw);
+    const provider = await addSimProvider(gw, sim, token);
+    const opened = await gw.execute(Chat, { input: { messages: userMessage('First question') } }, { token });
+    const sessionId = opened.data!.chat.sessionId!;
+
+    const burst = await Promise.all(Array.from({ length: AT_ONCE }, (_, i) => gw.execute(Chat, { input: { messages: userMessage(`Question ${i}`), sessionId } }, { token })));
+    expect(burst.flatMap((result) => result.errors ?? [])).toEqual([]);
+
+    const [ledger] = await gw.db.sql.query<{ calls: bigint; tokens: bigint; cost: bigint }>(
+      `SELECT count(*) AS calls, sum(total_tokens)::int8 AS tokens, sum(cost_micros)::int8 AS cost FROM usage_events WHERE workspace_id = $1 AND status = 'SUCCEEDED'`,
+      [workspace.id],
+    );
+    expect(ledger.calls).toBe(BigInt(AT_ONCE + 1));
+    const counters = await gw.db.sql.query<{ scope: string; tokens: bigint; cost_micros: bigint; requests: bigint }>(
+      'SELECT scope, tokens, cost_micros, requests FROM usage_counters WHERE scope = ANY($1) ORDER BY scope, period',
+      [[`provider:${provider.id}`, `workspace:${workspace.id}`]],
+    );
+    expect(counters).toHaveLength(4);
+    for (const counter of counters) {
+      expect(counter.tokens).toBe(ledger.tokens);
+      expect(counter.cost_micros).toBe(ledger.cost);
+      expect(BigInt(counter.requests)).toBe(ledger.calls);
+    }
+    const [rollup] = await gw.db.sql.query<{ requests: bigint; tokens: bigint; cost: bigint }>(
+      'SELECT sum(requests)::int8 AS requests, sum(total_tokens)::int8 AS tokens, sum(cost_micros)::int8 AS cost FROM usage_daily WHERE workspace_id = $1',
+      [workspace.id],
+    );
+    expect(rollup).toEqual({ requests: ledger.calls, tokens: ledger.tokens, cost: ledger.cost });
+    const sessions = await gw.execute(Sessions, { first: 5 }, { token });
+    expect(sessions.data?.sessions.edges.map((edge) => edge.node)).toEqual([
+      expect.objectContaining({ id: sessionId, messageCount: 2 * (AT_ONCE + 1), totalTokens: Number(ledger.tokens) }),
+    ]);
+  });
+
+  const noLimits = { providerDailyTokens: null, providerMonthlyMicros: null, workspaceDailyTokens: null, workspaceMonthlyMicros: null };
+  const call = (totalTokens: number) => ({
+    status: 'SUCCEEDED' as const,
+    tokens: { promptTokens: 10, cachedPromptTokens: 0, completionTokens: totalTokens - 10, reasoningTokens: 0, totalTokens },
+    usageSource: 'PROVIDER' as const,
+    durationMs: 5,
+    ttftMs: null,
+    errorCode: null,
+    sessionMessages: 2,
+  });
+  /** Six reservations of one call each in one session, through the ledger the gateway uses. */
+  async function sixReserved() {
+    const { workspace, token } = await newOwner(gw);
+    const provider = await addSimProvider(gw, sim, token);
+    const ledger = createLedger(gw.db.sql, createCatalog().price, () => new Date(), 50);
+    const reservation: Reservation = {
+      workspaceId: workspace.id,
+      providerId: provider.id,
+      providerScope: `provider:${provider.id}`,
+      kind: 'OPENAI',
+      model: 'gpt-4o-mini',
+      userId: 'group-commit',
+      sessionId: randomUUID(),
+      streamed: false,
+      promptEstimate: 10,
+      output: { max: 100, min: 100 },
+      reservedAt: new Date(),
+    };
+    const options = { platform: false, timezone: 'UTC', limits: noLimits };
+    const first = await ledger.reserve({ ...reservation, newSession: { title: 'Group commit' } }, options);
+    const others = await Promise.all(Array.from({ length: 5 }, () => ledger.reserve(reservation, options)));
+    return { workspace, provider, ledger, reservation, ids: [first, ...others].map(({ id }) => id) };
+  }
+
+  it('through the ledger: six at once are three statements (two sent at once, four together), summed once each', async () => {
+    const { workspace, provider, ledger, reservation, ids } = await sixReserved();
+    const finalizing = await statements.during(() => Promise.all(ids.map((id) => ledger.finalize(id, reservation, call(30), 'UTC'))));
+    expect(finalizing.statements.filter(isFinalize)).toHaveLength(3);
+    // The four of the batch see the session as their statement left it.
+    const messages = finalizing.result.map((finalized) => finalized.sessionMessages);
+    expect(new Set(messages.slice(2)).size).toBe(1);
+    expect(Math.max(...messages.map(Number))).toBe(12);
+    const [session] = await gw.db.sql.query<{ message_count: number; total_tokens: bigint }>('SELECT message_count, total_tokens FROM chat_sessions WHERE id = $1', [
+      reservation.sessionId,
+    ]);
+    expect(session).toEqual({ message_count: 12, total_tokens: 6n * 30n });
+    const counters = await gw.db.sql.query<{ tokens: bigint; requests: number }>('SELECT tokens, requests FROM usage_counters WHERE scope = ANY($1)', [
+      [`provider:${provider.id}`, `workspace:${workspace.id}`],
+    ]);
+    expect(counters).toEqual(Array(4).fill({ tokens: 6n * 30n, requests: 6 }));
+  });
+
+  it('fail alone: a call the database refuses does not take the others of its batch with it', async () => {
+    const { workspace, ledger, reservation, ids } = await sixReserved();
+    // 2^31 tokens does not fit the column: the batch of four holding it fails, and its calls are written again one by one.
+    const finalizing = await statements.during(() => Promise.allSettled(ids.map((id, i) => ledger.finalize(id, reservation, call(i === 3 ? 2 ** 31 : 30), 'UTC'))));
+    expect(finalizing.result.map((outcome) => outcome.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+    expect(finalizing.statements.filter(isFinalize)).toHaveLength(2 + 1 + 4);
+    const rows = await gw.db.sql.query<{ status: string }>('SELECT status::text FROM usage_events WHERE workspace_id = $1 ORDER BY status', [workspace.id]);
+    expect(rows.map((row) => row.status)).toEqual(['RESERVED', 'SUCCEEDED', 'SUCCEEDED', 'SUCCEEDED', 'SUCCEEDED', 'SUCCEEDED']);
+  });
+});
