@@ -111,14 +111,16 @@ try {
   const whole = [direct.chat, proxy.chat, peer.chat, graphql.chat, door.chat];
   const streamed = [direct.stream, proxy.stream, peer.stream, graphql.sse, graphql.ws, door.stream, messagesDoor];
   const gatewayTargets = [graphql.chat, door.chat, graphql.sse, graphql.ws, door.stream, messagesDoor];
+  // A call's first attempt is its row; a retry or fallback after a failed attempt adds a row that points back to it.
   const ledgerRows = async () =>
     (
-      await db.query<{ rows: number; open: number }>(
-        "SELECT count(*)::int AS rows, count(*) FILTER (WHERE status = 'RESERVED')::int AS open FROM usage_events WHERE workspace_id = $1",
+      await db.query<{ calls: number; retries: number; open: number }>(
+        `SELECT count(*) FILTER (WHERE fallback_from_id IS NULL)::int AS calls, count(*) FILTER (WHERE fallback_from_id IS NOT NULL)::int AS retries,
+           count(*) FILTER (WHERE status = 'RESERVED')::int AS open FROM usage_events WHERE workspace_id = $1`,
         [gateway.workspaceId],
       )
     ).rows[0];
-  const rowsBefore = (await ledgerRows()).rows;
+  const rowsBefore = await ledgerRows();
 
   console.log(
     `warm-up: ${count(WARMUP_CALLS)} calls per target at ${CONNECTIONS} connections; then ${ROUNDS} round${ROUNDS === 1 ? '' : 's'} per figure, each target in turn (the first one moves along each round)`,
@@ -148,42 +150,44 @@ try {
   const per = <R>(results: Map<Target, R[]>, value: (r: R) => number) => new Map([...results].map(([target, rounds]) => [target, rounds.map(value)]));
   const added = <R>(results: Map<Target, R[]>, value: (r: R) => number, base: Target) =>
     new Map([...results].filter(([target]) => target !== base).map(([target, rounds]) => [target, rounds.map((r, i) => value(r) - value(results.get(base)![i]))]));
-  const throughput = per(closed, (r) => r.rps);
-  const cpuParts = (i: number) => per(closed, (r) => r.cpuUs[i] ?? 0);
-  const cpuTotal = new Map([...per(closed, (r) => r.cpuUs.reduce((a, b) => a + b, 0))].filter(([target]) => target.cpu.length > 0));
-  const addedP50 = added(open, (r) => r.p50, direct.chat);
-  const addedP99 = added(open, (r) => r.p99, direct.chat);
-  const addedTtft = added(streams, (r) => r.ttft, direct.stream);
+  const throughput = per(closed.results, (r) => r.rps);
+  const cpuParts = (i: number) => per(closed.results, (r) => r.cpuUs[i] ?? 0);
+  const cpuTotal = new Map([...per(closed.results, (r) => r.cpuUs.reduce((a, b) => a + b, 0))].filter(([target]) => target.cpu.length > 0));
+  const addedP50 = added(open.results, (r) => r.p50, direct.chat);
+  const addedP99 = added(open.results, (r) => r.p99, direct.chat);
+  const addedTtft = added(streams.results, (r) => r.ttft, direct.stream);
 
   const ratios = { portkey: { whole: peer.chat, streamed: peer.stream }, floor: { whole: proxy.chat, streamed: proxy.stream } };
-  // One figure: per target its median over the rounds, lowest and highest, and the median's ratio to Portkey's and to the floor's.
-  const figure = (title: string, values: Map<Target, number[]>, show: (value: number) => string, streamedFigure = false, detail?: (target: Target) => string) => {
-    const key = streamedFigure ? 'streamed' : 'whole';
+  // One figure: per target its median over the rounds, lowest and highest, the median's ratio to Portkey's and to the floor's, and the calls that failed.
+  const figure = (title: string, values: Map<Target, number[]>, show: (value: number) => string, from: Rounds<unknown>, detail?: (target: Target) => string) => {
+    const key = from === streams ? 'streamed' : 'whole';
     const of = (target: Target) => median(values.get(target)!);
-    console.log(`\n${title}\n  ${''.padEnd(34)} ${'median'.padStart(10)}  ${'lowest–highest'.padEnd(22)} ${'×Portkey'.padStart(9)} ${'×floor'.padStart(9)}`);
+    console.log(
+      `\n${title}\n  ${''.padEnd(34)} ${'median'.padStart(10)}  ${'lowest–highest'.padEnd(22)} ${'×Portkey'.padStart(9)} ${'×floor'.padStart(9)} ${'failed'.padStart(7)}`,
+    );
     for (const [target, rounds] of values) {
       const spread = `${show(Math.min(...rounds))}–${show(Math.max(...rounds))}`;
-      const line = `  ${target.name.padEnd(34)} ${show(of(target)).padStart(10)}  ${spread.padEnd(22)} ${ratio(of(target), of(ratios.portkey[key])).padStart(9)} ${ratio(of(target), of(ratios.floor[key])).padStart(9)}`;
+      const line = `  ${target.name.padEnd(34)} ${show(of(target)).padStart(10)}  ${spread.padEnd(22)} ${ratio(of(target), of(ratios.portkey[key])).padStart(9)} ${ratio(of(target), of(ratios.floor[key])).padStart(9)} ${count(from.failed.get(target)!).padStart(7)}`;
       console.log(`${line}${detail ? `  ${detail(target)}` : ''}`);
     }
   };
   const plus = (value: number) => `${value >= 0 ? '+' : ''}${value.toFixed(2)}`;
   const ms = (value: number) => `${plus(value)} ms`;
   const rounds = `${ROUNDS} round${ROUNDS === 1 ? '' : 's'}`;
-  figure(`non-streamed, ${CONNECTIONS} connections, closed loop: requests/s (${rounds} of ${count(CALLS)} calls)`, throughput, count);
-  figure(`CPU per call at ${CONNECTIONS} connections, µs (the gateway: its process plus the Postgres server's)`, cpuTotal, count, false, (target) =>
+  figure(`non-streamed, ${CONNECTIONS} connections, closed loop: requests/s (${rounds} of ${count(CALLS)} calls)`, throughput, count, closed);
+  figure(`CPU per call at ${CONNECTIONS} connections, µs (the gateway: its process plus the Postgres server's)`, cpuTotal, count, closed, (target) =>
     target.cpu.length > 1 ? `= ${count(median(cpuParts(0).get(target)!))} gateway + ${count(median(cpuParts(1).get(target)!))} Postgres` : '',
   );
-  const openDirect = open.get(direct.chat)!;
+  const openDirect = open.results.get(direct.chat)!;
   console.log(
     `\nopen loop, non-streamed at ${OPEN_LOOP_RPS} requests/s for ${OPEN_LOOP_SECONDS} s (latency from the scheduled send): direct p50 ${median(openDirect.map((r) => r.p50)).toFixed(2)} ms, p99 ${median(openDirect.map((r) => r.p99)).toFixed(2)} ms`,
   );
-  figure(`added p50, ms (${rounds})`, addedP50, plus);
-  figure(`added p99, ms (${rounds})`, addedP99, plus);
+  figure(`added p50, ms (${rounds})`, addedP50, plus, open);
+  figure(`added p99, ms (${rounds})`, addedP99, plus, open);
   console.log(
-    `\nstreamed, one stream at a time (${rounds} of ${count(STREAM_CALLS)} streams): direct time to first token p50 ${median(streams.get(direct.stream)!.map((r) => r.ttft)).toFixed(2)} ms`,
+    `\nstreamed, one stream at a time (${rounds} of ${count(STREAM_CALLS)} streams): direct time to first token p50 ${median(streams.results.get(direct.stream)!.map((r) => r.ttft)).toFixed(2)} ms`,
   );
-  figure('added time to first token p50, ms', addedTtft, plus, true);
+  figure('added time to first token p50, ms', addedTtft, plus, streams);
 
   // The issue's table, in Markdown: the gateway's figures with their ratio to Portkey's.
   const m = (values: Map<Target, number[]>, target: Target) => median(values.get(target)!);
@@ -246,17 +250,21 @@ try {
     ledger = await ledgerRows();
   }
   const gatewayCalls = gatewayTargets.reduce((sum, t) => sum + t.calls, 0);
-  const rowsWritten = ledger.rows - rowsBefore;
+  const callRows = ledger.calls - rowsBefore.calls;
+  const verdict =
+    callRows === gatewayCalls && ledger.open === 0
+      ? 'every call metered'
+      : `NOT every call metered: ${count(gatewayCalls - callRows)} calls without a row, ${count(ledger.open)} rows still RESERVED 10 s after the last call`;
   console.log(
-    `\nledger: ${count(gatewayCalls)} gateway calls (warm-ups included), ${count(rowsWritten)} rows written, ${count(ledger.open)} left open: ${
-      rowsWritten === gatewayCalls && ledger.open === 0 ? 'every call metered' : 'NOT every call metered'
-    }`,
+    `\nledger: ${count(gatewayCalls)} gateway calls (warm-ups included), ${count(callRows)} rows for them and ${count(ledger.retries - rowsBefore.retries)} for retries after a failed attempt: ${verdict}`,
   );
   const failures = [...whole, ...streamed].filter((t) => t.failed > 0);
   console.log(
     failures.length === 0
       ? 'failed calls: none (every answer 200 with content)'
-      : `failed calls (another status than 200, no content, or a broken connection): ${failures.map((t) => `${t.name} ${count(t.failed)} of ${count(t.calls)}`).join('; ')}`,
+      : `failed calls (warm-ups included): ${failures
+          .map((t) => `${t.name} ${count(t.failed)} of ${count(t.calls)} (${[...t.failures].map(([reason, n]) => `${reason}: ${count(n)}`).join(', ')})`)
+          .join('; ')}`,
   );
   console.log(`load average ${loadavg()[0].toFixed(2)} at the end`);
 } finally {
@@ -266,8 +274,9 @@ try {
 }
 
 /** Measures every target `ROUNDS` times, each round every target in turn, the first one a step further along each round. */
-async function inRounds<R>(targets: Target[], measure: (target: Target) => Promise<R>): Promise<Map<Target, R[]>> {
+async function inRounds<R>(targets: Target[], measure: (target: Target) => Promise<R>): Promise<Rounds<R>> {
   const results = new Map(targets.map((target) => [target, [] as R[]]));
+  const failedBefore = new Map(targets.map((target) => [target, target.failed]));
   for (let round = 0; round < ROUNDS; round++) {
     for (let i = 0; i < targets.length; i++) {
       const target = targets[(round + i) % targets.length];
@@ -275,7 +284,14 @@ async function inRounds<R>(targets: Target[], measure: (target: Target) => Promi
       results.get(target)!.push(await measure(target));
     }
   }
-  return results;
+  return { results, failed: new Map(targets.map((target) => [target, target.failed - failedBefore.get(target)!])) };
+}
+
+interface Rounds<R> {
+  /** Per target, one result a round. */
+  results: Map<Target, R[]>;
+  /** Per target, the calls that failed in these rounds. */
+  failed: Map<Target, number>;
 }
 
 function median(values: number[]): number {

@@ -17,6 +17,8 @@ export interface Target {
   /** Calls made, and those that failed: another status than 200, no answer or no content, or a broken connection. */
   calls: number;
   failed: number;
+  /** Failed calls by reason: `HTTP 503`, `200 without content` (with the error code the answer carried, if any), `connection error`. */
+  failures: Map<string, number>;
   /** Drops its kept-alive connections, so that a measurement starts on fresh ones, none closed by an idle timeout on the way. */
   reconnect(): void;
 }
@@ -36,6 +38,7 @@ export function httpTarget(name: string, url: string, headers: Record<string, st
     cpu,
     calls: 0,
     failed: 0,
+    failures: new Map(),
     reconnect: () => {
       agent.destroy();
       agent = new Agent({ keepAlive: true });
@@ -47,11 +50,11 @@ export function httpTarget(name: string, url: string, headers: Record<string, st
         let firstChunkMs: number | undefined;
         let text = '';
         let settled = false;
-        const settle = (ok: boolean) => {
+        const settle = (failure?: string) => {
           if (settled) return;
           settled = true;
-          if (!ok) target.failed++;
-          resolve({ totalMs: performance.now() - started, firstChunkMs, ok });
+          if (failure) countFailure(target, failure);
+          resolve({ totalMs: performance.now() - started, firstChunkMs, ok: !failure });
         };
         const req = request({ agent, hostname, port, path: pathname, method: 'POST', headers: requestHeaders }, (res) => {
           res.setEncoding('utf8');
@@ -60,10 +63,14 @@ export function httpTarget(name: string, url: string, headers: Record<string, st
             text += chunk;
             if (token?.test(text)) firstChunkMs = performance.now() - started;
           });
-          res.on('end', () => settle(res.statusCode === 200 && (token ? firstChunkMs !== undefined : (expected as { answer: RegExp }).answer.test(text))));
-          res.on('close', () => settle(false));
+          res.on('end', () => {
+            if (res.statusCode !== 200) return settle(`HTTP ${res.statusCode}`);
+            const answered = token ? firstChunkMs !== undefined : (expected as { answer: RegExp }).answer.test(text);
+            settle(answered ? undefined : withoutContent(text));
+          });
+          res.on('close', () => settle('connection error'));
         });
-        req.on('error', () => settle(false));
+        req.on('error', () => settle('connection error'));
         req.end(payload);
       }),
   };
@@ -77,19 +84,31 @@ export function streamTarget(name: string, stream: () => Promise<Timing>, cpu: C
     cpu,
     calls: 0,
     failed: 0,
+    failures: new Map(),
     reconnect: () => {},
     call: async () => {
       target.calls++;
       const started = performance.now();
       try {
         const timing = await stream();
-        if (timing.firstChunkMs === undefined) target.failed++;
+        if (timing.firstChunkMs === undefined) countFailure(target, '200 without content');
         return { ...timing, ok: timing.firstChunkMs !== undefined };
-      } catch {
-        target.failed++;
+      } catch (error) {
+        countFailure(target, withoutContent(String(error)));
         return { totalMs: performance.now() - started, ok: false };
       }
     },
   };
   return target;
+}
+
+function countFailure(target: Target, reason: string): void {
+  target.failed++;
+  target.failures.set(reason, (target.failures.get(reason) ?? 0) + 1);
+}
+
+/** An answer without the content expected, named by the error code it carries (GraphQL's or OpenAI's), if any. */
+function withoutContent(text: string): string {
+  const code = /"code":"([\w.-]{1,40})"/.exec(text)?.[1];
+  return code ? `200 with ${code}` : '200 without content';
 }
