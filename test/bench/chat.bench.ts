@@ -5,15 +5,9 @@
 // every call metered into the ledger. Uses DATABASE_URL when set, else PGlite.
 // With BENCH_BEFORE (another build's dist/server/main.js) it also measures that
 // build and this one in alternating rounds, on the same database server.
-import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { createClient } from 'graphql-ws';
 import OpenAI from 'openai';
-import WebSocket from 'ws';
-import { signToken } from '../../src/auth/dev-token.js';
-import { percentile } from './measure.js';
+import { startBenchGateway } from './gateway.js';
+import { closedLoop, openLoop, percentile, type Timing } from './measure.js';
 import { type Child, startChild } from './processes.js';
 
 const CONCURRENCY = [1, 16, 64];
@@ -33,88 +27,31 @@ const STREAM_TOOLS = 'subscription($input: ChatInput!) { chatStream(input: $inpu
 // A tool the simulator's model calls when it is offered (src/simulator/model.ts): the stream is the call's pieces.
 const TOOL = { name: 'get_weather', description: 'The weather in a city', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } };
 
-interface Timing {
-  totalMs: number;
-  firstChunkMs?: number;
-}
-
 interface Gateway {
   process: Child;
+  /** A SERVICE gateway API key of the gateway's workspace. */
+  apiKey: string;
   chat(): Promise<Timing>;
   stream(): Promise<Timing>;
   /** A stream that offers a tool and gets the call back in pieces. */
   streamTools(): Promise<Timing>;
-  /** A GraphQL call as the workspace's owner. */
-  graphql(query: string, variables?: unknown): Promise<unknown>;
   stop(): Promise<void>;
 }
 
-/** A gateway started from `bundle` as `npm start` runs it, with a workspace of its own and a provider on the simulator. */
+/** A gateway started from `bundle`, with its GraphQL calls timed. */
 async function startGateway(bundle: string): Promise<Gateway> {
-  const jwtSecret = randomBytes(32).toString('base64url');
-  const child = await startChild(
-    bundle,
-    [],
-    {
-      NODE_ENV: 'production',
-      PORT: '0',
-      HOST: '127.0.0.1',
-      DATA_DIR: mkdtempSync(path.join(tmpdir(), 'bench-chat-')),
-      MIGRATE_ON_START: 'true',
-      JWT_SECRET: jwtSecret,
-      ENCRYPTION_KEYS: `bench:${randomBytes(32).toString('base64')}`,
-      PROVIDER_ALLOWED_CIDRS: '127.0.0.0/8',
-      LOG_LEVEL: 'info',
-      // BENCH_PROFILE_DIR=/tmp/prof writes a V8 CPU profile of the gateway process.
-      PROFILE_DIR: process.env.BENCH_PROFILE_DIR,
-    },
-    /"url":"(http:\/\/[^"]+)\/graphql"/,
-  );
-  const token = await signToken({ secret: jwtSecret }, { workspace: `bench-${randomUUID()}`, user: `bench-${randomUUID()}`, role: 'owner' });
-  const graphql = async (query: string, variables?: unknown) => {
-    const response = await fetch(`${child.url}/graphql`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-      body: JSON.stringify({ query, variables }),
-    });
-    const body = (await response.json()) as { data?: unknown; errors?: unknown };
-    if (body.errors) throw new Error(JSON.stringify(body.errors));
-    return body.data;
-  };
-  await graphql('mutation($input: AddProviderInput!) { addProvider(input: $input) { id } }', {
-    input: { kind: 'OPENAI', apiKey: 'sk-bench-0123456789abcdef', baseUrl: `${simulator.url}/openai/v1` },
-  });
-  const ws = createClient({
-    url: `${child.url.replace('http', 'ws')}/graphql`,
-    webSocketImpl: WebSocket,
-    connectionParams: { authorization: `Bearer ${token}` },
-    lazy: false,
-    retryAttempts: 0,
-  });
-  const stream = async (query: string, input: unknown): Promise<Timing> => {
-    const started = performance.now();
-    let firstChunkMs: number | undefined;
-    for await (const result of ws.iterate({ query, variables: { input } })) {
-      const chunk = (result.data as { chatStream: { type: string } }).chatStream;
-      if (chunk.type === 'TEXT' || chunk.type === 'TOOL_CALL') firstChunkMs ??= performance.now() - started;
-      if (chunk.type === 'ERROR') throw new Error(JSON.stringify(chunk));
-    }
-    return { totalMs: performance.now() - started, firstChunkMs };
-  };
+  const started = await startBenchGateway(bundle, `${simulator.url}/openai/v1`);
   return {
-    process: child,
+    process: started.process,
+    apiKey: started.apiKey,
     chat: async () => {
-      const started = performance.now();
-      await graphql(CHAT, { input: { messages: gatewayMessages } });
-      return { totalMs: performance.now() - started };
+      const begun = performance.now();
+      await started.graphql(CHAT, { input: { messages: gatewayMessages } });
+      return { totalMs: performance.now() - begun };
     },
-    stream: () => stream(STREAM, { messages: gatewayMessages }),
-    streamTools: () => stream(STREAM_TOOLS, { messages: gatewayMessages, tools: [TOOL] }),
-    graphql,
-    stop: async () => {
-      await ws.dispose();
-      await child.stop();
-    },
+    stream: () => started.stream(STREAM, { messages: gatewayMessages }),
+    streamTools: () => started.stream(STREAM_TOOLS, { messages: gatewayMessages, tools: [TOOL] }),
+    stop: () => started.stop(),
   };
 }
 
@@ -125,10 +62,7 @@ const gateway = await startGateway('dist/server/main.js');
 // BENCH_BEFORE=<another checkout>/dist/server/main.js: that build too, measured in turns with this one.
 const before = process.env.BENCH_BEFORE ? await startGateway(process.env.BENCH_BEFORE) : undefined;
 // The same SDK calls as `direct`, through the OpenAI-compatible door, with what an agent holds: a gateway API key.
-const { createApiKey } = (await gateway.graphql('mutation { createApiKey(input: { name: "bench", principal: SERVICE }) { secret } }')) as {
-  createApiKey: { secret: string };
-};
-const door = sdkCalls(new OpenAI({ apiKey: createApiKey.secret, baseURL: `${gateway.process.url}/v1`, maxRetries: 0 }), 'auto');
+const door = sdkCalls(new OpenAI({ apiKey: gateway.apiKey, baseURL: `${gateway.process.url}/v1`, maxRetries: 0 }), 'auto');
 
 /** An OpenAI SDK's chat, stream and tool-call stream, timed: to the simulator directly, or through the door. */
 function sdkCalls(client: OpenAI, model: string) {
@@ -150,37 +84,7 @@ function sdkCalls(client: OpenAI, model: string) {
   };
 }
 
-/** `concurrency` clients, each calling back to back, for `calls` calls in all. */
-async function closedLoop(call: () => Promise<Timing>, concurrency: number, calls: number, measured: Child = gateway.process) {
-  const timings: Timing[] = [];
-  let next = 0;
-  const cpuBefore = measured.cpuSeconds();
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next++ < calls) timings.push(await call());
-    }),
-  );
-  const seconds = (performance.now() - started) / 1000;
-  return { timings, rps: timings.length / seconds, gatewayCpuPerCallUs: ((measured.cpuSeconds() - cpuBefore) / timings.length) * 1e6 };
-}
-
-/** Sends at a fixed rate whatever the answers do; latency counts from the scheduled send. */
-async function openLoop(call: () => Promise<Timing>, rps: number, seconds: number) {
-  const latencies: number[] = [];
-  const total = rps * seconds;
-  const started = performance.now();
-  const cpuBefore = gateway.process.cpuSeconds();
-  await Promise.all(
-    Array.from({ length: total }, async (_, i) => {
-      const scheduled = started + (i * 1000) / rps;
-      await new Promise((resolve) => setTimeout(resolve, Math.max(0, scheduled - performance.now())));
-      await call();
-      latencies.push(performance.now() - scheduled);
-    }),
-  );
-  return { latencies, gatewayCpuPerCallUs: ((gateway.process.cpuSeconds() - cpuBefore) / total) * 1e6 };
-}
+const gatewayCpu = () => gateway.process.cpuSeconds();
 
 const LOOP_PROBE_MS = 10; // prom-client's default eventLoopMonitoringPrecision
 /**
@@ -216,16 +120,16 @@ if (before) {
   );
   for (const mode of ['chat', 'stream'] as const) {
     // Both builds get the same history: the same warm-up, then the rounds, before anything else runs.
-    for (const subject of [before, gateway]) await closedLoop(subject[mode], 16, WARMUP_CALLS, subject.process);
+    for (const subject of [before, gateway]) await closedLoop(subject[mode], 16, WARMUP_CALLS);
     const rows = { before: [] as Array<Awaited<ReturnType<typeof closedLoop>>>, after: [] as Array<Awaited<ReturnType<typeof closedLoop>>> };
     for (let round = 0; round < rounds; round++) {
       for (const side of round % 2 === 0 ? (['before', 'after'] as const) : (['after', 'before'] as const)) {
         const subject = side === 'before' ? before : gateway;
-        rows[side].push(await closedLoop(subject[mode], 16, CALLS_PER_LEVEL, subject.process));
+        rows[side].push(await closedLoop(subject[mode], 16, CALLS_PER_LEVEL, () => subject.process.cpuSeconds()));
       }
     }
     const spread = (values: number[]) => `${median(values).toFixed(0)} (${Math.min(...values).toFixed(0)}–${Math.max(...values).toFixed(0)})`;
-    const cpu = (side: 'before' | 'after') => rows[side].map((r) => r.gatewayCpuPerCallUs);
+    const cpu = (side: 'before' | 'after') => rows[side].map((r) => r.cpuPerCallUs);
     const p50 = (side: 'before' | 'after') =>
       rows[side].map((r) =>
         percentile(
@@ -268,7 +172,7 @@ for (const [mode, base, gw] of [
   );
   for (const concurrency of CONCURRENCY) {
     const a = await closedLoop(base, concurrency, CALLS_PER_LEVEL);
-    const b = await closedLoop(gw, concurrency, CALLS_PER_LEVEL);
+    const b = await closedLoop(gw, concurrency, CALLS_PER_LEVEL, gatewayCpu);
     const da = stats(a.timings.map((t) => t.totalMs));
     const db = stats(b.timings.map((t) => t.totalMs));
     const fa = a.timings.some((t) => t.firstChunkMs !== undefined)
@@ -284,7 +188,7 @@ for (const [mode, base, gw] of [
         )
       : undefined;
     console.log(
-      `  ${String(concurrency).padStart(7)}  ${a.rps.toFixed(0).padStart(11)}  ${b.rps.toFixed(0).padStart(11)}   ${ms(da.p50)} / ${ms(da.p99)}     ${ms(db.p50)} / ${ms(db.p99)}    ${ms(db.p50 - da.p50)}   ${(db.p50 / da.p50).toFixed(2).padStart(5)}  ${ms(db.p99 - da.p99)}        ${ms(fa)} / ${ms(fb)}              ${b.gatewayCpuPerCallUs.toFixed(0).padStart(6)}`,
+      `  ${String(concurrency).padStart(7)}  ${a.rps.toFixed(0).padStart(11)}  ${b.rps.toFixed(0).padStart(11)}   ${ms(da.p50)} / ${ms(da.p99)}     ${ms(db.p50)} / ${ms(db.p99)}    ${ms(db.p50 - da.p50)}   ${(db.p50 / da.p50).toFixed(2).padStart(5)}  ${ms(db.p99 - da.p99)}        ${ms(fa)} / ${ms(fb)}              ${b.cpuPerCallUs.toFixed(0).padStart(6)}`,
     );
   }
 }
@@ -292,13 +196,13 @@ for (const [mode, base, gw] of [
 console.log(`\nopen loop: non-streamed chat at ${OPEN_LOOP_RPS} requests/s for ${OPEN_LOOP_SECONDS} s (latency from the scheduled send)`);
 const openDirect = await openLoop(direct.chat, OPEN_LOOP_RPS, OPEN_LOOP_SECONDS);
 const runtimeBefore = await gatewayRuntime();
-const openGateway = await openLoop(gateway.chat, OPEN_LOOP_RPS, OPEN_LOOP_SECONDS);
+const openGateway = await openLoop(gateway.chat, OPEN_LOOP_RPS, OPEN_LOOP_SECONDS, gatewayCpu);
 const runtimeAfter = await gatewayRuntime();
 const od = stats(openDirect.latencies);
 const og = stats(openGateway.latencies);
 console.log(`  direct   p50 ${ms(od.p50)} ms  p99 ${ms(od.p99)} ms`);
 console.log(
-  `  gateway  p50 ${ms(og.p50)} ms  p99 ${ms(og.p99)} ms   added p50 ${ms(og.p50 - od.p50)} ms (×${(og.p50 / od.p50).toFixed(2)})  added p99 ${ms(og.p99 - od.p99)} ms   gateway CPU ${openGateway.gatewayCpuPerCallUs.toFixed(0)} µs/call`,
+  `  gateway  p50 ${ms(og.p50)} ms  p99 ${ms(og.p99)} ms   added p50 ${ms(og.p50 - od.p50)} ms (×${(og.p50 / od.p50).toFixed(2)})  added p99 ${ms(og.p99 - od.p99)} ms   gateway CPU ${openGateway.cpuPerCallUs.toFixed(0)} µs/call`,
 );
 const pauses = (kind: 'scavenges' | 'markCompacts') => {
   const count = runtimeAfter[kind].count - runtimeBefore[kind].count;
