@@ -70,7 +70,7 @@ describe('finalizes at the same moment', () => {
     sessionMessages: 2,
   });
   /** Six reservations of one call each in one session, through the ledger the gateway uses. */
-  async function sixReserved() {
+  async function sixReserved(limits = noLimits) {
     const { workspace, token } = await newOwner(gw);
     const provider = await addSimProvider(gw, sim, token);
     const ledger = createLedger(gw.db.sql, createCatalog().price, () => new Date(), 50);
@@ -87,11 +87,31 @@ describe('finalizes at the same moment', () => {
       output: { max: 100, min: 100 },
       reservedAt: new Date(),
     };
-    const options = { platform: false, timezone: 'UTC', limits: noLimits };
+    const options = { platform: false, timezone: 'UTC', limits };
     const first = await ledger.reserve({ ...reservation, newSession: { title: 'Group commit' } }, options);
     const others = await Promise.all(Array.from({ length: 5 }, () => ledger.reserve(reservation, options)));
-    return { workspace, provider, ledger, reservation, ids: [first, ...others].map(({ id }) => id) };
+    return { workspace, provider, ledger, reservation, options, ids: [first, ...others].map(({ id }) => id) };
   }
+
+  const isReserve = (text: string) => text.includes('reserve_usage_counters(');
+
+  it('reservations too: five at once are three statements, and each call sees the ones before it against a limit', async () => {
+    const { workspace, ledger, reservation, options } = await sixReserved();
+    const reserving = await statements.during(() => Promise.all(Array.from({ length: 5 }, () => ledger.reserve(reservation, options))));
+    expect(reserving.statements.filter(isReserve)).toHaveLength(3);
+    expect(new Set(reserving.result.map(({ id }) => id)).size).toBe(5);
+
+    // A workspace limit that leaves room for three more calls of 110 tokens: of six at once, three are written.
+    const limited = { ...options, limits: { ...noLimits, workspaceDailyTokens: 11n * 110n + 3n * 110n + 50n } };
+    const outcomes = await Promise.allSettled(Array.from({ length: 6 }, () => ledger.reserve(reservation, limited)));
+    expect(outcomes.filter((outcome) => outcome.status === 'fulfilled')).toHaveLength(3);
+    const refusals = outcomes.flatMap((outcome) => (outcome.status === 'rejected' ? [outcome.reason as { code?: string }] : []));
+    expect(refusals.map((refusal) => refusal.code)).toEqual(['LIMIT_EXCEEDED', 'LIMIT_EXCEEDED', 'LIMIT_EXCEEDED']);
+    const [counter] = await gw.db.sql.query<{ tokens: bigint }>(`SELECT tokens FROM usage_counters WHERE scope = $1 AND period LIKE '____-__-__'`, [`workspace:${workspace.id}`]);
+    const [ledgerSum] = await gw.db.sql.query<{ tokens: bigint }>('SELECT sum(reserved_tokens)::int8 AS tokens FROM usage_events WHERE workspace_id = $1', [workspace.id]);
+    expect(counter.tokens).toBe(14n * 110n);
+    expect(ledgerSum.tokens).toBe(14n * 110n);
+  });
 
   it('through the ledger: six at once are three statements (two sent at once, four together), summed once each', async () => {
     const { workspace, provider, ledger, reservation, ids } = await sixReserved();

@@ -84,6 +84,7 @@ export interface CallRecord {
  */
 export function createLedger(sql: Sql, price: PriceLookup, clock: () => Date, platformMonthlyRequests: number, { maintainRollup = true } = {}) {
   const finalizeStatement = finalizeStatementFor(maintainRollup);
+  const reserveInGroup = groupCommit((calls: ReserveParams[]) => reserveRows(sql, calls), RESERVE_GROUP);
   const finalizeInGroup = groupCommit(async (calls: Finalizing[]): Promise<Finalized[]> => {
     const rows = await sql.query<{
       scope: string | null;
@@ -159,41 +160,39 @@ export function createLedger(sql: Sql, price: PriceLookup, clock: () => Date, pl
           added: reserved ? (isBudget(key) ? reserved.micros : reserved.tokens) : 0n,
           after: reserved ? reserved.after[2 * i + (isBudget(key) ? 1 : 0)] : null,
         }));
-      const insert = async (db: Pick<Sql, 'query'>): Promise<Reserved> => {
-        const [row] = await db.query<{ counters: bigint[] }>(
-          RESERVE,
-          RESERVE.values({
-            id,
-            workspaceId: reservation.workspaceId,
-            providerId: reservation.providerId,
-            kind: reservation.kind,
-            model: reservation.model,
-            agent: reservation.agent ?? null,
-            operation: reservation.operation ?? null,
-            userId: reservation.userId,
-            apiKeyId: reservation.apiKeyId ?? null,
-            sessionId: reservation.sessionId ?? null,
-            streamed: reservation.streamed,
-            reservedAt: at,
-            scopes: counters.scopes,
-            periods: counters.periods,
-            promptTokens: reservation.promptEstimate,
-            promptScaled: (BigInt(reservation.promptEstimate) * quote.input).toString(),
-            outputPrice: quote.output,
-            outputMax: reservation.output.max,
-            outputMin: reservation.output.min,
-            tokenLimits: counters.order.map((key) => (isBudget(key) ? null : limitOf[key])),
-            microsLimits: counters.order.map((key) => (isBudget(key) ? limitOf[key] : null)),
-            writesSession: reservation.newSession !== undefined,
-            sessionTitle: reservation.newSession?.title ?? null,
-            fallbackFromId: reservation.fallbackFromId ?? null,
-          }),
-        );
-        const [outputTokens, micros, ...after] = row.counters.map(BigInt);
+      const params: ReserveParams = {
+        id,
+        workspaceId: reservation.workspaceId,
+        providerId: reservation.providerId,
+        kind: reservation.kind,
+        model: reservation.model,
+        agent: reservation.agent ?? null,
+        operation: reservation.operation ?? null,
+        userId: reservation.userId,
+        apiKeyId: reservation.apiKeyId ?? null,
+        sessionId: reservation.sessionId ?? null,
+        streamed: reservation.streamed,
+        reservedAt: at,
+        scopes: counters.scopes,
+        periods: counters.periods,
+        promptTokens: reservation.promptEstimate,
+        promptScaled: (BigInt(reservation.promptEstimate) * quote.input).toString(),
+        outputPrice: quote.output,
+        outputMax: reservation.output.max,
+        outputMin: reservation.output.min,
+        tokenLimits: counters.order.map((key) => (isBudget(key) ? null : limitOf[key])),
+        microsLimits: counters.order.map((key) => (isBudget(key) ? limitOf[key] : null)),
+        writesSession: reservation.newSession !== undefined,
+        sessionTitle: reservation.newSession?.title ?? null,
+        fallbackFromId: reservation.fallbackFromId ?? null,
+      };
+      const insert = async (db: Pick<Sql, 'query'> | null): Promise<Reserved> => {
+        const written = db ? (await reserveRows(db, [params]))[0] : await reserveInGroup(params);
+        const [outputTokens, micros, ...after] = written.map(BigInt);
         return { id, outputTokens: Number(outputTokens), guards: guards({ tokens: BigInt(reservation.promptEstimate) + outputTokens, micros, after }) };
       };
       try {
-        if (!options.platform) return await insert(sql);
+        if (!options.platform) return await insert(null);
         return await sql.transaction(async (tx) => {
           const granted = await tx.query<{ requests: bigint }>(
             `INSERT INTO usage_counters (scope, period, workspace_id, requests) VALUES ($1, $2, $3, 1)
@@ -293,31 +292,126 @@ interface ReserveParams {
   fallbackFromId: string | null;
 }
 
+/** Reservations that wait for a statement leave together, as finalizes do (see FINALIZE_GROUP). */
+const RESERVE_GROUP = { inFlight: 2, maxBatch: 64 };
+
+/** A batch of reservations, one element a call; each call's counters and limits are a slice of the flat arrays. */
+interface ReserveBatchParams {
+  ids: string[];
+  workspaceIds: string[];
+  providerIds: string[];
+  kinds: ProviderKind[];
+  models: string[];
+  agents: (string | null)[];
+  operations: (string | null)[];
+  userIds: string[];
+  apiKeyIds: (string | null)[];
+  sessionIds: (string | null)[];
+  streamed: boolean[];
+  reservedAt: Date[];
+  promptTokens: number[];
+  promptScaled: string[];
+  outputPrices: bigint[];
+  outputMax: number[];
+  outputMin: number[];
+  writesSession: boolean[];
+  sessionTitles: (string | null)[];
+  fallbackFromIds: (string | null)[];
+  /** Where each call's counters start and end in the flat arrays (1-based, inclusive). */
+  firstCounters: number[];
+  lastCounters: number[];
+  scopes: string[];
+  periods: string[];
+  tokenLimits: (bigint | null)[];
+  microsLimits: (bigint | null)[];
+  /** Each counter's place in its call's guard order. */
+  counterTurns: number[];
+}
+
 /**
- * Takes the output allowance on every counter and writes the RESERVED row (and a new session) in one statement.
+ * Takes the output allowance on every counter and writes the RESERVED rows (and new sessions) in one statement,
+ * for one call or several. The counters that exist are locked first, all of them, in the guard order (then by
+ * name), as finalizes lock them; then each call reserves in turn and sees the calls before it. A call refused
+ * fails the statement (reserve_usage_counters raises LIMIT_EXCEEDED): its batch is written again call by call.
  * reserve_usage_counters is called by its parameters' names, as prisma/migrations/20261125160000_reserve_output_allowance
  * declares them (that also picks this overload over the previous one).
  */
-const RESERVE = statement<ReserveParams>(
-  (p) => `WITH guard AS (
-    SELECT reserve_usage_counters(p_workspace => ${p.workspaceId}, p_scopes => ${p.scopes}::text[], p_periods => ${p.periods}::text[],
-      p_prompt_tokens => ${p.promptTokens}::int8, p_prompt_scaled => ${p.promptScaled}::numeric, p_output_price => ${p.outputPrice}::int8,
-      p_output_max => ${p.outputMax}::int8, p_output_min => ${p.outputMin}::int8,
-      p_token_limits => ${p.tokenLimits}::int8[], p_micros_limits => ${p.microsLimits}::int8[]) AS counters
+const RESERVE = statement<ReserveBatchParams>(
+  (p) => `WITH input AS (
+    SELECT * FROM unnest(${p.ids}::uuid[], ${p.workspaceIds}::text[], ${p.providerIds}::uuid[], ${p.kinds}::"ProviderKind"[], ${p.models}::text[], ${p.agents}::text[],
+      ${p.operations}::text[], ${p.userIds}::text[], ${p.apiKeyIds}::uuid[], ${p.sessionIds}::uuid[], ${p.streamed}::bool[], ${p.reservedAt}::timestamptz[],
+      ${p.promptTokens}::int8[], ${p.promptScaled}::numeric[], ${p.outputPrices}::int8[], ${p.outputMax}::int8[], ${p.outputMin}::int8[], ${p.writesSession}::bool[],
+      ${p.sessionTitles}::text[], ${p.fallbackFromIds}::uuid[], ${p.firstCounters}::int4[], ${p.lastCounters}::int4[])
+    AS i(id, workspace_id, provider_id, kind, model, agent, operation, user_id, api_key_id, session_id, streamed, reserved_at, prompt_tokens, prompt_scaled,
+      output_price, output_max, output_min, writes_session, session_title, fallback_from_id, first_counter, last_counter)
+  ), locked AS (
+    SELECT 1 FROM usage_counters c JOIN unnest(${p.scopes}::text[], ${p.periods}::text[], ${p.counterTurns}::int4[]) AS k(scope, period, turn)
+      ON c.scope = k.scope AND c.period = k.period
+    ORDER BY k.turn, k.scope, k.period FOR UPDATE OF c
+  ), guard AS (
+    SELECT i.*, reserve_usage_counters(p_workspace => i.workspace_id, p_scopes => (${p.scopes}::text[])[i.first_counter:i.last_counter],
+      p_periods => (${p.periods}::text[])[i.first_counter:i.last_counter], p_prompt_tokens => i.prompt_tokens, p_prompt_scaled => i.prompt_scaled,
+      p_output_price => i.output_price, p_output_max => i.output_max, p_output_min => i.output_min,
+      p_token_limits => (${p.tokenLimits}::int8[])[i.first_counter:i.last_counter], p_micros_limits => (${p.microsLimits}::int8[])[i.first_counter:i.last_counter]) AS counters
+    FROM input i WHERE (SELECT count(*) FROM locked) >= 0
   ), new_session AS (
     INSERT INTO chat_sessions (id, workspace_id, user_id, title, agent, created_at, last_active_at)
-    SELECT ${p.sessionId}::uuid, ${p.workspaceId}, ${p.userId}, ${p.sessionTitle}, ${p.agent}, ${p.reservedAt}, ${p.reservedAt} FROM guard WHERE ${p.writesSession}
+    SELECT session_id, workspace_id, user_id, session_title, agent, reserved_at, reserved_at FROM guard WHERE writes_session
     ON CONFLICT (id) DO NOTHING
   ), reserved AS (
     INSERT INTO usage_events (id, workspace_id, provider_id, kind, model, agent, operation, user_id, api_key_id, session_id, status, streamed, reserved_tokens,
       fallback_from_id, created_at, reserved_micros)
-    SELECT ${p.id}::uuid, ${p.workspaceId}, ${p.providerId}::uuid, ${p.kind}::"ProviderKind", ${p.model}, ${p.agent}, ${p.operation}, ${p.userId}, ${p.apiKeyId}::uuid, ${p.sessionId}::uuid,
-      'RESERVED', ${p.streamed}, ${p.promptTokens} + counters[1], ${p.fallbackFromId}::uuid, ${p.reservedAt}, counters[2] FROM guard
+    SELECT id, workspace_id, provider_id, kind, model, agent, operation, user_id, api_key_id, session_id,
+      'RESERVED', streamed, prompt_tokens + counters[1], fallback_from_id, reserved_at, counters[2] FROM guard
     RETURNING id
   )
-  SELECT counters FROM guard, reserved`,
+  SELECT id::text, counters FROM guard WHERE id IN (SELECT id FROM reserved)`,
   'ledger_reserve',
 );
+
+/** Writes the reservations of `calls` in one statement; each call's counters after it, in order. */
+async function reserveRows(db: Pick<Sql, 'query'>, calls: ReserveParams[]): Promise<bigint[][]> {
+  let next = 1;
+  const slices = calls.map((call) => {
+    const first = next;
+    next += call.scopes.length;
+    return [first, next - 1];
+  });
+  const rows = await db.query<{ id: string; counters: bigint[] }>(
+    RESERVE,
+    RESERVE.values({
+      ids: calls.map((call) => call.id),
+      workspaceIds: calls.map((call) => call.workspaceId),
+      providerIds: calls.map((call) => call.providerId),
+      kinds: calls.map((call) => call.kind),
+      models: calls.map((call) => call.model),
+      agents: calls.map((call) => call.agent),
+      operations: calls.map((call) => call.operation),
+      userIds: calls.map((call) => call.userId),
+      apiKeyIds: calls.map((call) => call.apiKeyId),
+      sessionIds: calls.map((call) => call.sessionId),
+      streamed: calls.map((call) => call.streamed),
+      reservedAt: calls.map((call) => call.reservedAt),
+      promptTokens: calls.map((call) => call.promptTokens),
+      promptScaled: calls.map((call) => call.promptScaled),
+      outputPrices: calls.map((call) => call.outputPrice),
+      outputMax: calls.map((call) => call.outputMax),
+      outputMin: calls.map((call) => call.outputMin),
+      writesSession: calls.map((call) => call.writesSession),
+      sessionTitles: calls.map((call) => call.sessionTitle),
+      fallbackFromIds: calls.map((call) => call.fallbackFromId),
+      firstCounters: slices.map(([first]) => first),
+      lastCounters: slices.map(([, last]) => last),
+      scopes: calls.flatMap((call) => call.scopes),
+      periods: calls.flatMap((call) => call.periods),
+      tokenLimits: calls.flatMap((call) => call.tokenLimits),
+      microsLimits: calls.flatMap((call) => call.microsLimits),
+      counterTurns: calls.flatMap((call) => call.scopes.map((_, turn) => turn)),
+    }),
+  );
+  const countersOfCall = new Map(rows.map((row) => [row.id, row.counters]));
+  return calls.map((call) => countersOfCall.get(call.id)!);
+}
 
 /** A call waiting for its finalize, with what it is recorded as. */
 interface Finalizing {
