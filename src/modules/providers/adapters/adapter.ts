@@ -66,6 +66,19 @@ export interface UpstreamFailure {
   type?: string;
 }
 
+/** An answer other than 2xx to a request an adapter made with the guarded fetch itself, not through an SDK. */
+export class UpstreamHttpError extends Error {
+  constructor(readonly failure: UpstreamFailure) {
+    super(`answered ${failure.status}`);
+    this.name = 'UpstreamHttpError';
+  }
+}
+
+/** What we know of an UpstreamHttpError; undefined for anything else. */
+export function ownHttpFailure(error: unknown): UpstreamFailure | undefined {
+  return error instanceof UpstreamHttpError ? error.failure : undefined;
+}
+
 export function retryAfterMs(headers: Headers | undefined): number | undefined {
   const ms = Number(headers?.get('retry-after-ms'));
   if (Number.isFinite(ms) && ms > 0) return ms;

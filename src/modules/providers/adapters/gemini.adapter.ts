@@ -22,7 +22,18 @@ import type { AnswerEvent, GenerationOptions, Message, Part, ToolChoice, ToolDef
 import { textOf } from '../../chat/canonical.js';
 import type { TokenCounts } from '../../usage/token-counts.js';
 import { KINDS } from '../kinds.js';
-import { type AdapterDeps, callProvider, inBandError, type ProviderAdapter, ProviderCallError, type ProviderTarget, streamProvider, type UpstreamFailure } from './adapter.js';
+import {
+  type AdapterDeps,
+  callProvider,
+  inBandError,
+  ownHttpFailure,
+  type ProviderAdapter,
+  ProviderCallError,
+  type ProviderTarget,
+  streamProvider,
+  type UpstreamFailure,
+  UpstreamHttpError,
+} from './adapter.js';
 import { toGeminiSchema } from './gemini-schema.js';
 import { type InlineImage, inlineImage } from './image-fetch.js';
 import { sseData } from './sse.js';
@@ -43,7 +54,7 @@ export interface GeminiAdapterDeps extends AdapterDeps {
 }
 
 export function createGeminiAdapter(deps: GeminiAdapterDeps): ProviderAdapter {
-  /** One request through the guarded fetch; an answer other than 2xx is thrown as GeminiHttpError. */
+  /** One request through the guarded fetch; an answer other than 2xx is thrown as UpstreamHttpError. */
   const send = async (target: ProviderTarget, path: string, signal: AbortSignal, body?: object): Promise<Response> => {
     const response = await deps.fetch(`${target.baseUrl.replace(/\/$/, '')}/v1beta/${path}`, {
       method: body ? 'POST' : 'GET',
@@ -51,7 +62,7 @@ export function createGeminiAdapter(deps: GeminiAdapterDeps): ProviderAdapter {
       body: body && JSON.stringify(body),
       signal,
     });
-    if (!response.ok) throw new GeminiHttpError(geminiFailure(response, (await response.json().catch(() => ({}))) as GeminiErrorBody));
+    if (!response.ok) throw new UpstreamHttpError(geminiFailure(response, (await response.json().catch(() => ({}))) as GeminiErrorBody));
     return response;
   };
   // Images go through the same guarded fetch as the key's requests, without the key.
@@ -69,7 +80,7 @@ export function createGeminiAdapter(deps: GeminiAdapterDeps): ProviderAdapter {
         const body = (await (await send(target, 'models?pageSize=1000', callSignal)).json()) as { models?: Array<{ name: string }> };
         return (body.models ?? []).map((model) => model.name.replace(/^models\//, ''));
       },
-      httpFailure,
+      ownHttpFailure,
     );
 
   return {
@@ -87,7 +98,7 @@ export function createGeminiAdapter(deps: GeminiAdapterDeps): ProviderAdapter {
           if (response.usageMetadata) events.push({ type: 'usage', usage: counts(response.usageMetadata) });
           return events;
         },
-        httpFailure,
+        ownHttpFailure,
       ),
     stream: (target, request, signal) =>
       streamProvider(
@@ -107,7 +118,7 @@ export function createGeminiAdapter(deps: GeminiAdapterDeps): ProviderAdapter {
           // Gemini has no terminal event: the last chunk's usage is the complete one.
           if (usage) yield { type: 'usage', usage: counts(usage) };
         },
-        httpFailure,
+        ownHttpFailure,
       ),
     embed: (target, request, signal) =>
       callProvider(
@@ -140,25 +151,15 @@ export function createGeminiAdapter(deps: GeminiAdapterDeps): ProviderAdapter {
           // Gemini reports no usage for embeddings: the core estimates it.
           return { vectors, promptTokens: null };
         },
-        httpFailure,
+        ownHttpFailure,
       ),
   };
-}
-
-class GeminiHttpError extends Error {
-  constructor(readonly failure: UpstreamFailure) {
-    super(`Gemini answered ${failure.status}`);
-  }
 }
 
 /** Gemini's reason (API_KEY_INVALID for a bad key, with HTTP 400) or its status name. */
 function geminiFailure(response: Response, body: GeminiErrorBody): UpstreamFailure {
   const reason = body.error?.details?.find((detail) => detail.reason)?.reason ?? body.error?.status;
   return { status: response.status, headers: response.headers, type: reason };
-}
-
-function httpFailure(error: unknown): UpstreamFailure | undefined {
-  return error instanceof GeminiHttpError ? error.failure : undefined;
 }
 
 /** A model id is under models/; a name with a slash (tunedModels/…) is already a resource name, as the SDK has it. */

@@ -1,5 +1,9 @@
 // OpenAI, DeepSeek, OpenRouter, xAI, Groq, Mistral, Together, Ollama and any
-// OpenAI-compatible endpoint, through the `openai` SDK with a base URL.
+// OpenAI-compatible endpoint. Chat completions, on every call's path, are
+// posted with the guarded fetch itself: the SDK's request building, headers
+// and response wrapping cost more of the gateway's CPU than anything else of
+// the call's own. Models, key validation and embeddings go through the
+// `openai` SDK with a base URL.
 import { createHash } from 'node:crypto';
 import OpenAI from 'openai';
 import type {
@@ -16,7 +20,18 @@ import type { ProviderKind } from '../../../generated/prisma/enums.js';
 import { type AnswerEvent, type GenerationOptions, type Message, textOf, type UpstreamRequest } from '../../chat/canonical.js';
 import type { TokenCounts } from '../../usage/token-counts.js';
 import { KINDS } from '../kinds.js';
-import { type AdapterDeps, callProvider, inBandError, type ProviderAdapter, type ProviderTarget, streamProvider, type UpstreamFailure } from './adapter.js';
+import {
+  type AdapterDeps,
+  callProvider,
+  inBandError,
+  ownHttpFailure,
+  type ProviderAdapter,
+  type ProviderTarget,
+  streamProvider,
+  type UpstreamFailure,
+  UpstreamHttpError,
+} from './adapter.js';
+import { sseData } from './sse.js';
 
 /** Distinct (kind, base URL) pairs whose SDK client is kept; past it the oldest is dropped. */
 const MAX_CLIENTS = 256;
@@ -51,6 +66,21 @@ export function createOpenAiCompatibleAdapter(deps: AdapterDeps): ProviderAdapte
 
   const call = <T>(target: ProviderTarget, signal: AbortSignal, run: (signal: AbortSignal) => Promise<T>) => callProvider(target.kind, signal, deps.timeoutMs, run, httpFailure);
 
+  /** POST /chat/completions through the guarded fetch; an answer other than 2xx is thrown as UpstreamHttpError, as the SDK reads it. */
+  const postCompletions = async (target: ProviderTarget, params: ChatCompletionCreateParamsBase, signal: AbortSignal): Promise<Response> => {
+    const response = await deps.fetch(`${target.baseUrl.replace(/\/+$/, '')}/chat/completions`, {
+      method: 'POST',
+      headers: { ...KINDS[target.kind].extraHeaders, ...auth(target), 'content-type': 'application/json', accept: params.stream ? 'text/event-stream' : 'application/json' },
+      body: JSON.stringify(params),
+      signal,
+    });
+    if (!response.ok) {
+      const { error } = (await response.json().catch(() => ({}))) as { error?: { code?: string | null; type?: string } };
+      throw new UpstreamHttpError({ status: response.status, headers: response.headers, type: error?.code ?? error?.type ?? undefined });
+    }
+    return response;
+  };
+
   const listModels = (target: ProviderTarget, signal: AbortSignal) =>
     call(target, signal, async (callSignal) => {
       const ids: string[] = [];
@@ -62,8 +92,8 @@ export function createOpenAiCompatibleAdapter(deps: AdapterDeps): ProviderAdapte
     listModels,
     chat: (target, request, signal) =>
       call(target, signal, async (callSignal) => {
-        const completion = await client(target).chat.completions.create({ ...body(target, request), stream: false }, { signal: callSignal, headers: auth(target) });
-        return completionEvents(completion);
+        const response = await postCompletions(target, body(target, request), callSignal);
+        return completionEvents((await response.json()) as ChatCompletion);
       }),
     stream: (target, request, signal) =>
       streamProvider(
@@ -71,19 +101,14 @@ export function createOpenAiCompatibleAdapter(deps: AdapterDeps): ProviderAdapte
         signal,
         deps,
         async function* (callSignal) {
-          const chunks = await client(target).chat.completions.create(
-            { ...body(target, request), stream: true, stream_options: { include_usage: true } },
-            { signal: callSignal, headers: auth(target) },
-          );
+          const response = await postCompletions(target, { ...body(target, request), stream: true, stream_options: { include_usage: true } }, callSignal);
           const seenCalls = new Set<number>();
-          try {
-            for await (const chunk of chunks) yield* chunkEvents(chunk, seenCalls);
-          } catch (error) {
-            // `data: {"error": ...}` after a 200 surfaces as an APIError without a status.
-            if (error instanceof OpenAI.APIError && error.status === undefined && !(error instanceof OpenAI.APIConnectionError)) {
-              throw inBandError(target.kind, (error.error as { type?: string } | undefined)?.type);
-            }
-            throw error;
+          for await (const data of sseData(response.body!)) {
+            if (data === '[DONE]') break;
+            const chunk = JSON.parse(data) as ChatCompletionChunk & { error?: { type?: string } };
+            // `data: {"error": ...}` after a 200.
+            if (chunk.error) throw inBandError(target.kind, chunk.error.type);
+            yield* chunkEvents(chunk, seenCalls);
           }
         },
         httpFailure,
@@ -108,7 +133,7 @@ export function createOpenAiCompatibleAdapter(deps: AdapterDeps): ProviderAdapte
 }
 
 function httpFailure(error: unknown): UpstreamFailure | undefined {
-  if (!(error instanceof OpenAI.APIError) || error.status === undefined) return undefined;
+  if (!(error instanceof OpenAI.APIError) || error.status === undefined) return ownHttpFailure(error);
   return { status: error.status, headers: error.headers, type: error.code ?? error.type ?? undefined };
 }
 
