@@ -78,18 +78,24 @@ const SOURCES = {
     bucket: (unit: string, tz: string) => `date_trunc('${unit}', created_at, ${tz})`,
     range: (from: string, to: string) => `created_at >= ${from} AND created_at < ${to} AND status <> 'RESERVED'`,
     column: { PROVIDER: `COALESCE(provider_id::text, '')`, MODEL: 'model', AGENT: `COALESCE(agent, '')`, OPERATION: `COALESCE(operation, '')`, USER: `COALESCE(user_id, '')` },
-    sums: `count(*) AS requests, count(*) FILTER (WHERE status = 'FAILED') AS failed, sum(prompt_tokens) AS prompt, sum(completion_tokens) AS completion,
-      sum(total_tokens) AS total, sum(cost_micros)::int8 AS cost, sum(duration_ms) AS dsum, count(duration_ms) AS dcount`,
+    success: (succeeded: boolean) => (succeeded ? `status = 'SUCCEEDED'` : `status <> 'SUCCEEDED'`),
+    sums: (_success?: boolean | null) => `count(*) AS requests, count(*) FILTER (WHERE status = 'FAILED') AS failed, sum(prompt_tokens) AS prompt,
+      sum(completion_tokens) AS completion, sum(total_tokens) AS total, sum(cost_micros)::int8 AS cost, sum(duration_ms) AS dsum, count(duration_ms) AS dcount`,
   },
   rollup: {
     table: 'usage_daily',
     bucket: (unit: string, tz: string) => `(date_trunc('${unit}', day::timestamp) AT TIME ZONE ${tz})`,
     range: (from: string, to: string) => `day >= ${from} AND day < ${to}`,
-    // The rollup keeps provider and model only (see rollupCanAnswer).
-    column: { PROVIDER: 'provider_id', MODEL: 'model', AGENT: 'NULL', OPERATION: 'NULL', USER: 'NULL' },
-    sums: `sum(requests)::int8 AS requests, COALESCE(sum(requests) FILTER (WHERE status = 'FAILED'), 0)::int8 AS failed, sum(prompt_tokens)::int8 AS prompt,
-      sum(completion_tokens)::int8 AS completion, sum(total_tokens)::int8 AS total, sum(cost_micros)::int8 AS cost, sum(duration_ms_sum)::int8 AS dsum,
-      sum(duration_count)::int8 AS dcount`,
+    column: { PROVIDER: 'provider_id', MODEL: 'model', AGENT: 'agent', OPERATION: 'operation', USER: 'user_id' },
+    // A row holds all its calls and its SUCCEEDED calls apart: the success filter keeps the rows that have such calls
+    // and sums those calls' columns (the unsuccessful ones are all minus the succeeded).
+    success: (succeeded: boolean) => (succeeded ? 'succeeded_requests > 0' : 'requests > succeeded_requests'),
+    sums: (success?: boolean | null) => {
+      const of = (column: string) => `sum(${success == null ? column : success ? `succeeded_${column}` : `${column} - succeeded_${column}`})::int8`;
+      return `${of('requests')} AS requests, ${success ? '0::int8' : 'sum(failed_requests)::int8'} AS failed, ${of('prompt_tokens')} AS prompt,
+        ${of('completion_tokens')} AS completion, ${of('total_tokens')} AS total, ${of('cost_micros')} AS cost, ${of('duration_ms_sum')} AS dsum,
+        ${of('duration_count')} AS dcount`;
+    },
   },
 } as const;
 
@@ -125,7 +131,7 @@ export function filterConditions(filter: UsageFilter | null | undefined, on: key
     ['USER', filter?.userIds],
   ];
   for (const [dimension, list] of lists) if (list?.length) conditions.push(`${column[dimension]} = ANY(${param(list)}::text[])`);
-  if (filter?.success != null) conditions.push(filter.success ? `status = 'SUCCEEDED'` : `status <> 'SUCCEEDED'`);
+  if (filter?.success != null) conditions.push(SOURCES[on].success(filter.success));
   return conditions;
 }
 
@@ -159,25 +165,14 @@ function isLocalMidnight(at: Date, timeZone: string): boolean {
   return dayKey(new Date(at.getTime() - 1), timeZone) !== dayKey(at, timeZone);
 }
 
-const ROLLUP_DIMENSIONS: readonly Dimension[] = ['PROVIDER', 'MODEL'];
-
 /**
- * The rollup answers reports of whole local days in day, week or month buckets
- * that group and filter by provider, model and success only, for the whole
- * workspace (a member's report is restricted to their own calls: the ledger).
+ * The rollup answers every report of whole local days in day, week or month
+ * buckets, whatever it groups or filters by, a member's own included (its rows
+ * are per day, provider, model, agent, operation and user). Hours, and ranges
+ * that start or end inside a local day, read the ledger.
  */
 export function rollupCanAnswer(query: ReportQuery): boolean {
-  const filter = query.filter ?? {};
-  return (
-    query.bucket !== 'HOUR' &&
-    query.userId === undefined &&
-    query.groupBy.every((d) => ROLLUP_DIMENSIONS.includes(d)) &&
-    !filter.agents?.length &&
-    !filter.operations?.length &&
-    !filter.userIds?.length &&
-    isLocalMidnight(query.from, query.timezone) &&
-    isLocalMidnight(query.to, query.timezone)
-  );
+  return query.bucket !== 'HOUR' && isLocalMidnight(query.from, query.timezone) && isLocalMidnight(query.to, query.timezone);
 }
 
 /**
@@ -263,7 +258,7 @@ export async function usageReport(sql: Sql, query: ReportQuery, options: { sourc
   // allowed, at most) say which bound to name.
   const text = `
     WITH agg AS (
-      SELECT ${bucket} AS bucket, ${[...dimCols, `model AS m`].join(', ')}, ${source.sums}
+      SELECT ${bucket} AS bucket, ${[...dimCols, `model AS m`].join(', ')}, ${source.sums(query.filter?.success)}
       FROM ${source.table} WHERE ${where(query.from, query.to)}
       GROUP BY ${['1', ...dimRefs, 'm'].join(', ')}
     ), buckets AS (
@@ -343,7 +338,7 @@ export async function usageSeriesPages(sql: Sql, query: ReportQuery): Promise<{ 
       const to = buckets[first + step] ?? query.to;
       const cellsOf = statementParts(query, sourceName);
       const cells = await sql.query<Row>(
-        `SELECT ${cellsOf.bucket} AS bucket, ${[...cellsOf.dimCols, source.sums].join(', ')}
+        `SELECT ${cellsOf.bucket} AS bucket, ${[...cellsOf.dimCols, source.sums(query.filter?.success)].join(', ')}
         FROM ${source.table} WHERE ${cellsOf.where(from, to)} GROUP BY ${['1', ...dimRefs].join(', ')}`,
         cellsOf.values,
       );
