@@ -1,8 +1,7 @@
 // The usage report, computed in SQL: the ledger (or, when it can answer, the
-// daily rollup) is grouped by bucket and dimensions once; totals, groups, top
-// models and the series' non-empty cells are sums over that small result in the
-// same statement, and the series is zero-filled from them (every bucket × every
-// group). Buckets are truncated in the workspace's time zone, so days and
+// daily rollup) is read once, its rows grouped into the series' non-empty cells,
+// the groups, the totals and the top models at once (grouping sets), and the
+// series is zero-filled from them (every bucket × every group). Buckets are truncated in the workspace's time zone, so days and
 // months follow its DST changes. The bounds are checked before cells are read.
 import type { Sql } from '../../db/sql.js';
 import { AppError, BadUserInputError } from '../../errors.js';
@@ -238,45 +237,58 @@ const keyOf = (row: Pick<Row, 'd0' | 'd1' | 'd2' | 'd3' | 'd4'>, names: readonly
 /** Every bucket × every group, zero where no call fell; `cells` are the non-empty ones. */
 function zeroFilled(buckets: readonly Date[], groups: readonly GroupKey[], dims: readonly Dimension[], cells: readonly Row[]): UsageReport['series'] {
   const cellAt = new Map(cells.map((cell) => [`${cell.bucket!.getTime()}|${JSON.stringify(keyOf(cell, dims))}`, cell]));
-  return buckets.flatMap((bucketStart) =>
-    groups.map((key) => ({ bucketStart, key: dims.length ? key : null, totals: totalsOf(cellAt.get(`${bucketStart.getTime()}|${JSON.stringify(key)}`)) })),
-  );
+  // A year of days by forty people is 14,600 points: each group's key is written out once, not once a point.
+  const keyed = groups.map((key) => ({ key: dims.length ? key : null, text: JSON.stringify(key) }));
+  const zero = totalsOf(undefined);
+  return buckets.flatMap((bucketStart) => {
+    const at = bucketStart.getTime();
+    return keyed.map(({ key, text }) => {
+      const cell = cellAt.get(`${at}|${text}`);
+      return { bucketStart, key, totals: cell ? totalsOf(cell) : zero };
+    });
+  });
 }
 
 export async function usageReport(sql: Sql, query: ReportQuery, options: { source?: 'rollup' | 'ledger' } = {}): Promise<UsageReport> {
   validateReport(query);
   if (options.source === 'rollup' && !rollupCanAnswer(query)) throw new Error('The rollup cannot answer this report');
   const sourceName = options.source ?? (rollupCanAnswer(query) ? 'rollup' : 'ledger');
-  const { source, dims, values, param, dimRefs, dimCols, bucket, outDims, where, bucketStarts } = statementParts(query, sourceName);
-  // sum() of int8 is numeric in Postgres: every sum is cast back so both drivers return bigint.
-  const sums = (p: string) => SUMMED.map((c) => `sum(${p}${c})::int8 AS ${c}`).join(', ');
-  const grouped = (prefix: string) => (dimRefs.length ? dimRefs.map((d) => prefix + d).join(', ') : '');
+  const { source, dims, values, param, dimCols, bucket, outDims, where, bucketStarts } = statementParts(query, sourceName);
+  const dimExprs = dims.map((d) => source.column[d]);
   const maxGroups = param(MAX_GROUPS);
   const maxCells = param(MAX_REPORT_CELLS);
+  // One pass over the source's rows gives every part at once, a grouping set each: the series' cells (bucket and
+  // dimensions), the groups (dimensions), the totals (nothing) and the top models (model), which are the groups
+  // themselves when the report is grouped by model alone.
+  const modelsAreGroups = dims.length === 1 && dims[0] === 'MODEL';
+  const sets = [`(${[bucket, ...dimExprs].join(', ')})`, ...(dims.length ? [`(${dimExprs.join(', ')})`] : []), '()', ...(modelsAreGroups ? [] : ['(model)'])];
+  const partOf = `CASE WHEN GROUPING(${bucket}) = 0 THEN 'cell'${dims.length ? ` WHEN GROUPING(${dimExprs.join(', ')}) = 0 THEN 'group'` : ''}
+    WHEN GROUPING(model) = 0 THEN 'model' ELSE 'total' END`;
+  const summed = SUMMED.join(', ');
+  // Ungrouped, the series has one "group": the whole report.
+  const groupCount = dims.length ? `(SELECT count(*) FROM parts WHERE part = 'group')` : '1';
 
-  // Cells are read only when the series is within its bounds; past them, the buckets and groups (one more than
+  // Cells are returned only when the series is within its bounds; past them, the buckets and groups (one more than
   // allowed, at most) say which bound to name.
   const text = `
-    WITH agg AS (
-      SELECT ${bucket} AS bucket, ${[...dimCols, `model AS m`].join(', ')}, ${source.sums(query.filter?.success)}
+    WITH parts AS (
+      SELECT ${partOf} AS part, ${bucket} AS bucket, ${[...dimCols, 'model AS m'].join(', ')}, ${source.sums(query.filter?.success)}
       FROM ${source.table} WHERE ${where(query.from, query.to)}
-      GROUP BY ${['1', ...dimRefs, 'm'].join(', ')}
+      GROUP BY GROUPING SETS (${sets.join(', ')})
     ), buckets AS (
       ${bucketStarts()}
-    ), groups AS (
-      SELECT ${dimRefs.length ? `${grouped('')}, ` : ''}${sums('')} FROM agg ${dimRefs.length ? `GROUP BY ${grouped('')}` : ''}
     ), within_bounds AS (
-      SELECT count(*) <= ${maxGroups} AND count(*) * (SELECT count(*) FROM buckets) <= ${maxCells} AS ok FROM groups
+      SELECT ${groupCount} <= ${maxGroups} AND ${groupCount} * (SELECT count(*) FROM buckets) <= ${maxCells} AS ok
     )
     SELECT 'bucket' AS part, b AS bucket, ${outDims(() => 'NULL')}, ${SUMMED.map((c) => `NULL::int8 AS ${c}`).join(', ')} FROM buckets
     UNION ALL
-    (SELECT 'group', NULL, ${outDims((i) => `d${i}`)}, ${SUMMED.join(', ')} FROM groups LIMIT ${maxGroups} + 1)
+    (SELECT part, NULL, ${outDims((i) => `d${i}`)}, ${summed} FROM parts WHERE part = 'group' LIMIT ${maxGroups} + 1)
     UNION ALL
-    SELECT 'cell', bucket, ${outDims((i) => `d${i}`)}, ${sums('')} FROM agg WHERE (SELECT ok FROM within_bounds) GROUP BY bucket${dimRefs.map((d) => `, ${d}`).join('')}
+    SELECT part, bucket, ${outDims((i) => `d${i}`)}, ${summed} FROM parts WHERE part = 'cell' AND (SELECT ok FROM within_bounds)
     UNION ALL
-    SELECT 'total', NULL, NULL::text, NULL::text, NULL::text, NULL::text, NULL::text, ${sums('')} FROM agg
+    SELECT part, NULL, NULL::text, NULL::text, NULL::text, NULL::text, NULL::text, ${summed} FROM parts WHERE part = 'total'
     UNION ALL
-    (SELECT 'model', NULL, m, NULL, NULL, NULL, NULL, ${sums('')} FROM agg GROUP BY m ORDER BY sum(total) DESC, m LIMIT ${param(MAX_TOP_MODELS)})`;
+    (SELECT 'model', NULL, m, NULL, NULL, NULL, NULL, ${summed} FROM parts WHERE part = '${modelsAreGroups ? 'group' : 'model'}' ORDER BY total DESC, m LIMIT ${param(MAX_TOP_MODELS)})`;
   const rows = await sql.query<Row>(text, values);
 
   const part = (name: Row['part']) => rows.filter((row) => row.part === name);
