@@ -36,3 +36,6 @@ SELECT e.workspace_id, (e.created_at AT TIME ZONE COALESCE(p.timezone, 'UTC'))::
 FROM "usage_events" e LEFT JOIN "preferences" p ON p.workspace_id = e.workspace_id
 WHERE e.status <> 'RESERVED'
 GROUP BY 1, 2, 3, 4, 5, 6, 7;
+
+-- CreateIndex (after the recount: one sort instead of an insert a row)
+CREATE INDEX "usage_daily_workspace_id_user_id_day_idx" ON "usage_daily"("workspace_id", "user_id", "day");
