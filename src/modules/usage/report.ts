@@ -64,6 +64,8 @@ export const MAX_GROUPS = 1_000;
 export const MAX_REPORT_CELLS = 50_000;
 export const MAX_EXPORT_CELLS = 1_000_000;
 const PAGE_CELLS = 10_000;
+/** Work memory for a report's statement: its grouping sets hash at most MAX_REPORT_CELLS cells and MAX_GROUPS groups. */
+const REPORT_WORK_MEM = '32MB';
 /** The most `topModels` gives. */
 export const MAX_TOP_MODELS = 100;
 const MAX_FILTER_VALUES = 200;
@@ -289,7 +291,12 @@ export async function usageReport(sql: Sql, query: ReportQuery, options: { sourc
     SELECT part, NULL, NULL::text, NULL::text, NULL::text, NULL::text, NULL::text, ${summed} FROM parts WHERE part = 'total'
     UNION ALL
     (SELECT 'model', NULL, m, NULL, NULL, NULL, NULL, ${summed} FROM parts WHERE part = '${modelsAreGroups ? 'group' : 'model'}' ORDER BY total DESC, m LIMIT ${param(MAX_TOP_MODELS)})`;
-  const rows = await sql.query<Row>(text, values);
+  // With Postgres's default 4 MB, a year by day grouped by 40 people is sorted on disk rather than hashed (0.6 s
+  // instead of 0.3 s at 10M calls): the statement gets enough to hash its cells, which the bounds keep few.
+  const rows = await sql.transaction(async (tx) => {
+    await tx.query(`SET LOCAL work_mem = '${REPORT_WORK_MEM}'`);
+    return tx.query<Row>(text, values);
+  });
 
   const part = (name: Row['part']) => rows.filter((row) => row.part === name);
   const buckets = part('bucket')
