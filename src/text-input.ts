@@ -1,6 +1,7 @@
 // The free text the API routes by, stores or reports on, each kind bounded in
 // length and in characters: no value may break an index (Postgres refuses a
-// btree row over about 2.7 KB, and the ledger's rollup key holds the model), a
+// btree row over about 2.7 KB, and the ledger's rollup key holds the model, agent,
+// operation and user: at most about 630 bytes with the workspace), a
 // metric, a CSV cell or a log line. Refusals name the field and the rule,
 // never the value.
 import { BadUserInputError } from './errors.js';

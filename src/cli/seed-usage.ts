@@ -29,7 +29,7 @@ try {
     },
   });
   console.log(
-    `Wrote ${result.written.toLocaleString('en-US')} ledger rows for ${values.workspace} in ${result.seconds.toFixed(1)} s (${Math.round(result.written / result.seconds).toLocaleString('en-US')} rows/s), rollup rebuilt.`,
+    `Wrote ${result.written.toLocaleString('en-US')} ledger rows for ${values.workspace} in ${result.seconds.toFixed(1)} s (${Math.round(result.written / result.seconds).toLocaleString('en-US')} rows/s), rollup rebuilt: ${result.rollupRows.toLocaleString('en-US')} rows.`,
   );
 } finally {
   await db.close();

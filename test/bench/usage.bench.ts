@@ -1,9 +1,12 @@
-// `npm run bench:usage`: usage reports at scale, from the daily rollup and
-// from the ledger itself (ratio in the same run), the seeder's rows/s, and
-// what keeping the rollup costs each finalize. Uses DATABASE_URL when set
-// (default 10M rows), else an embedded database in a temporary directory
-// (default 1M rows). BENCH_EVENTS and BENCH_REPORT_RUNS override the sizes;
-// BENCH_WORKSPACE measures a workspace seeded before (no seeding).
+// `npm run bench:usage`: the reports the console draws at scale (grouped by
+// each dimension over 30 days and a year, a member's own, a filtered one),
+// from the daily rollup and from the ledger itself (ratio in the same run),
+// the seeder's rows/s and the rollup rows it makes, and what keeping the
+// rollup costs each finalize. Uses DATABASE_URL when set (default 10M rows),
+// else an embedded database in a temporary directory (default 1M rows).
+// BENCH_EVENTS, BENCH_REPORT_RUNS (rollup) and BENCH_LEDGER_RUNS (the ledger,
+// seconds a run at 10M rows) override the sizes; BENCH_WORKSPACE measures a
+// workspace seeded before (no seeding).
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,14 +15,15 @@ import { type Database, openDatabase } from '../../src/db/client.js';
 import { migrate } from '../../src/db/migrate.js';
 import { createCatalog } from '../../src/modules/catalog/catalog.js';
 import { createLedger, type Reservation } from '../../src/modules/usage/ledger.js';
-import { type ReportQuery, usageReport } from '../../src/modules/usage/report.js';
+import { DIMENSIONS, type ReportQuery, usageReport } from '../../src/modules/usage/report.js';
 import { seedUsage } from '../../src/modules/usage/seed.js';
 import { SUCCEEDED_CALL } from './call-record.js';
-import { measure, report } from './measure.js';
+import { measure, percentile, report, type Sample } from './measure.js';
 
 const postgres = process.env.DATABASE_URL;
 const EVENTS = Number(process.env.BENCH_EVENTS ?? (postgres ? 10_000_000 : 1_000_000));
 const RUNS = Number(process.env.BENCH_REPORT_RUNS ?? 20);
+const LEDGER_RUNS = Number(process.env.BENCH_LEDGER_RUNS ?? 3);
 const FINALIZES = Number(process.env.BENCH_FINALIZES ?? 2_000);
 
 const dataDir = postgres ? undefined : mkdtempSync(path.join(tmpdir(), 'bench-usage-'));
@@ -50,21 +54,49 @@ if (process.env.BENCH_WORKSPACE) {
     `\nseeder: ${seeded.written.toLocaleString('en-US')} rows in ${seeded.seconds.toFixed(1)} s = ${Math.round(seeded.written / seeded.seconds).toLocaleString('en-US')} rows/s (rollup rebuild included)`,
   );
 }
+const [shape] = await db.sql.query<{ rows: bigint; days: bigint; users: bigint; agents: bigint; operations: bigint; models: bigint }>(
+  `SELECT count(*) AS rows, count(DISTINCT day) AS days, count(DISTINCT user_id) AS users, count(DISTINCT agent) AS agents, count(DISTINCT operation) AS operations,
+    count(DISTINCT model) AS models FROM usage_daily WHERE workspace_id = $1`,
+  [workspaceId],
+);
+console.log(
+  `rollup: ${shape.rows.toLocaleString('en-US')} rows over ${shape.days} days (${shape.users} users, ${shape.agents} agents and ${shape.operations} operations counting none, ${shape.models} models)`,
+);
 await db.sql.query('ANALYZE usage_events');
 await db.sql.query('ANALYZE usage_daily');
 
-// 2. Reports, each from the rollup and from the ledger. Whole UTC days, so the rollup can answer.
+// 2. The reports the console draws (whole local days, so the rollup answers), each from the rollup and from the ledger.
 const midnight = new Date(Date.UTC(until.getUTCFullYear(), until.getUTCMonth(), until.getUTCDate()));
 const daysAgo = (n: number) => new Date(midnight.getTime() - n * 86_400_000);
 const base = { workspaceId, timezone: 'UTC' } as const;
+// The member with the most calls (the seeder's busiest person), as their own console shows it: grouped by provider.
+const [{ member }] = await db.sql.query<{ member: string }>('SELECT user_id AS member FROM usage_daily WHERE workspace_id = $1 GROUP BY 1 ORDER BY sum(requests) DESC LIMIT 1', [
+  workspaceId,
+]);
 const reports: Array<[string, ReportQuery]> = [
-  ['30-day DAY report by PROVIDER+MODEL', { ...base, from: daysAgo(30), to: midnight, bucket: 'DAY', groupBy: ['PROVIDER', 'MODEL'] }],
-  ['365-day MONTH report', { ...base, from: daysAgo(365), to: midnight, bucket: 'MONTH', groupBy: [] }],
+  ...[30, 365].flatMap((days) =>
+    DIMENSIONS.map((d): [string, ReportQuery] => [`${days} d by DAY, ${d}`, { ...base, from: daysAgo(days), to: midnight, bucket: 'DAY', groupBy: [d] }]),
+  ),
+  ...[30, 365].map((days): [string, ReportQuery] => [
+    `${days} d by DAY, a member's own, PROVIDER`,
+    { ...base, userId: member, from: daysAgo(days), to: midnight, bucket: 'DAY', groupBy: ['PROVIDER'] },
+  ]),
+  [
+    '30 d by DAY, OPERATION, agent+success filter',
+    { ...base, from: daysAgo(30), to: midnight, bucket: 'DAY', groupBy: ['OPERATION'], filter: { agents: ['support-bot'], success: true } },
+  ],
+  ['365 d by MONTH, ungrouped', { ...base, from: daysAgo(365), to: midnight, bucket: 'MONTH', groupBy: [] }],
 ];
+const ms = (micros: number) => `${(micros / 1000).toFixed(1)} ms`;
+const p = (sample: Sample) => `${ms(percentile(sample.micros, 50)).padStart(10)} ${ms(percentile(sample.micros, 95)).padStart(10)}`;
+console.log(`\nReports (p50 p95; the ledger ${LEDGER_RUNS} runs, the rollup ${RUNS}; target p50 ≤ 50 ms for 30 days, ≤ 100 ms for a year)`);
+console.log(`  ${'report'.padEnd(46)} ${'ledger p50'.padStart(10)} ${'p95'.padStart(10)}   ${'rollup p50'.padStart(10)} ${'p95'.padStart(10)}   speed-up  target`);
 for (const [name, query] of reports) {
-  const ledger = await measure(`${name}, from the ledger`, RUNS, () => usageReport(db.sql, query, { source: 'ledger' }), 2);
-  const rollup = await measure(`${name}, from the rollup`, RUNS, () => usageReport(db.sql, query, { source: 'rollup' }), 2);
-  report(name, ledger, [rollup]);
+  const ledger = await measure(name, LEDGER_RUNS, () => usageReport(db.sql, query, { source: 'ledger' }), 0);
+  const rollup = await measure(name, RUNS, () => usageReport(db.sql, query, { source: 'rollup' }), 2);
+  const p50 = percentile(rollup.micros, 50);
+  const target = name.startsWith('30 d') ? 50_000 : 100_000;
+  console.log(`  ${name.padEnd(46)} ${p(ledger)}   ${p(rollup)}   ×${(percentile(ledger.micros, 50) / p50).toFixed(0).padStart(6)}  ${p50 <= target ? 'met' : 'MISSED'}`);
 }
 // Hour buckets are finer than the rollup's days: always the ledger, measured against a 24-hour DAY report from the rollup.
 const hourQuery: ReportQuery = { ...base, from: daysAgo(1), to: midnight, bucket: 'HOUR', groupBy: ['PROVIDER'] };

@@ -56,7 +56,7 @@ const KindsAndQuota = graphql(`
 `);
 
 describe('usage filtered by person', () => {
-  it('gives an admin the people asked for, and a member only their own whatever they ask (the rollup cannot answer it, the ledger does)', async () => {
+  it('gives an admin the people asked for, and a member only their own whatever they ask', async () => {
     const workspace = newWorkspace();
     const owner = await gw.token(workspace.claims('owner'));
     const member = await gw.token(workspace.claims('member', 'u2'));

@@ -144,15 +144,14 @@ describe('usage report', () => {
       const r = random(seed * 31);
       for (const bucket of ['HOUR', 'DAY', 'WEEK', 'MONTH'] as const) {
         for (let trial = 0; trial < 3; trial++) {
-          // Trial 0 groups only by what the rollup keeps, so the rollup is checked in every seed and bucket.
-          const groupBy = DIMENSIONS.filter((d) => r.next() < 0.4 && (trial > 0 || d === 'PROVIDER' || d === 'MODEL'));
-          // Whole local days (rollup-eligible) twice; instants in the middle of days once.
+          const groupBy = DIMENSIONS.filter(() => r.next() < 0.4);
+          // Whole local days (the rollup answers) twice, the second time a member's own; a member's instants in the middle of days once.
           const aligned = trial < 2;
           const firstDay = Date.UTC(2026, 1, 21) + r.int(50) * 86_400_000;
           const days = bucket === 'HOUR' ? 1 + r.int(3) : 10 + r.int(40);
           const from = aligned ? nyMidnight(new Date(firstDay)) : new Date(firstDay + r.int(86_400_000));
           const to = aligned ? nyMidnight(new Date(firstDay + days * 86_400_000)) : new Date(from.getTime() + days * 86_400_000 - r.int(86_400_000));
-          const query: ReportQuery = { workspaceId: workspace.id, from, to, groupBy, bucket, timezone: NY, userId: trial === 2 ? users[0] : undefined };
+          const query: ReportQuery = { workspaceId: workspace.id, from, to, groupBy, bucket, timezone: NY, userId: trial > 0 ? users[0] : undefined };
           const sources = rollupCanAnswer(query) ? (['ledger', 'rollup'] as const) : (['ledger'] as const);
           if (sources.length === 2) rollupChecks++;
           for (const source of sources) {
@@ -185,7 +184,7 @@ describe('usage report', () => {
         }
       }
     }
-    expect(rollupChecks).toBeGreaterThanOrEqual(SEEDS.length * 3);
+    expect(rollupChecks).toBeGreaterThanOrEqual(SEEDS.length * 3 * 2);
   }, 120_000);
 
   it('counts days in the zone across DST changes and month ends, with exact [from, to) boundaries and empty buckets as zero', async () => {
@@ -246,6 +245,69 @@ describe('usage report', () => {
       ['2026-11-02T05:00:00.000Z', 0],
     ]);
   });
+
+  it("answers the console's reports from the rollup as the ledger does, grouped by each dimension, filtered, and as a member sees them", async () => {
+    const workspace = newWorkspace();
+    const users = ['ann', 'bob', 'cy'];
+    const owner = await gw.token(workspace.claims('owner'));
+    const member = await gw.token(workspace.claims('member', users[0]));
+    // Providers of this workspace alone, so a filter may name them.
+    const own = PROVIDERS.map(() => randomUUID());
+    const rows = randomLedger(11, users, new Date('2026-03-01T00:00:00Z'), 14).map((row) => ({
+      ...row,
+      providerId: own[PROVIDERS.indexOf(row.providerId as (typeof PROVIDERS)[number])],
+    }));
+    await insertLedgerRows(gw.db, workspace.id, rows);
+    expect((await gw.execute(SetTimezone, { timezone: NY }, { token: owner })).errors).toBeUndefined(); // the rollup's days are New York's
+    // Whole New York days across the March DST change, as the console asks for them.
+    const range = { from: nyMidnight(new Date('2026-03-02T00:00:00Z')), to: nyMidnight(new Date('2026-03-14T00:00:00Z')) };
+    const filters: Array<{ providerIds?: string[]; models?: string[]; agents?: string[]; operations?: string[]; userIds?: string[]; success?: boolean } | null> = [
+      null,
+      { agents: ['planner'], success: true },
+      { operations: ['say "hi", then\nleave'], models: ['gpt-4o', 'o3-mini'], success: false },
+      { providerIds: [own[1]] },
+    ];
+    const ask = async (token: string, groupBy: Dimension[], bucket: Bucket, filter: (typeof filters)[number]) => {
+      const result = await gw.execute(UsageReport, { range: { from: range.from.toISOString(), to: range.to.toISOString() }, groupBy, bucket, filter, top: 100 }, { token });
+      expect(result.errors).toBeUndefined();
+      return result.data!.usage;
+    };
+    for (const [token, userId] of [
+      [owner, undefined],
+      [member, users[0]],
+    ] as const) {
+      for (const groupBy of DIMENSIONS.map((d) => [d])) {
+        for (const filter of filters) {
+          const context = `${userId ?? 'owner'}, [${groupBy}], ${JSON.stringify(filter)}`;
+          // The API reads the rollup for this one...
+          expect(rollupCanAnswer({ workspaceId: workspace.id, userId, ...range, groupBy, bucket: 'DAY', filter, timezone: NY }), context).toBe(true);
+          const byDay = await ask(token, groupBy, 'DAY', filter);
+          expect(byDay.totals.requests, context).toBeGreaterThan(0);
+          // ...and the ledger for hours: the same calls, the days' totals and groups alike and each day the sum of its hours.
+          const byHour = await ask(token, groupBy, 'HOUR', filter);
+          expect(byDay.totals, context).toEqual(byHour.totals);
+          expect(byDay.groups, context).toEqual(byHour.groups);
+          expect(byDay.topModels, context).toEqual(byHour.topModels);
+          // Cost in micro-dollars, so sums of hours are exact.
+          type Point = (typeof byHour.series)[number];
+          const measures = ({ totals: t }: Point) => [t.requests, t.failedRequests, t.promptTokens, t.completionTokens, t.totalTokens, Math.round(t.costUsd * 1e6)];
+          const dayOf = (point: Point) => `${dayKey(new Date(point.bucketStart), NY)}|${JSON.stringify(point.key)}`;
+          const days = new Map<string, number[]>();
+          for (const point of byHour.series)
+            days.set(
+              dayOf(point),
+              measures(point).map((value, i) => value + (days.get(dayOf(point))?.[i] ?? 0)),
+            );
+          expect(new Map(byDay.series.map((point) => [dayOf(point), measures(point)])), context).toEqual(days);
+          // A member's own report is the owner's narrowed to them.
+          if (userId) expect(byDay, context).toEqual(await ask(owner, groupBy, 'DAY', { ...filter, userIds: [userId] }));
+        }
+      }
+    }
+    // A member's report holds their calls alone (the rollup's rows are per person).
+    const mine = await ask(member, ['USER'], 'DAY', null);
+    expect(mine.groups.map((g) => g.key)).toEqual([{ USER: users[0] }]);
+  }, 120_000);
 
   it("shows members only their own calls and never another workspace's", async () => {
     const workspace = newWorkspace();

@@ -218,7 +218,7 @@ export function createLedger(sql: Sql, price: PriceLookup, clock: () => Date, pl
      * price version in force when it was reserved), the four limit counters it
      * reserved on (provider, workspace and API key, day and month) move by actual minus
      * reserved tokens and cost, the daily rollup row of its local day,
-     * provider, model and status takes it in, and a successful call's session
+     * provider, model, agent, operation and user takes it in, and a successful call's session
      * adds its messages, tokens and cost. A session keeps the provider and
      * model of its first answer, whether it was read to its end or cancelled. A row that is no longer RESERVED (already finalized or
      * swept) changes nothing.
@@ -526,22 +526,45 @@ export interface Finalized {
   spendMonthMicros: bigint;
 }
 
+/** The rollup's summed columns in ROLLUP_UPSERT's order. */
+const ROLLUP_SUMS = [
+  'requests',
+  'failed_requests',
+  'prompt_tokens',
+  'completion_tokens',
+  'total_tokens',
+  'cost_micros',
+  'duration_ms_sum',
+  'duration_count',
+  'succeeded_requests',
+  'succeeded_prompt_tokens',
+  'succeeded_completion_tokens',
+  'succeeded_total_tokens',
+  'succeeded_cost_micros',
+  'succeeded_duration_ms_sum',
+  'succeeded_duration_count',
+];
+
 /**
- * Adds the rows of `finished` (finalized usage events) to their local day's
- * rollup row; `$TZ` is the workspace's time zone. Shared by finalize and the
- * rebuild command so both count a row the same way.
+ * Adds the rows of `finished` (finalized usage events) to the rollup row of
+ * their local day, provider, model, agent, operation and user; `$TZ` is the
+ * workspace's time zone. A status is not part of the key: each row keeps all
+ * its calls' sums, the FAILED count and the SUCCEEDED calls' sums apart.
+ * Shared by finalize, the sweeper and the rebuild command so all count a row
+ * the same way (the migration that keyed it so counts them alike too).
  */
 export const ROLLUP_UPSERT = `
-  INSERT INTO usage_daily (workspace_id, day, provider_id, model, status,
-    requests, prompt_tokens, completion_tokens, total_tokens, cost_micros, duration_ms_sum, duration_count)
-  SELECT workspace_id, (created_at AT TIME ZONE $TZ)::date, COALESCE(provider_id::text, ''), model, status,
-    count(*), sum(prompt_tokens), sum(completion_tokens), sum(total_tokens), sum(cost_micros), COALESCE(sum(duration_ms), 0), count(duration_ms)
+  INSERT INTO usage_daily AS d (workspace_id, day, provider_id, model, agent, operation, user_id, ${ROLLUP_SUMS.join(', ')})
+  SELECT workspace_id, (created_at AT TIME ZONE $TZ)::date, COALESCE(provider_id::text, ''), model, COALESCE(agent, ''), COALESCE(operation, ''), COALESCE(user_id, ''),
+    count(*), count(*) FILTER (WHERE status = 'FAILED'), sum(prompt_tokens), sum(completion_tokens), sum(total_tokens), sum(cost_micros),
+    COALESCE(sum(duration_ms), 0), count(duration_ms),
+    count(*) FILTER (WHERE status = 'SUCCEEDED'), COALESCE(sum(prompt_tokens) FILTER (WHERE status = 'SUCCEEDED'), 0),
+    COALESCE(sum(completion_tokens) FILTER (WHERE status = 'SUCCEEDED'), 0), COALESCE(sum(total_tokens) FILTER (WHERE status = 'SUCCEEDED'), 0),
+    COALESCE(sum(cost_micros) FILTER (WHERE status = 'SUCCEEDED'), 0), COALESCE(sum(duration_ms) FILTER (WHERE status = 'SUCCEEDED'), 0),
+    count(duration_ms) FILTER (WHERE status = 'SUCCEEDED')
   FROM finished
-  GROUP BY 1, 2, 3, 4, 5
-  ON CONFLICT (workspace_id, day, provider_id, model, status) DO UPDATE SET
-    requests = usage_daily.requests + EXCLUDED.requests, prompt_tokens = usage_daily.prompt_tokens + EXCLUDED.prompt_tokens,
-    completion_tokens = usage_daily.completion_tokens + EXCLUDED.completion_tokens, total_tokens = usage_daily.total_tokens + EXCLUDED.total_tokens,
-    cost_micros = usage_daily.cost_micros + EXCLUDED.cost_micros, duration_ms_sum = usage_daily.duration_ms_sum + EXCLUDED.duration_ms_sum,
-    duration_count = usage_daily.duration_count + EXCLUDED.duration_count`;
+  GROUP BY 1, 2, 3, 4, 5, 6, 7
+  ON CONFLICT (workspace_id, day, provider_id, model, agent, operation, user_id) DO UPDATE SET
+    ${ROLLUP_SUMS.map((column) => `${column} = d.${column} + EXCLUDED.${column}`).join(', ')}`;
 
 export type Ledger = ReturnType<typeof createLedger>;
