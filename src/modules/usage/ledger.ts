@@ -91,7 +91,7 @@ export function createLedger(sql: Sql, price: PriceLookup, clock: () => Date, pl
       period: string | null;
       tokens: bigint | null;
       cost_micros: bigint | null;
-      session_id: string | null;
+      call_id: string | null;
       message_count: number | null;
     }>(
       finalizeStatement,
@@ -121,8 +121,7 @@ export function createLedger(sql: Sql, price: PriceLookup, clock: () => Date, pl
     );
     const counter = (scope: string, period: string) => rows.find((row) => row.scope === scope && row.period === period);
     return calls.map((call) => ({
-      // A session is added to by its successful calls only.
-      sessionMessages: call.outcome.status === 'SUCCEEDED' && call.sessionId ? (rows.find((row) => row.session_id === call.sessionId)?.message_count ?? null) : null,
+      sessionMessages: rows.find((row) => row.call_id === call.id)?.message_count ?? null,
       costMicros: call.costMicros,
       tokensToday: counter(call.providerScope, call.day)?.tokens ?? 0n,
       spendMonthMicros: counter(call.providerScope, call.month)?.cost_micros ?? 0n,
@@ -511,8 +510,12 @@ function finalizeStatementFor(maintainRollup: boolean) {
       WHERE chat_sessions.id = cancelled.session_id AND chat_sessions.provider_id IS NULL
         AND NOT EXISTS (SELECT 1 FROM answered WHERE answered.session_id = cancelled.session_id)
     )${maintainRollup ? `, daily AS (${ROLLUP_UPSERT.replace('$TZ', 'timezone')})` : ''}
-    SELECT scope, period, tokens, cost_micros, NULL::text AS session_id, NULL::int4 AS message_count FROM counters
-    UNION ALL SELECT NULL, NULL, NULL, NULL, id::text, message_count FROM session`,
+    SELECT scope, period, tokens, cost_micros, NULL::text AS call_id, NULL::int4 AS message_count FROM counters
+    -- Each successful call's session count as if the calls of the batch had been finalized one after another (its
+    -- stored messages are numbered from it): the count after the batch less what the calls after it added.
+    UNION ALL SELECT NULL, NULL, NULL, NULL, f.id::text, (session.message_count - COALESCE(sum(f.added_messages)
+        OVER (PARTITION BY f.session_id ORDER BY f.created_at, f.id ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING), 0))::int4
+      FROM finished f JOIN session ON session.id = f.session_id WHERE f.status = 'SUCCEEDED'`,
     maintainRollup ? 'ledger_finalize' : 'ledger_finalize_without_rollup',
   );
 }
