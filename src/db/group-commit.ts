@@ -10,13 +10,15 @@ export interface GroupCommitOptions {
   inFlight: number;
   /** Calls in one statement at most. */
   maxBatch: number;
+  /** Whether a batch's failure may be one item's doing; when not (the database is away), every item fails with it. */
+  mayBeOneItems(error: unknown): boolean;
 }
 
 /**
- * `write` takes a batch and returns one result per item, in order. When a batch fails, its items are written
- * again one by one, so that an item the database refuses fails alone.
+ * `write` takes a batch and returns one result per item, in order. When a batch fails for what may be one item's
+ * doing, its items are written again one by one (all at once), so that an item the database refuses fails alone.
  */
-export function groupCommit<Item, Result>(write: (items: Item[]) => Promise<Result[]>, { inFlight, maxBatch }: GroupCommitOptions): (item: Item) => Promise<Result> {
+export function groupCommit<Item, Result>(write: (items: Item[]) => Promise<Result[]>, { inFlight, maxBatch, mayBeOneItems }: GroupCommitOptions): (item: Item) => Promise<Result> {
   interface Waiting {
     item: Item;
     resolve(result: Result): void;
@@ -37,7 +39,7 @@ export function groupCommit<Item, Result>(write: (items: Item[]) => Promise<Resu
       const results = await write(batch.map((waiting) => waiting.item));
       for (const [i, waiting] of batch.entries()) waiting.resolve(results[i]);
     } catch (error) {
-      if (batch.length === 1) batch[0].reject(error);
+      if (batch.length === 1 || !mayBeOneItems(error)) for (const waiting of batch) waiting.reject(error);
       else await Promise.all(batch.map(writeAlone));
     } finally {
       running--;

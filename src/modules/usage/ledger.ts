@@ -12,6 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { groupCommit } from '../../db/group-commit.js';
 import type { Sql } from '../../db/sql.js';
 import { statement } from '../../db/statement.js';
+import { isDatabaseUnavailable } from '../../db/unavailable.js';
 import type { ProviderKind, UsageSource, UsageStatus } from '../../generated/prisma/client.js';
 import { costMicros, type PriceLookup } from '../catalog/pricing.js';
 import { apiKeyScope, platformQuotaScope, workspaceScope } from '../limits/counter-scopes.js';
@@ -84,7 +85,7 @@ export interface CallRecord {
  */
 export function createLedger(sql: Sql, price: PriceLookup, clock: () => Date, platformMonthlyRequests: number, { maintainRollup = true } = {}) {
   const finalizeStatement = finalizeStatementFor(maintainRollup);
-  const reserveInGroup = groupCommit((calls: ReserveParams[]) => reserveRows(sql, calls), RESERVE_GROUP);
+  const reserveInGroup = groupCommit((calls: ReserveParams[]) => reserveRows(sql, calls), LEDGER_GROUP);
   const finalizeInGroup = groupCommit(async (calls: Finalizing[]): Promise<Finalized[]> => {
     const rows = await sql.query<{
       scope: string | null;
@@ -126,7 +127,7 @@ export function createLedger(sql: Sql, price: PriceLookup, clock: () => Date, pl
       tokensToday: counter(call.providerScope, call.day)?.tokens ?? 0n,
       spendMonthMicros: counter(call.providerScope, call.month)?.cost_micros ?? 0n,
     }));
-  }, FINALIZE_GROUP);
+  }, LEDGER_GROUP);
   return {
     /**
      * Writes the RESERVED row. A call through a platform provider first takes one
@@ -291,9 +292,6 @@ interface ReserveParams {
   fallbackFromId: string | null;
 }
 
-/** Reservations that wait for a statement leave together, as finalizes do (see FINALIZE_GROUP). */
-const RESERVE_GROUP = { inFlight: 2, maxBatch: 64 };
-
 /** A batch of reservations, one element a call; each call's counters and limits are a slice of the flat arrays. */
 interface ReserveBatchParams {
   ids: string[];
@@ -330,7 +328,8 @@ interface ReserveBatchParams {
 /**
  * Takes the output allowance on every counter and writes the RESERVED rows (and new sessions) in one statement,
  * for one call or several. The counters that exist are locked first, all of them, in the guard order (then by
- * name), as finalizes lock them; then each call reserves in turn and sees the calls before it. A call refused
+ * name), as finalizes lock them (a new day's or month's are written by the calls, in their order: two batches
+ * that both write new ones may deadlock, which Postgres ends within deadlock_timeout); then each call reserves in turn and sees the calls before it. A call refused
  * fails the statement (reserve_usage_counters raises LIMIT_EXCEEDED): its batch is written again call by call.
  * reserve_usage_counters is called by its parameters' names, as prisma/migrations/20261125160000_reserve_output_allowance
  * declares them (that also picks this overload over the previous one).
@@ -432,10 +431,11 @@ interface Finalizing {
 }
 
 /**
- * Finalizes that wait for a statement leave together (see db/group-commit.ts). Two at once: a lone call is never
- * held back behind another's statement, and under load the queue empties in batches.
+ * Reservations, and finalizes, that wait for a statement leave together (see db/group-commit.ts). Two at once: a
+ * lone call is never held back behind another's statement, and under load the queue empties in batches. A batch
+ * that fails because the database is away fails whole: writing its calls again one by one would only wait longer.
  */
-const FINALIZE_GROUP = { inFlight: 2, maxBatch: 64 };
+const LEDGER_GROUP = { inFlight: 2, maxBatch: 64, mayBeOneItems: (error: unknown) => !isDatabaseUnavailable(error) };
 
 /** A batch of finalizes, one element a call; the counters are flat, each named by its call's id. */
 interface FinalizeParams {

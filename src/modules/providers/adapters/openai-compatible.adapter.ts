@@ -75,7 +75,7 @@ export function createOpenAiCompatibleAdapter(deps: AdapterDeps): ProviderAdapte
       signal,
     });
     if (!response.ok) {
-      const { error } = (await response.json().catch(() => ({}))) as { error?: { code?: string | null; type?: string } };
+      const error = ((await response.json().catch(() => null)) as { error?: { code?: string | null; type?: string } } | null)?.error;
       throw new UpstreamHttpError({ status: response.status, headers: response.headers, type: error?.code ?? error?.type ?? undefined });
     }
     return response;
