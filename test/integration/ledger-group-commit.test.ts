@@ -1,7 +1,7 @@
-// Finalizes that wait at the same moment are written by one statement (group commit, src/db/group-commit.ts):
-// each call still gets its own row, and every sum it feeds (limit counters, its session, the daily rollup) ends
-// equal to the ledger, even when the calls of one batch share all of them. A call the database refuses fails
-// alone.
+// Reservations and finalizes that wait at the same moment are written by one statement each (group commit,
+// src/db/group-commit.ts): each call still gets its own row, and every sum it feeds (limit counters, its session,
+// the daily rollup) ends equal to the ledger, even when the calls of one batch share all of them. A call refused
+// for a limit is refused alone; a call the database refuses fails alone.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCatalog } from '../../src/modules/catalog/catalog.js';

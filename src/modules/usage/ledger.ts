@@ -189,27 +189,23 @@ export function createLedger(sql: Sql, price: PriceLookup, clock: () => Date, pl
       const insert = async (db: Pick<Sql, 'query'> | null): Promise<Reserved> => {
         const written = db ? (await reserveRows(db, [params]))[0] : await reserveInGroup(params);
         const [outputTokens, micros, ...after] = written.map(BigInt);
+        if (outputTokens < 0n) throw LimitExceeded.counter(guards(null)[Number(micros) - 1]);
         return { id, outputTokens: Number(outputTokens), guards: guards({ tokens: BigInt(reservation.promptEstimate) + outputTokens, micros, after }) };
       };
-      try {
-        if (!options.platform) return await insert(null);
-        return await sql.transaction(async (tx) => {
-          const granted = await tx.query<{ requests: bigint }>(
-            `INSERT INTO usage_counters (scope, period, workspace_id, requests) VALUES ($1, $2, $3, 1)
-            ON CONFLICT (scope, period) DO UPDATE SET requests = usage_counters.requests + 1 WHERE usage_counters.requests < $4
-            RETURNING requests`,
-            [platformQuotaScope(reservation.workspaceId), month, reservation.workspaceId, platformMonthlyRequests],
-          );
-          if (granted.length === 0 || granted[0].requests > platformMonthlyRequests) {
-            throw LimitExceeded.platform(platformMonthlyRequests);
-          }
-          return insert(tx);
-        });
-      } catch (error) {
-        const refused = error as { code?: string; message?: string; detail?: string };
-        if (refused.code === 'P0001' && refused.message === 'LIMIT_EXCEEDED') throw LimitExceeded.counter(guards(null)[Number(refused.detail) - 1]);
-        throw error;
-      }
+      if (!options.platform) return insert(null);
+      // A refusal thrown inside the transaction gives the platform call back.
+      return sql.transaction(async (tx) => {
+        const granted = await tx.query<{ requests: bigint }>(
+          `INSERT INTO usage_counters (scope, period, workspace_id, requests) VALUES ($1, $2, $3, 1)
+          ON CONFLICT (scope, period) DO UPDATE SET requests = usage_counters.requests + 1 WHERE usage_counters.requests < $4
+          RETURNING requests`,
+          [platformQuotaScope(reservation.workspaceId), month, reservation.workspaceId, platformMonthlyRequests],
+        );
+        if (granted.length === 0 || granted[0].requests > platformMonthlyRequests) {
+          throw LimitExceeded.platform(platformMonthlyRequests);
+        }
+        return insert(tx);
+      });
     },
 
     /**
@@ -321,18 +317,19 @@ interface ReserveBatchParams {
   periods: string[];
   tokenLimits: (bigint | null)[];
   microsLimits: (bigint | null)[];
-  /** Each counter's place in its call's guard order. */
+  /** Each counter's place in its call's guard order, and its call's workspace. */
   counterTurns: number[];
+  counterWorkspaceIds: string[];
 }
 
 /**
  * Takes the output allowance on every counter and writes the RESERVED rows (and new sessions) in one statement,
- * for one call or several. The counters that exist are locked first, all of them, in the guard order (then by
- * name), as finalizes lock them (a new day's or month's are written by the calls, in their order: two batches
- * that both write new ones may deadlock, which Postgres ends within deadlock_timeout); then each call reserves in turn and sees the calls before it. A call refused
- * fails the statement (reserve_usage_counters raises LIMIT_EXCEEDED): its batch is written again call by call.
- * reserve_usage_counters is called by its parameters' names, as prisma/migrations/20261125160000_reserve_output_allowance
- * declares them (that also picks this overload over the previous one).
+ * for one call or several. Every counter of the batch is locked first, in the guard order then by name, as finalizes
+ * lock them (written there when it is new, a new day's or month's: created by the calls one after another, they
+ * would be locked out of that order); then each call reserves in turn and sees the calls before it. A call refused
+ * writes nothing and gets [-1, the binding limit's position] (try_reserve_usage_counters,
+ * prisma/migrations/20261126074000_reserve_refusal_as_a_value): the others of its batch go on. It is called by its
+ * parameters' names, as the migration declares them.
  */
 const RESERVE = statement<ReserveBatchParams>(
   (p) => `WITH input AS (
@@ -343,27 +340,29 @@ const RESERVE = statement<ReserveBatchParams>(
     AS i(id, workspace_id, provider_id, kind, model, agent, operation, user_id, api_key_id, session_id, streamed, reserved_at, prompt_tokens, prompt_scaled,
       output_price, output_max, output_min, writes_session, session_title, fallback_from_id, first_counter, last_counter)
   ), locked AS (
-    SELECT 1 FROM usage_counters c JOIN unnest(${p.scopes}::text[], ${p.periods}::text[], ${p.counterTurns}::int4[]) AS k(scope, period, turn)
-      ON c.scope = k.scope AND c.period = k.period
-    ORDER BY k.turn, k.scope, k.period FOR UPDATE OF c
+    INSERT INTO usage_counters AS c (scope, period, workspace_id, tokens, cost_micros, requests)
+    SELECT DISTINCT ON (k.turn, k.scope, k.period) k.scope, k.period, k.workspace_id, 0, 0, 0
+    FROM unnest(${p.scopes}::text[], ${p.periods}::text[], ${p.counterTurns}::int4[], ${p.counterWorkspaceIds}::text[]) AS k(scope, period, turn, workspace_id)
+    ORDER BY k.turn, k.scope, k.period
+    ON CONFLICT (scope, period) DO UPDATE SET tokens = c.tokens
+    RETURNING 1
   ), guard AS (
-    SELECT i.*, reserve_usage_counters(p_workspace => i.workspace_id, p_scopes => (${p.scopes}::text[])[i.first_counter:i.last_counter],
+    SELECT i.*, try_reserve_usage_counters(p_workspace => i.workspace_id, p_scopes => (${p.scopes}::text[])[i.first_counter:i.last_counter],
       p_periods => (${p.periods}::text[])[i.first_counter:i.last_counter], p_prompt_tokens => i.prompt_tokens, p_prompt_scaled => i.prompt_scaled,
       p_output_price => i.output_price, p_output_max => i.output_max, p_output_min => i.output_min,
       p_token_limits => (${p.tokenLimits}::int8[])[i.first_counter:i.last_counter], p_micros_limits => (${p.microsLimits}::int8[])[i.first_counter:i.last_counter]) AS counters
     FROM input i WHERE (SELECT count(*) FROM locked) >= 0
   ), new_session AS (
     INSERT INTO chat_sessions (id, workspace_id, user_id, title, agent, created_at, last_active_at)
-    SELECT session_id, workspace_id, user_id, session_title, agent, reserved_at, reserved_at FROM guard WHERE writes_session
+    SELECT session_id, workspace_id, user_id, session_title, agent, reserved_at, reserved_at FROM guard WHERE writes_session AND counters[1] >= 0
     ON CONFLICT (id) DO NOTHING
   ), reserved AS (
     INSERT INTO usage_events (id, workspace_id, provider_id, kind, model, agent, operation, user_id, api_key_id, session_id, status, streamed, reserved_tokens,
       fallback_from_id, created_at, reserved_micros)
     SELECT id, workspace_id, provider_id, kind, model, agent, operation, user_id, api_key_id, session_id,
-      'RESERVED', streamed, prompt_tokens + counters[1], fallback_from_id, reserved_at, counters[2] FROM guard
-    RETURNING id
+      'RESERVED', streamed, prompt_tokens + counters[1], fallback_from_id, reserved_at, counters[2] FROM guard WHERE counters[1] >= 0
   )
-  SELECT id::text, counters FROM guard WHERE id IN (SELECT id FROM reserved)`,
+  SELECT id::text, counters FROM guard`,
   'ledger_reserve',
 );
 
@@ -405,6 +404,7 @@ async function reserveRows(db: Pick<Sql, 'query'>, calls: ReserveParams[]): Prom
       tokenLimits: calls.flatMap((call) => call.tokenLimits),
       microsLimits: calls.flatMap((call) => call.microsLimits),
       counterTurns: calls.flatMap((call) => call.scopes.map((_, turn) => turn)),
+      counterWorkspaceIds: calls.flatMap((call) => call.scopes.map(() => call.workspaceId)),
     }),
   );
   const countersOfCall = new Map(rows.map((row) => [row.id, row.counters]));
