@@ -104,7 +104,8 @@ export function createOpenAiCompatibleAdapter(deps: AdapterDeps): ProviderAdapte
           const response = await postCompletions(target, { ...body(target, request), stream: true, stream_options: { include_usage: true } }, callSignal);
           const seenCalls = new Set<number>();
           for await (const data of sseData(response.body!)) {
-            if (data === '[DONE]') break;
+            // Read on to the body's end, as the SDK did: a body read to its end leaves the connection to the pool.
+            if (data === '[DONE]') continue;
             const chunk = JSON.parse(data) as ChatCompletionChunk & { error?: { type?: string } };
             // `data: {"error": ...}` after a 200.
             if (chunk.error) throw inBandError(target.kind, chunk.error.type);
