@@ -16,7 +16,8 @@ export interface GroupCommitOptions {
 
 /**
  * `write` takes a batch and returns one result per item, in order. When a batch fails for what may be one item's
- * doing, its items are written again one by one (all at once), so that an item the database refuses fails alone.
+ * doing (rare: a refused limit is a result, not a failure), its items are written again one after another in the
+ * batch's turn, so that an item the database refuses fails alone and the retries take no more connections.
  */
 export function groupCommit<Item, Result>(write: (items: Item[]) => Promise<Result[]>, { inFlight, maxBatch, mayBeOneItems }: GroupCommitOptions): (item: Item) => Promise<Result> {
   interface Waiting {
@@ -40,7 +41,7 @@ export function groupCommit<Item, Result>(write: (items: Item[]) => Promise<Resu
       for (const [i, waiting] of batch.entries()) waiting.resolve(results[i]);
     } catch (error) {
       if (batch.length === 1 || !mayBeOneItems(error)) for (const waiting of batch) waiting.reject(error);
-      else await Promise.all(batch.map(writeAlone));
+      else for (const waiting of batch) await writeAlone(waiting);
     } finally {
       running--;
       if (queue.length > 0) void send(queue.splice(0, maxBatch));

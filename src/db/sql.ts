@@ -65,9 +65,8 @@ export function postgresSql(pool: pg.Pool, onStatement?: StatementListener): Sql
   const on =
     (client: pg.Pool | pg.PoolClient): Sql['query'] =>
     async <Row>(statement: string | StatementText, values: readonly unknown[] = []) => {
-      const text = typeof statement === 'string' ? statement : statement.text;
+      const { text, name } = typeof statement === 'string' ? { text: statement, name: undefined } : statement;
       onStatement?.(text);
-      const name = typeof statement === 'string' ? undefined : statement.name;
       const result = await (name
         ? client.query<Row & pg.QueryResultRow>({ name, text, values: values as unknown[] })
         : client.query<Row & pg.QueryResultRow>(text, values as unknown[]));

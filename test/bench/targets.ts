@@ -33,19 +33,16 @@ export function httpTarget(name: string, url: string, headers: Record<string, st
   const requestHeaders = { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(payload)), ...headers };
   const token = 'token' in expected ? expected.token : undefined;
   let agent = new Agent({ keepAlive: true });
-  const target: Target = {
+  const reconnect = () => {
+    agent.destroy();
+    agent = new Agent({ keepAlive: true });
+  };
+  return targetOf(
     name,
     cpu,
-    calls: 0,
-    failed: 0,
-    failures: new Map(),
-    reconnect: () => {
-      agent.destroy();
-      agent = new Agent({ keepAlive: true });
-    },
-    call: () =>
+    reconnect,
+    (target) =>
       new Promise<Call>((resolve) => {
-        target.calls++;
         const started = performance.now();
         let firstChunkMs: number | undefined;
         let text = '';
@@ -73,21 +70,33 @@ export function httpTarget(name: string, url: string, headers: Record<string, st
         req.on('error', () => settle('connection error'));
         req.end(payload);
       }),
-  };
-  return target;
+  );
 }
 
-/** A stream over a client of its own (graphql-ws): `stream` throws on a failure and times its first content. */
-export function streamTarget(name: string, stream: () => Promise<Timing>, cpu: CpuMeter[]): Target {
+/** A target that has made no call yet; each call is counted on it before `call` makes it. */
+function targetOf(name: string, cpu: CpuMeter[], reconnect: () => void, call: (target: Target) => Promise<Call>): Target {
   const target: Target = {
     name,
     cpu,
     calls: 0,
     failed: 0,
     failures: new Map(),
-    reconnect: () => {},
-    call: async () => {
+    reconnect,
+    call: () => {
       target.calls++;
+      return call(target);
+    },
+  };
+  return target;
+}
+
+/** A stream over a client of its own (graphql-ws): `stream` throws on a failure and times its first content. */
+export function streamTarget(name: string, stream: () => Promise<Timing>, cpu: CpuMeter[]): Target {
+  return targetOf(
+    name,
+    cpu,
+    () => {},
+    async (target) => {
       const started = performance.now();
       try {
         const timing = await stream();
@@ -98,8 +107,7 @@ export function streamTarget(name: string, stream: () => Promise<Timing>, cpu: C
         return { totalMs: performance.now() - started, ok: false };
       }
     },
-  };
-  return target;
+  );
 }
 
 function countFailure(target: Target, reason: string): void {

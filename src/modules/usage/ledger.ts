@@ -189,7 +189,7 @@ export function createLedger(sql: Sql, price: PriceLookup, clock: () => Date, pl
       const insert = async (db: Pick<Sql, 'query'> | null): Promise<Reserved> => {
         const written = db ? (await reserveRows(db, [params]))[0] : await reserveInGroup(params);
         const [outputTokens, micros, ...after] = written.map(BigInt);
-        if (outputTokens < 0n) throw LimitExceeded.counter(guards(null)[Number(micros) - 1]);
+        if (outputTokens === REFUSED) throw LimitExceeded.counter(guards(null)[Number(written[1]) - 1]);
         return { id, outputTokens: Number(outputTokens), guards: guards({ tokens: BigInt(reservation.promptEstimate) + outputTokens, micros, after }) };
       };
       if (!options.platform) return insert(null);
@@ -366,7 +366,10 @@ const RESERVE = statement<ReserveBatchParams>(
   'ledger_reserve',
 );
 
-/** Writes the reservations of `calls` in one statement; each call's counters after it, in order. */
+/** What try_reserve_usage_counters gives first for a refused call, before the binding limit's position (1-based). */
+const REFUSED = -1n;
+
+/** Writes the reservations of `calls` in one statement; each call's counters after it (or its refusal), in order. */
 async function reserveRows(db: Pick<Sql, 'query'>, calls: ReserveParams[]): Promise<bigint[][]> {
   let next = 1;
   const slices = calls.map((call) => {
