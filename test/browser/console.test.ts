@@ -48,6 +48,26 @@ describe.skipIf(!hasChromium)('the console in Chromium', () => {
     await snap(page, '01-providers');
   });
 
+  it('says what the chosen kind needs, from providerKinds, and checks a key without storing it', async () => {
+    await page.selectOption('#add-provider-form select[name=kind]', 'OLLAMA');
+    expect(await page.getAttribute('#add-provider-form input[name=apiKey]', 'placeholder')).toBe('not needed');
+    expect(await page.locator('#add-provider-form input[name=apiKey]').evaluate((input: HTMLInputElement) => input.required)).toBe(false);
+    expect(await page.getAttribute('#add-provider-form input[name=baseUrl]', 'placeholder')).toBe('http://localhost:11434/v1');
+    await page.selectOption('#add-provider-form select[name=kind]', 'OPENAI_COMPATIBLE');
+    expect(await page.locator('#add-provider-form input[name=baseUrl]').evaluate((input: HTMLInputElement) => input.required)).toBe(true);
+
+    const checkedKey = 'sk-console-checked-key-0123456789';
+    await page.selectOption('#add-provider-form select[name=kind]', 'OPENAI');
+    expect(await page.getAttribute('#add-provider-form input[name=apiKey]', 'placeholder')).toBe('sk-…');
+    await page.fill('#add-provider-form input[name=apiKey]', checkedKey);
+    await page.fill('#add-provider-form input[name=baseUrl]', sim.baseUrls.openai);
+    await page.click('#add-provider-check');
+    await expect.poll(() => page.textContent('#add-provider-checked')).toMatch(/The key works \(\d+ ms, \d+ models\); nothing was stored/);
+    expect(await page.locator('#providers-table tbody tr').count()).toBe(1);
+    expect(sim.requests.some((request) => request.key === checkedKey)).toBe(true);
+    await page.fill('#add-provider-form input[name=apiKey]', '');
+  });
+
   it('adds a key through the form: validated by the simulator, listed masked, never shown', async () => {
     await page.selectOption('#add-provider-form select[name=kind]', 'OPENAI');
     await page.fill('#add-provider-form input[name=label]', 'Browser OpenAI');

@@ -271,8 +271,8 @@ async function provoke(field: string): Promise<void> {
 async function runOperation(operation: OperationDefinitionNode): Promise<void> {
   const query = print(operation);
   const field = (operation.selectionSet.selections[0] as { name: { value: string } }).name.value;
-  // A webhook URL the egress policy lets through here (the simulator's address); the channel the example adds.
-  const variables = { alertId: env.ALERT_ID, webhookUrl: `${sim.url}/alerts-hook`, channelId: env.CHANNEL_ID };
+  // A webhook URL the egress policy lets through here (the simulator's address); the channel the example adds; the simulator's OpenAI base URL.
+  const variables = { alertId: env.ALERT_ID, webhookUrl: `${sim.url}/alerts-hook`, channelId: env.CHANNEL_ID, openaiBaseUrl: sim.baseUrls.openai };
   if (operation.operation !== 'subscription') {
     const response = await fetch(gw.graphqlUrl, {
       method: 'POST',

@@ -254,3 +254,16 @@ export const TestAlertChannel = graphql(`
     testAlertChannel(id: $id) { ok status latencyMs message }
   }
 `);
+
+export const ValidateKey = graphql(`
+  mutation ValidateKey($input: ValidateKeyInput!) {
+    validateKey(input: $input) { ok latencyMs errorCode message models }
+  }
+`);
+
+export const ProviderKinds = graphql(`
+  query ProviderKinds {
+    providerKinds { kind displayName protocol defaultBaseUrl keyPrefix requiresKey capabilities }
+    kindEnum: __type(name: "ProviderKind") { enumValues { name } }
+  }
+`);

@@ -30,6 +30,12 @@ const TestKey = graphql(`
   }
 `);
 
+const CheckKey = graphql(`
+  mutation ConsoleValidateKey($input: ValidateKeyInput!) {
+    validateKey(input: $input) { ok latencyMs errorCode message models }
+  }
+`);
+
 const RotateKey = graphql(`
   mutation ConsoleRotateKey($id: ID!, $apiKey: String!) {
     updateProvider(id: $id, input: { apiKey: $apiKey }) { id maskedKey }
@@ -75,14 +81,19 @@ export function providersPanel(api: Api, isAdmin: boolean, onChange: (providers:
   const rotateForm = byId<HTMLFormElement>('rotate-form');
   let rotating: Provider | undefined;
   let kinds: KindNames | undefined;
+  const kindSelect = addForm.querySelector<HTMLSelectElement>('select[name=kind]')!;
+  const keyInput = addForm.querySelector<HTMLInputElement>('input[name=apiKey]')!;
+  const baseUrlInput = addForm.querySelector<HTMLInputElement>('input[name=baseUrl]')!;
+  const checked = byId('add-provider-checked');
   // Members add personal keys only: the workspace scope is an admin's.
   if (!isAdmin) addForm.querySelector<HTMLSelectElement>('select[name=scope]')!.value = 'PERSONAL';
 
   async function load(): Promise<void> {
     try {
       const [names, { providers, platformQuota }] = await Promise.all([kindNames(api), api.request(ConsoleProviders)]);
-      if (!kinds) addForm.querySelector('select[name=kind]')!.append(...names.options());
+      if (!kinds) kindSelect.append(...names.options());
       kinds = names;
+      showWhatTheKindNeeds();
       listError.textContent = '';
       rows.replaceChildren(...providers.map(row));
       table.hidden = providers.length === 0;
@@ -213,16 +224,47 @@ export function providersPanel(api: Api, isAdmin: boolean, onChange: (providers:
   });
   byId('rotate-cancel').addEventListener('click', endRotation);
 
+  /** The key and base URL fields say what the chosen kind needs: its key's usual start, its usual endpoint or that one is required. */
+  function showWhatTheKindNeeds(): void {
+    const info = kinds?.info(kindSelect.value);
+    if (!info) return;
+    keyInput.required = info.requiresKey;
+    keyInput.placeholder = info.requiresKey ? (info.keyPrefix ? `${info.keyPrefix}…` : '') : 'not needed';
+    baseUrlInput.required = info.defaultBaseUrl === null;
+    baseUrlInput.placeholder = info.defaultBaseUrl ?? 'required: the endpoint, e.g. https://host/v1';
+  }
+  kindSelect.addEventListener('change', showWhatTheKindNeeds);
+
+  /** The fields a key is checked with, as addProvider and validateKey both take them. */
+  function offeredKey() {
+    const { kind, apiKey, baseUrl } = formFields(addForm);
+    return { kind: kind as ProviderKind, apiKey: apiKey ?? '', baseUrl };
+  }
+
+  byId('add-provider-check').addEventListener('click', async () => {
+    addError.textContent = '';
+    checked.textContent = 'Checking…';
+    try {
+      const { validateKey: result } = await api.request(CheckKey, { input: offeredKey() });
+      checked.textContent = result.ok
+        ? `The key works (${Math.round(result.latencyMs)} ms${result.models ? `, ${plural(result.models.length, 'model')}` : ''}); nothing was stored.`
+        : `The provider refused it: ${result.message} (${result.errorCode})`;
+    } catch (error) {
+      checked.textContent = '';
+      showError(addError, error);
+    }
+  });
+
   addForm.addEventListener('submit', async (event) => {
     event.preventDefault();
-    const { kind, apiKey, dailyTokenLimit, scope, ...rest } = formFields(addForm);
+    const { kind, apiKey, baseUrl, dailyTokenLimit, scope, ...rest } = formFields(addForm);
     addError.textContent = '';
+    checked.textContent = '';
     try {
       const { addProvider } = await api.request(AddKey, {
         input: {
           ...rest,
-          kind: kind as ProviderKind,
-          apiKey: apiKey ?? '',
+          ...offeredKey(),
           scope: scope as 'WORKSPACE' | 'PERSONAL',
           dailyTokenLimit: dailyTokenLimit ? Number(dailyTokenLimit) : undefined,
         },

@@ -132,3 +132,8 @@ export const KINDS: Record<ProviderKind, KindSpec> = {
     requiresKey: false,
   },
 };
+
+/** What the gateway carries through a kind: every protocol's adapter translates tools, images and JSON output (provider-protocols.md). */
+export function kindCapabilities(spec: KindSpec): string[] {
+  return ['chat', 'streaming', 'tools', 'vision', 'json', ...(spec.embeds ? ['embeddings'] : [])];
+}

@@ -4,7 +4,7 @@ import { CredentialType, ProviderKind, ProviderScope, ProviderStatus } from '../
 import { builder } from '../../graphql/builder.js';
 import { microsToUsd } from '../../money.js';
 import type { PlatformQuota as Quota } from '../limits/platform-quota.service.js';
-import { KINDS, type KindSpec } from './kinds.js';
+import { KINDS, type KindSpec, kindCapabilities } from './kinds.js';
 import type { ProviderTestResult as TestResult } from './provider.service.js';
 import { SCOPE_MEANING } from './visibility.js';
 
@@ -69,9 +69,6 @@ const Provider = builder.prismaObject('Provider', {
   }),
 });
 
-/** What every protocol's adapter translates (provider-protocols.md): tool calls, image parts and JSON output included. */
-const KIND_CAPABILITIES = ['chat', 'streaming', 'tools', 'vision', 'json'];
-
 const ProviderKindInfo = builder.objectRef<KindSpec & { kind: ProviderKind }>('ProviderKindInfo').implement({
   description: 'A kind of provider as people name it, and what adding one needs',
   fields: (t) => ({
@@ -85,7 +82,7 @@ const ProviderKindInfo = builder.objectRef<KindSpec & { kind: ProviderKind }>('P
     capabilities: t.stringList({
       description:
         'What the gateway carries through this kind: chat, streaming, tools, vision, json, and embeddings when the vendor has an embeddings API (a model may do less: see the catalog)',
-      resolve: (k) => [...KIND_CAPABILITIES, ...(k.embeds ? ['embeddings'] : [])],
+      resolve: (k) => kindCapabilities(k),
     }),
   }),
 });
@@ -124,6 +121,15 @@ const AddProviderInput = builder.inputType('AddProviderInput', {
     dailyTokenLimit: t.field({ type: 'SafeInt' }),
     monthlyBudgetUsd: t.float(),
     skipValidation: t.boolean({ defaultValue: false, description: 'OWNER only; the key is stored unvalidated and marked so' }),
+  }),
+});
+
+const ValidateKeyInput = builder.inputType('ValidateKeyInput', {
+  fields: (t) => ({
+    kind: t.field({ type: ProviderKindEnum, required: true }),
+    apiKey: t.string({ required: true, description: 'Plaintext in, never out, never stored' }),
+    baseUrl: t.string({ description: 'Required for OPENAI_COMPATIBLE; an optional override for others' }),
+    credentialType: t.field({ type: CredentialTypeEnum, defaultValue: 'API_KEY' }),
   }),
 });
 
@@ -182,6 +188,13 @@ builder.mutationFields((t) => ({
     description: 'Removes the key for good; usage history keeps the id, kind and label',
     args: { id: t.arg.id({ required: true }) },
     resolve: (_root, args, context) => context.services.providers.remove(context.viewer, args.id),
+  }),
+  validateKey: t.withAuth({ authenticated: true }).field({
+    type: ProviderTestResult,
+    description:
+      'Checks a key exactly as addProvider would (the egress guard, the hourly allowance of key changes, one call to the provider) and stores nothing but an audit entry without the key. A refused key is ok: false with its errorCode.',
+    args: { input: t.arg({ type: ValidateKeyInput, required: true }) },
+    resolve: (_root, { input }, context) => context.services.providers.validate(context.viewer, input, context.signal),
   }),
   testProvider: t.withAuth({ authenticated: true }).field({
     type: ProviderTestResult,

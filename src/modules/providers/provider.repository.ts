@@ -70,6 +70,11 @@ export function createProviderRepository(prisma: PrismaClient, sql: Sql, platfor
       });
     },
 
+    /** An audit entry about no stored provider (a key checked, not kept). */
+    async recordAudit(viewer: Viewer, entry: AuditRecord): Promise<void> {
+      await recordAudit(prisma, viewer, entry);
+    },
+
     /** Changes the provider and writes its audit entries, in order, in one transaction. */
     update(viewer: Viewer, id: string, changes: Prisma.ProviderUncheckedUpdateInput, entries: AuditRecord[]): Promise<Provider> {
       return prisma.$transaction(async (tx) => {

@@ -39,6 +39,9 @@ export interface AddProviderInput {
   skipValidation?: boolean | null;
 }
 
+/** What a key offered to addProvider or validateKey is checked with. */
+export type NewKeyInput = Pick<AddProviderInput, 'kind' | 'apiKey' | 'baseUrl' | 'credentialType'>;
+
 /** `undefined`: leave as is; `null` clears the limits (and is ignored elsewhere). */
 export interface UpdateProviderInput {
   label?: string | null;
@@ -99,19 +102,33 @@ export function createProviderService(deps: ProviderServiceDeps) {
     }
   }
 
+  /**
+   * A key someone offers, checked as addProvider and validateKey both take it: its form, its base URL (the
+   * egress guard), then one change from the user's hourly allowance. Nothing is stored.
+   */
+  async function newKey(viewer: Viewer, input: NewKeyInput): Promise<ProviderTarget> {
+    const credentialType = input.credentialType ?? 'API_KEY';
+    if (credentialType === 'OAUTH_TOKEN' && input.kind !== 'ANTHROPIC') {
+      throw new BadUserInputError('OAuth tokens are supported for ANTHROPIC only', 'credentialType');
+    }
+    const apiKey = parseApiKey(input.kind, input.apiKey);
+    const baseUrl = await checkedBaseUrl(input.kind, input.baseUrl);
+    await deps.rateLimit.consume(viewer.userId, viewer.workspaceId);
+    return { kind: input.kind, baseUrl, apiKey, credentialType };
+  }
+
   async function validateKey(target: ProviderTarget, signal: AbortSignal): Promise<string[] | null> {
     const { models } = await adapters[KINDS[target.kind].protocol].validate(target, signal);
     if (target.kind === 'OPENROUTER') deps.onOpenRouterKey();
     return models;
   }
 
-  /** One validation call with the stored key, as a result rather than an error. */
-  async function probe(provider: Provider, signal: AbortSignal): Promise<ProviderTestResult> {
+  /** A key check (`validateKey` of a target), timed, as a result rather than an error. */
+  async function checkResult(check: () => Promise<string[] | null>): Promise<ProviderTestResult> {
     const started = performance.now();
     const failed = (errorCode: string, message: string): ProviderTestResult => ({ ok: false, latencyMs: performance.now() - started, errorCode, message, models: null });
     try {
-      const baseUrl = await checkedBaseUrl(provider.kind, provider.baseUrl);
-      const models = await validateKey({ kind: provider.kind, baseUrl, apiKey: decrypt(provider), credentialType: provider.credentialType }, signal);
+      const models = await check();
       return { ok: true, latencyMs: performance.now() - started, errorCode: null, message: null, models };
     } catch (error) {
       // A seal error names the master key id, never any key material.
@@ -119,6 +136,14 @@ export function createProviderService(deps: ProviderServiceDeps) {
       if (error instanceof AppError) return failed(error.code, error.message);
       throw error;
     }
+  }
+
+  /** One validation call with the stored key. */
+  function probe(provider: Provider, signal: AbortSignal): Promise<ProviderTestResult> {
+    return checkResult(async () => {
+      const baseUrl = await checkedBaseUrl(provider.kind, provider.baseUrl);
+      return validateKey({ kind: provider.kind, baseUrl, apiKey: decrypt(provider), credentialType: provider.credentialType }, signal);
+    });
   }
 
   /** A working key restores an INVALID or DEGRADED provider; a refused one makes it INVALID (each with its alert). */
@@ -174,11 +199,6 @@ export function createProviderService(deps: ProviderServiceDeps) {
       if (scope === 'PERSONAL' && isServiceUserId(viewer.userId)) throw new BadUserInputError('A SERVICE API key cannot own a PERSONAL provider', 'scope');
       assertCanManage(viewer, { scope, ownerId: viewer.userId });
       if (input.skipValidation && viewer.role !== 'OWNER') throw new ForbiddenError('Only owners may store a key without validating it');
-      const credentialType = input.credentialType ?? 'API_KEY';
-      if (credentialType === 'OAUTH_TOKEN' && input.kind !== 'ANTHROPIC') {
-        throw new BadUserInputError('OAuth tokens are supported for ANTHROPIC only', 'credentialType');
-      }
-      const apiKey = parseApiKey(input.kind, input.apiKey);
       const fields = {
         label: parseLabel(input.label) ?? KINDS[input.kind].displayName,
         defaultModel: parseModel(input.defaultModel),
@@ -186,22 +206,22 @@ export function createProviderService(deps: ProviderServiceDeps) {
         dailyTokenLimit: dailyTokenLimit(input.dailyTokenLimit ?? null, 'dailyTokenLimit'),
         monthlyBudgetMicros: budgetMicros(input.monthlyBudgetUsd ?? null, 'monthlyBudgetUsd'),
       };
-      const baseUrl = await checkedBaseUrl(input.kind, input.baseUrl);
-      await deps.rateLimit.consume(viewer.userId, viewer.workspaceId);
+      const candidate = await newKey(viewer, input);
+      const { kind, apiKey, credentialType } = candidate;
 
       const validated = !input.skipValidation;
-      if (validated) await validateKey({ kind: input.kind, baseUrl, apiKey, credentialType }, signal);
+      if (validated) await validateKey(candidate, signal);
 
       const id = randomUUID();
       const now = deps.clock();
-      const storedBaseUrl = input.baseUrl ? baseUrl : null;
+      const storedBaseUrl = input.baseUrl ? candidate.baseUrl : null;
       const created = await repository.insert(
         viewer,
         {
           id,
           workspaceId: viewer.workspaceId,
           ownerId: scope === 'PERSONAL' ? viewer.userId : null,
-          kind: input.kind,
+          kind,
           scope,
           credentialType,
           ...fields,
@@ -212,10 +232,25 @@ export function createProviderService(deps: ProviderServiceDeps) {
           validated,
           lastValidatedAt: validated ? now : null,
         },
-        { action: 'PROVIDER_CREATED', targetId: id, data: { kind: input.kind, label: fields.label, scope, validated, baseUrl: storedBaseUrl } },
+        { action: 'PROVIDER_CREATED', targetId: id, data: { kind, label: fields.label, scope, validated, baseUrl: storedBaseUrl } },
       );
       deps.routingChanged(viewer.workspaceId);
       return created;
+    },
+
+    /**
+     * `validateKey`: the key is checked exactly as addProvider checks it (its form, the egress guard, the hourly
+     * allowance, the provider's answer) and nothing is stored but an audit entry without it. Whoever may add a
+     * personal provider may check a key; a refused key is a result, not an error.
+     */
+    async validate(viewer: Viewer, input: NewKeyInput, signal: AbortSignal): Promise<ProviderTestResult> {
+      const candidate = await newKey(viewer, input);
+      const result = await checkResult(() => validateKey(candidate, signal));
+      await repository.recordAudit(viewer, {
+        action: 'PROVIDER_KEY_VALIDATED',
+        data: { kind: candidate.kind, baseUrl: input.baseUrl ? candidate.baseUrl : null, ok: result.ok, errorCode: result.errorCode, latencyMs: Math.round(result.latencyMs) },
+      });
+      return result;
     },
 
     async update(viewer: Viewer, id: string, input: UpdateProviderInput, signal: AbortSignal): Promise<Provider> {
