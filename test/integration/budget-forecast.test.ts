@@ -29,6 +29,7 @@ afterAll(async () => {
 
 const HOUR = 3_600_000;
 const forecastJob = (server: TestServer) => server.app.jobs.list.find((job) => job.name === 'forecast-budgets')!;
+// Other test files' workspaces may share the database (CI's Postgres phase): a run's own counts are not asserted, only this workspace's alerts.
 const forecast = (server = gw) => server.app.jobs.scheduler.runOnce(forecastJob(server));
 
 /** Calls of 8 µ$ each (6 prompt + 4 tokens at the simulator model's price), reserved within every budget below. */
@@ -82,15 +83,16 @@ describe('budget forecasts', () => {
     const member = await subscribeAlerts(gw, workspace.claims('member'));
 
     // The run rate says the workspace's budget is reached on the 3rd, but a morning is no evidence; nor is a day less a second.
-    expect(await forecast()).toMatchObject({ raised: 0 });
+    await forecast();
+    expect(await forecasts(token)).toEqual([]);
     now = new Date(june + 24 * HOUR - 1_000);
-    expect(await forecast()).toMatchObject({ raised: 0 });
+    await forecast();
     expect(await forecasts(token)).toEqual([]);
 
     // A whole day: the workspace's 160 µ$ at 24 µ$ a day is reached after 6⅔ days, the key's 200 µ$ at 8 µ$ a day after 25;
     // the provider's 1000 µ$ at 24 µ$ a day would last 41⅔ days, past the month's end: no forecast for it.
     now = new Date(june + 24 * HOUR);
-    expect(await forecast()).toMatchObject({ due: 2, raised: 2 });
+    await forecast();
     const raised = await forecasts(token);
     const workspaceForecast = raised.find((alert) => alert.data.limit === 'WORKSPACE_MONTHLY_BUDGET')!;
     expect(workspaceForecast).toMatchObject({
@@ -109,12 +111,14 @@ describe('budget forecasts', () => {
 
     // Run again, and spend more: no second forecast for those budgets this month; the provider's budget, at 40 µ$ a
     // day now, is reached after 25 days: its forecast is raised now.
-    expect(await forecast()).toMatchObject({ due: 0, raised: 0 });
+    await forecast();
+    expect(await forecasts(token)).toEqual(raised);
     await chats(token, 2);
-    expect(await forecast()).toMatchObject({ due: 1, raised: 1 });
+    await forecast();
+    expect(await forecasts(token)).toHaveLength(3);
     now = new Date(june + 48 * HOUR);
     await chats(token, 1);
-    expect(await forecast()).toMatchObject({ due: 0, raised: 0 });
+    await forecast();
     const june3 = await forecasts(token);
     expect(june3.map((alert) => alert.data.limit).sort()).toEqual(['API_KEY_MONTHLY_BUDGET', 'PROVIDER_MONTHLY_BUDGET', 'WORKSPACE_MONTHLY_BUDGET']);
     expect(june3.find((alert) => alert.data.limit === 'PROVIDER_MONTHLY_BUDGET')).toMatchObject({
@@ -134,8 +138,9 @@ describe('budget forecasts', () => {
     now = new Date(july + 6 * HOUR);
     await chats(token, 2);
     now = new Date(july + 30 * HOUR);
-    expect(await forecast()).toMatchObject({ due: 1, raised: 1 });
-    const [julyForecast] = await forecasts(token);
+    await forecast();
+    const [julyForecast, ...before] = await forecasts(token);
+    expect(before).toHaveLength(3);
     expect(julyForecast).toMatchObject({
       data: { limit: 'WORKSPACE_MONTHLY_BUDGET', period: '2026-07', spentUsd: 0.000016, projectedAt: new Date(july + 300 * HOUR).toISOString() },
     });
@@ -155,8 +160,8 @@ describe('budget forecasts', () => {
     now = new Date('2026-09-01T01:00:00Z');
     await chats(token, 2);
     now = new Date('2026-09-02T12:00:00Z');
-    const runs = await Promise.all([forecast(gw), forecast(other), forecast(gw), forecast(other)]);
-    expect(runs.reduce((sum, run) => sum + Number(run?.raised ?? 0), 0)).toBe(1);
+    await Promise.all([forecast(gw), forecast(other), forecast(gw), forecast(other)]);
+    expect(await forecasts(token)).toHaveLength(1);
 
     const delivered = () => receiver.requests.filter((request) => request.path === '/forecasts');
     await eventually(() => (delivered().length > 0 ? true : undefined));
