@@ -17,7 +17,7 @@ import { dayKey } from './periods.js';
  * every month. A whole day holds a working day and its night, the shortest period whose rate says something of
  * the month's; a budget spent faster than that meets BUDGET_WARNING and BUDGET_REACHED anyway.
  */
-export const FORECAST_MIN_ELAPSED_MS = 24 * 60 * 60_000;
+const FORECAST_MIN_ELAPSED_MS = 24 * 60 * 60_000;
 
 /** Forecasts raised per run at most (the earliest projected first); the rest wait for the next run. */
 const FORECASTS_PER_RUN = 1_000;
@@ -52,6 +52,7 @@ interface Forecast {
  * clocks is not 24 hours).
  */
 const DUE = `WITH budgets AS (
+    -- Each budget's counter scope, named as limits/counter-scopes.ts names it (a platform provider has no budget).
     SELECT workspace_id, 'workspace:' || workspace_id AS scope, 'WORKSPACE_MONTHLY_BUDGET' AS limit_key, workspace_monthly_budget_micros AS budget_micros,
       NULL::uuid AS provider_id, NULL::text AS name
     FROM preferences WHERE workspace_monthly_budget_micros IS NOT NULL
