@@ -77,6 +77,8 @@ export interface Config {
   sweepIntervalMs: number;
   /** Alert channel delivery: how often due deliveries are sent, the tries per alert and channel, the first retry's wait (doubled each time), one try's time limit. */
   alertDelivery: { everyMs: number; attempts: number; backoffMs: number; timeoutMs: number };
+  /** How often monthly budgets are checked against the month's run rate (BUDGET_FORECAST). */
+  budgetForecastIntervalMs: number;
   /** How often every stored key is validated again. */
   keyRevalidationIntervalMs: number;
   /** Provider health from the calls of the last window (see modules/health). */
@@ -338,6 +340,7 @@ export function loadConfig(env: Env = process.env): Config {
       backoffMs: read.int('ALERT_DELIVERY_BACKOFF_MS', 5_000, 10, 3_600_000),
       timeoutMs: read.int('ALERT_DELIVERY_TIMEOUT_MS', 5_000, 100, 120_000),
     },
+    budgetForecastIntervalMs: read.int('BUDGET_FORECAST_INTERVAL_MS', 900_000, 1_000, 86_400_000),
     keyRevalidationIntervalMs: read.int('KEY_REVALIDATION_INTERVAL_MS', 86_400_000, 60_000, 30 * 86_400_000),
     health: {
       windowMs: read.int('HEALTH_WINDOW_MS', 300_000, 1_000, 86_400_000),

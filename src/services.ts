@@ -29,6 +29,7 @@ import { createSessionRepository } from './modules/chat/session.repository.js';
 import { createSessionService } from './modules/chat/session.service.js';
 import { createHealthRepository } from './modules/health/health.repository.js';
 import { createHealthService } from './modules/health/health.service.js';
+import { createBudgetForecast } from './modules/limits/budget-forecast.js';
 import { createPlatformQuotaService } from './modules/limits/platform-quota.service.js';
 import { createPreferencesRepository } from './modules/preferences/preferences.repository.js';
 import { createPreferencesService } from './modules/preferences/preferences.service.js';
@@ -148,6 +149,7 @@ export function createServices({ config, db, bus, logger, clock = () => new Date
     usageTicks,
     alerts,
     alertDelivery,
+    budgetForecast: createBudgetForecast({ sql: db.sql, alerts, clock }),
     alertChannels: createAlertChannelService({ repository: alertChannelRepository, delivery: alertDelivery, keyring, egress: config.egress, clock }),
     health,
     metrics,

@@ -32,6 +32,7 @@ export function createJobs({ config, db, services, logger, clock, shutdownSignal
     sweepReservationsJob(db.sql, { olderThanMs: config.reservationTimeoutMs, everyMs: config.sweepIntervalMs, clock: clock ?? (() => new Date()) }),
     { name: 'recheck-degraded-providers', everyMs: config.sweepIntervalMs, run: (itemFailed) => services.health.recheckDegraded(itemFailed) },
     { name: 'deliver-alerts', everyMs: config.alertDelivery.everyMs, run: (itemFailed) => services.alertDelivery.deliverDue(itemFailed) },
+    { name: 'forecast-budgets', everyMs: config.budgetForecastIntervalMs, run: (itemFailed) => services.budgetForecast.raiseDue(itemFailed) },
     { name: 'revalidate-keys', everyMs: config.keyRevalidationIntervalMs, run: (itemFailed) => services.providers.revalidateAll(shutdownSignal, itemFailed) },
   ];
 

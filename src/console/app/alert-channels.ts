@@ -39,6 +39,7 @@ export const ALERT_KIND_NAMES: Record<AlertKind, string> = {
   LIMIT_REACHED: 'Limit reached',
   BUDGET_WARNING: 'Budget warning',
   BUDGET_REACHED: 'Budget reached',
+  BUDGET_FORECAST: 'Budget forecast',
   PROVIDER_DEGRADED: 'Provider degraded',
   PROVIDER_INVALID: 'Key refused',
   PROVIDER_RECOVERED: 'Provider recovered',

@@ -1,9 +1,19 @@
 import { builder } from '../../graphql/builder.js';
 import { connectionType } from '../../graphql/connection.js';
 import type { AlertEvent } from '../../pubsub/pubsub.js';
+import { BUDGET_FORECAST_RULE } from '../limits/budget-forecast.js';
 
 export const AlertKindEnum = builder.enumType('AlertKind', {
-  values: ['LIMIT_WARNING', 'LIMIT_REACHED', 'BUDGET_WARNING', 'BUDGET_REACHED', 'PROVIDER_DEGRADED', 'PROVIDER_INVALID', 'PROVIDER_RECOVERED'] as const,
+  values: {
+    LIMIT_WARNING: {},
+    LIMIT_REACHED: {},
+    BUDGET_WARNING: {},
+    BUDGET_REACHED: {},
+    BUDGET_FORECAST: { description: BUDGET_FORECAST_RULE },
+    PROVIDER_DEGRADED: {},
+    PROVIDER_INVALID: {},
+    PROVIDER_RECOVERED: {},
+  } as const,
 });
 const SeverityEnum = builder.enumType('Severity', { values: ['INFO', 'WARNING', 'CRITICAL'] as const });
 

@@ -39,7 +39,7 @@ export function guardOrder(withApiKey: boolean): readonly LimitKey[] {
 const WITHOUT_API_KEY: readonly LimitKey[] = ['PROVIDER_DAILY_TOKENS', 'PROVIDER_MONTHLY_BUDGET', 'WORKSPACE_DAILY_TOKENS', 'WORKSPACE_MONTHLY_BUDGET'];
 const WITH_API_KEY: readonly LimitKey[] = [...WITHOUT_API_KEY, 'API_KEY_DAILY_TOKENS', 'API_KEY_MONTHLY_BUDGET'];
 
-const DESCRIPTION: Record<LimitKey, string> = {
+export const LIMIT_DESCRIPTION: Record<LimitKey, string> = {
   PROVIDER_DAILY_TOKENS: "the provider's daily token limit",
   PROVIDER_MONTHLY_BUDGET: "the provider's monthly budget",
   WORKSPACE_DAILY_TOKENS: "the workspace's daily token limit",
@@ -49,6 +49,9 @@ const DESCRIPTION: Record<LimitKey, string> = {
 };
 
 export const isBudget = (key: LimitKey) => key.endsWith('BUDGET');
+
+/** An amount of a budget: to the cent, or to the micro-dollar under a cent. */
+export const usdText = (micros: bigint) => `$${microsToUsd(micros).toFixed(micros >= 10_000n ? 2 : 6)}`;
 
 /** A reservation that would pass a limit: nothing was written. */
 export class LimitExceeded extends AppError {
@@ -63,7 +66,7 @@ export class LimitExceeded extends AppError {
   }
 
   static counter(guard: Guard): LimitExceeded {
-    return new LimitExceeded(guard.key, `This call would go past ${DESCRIPTION[guard.key]}`, guard, { limit: guard.key });
+    return new LimitExceeded(guard.key, `This call would go past ${LIMIT_DESCRIPTION[guard.key]}`, guard, { limit: guard.key });
   }
 
   /** Its error names no limit in its extensions, as before the platform quota was a LimitExceeded (the message says what to do). */
@@ -94,13 +97,13 @@ export function limitAlerts(guards: Guard[], threshold: number): LimitAlert[] {
       const kind = `${budget ? 'BUDGET' : 'LIMIT'}_${level}` as LimitAlertKind;
       alerts.push({ kind, guard, dedupeKey: `${kind}:${guard.scope}:${guard.period}`, message });
     };
-    const show = (value: bigint) => (budget ? `$${microsToUsd(value).toFixed(value >= 10_000n ? 2 : 6)}` : value.toLocaleString('en-US'));
+    const show = (value: bigint) => (budget ? usdText(value) : value.toLocaleString('en-US'));
     // Only a refusal says a limit is reached: a reservation may fill what is left (its output allowance
     // shrinks to fit), and its finalize gives back what the call did not use.
     if (guard.after === null) {
       raise(
         'REACHED',
-        `${capitalize(DESCRIPTION[guard.key])} (${show(guard.limit)}) is reached for ${guard.period}: calls are refused until ${budget ? 'next month' : 'tomorrow'}`,
+        `${capitalize(LIMIT_DESCRIPTION[guard.key])} (${show(guard.limit)}) is reached for ${guard.period}: calls are refused until ${budget ? 'next month' : 'tomorrow'}`,
       );
       continue;
     }
@@ -109,7 +112,7 @@ export function limitAlerts(guards: Guard[], threshold: number): LimitAlert[] {
     if (Number(before) < warnAt && Number(guard.after) >= warnAt) {
       raise(
         'WARNING',
-        `${capitalize(DESCRIPTION[guard.key])} is ${Math.floor((Number(guard.after) / Number(guard.limit)) * 100)}% used for ${guard.period} (${show(guard.after)} of ${show(guard.limit)})`,
+        `${capitalize(LIMIT_DESCRIPTION[guard.key])} is ${Math.floor((Number(guard.after) / Number(guard.limit)) * 100)}% used for ${guard.period} (${show(guard.after)} of ${show(guard.limit)})`,
       );
     }
   }
@@ -131,4 +134,4 @@ export function limitAlertDrafts(guards: Guard[], threshold: number, provider: {
   });
 }
 
-const capitalize = (text: string) => text[0].toUpperCase() + text.slice(1);
+export const capitalize = (text: string) => text[0].toUpperCase() + text.slice(1);
