@@ -49,8 +49,10 @@ export function testConfig(env: Record<string, string> = {}): Config {
     // The simulator runs on loopback; tests of the egress policy override this.
     PROVIDER_ALLOWED_CIDRS: '127.0.0.0/8,::1/128',
     PROVIDER_TIMEOUT_MS: '3000',
-    // Tests share one Postgres in CI's second phase and move their clocks: the sweeper runs only when a test asks.
+    // Tests share one Postgres in CI's second phase and move their clocks: the sweeper and the budget forecasts
+    // (which read every workspace's budgets) run only when a test asks.
     SWEEP_INTERVAL_MS: '86400000',
+    BUDGET_FORECAST_INTERVAL_MS: '86400000',
     ...env,
   });
 }
