@@ -107,6 +107,11 @@ const UsageEvent = builder.objectRef<UsageEventRow>('UsageEvent').implement({
     totalTokens: t.exposeInt('totalTokens'),
     usageSource: t.field({ type: UsageSourceEnum, resolve: (e) => e.usageSource }),
     costUsd: t.float({ resolve: (e) => microsToUsd(e.costMicros) }),
+    providerCostUsd: t.float({
+      nullable: true,
+      description: "What the provider said the call cost (OpenRouter's usage.cost), beside costUsd; null when it said nothing",
+      resolve: (e) => microsToUsd(e.providerCostMicros),
+    }),
     priceVersion: t.exposeString('priceVersion', { nullable: true, description: 'Which price table priced it' }),
     priceFallback: t.exposeBoolean('priceFallback', { description: "The model had no known price: its kind's fallback rule priced it" }),
     durationMs: t.exposeInt('durationMs', { nullable: true }),

@@ -7,7 +7,7 @@ import type { UsageEventRow } from './usage.service.js';
 const EVENT_COLUMNS = `id::text, created_at AS "createdAt", provider_id::text AS "providerId", kind::text, model, agent, operation, user_id AS "userId",
   api_key_id::text AS "apiKeyId", status::text, streamed, prompt_tokens AS "promptTokens", cached_prompt_tokens AS "cachedPromptTokens", completion_tokens AS "completionTokens",
   reasoning_tokens AS "reasoningTokens", total_tokens AS "totalTokens", usage_source::text AS "usageSource", cost_micros AS "costMicros",
-  price_version AS "priceVersion", price_fallback AS "priceFallback", duration_ms AS "durationMs", ttft_ms AS "ttftMs", error_code AS "errorCode",
+  provider_cost_micros AS "providerCostMicros", price_version AS "priceVersion", price_fallback AS "priceFallback", duration_ms AS "durationMs", ttft_ms AS "ttftMs", error_code AS "errorCode",
   fallback_from_id::text AS "fallbackFromId"`;
 
 interface EventsPageQuery {

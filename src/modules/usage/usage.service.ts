@@ -29,6 +29,8 @@ export interface UsageEventRow {
   totalTokens: number;
   usageSource: UsageSource;
   costMicros: bigint;
+  /** What the provider said the call cost; null when it said nothing. */
+  providerCostMicros: bigint | null;
   priceVersion: string | null;
   priceFallback: boolean;
   durationMs: number | null;
