@@ -1,14 +1,23 @@
 // The provider's own word on what a call cost, beside ours: OpenRouter is asked for it (`usage: {include: true}`)
 // and its `usage.cost` is stored on the ledger row, streamed or not; a kind that does not report a cost is not
-// asked and stores none; a figure that cannot be believed is dropped without failing the call.
+// asked and stores none; a figure that cannot be believed is dropped without failing the call. Admins compare
+// the two by kind and model (costDiscrepancies): a model whose price went stale shows, one whose price is right
+// does not.
 import { randomUUID } from 'node:crypto';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MAX_DISCREPANCY_DAYS } from '../../src/modules/usage/usage.service.js';
 import type { Simulator } from '../../src/simulator/simulator.js';
 import { graphql } from '../generated/gql.js';
 import { addSimProvider, streamOverWs, userMessage } from '../testkit/chat.js';
 import { AddProvider, Chat } from '../testkit/documents.js';
 import { disposeAll, newOwner, startSimulator, startTestServer, type TestServer } from '../testkit/server.js';
+
+const CostDiscrepancies = graphql(`
+  query CostDiscrepancies($range: DateRangeInput!, $tolerance: Float) {
+    costDiscrepancies(range: $range, tolerance: $tolerance) { kind model calls ourCostUsd providerCostUsd differingCalls }
+  }
+`);
 
 const ProviderCosts = graphql(`
   query ProviderCosts($range: DateRangeInput!) {
@@ -28,6 +37,8 @@ afterAll(disposeAll);
 const HOUR = 3_600_000;
 /** An hour either side of now: every call of the test. */
 const aroundNow = () => ({ from: new Date(Date.now() - HOUR).toISOString(), to: new Date(Date.now() + HOUR).toISOString() });
+const CHEAP = 'openai/gpt-4o-mini';
+const DEAR = 'anthropic/claude-3.5-sonnet';
 
 /** An OpenRouter provider on the simulator; `script` (src/simulator/script.ts) goes into its key, which then is not validated (OWNER only). */
 async function addOpenRouter(token: string, script?: string): Promise<{ id: string; key: string }> {
@@ -125,5 +136,67 @@ describe("the provider's reported cost", () => {
     );
     expect(rows).toHaveLength(2);
     for (const row of rows) expect(Number(row.provider_cost_micros) - Number(row.cost_micros)).toBeOneOf([-1, 0, 1]);
+  });
+});
+
+describe('costDiscrepancies', () => {
+  it('flags the model whose price was made wrong on purpose, and not the one whose price is right, most differing first', async () => {
+    const { token } = await newOwner(gw);
+    // OpenRouter bills Claude a quarter above the price our catalog holds for it (the simulator's script): a stale price.
+    const { id: right } = await addOpenRouter(token);
+    const { id: stale } = await addOpenRouter(token, 'cost-factor=1.25');
+    const silent = await addSimProvider(gw, sim, token, { kind: 'OPENAI' });
+    await chatAndStream(token, right, CHEAP);
+    await chatAndStream(token, stale, DEAR);
+    await chatAndStream(token, silent.id);
+
+    const report = await gw.execute(CostDiscrepancies, { range: aroundNow() }, { token });
+    expect(report.errors).toBeUndefined();
+    const [wrong, fine, ...others] = report.data!.costDiscrepancies;
+    // The OpenAI calls reported no cost: they are not compared.
+    expect(others).toEqual([]);
+    expect(wrong).toMatchObject({ kind: 'OPENROUTER', model: DEAR, calls: 2, differingCalls: 2 });
+    expect(wrong.providerCostUsd / wrong.ourCostUsd).toBeCloseTo(1.25, 2);
+    expect(fine).toMatchObject({ kind: 'OPENROUTER', model: CHEAP, calls: 2, differingCalls: 0 });
+    expect(Math.abs(fine.providerCostUsd - fine.ourCostUsd)).toBeLessThanOrEqual(0.000002);
+
+    // A tolerance wider than the gap (a share of the larger cost: 0.25 / 1.25 = 20%) flags nothing.
+    const tolerant = await gw.execute(CostDiscrepancies, { range: aroundNow(), tolerance: 0.25 }, { token });
+    expect(tolerant.data!.costDiscrepancies.map((row) => [row.model, row.differingCalls])).toEqual([
+      [DEAR, 0],
+      [CHEAP, 0],
+    ]);
+    // Another workspace sees none of it.
+    const { token: other } = await newOwner(gw);
+    expect((await gw.execute(CostDiscrepancies, { range: aroundNow() }, { token: other })).data!.costDiscrepancies).toEqual([]);
+  });
+
+  it('is refused to a member, with FORBIDDEN', async () => {
+    const { workspace } = await newOwner(gw);
+    const member = await gw.token(workspace.claims('member', `member-${randomUUID()}`));
+    const refused = await gw.execute(CostDiscrepancies, { range: aroundNow() }, { token: member });
+    expect(refused.data).toBeNull();
+    expect(refused.errors?.[0].extensions?.code).toBe('FORBIDDEN');
+  });
+
+  it('refuses a range backwards or too long, and a tolerance outside 0 to 1, with BAD_USER_INPUT naming the argument', async () => {
+    const { token } = await newOwner(gw);
+    const at = Date.parse('2026-03-01T00:00:00Z');
+    const range = (days: number) => ({ from: new Date(at).toISOString(), to: new Date(at + days * 24 * HOUR).toISOString() });
+    const refusal = async (variables: { range: { from: string; to: string }; tolerance?: number }) => {
+      const result = await gw.execute(CostDiscrepancies, variables, { token });
+      expect(result.data).toBeNull();
+      return result.errors?.[0].extensions;
+    };
+    expect(await refusal({ range: range(-1) })).toMatchObject({ code: 'BAD_USER_INPUT', field: 'range' });
+    expect(await refusal({ range: range(0) })).toMatchObject({ code: 'BAD_USER_INPUT', field: 'range' });
+    expect(await refusal({ range: range(MAX_DISCREPANCY_DAYS + 1) })).toMatchObject({ code: 'BAD_USER_INPUT', field: 'range', limit: 'rangeDays' });
+    for (const tolerance of [-0.01, 1.01, 2]) expect(await refusal({ range: range(1), tolerance })).toMatchObject({ code: 'BAD_USER_INPUT', field: 'tolerance' });
+    // The bounds themselves are answered.
+    for (const tolerance of [0, 1]) {
+      const answered = await gw.execute(CostDiscrepancies, { range: range(MAX_DISCREPANCY_DAYS), tolerance }, { token });
+      expect(answered.errors).toBeUndefined();
+      expect(answered.data!.costDiscrepancies).toEqual([]);
+    }
   });
 });
