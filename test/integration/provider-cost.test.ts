@@ -4,6 +4,7 @@
 // the two by kind and model (costDiscrepancies): a model whose price went stale shows, one whose price is right
 // does not.
 import { randomUUID } from 'node:crypto';
+import { parse as parseCsv } from 'csv-parse/sync';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_DISCREPANCY_DAYS } from '../../src/modules/usage/usage.service.js';
@@ -85,6 +86,12 @@ describe("the provider's reported cost", () => {
     const rows = await gw.db.sql.query<{ provider_cost_micros: bigint | null }>('SELECT provider_cost_micros FROM usage_events WHERE workspace_id = $1', [workspace.id]);
     expect(rows.map((row) => typeof row.provider_cost_micros)).toEqual(['bigint', 'bigint']);
     expect(chatBodiesOf(key).map((body) => body.usage)).toEqual([{ include: true }, { include: true }]);
+
+    // The CSV export carries it beside ours too.
+    const { from, to } = aroundNow();
+    const csv = await (await fetch(`${gw.url}/export/usage.csv?${new URLSearchParams({ from, to })}`, { headers: { authorization: `Bearer ${token}` } })).text();
+    const records = parseCsv(csv, { columns: true }) as Array<Record<string, string>>;
+    expect(records.map((record) => Number(record.provider_cost_usd))).toEqual(events.map((event) => event.providerCostUsd).reverse());
   });
 
   it('is not asked of a kind that does not report one, and stays null', async () => {
