@@ -1,4 +1,5 @@
-// OpenAI-compatible chat completions and embeddings (also OpenRouter's flavour, with /key and priced /models).
+// OpenAI-compatible chat completions and embeddings (also OpenRouter's flavour, with /key, priced /models and
+// each call's cost in its usage when asked with `usage: {include: true}`).
 import type { IncomingMessage } from 'node:http';
 import { answer, countTokens, EMBEDDING_MODELS, embeddingOf, promptTokensOf, type SimRequest, type SimToolChoice, type SimTurn, THINKING } from './model.js';
 import { SIM_MODELS } from './models.js';
@@ -194,6 +195,8 @@ async function chat(exchange: SimExchange, models: string[], protocol: SimProtoc
     if (error instanceof InvalidRequest) return refuse(exchange, error);
     throw error;
   }
+  // OpenAI refuses a parameter it does not know; `usage` is OpenRouter's.
+  if (protocol.name !== 'openrouter' && body.usage !== undefined) return refuse(exchange, new InvalidRequest('Unrecognized request argument supplied: usage', 'usage'));
   const reply = answer(request, script);
   const turn = request.turns.filter((t) => t.role === 'assistant' && t.toolCalls > 0).length;
   const calls =
@@ -212,6 +215,7 @@ async function chat(exchange: SimExchange, models: string[], protocol: SimProtoc
     completion_tokens_details: { reasoning_tokens: countTokens(thinking.join('')) },
   };
   usage.total_tokens = usage.prompt_tokens + usage.completion_tokens;
+  const cost = protocol.name === 'openrouter' && (body.usage as { include?: unknown } | undefined)?.include === true ? { cost: costOf(model, usage, script.costFactor) } : {};
   const base = { id: 'chatcmpl-sim', created: 1_700_000_000, model };
 
   if (!body.stream) {
@@ -222,7 +226,7 @@ async function chat(exchange: SimExchange, models: string[], protocol: SimProtoc
       ...(calls.length ? { tool_calls: calls } : {}),
       ...(thinking.length ? { reasoning_content: thinking.join('') } : {}),
     };
-    return exchange.json(200, { ...base, object: 'chat.completion', choices: [{ index: 0, message, finish_reason: finishReason }], usage });
+    return exchange.json(200, { ...base, object: 'chat.completion', choices: [{ index: 0, message, finish_reason: finishReason }], usage: { ...usage, ...cost } });
   }
 
   // What OpenAI streams for each call: its id, type and name with empty arguments, then the arguments in pieces.
@@ -253,9 +257,15 @@ async function chat(exchange: SimExchange, models: string[], protocol: SimProtoc
   if (script.truncate) return void exchange.res.end();
   exchange.send(delta({}, finishReason));
   const options = body.stream_options as { include_usage?: boolean } | undefined;
-  if (options?.include_usage && !script.omitUsage) exchange.send(frame({ ...base, object: 'chat.completion.chunk', choices: [], usage }));
+  if (options?.include_usage && !script.omitUsage) exchange.send(frame({ ...base, object: 'chat.completion.chunk', choices: [], usage: { ...usage, ...cost } }));
   exchange.send('data: [DONE]\n\n');
   exchange.res.end();
+}
+
+/** What OpenRouter says a call cost, in USD: its tokens at the model's listed price (GET /models), times `factor` (script `cost-factor`). */
+function costOf(model: string, usage: { prompt_tokens: number; completion_tokens: number }, factor: number): number {
+  const listed = SIM_MODELS.openrouter.find((m) => m.id === model)!;
+  return (usage.prompt_tokens * Number(listed.prompt) + usage.completion_tokens * Number(listed.completion)) * factor;
 }
 
 async function embeddings(exchange: SimExchange, protocol: SimProtocol): Promise<void> {

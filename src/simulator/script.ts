@@ -16,6 +16,7 @@
 //   sk-test-123#completion-tokens=-5       OpenAI protocol: usage reports this completion count, whatever was sent
 //   sk-test-123#tool-turns=2               with tools offered, call tools in the first 2 turns, then answer (model.ts)
 //   sk-test-123#parallel=2                 two tool calls in each such turn
+//   sk-test-123#cost-factor=1.5            OpenRouter protocol: usage.cost at 1.5 times the model's listed price (a price gone stale)
 export interface Script {
   status?: number;
   fail?: { status: number; times: number };
@@ -42,6 +43,8 @@ export interface Script {
   toolTurns: number;
   /** Tool calls in each such turn. */
   parallel: number;
+  /** OpenRouter's reported cost is the listed price times this. */
+  costFactor: number;
 }
 
 export function parseScript(text: string): Script {
@@ -71,6 +74,7 @@ export function parseScript(text: string): Script {
     completionTokens: params.has('completion-tokens') ? number('completion-tokens', 0) : undefined,
     toolTurns: Math.max(0, number('tool-turns', 1)),
     parallel: Math.min(8, Math.max(1, number('parallel', 1))),
+    costFactor: number('cost-factor', 1),
   };
 }
 

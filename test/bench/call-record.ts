@@ -5,6 +5,7 @@ export const SUCCEEDED_CALL: CallRecord = {
   status: 'SUCCEEDED',
   tokens: { promptTokens: 300, cachedPromptTokens: 0, completionTokens: 200, reasoningTokens: 0, totalTokens: 500 },
   usageSource: 'PROVIDER',
+  providerCostMicros: null,
   durationMs: 900,
   ttftMs: 120,
   errorCode: null,

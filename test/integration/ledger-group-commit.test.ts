@@ -64,10 +64,11 @@ describe('finalizes at the same moment', () => {
   });
 
   const noLimits = { providerDailyTokens: null, providerMonthlyMicros: null, workspaceDailyTokens: null, workspaceMonthlyMicros: null };
-  const call = (totalTokens: number) => ({
+  const call = (totalTokens: number, providerCostMicros: bigint | null = null) => ({
     status: 'SUCCEEDED' as const,
     tokens: { promptTokens: 10, cachedPromptTokens: 0, completionTokens: totalTokens - 10, reasoningTokens: 0, totalTokens },
     usageSource: 'PROVIDER' as const,
+    providerCostMicros,
     durationMs: 5,
     ttftMs: null,
     errorCode: null,
@@ -119,8 +120,15 @@ describe('finalizes at the same moment', () => {
 
   it('through the ledger: six at once are three statements (two sent at once, four together), summed once each', async () => {
     const { workspace, provider, ledger, reservation, ids } = await sixReserved();
-    const finalizing = await statements.during(() => Promise.all(ids.map((id) => ledger.finalize(id, reservation, call(30), 'UTC'))));
+    // Every other call with a cost its provider reported: each row keeps its own, or none.
+    const providerCost = (i: number) => (i % 2 ? BigInt(100 + i) : null);
+    const finalizing = await statements.during(() => Promise.all(ids.map((id, i) => ledger.finalize(id, reservation, call(30, providerCost(i)), 'UTC'))));
     expect(finalizing.statements.filter(isFinalize)).toHaveLength(3);
+    const stored = await gw.db.sql.query<{ id: string; provider_cost_micros: bigint | null }>(
+      'SELECT id::text, provider_cost_micros FROM usage_events WHERE id = ANY($1::uuid[])',
+      [ids],
+    );
+    expect(ids.map((id) => stored.find((row) => row.id === id)?.provider_cost_micros)).toEqual(ids.map((_, i) => providerCost(i)));
     // Each call gets the session's count as if the six had been finalized one by one: its stored messages are numbered from it.
     const messages = finalizing.result.map((finalized) => Number(finalized.sessionMessages));
     expect(messages.sort((a, b) => a - b)).toEqual([2, 4, 6, 8, 10, 12]);

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { createCatalog, parseOpenRouterList } from '../../src/modules/catalog/catalog.js';
 import { BASE_MODELS } from '../../src/modules/catalog/models.data.js';
 import { costMicros, usdPerTokenToMicrosPerMTok } from '../../src/modules/catalog/pricing.js';
-import { usdToMicros } from '../../src/money.js';
+import { reportedUsdToMicros, usdToMicros } from '../../src/money.js';
 
 const catalog = createCatalog();
 const AFTER_CHANGE = new Date('2026-09-15T12:00:00Z');
@@ -16,6 +16,17 @@ describe('prices', () => {
     expect(usdToMicros('0.000001')).toBe(1n);
     expect(usdToMicros('15')).toBe(15_000_000n);
     for (const bad of ['1.1234567', '-1', '', 'abc', '1e3']) expect(() => usdToMicros(bad)).toThrow(/Not a price/);
+  });
+
+  it("takes a provider's reported cost (a number of USD) to the nearest micro-dollar, and believes nothing else", () => {
+    expect(reportedUsdToMicros(0.95)).toBe(950_000n);
+    expect(reportedUsdToMicros(0.000021)).toBe(21n);
+    expect(reportedUsdToMicros(0.0000004)).toBe(0n);
+    expect(reportedUsdToMicros(0)).toBe(0n);
+    expect(reportedUsdToMicros(1_000)).toBe(1_000_000_000n);
+    for (const unbelievable of [undefined, null, '0.01', Number.NaN, Number.POSITIVE_INFINITY, -0.000001, 1_000.01, { usd: 1 }]) {
+      expect(reportedUsdToMicros(unbelievable)).toBeNull();
+    }
   });
 
   it("reads OpenRouter's USD-per-token strings into micro-dollars per million tokens", () => {

@@ -42,7 +42,16 @@ export function createAfterCall(deps: AfterCallDeps) {
     const finalized = await deps.ledger.finalize(
       eventId,
       reservation,
-      { status, tokens, usageSource: outcome.usageSource, durationMs: outcome.durationMs, ttftMs: outcome.ttftMs, errorCode, sessionMessages: turnLength(plan.asked) },
+      {
+        status,
+        tokens,
+        usageSource: outcome.usageSource,
+        providerCostMicros: outcome.providerCostMicros,
+        durationMs: outcome.durationMs,
+        ttftMs: outcome.ttftMs,
+        errorCode,
+        sessionMessages: turnLength(plan.asked),
+      },
       plan.prefs.timezone,
     );
     deps.metrics.callFinished({

@@ -31,6 +31,8 @@ export interface Outcome {
   status: 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
   tokens: TokenCounts;
   usageSource: UsageSource;
+  /** What the provider said the call cost, beside ours (see AnswerEvent); null when it said nothing. */
+  providerCostMicros: bigint | null;
   /** Why the call failed or was ended; null when it succeeded or the caller left. */
   error: AppError | null;
   /** `tool_calls` whenever the answer made any. */
@@ -109,7 +111,7 @@ export function createAttempt(deps: AttemptDeps) {
       const target = await deps.providers.target(provider);
       const events = options.streamed ? adapter.stream(target, upstreamRequest, upstream.signal) : await adapter.chat(target, upstreamRequest, upstream.signal);
       for await (const event of events) {
-        if (event.type === 'usage') answer.usage = wellFormed(event.usage) ? event.usage : undefined;
+        if (event.type === 'usage') answer.took(event);
         else if (event.type === 'finish') answer.finishReason = event.reason;
         else {
           const given = answer.add(event);
@@ -223,6 +225,7 @@ class AnswerSoFar {
   text = '';
   toolCalls: ToolCall[] = [];
   usage: TokenCounts | undefined;
+  providerCostMicros: bigint | null = null;
   finishReason: string | null = null;
   /** The provider went on past its output cap and was cut off. */
   cutOff = false;
@@ -237,6 +240,12 @@ class AnswerSoFar {
     /** What the caller may be given, in characters (estimates count four a token). */
     private readonly maxChars: number,
   ) {}
+
+  /** Takes the provider's usage, its cost with it: counts that are not well formed discredit the cost they came with. */
+  took({ usage, providerCostMicros }: Extract<AnswerEvent, { type: 'usage' }>): void {
+    this.usage = wellFormed(usage) ? usage : undefined;
+    this.providerCostMicros = this.usage ? (providerCostMicros ?? null) : null;
+  }
 
   /** Takes a piece of the answer; returns what of it the caller may be given, if anything. */
   add(piece: AnswerPiece): Extract<ChatEvent, { type: 'text' | 'thinking' | 'tool-call' }> | null {
@@ -277,6 +286,7 @@ class AnswerSoFar {
       status,
       tokens: withinAllowance(reported, outputTokens),
       usageSource: this.usage ? 'PROVIDER' : 'ESTIMATED',
+      providerCostMicros: this.providerCostMicros,
       error,
       finishReason: this.toolCalls.length > 0 && !this.cutOff && !CUT_SHORT.has(this.finishReason ?? '') ? 'tool_calls' : this.finishReason,
       text: this.text,

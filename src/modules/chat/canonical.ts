@@ -110,7 +110,8 @@ export type AnswerEvent =
   | { type: 'text'; text: string }
   | { type: 'thinking'; text: string }
   | ToolCallPiece
-  | { type: 'usage'; usage: TokenCounts }
+  /** `providerCostMicros`: what the provider said the call cost, when it says (KindSpec.reportsCost) and its figure is believable. */
+  | { type: 'usage'; usage: TokenCounts; providerCostMicros?: bigint }
   | { type: 'finish'; reason: string | null };
 
 /** A call's counts and cost as the caller is told them. */

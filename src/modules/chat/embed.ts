@@ -78,6 +78,8 @@ export function createEmbedService(deps: ChatServiceDeps) {
       status,
       tokens,
       usageSource,
+      // Embeddings go through the SDK, which reads no cost: only chats ask a provider for one.
+      providerCostMicros: null,
       error,
       finishReason: null,
       text: '',

@@ -20,6 +20,11 @@ export interface KindSpec {
   extraHeaders?: Record<string, string>;
   /** What keys of this kind usually start with, for a friendlier refusal message. */
   keyPrefix?: string;
+  /**
+   * OpenAI protocol: the vendor reports what each call cost it (`usage.cost`, USD) when a chat asks with
+   * `usage: {include: true}`. Asked of no other kind: OpenAI itself refuses a parameter it does not know.
+   */
+  reportsCost?: true;
 }
 
 export const KINDS: Record<ProviderKind, KindSpec> = {
@@ -74,6 +79,7 @@ export const KINDS: Record<ProviderKind, KindSpec> = {
     validationPath: '/key',
     extraHeaders: { 'X-Title': 'BYOK gateway' },
     keyPrefix: 'sk-or-',
+    reportsCost: true,
   },
   XAI: {
     protocol: 'openai',

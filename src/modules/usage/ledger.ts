@@ -72,6 +72,8 @@ export interface CallRecord {
   status: Exclude<UsageStatus, 'RESERVED'>;
   tokens: TokenCounts;
   usageSource: UsageSource;
+  /** What the provider said the call cost, stored beside ours (`provider_cost_micros`); null when it said nothing. */
+  providerCostMicros: bigint | null;
   durationMs: number;
   ttftMs: number | null;
   errorCode: string | null;
@@ -110,6 +112,7 @@ export function createLedger(sql: Sql, price: PriceLookup, clock: () => Date, pl
         errorCodes: calls.map((call) => call.outcome.errorCode),
         finishedAt: calls.map((call) => call.finishedAt),
         costsMicros: calls.map((call) => call.costMicros),
+        providerCostsMicros: calls.map((call) => call.outcome.providerCostMicros),
         priceVersions: calls.map((call) => call.priceVersion),
         priceFallbacks: calls.map((call) => call.priceFallback),
         sessionMessages: calls.map((call) => call.outcome.sessionMessages),
@@ -211,7 +214,7 @@ export function createLedger(sql: Sql, price: PriceLookup, clock: () => Date, pl
     /**
      * One statement, shared with the other calls whose finalizes wait at that moment (group commit: each call is
      * its own row and sums, the statement commits them together), atomically: the row gets its outcome and its exact cost (the
-     * price version in force when it was reserved), the four limit counters it
+     * price version in force when it was reserved) beside the provider's word on it, the four limit counters it
      * reserved on (provider, workspace and API key, day and month) move by actual minus
      * reserved tokens and cost, the daily rollup row of its local day,
      * provider, model, agent, operation and user takes it in, and a successful call's session
@@ -455,6 +458,7 @@ interface FinalizeParams {
   errorCodes: (string | null)[];
   finishedAt: Date[];
   costsMicros: bigint[];
+  providerCostsMicros: (bigint | null)[];
   priceVersions: string[];
   priceFallbacks: boolean[];
   sessionMessages: number[];
@@ -475,14 +479,15 @@ function finalizeStatementFor(maintainRollup: boolean) {
     (p) => `WITH input AS (
       SELECT * FROM unnest(${p.ids}::uuid[], ${p.statuses}::"UsageStatus"[], ${p.promptTokens}::int4[], ${p.cachedPromptTokens}::int4[], ${p.completionTokens}::int4[],
         ${p.reasoningTokens}::int4[], ${p.totalTokens}::int4[], ${p.usageSources}::"UsageSource"[], ${p.durationsMs}::int4[], ${p.ttftsMs}::int4[], ${p.errorCodes}::text[],
-        ${p.finishedAt}::timestamptz[], ${p.costsMicros}::int8[], ${p.priceVersions}::text[], ${p.priceFallbacks}::bool[], ${p.sessionMessages}::int4[], ${p.timezones}::text[])
+        ${p.finishedAt}::timestamptz[], ${p.costsMicros}::int8[], ${p.providerCostsMicros}::int8[], ${p.priceVersions}::text[], ${p.priceFallbacks}::bool[],
+        ${p.sessionMessages}::int4[], ${p.timezones}::text[])
       AS i(id, status, prompt_tokens, cached_prompt_tokens, completion_tokens, reasoning_tokens, total_tokens, usage_source, duration_ms, ttft_ms, error_code,
-        finished_at, cost_micros, price_version, price_fallback, session_messages, timezone)
+        finished_at, cost_micros, provider_cost_micros, price_version, price_fallback, session_messages, timezone)
     ), finished AS (
       UPDATE usage_events SET status = i.status, prompt_tokens = i.prompt_tokens, cached_prompt_tokens = i.cached_prompt_tokens,
         completion_tokens = i.completion_tokens, reasoning_tokens = i.reasoning_tokens, total_tokens = i.total_tokens,
         usage_source = i.usage_source, duration_ms = i.duration_ms, ttft_ms = i.ttft_ms, error_code = i.error_code, finished_at = i.finished_at,
-        cost_micros = i.cost_micros, price_version = i.price_version, price_fallback = i.price_fallback
+        cost_micros = i.cost_micros, provider_cost_micros = i.provider_cost_micros, price_version = i.price_version, price_fallback = i.price_fallback
       FROM input i WHERE usage_events.id = i.id AND usage_events.status = 'RESERVED'
       RETURNING usage_events.*, i.session_messages AS added_messages, i.timezone
     ), counters AS (

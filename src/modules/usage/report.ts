@@ -137,7 +137,7 @@ export function filterConditions(filter: UsageFilter | null | undefined, on: key
 }
 
 /** BAD_USER_INPUT with `extensions.limit` naming the bound, as the operation limits do. */
-function boundExceeded(limit: 'buckets' | 'groups' | 'seriesCells', message: string, field?: string): AppError {
+export function boundExceeded(limit: 'buckets' | 'groups' | 'seriesCells' | 'rangeDays', message: string, field?: string): AppError {
   return new AppError('BAD_USER_INPUT', message, { limit, ...(field ? { field } : {}) });
 }
 

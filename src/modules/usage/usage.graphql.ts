@@ -3,8 +3,9 @@ import { connectionType } from '../../graphql/connection.js';
 import { microsToUsd } from '../../money.js';
 import type { UsageTickEvent } from '../../pubsub/pubsub.js';
 import { ProviderKindEnum } from '../providers/provider.graphql.js';
-import { DIMENSIONS, type GroupKey, MAX_TOP_MODELS, type UsageReport as Report, type Totals } from './report.js';
-import type { UsageEventRow } from './usage.service.js';
+import { DIMENSIONS, type GroupKey, MAX_GROUPS, MAX_TOP_MODELS, type UsageReport as Report, type Totals } from './report.js';
+import type { DiscrepancyRow } from './usage.repository.js';
+import { MAX_DISCREPANCY_DAYS, type UsageEventRow } from './usage.service.js';
 
 export const UsageSourceEnum = builder.enumType('UsageSource', {
   values: ['PROVIDER', 'ESTIMATED'] as const,
@@ -107,6 +108,11 @@ const UsageEvent = builder.objectRef<UsageEventRow>('UsageEvent').implement({
     totalTokens: t.exposeInt('totalTokens'),
     usageSource: t.field({ type: UsageSourceEnum, resolve: (e) => e.usageSource }),
     costUsd: t.float({ resolve: (e) => microsToUsd(e.costMicros) }),
+    providerCostUsd: t.float({
+      nullable: true,
+      description: "What the provider said the call cost (OpenRouter's usage.cost), beside costUsd; null when it said nothing",
+      resolve: (e) => microsToUsd(e.providerCostMicros),
+    }),
     priceVersion: t.exposeString('priceVersion', { nullable: true, description: 'Which price table priced it' }),
     priceFallback: t.exposeBoolean('priceFallback', { description: "The model had no known price: its kind's fallback rule priced it" }),
     durationMs: t.exposeInt('durationMs', { nullable: true }),
@@ -116,6 +122,18 @@ const UsageEvent = builder.objectRef<UsageEventRow>('UsageEvent').implement({
   }),
 });
 const UsageEventConnection = connectionType('UsageEvent', UsageEvent);
+
+const CostDiscrepancy = builder.objectRef<DiscrepancyRow>('CostDiscrepancy').implement({
+  description: "Our cost of a provider kind's model beside what the provider said, over the calls for which it said",
+  fields: (t) => ({
+    kind: t.field({ type: ProviderKindEnum, resolve: (d) => d.kind }),
+    model: t.exposeString('model'),
+    calls: t.int({ resolve: (d) => Number(d.calls) }),
+    ourCostUsd: t.float({ resolve: (d) => microsToUsd(d.ourCostMicros) }),
+    providerCostUsd: t.float({ resolve: (d) => microsToUsd(d.providerCostMicros) }),
+    differingCalls: t.int({ description: 'Calls whose two costs differ by more than the tolerance', resolve: (d) => Number(d.differingCalls) }),
+  }),
+});
 
 builder.queryFields((t) => ({
   usage: t.withAuth({ authenticated: true }).field({
@@ -140,6 +158,17 @@ builder.queryFields((t) => ({
       after: t.arg.string(),
     },
     resolve: (_root, args, context) => context.services.usage.events(context.viewer, { ...args.range, filter: args.filter, first: args.first ?? 50, after: args.after }),
+  }),
+  costDiscrepancies: t.withAuth({ role: 'ADMIN' }).field({
+    type: [CostDiscrepancy],
+    description: `Our cost beside the provider's own (where it reports one: OpenRouter), by kind and model, over [from, to) (at most ${MAX_DISCREPANCY_DAYS} days), most \
+differing first, at most ${MAX_GROUPS.toLocaleString('en-US')}. A call differs when |ours - theirs| > tolerance × max(ours, theirs) + $0.000001 (each side is rounded to the \
+micro-dollar): 0.01 flags a call more than 1% apart; 0 flags any real difference. A model whose calls all differ has a stale price. ADMIN+.`,
+    args: {
+      range: t.arg({ type: DateRangeInput, required: true }),
+      tolerance: t.arg.float({ defaultValue: 0.01, description: 'A share of the larger cost, 0 to 1' }),
+    },
+    resolve: (_root, args, context) => context.services.usage.costDiscrepancies(context.viewer, { ...args.range, tolerance: args.tolerance ?? 0.01 }),
   }),
 }));
 

@@ -2,12 +2,12 @@
 // visibility applied (members see their own calls, admins the workspace's)
 // and days counted in the workspace's time zone.
 import { roleAtLeast, type Viewer } from '../../auth/viewer.js';
-import { AppError } from '../../errors.js';
+import { AppError, BadUserInputError } from '../../errors.js';
 import type { ProviderKind, UsageSource, UsageStatus } from '../../generated/prisma/enums.js';
 import { decodeCursor, pageSize, toPage } from '../../pagination.js';
 import type { PreferencesService } from '../preferences/preferences.service.js';
 import type { ProviderRepository } from '../providers/provider.repository.js';
-import { type Bucket, checkRange, type Dimension, type GroupKey, type UsageFilter, validateFilter } from './report.js';
+import { type Bucket, boundExceeded, checkRange, type Dimension, type GroupKey, MAX_GROUPS, type UsageFilter, validateFilter } from './report.js';
 import type { UsageRepository } from './usage.repository.js';
 
 export interface UsageEventRow {
@@ -29,6 +29,8 @@ export interface UsageEventRow {
   totalTokens: number;
   usageSource: UsageSource;
   costMicros: bigint;
+  /** What the provider said the call cost; null when it said nothing. */
+  providerCostMicros: bigint | null;
   priceVersion: string | null;
   priceFallback: boolean;
   durationMs: number | null;
@@ -36,6 +38,13 @@ export interface UsageEventRow {
   errorCode: string | null;
   fallbackFromId: string | null;
 }
+
+/**
+ * The longest range the cost discrepancy report reads: it reads ledger rows (the rollup keeps no provider cost), so
+ * the range bounds its work; a quarter of any calendar.
+ */
+export const MAX_DISCREPANCY_DAYS = 93;
+const DAY_MS = 86_400_000;
 
 export interface EventsQuery {
   from: Date;
@@ -87,6 +96,20 @@ export function createUsageService(repository: UsageRepository, preferences: Pre
       await checkFilter(viewer, query.filter);
       const page = await repository.eventsPage({ workspaceId: viewer.workspaceId, userId: ownerFilter(viewer), ...query, cursor, order: 'newest-first', first: take });
       return toPage(page, take, (row) => ({ at: row.createdAt, id: row.id }));
+    },
+
+    /**
+     * Our cost beside the providers' own, by kind and model, over [from, to): the workspace's calls whose provider
+     * reported a cost, and how many differ by more than `tolerance` (a share of the larger of the two, 0 to 1).
+     * At most MAX_GROUPS rows, the most differing first. The caller checks the role (ADMIN+).
+     */
+    async costDiscrepancies(viewer: Viewer, query: { from: Date; to: Date; tolerance: number }) {
+      checkRange(query);
+      if (query.to.getTime() - query.from.getTime() > MAX_DISCREPANCY_DAYS * DAY_MS)
+        throw boundExceeded('rangeDays', `At most ${MAX_DISCREPANCY_DAYS} days per discrepancy report: choose a shorter range`, 'range');
+      if (!(Number.isFinite(query.tolerance) && query.tolerance >= 0 && query.tolerance <= 1))
+        throw new BadUserInputError('tolerance must be between 0 and 1 (a share of the larger cost)', 'tolerance');
+      return repository.costDiscrepancies({ workspaceId: viewer.workspaceId, ...query, limit: MAX_GROUPS });
     },
 
     /** For CSV export: pages of `size` events, oldest first, until the range is read; refused (filter) before it resolves. */

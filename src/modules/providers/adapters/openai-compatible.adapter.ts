@@ -17,6 +17,7 @@ import type {
 } from 'openai/resources/chat/completions';
 import type { ResponseFormatJSONObject, ResponseFormatJSONSchema } from 'openai/resources/shared';
 import type { ProviderKind } from '../../../generated/prisma/enums.js';
+import { reportedUsdToMicros } from '../../../money.js';
 import { type AnswerEvent, type GenerationOptions, type Message, textOf, type UpstreamRequest } from '../../chat/canonical.js';
 import type { TokenCounts } from '../../usage/token-counts.js';
 import { KINDS } from '../kinds.js';
@@ -67,7 +68,7 @@ export function createOpenAiCompatibleAdapter(deps: AdapterDeps): ProviderAdapte
   const call = <T>(target: ProviderTarget, signal: AbortSignal, run: (signal: AbortSignal) => Promise<T>) => callProvider(target.kind, signal, deps.timeoutMs, run, httpFailure);
 
   /** POST /chat/completions through the guarded fetch; an answer other than 2xx is thrown as UpstreamHttpError, as the SDK reads it. */
-  const postCompletions = async (target: ProviderTarget, params: ChatCompletionCreateParamsBase, signal: AbortSignal): Promise<Response> => {
+  const postCompletions = async (target: ProviderTarget, params: CompletionParams, signal: AbortSignal): Promise<Response> => {
     const response = await deps.fetch(`${target.baseUrl.replace(/\/+$/, '')}/chat/completions`, {
       method: 'POST',
       headers: { ...KINDS[target.kind].extraHeaders, ...auth(target), 'content-type': 'application/json', accept: params.stream ? 'text/event-stream' : 'application/json' },
@@ -93,7 +94,7 @@ export function createOpenAiCompatibleAdapter(deps: AdapterDeps): ProviderAdapte
     chat: (target, request, signal) =>
       call(target, signal, async (callSignal) => {
         const response = await postCompletions(target, body(target, request), callSignal);
-        return completionEvents((await response.json()) as ChatCompletion);
+        return completionEvents((await response.json()) as ChatCompletion, KINDS[target.kind].reportsCost === true);
       }),
     stream: (target, request, signal) =>
       streamProvider(
@@ -103,13 +104,14 @@ export function createOpenAiCompatibleAdapter(deps: AdapterDeps): ProviderAdapte
         async function* (callSignal) {
           const response = await postCompletions(target, { ...body(target, request), stream: true, stream_options: { include_usage: true } }, callSignal);
           const seenCalls = new Set<number>();
+          const reportsCost = KINDS[target.kind].reportsCost === true;
           for await (const data of sseData(response.body!)) {
             // Read on to the body's end, as the SDK did: a body read to its end leaves the connection to the pool.
             if (data === '[DONE]') continue;
             const chunk = JSON.parse(data) as ChatCompletionChunk & { error?: { type?: string } };
             // `data: {"error": ...}` after a 200.
             if (chunk.error) throw inBandError(target.kind, chunk.error.type);
-            yield* chunkEvents(chunk, seenCalls);
+            yield* chunkEvents(chunk, seenCalls, reportsCost);
           }
         },
         httpFailure,
@@ -138,10 +140,13 @@ function httpFailure(error: unknown): UpstreamFailure | undefined {
   return { status: error.status, headers: error.headers, type: error.code ?? error.type ?? undefined };
 }
 
+/** A chat's body: OpenAI's, and OpenRouter's request for the call's cost (KindSpec.reportsCost). */
+type CompletionParams = ChatCompletionCreateParamsBase & { usage?: { include: true } };
+
 /** Newer OpenAI models take max_completion_tokens; everything OpenAI-compatible else takes max_tokens. */
-function body(target: ProviderTarget, request: UpstreamRequest): ChatCompletionCreateParamsBase {
+function body(target: ProviderTarget, request: UpstreamRequest): CompletionParams {
   const { options } = request;
-  const params: ChatCompletionCreateParamsBase = { model: request.model, messages: toOpenAiMessages(withJsonMentioned(request), target.kind) };
+  const params: CompletionParams = { model: request.model, messages: toOpenAiMessages(withJsonMentioned(request), target.kind) };
   if (options.temperature !== undefined) params.temperature = options.temperature;
   if (options.topP !== undefined) params.top_p = options.topP;
   if (options.stop?.length) params.stop = options.stop;
@@ -158,6 +163,7 @@ function body(target: ProviderTarget, request: UpstreamRequest): ChatCompletionC
   }
   const responseFormat = toOpenAiResponseFormat(options.responseFormat);
   if (responseFormat) params.response_format = responseFormat;
+  if (KINDS[target.kind].reportsCost) params.usage = { include: true };
   return params;
 }
 
@@ -233,8 +239,11 @@ interface ReasoningDelta {
   reasoning?: string | null;
 }
 
-/** `seenCalls`: the calls of this stream already started, so that a provider repeating a call's id or name on every piece starts it once. */
-function* chunkEvents(chunk: ChatCompletionChunk, seenCalls: Set<number>): Generator<AnswerEvent> {
+/**
+ * `seenCalls`: the calls of this stream already started, so that a provider repeating a call's id or name on every piece starts it once.
+ * `reportsCost`: the provider was asked for the call's cost (it comes with the usage, in the last chunk).
+ */
+function* chunkEvents(chunk: ChatCompletionChunk, seenCalls: Set<number>, reportsCost: boolean): Generator<AnswerEvent> {
   const choice = chunk.choices[0];
   if (choice) {
     const delta = choice.delta as ReasoningDelta;
@@ -252,10 +261,10 @@ function* chunkEvents(chunk: ChatCompletionChunk, seenCalls: Set<number>): Gener
     }
     if (choice.finish_reason) yield { type: 'finish', reason: choice.finish_reason };
   }
-  if (chunk.usage) yield { type: 'usage', usage: counts(chunk.usage) };
+  if (chunk.usage) yield usageEvent(chunk.usage, reportsCost);
 }
 
-function completionEvents(completion: ChatCompletion): AnswerEvent[] {
+function completionEvents(completion: ChatCompletion, reportsCost: boolean): AnswerEvent[] {
   const choice = completion.choices[0];
   const message = choice?.message as (ReasoningDelta & ChatCompletion.Choice['message']) | undefined;
   const events: AnswerEvent[] = [];
@@ -265,9 +274,18 @@ function completionEvents(completion: ChatCompletion): AnswerEvent[] {
   const calls = (message?.tool_calls ?? []).filter((call) => call.type === 'function');
   for (const [index, call] of calls.entries())
     events.push({ type: 'tool-call', index, ...(call.id ? { id: call.id } : {}), name: call.function.name, argumentsDelta: call.function.arguments });
-  if (completion.usage) events.push({ type: 'usage', usage: counts(completion.usage) });
+  if (completion.usage) events.push(usageEvent(completion.usage, reportsCost));
   events.push({ type: 'finish', reason: choice?.finish_reason ?? null });
   return events;
+}
+
+/** OpenAI's usage, with OpenRouter's `cost` (USD) where it was asked for. */
+type WireUsage = NonNullable<ChatCompletion['usage']> & { cost?: unknown };
+
+/** The usage event of a usage object; its `cost` is read only from a provider asked for it, whose unit is known. */
+function usageEvent(usage: WireUsage, reportsCost: boolean): AnswerEvent {
+  const providerCostMicros = reportsCost ? reportedUsdToMicros(usage.cost) : null;
+  return { type: 'usage', usage: counts(usage), ...(providerCostMicros !== null ? { providerCostMicros } : {}) };
 }
 
 function counts(usage: NonNullable<ChatCompletion['usage']>): TokenCounts {
