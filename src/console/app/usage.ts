@@ -1,9 +1,11 @@
 // Usage: tokens and cost per day, week or month (in the workspace's time zone),
 // stacked by one dimension and narrowed by filters, from the `usage` report; the
 // calls behind it, a page at a time from `usageEvents`; and the CSV export of
-// what is on screen (same range, bucket, stacking and filters).
+// what is on screen (same range, bucket, stacking and filters); for admins, the
+// bill check of the same range.
 import { BarController, BarElement, CategoryScale, Chart, Legend, LinearScale, Tooltip } from 'chart.js';
 import type { Api } from './api.js';
+import { billCheck } from './bill-check.js';
 import { byId, formatTokens, formatUsd, formFields, h, plural, showError } from './dom.js';
 import { graphql } from './generated/gql.js';
 import type { ConsoleUsageEventsQuery, ConsoleUsageQuery, TimeBucket, UsageDimension, UsageFilter, UsageStatus } from './generated/graphql.js';
@@ -35,7 +37,7 @@ const ConsoleUsageEvents = graphql(`
       edges {
         node {
           id createdAt providerId kind model agent operation userId status streamed
-          promptTokens cachedPromptTokens completionTokens reasoningTokens totalTokens costUsd durationMs errorCode fallbackFrom
+          promptTokens cachedPromptTokens completionTokens reasoningTokens totalTokens costUsd providerCostUsd durationMs errorCode fallbackFrom
         }
       }
     }
@@ -78,6 +80,7 @@ export function usagePanel(api: Api, isAdmin: boolean) {
   const newer = byId<HTMLButtonElement>('usage-log-newer');
   const older = byId<HTMLButtonElement>('usage-log-older');
   const exportStatus = byId('usage-export-status');
+  const bill = isAdmin ? billCheck(api) : undefined;
   // A member's report holds only their own calls: grouping or filtering by person is an admin's question.
   for (const field of byId('panel-usage').querySelectorAll<HTMLElement>('[data-admin]')) field.hidden = !isAdmin;
 
@@ -136,7 +139,7 @@ export function usagePanel(api: Api, isAdmin: boolean) {
     seen = new Map();
     exportStatus.textContent = '';
     zoneNote.textContent = `Days, weeks and months in ${timeZone}, the workspace's time zone.`;
-    await Promise.all([loadReport(view, ++generation), loadLog(view, generation)]);
+    await Promise.all([loadReport(view, ++generation), loadLog(view, generation), bill?.show(view.range, kinds)]);
   }
 
   async function loadReport(asked: View, current: number): Promise<void> {
@@ -195,7 +198,7 @@ export function usagePanel(api: Api, isAdmin: boolean) {
         event.errorCode ? h('div', { class: 'muted' }, event.errorCode) : null,
       ),
       h('td', { class: 'tokens' }, `${formatTokens(event.promptTokens)} in${cached}`, h('br'), `${formatTokens(event.completionTokens)} out${reasoning}`),
-      h('td', {}, formatUsd(event.costUsd)),
+      h('td', {}, formatUsd(event.costUsd), event.providerCostUsd === null ? null : h('div', { class: 'muted' }, `provider: ${formatUsd(event.providerCostUsd)}`)),
       h('td', { class: 'fallback' }, fallbackChain(event)),
     );
   }
