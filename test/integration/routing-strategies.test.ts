@@ -237,7 +237,7 @@ describe('FASTEST', () => {
 });
 
 describe('estimateCost', () => {
-  const cases: Array<[string, ChatInput]> = [
+  const cases: Array<[string, ChatInput, string?]> = [
     ['a short question', { messages: userMessage('Hi') }],
     ['a long one with a cap', { messages: userMessage('How much does a long question cost? '.repeat(40)), maxTokens: 5 }],
     [
@@ -256,10 +256,12 @@ describe('estimateCost', () => {
         tools: [{ name: 'weather', description: 'Current weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } }],
       },
     ],
+    // The provider says it wrote far more than it was allowed: the call is billed its whole allowance, and no more.
+    ['an answer over its allowance', { messages: userMessage('Hi'), maxTokens: 300 }, 'completion-tokens=999999'],
   ];
 
-  it.each(cases)('brackets the cost of the call that follows it: %s', async (_name, input) => {
-    const { token, ids } = await workspaceWith(gw, [{ model: 'gpt-4o' }, { model: 'gpt-4o-mini' }]);
+  it.each(cases)('brackets the cost of the call that follows it: %s', async (_name, input, script) => {
+    const { token, ids } = await workspaceWith(gw, [{ model: 'gpt-4o', script }, { model: 'gpt-4o-mini' }]);
     const estimate = await gw.execute(Estimate, { input }, { token });
     expect(estimate.errors).toBeUndefined();
     const { lowUsd, highUsd, candidates } = estimate.data!.estimateCost;

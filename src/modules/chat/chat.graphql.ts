@@ -334,7 +334,8 @@ const RouteNeed = builder.enumType('RouteNeed', {
 builder.queryFields((t) => ({
   resolveRoute: t.withAuth({ authenticated: true }).field({
     type: RouteExplanation,
-    description: 'What a chat (or, needing EMBEDDINGS, an embed call) with these inputs would try, and why',
+    description:
+      "What a chat (or, needing EMBEDDINGS, an embed call) with these inputs would try, and why. Having no messages, it prices each candidate for a nominal call of 1,000 prompt tokens and 500 output tokens (fewer when the workspace's maxTokensPerRequest is lower), and ranks CHEAPEST routes by that",
     args: { agent: t.arg.string(), providerId: t.arg.id(), model: t.arg.string(), needs: t.arg({ type: [RouteNeed] }) },
     resolve: async (_root, args, context) => ({
       candidates: await context.services.routes.resolve(context.viewer, {
