@@ -22,6 +22,7 @@ import { createAuditService } from './modules/audit/audit.service.js';
 import { createCatalog } from './modules/catalog/catalog.js';
 import { createOpenRouterSync } from './modules/catalog/openrouter-sync.js';
 import { type ChatServiceDeps, createChatService } from './modules/chat/chat.service.js';
+import { createCostEstimator } from './modules/chat/cost-estimate.js';
 import { createEmbedService } from './modules/chat/embed.js';
 import { createLiveStreams } from './modules/chat/live-streams.js';
 import { createRouteService } from './modules/chat/route.service.js';
@@ -73,7 +74,7 @@ export function createServices({ config, db, bus, logger, clock = () => new Date
   // Channel URLs go through the providers' egress policy: the operator's exceptions (a private relay) apply to both.
   const alertDelivery = createAlertDelivery({ repository: alertChannelRepository, keyring, fetch: guardedFetch, clock, policy: config.alertDelivery });
   const providerRepository = createProviderRepository(prisma, db.sql, createPlatformProviders(config.platformProviders, keyring));
-  const routes = createRouteService({ sql: db.sql, providers: providerRepository, capabilities: catalog.capabilities, clock });
+  const routes = createRouteService({ sql: db.sql, providers: providerRepository, catalog, healthWindowMs: config.health.windowMs, clock });
   // This instance forgets at once (what a caller changed, its next chat sees); the others when the message comes.
   const routingChanged = (workspaceId: string) => {
     routes.forget(workspaceId);
@@ -171,6 +172,7 @@ export function createServices({ config, db, bus, logger, clock = () => new Date
     routes,
     sessions,
     chat: createChatService(callDeps),
+    estimateCost: createCostEstimator({ routes, sessions, catalog, clock }),
     embed: createEmbedService(callDeps),
   };
 }

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createCatalog } from '../../src/modules/catalog/catalog.js';
 import { createRouteService, ROUTING_TTL_MS } from '../../src/modules/chat/route.service.js';
 import type { Simulator } from '../../src/simulator/simulator.js';
 import { addSimProvider, streamOverWs, text, types, userMessage } from '../testkit/chat.js';
@@ -50,7 +51,7 @@ describe('routing changes are audited', () => {
       expect.objectContaining({
         actorId: owner,
         action: 'AGENT_PREFERENCE_SET',
-        data: { agentType: 'support', providerId: a, model: 'gpt-4o-mini', fallbackProviderId: null, fallbackModel: null },
+        data: { agentType: 'support', providerId: a, model: 'gpt-4o-mini', fallbackProviderId: null, fallbackModel: null, routingStrategy: null },
       }),
       expect.objectContaining({ actorId: owner, action: 'AGENT_PREFERENCE_REMOVED', data: { agentType: 'support' } }),
     ]);
@@ -243,7 +244,8 @@ describe('the routing each instance keeps per workspace', () => {
     let failNext = false;
     const routes = createRouteService({
       sql: gw.db.sql,
-      capabilities: () => null,
+      catalog: createCatalog(),
+      healthWindowMs: 60_000,
       // Counts the reads; the preferences and agent preferences are read from the database as usual.
       providers: {
         listRoutable: async (workspaceId) => {

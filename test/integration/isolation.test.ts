@@ -87,6 +87,16 @@ const CASES: Record<string, Case> = {
     variables: (id) => ({ input: { messages: MESSAGES, providerId: id } }),
     targets: PROVIDERS,
   },
+  'Query.estimateCost input.providerId': {
+    query: 'query($input: ChatInput!) { estimateCost(input: $input) { lowUsd highUsd candidates { providerId model } } }',
+    variables: (id) => ({ input: { messages: MESSAGES, providerId: id } }),
+    targets: PROVIDERS,
+  },
+  'Query.estimateCost input.sessionId': {
+    query: 'query($input: ChatInput!) { estimateCost(input: $input) { lowUsd highUsd candidates { providerId model } } }',
+    variables: (id) => ({ input: { messages: MESSAGES, sessionId: id } }),
+    targets: ['session'],
+  },
   'Mutation.chat input.sessionId': {
     query: 'mutation($input: ChatInput!) { chat(input: $input) { content sessionId } }',
     variables: (id) => ({ input: { messages: MESSAGES, sessionId: id } }),
@@ -146,6 +156,8 @@ const CASES: Record<string, Case> = {
  * conversation the caller sends (and the caller's own session), which agent-call-refusals.test.ts covers.
  */
 const CONVERSATION_IDS = [
+  'Query.estimateCost input.messages.toolCallId',
+  'Query.estimateCost input.messages.toolCalls.id',
   'Mutation.chat input.messages.toolCallId',
   'Mutation.chat input.messages.toolCalls.id',
   'Subscription.chatStream input.messages.toolCallId',

@@ -12,10 +12,11 @@ export type ModelRow = [string, string, number | null, string, string, string, T
 
 const S = 'streaming';
 const V = `${S},vision`;
-const T = `${S},tools`;
-const VT = `${S},vision,tools`;
-const R = `${S},tools,reasoning`;
-const VR = `${S},vision,tools,reasoning`;
+// A model that takes tools answers in JSON too: through the response format, or (Anthropic) through a forced tool.
+const T = `${S},tools,json`;
+const VT = `${S},vision,tools,json`;
+const R = `${S},tools,json,reasoning`;
+const VR = `${S},vision,tools,json,reasoning`;
 /** An embedding model: inputs in, vectors out; no chat, so none of the chat capabilities. */
 const E = 'embeddings';
 

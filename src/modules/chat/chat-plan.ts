@@ -28,7 +28,20 @@ export interface ChatPlan {
   firstChoice: RouteCandidate | undefined;
   /** The usable candidates, in the order they are tried. */
   candidates: RouteCandidate[];
+  /** What the prompt holds, counted before the call (promptEstimate, promptRange). */
+  prompt: PromptSize;
   promptEstimate: number;
+}
+
+/** The parts of a prompt its token estimate and its cost range are reckoned from. */
+export interface PromptSize {
+  messages: number;
+  /** Characters every protocol sends as the messages' text: text, tool results, tool calls' arguments. */
+  messageCharacters: number;
+  /** Characters of the tools offered, the response schema and the tool calls' names (not every protocol counts them). */
+  otherCharacters: number;
+  lowDetailImages: number;
+  otherImages: number;
 }
 
 /**
@@ -44,6 +57,14 @@ export async function planChat(
   viewer: Viewer,
   asAsked: ChatRequest,
 ): Promise<ChatPlan> {
+  const plan = await routeChat(deps, viewer, asAsked);
+  // Last: a call refused for what it asks takes nothing from its key's calls a minute.
+  await deps.admitCall(viewer);
+  return plan;
+}
+
+/** Everything a chat does before its admission: checked, its session resumed or drafted (not written), routed. */
+export async function routeChat(deps: { routes: RouteService; sessions: SessionService }, viewer: Viewer, asAsked: ChatRequest): Promise<ChatPlan> {
   checkChatRequest(asAsked);
   const request = { ...asAsked, agent: callAgent(viewer, asAsked.agent) };
   const needs = needsOf(request);
@@ -58,26 +79,28 @@ export async function planChat(
   let session: ChatSession;
   let history: Message[] = [];
   let route: RouteCandidate[];
+  let prompt: PromptSize;
   if (request.sessionId !== undefined) {
     ({ session, history } = await deps.sessions.resume(viewer, request.sessionId));
     if (request.providerId && session.providerId && request.providerId !== session.providerId) {
       throw new BadUserInputError('A session keeps the provider it started with', 'providerId');
     }
+    prompt = promptSize([...history, ...asked], request.options);
+    const size = { promptTokens: promptEstimate(prompt), maxTokens };
     // The session keeps its provider and model; only before its first answer do preferences choose.
     route = deps.routes.plan(
       viewer,
-      session.providerId ? { providerId: session.providerId, model: session.model, agent: session.agent, allowFallback: false, needs } : { ...request, needs },
+      session.providerId ? { providerId: session.providerId, model: session.model, agent: session.agent, allowFallback: false, needs, size } : { ...request, needs, size },
       config,
     );
   } else {
-    route = deps.routes.plan(viewer, { ...request, needs }, config);
+    prompt = promptSize(asked, request.options);
+    route = deps.routes.plan(viewer, { ...request, needs, size: { promptTokens: promptEstimate(prompt), maxTokens } }, config);
     const firstQuestion = asked.find((m) => m.role === 'user');
     session = deps.sessions.draft(viewer, request.agent, firstQuestion && textOf(firstQuestion));
   }
   const messages = pairToolResults([...history, ...asked], history.length);
   const candidates = usableCandidates(route);
-  // Last: a call refused for what it asks takes nothing from its key's calls a minute.
-  await deps.admitCall(viewer);
   return {
     viewer,
     request,
@@ -88,7 +111,8 @@ export async function planChat(
     messages,
     firstChoice: route[0],
     candidates,
-    promptEstimate: promptEstimate(messages, request.options),
+    prompt,
+    promptEstimate: promptEstimate(prompt),
   };
 }
 
@@ -97,22 +121,53 @@ function needsOf({ messages, options }: ChatRequest): Capability[] {
   const needs: Capability[] = [];
   if ((options.tools?.length ?? 0) > 0 || parts.some((part) => part.type === 'tool-call' || part.type === 'tool-result')) needs.push('tools');
   if (parts.some((part) => part.type === 'image')) needs.push('vision');
+  if (options.responseFormat && options.responseFormat.type !== 'text') needs.push('json');
   return needs;
 }
 
-/** The prompt's tokens as reckoned before the call: its text, tool calls and results, images, and the tools offered. */
-function promptEstimate(messages: Message[], options: GenerationOptions): number {
-  let characters = 0;
-  let tokens = MESSAGE_OVERHEAD_TOKENS * messages.length;
+/** What the prompt holds: its messages' text, tool calls and results, images, and the tools offered. */
+function promptSize(messages: Message[], options: GenerationOptions): PromptSize {
+  const size: PromptSize = { messages: messages.length, messageCharacters: 0, otherCharacters: 0, lowDetailImages: 0, otherImages: 0 };
   for (const message of messages) {
     for (const part of message.content) {
-      if (part.type === 'text') characters += part.text.length;
-      else if (part.type === 'tool-result') characters += part.content.length;
-      else if (part.type === 'tool-call') characters += part.call.name.length + part.call.arguments.length;
-      else tokens += part.detail === 'low' ? IMAGE_TOKENS.low : IMAGE_TOKENS.other;
+      if (part.type === 'text') size.messageCharacters += part.text.length;
+      else if (part.type === 'tool-result') size.messageCharacters += part.content.length;
+      else if (part.type === 'tool-call') {
+        size.messageCharacters += part.call.arguments.length;
+        size.otherCharacters += part.call.name.length;
+      } else if (part.detail === 'low') size.lowDetailImages++;
+      else size.otherImages++;
     }
   }
-  for (const tool of options.tools ?? []) characters += tool.name.length + (tool.description?.length ?? 0) + JSON.stringify(tool.parameters).length;
-  if (options.responseFormat?.type === 'json_schema') characters += JSON.stringify(options.responseFormat.schema).length;
-  return tokens + tokensOfCharacters(characters);
+  for (const tool of options.tools ?? []) size.otherCharacters += tool.name.length + (tool.description?.length ?? 0) + JSON.stringify(tool.parameters).length;
+  if (options.responseFormat?.type === 'json_schema') size.otherCharacters += JSON.stringify(options.responseFormat.schema).length;
+  return size;
+}
+
+/** The prompt's tokens as reckoned before the call (what a reservation holds): four characters a token, framing, images. */
+function promptEstimate(size: PromptSize): number {
+  return (
+    MESSAGE_OVERHEAD_TOKENS * size.messages +
+    IMAGE_TOKENS.low * size.lowDetailImages +
+    IMAGE_TOKENS.other * size.otherImages +
+    tokensOfCharacters(size.messageCharacters + size.otherCharacters)
+  );
+}
+
+/** Characters a token at the ends of PROMPT_RANGE: what providers' tokenizers give for ordinary text lies between. */
+const CHARACTERS_PER_TOKEN = { fewest: 6, most: 2 };
+
+/**
+ * The prompt tokens a provider may count, at the least and at the most: the fewest are the messages' text at six
+ * characters a token (no framing, no tools, no images); the most are every character at two a token, the
+ * framing, and every image at the large-image estimate (some protocols ignore a low detail).
+ */
+export function promptRange(size: PromptSize): { fewest: number; most: number } {
+  return {
+    fewest: Math.floor(size.messageCharacters / CHARACTERS_PER_TOKEN.fewest),
+    most:
+      MESSAGE_OVERHEAD_TOKENS * size.messages +
+      IMAGE_TOKENS.other * (size.lowDetailImages + size.otherImages) +
+      Math.ceil((size.messageCharacters + size.otherCharacters) / CHARACTERS_PER_TOKEN.most),
+  };
 }

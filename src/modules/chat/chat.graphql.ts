@@ -17,6 +17,7 @@ import {
   roleOfName,
   type ToolCall as ToolCallValue,
 } from './canonical.js';
+import type { CostEstimate as Estimate } from './cost-estimate.js';
 import type { RouteCandidate as Candidate, Capability } from './route.service.js';
 
 // The GraphQL front door: ChatInput → the core's canonical request, its events → ChatChunk (numbered), its answer → ChatResult.
@@ -102,6 +103,31 @@ const RouteCandidate = builder.objectRef<Candidate>('RouteCandidate').implement(
     reason: t.exposeString('reason'),
     usable: t.exposeBoolean('usable'),
     skippedBecause: t.exposeString('skippedBecause', { nullable: true }),
+    expectedCostUsd: t.float({
+      nullable: true,
+      description:
+        "What the call is expected to cost through this candidate at the catalog's price: its prompt estimate (four characters a token, plus framing and images) at the input price and 500 output tokens (fewer when maxTokens, the workspace's maxTokensPerRequest or the context window caps the answer) at the output price. resolveRoute, having no messages, prices a nominal call of 1,000 prompt tokens and 500 output tokens. Null when the catalog has no price for the model, and for embedding routes.",
+      resolve: (c) => c.expectedCost && microsToUsd(c.expectedCost.micros),
+    }),
+    expectedTtftMs: t.float({
+      nullable: true,
+      description: "The provider's median time to first token over the health window, from this workspace's successful calls; null when none was measured",
+      resolve: (c) => c.firstToken?.medianMs ?? null,
+    }),
+  }),
+});
+
+const CostEstimate = builder.objectRef<Estimate>('CostEstimate').implement({
+  description:
+    "What a chat with this input would cost, as a range, without calling anyone. low: the cheapest candidate the call may try, the prompt at the fewest tokens a provider may count (the messages' text at six characters a token, nothing for framing, tools or images) priced as if read from the provider's cache, and no output. high: the dearest such candidate, the prompt at the most tokens (every character at two a token, framing, 1,600 tokens an image) and the whole output allowance (maxTokens, else the workspace's maxTokensPerRequest or 4,096, within the context window), the most a call is billed for. Text with fewer characters a token than two (Chinese, Japanese) can count above high. Limits are not checked: a call they refuse costs nothing.",
+  fields: (t) => ({
+    lowUsd: t.float({ resolve: (e) => microsToUsd(e.lowMicros) }),
+    highUsd: t.float({ resolve: (e) => microsToUsd(e.highMicros) }),
+    candidates: t.field({
+      type: [RouteCandidate],
+      description: 'The candidates the call would try, in order (only the first when allowFallback is false)',
+      resolve: (e) => e.candidates,
+    }),
   }),
 });
 
@@ -308,7 +334,8 @@ const RouteNeed = builder.enumType('RouteNeed', {
 builder.queryFields((t) => ({
   resolveRoute: t.withAuth({ authenticated: true }).field({
     type: RouteExplanation,
-    description: 'What a chat (or, needing EMBEDDINGS, an embed call) with these inputs would try, and why',
+    description:
+      "What a chat (or, needing EMBEDDINGS, an embed call) with these inputs would try, and why. Having no messages, it prices each candidate for a nominal call of 1,000 prompt tokens and 500 output tokens (fewer when the workspace's maxTokensPerRequest is lower), and ranks CHEAPEST routes by that",
     args: { agent: t.arg.string(), providerId: t.arg.id(), model: t.arg.string(), needs: t.arg({ type: [RouteNeed] }) },
     resolve: async (_root, args, context) => ({
       candidates: await context.services.routes.resolve(context.viewer, {
@@ -318,6 +345,12 @@ builder.queryFields((t) => ({
         needs: args.needs?.map((need) => need.toLowerCase() as Capability),
       }),
     }),
+  }),
+  estimateCost: t.withAuth({ authenticated: true }).field({
+    type: CostEstimate,
+    description: 'The expected cost range of this chat on its route, without calling anyone: refused as the chat would refuse it (its input, no usable provider)',
+    args: { input: t.arg({ type: ChatInput, required: true }) },
+    resolve: (_root, { input }, context) => context.services.estimateCost(context.viewer, toChatRequest(input)),
   }),
   sessions: t.withAuth({ authenticated: true }).field({
     type: ChatSessionConnection,

@@ -2,18 +2,28 @@
 // exactly this list; the chat walks it.
 //   primary:   explicit providerId → the agent's preference → the workspace default → by priority (platform providers last)
 //   fallbacks: the agent's fallback → the workspace fallback → (autoFailover) the others by priority
+// That is the PRIORITY strategy. CHEAPEST and FASTEST (the agent preference's
+// strategy, else the workspace's) rank the usable candidates of that same list
+// by expected cost or by measured time to first token (route-ranking.ts), the
+// fallbacks included even when the call allows none (it then tries the first).
+// A chat naming a provider (a session's included) is never re-ranked; one
+// naming only a model keeps its first candidate and ranks the fallbacks.
+// Embedding calls keep the configured order.
 //
 // What routing reads (preferences, agent preferences, providers) is kept per
 // workspace, so a chat waits for no read before its reservation. Every change
 // through the API forgets the workspace's entry on every instance (the
 // `routing:changed` topic); an entry is also reloaded after ROUTING_TTL_MS, which
 // bounds how long a change made past the API (SQL by hand, `rotate-keys`) or a
-// lost message can go unseen. Keys stay sealed in it: they are opened per call.
+// lost message can go unseen, and how old the times to first token FASTEST
+// ranks by may be. Keys stay sealed in it: they are opened per call.
 import { callAgent, type Viewer } from '../../auth/viewer.js';
 import type { Sql } from '../../db/sql.js';
 import { BadUserInputError, ForbiddenError, NotFoundError } from '../../errors.js';
 import type { AgentPreference, Provider } from '../../generated/prisma/client.js';
 import { callerName, modelName } from '../../text-input.js';
+import type { Catalog } from '../catalog/catalog.js';
+import { type FirstTokenTime, readFirstTokenTimes } from '../health/health.repository.js';
 import { providerScope, workspaceScope } from '../limits/counter-scopes.js';
 import { readCounters } from '../limits/counters.repository.js';
 import { MIN_USEFUL_OUTPUT_TOKENS } from '../limits/output-allowance.js';
@@ -22,6 +32,7 @@ import { listAgentPreferences, readPreferences, type StoredPreferences } from '.
 import { KINDS } from '../providers/kinds.js';
 import type { ProviderRepository } from '../providers/provider.repository.js';
 import { canSee, isPlatform } from '../providers/visibility.js';
+import { type CallSize, type ExpectedCost, expectedCost, NOMINAL_PROMPT_TOKENS, rankRoute } from './route-ranking.js';
 
 /** How long a workspace's routing is kept without a change notice. */
 export const ROUTING_TTL_MS = 5_000;
@@ -34,6 +45,8 @@ export interface RoutingConfig {
   agentPreferences: AgentPreference[];
   /** Every routable provider of the workspace, every member's personal ones included. */
   providers: Provider[];
+  /** Each provider's median time to first token over the health window, from the workspace's own calls (FASTEST ranks by it). */
+  firstTokenTimes: Map<string, FirstTokenTime>;
 }
 
 export interface RouteCandidate {
@@ -42,6 +55,10 @@ export interface RouteCandidate {
   reason: string;
   usable: boolean;
   skippedBecause: string | null;
+  /** What the call is expected to cost through it (route-ranking.ts); null when the catalog has no price for the model. */
+  expectedCost: ExpectedCost | null;
+  /** The provider's median time to first token in the health window; null when none was measured. */
+  firstToken: FirstTokenTime | null;
 }
 
 export interface RouteInput {
@@ -50,22 +67,28 @@ export interface RouteInput {
   agent?: string | null;
   allowFallback?: boolean | null;
   /**
-   * What the call needs of a model ("tools", "vision", "embeddings"): a model the catalog says lacks it is
-   * skipped, or refused when named. An embeddings route has its own preferences and default models.
+   * What the call needs of a model ("tools", "vision", "json", "embeddings"): a model the catalog says lacks it is
+   * skipped, or refused when named. An embeddings route has its own preferences and default models. "json", and
+   * the prompt's fit in the model's context window, are checked on re-ranked routes only: there the gateway
+   * picks the model, under PRIORITY the configured order is tried as it is.
    */
   needs?: readonly Capability[];
+  /** The call's size, for the expected cost and the context check; without one, a nominal call (NOMINAL_PROMPT_TOKENS). */
+  size?: CallSize;
 }
 
-export type Capability = 'tools' | 'vision' | 'embeddings';
+export type Capability = 'tools' | 'vision' | 'json' | 'embeddings';
 /** The request field that makes a capability needed, named in a refusal. */
-const FIELD_OF_NEED: Record<Capability, string> = { tools: 'tools', vision: 'messages', embeddings: 'model' };
-const WHAT_IS_NEEDED: Record<Capability, string> = { tools: 'take tools', vision: 'take images', embeddings: 'embed' };
+const FIELD_OF_NEED: Record<Capability, string> = { tools: 'tools', vision: 'messages', json: 'responseFormat', embeddings: 'model' };
+const WHAT_IS_NEEDED: Record<Capability, string> = { tools: 'take tools', vision: 'take images', json: 'answer in JSON', embeddings: 'embed' };
 
 interface RouteServiceDeps {
   sql: Sql;
   providers: Pick<ProviderRepository, 'listRoutable'>;
-  /** The catalog's capabilities of a model; null when the catalog does not know it (it then passes). */
-  capabilities: (kind: Provider['kind'], model: string) => readonly string[] | null;
+  /** Capabilities and context windows (null when the catalog does not know the model: it then passes), and prices. */
+  catalog: Pick<Catalog, 'capabilities' | 'contextWindow' | 'price'>;
+  /** The health window: the times to first token FASTEST ranks by are its calls'. */
+  healthWindowMs: number;
   clock: () => Date;
   maxWorkspaces?: number;
 }
@@ -76,12 +99,13 @@ export function createRouteService(deps: RouteServiceDeps) {
   const kept = new Map<string, { loadedAt: number; config: Promise<RoutingConfig> }>();
 
   async function load(workspaceId: string): Promise<RoutingConfig> {
-    const [preferences, agentPreferences, providers] = await Promise.all([
+    const [preferences, agentPreferences, providers, firstTokenTimes] = await Promise.all([
       readPreferences(deps.sql, workspaceId),
       listAgentPreferences(deps.sql, workspaceId),
       deps.providers.listRoutable(workspaceId),
+      readFirstTokenTimes(deps.sql, workspaceId, new Date(now() - deps.healthWindowMs)),
     ]);
-    return { preferences, agentPreferences, providers };
+    return { preferences, agentPreferences, providers, firstTokenTimes };
   }
 
   /** The workspace's routing inputs: kept, or read once for every caller waiting on them. */
@@ -97,9 +121,14 @@ export function createRouteService(deps: RouteServiceDeps) {
     return fresh.config;
   }
 
-  function plan(viewer: Viewer, input: RouteInput, { preferences: prefs, agentPreferences, providers }: RoutingConfig): RouteCandidate[] {
+  function plan(viewer: Viewer, input: RouteInput, { preferences: prefs, agentPreferences, providers, firstTokenTimes }: RoutingConfig): RouteCandidate[] {
     const embedding = input.needs?.includes('embeddings') ?? false;
     const agentPreference = input.agent && !embedding ? agentPreferences.find((preference) => preference.agentType === input.agent) : undefined;
+    const strategy = input.providerId || embedding ? 'PRIORITY' : (agentPreference?.routingStrategy ?? prefs.routingStrategy);
+    const reranked = strategy !== 'PRIORITY';
+    const needs = reranked ? (input.needs ?? []) : (input.needs ?? []).filter((need) => need !== 'json');
+    const size = input.size ?? { promptTokens: NOMINAL_PROMPT_TOKENS };
+    const at = deps.clock();
     const visible = providers.filter((provider) => canSee(viewer, provider));
     const byId = new Map(visible.map((provider) => [provider.id, provider]));
     const explicit = Boolean(input.providerId || input.model);
@@ -115,19 +144,42 @@ export function createRouteService(deps: RouteServiceDeps) {
       const cannot =
         embedding && !KINDS[provider.kind].embeds ? `${KINDS[provider.kind].displayName} has no embeddings API` : chosen === null ? 'no model named, and none by default' : null;
       const lacking = chosen === null ? null : missingCapability(provider, chosen);
+      const tooLong = chosen === null || !reranked || embedding ? null : contextShortfall(provider, chosen);
       const forbidden = chosen !== null && allowedModels.length > 0 && !allowedModels.includes(chosen) ? `the API key does not allow ${chosen}` : null;
       // A provider or model named explicitly that cannot serve the call is the caller's mistake, not a reason to go elsewhere.
       if (explicit && route.length === 0) {
         if (forbidden) throw new ForbiddenError(`This API key does not allow the model ${chosen}: it allows ${listed(allowedModels)}`);
         if (cannot) throw new BadUserInputError(`${cannot}: choose a provider that embeds, or name its model`, input.model && KINDS[provider.kind].embeds ? 'model' : 'providerId');
         if (lacking) throw new BadUserInputError(`${chosen} cannot ${WHAT_IS_NEEDED[lacking]} (per the model catalog): choose a model that can`, FIELD_OF_NEED[lacking]);
+        if (tooLong) throw new BadUserInputError(`${tooLong}: choose a model with a larger context window`, 'messages');
       }
-      const skippedBecause = skipReason(provider) ?? cannot ?? forbidden ?? (lacking && `${chosen} cannot ${WHAT_IS_NEEDED[lacking]} (per the model catalog)`);
-      route.push({ provider, model: chosen ?? '', reason, usable: skippedBecause === null, skippedBecause });
+      const skippedBecause = skipReason(provider) ?? cannot ?? forbidden ?? (lacking && `${chosen} cannot ${WHAT_IS_NEEDED[lacking]} (per the model catalog)`) ?? tooLong;
+      const quote = chosen === null ? null : deps.catalog.price(provider.kind, chosen, at);
+      route.push({
+        provider,
+        model: chosen ?? '',
+        reason,
+        usable: skippedBecause === null,
+        skippedBecause,
+        // A price the kind's fallback rule gave is no price for ranking: the model is unknown to the catalog.
+        expectedCost:
+          quote && !quote.fallback && !embedding
+            ? expectedCost(size, quote, { maxTokensPerRequest: prefs.maxTokensPerRequest, contextWindow: deps.catalog.contextWindow(provider.kind, chosen!) })
+            : null,
+        firstToken: firstTokenTimes.get(provider.id) ?? null,
+      });
     };
     const missingCapability = (provider: Provider, model: string): Capability | null => {
-      const capabilities = deps.capabilities(provider.kind, model);
-      return (capabilities && input.needs?.find((need) => !capabilities.includes(need))) ?? null;
+      const capabilities = deps.catalog.capabilities(provider.kind, model);
+      return (capabilities && needs.find((need) => !capabilities.includes(need))) ?? null;
+    };
+    /** Why the model cannot hold the call: the prompt estimate and the output it asks for (or the least useful one) past its context window. */
+    const contextShortfall = (provider: Provider, model: string): string | null => {
+      const window = deps.catalog.contextWindow(provider.kind, model);
+      const output = size.maxTokens ?? MIN_USEFUL_OUTPUT_TOKENS;
+      return window !== null && size.promptTokens + output > window
+        ? `${model}'s context window (${window} tokens) cannot hold the prompt (about ${size.promptTokens} tokens) and ${output} output tokens`
+        : null;
     };
 
     if (input.providerId) {
@@ -146,7 +198,7 @@ export function createRouteService(deps: RouteServiceDeps) {
       add(first?.id, input.model, first && isPlatform(first) ? 'platform default' : 'highest priority (no default set)');
     }
 
-    if (input.allowFallback !== false) {
+    if (input.allowFallback !== false || reranked) {
       add(agentPreference?.fallbackProviderId, agentPreference?.fallbackModel, 'agent fallback');
       if (!embedding) add(prefs.fallbackProviderId, prefs.fallbackModel, 'workspace fallback');
       if (prefs.autoFailover) for (const provider of byPriority) add(provider.id, null, 'auto-failover by priority');
@@ -157,7 +209,7 @@ export function createRouteService(deps: RouteServiceDeps) {
         if (candidate.usable && candidate.provider.status === 'DEGRADED') Object.assign(candidate, { usable: false, skippedBecause: 'DEGRADED (a healthy provider is available)' });
       }
     }
-    return route;
+    return reranked ? rankRoute(route, strategy, Boolean(input.model)) : route;
   }
 
   return {

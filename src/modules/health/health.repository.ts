@@ -17,6 +17,26 @@ export interface CallCounts {
   lastCallAt: Date | null;
 }
 
+/** A provider's median time to first token over a window, and how many calls measured it. */
+export interface FirstTokenTime {
+  medianMs: number;
+  calls: number;
+}
+
+/**
+ * The median time to first token of each provider over the workspace's successful calls since `since` (the
+ * health window): what the FASTEST routing strategy ranks by. A workspace's own calls only, as for health.
+ */
+export async function readFirstTokenTimes(sql: Sql, workspaceId: string, since: Date): Promise<Map<string, FirstTokenTime>> {
+  const rows = await sql.query<{ providerId: string; medianMs: number; calls: bigint }>(
+    `SELECT provider_id::text AS "providerId", percentile_cont(0.5) WITHIN GROUP (ORDER BY ttft_ms) AS "medianMs", count(*) AS calls
+    FROM usage_events WHERE workspace_id = $1 AND created_at >= $2 AND status = 'SUCCEEDED' AND ttft_ms IS NOT NULL
+    GROUP BY provider_id`,
+    [workspaceId, since],
+  );
+  return new Map(rows.map((row) => [row.providerId, { medianMs: Number(row.medianMs), calls: Number(row.calls) }]));
+}
+
 export function createHealthRepository(sql: Sql) {
   return {
     /** The finished calls since `since` to `provider.id` made by `provider.workspaceId`; upstream rate limits are counted apart from failures. */

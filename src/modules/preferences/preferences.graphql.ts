@@ -1,6 +1,13 @@
+import { RoutingStrategy } from '../../generated/prisma/enums.js';
 import { builder } from '../../graphql/builder.js';
 import { microsToUsd } from '../../money.js';
 import type { PreferencesView } from './preferences.service.js';
+
+const RoutingStrategyEnum = builder.enumType(RoutingStrategy, {
+  name: 'RoutingStrategy',
+  description:
+    "How a route orders its candidates. PRIORITY: the configured order (preference, default, fallbacks, then by priority). CHEAPEST: the candidates the catalog says can serve the call (tools, images, JSON, context length), by lowest expected cost, models without a catalog price last. FASTEST: by the lowest median time to first token of the provider's successful calls in the health window, unmeasured providers last. A call that names a provider, or continues a session that has one, is never re-ranked; one that names only a model keeps it first and ranks the fallbacks.",
+});
 
 const AgentModelPreference = builder.prismaObject('AgentPreference', {
   name: 'AgentModelPreference',
@@ -10,6 +17,12 @@ const AgentModelPreference = builder.prismaObject('AgentPreference', {
     model: t.exposeString('model'),
     fallbackProviderId: t.exposeID('fallbackProviderId', { nullable: true }),
     fallbackModel: t.exposeString('fallbackModel', { nullable: true }),
+    routingStrategy: t.field({
+      type: RoutingStrategyEnum,
+      nullable: true,
+      description: "This agent's routing strategy; null: the workspace's",
+      resolve: (choice) => choice.routingStrategy,
+    }),
     estimatedUsdPerMTok: t.withAuth({ authenticated: true }).float({
       nullable: true,
       description:
@@ -36,6 +49,7 @@ const Preferences = builder.objectRef<PreferencesView>('Preferences').implement(
     workspaceDailyTokenLimit: t.field({ type: 'SafeInt', nullable: true, resolve: (p) => p.workspaceDailyTokenLimit }),
     workspaceMonthlyBudgetUsd: t.float({ nullable: true, resolve: (p) => microsToUsd(p.workspaceMonthlyBudgetMicros) }),
     storeConversationHistory: t.exposeBoolean('storeConversationHistory'),
+    routingStrategy: t.field({ type: RoutingStrategyEnum, description: 'The default PRIORITY is the configured order', resolve: (p) => p.routingStrategy }),
     agentPreferences: t.field({ type: [AgentModelPreference], resolve: (p) => p.agentPreferences }),
     embeddingProviderId: t.exposeID('embeddingProviderId', { nullable: true, description: 'Where `embed` and /v1/embeddings go when the call names no provider' }),
     embeddingModel: t.exposeString('embeddingModel', { nullable: true, description: "null: the provider kind's default embedding model" }),
@@ -57,6 +71,7 @@ const PreferencesInput = builder.inputType('PreferencesInput', {
     storeConversationHistory: t.boolean(),
     embeddingProviderId: t.id(),
     embeddingModel: t.string(),
+    routingStrategy: t.field({ type: RoutingStrategyEnum }),
   }),
 });
 
@@ -67,6 +82,7 @@ const AgentModelPreferenceInput = builder.inputType('AgentModelPreferenceInput',
     model: t.string({ required: true }),
     fallbackProviderId: t.id(),
     fallbackModel: t.string(),
+    routingStrategy: t.field({ type: RoutingStrategyEnum, description: "null: the workspace's" }),
   }),
 });
 

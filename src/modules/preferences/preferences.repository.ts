@@ -23,6 +23,7 @@ const DEFAULTS: Omit<StoredPreferences, 'workspaceId'> = {
   storeConversationHistory: false,
   embeddingProviderId: null,
   embeddingModel: null,
+  routingStrategy: 'PRIORITY',
 };
 
 export async function readPreferences(sql: Sql, workspaceId: string): Promise<StoredPreferences> {
@@ -32,7 +33,8 @@ export async function readPreferences(sql: Sql, workspaceId: string): Promise<St
       fallback_provider_id::text AS "fallbackProviderId", fallback_model AS "fallbackModel", auto_failover AS "autoFailover",
       max_tokens_per_request AS "maxTokensPerRequest", timezone, quota_warning_threshold AS "quotaWarningThreshold",
       workspace_daily_token_limit AS "workspaceDailyTokenLimit", workspace_monthly_budget_micros AS "workspaceMonthlyBudgetMicros",
-      store_conversation_history AS "storeConversationHistory", embedding_provider_id::text AS "embeddingProviderId", embedding_model AS "embeddingModel"
+      store_conversation_history AS "storeConversationHistory", embedding_provider_id::text AS "embeddingProviderId", embedding_model AS "embeddingModel",
+      routing_strategy AS "routingStrategy"
     FROM preferences WHERE workspace_id = $1`,
     [workspaceId],
   );
@@ -43,13 +45,14 @@ export async function listAgentPreferences(sql: Sql, workspaceId: string): Promi
   return sql.query<AgentPreference>(
     `
     SELECT workspace_id AS "workspaceId", agent_type AS "agentType", provider_id::text AS "providerId", model,
-      fallback_provider_id::text AS "fallbackProviderId", fallback_model AS "fallbackModel"
+      fallback_provider_id::text AS "fallbackProviderId", fallback_model AS "fallbackModel",
+      routing_strategy AS "routingStrategy"
     FROM agent_preferences WHERE workspace_id = $1 ORDER BY agent_type`,
     [workspaceId],
   );
 }
 
-export type AgentChoice = Pick<AgentPreference, 'providerId' | 'model' | 'fallbackProviderId' | 'fallbackModel'>;
+export type AgentChoice = Pick<AgentPreference, 'providerId' | 'model' | 'fallbackProviderId' | 'fallbackModel' | 'routingStrategy'>;
 
 export function createPreferencesRepository({ prisma, sql }: Pick<Database, 'prisma' | 'sql'>) {
   return {

@@ -4,6 +4,7 @@
 import type { Viewer } from '../../auth/viewer.js';
 import { AppError, BadUserInputError, NotFoundError } from '../../errors.js';
 import type { AgentPreference, Preferences, Provider } from '../../generated/prisma/client.js';
+import type { RoutingStrategy } from '../../generated/prisma/enums.js';
 import { callerName, modelName } from '../../text-input.js';
 import { budgetMicros, dailyTokenLimit } from '../limits/limit-input.js';
 import { MAX_OUTPUT_TOKENS } from '../limits/output-allowance.js';
@@ -27,6 +28,7 @@ export interface PreferencesInput {
   storeConversationHistory?: boolean | null;
   embeddingProviderId?: string | null;
   embeddingModel?: string | null;
+  routingStrategy?: RoutingStrategy | null;
 }
 
 export interface AgentPreferenceInput {
@@ -35,6 +37,8 @@ export interface AgentPreferenceInput {
   model: string;
   fallbackProviderId?: string | null;
   fallbackModel?: string | null;
+  /** null: the workspace's. */
+  routingStrategy?: RoutingStrategy | null;
 }
 
 export type PreferencesView = Omit<Preferences, 'updatedAt'> & { agentPreferences: AgentPreference[] };
@@ -128,6 +132,7 @@ export function createPreferencesService(
       const data: Partial<Preferences> = { ...next };
       if (input.autoFailover != null) data.autoFailover = input.autoFailover;
       if (input.storeConversationHistory != null) data.storeConversationHistory = input.storeConversationHistory;
+      if (input.routingStrategy != null) data.routingStrategy = input.routingStrategy;
       if (input.timezone != null) {
         if (input.timezone.length > 64 || !isTimeZone(input.timezone)) throw new BadUserInputError('timezone must be an IANA time zone (e.g. Europe/Berlin)', 'timezone');
         data.timezone = input.timezone;
@@ -160,7 +165,13 @@ export function createPreferencesService(
       if (input.fallbackModel != null) modelName(input.fallbackModel, 'fallbackModel');
       await checkChoice(viewer, input.providerId, input.model, ['providerId', 'model'], signal);
       await checkChoice(viewer, input.fallbackProviderId, input.fallbackModel, ['fallbackProviderId', 'fallbackModel'], signal);
-      const choice = { providerId: input.providerId, model: input.model, fallbackProviderId: input.fallbackProviderId ?? null, fallbackModel: input.fallbackModel ?? null };
+      const choice = {
+        providerId: input.providerId,
+        model: input.model,
+        fallbackProviderId: input.fallbackProviderId ?? null,
+        fallbackModel: input.fallbackModel ?? null,
+        routingStrategy: input.routingStrategy ?? null,
+      };
       const saved = await repository.saveAgentPreference(viewer, input.agentType, choice, { action: 'AGENT_PREFERENCE_SET', data: { agentType: input.agentType, ...choice } });
       routingChanged(viewer.workspaceId);
       return saved;
