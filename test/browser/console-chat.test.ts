@@ -66,6 +66,19 @@ describe.skipIf(!hasChromium)('the chat playground in Chromium', () => {
     expect(await page.textContent('[data-error-for=tools]')).toBe('');
   });
 
+  it('estimates what the next turn would cost on its route without calling anyone', async () => {
+    const sent = chatRequests().length;
+    const rows = await gw.db.prisma.usageEvent.count();
+    await page.fill('#chat-form textarea[name=tools]', '');
+    await page.fill('#chat-form textarea[name=content]', 'How much would this cost?');
+    await page.click('#chat-estimate');
+    await expect.poll(() => page.textContent('#chat-estimate-result')).toMatch(/^This turn would cost \$[\d.]+ to \$[\d.]+ \(first: Sim OpenAI · gpt-4o-mini\)\.$/);
+    expect(chatRequests().length).toBe(sent);
+    expect(await gw.db.prisma.usageEvent.count()).toBe(rows);
+    expect(await page.inputValue('#chat-form textarea[name=content]')).toBe('How much would this cost?');
+    await page.fill('#chat-form textarea[name=content]', '');
+  });
+
   it('holds a multi-turn tool conversation: the model asks for a tool, the result is typed by hand, the model answers with it', async () => {
     await page.fill('#chat-form textarea[name=system]', 'You are a weather desk.');
     await page.fill('#chat-form textarea[name=tools]', JSON.stringify(WEATHER_TOOL, null, 2));

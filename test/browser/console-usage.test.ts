@@ -11,7 +11,7 @@ import type { Simulator } from '../../src/simulator/simulator.js';
 import { graphql } from '../generated/gql.js';
 import { hasChromium, openConsole, signIn, snap, snapNarrow, WIDE } from '../testkit/browser.js';
 import { addSimProvider, userMessage } from '../testkit/chat.js';
-import { Chat } from '../testkit/documents.js';
+import { AddProvider, Chat } from '../testkit/documents.js';
 import { disposeAll, newOwner, newWorkspace, startSimulator, startTestServer, type TestServer } from '../testkit/server.js';
 
 const PlatformProviders = graphql(`
@@ -183,6 +183,32 @@ describe.skipIf(!hasChromium)('the usage, providers and models panels in Chromiu
     await snapNarrow(page, 'usage-08-models-narrow');
   });
 
+  it("shows the provider's reported cost under ours, and the bill check flags a model billed apart from our price", async () => {
+    // OpenRouter reports each call's cost; this key's calls are billed a quarter above the catalog's price (the simulator's script).
+    const added = await gw.execute(
+      AddProvider,
+      { input: { kind: 'OPENROUTER', label: 'Sim OpenRouter', apiKey: `sk-or-${'0'.repeat(24)}#cost-factor=1.25`, baseUrl: sim.baseUrls.openrouter, skipValidation: true } },
+      { token },
+    );
+    expect(added.errors).toBeUndefined();
+    const billed = await gw.execute(Chat, { input: { providerId: added.data!.addProvider.id, model: 'openai/gpt-4o-mini', messages: userMessage() } }, { token });
+    expect(billed.errors).toBeUndefined();
+
+    await page.click('nav button[data-tab=providers]');
+    await page.click('nav button[data-tab=usage]');
+    await page.fill('#usage-controls input[name=agent]', '');
+    await page.press('#usage-controls input[name=agent]', 'Enter');
+    const row = page.locator('#bill-check tbody tr', { hasText: 'openai/gpt-4o-mini' });
+    await row.waitFor();
+    expect(await page.textContent('#bill-check-status')).toMatch(/^1 model whose provider reported its own cost, since \d{4}-\d{2}-\d{2}$/);
+    expect(await row.getAttribute('class')).toBe('differs');
+    const [calls, ours, theirs, , differing] = (await row.locator('td').allTextContents()).slice(1);
+    expect([calls, differing]).toEqual(['1', '1']);
+    expect(Number(theirs.slice(1)) / Number(ours.slice(1))).toBeCloseTo(1.25, 1);
+    expect(await page.locator('#usage-log tbody tr').first().textContent()).toMatch(/\$[\d.]+provider: \$[\d.]+/);
+    await snap(page, 'usage-08b-bill-check');
+  });
+
   it('tells a member of a workspace without keys what to do, and shows them only their own usage', async () => {
     const workspace = newWorkspace();
     const member = await gw.token(workspace.claims('member', 'mia'));
@@ -205,6 +231,7 @@ describe.skipIf(!hasChromium)('the usage, providers and models panels in Chromiu
       // Grouping and filtering by person are an admin's: a member's usage is their own.
       expect(await memberPage.isHidden('#usage-log th[data-admin]')).toBe(true);
       expect(await memberPage.isHidden('#usage-controls label[data-admin]')).toBe(true);
+      expect(await memberPage.isHidden('#bill-check')).toBe(true);
       expect(await memberPage.locator('#usage-log tbody tr td').count()).toBe(7);
       await snap(memberPage, 'usage-10-member-usage');
     } finally {

@@ -12,12 +12,12 @@ import type { Simulator } from '../../src/simulator/simulator.js';
 import { graphql } from '../generated/gql.js';
 import { hasChromium, openConsole, signIn, snapWideAndNarrow } from '../testkit/browser.js';
 import { addSimProvider, MODELS } from '../testkit/chat.js';
-import { UpdateProvider } from '../testkit/documents.js';
+import { UpdatePreferences, UpdateProvider } from '../testkit/documents.js';
 import { disposeAll, expectNoSecret, newOwner, startSimulator, startTestServer, type TestServer } from '../testkit/server.js';
 
 const WorkspaceSettings = graphql(`
   query WorkspaceSettings {
-    preferences { defaultProviderId maxTokensPerRequest timezone agentPreferences { agentType providerId model } }
+    preferences { defaultProviderId maxTokensPerRequest timezone routingStrategy agentPreferences { agentType providerId model routingStrategy } }
   }
 `);
 
@@ -102,7 +102,8 @@ describe.skipIf(!hasChromium)('the console’s settings, agents and API keys in 
     const row = page.locator('#agents-table tr[data-agent=support]');
     expect(await row.textContent()).toContain(`Backup Claude · ${MODELS.ANTHROPIC}`);
     expect(await row.locator('td.cost').textContent()).toMatch(/^\$\d+(\.\d+)? \/ 1M tokens$/);
-    expect((await settings()).agentPreferences).toEqual([{ agentType: 'support', providerId: claudeId, model: MODELS.ANTHROPIC }]);
+    expect(await row.textContent()).toContain("the workspace's");
+    expect((await settings()).agentPreferences).toEqual([{ agentType: 'support', providerId: claudeId, model: MODELS.ANTHROPIC, routingStrategy: null }]);
     await expect.poll(() => route.first().textContent()).toContain(`Backup Claude · ${MODELS.ANTHROPIC} (agent preference)`);
     expect(await route.nth(1).textContent()).toContain('Main OpenAI · gpt-4o-mini (agent fallback)');
     await snapWideAndNarrow(page, 'workspace-02-agents');
@@ -112,6 +113,39 @@ describe.skipIf(!hasChromium)('the console’s settings, agents and API keys in 
     await expect.poll(() => page.textContent('#agents-status')).toBe('support: preference removed');
     await expect.poll(() => route.first().textContent()).toContain('Main OpenAI · gpt-4o-mini (workspace default)');
     expect((await settings()).agentPreferences).toEqual([]);
+  });
+
+  it("orders the route by expected cost when the workspace or an agent asks for the cheapest, with each candidate's figures", async () => {
+    const route = page.locator('#route-candidates li');
+    await openTab('settings');
+    await page.waitForSelector('#settings-form select[name=routingStrategy]');
+    expect(await page.inputValue('#settings-form select[name=routingStrategy]')).toBe('PRIORITY');
+    await page.selectOption('#settings-form select[name=routingStrategy]', 'CHEAPEST');
+    await page.click('#settings-save');
+    await expect.poll(() => page.textContent('#settings-status')).toBe('Saved: Order of the candidates');
+    expect((await settings()).routingStrategy).toBe('CHEAPEST');
+
+    // The workspace default stays first (the cheapest), the Claude fallback by priority goes behind the cheaper OpenAI ones.
+    await openTab('agents');
+    await page.fill('#route-form input[name=agent]', '');
+    await page.click('#route-form button[type=submit]');
+    await expect.poll(() => route.first().textContent()).toMatch(/^1Main OpenAI · gpt-4o-mini \(cheapest: \$0\.\d+ expected/);
+    expect(await route.first().locator('.figures').textContent()).toMatch(/^\$0\.\d+ a call · first token (in \d+ ms|not measured yet)$/);
+
+    // An agent may ask for its own order: by priority, the preference first whatever it costs.
+    await page.fill('#agent-form input[name=agentType]', 'writer');
+    await page.selectOption('#agent-form select[name=providerId]', { label: 'Backup Claude' });
+    await page.fill('#agent-form input[name=model]', MODELS.ANTHROPIC);
+    await page.selectOption('#agent-form select[name=routingStrategy]', 'PRIORITY');
+    await page.click('#agent-form button[type=submit]');
+    await expect.poll(() => page.textContent('#agents-status')).toBe('writer: preference saved');
+    expect(await page.locator('#agents-table tr[data-agent=writer]').textContent()).toContain('By priority (the configured order)');
+    expect((await settings()).agentPreferences).toEqual([{ agentType: 'writer', providerId: claudeId, model: MODELS.ANTHROPIC, routingStrategy: 'PRIORITY' }]);
+    await expect.poll(() => route.first().textContent()).toContain(`Backup Claude · ${MODELS.ANTHROPIC} (agent preference)`);
+
+    await page.locator('#agents-table tr[data-agent=writer] button', { hasText: 'Remove' }).click();
+    await expect.poll(() => page.textContent('#agents-status')).toBe('writer: preference removed');
+    expect((await gw.execute(UpdatePreferences, { input: { routingStrategy: 'PRIORITY' } }, { token })).errors).toBeUndefined();
   });
 
   it('creates an API key shown once, used by the openai SDK, listed with its usage, then masked and revoked', async () => {

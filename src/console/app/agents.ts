@@ -6,19 +6,20 @@ import type { Api } from './api.js';
 import { byId, formatUsd, formFields, h, showError } from './dom.js';
 import { fieldErrors, select } from './form-fields.js';
 import { graphql } from './generated/gql.js';
-import type { ConsoleAgentsQuery } from './generated/graphql.js';
+import type { ConsoleAgentsQuery, ConsoleRouteQuery, RoutingStrategy } from './generated/graphql.js';
 import { type ProviderChoice, providerName, providerOptions } from './preference-providers.js';
+import { STRATEGIES } from './routing-strategies.js';
 
 const ConsoleAgents = graphql(`
   query ConsoleAgents {
-    preferences { agentPreferences { agentType providerId model fallbackProviderId fallbackModel estimatedUsdPerMTok } }
+    preferences { agentPreferences { agentType providerId model fallbackProviderId fallbackModel routingStrategy estimatedUsdPerMTok } }
     providers { id label kind scope health { status } }
   }
 `);
 
 const ConsoleRoute = graphql(`
   query ConsoleRoute($agent: String) {
-    resolveRoute(agent: $agent) { candidates { providerId kind model reason usable skippedBecause } }
+    resolveRoute(agent: $agent) { candidates { providerId kind model reason usable skippedBecause expectedCostUsd expectedTtftMs } }
   }
 `);
 
@@ -36,6 +37,7 @@ const RemoveAgentPreference = graphql(`
 
 type AgentPreference = ConsoleAgentsQuery['preferences']['agentPreferences'][number];
 type Provider = ConsoleAgentsQuery['providers'][number];
+type RouteCandidate = ConsoleRouteQuery['resolveRoute']['candidates'][number];
 
 export function agentsPanel(api: Api, isAdmin: boolean) {
   const rows = byId('agents-table').querySelector('tbody')!;
@@ -49,6 +51,7 @@ export function agentsPanel(api: Api, isAdmin: boolean) {
   const routeError = byId('route-error');
   const agentNames = byId<HTMLDataListElement>('agent-names');
   setForm.hidden = !isAdmin;
+  setForm.querySelector('select[name=routingStrategy]')!.replaceWith(select('routingStrategy', [['', "The workspace's"], ...STRATEGIES]));
   let providers: Provider[] = [];
 
   async function load(): Promise<void> {
@@ -60,7 +63,7 @@ export function agentsPanel(api: Api, isAdmin: boolean) {
       rows.replaceChildren(...preferences.map(row));
       if (preferences.length === 0) {
         const empty = h('td', { class: 'muted' }, 'No agent has a preference yet: calls follow the workspace default.');
-        empty.colSpan = 5;
+        empty.colSpan = 6;
         rows.append(h('tr', {}, empty));
       }
       agentNames.replaceChildren(...preferences.map((preference) => h('option', { value: preference.agentType })));
@@ -87,6 +90,7 @@ export function agentsPanel(api: Api, isAdmin: boolean) {
       h('td', { data: { label: 'Agent' } }, h('strong', {}, preference.agentType)),
       h('td', { data: { label: 'Model' } }, `${providerName(providers, preference.providerId)} · ${preference.model}`),
       h('td', { data: { label: 'Fallback' } }, fallback),
+      h('td', { data: { label: 'Order' } }, strategyName(preference.routingStrategy)),
       h('td', { class: 'cost', data: { label: 'Cost' } }, costIndicator(preference.estimatedUsdPerMTok)),
       h(
         'td',
@@ -105,6 +109,7 @@ export function agentsPanel(api: Api, isAdmin: boolean) {
       model: preference.model,
       fallbackProviderId: preference.fallbackProviderId ?? '',
       fallbackModel: preference.fallbackModel ?? '',
+      routingStrategy: preference.routingStrategy ?? '',
     }))
       (setForm.elements.namedItem(name) as HTMLInputElement).value = value;
     setForm.querySelector('input')!.focus();
@@ -138,13 +143,14 @@ export function agentsPanel(api: Api, isAdmin: boolean) {
     }
   }
 
-  function candidateItem(candidate: { providerId: string; kind: string; model: string; reason: string; usable: boolean; skippedBecause?: string | null }, index: number) {
+  function candidateItem(candidate: RouteCandidate, index: number) {
     const label = providers.find((provider) => provider.id === candidate.providerId)?.label ?? candidate.kind;
     return h(
       'li',
       { class: candidate.usable ? 'usable' : 'skipped', data: { providerId: candidate.providerId } },
       h('span', { class: 'order' }, String(index + 1)),
       h('span', { class: 'what' }, h('strong', {}, label), ` · ${candidate.model || 'no model'}`, h('span', { class: 'muted' }, ` (${candidate.reason})`)),
+      h('span', { class: 'figures' }, figures(candidate)),
       h('span', { class: 'verdict' }, candidate.usable ? 'would be tried' : `skipped: ${candidate.skippedBecause ?? 'unusable'}`),
     );
   }
@@ -153,10 +159,17 @@ export function agentsPanel(api: Api, isAdmin: boolean) {
     event.preventDefault();
     setErrors.clear();
     status.textContent = '';
-    const { agentType = '', providerId = '', model = '', fallbackProviderId, fallbackModel } = formFields(setForm);
+    const { agentType = '', providerId = '', model = '', fallbackProviderId, fallbackModel, routingStrategy } = formFields(setForm);
     try {
       const { setAgentModelPreference } = await api.request(SetAgentPreference, {
-        input: { agentType, providerId, model, fallbackProviderId: fallbackProviderId ?? null, fallbackModel: fallbackModel ?? null },
+        input: {
+          agentType,
+          providerId,
+          model,
+          fallbackProviderId: fallbackProviderId ?? null,
+          fallbackModel: fallbackModel ?? null,
+          routingStrategy: (routingStrategy as RoutingStrategy | undefined) ?? null,
+        },
       });
       status.textContent = `${setAgentModelPreference.agentType}: preference saved`;
       previewAgent.value = setAgentModelPreference.agentType;
@@ -180,4 +193,16 @@ export function agentsPanel(api: Api, isAdmin: boolean) {
 function costIndicator(usdPerMTok: number | null | undefined): HTMLElement {
   if (usdPerMTok === null || usdPerMTok === undefined) return h('span', { class: 'muted', title: 'The model catalog does not price this model' }, 'not in the catalog');
   return h('span', { title: 'Catalog price, three input tokens to one output' }, `${formatUsd(usdPerMTok)} / 1M tokens`);
+}
+
+/** An agent's own strategy, or the workspace's when it sets none. */
+function strategyName(strategy: RoutingStrategy | null | undefined): string {
+  return strategy ? STRATEGIES.find(([value]) => value === strategy)![1] : "the workspace's";
+}
+
+/** What a candidate is expected to cost (a nominal call of 1,000 prompt and 500 output tokens) and how soon it answers. */
+function figures({ expectedCostUsd, expectedTtftMs }: RouteCandidate): string {
+  const cost = expectedCostUsd === null || expectedCostUsd === undefined ? 'no catalog price' : `${formatUsd(expectedCostUsd)} a call`;
+  const ttft = expectedTtftMs === null || expectedTtftMs === undefined ? 'first token not measured yet' : `first token in ${Math.round(expectedTtftMs)} ms`;
+  return `${cost} · ${ttft}`;
 }

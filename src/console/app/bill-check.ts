@@ -39,7 +39,7 @@ export function billCheck(api: Api) {
               h('td', {}, formatUsd(row.ourCostUsd)),
               h('td', {}, formatUsd(row.providerCostUsd)),
               h('td', {}, formatUsd(row.providerCostUsd - row.ourCostUsd)),
-              h('td', { class: row.differingCalls > 0 ? 'tone-bad' : '' }, String(row.differingCalls)),
+              h('td', {}, String(row.differingCalls)),
             ),
           ),
         );

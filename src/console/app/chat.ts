@@ -6,7 +6,7 @@
 import { type Api, ApiError } from './api.js';
 import { byId, formatTokens, formatUsd, formFields, h, showError } from './dom.js';
 import { graphql } from './generated/gql.js';
-import type { ChatMessageInput, ContentPartInput } from './generated/graphql.js';
+import type { ChatInput, ChatMessageInput, ContentPartInput } from './generated/graphql.js';
 
 const ConsoleChat = graphql(`
   subscription ConsoleChat($input: ChatInput!) {
@@ -15,6 +15,12 @@ const ConsoleChat = graphql(`
       toolIndex toolCallId toolName argumentsDelta
       usage { promptTokens completionTokens totalTokens usageSource }
     }
+  }
+`);
+
+const EstimateCost = graphql(`
+  query ConsoleEstimateCost($input: ChatInput!) {
+    estimateCost(input: $input) { lowUsd highUsd candidates { providerId model } }
   }
 `);
 
@@ -34,6 +40,16 @@ const MAX_CONVERSATION_IMAGE_CHARS = 768 * 1024;
 interface Attachment {
   name: string;
   url: string;
+}
+
+/** What a turn is sent with, as the form gives it. */
+interface TurnSettings {
+  system?: string;
+  tools?: unknown;
+  providerId?: string;
+  model?: string;
+  agent?: string;
+  maxTokens?: string;
 }
 
 interface ToolCall {
@@ -67,6 +83,7 @@ export function chatPanel(api: Api) {
   const clear = byId<HTMLButtonElement>('chat-clear');
   const transcript = byId('chat-output');
   const limits = byId('chat-limits');
+  const estimate = byId('chat-estimate-result');
   const attachmentList = byId('chat-attachments');
   const providerSelect = form.querySelector<HTMLSelectElement>('select[name=providerId]')!;
   const imageInput = form.querySelector<HTMLInputElement>('input[name=images]')!;
@@ -132,7 +149,38 @@ export function chatPanel(api: Api) {
   });
 
   /** Streams one answer to the conversation as it stands, drawn as a new assistant turn. */
-  function runTurn(settings: { system?: string; tools?: unknown; providerId?: string; model?: string; agent?: string; maxTokens?: string }): void {
+  /** What a turn sends: the settings, the system prompt, the conversation, then `unsent` (the message typed, for an estimate). */
+  function turnInput(settings: TurnSettings, unsent: ChatMessageInput[] = []): ChatInput {
+    return {
+      providerId: settings.providerId,
+      model: settings.model,
+      agent: settings.agent,
+      maxTokens: settings.maxTokens ? Number(settings.maxTokens) : undefined,
+      tools: settings.tools as never,
+      messages: [...(settings.system ? [{ role: 'SYSTEM' as const, content: settings.system }] : []), ...conversation, ...unsent],
+    };
+  }
+
+  /** The form's settings with its tools parsed; undefined (the error shown beside the tools) when they are not JSON. */
+  function readSettings(): (TurnSettings & { content?: string }) | undefined {
+    const { providerId, model, agent, maxTokens, system, tools: toolsText, content } = formFields(form);
+    try {
+      return { providerId, model, agent, maxTokens, system, content, tools: toolsText ? JSON.parse(toolsText) : undefined };
+    } catch (failure) {
+      byId('chat-tools').setAttribute('open', '');
+      showError(errorFor('tools')!, new ApiError(`Not JSON: ${(failure as Error).message}`, 'INVALID_JSON'));
+      return undefined;
+    }
+  }
+
+  /** The message typed and the images attached, as the next user message; none when both are empty. */
+  function typedMessage(content: string | undefined): ChatMessageInput[] {
+    if (!content && attachments.length === 0) return [];
+    const parts: ContentPartInput[] = [...(content ? [{ type: 'TEXT' as const, text: content }] : []), ...attachments.map((a) => ({ type: 'IMAGE' as const, imageUrl: a.url }))];
+    return [attachments.length > 0 ? { role: 'USER', parts } : { role: 'USER', content }];
+  }
+
+  function runTurn(settings: TurnSettings): void {
     const route = h('p', { class: 'route' });
     const thinking = h('pre', { class: 'thinking' });
     const text = h('pre', { class: 'text' });
@@ -166,14 +214,7 @@ export function chatPanel(api: Api) {
       setState('done');
     };
 
-    const input = {
-      providerId: settings.providerId,
-      model: settings.model,
-      agent: settings.agent,
-      maxTokens: settings.maxTokens ? Number(settings.maxTokens) : undefined,
-      tools: settings.tools as never,
-      messages: [...(settings.system ? [{ role: 'SYSTEM' as const, content: settings.system }] : []), ...conversation],
-    };
+    const input = turnInput(settings);
     const unsubscribe = api.subscribe(
       ConsoleChat,
       { input },
@@ -231,7 +272,7 @@ export function chatPanel(api: Api) {
   }
 
   /** A form per tool call; when the last one is answered, the results go back and the model goes on. */
-  function askForResults(toolCalls: ToolCall[], elements: HTMLElement[], settings: Parameters<typeof runTurn>[0]): void {
+  function askForResults(toolCalls: ToolCall[], elements: HTMLElement[], settings: TurnSettings): void {
     const results = new Map<string, string>();
     toolCalls.forEach((call, index) => {
       const result = h('textarea', {});
@@ -253,17 +294,13 @@ export function chatPanel(api: Api) {
   form.addEventListener('submit', (event) => {
     event.preventDefault();
     clearErrors();
-    const { providerId, model, agent, maxTokens, system, tools: toolsText, content } = formFields(form);
-    let tools: unknown;
-    try {
-      tools = toolsText ? JSON.parse(toolsText) : undefined;
-    } catch (failure) {
-      byId('chat-tools').setAttribute('open', '');
-      return showError(errorFor('tools')!, new ApiError(`Not JSON: ${(failure as Error).message}`, 'INVALID_JSON'));
-    }
-    if (content || attachments.length > 0) {
-      const parts: ContentPartInput[] = [...(content ? [{ type: 'TEXT' as const, text: content }] : []), ...attachments.map((a) => ({ type: 'IMAGE' as const, imageUrl: a.url }))];
-      conversation.push(attachments.length > 0 ? { role: 'USER', parts } : { role: 'USER', content });
+    const settings = readSettings();
+    if (!settings) return;
+    const { content, ...turn } = settings;
+    estimate.textContent = '';
+    const typed = typedMessage(content);
+    if (typed.length > 0) {
+      conversation.push(...typed);
       transcript.append(h('li', { class: 'turn user' }, h('span', { class: 'who' }, 'You'), content && h('p', { class: 'text' }, content), ...attachments.map((a) => image(a))));
       form.querySelector<HTMLTextAreaElement>('textarea[name=content]')!.value = '';
       attachments = [];
@@ -272,7 +309,24 @@ export function chatPanel(api: Api) {
       // Nothing new to say, and nothing waiting for an answer (an empty Send retries a turn that failed).
       return void (errorFor('messages')!.textContent = 'Type a message or attach an image.');
     }
-    runTurn({ providerId, model, agent, maxTokens, system, tools });
+    runTurn(turn);
+  });
+
+  // What the next turn would cost on its route, without calling anyone (`estimateCost`).
+  byId('chat-estimate').addEventListener('click', async () => {
+    clearErrors();
+    const settings = readSettings();
+    if (!settings) return;
+    const { content, ...turn } = settings;
+    estimate.textContent = 'Estimating…';
+    try {
+      const { estimateCost } = await api.request(EstimateCost, { input: turnInput(turn, typedMessage(content)) });
+      const first = estimateCost.candidates[0];
+      estimate.textContent = `This turn would cost ${formatUsd(estimateCost.lowUsd)} to ${formatUsd(estimateCost.highUsd)}${first ? ` (first: ${labelOf(first.providerId)} · ${first.model})` : ''}.`;
+    } catch (failure) {
+      estimate.textContent = '';
+      showApiError(failure, errorFor('messages')!);
+    }
   });
 
   stop.addEventListener('click', () => stopTurn?.());

@@ -9,6 +9,7 @@ import { fieldErrors, input, labelled, optionalNumber, optionalText, select } fr
 import { graphql } from './generated/gql.js';
 import type { ConsoleSettingsQuery, PreferencesInput } from './generated/graphql.js';
 import { type ProviderChoice, providerOptions } from './preference-providers.js';
+import { STRATEGIES } from './routing-strategies.js';
 
 const ConsoleSettings = graphql(`
   query ConsoleSettings {
@@ -25,14 +26,14 @@ const SaveSettings = graphql(`
 
 graphql(`
   fragment ConsoleSettingsFields on Preferences {
-    defaultProviderId defaultModel fallbackProviderId fallbackModel autoFailover maxTokensPerRequest timezone
+    defaultProviderId defaultModel fallbackProviderId fallbackModel autoFailover routingStrategy maxTokensPerRequest timezone
     quotaWarningThreshold workspaceDailyTokenLimit workspaceMonthlyBudgetUsd storeConversationHistory embeddingProviderId embeddingModel
   }
 `);
 
 type Settings = ConsoleSettingsQuery['preferences'];
 type Name = keyof Settings & keyof PreferencesInput;
-type Control = 'provider' | 'text' | 'number' | 'boolean' | 'timezone';
+type Control = 'provider' | 'strategy' | 'text' | 'number' | 'boolean' | 'timezone';
 interface Field {
   name: Name;
   label: string;
@@ -51,6 +52,7 @@ const GROUPS: Array<{ legend: string; fields: Field[] }> = [
       { name: 'fallbackProviderId', label: 'Fallback provider', control: 'provider', empty: 'None' },
       { name: 'fallbackModel', label: 'Fallback model', control: 'text', empty: "the provider's default" },
       { name: 'autoFailover', label: 'Auto-failover to the other providers by priority', control: 'boolean' },
+      { name: 'routingStrategy', label: 'Order of the candidates', control: 'strategy' },
     ],
   },
   {
@@ -92,6 +94,11 @@ export function settingsPanel(api: Api, isAdmin: boolean) {
       case 'provider': {
         const element = select(field.name, providerOptions(providers, field.empty ?? 'None', value as string | null));
         element.value = (value as string | null) ?? '';
+        return element;
+      }
+      case 'strategy': {
+        const element = select(field.name, STRATEGIES);
+        element.value = value as string;
         return element;
       }
       case 'boolean': {
