@@ -9,43 +9,19 @@
 // simulator and the load each in a process of their own. DATABASE_URL/REDIS_URL
 // as for the gateway; without DATABASE_URL an embedded database in a temporary directory.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { loadavg } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { buildApp } from '../../src/app.js';
 import { signToken } from '../../src/auth/dev-token.js';
-import { loadConfig } from '../../src/config.js';
-import { openDatabase } from '../../src/db/client.js';
-import { migrate } from '../../src/db/migrate.js';
-import { createLogger } from '../../src/logging/logger.js';
-import { createPubSubBus } from '../../src/pubsub/pubsub.js';
 import { startChild } from '../bench/processes.js';
+import { mb, settledMemory, startSoakGateway } from './gateway.js';
 
 const RATE = Number(process.env.SOAK_RATE ?? 200);
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 600);
 const SAMPLE_SECONDS = Number(process.env.SOAK_SAMPLE_SECONDS ?? 30);
 const MAX_GROWTH_MB = Number(process.env.SOAK_MAX_GROWTH_MB ?? 8);
-const gc = (globalThis as { gc?: () => void }).gc;
-if (!gc) throw new Error('run with node --expose-gc (npm run soak:calls does)');
-
-const dataDir = mkdtempSync(path.join(tmpdir(), 'soak-calls-'));
-const config = loadConfig({
-  ...process.env,
-  NODE_ENV: 'test',
-  PORT: '0',
-  DATA_DIR: dataDir,
-  JWT_SECRET: 'soak-jwt-secret-that-is-at-least-32-bytes-long',
-  ENCRYPTION_KEYS: `soak:${Buffer.alloc(32, 3).toString('base64')}`,
-  LOG_LEVEL: 'warn',
-  PROVIDER_ALLOWED_CIDRS: '127.0.0.0/8',
-});
-const db = await openDatabase(config.databaseUrl ? { kind: 'postgres', url: config.databaseUrl } : { kind: 'pglite', dataDir });
-await migrate(db);
-const logger = createLogger(config.logLevel);
-const bus = await createPubSubBus(config.redisUrl, logger);
-const app = buildApp({ config, db, bus, logger });
-const { url } = await app.start();
+const gateway = await startSoakGateway({ PROVIDER_ALLOWED_CIDRS: '127.0.0.0/8' });
+const { db, bus, url, config } = gateway;
 const simulator = await startChild('src/cli/simulator.ts', ['0'], {}, /listening on (http:\/\/\S+)/);
 
 const workspaceId = `soak-calls-${Date.now()}`;
@@ -65,11 +41,7 @@ await graphql('mutation($input: AddProviderInput!) { addProvider(input: $input) 
 });
 const { createApiKey } = await graphql<{ createApiKey: { secret: string } }>('mutation { createApiKey(input: { name: "soak", principal: SERVICE }) { secret } }');
 
-function settledHeap(): number {
-  for (let i = 0; i < 3; i++) gc!();
-  return process.memoryUsage().heapUsed;
-}
-const mb = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
+const settledHeap = () => settledMemory().heapUsed;
 
 console.log(
   `soak:calls: ${RATE} calls/s for ${SECONDS} s on ${db.embedded ? 'PGlite' : 'Postgres'}, pub/sub ${bus.transport}; load average ${loadavg()[0].toFixed(2)}; heap ${mb(settledHeap())} MB at start`,
@@ -108,8 +80,5 @@ console.log(
 );
 
 await simulator.stop();
-await app.stop();
-await bus.close();
-await db.close();
-rmSync(dataDir, { recursive: true, force: true });
+await gateway.stop();
 process.exit(growth > MAX_GROWTH_MB * 2 ** 20 || failed > 0 || reserved > 0 ? 1 : 0);

@@ -7,42 +7,17 @@
 // sockets' other ends live in a child process. DATABASE_URL/REDIS_URL as for
 // the gateway; without DATABASE_URL an embedded database in a temporary directory.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { buildApp } from '../../src/app.js';
 import { signToken } from '../../src/auth/dev-token.js';
-import { loadConfig } from '../../src/config.js';
-import { openDatabase } from '../../src/db/client.js';
-import { migrate } from '../../src/db/migrate.js';
-import { createLogger } from '../../src/logging/logger.js';
-import { createPubSubBus } from '../../src/pubsub/pubsub.js';
+import { mb, settledMemory, startSoakGateway } from './gateway.js';
 
 const SUBSCRIPTIONS = Number(process.env.SOAK_SUBSCRIPTIONS ?? 2_000);
 const CYCLES = Number(process.env.SOAK_CYCLES ?? 5);
 const MAX_GROWTH_MB = Number(process.env.SOAK_MAX_GROWTH_MB ?? 8);
-const gc = (globalThis as { gc?: () => void }).gc;
-if (!gc) throw new Error('run with node --expose-gc (npm run soak does)');
-
-const dataDir = mkdtempSync(path.join(tmpdir(), 'soak-'));
-const config = loadConfig({
-  ...process.env,
-  NODE_ENV: 'test',
-  PORT: '0',
-  DATA_DIR: dataDir,
-  JWT_SECRET: 'soak-jwt-secret-that-is-at-least-32-bytes-long',
-  ENCRYPTION_KEYS: `soak:${Buffer.alloc(32, 3).toString('base64')}`,
-  LOG_LEVEL: 'warn',
-  // Every socket is the same user's: the per-user bound on open operations must let them all in.
-  MAX_OPERATIONS_PER_USER: String(SUBSCRIPTIONS),
-});
-const db = await openDatabase(config.databaseUrl ? { kind: 'postgres', url: config.databaseUrl } : { kind: 'pglite', dataDir });
-await migrate(db);
-const logger = createLogger(config.logLevel);
-const bus = await createPubSubBus(config.redisUrl, logger);
-const app = buildApp({ config, db, bus, logger });
-const { url } = await app.start();
+// Every socket is the same user's: the per-user bound on open operations must let them all in.
+const gateway = await startSoakGateway({ MAX_OPERATIONS_PER_USER: String(SUBSCRIPTIONS) });
+const { app, db, bus, url, config } = gateway;
 const token = await signToken(config.jwt, { workspace: `soak-${Date.now()}`, user: 'soak', role: 'member' });
 
 const clients = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'subscribers.ts')], {
@@ -67,12 +42,6 @@ async function until(condition: () => Promise<boolean>): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
-function settledMemory() {
-  for (let i = 0; i < 3; i++) gc!();
-  const { rss, heapUsed } = process.memoryUsage();
-  return { rss, heapUsed };
-}
-const mb = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
 const kb = (bytes: number) => (bytes / 1024).toFixed(1);
 
 await new Promise((resolve) => setTimeout(resolve, 500));
@@ -101,8 +70,5 @@ const growth = heapAfter.at(-1)! - heapAfter[0];
 console.log(`heap left after cycle ${CYCLES} vs cycle 1: ${growth >= 0 ? '+' : ''}${mb(growth)} MB (allowed ${MAX_GROWTH_MB} MB)`);
 
 clients.kill();
-await app.stop();
-await bus.close();
-await db.close();
-rmSync(dataDir, { recursive: true, force: true });
+await gateway.stop();
 process.exit(growth > MAX_GROWTH_MB * 2 ** 20 ? 1 : 0);
