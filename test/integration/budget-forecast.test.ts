@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Simulator } from '../../src/simulator/simulator.js';
 import { subscribeAlerts } from '../testkit/alerts.js';
-import { addSimProvider, userMessage } from '../testkit/chat.js';
+import { addSimProvider, chatStreamRequest, userMessage } from '../testkit/chat.js';
 import { AddAlertChannel, AlertList, Chat, CreateApiKey, UpdatePreferences, UpdateProvider } from '../testkit/documents.js';
 import { type Receiver, startReceiver } from '../testkit/receiver.js';
 import { disposeAll, eventually, newOwner, startSimulator, startTestServer, type TestServer } from '../testkit/server.js';
@@ -109,6 +109,25 @@ describe('budget forecasts', () => {
       data: { scope: `apikey:${apiKey.id}`, budgetUsd: 0.0002, spentUsd: 0.000008, projectedAt: '2029-06-26T04:00:00.000Z' },
     });
     expect(raised).toHaveLength(2);
+
+    // A call in flight holds its whole allowance (about 121 µ$ here) on its provider's counter until it ends: no spend,
+    // so no forecast for that provider's budget, whose month has seen nothing else.
+    const hanging = await addSimProvider(gw, sim, token, { label: 'Hanging', script: 'hang=1', priority: 1000 });
+    expect((await gw.execute(UpdateProvider, { id: hanging.id, input: { monthlyBudgetUsd: 0.001 } }, { token })).errors).toBeUndefined();
+    const inFlight = () => gw.db.sql.query(`SELECT id FROM usage_events WHERE provider_id = $1::uuid AND status = 'RESERVED'`, [hanging.id]);
+    const call = gw
+      .ws(token)
+      .iterate(chatStreamRequest({ messages: userMessage(), providerId: hanging.id, maxTokens: 200 }))
+      [Symbol.asyncIterator]();
+    const ended = call.next();
+    await eventually(async () => ((await inFlight()).length === 1 ? true : undefined));
+    const [held] = await gw.db.sql.query<{ cost_micros: bigint }>(`SELECT cost_micros FROM usage_counters WHERE scope = $1 AND period = '2029-06'`, [`provider:${hanging.id}`]);
+    expect(Number(held.cost_micros)).toBeGreaterThan(100);
+    await forecast();
+    expect(await forecasts(token)).toEqual(raised);
+    await call.return?.();
+    await ended;
+    await eventually(async () => ((await inFlight()).length === 0 ? true : undefined));
 
     // Run again, and spend more: no second forecast for those budgets this month; the provider's budget, at 40 µ$ a
     // day now, is reached after 25 days: its forecast is raised now.

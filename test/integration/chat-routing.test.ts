@@ -221,7 +221,7 @@ describe('retries and fallback', () => {
 });
 
 describe('the routing each instance keeps per workspace', () => {
-  it('follows a change through the API at once, and one made past it (SQL by hand) after ROUTING_TTL_MS', async () => {
+  it('follows a change through the API at once, and one made past it (SQL by hand) once read again after ROUTING_TTL_MS', async () => {
     let now = new Date();
     const local = await startTestServer({ CREDENTIAL_CHANGES_PER_HOUR: '1000' }, { clock: () => now });
     const token = await local.token(newWorkspace().claims('owner'));
@@ -236,7 +236,43 @@ describe('the routing each instance keeps per workspace', () => {
     await local.db.sql.query(`UPDATE providers SET status = 'DISABLED' WHERE id = $1::uuid`, [second.id]);
     expect(await answered()).toBe(second.id); // not seen yet: kept until it expires
     now = new Date(now.getTime() + ROUTING_TTL_MS);
-    expect(await answered()).toBe(first.id);
+    // Expired, the entry is read again while the chats of that moment go on with it: the next ones see the change.
+    expect(await answered()).toBe(second.id);
+    await eventually(async () => ((await answered()) === first.id ? true : undefined));
+  });
+
+  it('reads an expired entry again while its callers go on with it, and a failed re-read leaves it serving', async () => {
+    let now = Date.now();
+    let failNext = false;
+    let reads = 0;
+    const routes = createRouteService({
+      sql: gw.db.sql,
+      catalog: createCatalog(),
+      healthWindowMs: 60_000,
+      providers: {
+        listRoutable: async () => {
+          reads++;
+          if (failNext) {
+            failNext = false;
+            throw new Error('the database is down');
+          }
+          return [];
+        },
+      },
+      clock: () => new Date(now),
+    });
+    const workspace = newWorkspace().id;
+    const first = routes.config(workspace);
+    await first;
+    now += ROUTING_TTL_MS;
+    failNext = true;
+    // Expired: the kept entry answers at once, and one read starts however many callers come meanwhile.
+    expect(await Promise.all([routes.config(workspace), routes.config(workspace)])).toEqual([await first, await first]);
+    expect(reads).toBe(2);
+    await eventually(async () => (routes.config(workspace) === first && reads === 3 ? true : undefined));
+    // The failed read left the entry serving; the read after it replaces it.
+    await eventually(async () => (routes.config(workspace) !== first ? true : undefined));
+    expect(reads).toBe(3);
   });
 
   it('keeps at most maxWorkspaces entries, dropping the oldest, and never keeps a failed read', async () => {

@@ -6,7 +6,8 @@
 // else: routing is read once per workspace (route.service.ts), the viewer's rows are written once (viewer.service.ts),
 // the key is opened in memory, health writes only on a change of status, alerts only when a limit is crossed, a
 // session's messages only when the workspace stores history (off by default), and the usage tick is a publish.
-// (A cold call adds three reads, the workspace's routing: preferences, agent preferences, routable providers.)
+// (A cold call adds three reads, the workspace's routing: preferences, agent preferences, routable providers; and a
+// fourth where FASTEST ranks the route, the health window's times to first token.)
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Simulator } from '../../src/simulator/simulator.js';
 import { addSimProvider, streamOverWs, types, userMessage } from '../testkit/chat.js';

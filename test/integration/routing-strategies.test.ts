@@ -5,9 +5,9 @@ import { ROUTING_TTL_MS } from '../../src/modules/chat/route.service.js';
 import type { Simulator } from '../../src/simulator/simulator.js';
 import { graphql } from '../generated/gql.js';
 import type { ChatInput, RoutingStrategy } from '../generated/graphql.js';
-import { addSimProvider, userMessage } from '../testkit/chat.js';
+import { addSimProvider, streamOverWs, userMessage } from '../testkit/chat.js';
 import { AddProvider, Chat, UpdateProvider } from '../testkit/documents.js';
-import { disposeAll, newWorkspace, startSimulator, startTestServer, type TestServer } from '../testkit/server.js';
+import { disposeAll, eventually, newWorkspace, startSimulator, startTestServer, type TestServer } from '../testkit/server.js';
 
 const Strategy = graphql(`
   mutation SetRoutingStrategy($input: PreferencesInput!) {
@@ -198,6 +198,30 @@ describe('CHEAPEST', () => {
   });
 });
 
+describe("CHEAPEST with the operator's platform providers", () => {
+  it("ranks the workspace's own keys first, a cheaper platform model after them, and keeps a named model with no fallback to itself", async () => {
+    const local = await startTestServer({
+      CREDENTIAL_CHANGES_PER_HOUR: '1000',
+      PLATFORM_PROVIDERS: JSON.stringify([
+        { kind: 'OPENAI', apiKey: 'sk-platform-routing-0123456789abcdef', baseUrl: sim.baseUrls.openai, label: 'House', defaultModel: 'gpt-4o-mini' },
+      ]),
+    });
+    const { workspace, token, ids } = await workspaceWith(local, [{ model: 'gpt-4o' }]);
+    await useStrategy(local, token, 'CHEAPEST');
+    const candidates = await route(local, token);
+    expect(candidates.map((c) => c.providerId)[0]).toBe(ids[0]);
+    expect(candidates.map((c) => c.model)).toEqual(['gpt-4o', 'gpt-4o-mini']);
+    expect(candidates[1].expectedCostUsd!).toBeLessThan(candidates[0].expectedCostUsd!);
+    expect((await chat(local, token, { messages: userMessage() })).providerId).toBe(ids[0]);
+
+    // A model named with no fallback allowed is that model or nothing, even when a cheaper candidate could answer.
+    await local.db.sql.query(`UPDATE providers SET status = 'DEGRADED' WHERE id = $1::uuid`, [ids[0]]);
+    local.app.services.routes.forget(workspace.id);
+    const named = await chat(local, token, { messages: userMessage(), model: 'gpt-4o', allowFallback: false });
+    expect([named.providerId, named.model, named.fellBack]).toEqual([ids[0], 'gpt-4o', false]);
+  });
+});
+
 describe('FASTEST', () => {
   it("follows the measured time to first token: the providers' medians over the health window, as they change", async () => {
     let now = new Date();
@@ -214,13 +238,22 @@ describe('FASTEST', () => {
       'fastest: no successful call in the health window to measure (after the measured ones, in priority order); highest priority (no default set)',
     );
 
+    // Streams measure a first token; a call answered whole (its whole time) says nothing of it and is not counted.
     const measure = async () => {
-      for (const providerId of [a, b]) await chat(local, token, { messages: userMessage(), providerId });
-      now = new Date(now.getTime() + ROUTING_TTL_MS); // the kept routing, and its measurements, are read again
+      for (const providerId of [a, b]) {
+        expect((await streamOverWs(local, token, { messages: userMessage(), providerId })).chunks.at(-1)?.type).toBe('DONE');
+        await chat(local, token, { messages: userMessage(), providerId });
+      }
+      now = new Date(now.getTime() + ROUTING_TTL_MS); // the kept routing, and its measurements, are read again (the next route still has the old ones)
     };
+    /** The route once the routing read after `measure` is in: both providers measured, in this order. */
+    const routeOnceMeasured = (order: string[]) =>
+      eventually(async () => {
+        const candidates = await route(local, token);
+        return candidates.map((c) => c.providerId).join() === order.join() && candidates.every((c) => c.expectedTtftMs !== null) ? candidates : undefined;
+      });
     await measure();
-    const measured = await route(local, token);
-    expect(measured.map((c) => c.providerId)).toEqual([b, a]);
+    const measured = await routeOnceMeasured([b, a]);
     expect(measured[1].expectedTtftMs).toBeGreaterThanOrEqual(300);
     expect(measured[0].expectedTtftMs).toBeLessThan(measured[1].expectedTtftMs!);
     expect(measured[0].reason).toMatch(/^fastest: \d+ ms median time to first token \(1 successful call in the health window\); auto-failover by priority$/);
@@ -231,7 +264,7 @@ describe('FASTEST', () => {
     expect((await local.execute(UpdateProvider, { id: b, input: { apiKey: `sk-slow-${b}#delay=300` } }, { token })).errors).toBeUndefined();
     now = new Date(now.getTime() + 61_000);
     await measure();
-    expect((await route(local, token)).map((c) => c.providerId)).toEqual([a, b]);
+    await routeOnceMeasured([a, b]);
     expect((await chat(local, token, { messages: userMessage() })).providerId).toBe(a);
   });
 });

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KINDS } from '../../src/modules/providers/kinds.js';
 import type { Simulator } from '../../src/simulator/simulator.js';
-import { AddProvider, AuditLog, ProviderKinds, ValidateKey } from '../testkit/documents.js';
+import { AddProvider, AuditLog, CreateApiKey, ProviderKinds, ValidateKey } from '../testkit/documents.js';
 import { disposeAll, newWorkspace, startSimulator, startTestServer, type TestServer } from '../testkit/server.js';
 
 let gw: TestServer;
@@ -78,6 +78,19 @@ describe('validateKey', () => {
     }
     expect(sim.requests.length).toBe(before);
     expect(await storedFor(workspace.id)).toEqual({ providers: 0, credentialChanges: 0 });
+  });
+
+  it("refuses an agent's SERVICE API key, which may add no provider either", async () => {
+    const workspace = newWorkspace();
+    const owner = await gw.token(workspace.claims('owner'));
+    const { secret } = (await gw.execute(CreateApiKey, { input: { name: 'agent', principal: 'SERVICE' } }, { token: owner })).data!.createApiKey;
+    const before = sim.requests.length;
+    const stored = await storedFor(workspace.id); // creating the API key was one key change
+    const input = { kind: 'OPENAI' as const, apiKey: canary(), baseUrl: sim.baseUrls.openai };
+    expect((await gw.execute(ValidateKey, { input }, { token: secret })).errors?.[0].extensions?.code).toBe('FORBIDDEN');
+    expect((await gw.execute(AddProvider, { input: { ...input, scope: 'PERSONAL' } }, { token: secret })).errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
+    expect(sim.requests.length).toBe(before);
+    expect(await storedFor(workspace.id)).toEqual(stored);
   });
 
   it('takes from the same hourly allowance as addProvider', async () => {

@@ -148,7 +148,6 @@ export function chatPanel(api: Api) {
     }
   });
 
-  /** Streams one answer to the conversation as it stands, drawn as a new assistant turn. */
   /** What a turn sends: the settings, the system prompt, the conversation, then `unsent` (the message typed, for an estimate). */
   function turnInput(settings: TurnSettings, unsent: ChatMessageInput[] = []): ChatInput {
     return {
@@ -180,6 +179,7 @@ export function chatPanel(api: Api) {
     return [attachments.length > 0 ? { role: 'USER', parts } : { role: 'USER', content }];
   }
 
+  /** Streams one answer to the conversation as it stands, drawn as a new assistant turn. */
   function runTurn(settings: TurnSettings): void {
     const route = h('p', { class: 'route' });
     const thinking = h('pre', { class: 'thinking' });

@@ -3,11 +3,13 @@
 // prices a call) and its provider's measured time to first token (the health
 // window's median, kept with the workspace's routing), and the reason stating
 // the figures that ranked it. PRIORITY keeps the configured order.
+import type { Provider } from '../../generated/prisma/client.js';
 import type { RoutingStrategy } from '../../generated/prisma/enums.js';
 import { microsToUsd } from '../../money.js';
 import { costMicros, type Price } from '../catalog/pricing.js';
 import type { FirstTokenTime } from '../health/health.repository.js';
 import { outputAllowance } from '../limits/output-allowance.js';
+import { isPlatform } from '../providers/visibility.js';
 
 /** The output a call is expected to write: a typical answer, or the call's cap when lower (the reservation holds the whole cap). */
 export const EXPECTED_OUTPUT_TOKENS = 500;
@@ -48,10 +50,11 @@ export function expectedCost(size: CallSize, price: Price, caps: { maxTokensPerR
 
 /**
  * The route in the strategy's order: the usable candidates by their figure (ties, and those without one, in the
- * configured order after the others), then the unusable ones as they were. `keepFirst` leaves the first
+ * configured order after the others; the platform providers after the workspace's own), then the unusable ones
+ * as they were. `keepFirst` leaves the first
  * candidate in place (a model the call named). Each ranked candidate's reason starts with its figures.
  */
-export function rankRoute<C extends RankedFigures>(route: C[], strategy: Exclude<RoutingStrategy, 'PRIORITY'>, keepFirst: boolean): C[] {
+export function rankRoute<C extends RankedFigures & { provider: Provider }>(route: C[], strategy: Exclude<RoutingStrategy, 'PRIORITY'>, keepFirst: boolean): C[] {
   const kept = keepFirst ? route.slice(0, 1) : [];
   const rest = route.slice(kept.length);
   const figure = (candidate: C): number | null =>
@@ -59,8 +62,11 @@ export function rankRoute<C extends RankedFigures>(route: C[], strategy: Exclude
   const ranked = rest
     .filter((candidate) => candidate.usable)
     .sort((a, b) => {
+      // The workspace's own keys before the operator's platform providers, as by priority: a cheaper platform model
+      // must not spend the workspace's platform quota while its own keys can answer.
+      const platform = Number(isPlatform(a.provider)) - Number(isPlatform(b.provider));
       const [x, y] = [figure(a), figure(b)];
-      return x === null || y === null ? Number(x === null) - Number(y === null) : x - y;
+      return platform || (x === null || y === null ? Number(x === null) - Number(y === null) : x - y);
     });
   for (const candidate of ranked) candidate.reason = `${strategy === 'CHEAPEST' ? cheapestReason(candidate) : fastestReason(candidate)}; ${candidate.reason}`;
   return [...kept, ...ranked, ...rest.filter((candidate) => !candidate.usable)];

@@ -13,10 +13,11 @@
 // What routing reads (preferences, agent preferences, providers) is kept per
 // workspace, so a chat waits for no read before its reservation. Every change
 // through the API forgets the workspace's entry on every instance (the
-// `routing:changed` topic); an entry is also reloaded after ROUTING_TTL_MS, which
-// bounds how long a change made past the API (SQL by hand, `rotate-keys`) or a
-// lost message can go unseen, and how old the times to first token FASTEST
-// ranks by may be. Keys stay sealed in it: they are opened per call.
+// `routing:changed` topic); an entry is also read again after ROUTING_TTL_MS (the
+// chats of that moment go on with the entry they have), which bounds how long a
+// change made past the API (SQL by hand, `rotate-keys`) or a lost message can go
+// unseen, and how old the times to first token FASTEST ranks by may be. Keys
+// stay sealed in it: they are opened per call.
 import { callAgent, type Viewer } from '../../auth/viewer.js';
 import type { Sql } from '../../db/sql.js';
 import { BadUserInputError, ForbiddenError, NotFoundError } from '../../errors.js';
@@ -33,6 +34,13 @@ import { KINDS } from '../providers/kinds.js';
 import type { ProviderRepository } from '../providers/provider.repository.js';
 import { canSee, isPlatform } from '../providers/visibility.js';
 import { type CallSize, type ExpectedCost, expectedCost, NOMINAL_PROMPT_TOKENS, rankRoute } from './route-ranking.js';
+
+/** A workspace's routing as kept: when it was read, the read, and whether a newer read is under way. */
+interface KeptRouting {
+  loadedAt: number;
+  config: Promise<RoutingConfig>;
+  reloading: boolean;
+}
 
 /** How long a workspace's routing is kept without a change notice. */
 export const ROUTING_TTL_MS = 5_000;
@@ -96,29 +104,58 @@ interface RouteServiceDeps {
 export function createRouteService(deps: RouteServiceDeps) {
   const maxWorkspaces = deps.maxWorkspaces ?? MAX_WORKSPACES;
   const now = () => deps.clock().getTime();
-  const kept = new Map<string, { loadedAt: number; config: Promise<RoutingConfig> }>();
+  const kept = new Map<string, KeptRouting>();
 
   async function load(workspaceId: string): Promise<RoutingConfig> {
-    const [preferences, agentPreferences, providers, firstTokenTimes] = await Promise.all([
+    const [preferences, agentPreferences, providers] = await Promise.all([
       readPreferences(deps.sql, workspaceId),
       listAgentPreferences(deps.sql, workspaceId),
       deps.providers.listRoutable(workspaceId),
-      readFirstTokenTimes(deps.sql, workspaceId, new Date(now() - deps.healthWindowMs)),
     ]);
+    // The median over the health window's calls is read only where FASTEST ranks by it.
+    const fastest = preferences.routingStrategy === 'FASTEST' || agentPreferences.some((preference) => preference.routingStrategy === 'FASTEST');
+    const firstTokenTimes = fastest ? await readFirstTokenTimes(deps.sql, workspaceId, new Date(now() - deps.healthWindowMs)) : new Map();
     return { preferences, agentPreferences, providers, firstTokenTimes };
   }
 
-  /** The workspace's routing inputs: kept, or read once for every caller waiting on them. */
+  /**
+   * The workspace's routing inputs: kept, or read once for every caller waiting on them. An entry past
+   * ROUTING_TTL_MS is read again while its callers go on with it (a chat never waits for a periodic reload); one
+   * forgotten after a change is read before anyone routes with it again.
+   */
   function config(workspaceId: string): Promise<RoutingConfig> {
     const entry = kept.get(workspaceId);
-    if (entry && now() - entry.loadedAt < ROUTING_TTL_MS) return entry.config;
-    kept.delete(workspaceId);
-    if (kept.size >= maxWorkspaces) kept.delete(kept.keys().next().value!);
-    const fresh = { loadedAt: now(), config: load(workspaceId) };
-    kept.set(workspaceId, fresh);
-    // A failed read is not kept: the next chat reads again.
-    fresh.config.catch(() => kept.get(workspaceId) === fresh && kept.delete(workspaceId));
-    return fresh.config;
+    if (!entry) return reload(workspaceId).config;
+    if (now() - entry.loadedAt >= ROUTING_TTL_MS && !entry.reloading) {
+      entry.reloading = true;
+      reload(workspaceId, entry);
+    }
+    return entry.config;
+  }
+
+  /** Reads the workspace's routing again; `stale` (the entry being refreshed) is kept until the read succeeds. */
+  function reload(workspaceId: string, stale?: KeptRouting): KeptRouting {
+    const fresh: KeptRouting = { loadedAt: now(), config: load(workspaceId), reloading: false };
+    if (!stale) {
+      if (kept.size >= maxWorkspaces) kept.delete(kept.keys().next().value!);
+      kept.set(workspaceId, fresh);
+    }
+    const current = stale ?? fresh;
+    fresh.config.then(
+      () => {
+        // Forgotten meanwhile (a change): this read may predate it, and is not kept.
+        if (!stale || kept.get(workspaceId) !== stale) return;
+        kept.delete(workspaceId);
+        kept.set(workspaceId, fresh);
+      },
+      () => {
+        // A failed read is not kept: the next chat reads again, a stale entry serving meanwhile.
+        if (kept.get(workspaceId) !== current) return;
+        if (stale) stale.reloading = false;
+        else kept.delete(workspaceId);
+      },
+    );
+    return fresh;
   }
 
   function plan(viewer: Viewer, input: RouteInput, { preferences: prefs, agentPreferences, providers, firstTokenTimes }: RoutingConfig): RouteCandidate[] {
@@ -198,7 +235,9 @@ export function createRouteService(deps: RouteServiceDeps) {
       add(first?.id, input.model, first && isPlatform(first) ? 'platform default' : 'highest priority (no default set)');
     }
 
-    if (input.allowFallback !== false || reranked) {
+    // Ranked, a call that allows no fallback tries the first of every candidate (only the cheapest, say); one naming
+    // its model keeps to it.
+    if (input.allowFallback !== false || (reranked && !input.model)) {
       add(agentPreference?.fallbackProviderId, agentPreference?.fallbackModel, 'agent fallback');
       if (!embedding) add(prefs.fallbackProviderId, prefs.fallbackModel, 'workspace fallback');
       if (prefs.autoFailover) for (const provider of byPriority) add(provider.id, null, 'auto-failover by priority');

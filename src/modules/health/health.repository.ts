@@ -24,13 +24,14 @@ export interface FirstTokenTime {
 }
 
 /**
- * The median time to first token of each provider over the workspace's successful calls since `since` (the
- * health window): what the FASTEST routing strategy ranks by. A workspace's own calls only, as for health.
+ * The median time to first token of each provider over the workspace's successful streamed calls since `since`
+ * (the health window): what the FASTEST routing strategy ranks by. A workspace's own calls only, as for health; a
+ * call answered whole has its whole time as its first token's, so only streams say how soon a provider answers.
  */
 export async function readFirstTokenTimes(sql: Sql, workspaceId: string, since: Date): Promise<Map<string, FirstTokenTime>> {
   const rows = await sql.query<{ providerId: string; medianMs: number; calls: bigint }>(
     `SELECT provider_id::text AS "providerId", percentile_cont(0.5) WITHIN GROUP (ORDER BY ttft_ms) AS "medianMs", count(*) AS calls
-    FROM usage_events WHERE workspace_id = $1 AND created_at >= $2 AND status = 'SUCCEEDED' AND ttft_ms IS NOT NULL
+    FROM usage_events WHERE workspace_id = $1 AND created_at >= $2 AND status = 'SUCCEEDED' AND streamed AND ttft_ms IS NOT NULL
     GROUP BY provider_id`,
     [workspaceId, since],
   );

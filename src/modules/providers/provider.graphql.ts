@@ -192,7 +192,7 @@ builder.mutationFields((t) => ({
   validateKey: t.withAuth({ authenticated: true }).field({
     type: ProviderTestResult,
     description:
-      'Checks a key exactly as addProvider would (the egress guard, the hourly allowance of key changes, one call to the provider) and stores nothing but an audit entry without the key. A refused key is ok: false with its errorCode.',
+      'Checks a key exactly as addProvider would (the egress guard, the hourly allowance of key changes, one call to the provider) and stores nothing but an audit entry without the key. A refused key is ok: false with its errorCode. Any member, not a SERVICE API key (FORBIDDEN), which may add no provider either.',
     args: { input: t.arg({ type: ValidateKeyInput, required: true }) },
     resolve: (_root, { input }, context) => context.services.providers.validate(context.viewer, input, context.signal),
   }),

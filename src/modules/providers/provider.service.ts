@@ -3,7 +3,7 @@
 // delete (key material removed for good). Authorization, validation, the
 // credential rate limit and the audit trail live here; resolvers stay thin.
 import { randomUUID } from 'node:crypto';
-import { isServiceUserId, type Viewer } from '../../auth/viewer.js';
+import { isServiceUserId, roleAtLeast, type Viewer } from '../../auth/viewer.js';
 import type { Keyring } from '../../crypto/keyring.js';
 import { keyHint } from '../../crypto/mask.js';
 import { open, rowAad, SealError, seal } from '../../crypto/seal.js';
@@ -240,10 +240,11 @@ export function createProviderService(deps: ProviderServiceDeps) {
 
     /**
      * `validateKey`: the key is checked exactly as addProvider checks it (its form, the egress guard, the hourly
-     * allowance, the provider's answer) and nothing is stored but an audit entry without it. Whoever may add a
-     * personal provider may check a key; a refused key is a result, not an error.
+     * allowance, the provider's answer) and nothing is stored but an audit entry without it. Any member may check a
+     * key, a SERVICE API key no more than it may add one; a refused key is a result, not an error.
      */
     async validate(viewer: Viewer, input: NewKeyInput, signal: AbortSignal): Promise<ProviderTestResult> {
+      if (isServiceUserId(viewer.userId) && !roleAtLeast(viewer.role, 'ADMIN')) throw new ForbiddenError('A SERVICE API key acting as a member cannot add keys, nor check them');
       const candidate = await newKey(viewer, input);
       const result = await checkResult(() => validateKey(candidate, signal));
       await repository.recordAudit(viewer, {
