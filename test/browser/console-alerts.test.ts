@@ -22,11 +22,7 @@ describe.skipIf(!hasChromium)('the console’s alert channels in Chromium', () =
   let providerId: string;
 
   beforeAll(async () => {
-    [gw, sim, receiver] = await Promise.all([
-      startTestServer({ ALERT_DELIVERY_INTERVAL_MS: '50', ALERT_DELIVERY_BACKOFF_MS: '50', ALERT_DELIVERY_ATTEMPTS: '2' }),
-      startSimulator(),
-      startReceiver(),
-    ]);
+    [gw, sim, receiver] = await Promise.all([startTestServer({ ALERT_DELIVERY_INTERVAL_MS: '50' }), startSimulator(), startReceiver()]);
     ({ token } = await newOwner(gw));
     ({ id: providerId } = await addSimProvider(gw, sim, token, { label: 'Limited OpenAI' }));
     ({ browser, page } = await openConsole(gw, token));

@@ -15,7 +15,7 @@ import { disposeAll, eventually, newOwner, startSimulator, startTestServer, type
 let gw: TestServer;
 let sim: Simulator;
 let receiver: Receiver;
-let now = new Date('2029-06-01T06:00:00Z');
+let now = new Date('2020-06-01T06:00:00Z');
 const clock = () => now;
 // Deliveries every 50 ms; the forecast job runs when a test asks (its own interval is a day).
 const ENV = { CREDENTIAL_CHANGES_PER_HOUR: '1000', ALERT_DELIVERY_INTERVAL_MS: '50' };
@@ -30,7 +30,9 @@ afterAll(async () => {
 const HOUR = 3_600_000;
 const forecastJob = (server: TestServer) => server.app.jobs.list.find((job) => job.name === 'forecast-budgets')!;
 // Other test files' workspaces may share the database (CI's Postgres phase): a run's own counts are not asserted, only this workspace's alerts,
-// and the clock is in months no other test uses, so that a run here raises nothing in their workspaces.
+// and the clock is in months of the past no other test uses: a run here raises nothing in their workspaces, and this
+// server's delivery job, which may send their alerts, finds none of theirs due by its clock (a clock ahead would
+// put their retries years away).
 const forecast = (server = gw) => server.app.jobs.scheduler.runOnce(forecastJob(server));
 
 /** Calls of 8 µ$ each (6 prompt + 4 tokens at the simulator model's price), reserved within every budget below. */
@@ -67,7 +69,7 @@ describe('budget forecasts', () => {
   it("raises BUDGET_FORECAST from the month's second day for each budget its run rate reaches before the month ends, once a month, to admins only", async () => {
     const { workspace, token } = await newOwner(gw);
     // June in New York starts at 04:00 UTC and has 30 days.
-    const june = Date.parse('2029-06-01T04:00:00Z');
+    const june = Date.parse('2020-06-01T04:00:00Z');
     const provider = await addSimProvider(gw, sim, token, { label: 'Main key' });
     expect((await gw.execute(UpdatePreferences, { input: { timezone: 'America/New_York', workspaceMonthlyBudgetUsd: 0.00016 } }, { token })).errors).toBeUndefined();
     expect((await gw.execute(UpdateProvider, { id: provider.id, input: { monthlyBudgetUsd: 0.001 } }, { token })).errors).toBeUndefined();
@@ -79,7 +81,7 @@ describe('budget forecasts', () => {
     now = new Date(june + 2 * HOUR);
     await chats(token, 2);
     await chats(secret, 1);
-    expect(await monthCounters(workspace.id, '2029-06')).toEqual({ workspace: 24, provider: 24, apikey: 8 });
+    expect(await monthCounters(workspace.id, '2020-06')).toEqual({ workspace: 24, provider: 24, apikey: 8 });
     const admin = await subscribeAlerts(gw, workspace.claims('admin'));
     const member = await subscribeAlerts(gw, workspace.claims('member'));
 
@@ -99,14 +101,14 @@ describe('budget forecasts', () => {
     expect(workspaceForecast).toMatchObject({
       severity: 'WARNING',
       providerId: null,
-      message: "The workspace's monthly budget ($0.000160) will be reached around 2029-06-07 at this month's rate ($0.000024 spent in 2029-06 so far)",
-      data: { scope: `workspace:${workspace.id}`, period: '2029-06', budgetUsd: 0.00016, spentUsd: 0.000024, projectedAt: new Date(june + (24 * HOUR * 160) / 24).toISOString() },
+      message: "The workspace's monthly budget ($0.000160) will be reached around 2020-06-07 at this month's rate ($0.000024 spent in 2020-06 so far)",
+      data: { scope: `workspace:${workspace.id}`, period: '2020-06', budgetUsd: 0.00016, spentUsd: 0.000024, projectedAt: new Date(june + (24 * HOUR * 160) / 24).toISOString() },
     });
-    expect(workspaceForecast.data.projectedAt).toBe('2029-06-07T20:00:00.000Z');
+    expect(workspaceForecast.data.projectedAt).toBe('2020-06-07T20:00:00.000Z');
     expect(raised.find((alert) => alert.data.limit === 'API_KEY_MONTHLY_BUDGET')).toMatchObject({
       providerId: null,
-      message: "nightly batch: The API key's monthly budget ($0.000200) will be reached around 2029-06-26 at this month's rate ($0.000008 spent in 2029-06 so far)",
-      data: { scope: `apikey:${apiKey.id}`, budgetUsd: 0.0002, spentUsd: 0.000008, projectedAt: '2029-06-26T04:00:00.000Z' },
+      message: "nightly batch: The API key's monthly budget ($0.000200) will be reached around 2020-06-26 at this month's rate ($0.000008 spent in 2020-06 so far)",
+      data: { scope: `apikey:${apiKey.id}`, budgetUsd: 0.0002, spentUsd: 0.000008, projectedAt: '2020-06-26T04:00:00.000Z' },
     });
     expect(raised).toHaveLength(2);
 
@@ -121,7 +123,7 @@ describe('budget forecasts', () => {
       [Symbol.asyncIterator]();
     const ended = call.next();
     await eventually(async () => ((await inFlight()).length === 1 ? true : undefined));
-    const [held] = await gw.db.sql.query<{ cost_micros: bigint }>(`SELECT cost_micros FROM usage_counters WHERE scope = $1 AND period = '2029-06'`, [`provider:${hanging.id}`]);
+    const [held] = await gw.db.sql.query<{ cost_micros: bigint }>(`SELECT cost_micros FROM usage_counters WHERE scope = $1 AND period = '2020-06'`, [`provider:${hanging.id}`]);
     expect(Number(held.cost_micros)).toBeGreaterThan(100);
     await forecast();
     expect(await forecasts(token)).toEqual(raised);
@@ -143,8 +145,8 @@ describe('budget forecasts', () => {
     expect(june3.map((alert) => alert.data.limit).sort()).toEqual(['API_KEY_MONTHLY_BUDGET', 'PROVIDER_MONTHLY_BUDGET', 'WORKSPACE_MONTHLY_BUDGET']);
     expect(june3.find((alert) => alert.data.limit === 'PROVIDER_MONTHLY_BUDGET')).toMatchObject({
       providerId: provider.id,
-      message: "Main key: The provider's monthly budget ($0.001000) will be reached around 2029-06-26 at this month's rate ($0.000040 spent in 2029-06 so far)",
-      data: { scope: `provider:${provider.id}`, spentUsd: 0.00004, projectedAt: '2029-06-26T04:00:00.000Z' },
+      message: "Main key: The provider's monthly budget ($0.001000) will be reached around 2020-06-26 at this month's rate ($0.000040 spent in 2020-06 so far)",
+      data: { scope: `provider:${provider.id}`, spentUsd: 0.00004, projectedAt: '2020-06-26T04:00:00.000Z' },
     });
 
     // Admins heard each forecast once; a member, none (budget alerts are the admins').
@@ -154,7 +156,7 @@ describe('budget forecasts', () => {
     expect(member).toEqual([]);
 
     // July: a new month, a new forecast for the workspace's budget (16 µ$ in 30 hours reaches 160 µ$ after 12½ days).
-    const july = Date.parse('2029-07-01T04:00:00Z');
+    const july = Date.parse('2020-07-01T04:00:00Z');
     now = new Date(july + 6 * HOUR);
     await chats(token, 2);
     now = new Date(july + 30 * HOUR);
@@ -162,9 +164,9 @@ describe('budget forecasts', () => {
     const [julyForecast, ...before] = await forecasts(token);
     expect(before).toHaveLength(3);
     expect(julyForecast).toMatchObject({
-      data: { limit: 'WORKSPACE_MONTHLY_BUDGET', period: '2029-07', spentUsd: 0.000016, projectedAt: new Date(july + 300 * HOUR).toISOString() },
+      data: { limit: 'WORKSPACE_MONTHLY_BUDGET', period: '2020-07', spentUsd: 0.000016, projectedAt: new Date(july + 300 * HOUR).toISOString() },
     });
-    expect((await forecasts(token)).filter((alert) => alert.data.limit === 'WORKSPACE_MONTHLY_BUDGET').map((alert) => alert.data.period)).toEqual(['2029-07', '2029-06']);
+    expect((await forecasts(token)).filter((alert) => alert.data.limit === 'WORKSPACE_MONTHLY_BUDGET').map((alert) => alert.data.period)).toEqual(['2020-07', '2020-06']);
   });
 
   it('two instances running the job raise one forecast and deliver it to a webhook channel once', async () => {
@@ -177,9 +179,9 @@ describe('budget forecasts', () => {
     expect(added.errors).toBeUndefined();
 
     // September (UTC): 16 µ$ in its first hour, then 36 hours in: 100 µ$ is reached after 9⅜ days.
-    now = new Date('2029-09-01T01:00:00Z');
+    now = new Date('2020-09-01T01:00:00Z');
     await chats(token, 2);
-    now = new Date('2029-09-02T12:00:00Z');
+    now = new Date('2020-09-02T12:00:00Z');
     await Promise.all([forecast(gw), forecast(other), forecast(gw), forecast(other)]);
     expect(await forecasts(token)).toHaveLength(1);
 
@@ -190,7 +192,7 @@ describe('budget forecasts', () => {
     expect(JSON.parse(delivered()[0].body)).toMatchObject({
       kind: 'BUDGET_FORECAST',
       severity: 'WARNING',
-      data: { limit: 'WORKSPACE_MONTHLY_BUDGET', period: '2029-09', budgetUsd: 0.0001, spentUsd: 0.000016, projectedAt: '2029-09-10T09:00:00.000Z' },
+      data: { limit: 'WORKSPACE_MONTHLY_BUDGET', period: '2020-09', budgetUsd: 0.0001, spentUsd: 0.000016, projectedAt: '2020-09-10T09:00:00.000Z' },
     });
   });
 });

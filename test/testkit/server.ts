@@ -53,6 +53,10 @@ export function testConfig(env: Record<string, string> = {}): Config {
     // (which read every workspace's budgets) run only when a test asks.
     SWEEP_INTERVAL_MS: '86400000',
     BUDGET_FORECAST_INTERVAL_MS: '86400000',
+    // On that shared Postgres any server's delivery job may send another test's alert (one runs at a time across
+    // them): every server retries alike, soon, and as often.
+    ALERT_DELIVERY_BACKOFF_MS: '100',
+    ALERT_DELIVERY_ATTEMPTS: '3',
     ...env,
   });
 }
