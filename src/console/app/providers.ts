@@ -257,14 +257,15 @@ export function providersPanel(api: Api, isAdmin: boolean, onChange: (providers:
 
   addForm.addEventListener('submit', async (event) => {
     event.preventDefault();
-    const { kind, apiKey, baseUrl, dailyTokenLimit, scope, ...rest } = formFields(addForm);
+    const { label, defaultModel, dailyTokenLimit, scope } = formFields(addForm);
     addError.textContent = '';
     checked.textContent = '';
     try {
       const { addProvider } = await api.request(AddKey, {
         input: {
-          ...rest,
           ...offeredKey(),
+          label,
+          defaultModel,
           scope: scope as 'WORKSPACE' | 'PERSONAL',
           dailyTokenLimit: dailyTokenLimit ? Number(dailyTokenLimit) : undefined,
         },
