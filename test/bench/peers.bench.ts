@@ -108,7 +108,23 @@ try {
     { token: ANTHROPIC_TOKEN },
     gatewayCpu,
   );
-  const whole = [direct.chat, proxy.chat, peer.chat, graphql.chat, door.chat];
+  // BENCH_BEFORE=<checkout>/dist/server/main.js: another build's non-streamed calls, GraphQL and the door, in the same rounds (before and after a change).
+  const before = process.env.BENCH_BEFORE ? await started(startBenchGateway(process.env.BENCH_BEFORE, `${mock.url}/openai/v1`)) : undefined;
+  const beforeCpu = before ? [before.process.cpuSeconds, ...(postgres ? [postgres] : [])] : [];
+  const beforeTargets = before
+    ? [
+        httpTarget(
+          'before: GraphQL chat',
+          `${before.process.url}/graphql`,
+          { authorization: `Bearer ${before.token}` },
+          { query: CHAT, variables: { input: GRAPHQL_INPUT } },
+          { answer: GRAPHQL_ANSWER },
+          beforeCpu,
+        ),
+        openAi('before: /v1/chat/completions', `${before.process.url}/v1/chat/completions`, { authorization: `Bearer ${before.apiKey}` }, beforeCpu, 'auto').chat,
+      ]
+    : [];
+  const whole = [direct.chat, proxy.chat, peer.chat, graphql.chat, door.chat, ...beforeTargets];
   const streamed = [direct.stream, proxy.stream, peer.stream, graphql.sse, graphql.ws, door.stream, messagesDoor];
   const gatewayTargets = [graphql.chat, door.chat, graphql.sse, graphql.ws, door.stream, messagesDoor];
   // A call's first attempt is its row; a retry or fallback after a failed attempt adds a row that points back to it.
