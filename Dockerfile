@@ -29,4 +29,5 @@ VOLUME /app/data
 USER node
 EXPOSE 4000
 HEALTHCHECK --interval=10s --timeout=3s CMD node -e "fetch('http://127.0.0.1:4000/ready').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
-CMD ["node", "--enable-source-maps", "dist/server/main.js"]
+# --max-semi-space-size=32: see "The Node process" in the README (a larger young generation, less GC).
+CMD ["node", "--max-semi-space-size=32", "--enable-source-maps", "dist/server/main.js"]

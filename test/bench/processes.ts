@@ -23,7 +23,8 @@ export interface Child {
  */
 export async function startChild(entry: string, args: string[], env: Record<string, string | undefined>, ready: RegExp): Promise<Child> {
   const profile = env.PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${env.PROFILE_DIR}`] : [];
-  const loader = entry.endsWith('.ts') ? ['--import', 'tsx'] : existsSync(path.resolve(ROOT, `${entry}.map`)) ? ['--enable-source-maps'] : [];
+  // A bundle runs with the young generation `npm start` gives the gateway (package.json).
+  const loader = entry.endsWith('.ts') ? ['--import', 'tsx'] : ['--max-semi-space-size=32', ...(existsSync(path.resolve(ROOT, `${entry}.map`)) ? ['--enable-source-maps'] : [])];
   const child = spawn(process.execPath, [...profile, ...loader, entry, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const url = await new Promise<string>((resolve, reject) => {
     let output = '';
