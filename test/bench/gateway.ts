@@ -46,6 +46,8 @@ export async function startBenchGateway(bundle: string, openAiBaseUrl: string): 
       PROFILE_DIR: process.env.BENCH_PROFILE_DIR,
     },
     /"url":"(http:\/\/[^"]+)\/graphql"/,
+    // The young generation `npm start` gives the gateway (package.json's start script).
+    ['--max-semi-space-size=32'],
   );
   const workspaceId = `bench-${randomUUID()}`;
   const token = await signToken({ secret: jwtSecret }, { workspace: workspaceId, user: `bench-${randomUUID()}`, role: 'owner' });

@@ -36,7 +36,7 @@ function random(seed: number) {
 
 function randomLedger(seed: number, users: string[], start: Date, days: number): LedgerRow[] {
   const r = random(seed);
-  return Array.from({ length: 150 + r.int(150) }, () => ({
+  const calls = Array.from({ length: 150 + r.int(150) }, () => ({
     createdAt: new Date(start.getTime() + Math.floor(r.next() * days * 86_400_000)),
     providerId: r.pick(PROVIDERS),
     model: r.pick(MODELS),
@@ -49,6 +49,11 @@ function randomLedger(seed: number, users: string[], start: Date, days: number):
     costMicros: BigInt(r.int(50_000)),
     durationMs: r.next() < 0.2 ? null : r.int(10_000),
   }));
+  // Half the calls have a twin a millisecond later with the same key and a status of its own: rollup rows then hold
+  // several calls of different statuses, which the success filter's sums must take apart.
+  return calls.flatMap((call) =>
+    r.next() < 0.5 ? [call, { ...call, createdAt: new Date(call.createdAt.getTime() + 1), status: r.pick(STATUSES), promptTokens: r.int(5_000) }] : [call],
+  );
 }
 
 const ZERO: Totals = { requests: 0, failedRequests: 0, promptTokens: 0, completionTokens: 0, totalTokens: 0, costMicros: 0n, avgDurationMs: null };
@@ -85,6 +90,7 @@ function bruteForce(rows: LedgerRow[], query: ReportQuery, bucketStarts: number[
     const at = row.createdAt.getTime();
     if (row.status === 'RESERVED' || at < query.from.getTime() || at >= query.to.getTime()) continue;
     if (query.userId && row.userId !== query.userId) continue;
+    if (query.filter?.success != null && (row.status === 'SUCCEEDED') !== query.filter.success) continue;
     const bucket = bucketStarts.filter((start) => start <= at).at(-1)!;
     add(totals, row);
     for (const [map, key] of [
@@ -151,7 +157,18 @@ describe('usage report', () => {
           const days = bucket === 'HOUR' ? 1 + r.int(3) : 10 + r.int(40);
           const from = aligned ? nyMidnight(new Date(firstDay)) : new Date(firstDay + r.int(86_400_000));
           const to = aligned ? nyMidnight(new Date(firstDay + days * 86_400_000)) : new Date(from.getTime() + days * 86_400_000 - r.int(86_400_000));
-          const query: ReportQuery = { workspaceId: workspace.id, from, to, groupBy, bucket, timezone: NY, userId: trial > 0 ? users[0] : undefined };
+          // A success filter two times in three (true or false): the rollup then sums its SUCCEEDED calls' columns, or all minus those.
+          const success = [undefined, true, false][r.int(3)];
+          const query: ReportQuery = {
+            workspaceId: workspace.id,
+            from,
+            to,
+            groupBy,
+            bucket,
+            timezone: NY,
+            userId: trial > 0 ? users[0] : undefined,
+            ...(success === undefined ? {} : { filter: { success } }),
+          };
           const sources = rollupCanAnswer(query) ? (['ledger', 'rollup'] as const) : (['ledger'] as const);
           if (sources.length === 2) rollupChecks++;
           for (const source of sources) {
@@ -164,7 +181,7 @@ describe('usage report', () => {
             }
             expectBucketsFollowTheZone(starts, bucket, NY, query);
             const expected = bruteForce(rows, query, starts);
-            const context = `seed ${seed}, ${bucket}, [${groupBy}], ${source}, ${from.toISOString()}..${to.toISOString()}`;
+            const context = `seed ${seed}, ${bucket}, [${groupBy}], success ${success}, ${source}, ${from.toISOString()}..${to.toISOString()}`;
             expect(comparable(report.totals), context).toEqual(comparable(expected.totals));
             expect(new Map(report.groups.map((g) => [JSON.stringify(g.key), comparable(g.totals)])), context).toEqual(
               groupBy.length ? new Map([...expected.groups].map(([k, v]) => [k, comparable(v)])) : new Map(),

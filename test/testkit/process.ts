@@ -25,7 +25,8 @@ export function spawnEntry(entry: string, env: Record<string, string | undefined
   delete inherited.DATABASE_URL;
   delete inherited.REDIS_URL;
   delete inherited.NODE_ENV;
-  const child = spawn(process.execPath, [...(entry.endsWith('.ts') ? ['--import', 'tsx'] : ['--enable-source-maps']), entry, ...args], {
+  // A bundle runs with the flags of package.json's start script.
+  const child = spawn(process.execPath, [...(entry.endsWith('.ts') ? ['--import', 'tsx'] : ['--max-semi-space-size=32', '--enable-source-maps']), entry, ...args], {
     cwd: ROOT,
     env: { ...inherited, PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -441,7 +441,9 @@ interface Finalizing {
  * every call that arrives while a statement runs leaves with the next one, so under load a statement carries
  * several calls (bench:peers at 16 connections, two at a time against one: Postgres CPU per call 1,050–1,360 µs
  * against 740–820, requests/s 0.7–0.8× as many), and a lone call waits at most for the statement ahead of it. A
- * batch that fails because the database is away fails whole: writing its calls again one by one would only wait longer.
+ * batch that fails for one call's doing is written again call by call in its turn, and the calls behind it wait
+ * for that (rare: a refused limit is a result, not a failure). A batch that fails because the database is away
+ * fails whole: writing its calls again one by one would only wait longer.
  */
 const LEDGER_GROUP = { inFlight: 1, maxBatch: 64, mayBeOneItems: (error: unknown) => !isDatabaseUnavailable(error) };
 
