@@ -28,6 +28,8 @@ describe.skipIf(!hasChromium)('the chat playground in Chromium', () => {
   let browser: Browser;
   let page: Page;
   let token: string;
+  // The database is shared with other test files on Postgres: rows are counted in this file's workspace.
+  let workspaceId: string;
 
   /** The chat requests the simulator got on its OpenAI door, newest last. */
   const chatRequests = () => sim.requests.filter((r: RecordedRequest) => r.protocol === 'openai' && r.method === 'POST' && r.path.endsWith('/chat/completions'));
@@ -36,7 +38,9 @@ describe.skipIf(!hasChromium)('the chat playground in Chromium', () => {
 
   beforeAll(async () => {
     [gw, sim] = await Promise.all([startTestServer({ CHAT_RETRY_BASE_MS: '5' }), startSimulator()]);
-    ({ token } = await newOwner(gw));
+    const owner = await newOwner(gw);
+    ({ token } = owner);
+    workspaceId = owner.workspace.id;
     await addSimProvider(gw, sim, token, { kind: 'OPENAI', label: 'Sim OpenAI', script: 'chunks=8' });
     ({ browser, page } = await openConsole(gw, token));
     await page.click('nav button[data-tab=chat]');
@@ -68,13 +72,13 @@ describe.skipIf(!hasChromium)('the chat playground in Chromium', () => {
 
   it('estimates what the next turn would cost on its route without calling anyone', async () => {
     const sent = chatRequests().length;
-    const rows = await gw.db.prisma.usageEvent.count();
+    const rows = await gw.db.prisma.usageEvent.count({ where: { workspaceId } });
     await page.fill('#chat-form textarea[name=tools]', '');
     await page.fill('#chat-form textarea[name=content]', 'How much would this cost?');
     await page.click('#chat-estimate');
     await expect.poll(() => page.textContent('#chat-estimate-result')).toMatch(/^This turn would cost \$[\d.]+ to \$[\d.]+ \(first: Sim OpenAI · gpt-4o-mini\)\.$/);
     expect(chatRequests().length).toBe(sent);
-    expect(await gw.db.prisma.usageEvent.count()).toBe(rows);
+    expect(await gw.db.prisma.usageEvent.count({ where: { workspaceId } })).toBe(rows);
     expect(await page.inputValue('#chat-form textarea[name=content]')).toBe('How much would this cost?');
     await page.fill('#chat-form textarea[name=content]', '');
   });
