@@ -96,6 +96,7 @@ describe.skipIf(!hasChromium)('the console’s alert channels in Chromium', () =
 
     await channelRow('Broken').locator('button', { hasText: 'Remove' }).click();
     await expect.poll(() => page.textContent('#channels-status')).toBe('Broken removed');
-    expect(await page.locator('#channels-table tr[data-channel-id]').count()).toBe(1);
+    // The list is read again after the status is shown.
+    await expect.poll(() => page.locator('#channels-table tr[data-channel-id]').count()).toBe(1);
   });
 });
