@@ -70,6 +70,16 @@ try {
   const portkey = await started(startPortkey());
   const gateway: BenchGateway = await started(startBenchGateway('dist/server/main.js', `${mock.url}/openai/v1`));
 
+  // The GraphQL `chat` mutation as a gateway's owner.
+  const graphqlChat = (name: string, target: BenchGateway, cpu: CpuMeter[]) =>
+    httpTarget(
+      name,
+      `${target.process.url}/graphql`,
+      { authorization: `Bearer ${target.token}` },
+      { query: CHAT, variables: { input: GRAPHQL_INPUT } },
+      { answer: GRAPHQL_ANSWER },
+      cpu,
+    );
   // The same OpenAI request, whole and streamed, to an endpoint; the gateway's door routes `auto` by the workspace's preferences.
   const openAi = (name: string, url: string, headers: Record<string, string>, cpu: CpuMeter[], model = 'gpt-4o-mini') => ({
     chat: httpTarget(name, url, headers, { model, messages: MESSAGES }, { answer: OPENAI_ANSWER }, cpu),
@@ -82,14 +92,7 @@ try {
   const peer = openAi(`Portkey ${PORTKEY_VERSION}`, `${portkey.url}/v1/chat/completions`, portkeyHeaders(`${mock.url}/openai/v1`, MOCK_KEY), [portkey.cpuSeconds]);
   const door = openAi('gateway: /v1/chat/completions', `${gateway.process.url}/v1/chat/completions`, { authorization: `Bearer ${gateway.apiKey}` }, gatewayCpu, 'auto');
   const graphql = {
-    chat: httpTarget(
-      'gateway: GraphQL chat',
-      `${gateway.process.url}/graphql`,
-      owner,
-      { query: CHAT, variables: { input: GRAPHQL_INPUT } },
-      { answer: GRAPHQL_ANSWER },
-      gatewayCpu,
-    ),
+    chat: graphqlChat('gateway: GraphQL chat', gateway, gatewayCpu),
     sse: httpTarget(
       'gateway: GraphQL over SSE',
       `${gateway.process.url}/graphql`,
@@ -113,14 +116,7 @@ try {
   const beforeCpu = before ? [before.process.cpuSeconds, ...(postgres ? [postgres] : [])] : [];
   const beforeTargets = before
     ? [
-        httpTarget(
-          'before: GraphQL chat',
-          `${before.process.url}/graphql`,
-          { authorization: `Bearer ${before.token}` },
-          { query: CHAT, variables: { input: GRAPHQL_INPUT } },
-          { answer: GRAPHQL_ANSWER },
-          beforeCpu,
-        ),
+        graphqlChat('before: GraphQL chat', before, beforeCpu),
         openAi('before: /v1/chat/completions', `${before.process.url}/v1/chat/completions`, { authorization: `Bearer ${before.apiKey}` }, beforeCpu, 'auto').chat,
       ]
     : [];

@@ -196,6 +196,8 @@ function statementParts(query: ReportQuery, sourceName: 'rollup' | 'ledger') {
   const param = (value: unknown) => `$${values.push(value)}`;
   const unit = UNIT[query.bucket];
   const dimRefs = dims.map((_, i) => `d${i}`);
+  const grain = source.grain(unit, '$2');
+  const bucketOf = (of: string) => source.bucketOf(of, unit, '$2');
   return {
     source,
     dims,
@@ -203,9 +205,9 @@ function statementParts(query: ReportQuery, sourceName: 'rollup' | 'ledger') {
     param,
     dimRefs,
     dimCols: dims.map((d, i) => `${source.column[d]} AS d${i}`),
-    grain: source.grain(unit, '$2'),
-    bucketOf: (grain: string) => source.bucketOf(grain, unit, '$2'),
-    bucket: source.bucketOf(source.grain(unit, '$2'), unit, '$2'),
+    grain,
+    bucketOf,
+    bucket: bucketOf(grain),
     /** d0…d4 of a result: `grouped(i)` for the grouped ones, NULL past them. */
     outDims: (grouped: (i: number) => string) => [0, 1, 2, 3, 4].map((i) => `${i < dims.length ? grouped(i) : 'NULL::text'} AS d${i}`).join(', '),
     /** The source's rows the viewer may see in [from, to) that pass the filter. */
