@@ -153,7 +153,7 @@ describe('the door', () => {
 
   it('counts an open stream against MAX_OPERATIONS_PER_USER, like a subscription: 429 past it', async () => {
     const capped = await startTestServer({ CREDENTIAL_CHANGES_PER_HOUR: '1000', MAX_OPERATIONS_PER_USER: '1' });
-    const { token } = await newOwner(capped);
+    const { workspace, token } = await newOwner(capped);
     await addSimProvider(capped, sim, token, { script: 'slow=100&chunks=50' });
     const anthropic = new Anthropic({ apiKey: token, baseURL: capped.url, maxRetries: 0 });
     const first = anthropic.messages.stream({ model: 'auto', max_tokens: 500, messages: ASK });
@@ -170,7 +170,7 @@ describe('the door', () => {
       return again;
     });
     // The aborted calls' after-call effects (finalize, then the usage tick over the bus) end before the servers close.
-    await eventually(async () => ((await capped.db.prisma.usageEvent.count({ where: { status: 'RESERVED' } })) === 0 ? true : undefined));
+    await eventually(async () => ((await capped.db.prisma.usageEvent.count({ where: { workspaceId: workspace.id, status: 'RESERVED' } })) === 0 ? true : undefined));
     await new Promise((resolve) => setTimeout(resolve, 300));
   });
 });
