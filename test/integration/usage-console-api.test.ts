@@ -10,16 +10,21 @@ import { graphql } from '../generated/gql.js';
 import { userMessage } from '../testkit/chat.js';
 import { Chat } from '../testkit/documents.js';
 import { disposeAll, newWorkspace, startSimulator, startTestServer, type TestServer } from '../testkit/server.js';
+import { statementRecorder } from '../testkit/statements.js';
 import { insertLedgerRows, type LedgerRow } from '../testkit/usage.js';
 
+const statements = statementRecorder();
 let gw: TestServer;
 let sim: Simulator;
 beforeAll(async () => {
   sim = await startSimulator();
-  gw = await startTestServer({
-    PLATFORM_MONTHLY_REQUESTS: '3',
-    PLATFORM_PROVIDERS: JSON.stringify([{ kind: 'OPENAI', apiKey: 'sk-platform-quota-0123456789abcdef', baseUrl: sim.baseUrls.openai, label: 'House OpenAI' }]),
-  });
+  gw = await startTestServer(
+    {
+      PLATFORM_MONTHLY_REQUESTS: '3',
+      PLATFORM_PROVIDERS: JSON.stringify([{ kind: 'OPENAI', apiKey: 'sk-platform-quota-0123456789abcdef', baseUrl: sim.baseUrls.openai, label: 'House OpenAI' }]),
+    },
+    { onStatement: statements.onStatement },
+  );
 });
 afterAll(disposeAll);
 
@@ -54,6 +59,45 @@ const KindsAndQuota = graphql(`
     providers { id scope }
   }
 `);
+
+const UsageSeries = graphql(`
+  query UsageSeries($range: DateRangeInput!) {
+    usage(range: $range, groupBy: [USER], bucket: DAY) { totals { requests } series { key totals { totalTokens } } }
+  }
+`);
+const UsageTopModels = graphql(`
+  query UsageTopModels($range: DateRangeInput!) {
+    usage(range: $range, groupBy: [USER], bucket: DAY) { totals { requests } topModels(limit: 2) { label totals { requests } } }
+  }
+`);
+
+describe('the usage report', () => {
+  it("reads the report's rows once, and once more for the top models only when they are asked (the console never asks)", async () => {
+    const workspace = newWorkspace();
+    const owner = await gw.token(workspace.claims('owner'));
+    await insertLedgerRows(gw.db, workspace.id, [
+      row('2026-04-02T10:00:00Z'),
+      row('2026-04-02T11:00:00Z', { model: 'o3-mini' }),
+      row('2026-04-03T10:00:00Z', { model: 'o3-mini', userId: 'u2' }),
+    ]);
+    // The whole days of April in the workspace's zone (UTC): the rollup answers.
+    const reads = (texts: string[]) => texts.filter((text) => text.includes('FROM usage_daily WHERE'));
+
+    const series = await statements.during(() => gw.execute(UsageSeries, { range: RANGE }, { token: owner }));
+    expect(series.result.errors).toBeUndefined();
+    expect(series.result.data!.usage.totals.requests).toBe(3);
+    expect(reads(series.statements)).toHaveLength(1);
+    expect(reads(series.statements)[0]).not.toMatch(/\bmodel\b/);
+
+    const models = await statements.during(() => gw.execute(UsageTopModels, { range: RANGE }, { token: owner }));
+    expect(models.result.errors).toBeUndefined();
+    expect(models.result.data!.usage.topModels).toEqual([
+      { label: 'o3-mini', totals: { requests: 2 } },
+      { label: 'gpt-4o', totals: { requests: 1 } },
+    ]);
+    expect(reads(models.statements)).toHaveLength(2);
+  });
+});
 
 describe('usage filtered by person', () => {
   it('gives an admin the people asked for, and a member only their own whatever they ask', async () => {

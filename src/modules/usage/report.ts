@@ -1,8 +1,10 @@
 // The usage report, computed in SQL: the ledger (or, when it can answer, the
-// daily rollup) is read once, its rows grouped into the series' non-empty cells
-// and the top models at once (grouping sets), the groups and the totals summed
-// from the cells, and the series is zero-filled from them (every bucket × every group). Buckets are truncated in the workspace's time zone, so days and
-// months follow its DST changes. The bounds are checked before cells are read.
+// daily rollup) is read once, its rows grouped into the series' non-empty
+// cells, the groups and the totals summed from the cells, and the series is
+// zero-filled from them (every bucket × every group); the top models, when
+// asked, are a statement of their own. Buckets are truncated in the
+// workspace's time zone, so days and months follow its DST changes. The bounds
+// are checked before cells are read.
 import type { Sql } from '../../db/sql.js';
 import { AppError, BadUserInputError } from '../../errors.js';
 import { dayKey } from '../limits/periods.js';
@@ -51,8 +53,12 @@ export interface UsageReport {
   totals: Totals;
   groups: Array<{ key: GroupKey; totals: Totals }>;
   series: Array<{ bucketStart: Date; key: GroupKey | null; totals: Totals }>;
-  /** The MAX_TOP_MODELS models with the most tokens, most first (callers take as many as they show). */
-  models: Array<{ key: GroupKey; totals: Totals }>;
+  /**
+   * The MAX_TOP_MODELS models with the most tokens, most first (callers take as many as they show): read when first
+   * asked, by a statement of their own (a grouping set more in the report's pass cost a year by user 25-60 of its
+   * ~150 ms, and the console's reports never ask), or the groups themselves when grouped by model alone.
+   */
+  topModels(): Promise<Array<{ key: GroupKey; totals: Totals }>>;
   /** Where the numbers came from: the daily rollup or the ledger itself. */
   source: 'rollup' | 'ledger';
 }
@@ -112,7 +118,7 @@ const SOURCES = {
 const SUMMED = ['requests', 'failed', 'prompt', 'completion', 'total', 'cost', 'dsum', 'dcount'] as const;
 
 interface Row {
-  part: 'bucket' | 'group' | 'cell' | 'total' | 'model';
+  part: 'bucket' | 'group' | 'cell' | 'total';
   bucket: Date | null;
   d0: string | null;
   d1: string | null;
@@ -187,17 +193,18 @@ export function rollupCanAnswer(query: ReportQuery): boolean {
 
 /**
  * What a report's statements share: the source read, the dimensions grouped by, the placeholders ($1 the
- * workspace, $2 its time zone) and the SQL of its parts.
+ * workspace) and the SQL of its parts.
  */
 function statementParts(query: ReportQuery, sourceName: 'rollup' | 'ledger') {
   const source = SOURCES[sourceName];
   const dims = DIMENSIONS.filter((d) => query.groupBy.includes(d));
-  const values: unknown[] = [query.workspaceId, query.timezone];
+  const values: unknown[] = [query.workspaceId];
   const param = (value: unknown) => `$${values.push(value)}`;
+  // The time zone's placeholder is made by the first part that uses it: Postgres refuses one a statement leaves unused.
+  let zone: string | undefined;
+  const tz = () => (zone ??= param(query.timezone));
   const unit = UNIT[query.bucket];
   const dimRefs = dims.map((_, i) => `d${i}`);
-  const grain = source.grain(unit, '$2');
-  const bucketOf = (of: string) => source.bucketOf(of, unit, '$2');
   return {
     source,
     dims,
@@ -205,9 +212,10 @@ function statementParts(query: ReportQuery, sourceName: 'rollup' | 'ledger') {
     param,
     dimRefs,
     dimCols: dims.map((d, i) => `${source.column[d]} AS d${i}`),
-    grain,
-    bucketOf,
-    bucket: bucketOf(grain),
+    /** What rows are grouped by in time. */
+    grain: () => source.grain(unit, tz()),
+    /** The bucket start of rows grouped by `grain()`. */
+    bucket: () => source.bucketOf(source.grain(unit, tz()), unit, tz()),
     /** d0…d4 of a result: `grouped(i)` for the grouped ones, NULL past them. */
     outDims: (grouped: (i: number) => string) => [0, 1, 2, 3, 4].map((i) => `${i < dims.length ? grouped(i) : 'NULL::text'} AS d${i}`).join(', '),
     /** The source's rows the viewer may see in [from, to) that pass the filter. */
@@ -223,10 +231,11 @@ function statementParts(query: ReportQuery, sourceName: 'rollup' | 'ledger') {
     bucketStarts(): string {
       const from = param(query.from);
       const to = param(query.to);
+      const zone = tz();
       const series =
         query.bucket === 'HOUR'
-          ? `SELECT b FROM generate_series(date_trunc('hour', ${from}::timestamptz, $2), ${to}::timestamptz, interval '1 hour') AS s(b)`
-          : `SELECT local AT TIME ZONE $2 AS b FROM generate_series(date_trunc('${unit}', ${from}::timestamptz, $2) AT TIME ZONE $2, ${to}::timestamptz AT TIME ZONE $2, interval '1 ${unit}') AS s(local)`;
+          ? `SELECT b FROM generate_series(date_trunc('hour', ${from}::timestamptz, ${zone}), ${to}::timestamptz, interval '1 hour') AS s(b)`
+          : `SELECT local AT TIME ZONE ${zone} AS b FROM generate_series(date_trunc('${unit}', ${from}::timestamptz, ${zone}) AT TIME ZONE ${zone}, ${to}::timestamptz AT TIME ZONE ${zone}, interval '1 ${unit}') AS s(local)`;
       return `SELECT b FROM (${series}) AS starts WHERE b < ${to}::timestamptz`;
     },
   };
@@ -246,6 +255,8 @@ function checkSeriesSize(buckets: number, groups: number, maxCells: number): voi
 
 /** Groups in series order: by key, so every bucket lists them alike. */
 const byKey = (a: GroupKey, b: GroupKey) => JSON.stringify(a).localeCompare(JSON.stringify(b));
+/** Groups by their tokens, most first; equal ones by key, so that the order does not depend on how the rows came. */
+const byTokens = (a: { key: GroupKey; totals: Totals }, b: { key: GroupKey; totals: Totals }) => b.totals.totalTokens - a.totals.totalTokens || byKey(a.key, b.key);
 const keyOf = (row: Pick<Row, 'd0' | 'd1' | 'd2' | 'd3' | 'd4'>, names: readonly Dimension[]): GroupKey =>
   Object.fromEntries(names.map((d, i) => [d, row[`d${i}` as 'd0'] || null]));
 
@@ -270,32 +281,24 @@ export async function usageReport(sql: Sql, query: ReportQuery, options: { sourc
   validateReport(query);
   if (options.source === 'rollup' && !rollupCanAnswer(query)) throw new Error('The rollup cannot answer this report');
   const sourceName = options.source ?? (rollupCanAnswer(query) ? 'rollup' : 'ledger');
-  const { source, dims, values, param, dimRefs, dimCols, grain, bucketOf, outDims, where, bucketStarts } = statementParts(query, sourceName);
-  const dimExprs = dims.map((d) => source.column[d]);
+  const { source, dims, values, param, dimRefs, dimCols, grain, bucket, outDims, where, bucketStarts } = statementParts(query, sourceName);
   const maxGroups = param(MAX_GROUPS);
   const maxCells = param(MAX_REPORT_CELLS);
-  // One pass over the source's rows gives the series' cells (time and dimensions) and the top models (model), a
-  // grouping set each; the groups and the totals are summed from the cells, which are far fewer than the rows (a
-  // grouping set more over the rows costs more than a second pass over the cells). The top models are the groups
-  // themselves when the report is grouped by model alone.
-  const modelsAreGroups = dims.length === 1 && dims[0] === 'MODEL';
-  const sets = [`(${[grain, ...dimExprs].join(', ')})`, ...(modelsAreGroups ? [] : ['(model)'])];
+  // One pass over the source's rows gives the series' cells (time and dimensions); the groups and the totals are
+  // summed from the cells, which are far fewer than the rows (a grouping set more over the rows costs more than a
+  // second pass over the cells).
   const summed = SUMMED.join(', ');
   const resummed = SUMMED.map((c) => `sum_int8(${c}) AS ${c}`).join(', ');
   // Ungrouped, the series has one "group": the whole report.
   const groupCount = dims.length ? '(SELECT count(*) FROM groups)' : '1';
-  const topModels = modelsAreGroups ? `SELECT d0 AS m, ${summed} FROM groups` : `SELECT m, ${summed} FROM parts WHERE part = 'model'`;
 
   // Cells are returned only when the series is within its bounds; past them, the buckets and groups (one more than
   // allowed, at most) say which bound to name.
   const text = `
-    WITH parts AS (
-      SELECT CASE WHEN GROUPING(${grain}) = 0 THEN 'grain' ELSE 'model' END AS part, ${grain} AS grain, ${[...dimCols, 'model AS m'].join(', ')},
-        ${source.sums(query.filter?.success)}
+    WITH cells AS (
+      SELECT 'cell' AS part, ${bucket()} AS bucket, ${[...dimCols, source.sums(query.filter?.success)].join(', ')}
       FROM ${source.table} WHERE ${where(query.from, query.to)}
-      GROUP BY GROUPING SETS (${sets.join(', ')})
-    ), cells AS (
-      SELECT 'cell' AS part, ${bucketOf('grain')} AS bucket, ${[...dimRefs, summed].join(', ')} FROM parts WHERE part = 'grain'
+      GROUP BY ${[grain(), ...dims.map((d) => source.column[d])].join(', ')}
     ),${dims.length ? ` groups AS (SELECT ${dimRefs.join(', ')}, ${resummed} FROM cells GROUP BY ${dimRefs.join(', ')}),` : ''} buckets AS (
       ${bucketStarts()}
     ), within_bounds AS (
@@ -311,18 +314,8 @@ export async function usageReport(sql: Sql, query: ReportQuery, options: { sourc
     }
     SELECT part, bucket, ${outDims((i) => `d${i}`)}, ${summed} FROM cells WHERE (SELECT ok FROM within_bounds)
     UNION ALL
-    SELECT 'total', NULL, NULL::text, NULL::text, NULL::text, NULL::text, NULL::text, ${resummed} FROM cells
-    UNION ALL
-    (SELECT 'model', NULL, m, NULL, NULL, NULL, NULL, ${summed} FROM (${topModels}) AS models ORDER BY total DESC, m LIMIT ${param(MAX_TOP_MODELS)})`;
-  // With Postgres's default 4 MB, a year by day grouped by 40 people is sorted on disk rather than hashed (0.6 s
-  // instead of 0.3 s at 10M calls): the statement gets enough to hash its cells, which the bounds keep few. The
-  // rollup's rows of a report are read through its index by one process: parallel workers read the whole table
-  // instead and take longer to start than the read takes (a year by model: 140 ms with two, 60 ms without).
-  const rows = await sql.transaction(async (tx) => {
-    const serial = sourceName === 'rollup' ? `, set_config('max_parallel_workers_per_gather', '0', true)` : '';
-    await tx.query(`SELECT set_config('work_mem', '${REPORT_WORK_MEM}', true)${serial}`);
-    return tx.query<Row>(text, values);
-  });
+    SELECT 'total', NULL, NULL::text, NULL::text, NULL::text, NULL::text, NULL::text, ${resummed} FROM cells`;
+  const rows = await readReport(sql, sourceName, text, values);
 
   const part = (name: Row['part']) => rows.filter((row) => row.part === name);
   const buckets = part('bucket')
@@ -330,20 +323,44 @@ export async function usageReport(sql: Sql, query: ReportQuery, options: { sourc
     .sort((a, b) => a.getTime() - b.getTime());
   const groupRows = part('group');
   checkSeriesSize(buckets.length, dims.length ? groupRows.length : 1, MAX_REPORT_CELLS);
-  const byTokens = (a: { totals: Totals }, b: { totals: Totals }) => b.totals.totalTokens - a.totals.totalTokens;
-  const groups = dims.length ? groupRows.map((row) => ({ key: keyOf(row, dims), totals: totalsOf(row) })) : [];
+  const groups = dims.length ? groupRows.map((row) => ({ key: keyOf(row, dims), totals: totalsOf(row) })).sort(byTokens) : [];
   // Ungrouped, the series has one "group": the whole report.
   const seriesGroups = dims.length ? groups.map((g) => g.key).sort(byKey) : [{}];
+  let models: Promise<Array<{ key: GroupKey; totals: Totals }>> | undefined;
+  // Grouped by model alone, the top models are the groups.
+  const modelsAreGroups = dims.length === 1 && dims[0] === 'MODEL';
   return {
     range: { from: query.from, to: query.to },
     totals: totalsOf(part('total')[0]),
-    groups: groups.sort(byTokens),
+    groups,
     series: zeroFilled(buckets, seriesGroups, dims, part('cell')),
-    models: part('model')
-      .map((row) => ({ key: { MODEL: row.d0 }, totals: totalsOf(row) }))
-      .sort(byTokens),
+    topModels: () => (models ??= modelsAreGroups ? Promise.resolve(groups.slice(0, MAX_TOP_MODELS)) : topModelsOf(sql, query, sourceName)),
     source: sourceName,
   };
+}
+
+/** A report's MAX_TOP_MODELS models with the most tokens, most first: a statement of their own, over the report's rows. */
+async function topModelsOf(sql: Sql, query: ReportQuery, sourceName: 'rollup' | 'ledger'): Promise<Array<{ key: GroupKey; totals: Totals }>> {
+  const { source, values, param, where } = statementParts(query, sourceName);
+  const text = `SELECT model AS d0, ${source.sums(query.filter?.success)} FROM ${source.table} WHERE ${where(query.from, query.to)}
+    GROUP BY model ORDER BY total DESC, model LIMIT ${param(MAX_TOP_MODELS)}`;
+  const rows = await readReport(sql, sourceName, text, values);
+  return rows.map((row) => ({ key: { MODEL: row.d0 }, totals: totalsOf(row) }));
+}
+
+/**
+ * Runs a report's statement. With Postgres's default 4 MB, a year by day grouped by 40 people is sorted on disk
+ * rather than hashed (0.6 s instead of 0.3 s at 10M calls): the statement gets enough to hash its cells, which the
+ * bounds keep few. The rollup's rows of a report are read through its index by one process: parallel workers read
+ * the whole table instead and take longer to start than the read takes (a year by model: 140 ms with two, 60 ms
+ * without).
+ */
+function readReport(sql: Sql, sourceName: 'rollup' | 'ledger', text: string, values: unknown[]): Promise<Row[]> {
+  return sql.transaction(async (tx) => {
+    const serial = sourceName === 'rollup' ? `, set_config('max_parallel_workers_per_gather', '0', true)` : '';
+    await tx.query(`SELECT set_config('work_mem', '${REPORT_WORK_MEM}', true)${serial}`);
+    return tx.query<Row>(text, values);
+  });
 }
 
 /**
@@ -383,7 +400,7 @@ export async function usageSeriesPages(sql: Sql, query: ReportQuery): Promise<{ 
       const to = buckets[first + step] ?? query.to;
       const cellsOf = statementParts(query, sourceName);
       const cells = await sql.query<Row>(
-        `SELECT ${cellsOf.bucket} AS bucket, ${[...cellsOf.dimCols, source.sums(query.filter?.success)].join(', ')}
+        `SELECT ${cellsOf.bucket()} AS bucket, ${[...cellsOf.dimCols, source.sums(query.filter?.success)].join(', ')}
         FROM ${source.table} WHERE ${cellsOf.where(from, to)} GROUP BY ${['1', ...dimRefs].join(', ')}`,
         cellsOf.values,
       );
