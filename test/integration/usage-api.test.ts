@@ -199,6 +199,15 @@ describe('CSV export', () => {
       ['2026-04-04', 'gpt-4o', '1'],
       ['2026-04-04', 'o3-mini', '0'],
     ]);
+    // An empty groupBy: the ungrouped series, a line per bucket.
+    const ungrouped = await exportCsv(owner, `from=2026-04-01T00:00:00Z&to=2026-04-05T00:00:00Z&groupBy=&bucket=DAY`);
+    expect(ungrouped.status).toBe(200);
+    expect((parseCsv(await ungrouped.text(), { columns: true }) as Array<Record<string, string>>).map((r) => [r.bucket_start.slice(0, 10), r.requests])).toEqual([
+      ['2026-04-01', '0'],
+      ['2026-04-02', '2'],
+      ['2026-04-03', '0'],
+      ['2026-04-04', '1'],
+    ]);
     const own = parseCsv(await (await exportCsv(member, `from=${RANGE.from}&to=${RANGE.to}`)).text(), { columns: true }) as Array<Record<string, string>>;
     expect(own.map((r) => r.user_id)).toEqual(['u2']);
   });

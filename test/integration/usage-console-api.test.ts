@@ -67,7 +67,7 @@ const UsageSeries = graphql(`
 `);
 const UsageTopModels = graphql(`
   query UsageTopModels($range: DateRangeInput!) {
-    usage(range: $range, groupBy: [USER], bucket: DAY) { totals { requests } topModels(limit: 2) { label totals { requests } } }
+    usage(range: $range, groupBy: [USER], bucket: DAY) { totals { requests } topModels(limit: 4) { label totals { requests } } }
   }
 `);
 
@@ -79,20 +79,25 @@ describe('the usage report', () => {
       row('2026-04-02T10:00:00Z'),
       row('2026-04-02T11:00:00Z', { model: 'o3-mini' }),
       row('2026-04-03T10:00:00Z', { model: 'o3-mini', userId: 'u2' }),
+      row('2026-04-03T11:00:00Z', { model: 'B-model', userId: 'u2' }),
+      row('2026-04-03T12:00:00Z', { model: 'a-model', userId: 'u2' }),
     ]);
     // The whole days of April in the workspace's zone (UTC): the rollup answers.
     const reads = (texts: string[]) => texts.filter((text) => text.includes('FROM usage_daily WHERE'));
 
     const series = await statements.during(() => gw.execute(UsageSeries, { range: RANGE }, { token: owner }));
     expect(series.result.errors).toBeUndefined();
-    expect(series.result.data!.usage.totals.requests).toBe(3);
+    expect(series.result.data!.usage.totals.requests).toBe(5);
     expect(reads(series.statements)).toHaveLength(1);
     expect(reads(series.statements)[0]).not.toMatch(/\bmodel\b/);
 
     const models = await statements.during(() => gw.execute(UsageTopModels, { range: RANGE }, { token: owner }));
     expect(models.result.errors).toBeUndefined();
+    // Equal tokens by name, uppercase first, whatever the database's collation.
     expect(models.result.data!.usage.topModels).toEqual([
       { label: 'o3-mini', totals: { requests: 2 } },
+      { label: 'B-model', totals: { requests: 1 } },
+      { label: 'a-model', totals: { requests: 1 } },
       { label: 'gpt-4o', totals: { requests: 1 } },
     ]);
     expect(reads(models.statements)).toHaveLength(2);

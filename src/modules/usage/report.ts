@@ -54,10 +54,10 @@ export interface UsageReport {
   groups: Array<{ key: GroupKey; totals: Totals }>;
   series: Array<{ bucketStart: Date; key: GroupKey | null; totals: Totals }>;
   /**
-   * The MAX_TOP_MODELS models with the most tokens, most first (callers take as many as they show): read when first
-   * asked, by a statement of their own (a grouping set for them in every report's pass cost a year by provider 54
-   * ms instead of 35, by user 157 instead of 137, and the console's reports never ask), or the groups themselves
-   * when grouped by model alone.
+   * The MAX_TOP_MODELS models with the most tokens, most first, equal ones by name (callers take as many as they
+   * show): read when first asked, by a statement of their own (a grouping set for them in every report's pass cost
+   * a year by provider 54 ms instead of 35, by user 157 instead of 137, and the console's reports never ask). It
+   * reads the rows as they are then: a call finished in between counts there and not in the report.
    */
   topModels(): Promise<Array<{ key: GroupKey; totals: Totals }>>;
   /** Where the numbers came from: the daily rollup or the ledger itself. */
@@ -193,15 +193,16 @@ export function rollupCanAnswer(query: ReportQuery): boolean {
 }
 
 /**
- * What a report's statements share: the source read, the dimensions grouped by, the placeholders ($1 the
- * workspace) and the SQL of its parts.
+ * What a report's statements share: the source read, the dimensions grouped by, the placeholders and the SQL of
+ * its parts. Each placeholder is made by the first part that uses it: Postgres refuses one a statement leaves unused
+ * (an ungrouped series' buckets name no workspace, the top models no time zone).
  */
 function statementParts(query: ReportQuery, sourceName: 'rollup' | 'ledger') {
   const source = SOURCES[sourceName];
   const dims = DIMENSIONS.filter((d) => query.groupBy.includes(d));
-  const values: unknown[] = [query.workspaceId];
+  const values: unknown[] = [];
   const param = (value: unknown) => `$${values.push(value)}`;
-  // The time zone's placeholder is made by the first part that uses it: Postgres refuses one a statement leaves unused.
+  let workspace: string | undefined;
   let zone: string | undefined;
   const tz = () => (zone ??= param(query.timezone));
   const unit = UNIT[query.bucket];
@@ -221,7 +222,7 @@ function statementParts(query: ReportQuery, sourceName: 'rollup' | 'ledger') {
     outDims: (grouped: (i: number) => string) => [0, 1, 2, 3, 4].map((i) => `${i < dims.length ? grouped(i) : 'NULL::text'} AS d${i}`).join(', '),
     /** The source's rows the viewer may see in [from, to) that pass the filter. */
     where(from: Date, to: Date): string {
-      const where = [`workspace_id = $1`];
+      const where = [`workspace_id = ${(workspace ??= param(query.workspaceId))}`];
       if (sourceName === 'rollup') where.push(source.range(`${param(dayKey(from, query.timezone))}::date`, `${param(dayKey(to, query.timezone))}::date`));
       else where.push(source.range(`${param(from)}::timestamptz`, `${param(to)}::timestamptz`));
       if (query.userId) where.push(`${source.column.USER} = ${param(query.userId)}`);
@@ -256,8 +257,11 @@ function checkSeriesSize(buckets: number, groups: number, maxCells: number): voi
 
 /** Groups in series order: by key, so every bucket lists them alike. */
 const byKey = (a: GroupKey, b: GroupKey) => JSON.stringify(a).localeCompare(JSON.stringify(b));
-/** Groups by their tokens, most first; equal ones by key, so that the order does not depend on how the rows came. */
-const byTokens = (a: { key: GroupKey; totals: Totals }, b: { key: GroupKey; totals: Totals }) => b.totals.totalTokens - a.totals.totalTokens || byKey(a.key, b.key);
+/** Groups by their tokens, most first; equal ones by their values, so that the order does not depend on how the rows came. */
+function byTokens(a: { key: GroupKey; totals: Totals }, b: { key: GroupKey; totals: Totals }): number {
+  const [x, y] = [a, b].map((group) => DIMENSIONS.map((d) => group.key[d] ?? '').join('\u0000'));
+  return b.totals.totalTokens - a.totals.totalTokens || (x < y ? -1 : x > y ? 1 : 0);
+}
 const keyOf = (row: Pick<Row, 'd0' | 'd1' | 'd2' | 'd3' | 'd4'>, names: readonly Dimension[]): GroupKey =>
   Object.fromEntries(names.map((d, i) => [d, row[`d${i}` as 'd0'] || null]));
 
@@ -328,14 +332,12 @@ export async function usageReport(sql: Sql, query: ReportQuery, options: { sourc
   // Ungrouped, the series has one "group": the whole report.
   const seriesGroups = dims.length ? groups.map((g) => g.key).sort(byKey) : [{}];
   let models: Promise<Array<{ key: GroupKey; totals: Totals }>> | undefined;
-  // Grouped by model alone, the top models are the groups.
-  const modelsAreGroups = dims.length === 1 && dims[0] === 'MODEL';
   return {
     range: { from: query.from, to: query.to },
     totals: totalsOf(part('total')[0]),
     groups,
     series: zeroFilled(buckets, seriesGroups, dims, part('cell')),
-    topModels: () => (models ??= modelsAreGroups ? Promise.resolve(groups.slice(0, MAX_TOP_MODELS)) : topModelsOf(sql, query, sourceName)),
+    topModels: () => (models ??= topModelsOf(sql, query, sourceName)),
     source: sourceName,
   };
 }
@@ -344,7 +346,7 @@ export async function usageReport(sql: Sql, query: ReportQuery, options: { sourc
 async function topModelsOf(sql: Sql, query: ReportQuery, sourceName: 'rollup' | 'ledger'): Promise<Array<{ key: GroupKey; totals: Totals }>> {
   const { source, values, param, where } = statementParts(query, sourceName);
   const text = `SELECT model AS d0, ${source.sums(query.filter?.success)} FROM ${source.table} WHERE ${where(query.from, query.to)}
-    GROUP BY model ORDER BY total DESC, model LIMIT ${param(MAX_TOP_MODELS)}`;
+    GROUP BY model ORDER BY total DESC, model COLLATE "C" LIMIT ${param(MAX_TOP_MODELS)}`;
   const rows = await readReport(sql, sourceName, text, values);
   return rows.map((row) => ({ key: { MODEL: row.d0 }, totals: totalsOf(row) }));
 }
@@ -373,10 +375,13 @@ export async function usageSeriesPages(sql: Sql, query: ReportQuery): Promise<{ 
   const sourceName = rollupCanAnswer(query) ? 'rollup' : 'ledger';
   const shape = statementParts(query, sourceName);
   const { source, dims, dimRefs } = shape;
-  const distinctGroups = `(SELECT DISTINCT 'group', NULL::timestamptz, ${shape.outDims((i) => source.column[dims[i]])}
-    FROM ${source.table} WHERE ${shape.where(query.from, query.to)} LIMIT ${shape.param(MAX_GROUPS)} + 1)`;
+  // Grouped, the distinct groups too (one more than allowed, at most).
+  const distinctGroups = dims.length
+    ? ` UNION ALL (SELECT DISTINCT 'group', NULL::timestamptz, ${shape.outDims((i) => source.column[dims[i]])}
+    FROM ${source.table} WHERE ${shape.where(query.from, query.to)} LIMIT ${shape.param(MAX_GROUPS)} + 1)`
+    : '';
   const rows = await sql.query<Row>(
-    `SELECT 'bucket' AS part, b AS bucket, ${shape.outDims(() => 'NULL')} FROM (${shape.bucketStarts()}) AS buckets${dims.length ? ` UNION ALL ${distinctGroups}` : ''}`,
+    `SELECT 'bucket' AS part, b AS bucket, ${shape.outDims(() => 'NULL')} FROM (${shape.bucketStarts()}) AS buckets${distinctGroups}`,
     shape.values,
   );
   const buckets = rows

@@ -82,7 +82,10 @@ const UsageReport = builder.objectRef<LabelledReport>('UsageReport').implement({
     topModels: t.field({
       type: [UsageGroup],
       args: { limit: t.arg.int({ defaultValue: 5 }) },
-      resolve: async (r, args) => (await r.topModels()).slice(0, Math.max(0, Math.min(args.limit ?? 5, MAX_TOP_MODELS))).map((g) => ({ ...g, label: g.key.MODEL ?? '' })),
+      resolve: async (r, args) => {
+        const limit = Math.max(0, Math.min(args.limit ?? 5, MAX_TOP_MODELS));
+        return limit === 0 ? [] : (await r.topModels()).slice(0, limit).map((g) => ({ ...g, label: g.key.MODEL ?? '' }));
+      },
     }),
   }),
 });
