@@ -9,6 +9,7 @@ import path from 'node:path';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { signToken } from '../../src/auth/dev-token.js';
+import { START_V8_FLAGS } from '../testkit/start-flags.js';
 import type { Timing } from './measure.js';
 import { type Child, startChild } from './processes.js';
 
@@ -46,8 +47,8 @@ export async function startBenchGateway(bundle: string, openAiBaseUrl: string): 
       PROFILE_DIR: process.env.BENCH_PROFILE_DIR,
     },
     /"url":"(http:\/\/[^"]+)\/graphql"/,
-    // The young generation `npm start` gives the gateway (package.json's start script).
-    ['--max-semi-space-size=32'],
+    // The V8 flags `npm start` gives the gateway (startChild adds source maps where the bundle has them).
+    START_V8_FLAGS,
   );
   const workspaceId = `bench-${randomUUID()}`;
   const token = await signToken({ secret: jwtSecret }, { workspace: workspaceId, user: `bench-${randomUUID()}`, role: 'owner' });

@@ -22,7 +22,7 @@ export interface Child {
  * Source maps are enabled only for a bundle that has one: without a map they cost stack traces for nothing.
  * `nodeOptions` come first (V8 flags: the gateway's young generation).
  */
-export async function startChild(entry: string, args: string[], env: Record<string, string | undefined>, ready: RegExp, nodeOptions: string[] = []): Promise<Child> {
+export async function startChild(entry: string, args: string[], env: Record<string, string | undefined>, ready: RegExp, nodeOptions: readonly string[] = []): Promise<Child> {
   const profile = env.PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${env.PROFILE_DIR}`] : [];
   const loader = entry.endsWith('.ts') ? ['--import', 'tsx'] : existsSync(path.resolve(ROOT, `${entry}.map`)) ? ['--enable-source-maps'] : [];
   const child = spawn(process.execPath, [...nodeOptions, ...profile, ...loader, entry, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });

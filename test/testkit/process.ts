@@ -1,6 +1,7 @@
 // The real entry points (the server bundle, src/cli/demo.ts) as child processes, as `npm start` and `npm run demo` run them.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import path from 'node:path';
+import { START_FLAGS } from './start-flags.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 
@@ -26,7 +27,7 @@ export function spawnEntry(entry: string, env: Record<string, string | undefined
   delete inherited.REDIS_URL;
   delete inherited.NODE_ENV;
   // A bundle runs with the flags of package.json's start script.
-  const child = spawn(process.execPath, [...(entry.endsWith('.ts') ? ['--import', 'tsx'] : ['--max-semi-space-size=32', '--enable-source-maps']), entry, ...args], {
+  const child = spawn(process.execPath, [...(entry.endsWith('.ts') ? ['--import', 'tsx'] : START_FLAGS), entry, ...args], {
     cwd: ROOT,
     env: { ...inherited, PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
