@@ -206,6 +206,7 @@ function statementParts(query: ReportQuery, sourceName: 'rollup' | 'ledger') {
   let zone: string | undefined;
   const tz = () => (zone ??= param(query.timezone));
   const unit = UNIT[query.bucket];
+  const grain = () => source.grain(unit, tz());
   const dimRefs = dims.map((_, i) => `d${i}`);
   return {
     source,
@@ -215,9 +216,9 @@ function statementParts(query: ReportQuery, sourceName: 'rollup' | 'ledger') {
     dimRefs,
     dimCols: dims.map((d, i) => `${source.column[d]} AS d${i}`),
     /** What rows are grouped by in time. */
-    grain: () => source.grain(unit, tz()),
+    grain,
     /** The bucket start of rows grouped by `grain()`. */
-    bucket: () => source.bucketOf(source.grain(unit, tz()), unit, tz()),
+    bucket: () => source.bucketOf(grain(), unit, tz()),
     /** d0…d4 of a result: `grouped(i)` for the grouped ones, NULL past them. */
     outDims: (grouped: (i: number) => string) => [0, 1, 2, 3, 4].map((i) => `${i < dims.length ? grouped(i) : 'NULL::text'} AS d${i}`).join(', '),
     /** The source's rows the viewer may see in [from, to) that pass the filter. */
