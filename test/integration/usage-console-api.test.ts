@@ -71,6 +71,17 @@ const UsageTopModels = graphql(`
   }
 `);
 
+const UsageTopModelsAliased = graphql(`
+  query UsageTopModelsAliased($range: DateRangeInput!) {
+    usage(range: $range, groupBy: [USER], bucket: DAY) { first: topModels(limit: 1) { label } all: topModels(limit: 100) { label } }
+  }
+`);
+const UsageNoTopModels = graphql(`
+  query UsageNoTopModels($range: DateRangeInput!) {
+    usage(range: $range, groupBy: [USER], bucket: DAY) { none: topModels(limit: 0) { label } }
+  }
+`);
+
 describe('the usage report', () => {
   it("reads the report's rows once, and once more for the top models only when they are asked (the console never asks)", async () => {
     const workspace = newWorkspace();
@@ -101,6 +112,16 @@ describe('the usage report', () => {
       { label: 'gpt-4o', totals: { requests: 1 } },
     ]);
     expect(reads(models.statements)).toHaveLength(2);
+
+    // Asked twice (aliases), the top models are read once; asked for none, not at all.
+    const aliased = await statements.during(() => gw.execute(UsageTopModelsAliased, { range: RANGE }, { token: owner }));
+    expect(aliased.result.errors).toBeUndefined();
+    expect(aliased.result.data!.usage.first.map((m) => m.label)).toEqual(['o3-mini']);
+    expect(aliased.result.data!.usage.all.map((m) => m.label)).toEqual(['o3-mini', 'B-model', 'a-model', 'gpt-4o']);
+    expect(reads(aliased.statements)).toHaveLength(2);
+    const none = await statements.during(() => gw.execute(UsageNoTopModels, { range: RANGE }, { token: owner }));
+    expect(none.result.data!.usage.none).toEqual([]);
+    expect(reads(none.statements)).toHaveLength(1);
   });
 });
 
