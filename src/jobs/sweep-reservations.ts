@@ -6,7 +6,7 @@
 // be swept holds up no other (it is reported, and tried again next run).
 import type { Sql } from '../db/sql.js';
 import { isDatabaseUnavailable } from '../db/unavailable.js';
-import { ROLLUP_UPSERT } from '../modules/usage/ledger.js';
+import { rollupUpserts } from '../modules/usage/ledger.js';
 import { forEachItem, type Job } from './scheduler.js';
 
 /** Rows swept per run at most; the rest wait for the next run. */
@@ -39,7 +39,7 @@ export function sweepReservationsJob(sql: Sql, options: { olderThanMs: number; e
       ), counters AS (
         UPDATE usage_counters u SET tokens = u.tokens - c.tokens, cost_micros = u.cost_micros - c.micros, requests = u.requests + c.calls
         FROM corrections c WHERE u.scope = c.scope AND u.period = c.period
-      ), daily AS (${ROLLUP_UPSERT.replace('$TZ', 'tz')})
+      ), ${rollupUpserts('tz')}
       SELECT count(*) AS swept FROM swept`,
       [now, ids],
     );

@@ -1,6 +1,6 @@
 // Reservations and finalizes that wait at the same moment are written by one statement each (group commit,
 // src/db/group-commit.ts): each call still gets its own row, and every sum it feeds (limit counters, its session,
-// the daily rollup) ends equal to the ledger, even when the calls of one batch share all of them. A call refused
+// the daily rollups) ends equal to the ledger, even when the calls of one batch share all of them. A call refused
 // for a limit is refused alone; a call the database refuses fails alone.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +11,7 @@ import { addSimProvider, userMessage } from '../testkit/chat.js';
 import { Chat, Sessions, UpdatePreferences } from '../testkit/documents.js';
 import { disposeAll, newOwner, startSimulator, startTestServer, type TestServer } from '../testkit/server.js';
 import { statementRecorder } from '../testkit/statements.js';
+import { userRollupBeside } from '../testkit/usage.js';
 
 const statements = statementRecorder();
 let gw: TestServer;
@@ -55,6 +56,9 @@ describe('finalizes at the same moment', () => {
       [workspace.id],
     );
     expect(rollup).toEqual({ requests: ledger.calls, tokens: ledger.tokens, cost: ledger.cost });
+    const { byUser, summed } = await userRollupBeside(gw.db, workspace.id);
+    expect(byUser).toHaveLength(1);
+    expect(byUser).toEqual(summed);
     const stored = await gw.db.sql.query<{ seq: number }>('SELECT seq FROM chat_messages WHERE session_id = $1 ORDER BY seq', [sessionId]);
     expect(stored.map((message) => message.seq)).toEqual(Array.from({ length: 2 * (AT_ONCE + 1) }, (_, i) => i));
     const sessions = await gw.execute(Sessions, { first: 5 }, { token });

@@ -11,6 +11,7 @@ import { subscribeAlerts } from '../testkit/alerts.js';
 import { addSimProvider, type Chunk, chatStreamRequest, readChatStream, streamOverWs, text, userMessage } from '../testkit/chat.js';
 import { AlertList, Chat, UpdatePreferences, UpdateProvider } from '../testkit/documents.js';
 import { disposeAll, eventually, newOwner, newWorkspace, startSimulator, startTestServer, type TestServer } from '../testkit/server.js';
+import { userRollupBeside } from '../testkit/usage.js';
 
 let gw: TestServer;
 let sim: Simulator;
@@ -176,6 +177,10 @@ describe('limits', () => {
     expect(counters.filter((c) => c.period === '2024-03-01').map((c) => c.tokens)).toEqual([sums.tokens, sums.tokens]);
     const keyCounters = await gw.db.sql.query<{ tokens: bigint }>('SELECT tokens FROM usage_counters WHERE scope = $1', [`apikey:${ghostKey}`]);
     expect(keyCounters.map((c) => c.tokens)).toEqual([0n, 0n]);
+    // The swept call counts in both rollups, as a call of no tokens.
+    const { byUser, summed } = await userRollupBeside(gw.db, workspace.id);
+    expect(byUser).toEqual(summed);
+    expect(byUser).toContainEqual(expect.objectContaining({ user_id: 'ghost', requests: 1n, total_tokens: 0n }));
     now = started;
     expect((await chat()).errors).toBeUndefined(); // room again
     now = before;

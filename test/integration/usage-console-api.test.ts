@@ -93,13 +93,14 @@ describe('the usage report', () => {
       row('2026-04-03T11:00:00Z', { model: 'B-model', userId: 'u2' }),
       row('2026-04-03T12:00:00Z', { model: 'a-model', userId: 'u2' }),
     ]);
-    // The whole days of April in the workspace's zone (UTC): the rollup answers.
-    const reads = (texts: string[]) => texts.filter((text) => text.includes('FROM usage_daily WHERE'));
+    // The whole days of April in the workspace's zone (UTC), grouped by user: the per-user rollup answers.
+    const reads = (texts: string[]) => texts.filter((text) => /FROM usage_daily(_by_user)? WHERE/.test(text));
 
     const series = await statements.during(() => gw.execute(UsageSeries, { range: RANGE }, { token: owner }));
     expect(series.result.errors).toBeUndefined();
     expect(series.result.data!.usage.totals.requests).toBe(5);
     expect(reads(series.statements)).toHaveLength(1);
+    expect(reads(series.statements)[0]).toContain('FROM usage_daily_by_user WHERE');
     expect(reads(series.statements)[0]).not.toMatch(/\bmodel\b/);
 
     const models = await statements.during(() => gw.execute(UsageTopModels, { range: RANGE }, { token: owner }));
@@ -112,6 +113,8 @@ describe('the usage report', () => {
       { label: 'gpt-4o', totals: { requests: 1 } },
     ]);
     expect(reads(models.statements)).toHaveLength(2);
+    // The models are not in the per-user rollup: they are read from usage_daily.
+    expect(reads(models.statements)[1]).toContain('FROM usage_daily WHERE');
 
     // Asked twice (aliases), the top models are read once; asked for none, not at all.
     const aliased = await statements.during(() => gw.execute(UsageTopModelsAliased, { range: RANGE }, { token: owner }));

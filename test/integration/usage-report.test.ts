@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dayKey } from '../../src/modules/limits/periods.js';
-import { type Bucket, DIMENSIONS, type Dimension, type ReportQuery, rollupCanAnswer, type Totals, usageReport } from '../../src/modules/usage/report.js';
+import { type Bucket, DIMENSIONS, type Dimension, type ReportQuery, rollupCanAnswer, type Totals, usageReport, userRollupCanAnswer } from '../../src/modules/usage/report.js';
 import { SetTimezone, UsageEvents, UsageReport } from '../testkit/documents.js';
 import { disposeAll, newWorkspace, startTestServer, type TestServer } from '../testkit/server.js';
 import { insertLedgerRows, type LedgerRow } from '../testkit/usage.js';
@@ -54,6 +54,11 @@ function randomLedger(seed: number, users: string[], start: Date, days: number):
   return calls.flatMap((call) =>
     r.next() < 0.5 ? [call, { ...call, createdAt: new Date(call.createdAt.getTime() + 1), status: r.pick(STATUSES), promptTokens: r.int(5_000) }] : [call],
   );
+}
+
+/** A SUCCEEDED call of one person to gpt-4o on the first provider, with no agent or operation. */
+function oneCall(iso: string, numbers: Pick<LedgerRow, 'promptTokens' | 'completionTokens' | 'costMicros' | 'durationMs'>): LedgerRow {
+  return { createdAt: new Date(iso), providerId: PROVIDERS[0], model: 'gpt-4o', agent: null, operation: null, userId: 'u', status: 'SUCCEEDED', ...numbers };
 }
 
 const ZERO: Totals = { requests: 0, failedRequests: 0, promptTokens: 0, completionTokens: 0, totalTokens: 0, costMicros: 0n, avgDurationMs: null };
@@ -135,9 +140,10 @@ function expectBucketsFollowTheZone(starts: number[], bucket: Bucket, tz: string
 }
 
 describe('usage report', () => {
-  it('agrees with a brute-force computation over random ledgers, for every grouping and bucket, from the ledger and from the rollup', async () => {
+  it('agrees with a brute-force computation over random ledgers, for every grouping and bucket, from the ledger and from the rollups', async () => {
     const SEEDS = [1, 7, 42, 1234, 99991];
     let rollupChecks = 0;
+    let userRollupChecks = 0;
     for (const seed of SEEDS) {
       const workspace = newWorkspace();
       const users = ['ann', 'bob', 'cy'].map((u) => `${u}-${seed}`);
@@ -159,7 +165,7 @@ describe('usage report', () => {
           const to = aligned ? nyMidnight(new Date(firstDay + days * 86_400_000)) : new Date(from.getTime() + days * 86_400_000 - r.int(86_400_000));
           // A success filter two times in three (true or false): the rollup then sums its SUCCEEDED calls' columns, or all minus those.
           const success = [undefined, true, false][r.int(3)];
-          const query: ReportQuery = {
+          const asked: ReportQuery = {
             workspaceId: workspace.id,
             from,
             to,
@@ -169,57 +175,53 @@ describe('usage report', () => {
             userId: trial > 0 ? users[0] : undefined,
             ...(success === undefined ? {} : { filter: { success } }),
           };
-          const sources = rollupCanAnswer(query) ? (['ledger', 'rollup'] as const) : (['ledger'] as const);
-          if (sources.length === 2) rollupChecks++;
-          for (const source of sources) {
-            const report = await usageReport(gw.db.sql, query, { source });
-            const starts = [...new Set(report.series.map((p) => p.bucketStart.getTime()))].sort((a, b) => a - b);
-            // Grouped with no calls in range: no groups, so no points (buckets × 0 groups).
-            if (starts.length === 0) {
-              expect(groupBy.length > 0 && report.groups.length === 0 && report.totals.requests === 0).toBe(true);
-              continue;
-            }
-            expectBucketsFollowTheZone(starts, bucket, NY, query);
-            const expected = bruteForce(rows, query, starts);
-            const context = `seed ${seed}, ${bucket}, [${groupBy}], success ${success}, ${source}, ${from.toISOString()}..${to.toISOString()}`;
-            expect(comparable(report.totals), context).toEqual(comparable(expected.totals));
-            expect(new Map(report.groups.map((g) => [JSON.stringify(g.key), comparable(g.totals)])), context).toEqual(
-              groupBy.length ? new Map([...expected.groups].map(([k, v]) => [k, comparable(v)])) : new Map(),
+          // Whole days grouped by more than people: the same report grouped by people too, which the per-user rollup answers.
+          const byUser = rollupCanAnswer(asked) && !userRollupCanAnswer(asked) ? [{ ...asked, groupBy: ['USER'] as Dimension[] }] : [];
+          for (const query of [asked, ...byUser]) {
+            const sources = (['ledger', 'rollup', 'userRollup'] as const).filter(
+              (source) => source === 'ledger' || (source === 'rollup' ? rollupCanAnswer : userRollupCanAnswer)(query),
             );
-            // Zero-filled: every bucket × every group, and the empty ones are zero.
-            expect(report.series.length, context).toBe(starts.length * Math.max(1, groupBy.length ? expected.groups.size : 1));
-            for (const point of report.series) {
-              const key = `${point.bucketStart.getTime()}|${JSON.stringify(point.key ?? {})}`;
-              expect(comparable(point.totals), context).toEqual(comparable(expected.cells.get(key) ?? ZERO));
+            if (sources.includes('rollup')) rollupChecks++;
+            if (sources.includes('userRollup')) userRollupChecks++;
+            for (const source of sources) {
+              const report = await usageReport(gw.db.sql, query, { source });
+              const starts = [...new Set(report.series.map((p) => p.bucketStart.getTime()))].sort((a, b) => a - b);
+              // Grouped with no calls in range: no groups, so no points (buckets × 0 groups).
+              if (starts.length === 0) {
+                expect(query.groupBy.length > 0 && report.groups.length === 0 && report.totals.requests === 0).toBe(true);
+                continue;
+              }
+              expectBucketsFollowTheZone(starts, bucket, NY, query);
+              const expected = bruteForce(rows, query, starts);
+              const context = `seed ${seed}, ${bucket}, [${query.groupBy}], success ${success}, ${source}, ${from.toISOString()}..${to.toISOString()}`;
+              expect(comparable(report.totals), context).toEqual(comparable(expected.totals));
+              expect(new Map(report.groups.map((g) => [JSON.stringify(g.key), comparable(g.totals)])), context).toEqual(
+                query.groupBy.length ? new Map([...expected.groups].map(([k, v]) => [k, comparable(v)])) : new Map(),
+              );
+              // Zero-filled: every bucket × every group, and the empty ones are zero.
+              expect(report.series.length, context).toBe(starts.length * Math.max(1, query.groupBy.length ? expected.groups.size : 1));
+              for (const point of report.series) {
+                const key = `${point.bucketStart.getTime()}|${JSON.stringify(point.key ?? {})}`;
+                expect(comparable(point.totals), context).toEqual(comparable(expected.cells.get(key) ?? ZERO));
+              }
+              expect(report.groups.map((g) => g.totals.totalTokens)).toEqual([...report.groups.map((g) => g.totals.totalTokens)].sort((a, b) => b - a));
+              expect((await report.topModels()).map((m) => [m.key.MODEL, m.totals.totalTokens])).toEqual(
+                [...expected.models].map(([model, t]) => [model, t.totalTokens]).sort((a, b) => (b[1] as number) - (a[1] as number)),
+              );
+              expect(report.source).toBe(source);
             }
-            expect(report.groups.map((g) => g.totals.totalTokens)).toEqual([...report.groups.map((g) => g.totals.totalTokens)].sort((a, b) => b - a));
-            expect((await report.topModels()).map((m) => [m.key.MODEL, m.totals.totalTokens])).toEqual(
-              [...expected.models].map(([model, t]) => [model, t.totalTokens]).sort((a, b) => (b[1] as number) - (a[1] as number)),
-            );
-            expect(report.source).toBe(source);
           }
         }
       }
     }
     expect(rollupChecks).toBeGreaterThanOrEqual(SEEDS.length * 3 * 2);
+    expect(userRollupChecks).toBeGreaterThanOrEqual(SEEDS.length * 3 * 2);
   }, 120_000);
 
   it('counts days in the zone across DST changes and month ends, with exact [from, to) boundaries and empty buckets as zero', async () => {
     const workspace = newWorkspace();
     const token = await gw.token(workspace.claims('owner'));
-    const row = (iso: string, promptTokens: number): LedgerRow => ({
-      createdAt: new Date(iso),
-      providerId: PROVIDERS[0],
-      model: 'gpt-4o',
-      agent: null,
-      operation: null,
-      userId: 'u',
-      status: 'SUCCEEDED',
-      promptTokens,
-      completionTokens: 0,
-      costMicros: 1n,
-      durationMs: 10,
-    });
+    const row = (iso: string, promptTokens: number) => oneCall(iso, { promptTokens, completionTokens: 0, costMicros: 1n, durationMs: 10 });
     await insertLedgerRows(gw.db, workspace.id, [
       row('2026-03-08T04:59:59.999Z', 1), // 23:59:59.999 on Mar 7 (EST)
       row('2026-03-08T05:00:00.000Z', 2), // midnight Mar 8 (EST); this day has 23 hours
@@ -261,6 +263,31 @@ describe('usage report', () => {
       ['2026-11-01T04:00:00.000Z', 64 + 128 + 256],
       ['2026-11-02T05:00:00.000Z', 0],
     ]);
+  });
+
+  it('keeps each cell exact: a cost past what a double holds, from the ledger and from the rollups', async () => {
+    const workspace = newWorkspace();
+    const call = (iso: string, costMicros: bigint) => oneCall(iso, { promptTokens: 3, completionTokens: 4, costMicros, durationMs: 5 });
+    await insertLedgerRows(gw.db, workspace.id, [call('2026-05-02T10:00:00Z', 2n ** 53n), call('2026-05-02T11:00:00Z', 1n), call('2026-05-03T10:00:00Z', 10n ** 17n + 7n)]);
+    const query: ReportQuery = {
+      workspaceId: workspace.id,
+      from: new Date('2026-05-01T00:00:00Z'),
+      to: new Date('2026-05-04T00:00:00Z'),
+      groupBy: ['USER'],
+      bucket: 'DAY',
+      timezone: 'UTC',
+    };
+    for (const source of ['ledger', 'rollup', 'userRollup'] as const) {
+      const report = await usageReport(gw.db.sql, query, { source });
+      expect(
+        report.series.map((p) => [p.bucketStart.toISOString().slice(0, 10), p.totals.costMicros, p.totals.totalTokens, p.totals.avgDurationMs]),
+        source,
+      ).toEqual([
+        ['2026-05-01', 0n, 0, null],
+        ['2026-05-02', 2n ** 53n + 1n, 14, 5],
+        ['2026-05-03', 10n ** 17n + 7n, 7, 5],
+      ]);
+    }
   });
 
   it("answers the console's reports from the rollup as the ledger does, grouped by each dimension, filtered, and as a member sees them", async () => {

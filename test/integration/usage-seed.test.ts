@@ -7,6 +7,7 @@ import { createCatalog } from '../../src/modules/catalog/catalog.js';
 import { costMicros } from '../../src/modules/catalog/pricing.js';
 import { seedUsage } from '../../src/modules/usage/seed.js';
 import { newWorkspace, openTestDatabase, testConfig } from '../testkit/server.js';
+import { userRollupBeside } from '../testkit/usage.js';
 
 let db: Database;
 beforeAll(async () => {
@@ -75,5 +76,9 @@ describe('seed:usage', () => {
     await seedUsage(db.sql, catalog, { workspaceId: workspace, events: 10, until });
     const providers = await db.sql.query('SELECT id FROM providers WHERE workspace_id = $1', [workspace]);
     expect(providers).toHaveLength(4);
+    // Each seeding rebuilds both rollups: the per-user one is usage_daily summed by day and user.
+    const { byUser, summed } = await userRollupBeside(db, workspace);
+    expect(byUser.length).toBeGreaterThan(300);
+    expect(byUser).toEqual(summed);
   });
 });

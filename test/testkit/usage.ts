@@ -57,3 +57,18 @@ export async function insertLedgerRows(db: Database, workspaceId: string, rows: 
   await rebuildRollup(db.sql, workspaceId);
   return ids;
 }
+
+/**
+ * usage_daily_by_user's rows of a workspace, and usage_daily's summed by the same key (day and user): the two must be
+ * equal in every sum, whichever statement kept them (finalize, the sweeper, a rebuild).
+ */
+export async function userRollupBeside(db: Database, workspaceId: string): Promise<{ byUser: unknown[]; summed: unknown[] }> {
+  const calls = ['requests', 'prompt_tokens', 'completion_tokens', 'total_tokens', 'cost_micros', 'duration_ms_sum', 'duration_count'];
+  const sums = [...calls, 'failed_requests', ...calls.map((column) => `succeeded_${column}`)];
+  const read = (from: string) =>
+    db.sql.query(
+      `SELECT day::text, user_id, ${sums.map((column) => `sum(${column})::int8 AS ${column}`).join(', ')} FROM ${from} WHERE workspace_id = $1 GROUP BY 1, 2 ORDER BY 1, 2`,
+      [workspaceId],
+    );
+  return { byUser: await read('usage_daily_by_user'), summed: await read('usage_daily') };
+}

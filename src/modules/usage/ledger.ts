@@ -521,7 +521,7 @@ function finalizeStatementFor(maintainRollup: boolean) {
       FROM (SELECT DISTINCT ON (session_id) * FROM finished WHERE session_id IS NOT NULL AND status = 'CANCELLED' ORDER BY session_id, created_at) AS cancelled
       WHERE chat_sessions.id = cancelled.session_id AND chat_sessions.provider_id IS NULL
         AND NOT EXISTS (SELECT 1 FROM answered WHERE answered.session_id = cancelled.session_id)
-    )${maintainRollup ? `, daily AS (${ROLLUP_UPSERT.replace('$TZ', 'timezone')})` : ''}
+    )${maintainRollup ? `, ${rollupUpserts('timezone')}` : ''}
     SELECT scope, period, tokens, cost_micros, NULL::text AS call_id, NULL::int4 AS message_count FROM counters
     -- Each successful call's session count as if the calls of the batch had been finalized one after another (its
     -- stored messages are numbered from it): the count after the batch less what the calls after it added.
@@ -541,7 +541,7 @@ export interface Finalized {
   spendMonthMicros: bigint;
 }
 
-/** The rollup's summed columns in ROLLUP_UPSERT's order. */
+/** The rollups' summed columns. */
 const ROLLUP_SUMS = [
   'requests',
   'failed_requests',
@@ -560,26 +560,49 @@ const ROLLUP_SUMS = [
   'succeeded_duration_count',
 ];
 
-/**
- * Adds the rows of `finished` (finalized usage events) to the rollup row of
- * their local day, provider, model, agent, operation and user; `$TZ` is the
- * workspace's time zone. A status is not part of the key: each row keeps all
- * its calls' sums, the FAILED count and the SUCCEEDED calls' sums apart.
- * Shared by finalize, the sweeper and the rebuild command so all count a row
- * the same way (the migration that keyed it so counts them alike too).
- */
-export const ROLLUP_UPSERT = `
-  INSERT INTO usage_daily AS d (workspace_id, day, provider_id, model, agent, operation, user_id, ${ROLLUP_SUMS.join(', ')})
-  SELECT workspace_id, (created_at AT TIME ZONE $TZ)::date, COALESCE(provider_id::text, ''), model, COALESCE(agent, ''), COALESCE(operation, ''), COALESCE(user_id, ''),
-    count(*), count(*) FILTER (WHERE status = 'FAILED'), sum(prompt_tokens), sum(completion_tokens), sum(total_tokens), sum(cost_micros),
+/** The rollups' summed columns, each with what it sums of the `finished` rows it counts, in ROLLUP_SUMS' order. */
+const ROLLUP_SUM_EXPRESSIONS = `count(*), count(*) FILTER (WHERE status = 'FAILED'), sum(prompt_tokens), sum(completion_tokens), sum(total_tokens), sum(cost_micros),
     COALESCE(sum(duration_ms), 0), count(duration_ms),
     count(*) FILTER (WHERE status = 'SUCCEEDED'), COALESCE(sum(prompt_tokens) FILTER (WHERE status = 'SUCCEEDED'), 0),
     COALESCE(sum(completion_tokens) FILTER (WHERE status = 'SUCCEEDED'), 0), COALESCE(sum(total_tokens) FILTER (WHERE status = 'SUCCEEDED'), 0),
     COALESCE(sum(cost_micros) FILTER (WHERE status = 'SUCCEEDED'), 0), COALESCE(sum(duration_ms) FILTER (WHERE status = 'SUCCEEDED'), 0),
-    count(duration_ms) FILTER (WHERE status = 'SUCCEEDED')
+    count(duration_ms) FILTER (WHERE status = 'SUCCEEDED')`;
+
+/** Adds the `finished` rows to `table`'s rows keyed by `key` (its columns and what each is of a row), in key order. */
+function rollupUpsert(table: string, key: Array<[column: string, value: string]>): string {
+  const keys = key.map(([column]) => column).join(', ');
+  const order = key.map((_, i) => i + 1).join(', ');
+  return `INSERT INTO ${table} AS d (${keys}, ${ROLLUP_SUMS.join(', ')})
+  SELECT ${key.map(([, value]) => value).join(', ')}, ${ROLLUP_SUM_EXPRESSIONS}
   FROM finished
-  GROUP BY 1, 2, 3, 4, 5, 6, 7
-  ON CONFLICT (workspace_id, day, provider_id, model, agent, operation, user_id) DO UPDATE SET
-    ${ROLLUP_SUMS.map((column) => `${column} = d.${column} + EXCLUDED.${column}`).join(', ')}`;
+  GROUP BY ${order} ORDER BY ${order}
+  ON CONFLICT (${keys}) DO UPDATE SET ${ROLLUP_SUMS.map((column) => `${column} = d.${column} + EXCLUDED.${column}`).join(', ')}`;
+}
+
+/**
+ * The steps (named `daily` and `daily_by_user`) that add the rows of
+ * `finished` (finalized usage events) to the rollups: usage_daily's row of
+ * their local day, provider, model, agent, operation and user, and
+ * usage_daily_by_user's of their local day and user; `tz` is the SQL of the
+ * workspace's time zone. A status is not part of a key: each row keeps all its
+ * calls' sums, the FAILED count and the SUCCEEDED calls' sums apart. Shared by
+ * finalize, the sweeper and the rebuild command so all count a row the same
+ * way (the migrations that made the rollups count them alike too). Rows are
+ * locked in key order, usage_daily's first, whoever writes them.
+ */
+export function rollupUpserts(tz: string): string {
+  const day: [string, string] = ['day', `(created_at AT TIME ZONE ${tz})::date`];
+  const user: [string, string] = ['user_id', `COALESCE(user_id, '')`];
+  const daily = rollupUpsert('usage_daily', [
+    ['workspace_id', 'workspace_id'],
+    day,
+    ['provider_id', `COALESCE(provider_id::text, '')`],
+    ['model', 'model'],
+    ['agent', `COALESCE(agent, '')`],
+    ['operation', `COALESCE(operation, '')`],
+    user,
+  ]);
+  return `daily AS (${daily}), daily_by_user AS (${rollupUpsert('usage_daily_by_user', [['workspace_id', 'workspace_id'], day, user])})`;
+}
 
 export type Ledger = ReturnType<typeof createLedger>;

@@ -1,10 +1,10 @@
-// The usage report, computed in SQL: the ledger (or, when it can answer, the
-// daily rollup) is read once, its rows grouped into the series' non-empty
-// cells, the groups and the totals summed from the cells, and the series is
-// zero-filled from them (every bucket × every group); the top models, when
-// asked, are a statement of their own. Buckets are truncated in the
-// workspace's time zone, so days and months follow its DST changes. The bounds
-// are checked before cells are read.
+// The usage report, computed in SQL: the smallest source that can answer it
+// (the per-user daily rollup, the daily rollup, or the ledger itself) is read
+// once, its rows grouped into the series' non-empty cells, the groups and the
+// totals summed from the cells, and the series is zero-filled from them (every
+// bucket × every group); the top models, when asked, are a statement of their
+// own. Buckets are truncated in the workspace's time zone, so days and months
+// follow its DST changes. The bounds are checked before cells are read.
 import type { Sql } from '../../db/sql.js';
 import { AppError, BadUserInputError } from '../../errors.js';
 import { dayKey } from '../limits/periods.js';
@@ -60,8 +60,8 @@ export interface UsageReport {
    * reads the rows as they are then: a call finished in between counts there and not in the report.
    */
   topModels(): Promise<Array<{ key: GroupKey; totals: Totals }>>;
-  /** Where the numbers came from: the daily rollup or the ledger itself. */
-  source: 'rollup' | 'ledger';
+  /** Where the numbers came from: a daily rollup or the ledger itself. */
+  source: Source;
 }
 
 // What one report may ask for. The GraphQL answer is built in memory, so its series is bounded tighter than the
@@ -82,45 +82,56 @@ const UNIT: Record<Bucket, string> = { HOUR: 'hour', DAY: 'day', WEEK: 'week', M
 /** The start of the `unit` holding a rollup `day` (a date), as an instant in the time zone `tz`. */
 const localBucket = (unit: string, day: string, tz: string) => `(date_trunc('${unit}', ${day}::timestamp) AT TIME ZONE ${tz})`;
 
-/** Where each dimension and filter reads from, in the ledger and in the rollup (which stores '' for none). */
-const SOURCES = {
-  ledger: {
-    table: 'usage_events',
-    // What rows are grouped by in time (the bucket itself), and the bucket start of such a group.
-    grain: (unit: string, tz: string) => `date_trunc('${unit}', created_at, ${tz})`,
-    bucketOf: (grain: string, _unit: string, _tz: string) => grain,
-    range: (from: string, to: string) => `created_at >= ${from} AND created_at < ${to} AND status <> 'RESERVED'`,
-    column: { PROVIDER: `COALESCE(provider_id::text, '')`, MODEL: 'model', AGENT: `COALESCE(agent, '')`, OPERATION: `COALESCE(operation, '')`, USER: `COALESCE(user_id, '')` },
-    success: (succeeded: boolean) => (succeeded ? `status = 'SUCCEEDED'` : `status <> 'SUCCEEDED'`),
-    sums: (_success?: boolean | null) => `count(*) AS requests, count(*) FILTER (WHERE status = 'FAILED') AS failed, sum(prompt_tokens) AS prompt,
+/** An instant as milliseconds since the epoch, as bucket starts are returned. */
+const epochMs = (instant: string) => `(date_part('epoch', ${instant}) * 1000)::int8`;
+
+/** Where each dimension and filter reads from, in the ledger and in the rollups (which store '' for none). */
+const LEDGER = {
+  table: 'usage_events',
+  // What rows are grouped by in time (the bucket itself), and the bucket start of such a group.
+  grain: (unit: string, tz: string) => `date_trunc('${unit}', created_at, ${tz})`,
+  bucketOf: (grain: string, _unit: string, _tz: string) => grain,
+  range: (from: string, to: string) => `created_at >= ${from} AND created_at < ${to} AND status <> 'RESERVED'`,
+  column: { PROVIDER: `COALESCE(provider_id::text, '')`, MODEL: 'model', AGENT: `COALESCE(agent, '')`, OPERATION: `COALESCE(operation, '')`, USER: `COALESCE(user_id, '')` },
+  success: (succeeded: boolean) => (succeeded ? `status = 'SUCCEEDED'` : `status <> 'SUCCEEDED'`),
+  sums: (_success?: boolean | null) => `count(*) AS requests, count(*) FILTER (WHERE status = 'FAILED') AS failed, sum(prompt_tokens) AS prompt,
       sum(completion_tokens) AS completion, sum(total_tokens) AS total, sum_int8(cost_micros) AS cost, sum(duration_ms) AS dsum, count(duration_ms) AS dcount`,
-  },
-  rollup: {
-    table: 'usage_daily',
-    // By day, rows are grouped by their day and only the cells' days become instants: converting every row's day
-    // costs more than the grouping itself (40 ms of 70 for a year's 73,000 rows). Weeks and months are grouped by
-    // the bucket itself, so that no more groups are hashed than the report has cells.
-    grain: (unit: string, tz: string) => (unit === 'day' ? 'day' : localBucket(unit, 'day', tz)),
-    bucketOf: (grain: string, unit: string, tz: string) => (unit === 'day' ? localBucket(unit, grain, tz) : grain),
-    range: (from: string, to: string) => `day >= ${from} AND day < ${to}`,
-    column: { PROVIDER: 'provider_id', MODEL: 'model', AGENT: 'agent', OPERATION: 'operation', USER: 'user_id' },
-    // A row holds all its calls and its SUCCEEDED calls apart: the success filter keeps the rows that have such calls
-    // and sums those calls' columns (the unsuccessful ones are all minus the succeeded).
-    success: (succeeded: boolean) => (succeeded ? 'succeeded_requests > 0' : 'requests > succeeded_requests'),
-    sums: (success?: boolean | null) => {
-      const of = (column: string) => `sum_int8(${success == null ? column : success ? `succeeded_${column}` : `${column} - succeeded_${column}`})`;
-      return `${of('requests')} AS requests, ${success ? '0::int8' : 'sum_int8(failed_requests)'} AS failed, ${of('prompt_tokens')} AS prompt,
+} as const;
+
+const ROLLUP = {
+  table: 'usage_daily',
+  // By day, rows are grouped by their day and only the cells' days become instants: converting every row's day
+  // costs more than the grouping itself (40 ms of 70 for a year's 73,000 rows). Weeks and months are grouped by
+  // the bucket itself, so that no more groups are hashed than the report has cells.
+  grain: (unit: string, tz: string) => (unit === 'day' ? 'day' : localBucket(unit, 'day', tz)),
+  bucketOf: (grain: string, unit: string, tz: string) => (unit === 'day' ? localBucket(unit, grain, tz) : grain),
+  range: (from: string, to: string) => `day >= ${from} AND day < ${to}`,
+  column: { PROVIDER: 'provider_id', MODEL: 'model', AGENT: 'agent', OPERATION: 'operation', USER: 'user_id' },
+  // A row holds all its calls and its SUCCEEDED calls apart: the success filter keeps the rows that have such calls
+  // and sums those calls' columns (the unsuccessful ones are all minus the succeeded).
+  success: (succeeded: boolean) => (succeeded ? 'succeeded_requests > 0' : 'requests > succeeded_requests'),
+  sums: (success?: boolean | null) => {
+    const of = (column: string) => `sum_int8(${success == null ? column : success ? `succeeded_${column}` : `${column} - succeeded_${column}`})`;
+    return `${of('requests')} AS requests, ${success ? '0::int8' : 'sum_int8(failed_requests)'} AS failed, ${of('prompt_tokens')} AS prompt,
         ${of('completion_tokens')} AS completion, ${of('total_tokens')} AS total, ${of('cost_micros')} AS cost, ${of('duration_ms_sum')} AS dsum,
         ${of('duration_count')} AS dcount`;
-    },
   },
 } as const;
+
+const SOURCES = {
+  ledger: LEDGER,
+  rollup: ROLLUP,
+  /** usage_daily summed over all but the user: it answers what the rollup does when nothing but the user is grouped or filtered by. */
+  userRollup: { ...ROLLUP, table: 'usage_daily_by_user' },
+} as const;
+export type Source = keyof typeof SOURCES;
 
 const SUMMED = ['requests', 'failed', 'prompt', 'completion', 'total', 'cost', 'dsum', 'dcount'] as const;
 
 interface Row {
-  part: 'bucket' | 'group' | 'cell' | 'total';
-  bucket: Date | null;
+  part: 'bucket' | 'group' | 'series' | 'total';
+  /** The bucket start in milliseconds since the epoch. */
+  bucket: bigint | null;
   d0: string | null;
   d1: string | null;
   d2: string | null;
@@ -134,10 +145,21 @@ interface Row {
   cost: bigint | null;
   dsum: bigint | null;
   dcount: bigint | null;
+  /** A series row's cells: CELLS_TEXT. */
+  cells: string | null;
 }
 
+/**
+ * The cells of a series row (one group's, or the ungrouped report's), as one text: per cell its bucket start in
+ * milliseconds since the epoch and its SUMMED values, integers joined by ',', cells by ';'. A year by day grouped by
+ * 40 people is 14,600 cells: as rows, node-postgres made a string of each of their 146,000 values, a BigInt of
+ * each sum and a Date of each bucket, and collecting that garbage took longer than Postgres took to compute them
+ * (the statement 85 ms, its execution 22); as 40 texts it is read in 45.
+ */
+const CELLS_TEXT = `string_agg(concat_ws(',', bucket, ${SUMMED.map((c) => `COALESCE(${c}, 0)`).join(', ')}), ';')`;
+
 /** The WHERE conditions of a usage filter, on the ledger or the rollup; `param` adds a value and names its placeholder. */
-export function filterConditions(filter: UsageFilter | null | undefined, on: keyof typeof SOURCES, param: (value: unknown) => string): string[] {
+export function filterConditions(filter: UsageFilter | null | undefined, on: Source, param: (value: unknown) => string): string[] {
   const column = SOURCES[on].column;
   const conditions: string[] = [];
   const lists: Array<[Dimension, readonly string[] | null | undefined]> = [
@@ -193,11 +215,29 @@ export function rollupCanAnswer(query: ReportQuery): boolean {
 }
 
 /**
+ * usage_daily_by_user answers what the rollup does when the report groups by
+ * the user or by nothing, and filters by nothing but users and success: a year
+ * of a workspace's days by person is a row a day and person there, against
+ * five (providers, models, agents, operations) in usage_daily.
+ */
+export function userRollupCanAnswer(query: ReportQuery): boolean {
+  const { providerIds, models, agents, operations } = query.filter ?? {};
+  return rollupCanAnswer(query) && query.groupBy.every((d) => d === 'USER') && [providerIds, models, agents, operations].every((values) => !values?.length);
+}
+
+/** The smallest source that answers the report. */
+function sourceFor(query: ReportQuery): Source {
+  return userRollupCanAnswer(query) ? 'userRollup' : rollupCanAnswer(query) ? 'rollup' : 'ledger';
+}
+
+const CAN_ANSWER: Record<Source, (query: ReportQuery) => boolean> = { ledger: () => true, rollup: rollupCanAnswer, userRollup: userRollupCanAnswer };
+
+/**
  * What a report's statements share: the source read, the dimensions grouped by, the placeholders and the SQL of
  * its parts. Each placeholder is made by the first part that uses it: Postgres refuses one a statement leaves unused
  * (an ungrouped series' buckets name no workspace, the top models no time zone).
  */
-function statementParts(query: ReportQuery, sourceName: 'rollup' | 'ledger') {
+function statementParts(query: ReportQuery, sourceName: Source) {
   const source = SOURCES[sourceName];
   const dims = DIMENSIONS.filter((d) => query.groupBy.includes(d));
   const values: unknown[] = [];
@@ -224,7 +264,7 @@ function statementParts(query: ReportQuery, sourceName: 'rollup' | 'ledger') {
     /** The source's rows the viewer may see in [from, to) that pass the filter. */
     where(from: Date, to: Date): string {
       const where = [`workspace_id = ${(workspace ??= param(query.workspaceId))}`];
-      if (sourceName === 'rollup') where.push(source.range(`${param(dayKey(from, query.timezone))}::date`, `${param(dayKey(to, query.timezone))}::date`));
+      if (sourceName !== 'ledger') where.push(source.range(`${param(dayKey(from, query.timezone))}::date`, `${param(dayKey(to, query.timezone))}::date`));
       else where.push(source.range(`${param(from)}::timestamptz`, `${param(to)}::timestamptz`));
       if (query.userId) where.push(`${source.column.USER} = ${param(query.userId)}`);
       where.push(...filterConditions(query.filter, sourceName, param));
@@ -273,20 +313,78 @@ function dimsText(row: Pick<Row, 'd0' | 'd1' | 'd2' | 'd3' | 'd4'>, count: numbe
   return text;
 }
 
-/** Every bucket × every group, zero where no call fell; `cells` are the non-empty ones. */
-function zeroFilled(buckets: readonly Date[], groups: readonly GroupKey[], dims: readonly Dimension[], cells: readonly Row[]): UsageReport['series'] {
+/**
+ * Every bucket × every group, zero where no call fell; `series` holds each group's non-empty cells (its rows' d0…d4
+ * name the group).
+ */
+function zeroFilled(buckets: readonly Date[], groups: readonly GroupKey[], dims: readonly Dimension[], series: readonly Row[]): UsageReport['series'] {
   // A year of days by forty people is 14,600 points: a cell finds its point by the indexes of its bucket and group.
   const bucketAt = new Map(buckets.map((bucketStart, i) => [bucketStart.getTime(), i]));
   const groupAt = new Map(groups.map((key, i) => [dims.map((d) => key[d] ?? '').join('\u0000'), i]));
   const points = new Array<Totals>(buckets.length * groups.length).fill(totalsOf(undefined));
-  for (const cell of cells) points[bucketAt.get(cell.bucket!.getTime())! * groups.length + groupAt.get(dimsText(cell, dims.length))!] = totalsOf(cell);
+  for (const row of series) {
+    const group = groupAt.get(dimsText(row, dims.length))!;
+    readCells(row.cells ?? '', (bucketMs, totals) => {
+      points[bucketAt.get(bucketMs)! * groups.length + group] = totals;
+    });
+  }
   return points.map((totals, i) => ({ bucketStart: buckets[Math.floor(i / groups.length)], key: dims.length ? groups[i % groups.length] : null, totals }));
 }
 
-export async function usageReport(sql: Sql, query: ReportQuery, options: { source?: 'rollup' | 'ledger' } = {}): Promise<UsageReport> {
+/** Digits a double holds exactly, whatever they are. */
+const EXACT_DIGITS = 15;
+/** Where a cell's cost is among its values (after its bucket). */
+const COST_AT = 1 + SUMMED.indexOf('cost');
+const [ZERO_DIGIT, NINE_DIGIT, MINUS, SEMICOLON] = ['0', '9', '-', ';'].map((c) => c.charCodeAt(0));
+
+/**
+ * Reads the cells of a CELLS_TEXT, calling `cell` with each one's bucket start and totals. Values are read digit by
+ * digit, with no string made of each; a cost of more digits than a double holds exactly is read again as a bigint.
+ */
+function readCells(text: string, cell: (bucketMs: number, totals: Totals) => void): void {
+  const values: number[] = [];
+  let value = 0;
+  let negative = false;
+  let digits = 0;
+  let cost = 0n;
+  for (let at = 0; at <= text.length; at++) {
+    const code = at < text.length ? text.charCodeAt(at) : SEMICOLON; // the end ends the last cell
+    if (code >= ZERO_DIGIT && code <= NINE_DIGIT) {
+      value = value * 10 + code - ZERO_DIGIT;
+      digits++;
+      continue;
+    }
+    if (code === MINUS) {
+      negative = true;
+      continue;
+    }
+    if (values.length === COST_AT) cost = digits > EXACT_DIGITS ? BigInt(text.slice(at - digits - (negative ? 1 : 0), at)) : BigInt(negative ? -value : value);
+    values.push(negative ? -value : value);
+    value = 0;
+    negative = false;
+    digits = 0;
+    if (code !== SEMICOLON) continue;
+    if (values.length === SUMMED.length + 1) {
+      const [bucketMs, requests, failed, prompt, completion, total, , dsum, dcount] = values;
+      cell(bucketMs, {
+        requests,
+        failedRequests: failed,
+        promptTokens: prompt,
+        completionTokens: completion,
+        totalTokens: total,
+        costMicros: cost,
+        avgDurationMs: dcount ? dsum / dcount : null,
+      });
+    }
+    values.length = 0;
+  }
+}
+
+/** `options.source` reads another source than the smallest that answers (the tests and benchmarks compare them). */
+export async function usageReport(sql: Sql, query: ReportQuery, options: { source?: Source } = {}): Promise<UsageReport> {
   validateReport(query);
-  if (options.source === 'rollup' && !rollupCanAnswer(query)) throw new Error('The rollup cannot answer this report');
-  const sourceName = options.source ?? (rollupCanAnswer(query) ? 'rollup' : 'ledger');
+  if (options.source && !CAN_ANSWER[options.source](query)) throw new Error(`The source ${options.source} cannot answer this report`);
+  const sourceName = options.source ?? sourceFor(query);
   const { source, dims, values, param, dimRefs, dimCols, grain, bucket, outDims, where, bucketStarts } = statementParts(query, sourceName);
   const maxGroups = param(MAX_GROUPS);
   const maxCells = param(MAX_REPORT_CELLS);
@@ -298,11 +396,11 @@ export async function usageReport(sql: Sql, query: ReportQuery, options: { sourc
   // Ungrouped, the series has one "group": the whole report.
   const groupCount = dims.length ? '(SELECT count(*) FROM groups)' : '1';
 
-  // Cells are returned only when the series is within its bounds; past them, the buckets and groups (one more than
-  // allowed, at most) say which bound to name.
+  // Cells are returned only when the series is within its bounds, as a text a group (CELLS_TEXT); past them, the
+  // buckets and groups (one more than allowed, at most) say which bound to name.
   const text = `
     WITH cells AS (
-      SELECT 'cell' AS part, ${bucket()} AS bucket, ${[...dimCols, source.sums(query.filter?.success)].join(', ')}
+      SELECT ${epochMs(bucket())} AS bucket, ${[...dimCols, source.sums(query.filter?.success)].join(', ')}
       FROM ${source.table} WHERE ${where(query.from, query.to)}
       GROUP BY ${[grain(), ...dims.map((d) => source.column[d])].join(', ')}
     ),${dims.length ? ` groups AS (SELECT ${dimRefs.join(', ')}, ${resummed} FROM cells GROUP BY ${dimRefs.join(', ')}),` : ''} buckets AS (
@@ -310,22 +408,23 @@ export async function usageReport(sql: Sql, query: ReportQuery, options: { sourc
     ), within_bounds AS (
       SELECT ${groupCount} <= ${maxGroups} AND ${groupCount} * (SELECT count(*) FROM buckets) <= ${maxCells} AS ok
     )
-    SELECT 'bucket' AS part, b AS bucket, ${outDims(() => 'NULL')}, ${SUMMED.map((c) => `NULL::int8 AS ${c}`).join(', ')} FROM buckets
+    SELECT 'bucket' AS part, ${epochMs('b')} AS bucket, ${outDims(() => 'NULL')}, ${SUMMED.map((c) => `NULL::int8 AS ${c}`).join(', ')}, NULL AS cells FROM buckets
     UNION ALL${
       dims.length
         ? `
-    (SELECT 'group', NULL, ${outDims((i) => `d${i}`)}, ${summed} FROM groups LIMIT ${maxGroups} + 1)
+    (SELECT 'group', NULL, ${outDims((i) => `d${i}`)}, ${summed}, NULL FROM groups LIMIT ${maxGroups} + 1)
     UNION ALL`
         : ''
     }
-    SELECT part, bucket, ${outDims((i) => `d${i}`)}, ${summed} FROM cells WHERE (SELECT ok FROM within_bounds)
+    SELECT 'series', NULL, ${outDims((i) => `d${i}`)}, ${SUMMED.map(() => 'NULL').join(', ')}, ${CELLS_TEXT}
+    FROM cells WHERE (SELECT ok FROM within_bounds)${dims.length ? ` GROUP BY ${dimRefs.join(', ')}` : ''}
     UNION ALL
-    SELECT 'total', NULL, NULL::text, NULL::text, NULL::text, NULL::text, NULL::text, ${resummed} FROM cells`;
+    SELECT 'total', NULL, ${outDims(() => 'NULL')}, ${resummed}, NULL FROM cells`;
   const rows = await readReport(sql, sourceName, text, values);
 
   const part = (name: Row['part']) => rows.filter((row) => row.part === name);
   const buckets = part('bucket')
-    .map((row) => row.bucket!)
+    .map((row) => new Date(Number(row.bucket)))
     .sort((a, b) => a.getTime() - b.getTime());
   const groupRows = part('group');
   checkSeriesSize(buckets.length, dims.length ? groupRows.length : 1, MAX_REPORT_CELLS);
@@ -337,14 +436,18 @@ export async function usageReport(sql: Sql, query: ReportQuery, options: { sourc
     range: { from: query.from, to: query.to },
     totals: totalsOf(part('total')[0]),
     groups,
-    series: zeroFilled(buckets, seriesGroups, dims, part('cell')),
+    series: zeroFilled(buckets, seriesGroups, dims, part('series')),
     topModels: () => (models ??= topModelsOf(sql, query, sourceName)),
     source: sourceName,
   };
 }
 
-/** A report's MAX_TOP_MODELS models with the most tokens, most first: a statement of their own, over the report's rows. */
-async function topModelsOf(sql: Sql, query: ReportQuery, sourceName: 'rollup' | 'ledger'): Promise<Array<{ key: GroupKey; totals: Totals }>> {
+/**
+ * A report's MAX_TOP_MODELS models with the most tokens, most first: a statement of their own, over the report's rows
+ * (usage_daily's when the report read usage_daily_by_user, which has no models).
+ */
+async function topModelsOf(sql: Sql, query: ReportQuery, reportSource: Source): Promise<Array<{ key: GroupKey; totals: Totals }>> {
+  const sourceName = reportSource === 'userRollup' ? 'rollup' : reportSource;
   const { source, values, param, where } = statementParts(query, sourceName);
   const text = `SELECT model AS d0, ${source.sums(query.filter?.success)} FROM ${source.table} WHERE ${where(query.from, query.to)}
     GROUP BY model ORDER BY total DESC, model COLLATE "C" LIMIT ${param(MAX_TOP_MODELS)}`;
@@ -359,9 +462,9 @@ async function topModelsOf(sql: Sql, query: ReportQuery, sourceName: 'rollup' | 
  * the whole table instead and take longer to start than the read takes (a year by model: 140 ms with two, 60 ms
  * without).
  */
-function readReport(sql: Sql, sourceName: 'rollup' | 'ledger', text: string, values: unknown[]): Promise<Row[]> {
+function readReport(sql: Sql, sourceName: Source, text: string, values: unknown[]): Promise<Row[]> {
   return sql.transaction(async (tx) => {
-    const serial = sourceName === 'rollup' ? `, set_config('max_parallel_workers_per_gather', '0', true)` : '';
+    const serial = sourceName !== 'ledger' ? `, set_config('max_parallel_workers_per_gather', '0', true)` : '';
     await tx.query(`SELECT set_config('work_mem', '${REPORT_WORK_MEM}', true)${serial}`);
     return tx.query<Row>(text, values);
   });
@@ -373,21 +476,21 @@ function readReport(sql: Sql, sourceName: 'rollup' | 'ledger', text: string, val
  */
 export async function usageSeriesPages(sql: Sql, query: ReportQuery): Promise<{ dims: Dimension[]; pages: AsyncGenerator<UsageReport['series']> }> {
   validateReport(query);
-  const sourceName = rollupCanAnswer(query) ? 'rollup' : 'ledger';
+  const sourceName = sourceFor(query);
   const shape = statementParts(query, sourceName);
   const { source, dims, dimRefs } = shape;
   // Grouped, the distinct groups too (one more than allowed, at most).
   const distinctGroups = dims.length
-    ? ` UNION ALL (SELECT DISTINCT 'group', NULL::timestamptz, ${shape.outDims((i) => source.column[dims[i]])}
+    ? ` UNION ALL (SELECT DISTINCT 'group', NULL::int8, ${shape.outDims((i) => source.column[dims[i]])}
     FROM ${source.table} WHERE ${shape.where(query.from, query.to)} LIMIT ${shape.param(MAX_GROUPS)} + 1)`
     : '';
   const rows = await sql.query<Row>(
-    `SELECT 'bucket' AS part, b AS bucket, ${shape.outDims(() => 'NULL')} FROM (${shape.bucketStarts()}) AS buckets${distinctGroups}`,
+    `SELECT 'bucket' AS part, ${epochMs('b')} AS bucket, ${shape.outDims(() => 'NULL')} FROM (${shape.bucketStarts()}) AS buckets${distinctGroups}`,
     shape.values,
   );
   const buckets = rows
     .filter((row) => row.part === 'bucket')
-    .map((row) => row.bucket!)
+    .map((row) => new Date(Number(row.bucket)))
     .sort((a, b) => a.getTime() - b.getTime());
   // Ungrouped, the series has one "group": the whole report.
   const groups = dims.length
@@ -406,12 +509,14 @@ export async function usageSeriesPages(sql: Sql, query: ReportQuery): Promise<{ 
       const from = new Date(Math.max(page[0].getTime(), query.from.getTime()));
       const to = buckets[first + step] ?? query.to;
       const cellsOf = statementParts(query, sourceName);
-      const cells = await sql.query<Row>(
-        `SELECT ${cellsOf.bucket()} AS bucket, ${[...cellsOf.dimCols, source.sums(query.filter?.success)].join(', ')}
-        FROM ${source.table} WHERE ${cellsOf.where(from, to)} GROUP BY ${['1', ...dimRefs].join(', ')}`,
+      const series = await sql.query<Row>(
+        `SELECT ${cellsOf.outDims((i) => `d${i}`)}, ${CELLS_TEXT} AS cells FROM (
+          SELECT ${epochMs(cellsOf.bucket())} AS bucket, ${[...cellsOf.dimCols, source.sums(query.filter?.success)].join(', ')}
+          FROM ${source.table} WHERE ${cellsOf.where(from, to)} GROUP BY ${['1', ...dimRefs].join(', ')}
+        ) AS cells${dims.length ? ` GROUP BY ${dimRefs.join(', ')}` : ''}`,
         cellsOf.values,
       );
-      yield zeroFilled(page, groups, dims, cells);
+      yield zeroFilled(page, groups, dims, series);
     }
   }
   return { dims, pages: pages() };
