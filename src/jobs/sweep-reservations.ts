@@ -27,20 +27,29 @@ export function sweepReservationsJob(sql: Sql, options: { olderThanMs: number; e
             ELSE 'platform:' || s.provider_id || ':' || s.workspace_id END AS provider_scope
         FROM swept s LEFT JOIN preferences p ON p.workspace_id = s.workspace_id
       ), corrections AS (
-        SELECT c.scope, c.period, sum(reserved_tokens)::int8 AS tokens, sum(reserved_micros)::int8 AS micros, count(*) AS calls
+        -- In the guard order (limits/guards.ts), each counter's turn its place in it, as reserve and finalize lock them.
+        SELECT c.scope, c.period, min(c.turn) AS turn, min(workspace_id) AS workspace_id, sum(reserved_tokens)::int8 AS tokens,
+          sum(reserved_micros)::int8 AS micros, count(*) AS calls
         FROM finished, LATERAL (VALUES
-          (provider_scope, to_char(created_at AT TIME ZONE tz, 'YYYY-MM-DD')), (provider_scope, to_char(created_at AT TIME ZONE tz, 'YYYY-MM')),
-          ('workspace:' || workspace_id, to_char(created_at AT TIME ZONE tz, 'YYYY-MM-DD')), ('workspace:' || workspace_id, to_char(created_at AT TIME ZONE tz, 'YYYY-MM')),
+          (provider_scope, to_char(created_at AT TIME ZONE tz, 'YYYY-MM-DD'), 0), (provider_scope, to_char(created_at AT TIME ZONE tz, 'YYYY-MM'), 1),
+          ('workspace:' || workspace_id, to_char(created_at AT TIME ZONE tz, 'YYYY-MM-DD'), 2), ('workspace:' || workspace_id, to_char(created_at AT TIME ZONE tz, 'YYYY-MM'), 3),
           -- A call made with a gateway API key was reserved on the key's counters too (NULL scopes for the others).
-          ('apikey:' || api_key_id, to_char(created_at AT TIME ZONE tz, 'YYYY-MM-DD')), ('apikey:' || api_key_id, to_char(created_at AT TIME ZONE tz, 'YYYY-MM'))
-        ) AS c(scope, period)
+          ('apikey:' || api_key_id, to_char(created_at AT TIME ZONE tz, 'YYYY-MM-DD'), 4), ('apikey:' || api_key_id, to_char(created_at AT TIME ZONE tz, 'YYYY-MM'), 5)
+        ) AS c(scope, period, turn)
         WHERE c.scope IS NOT NULL
         GROUP BY 1, 2
       ), counters AS (
-        UPDATE usage_counters u SET tokens = u.tokens - c.tokens, cost_micros = u.cost_micros - c.micros, requests = u.requests + c.calls
-        FROM corrections c WHERE u.scope = c.scope AND u.period = c.period
+        -- Locked in the guard order, then by name, as finalize locks them (an upsert's rows are written in its
+        -- SELECT's order; the reservation made each row, so none is inserted here).
+        INSERT INTO usage_counters AS u (scope, period, workspace_id, tokens, cost_micros, requests)
+        SELECT scope, period, workspace_id, -tokens, -micros, calls FROM corrections ORDER BY turn, scope, period
+        ON CONFLICT (scope, period) DO UPDATE SET tokens = u.tokens + EXCLUDED.tokens, cost_micros = u.cost_micros + EXCLUDED.cost_micros,
+          requests = u.requests + EXCLUDED.requests
+        RETURNING 1
       ), ${rollupUpserts('tz')}
-      SELECT count(*) AS swept FROM swept`,
+      -- The counters are written by this query, the rollups after it: as in finalize, counter rows are locked
+      -- before rollup rows (a sweep and a finalize locking them in opposite orders could deadlock).
+      SELECT (SELECT count(*) FROM counters) AS corrected, (SELECT count(*) FROM swept) AS swept`,
       [now, ids],
     );
     return Number(swept);

@@ -2,6 +2,7 @@
 // estimate is reserved atomically before any upstream request, and the
 // counters end equal to the ledger.
 import { randomUUID } from 'node:crypto';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCatalog } from '../../src/modules/catalog/catalog.js';
 import { costMicros } from '../../src/modules/catalog/pricing.js';
@@ -184,6 +185,58 @@ describe('limits', () => {
     now = started;
     expect((await chat()).errors).toBeUndefined(); // room again
     now = before;
+  });
+
+  // Finalize writes a call's counter rows, then its rollup rows: a sweep writing them the other way round could
+  // deadlock with it (each holding what the other waits for). Two sessions are needed, so Postgres only.
+  it.skipIf(!process.env.DATABASE_URL)('a sweep locks its counter rows before its rollup rows, as finalize does', async () => {
+    const before = now;
+    now = new Date('2024-04-01T12:00:00Z'); // a date no other test uses (the sweeper is global)
+    const { workspace, token } = await newOwner(gw);
+    const provider = await addSimProvider(gw, sim, token);
+    const ledger = createLedger(gw.db.sql, createCatalog().price, () => now, 50);
+    const noLimits = { providerDailyTokens: null, providerMonthlyMicros: null, workspaceDailyTokens: null, workspaceMonthlyMicros: null };
+    await ledger.reserve(
+      {
+        workspaceId: workspace.id,
+        providerId: provider.id,
+        providerScope: `provider:${provider.id}`,
+        kind: 'OPENAI',
+        model: 'gpt-4o-mini',
+        userId: 'locked',
+        streamed: false,
+        promptEstimate: 10,
+        output: { max: 90, min: 90 },
+        reservedAt: now,
+      },
+      { platform: false, timezone: 'UTC', limits: noLimits },
+    );
+    // Another session holds the call's per-user rollup row (inserted, not committed): the sweep waits for it there.
+    const other = new pg.Client({ connectionString: process.env.DATABASE_URL });
+    await other.connect();
+    try {
+      await other.query('BEGIN');
+      await other.query(`INSERT INTO usage_daily_by_user (workspace_id, day, user_id) VALUES ($1, '2024-04-01', 'locked')`, [workspace.id]);
+      const sweep = gw.app.jobs.list.find((job) => job.name === 'sweep-reservations')!;
+      now = new Date(now.getTime() + 16 * 60_000);
+      const swept = gw.app.jobs.scheduler.runOnce(sweep);
+      await eventually(async () => {
+        const [{ waiting }] = await gw.db.sql.query<{ waiting: bigint }>(
+          `SELECT count(*) AS waiting FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%ABANDONED%'`,
+        );
+        return waiting === 1n ? true : undefined;
+      });
+      // By then it holds the workspace's day counter: this session cannot have it.
+      await other.query(`SET LOCAL lock_timeout = '300ms'`);
+      await expect(other.query(`UPDATE usage_counters SET requests = requests WHERE scope = $1 AND period = '2024-04-01'`, [`workspace:${workspace.id}`])).rejects.toMatchObject({
+        code: '55P03',
+      });
+      await other.query('ROLLBACK');
+      expect(await swept).toMatchObject({ swept: 1 });
+    } finally {
+      await other.end();
+      now = before;
+    }
   });
 });
 

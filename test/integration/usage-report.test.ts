@@ -309,7 +309,12 @@ describe('usage report', () => {
       null,
       { agents: ['planner'], success: true },
       { operations: ['say "hi", then\nleave'], models: ['gpt-4o', 'o3-mini'], success: false },
+      // Each dimension's filter alone: none of them lets a report by person read the per-user rollup.
       { providerIds: [own[1]] },
+      { models: ['o3-mini'] },
+      { agents: ['coder'] },
+      { operations: ['summarize'] },
+      { userIds: [users[0], users[1]], success: true },
     ];
     const ask = async (token: string, groupBy: Dimension[], bucket: Bucket, filter: (typeof filters)[number]) => {
       const result = await gw.execute(UsageReport, { range: { from: range.from.toISOString(), to: range.to.toISOString() }, groupBy, bucket, filter, top: 100 }, { token });

@@ -587,8 +587,11 @@ function rollupUpsert(table: string, key: Array<[column: string, value: string]>
  * workspace's time zone. A status is not part of a key: each row keeps all its
  * calls' sums, the FAILED count and the SUCCEEDED calls' sums apart. Shared by
  * finalize, the sweeper and the rebuild command so all count a row the same
- * way (the migrations that made the rollups count them alike too). Rows are
- * locked in key order, usage_daily's first, whoever writes them.
+ * way (the migrations that made the rollups count them alike too). Each
+ * rollup's rows are locked in key order. No statement reads these steps, so
+ * Postgres runs them after its main query, in one order in every statement:
+ * finalize and the sweeper write their counters in their main query, so
+ * every writer locks counter rows before rollup rows.
  */
 export function rollupUpserts(tz: string): string {
   const day: [string, string] = ['day', `(created_at AT TIME ZONE ${tz})::date`];

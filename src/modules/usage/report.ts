@@ -342,6 +342,7 @@ const [ZERO_DIGIT, NINE_DIGIT, MINUS, SEMICOLON] = ['0', '9', '-', ';'].map((c) 
  * digit, with no string made of each; a cost of more digits than a double holds exactly is read again as a bigint.
  */
 function readCells(text: string, cell: (bucketMs: number, totals: Totals) => void): void {
+  if (!text) return;
   const values: number[] = [];
   let value = 0;
   let negative = false;
@@ -364,18 +365,17 @@ function readCells(text: string, cell: (bucketMs: number, totals: Totals) => voi
     negative = false;
     digits = 0;
     if (code !== SEMICOLON) continue;
-    if (values.length === SUMMED.length + 1) {
-      const [bucketMs, requests, failed, prompt, completion, total, , dsum, dcount] = values;
-      cell(bucketMs, {
-        requests,
-        failedRequests: failed,
-        promptTokens: prompt,
-        completionTokens: completion,
-        totalTokens: total,
-        costMicros: cost,
-        avgDurationMs: dcount ? dsum / dcount : null,
-      });
-    }
+    if (values.length !== SUMMED.length + 1) throw new Error(`A report cell has ${values.length} values, not ${SUMMED.length + 1}`);
+    const [bucketMs, requests, failed, prompt, completion, total, , dsum, dcount] = values;
+    cell(bucketMs, {
+      requests,
+      failedRequests: failed,
+      promptTokens: prompt,
+      completionTokens: completion,
+      totalTokens: total,
+      costMicros: cost,
+      avgDurationMs: dcount ? dsum / dcount : null,
+    });
     values.length = 0;
   }
 }
