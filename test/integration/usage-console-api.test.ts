@@ -3,6 +3,7 @@
 // their own), the CSV export narrowed by the same filter as the screen, provider
 // kinds by display name, and the platform quota used and left.
 import { randomUUID } from 'node:crypto';
+import { createClient, fetchExchange, gql } from '@urql/core';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Simulator } from '../../src/simulator/simulator.js';
@@ -83,6 +84,53 @@ const UsageNoTopModels = graphql(`
 `);
 
 describe('the usage report', () => {
+  it("reads to urql's default client as to the console: a month by day per person, its groups, and the top models", async () => {
+    const workspace = newWorkspace();
+    await insertLedgerRows(gw.db, workspace.id, [
+      row('2026-04-02T10:00:00Z'),
+      row('2026-04-02T11:00:00Z', { model: 'o3-mini', costMicros: 2n ** 53n + 1n }),
+      row('2026-04-30T23:59:59Z', { userId: 'u2', promptTokens: 1, completionTokens: 1, durationMs: null }),
+    ]);
+    const client = createClient({
+      url: gw.graphqlUrl,
+      exchanges: [fetchExchange],
+      fetchOptions: { headers: { authorization: `Bearer ${await gw.token(workspace.claims('owner'))}` } },
+    });
+    const { data, error } = await client
+      .query(
+        gql`
+          query UrqlUsage($range: DateRangeInput!) {
+            usage(range: $range, groupBy: [USER], bucket: DAY) {
+              totals { requests totalTokens }
+              groups { label totals { requests totalTokens avgDurationMs } }
+              series { bucketStart key totals { requests totalTokens costUsd avgDurationMs } }
+              topModels(limit: 10) { label totals { requests } }
+            }
+          }
+        `,
+        { range: RANGE },
+      )
+      .toPromise();
+    expect(error).toBeUndefined();
+    const { usage } = data;
+    expect(usage.totals).toEqual({ requests: 3, totalTokens: 32 });
+    expect(usage.groups).toEqual([
+      { label: 'u1', totals: { requests: 2, totalTokens: 30, avgDurationMs: 40 } },
+      { label: 'u2', totals: { requests: 1, totalTokens: 2, avgDurationMs: null } },
+    ]);
+    // Every day of April × both people, the empty ones zero.
+    expect(usage.series).toHaveLength(30 * 2);
+    const nonEmpty = usage.series.filter((point: { totals: { requests: number } }) => point.totals.requests > 0);
+    expect(nonEmpty).toEqual([
+      { bucketStart: '2026-04-02T00:00:00.000Z', key: { USER: 'u1' }, totals: { requests: 2, totalTokens: 30, costUsd: (2 ** 53 + 101) / 1e6, avgDurationMs: 40 } },
+      { bucketStart: '2026-04-30T00:00:00.000Z', key: { USER: 'u2' }, totals: { requests: 1, totalTokens: 2, costUsd: 0.0001, avgDurationMs: null } },
+    ]);
+    expect(usage.topModels).toEqual([
+      { label: 'gpt-4o', totals: { requests: 2 } },
+      { label: 'o3-mini', totals: { requests: 1 } },
+    ]);
+  });
+
   it("reads the report's rows once, and once more for the top models only when they are asked (the console never asks)", async () => {
     const workspace = newWorkspace();
     const owner = await gw.token(workspace.claims('owner'));

@@ -225,12 +225,11 @@ export function userRollupCanAnswer(query: ReportQuery): boolean {
   return rollupCanAnswer(query) && query.groupBy.every((d) => d === 'USER') && [providerIds, models, agents, operations].every((values) => !values?.length);
 }
 
-/** The smallest source that answers the report. */
-function sourceFor(query: ReportQuery): Source {
-  return userRollupCanAnswer(query) ? 'userRollup' : rollupCanAnswer(query) ? 'rollup' : 'ledger';
-}
+const CAN_ANSWER: Record<Source, (query: ReportQuery) => boolean> = { userRollup: userRollupCanAnswer, rollup: rollupCanAnswer, ledger: () => true };
+const SMALLEST_FIRST: readonly Source[] = ['userRollup', 'rollup', 'ledger'];
 
-const CAN_ANSWER: Record<Source, (query: ReportQuery) => boolean> = { ledger: () => true, rollup: rollupCanAnswer, userRollup: userRollupCanAnswer };
+/** The smallest source that answers the report (the ledger answers every one). */
+const sourceFor = (query: ReportQuery): Source => SMALLEST_FIRST.find((source) => CAN_ANSWER[source](query))!;
 
 /**
  * What a report's statements share: the source read, the dimensions grouped by, the placeholders and the SQL of
@@ -366,16 +365,7 @@ function readCells(text: string, cell: (bucketMs: number, totals: Totals) => voi
     digits = 0;
     if (code !== SEMICOLON) continue;
     if (values.length !== SUMMED.length + 1) throw new Error(`A report cell has ${values.length} values, not ${SUMMED.length + 1}`);
-    const [bucketMs, requests, failed, prompt, completion, total, , dsum, dcount] = values;
-    cell(bucketMs, {
-      requests,
-      failedRequests: failed,
-      promptTokens: prompt,
-      completionTokens: completion,
-      totalTokens: total,
-      costMicros: cost,
-      avgDurationMs: dcount ? dsum / dcount : null,
-    });
+    cell(values[0], totals(values.slice(1), cost));
     values.length = 0;
   }
 }
@@ -522,15 +512,16 @@ export async function usageSeriesPages(sql: Sql, query: ReportQuery): Promise<{ 
   return { dims, pages: pages() };
 }
 
+/** A row's sums as totals (zero for none). */
 function totalsOf(row: Row | undefined): Totals {
-  const n = (value: bigint | null | undefined) => Number(value ?? 0n);
-  return {
-    requests: n(row?.requests),
-    failedRequests: n(row?.failed),
-    promptTokens: n(row?.prompt),
-    completionTokens: n(row?.completion),
-    totalTokens: n(row?.total),
-    costMicros: row?.cost ?? 0n,
-    avgDurationMs: row?.dcount ? Number(row.dsum ?? 0n) / Number(row.dcount) : null,
-  };
+  return totals(
+    SUMMED.map((column) => Number(row?.[column] ?? 0n)),
+    row?.cost ?? 0n,
+  );
+}
+
+/** Totals from the SUMMED values in their order, the cost given exactly. */
+function totals(summed: readonly number[], costMicros: bigint): Totals {
+  const [requests, failedRequests, promptTokens, completionTokens, totalTokens, , dsum, dcount] = summed;
+  return { requests, failedRequests, promptTokens, completionTokens, totalTokens, costMicros, avgDurationMs: dcount ? dsum / dcount : null };
 }
