@@ -28,7 +28,7 @@ beforeAll(async () => {
 });
 afterAll(disposeAll);
 
-const RESERVE = expect.stringContaining('reserve_usage_counters(');
+const RESERVE = expect.stringContaining('reserve_usage_batch(');
 const FINALIZE = expect.stringContaining('UPDATE usage_events SET status');
 
 describe('a warm chat', () => {

@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCatalog } from '../../src/modules/catalog/catalog.js';
+import type { LimitExceeded } from '../../src/modules/limits/guards.js';
 import { createLedger, type Reservation } from '../../src/modules/usage/ledger.js';
 import type { Simulator } from '../../src/simulator/simulator.js';
 import { addSimProvider, userMessage } from '../testkit/chat.js';
@@ -102,7 +103,7 @@ describe('finalizes at the same moment', () => {
     return { workspace, provider, ledger, reservation, options, ids: [first, ...others].map(({ id }) => id) };
   }
 
-  const isReserve = (text: string) => text.includes('reserve_usage_counters(');
+  const isReserve = (text: string) => text.includes('reserve_usage_batch(');
 
   it('reservations too: five at once are two statements (one sent at once, four together), and each call sees the ones before it against a limit', async () => {
     const { workspace, ledger, reservation, options } = await sixReserved();
@@ -120,6 +121,31 @@ describe('finalizes at the same moment', () => {
     const [ledgerSum] = await gw.db.sql.query<{ tokens: bigint }>('SELECT sum(reserved_tokens)::int8 AS tokens FROM usage_events WHERE workspace_id = $1', [workspace.id]);
     expect(counter.tokens).toBe(14n * 110n);
     expect(ledgerSum.tokens).toBe(14n * 110n);
+  });
+
+  it('a budget in one batch: each call gets what the calls before it left, the last one less than it wanted, and the rest are refused naming the budget', async () => {
+    const { workspace, provider, ledger, reservation, options } = await sixReserved();
+    // Each call of 10 prompt and 100 output tokens costs 62 micro-dollars (gpt-4o-mini); six are reserved: 372.
+    // A month's budget of 372 + 2 × 62 + 30 leaves two whole calls and 30 micro-dollars: 48 output tokens.
+    const budget = { ...options, limits: { ...noLimits, providerMonthlyMicros: 372n + 2n * 62n + 30n } };
+    const wanting = { ...reservation, output: { max: 100, min: 20 } };
+    const reserving = await statements.during(() => Promise.allSettled(Array.from({ length: 6 }, () => ledger.reserve(wanting, budget))));
+    expect(reserving.statements.filter(isReserve)).toHaveLength(2);
+    const outcomes = reserving.result;
+    expect(outcomes.map((outcome) => (outcome.status === 'fulfilled' ? outcome.value.outputTokens : (outcome.reason as LimitExceeded).limit))).toEqual([
+      100,
+      100,
+      48,
+      'PROVIDER_MONTHLY_BUDGET',
+      'PROVIDER_MONTHLY_BUDGET',
+      'PROVIDER_MONTHLY_BUDGET',
+    ]);
+    const [month] = await gw.db.sql.query<{ cost_micros: bigint }>(`SELECT cost_micros FROM usage_counters WHERE scope = $1 AND period LIKE '____-__'`, [
+      `provider:${provider.id}`,
+    ]);
+    const [ledgerSum] = await gw.db.sql.query<{ micros: bigint }>('SELECT sum(reserved_micros)::int8 AS micros FROM usage_events WHERE workspace_id = $1', [workspace.id]);
+    expect(month.cost_micros).toBe(372n + 2n * 62n + 30n);
+    expect(ledgerSum.micros).toBe(month.cost_micros);
   });
 
   it('through the ledger: six at once are two statements (one sent at once, five together), summed once each', async () => {

@@ -327,34 +327,26 @@ interface ReserveBatchParams {
 
 /**
  * Takes the output allowance on every counter and writes the RESERVED rows (and new sessions) in one statement,
- * for one call or several. Every counter of the batch is locked first, in the guard order then by name, as finalizes
- * lock them (written there when it is new, a new day's or month's: created by the calls one after another, they
- * would be locked out of that order); then each call reserves in turn and sees the calls before it. A call refused
- * writes nothing and gets [-1, the binding limit's position] (try_reserve_usage_counters,
- * prisma/migrations/20261126074000_reserve_refusal_as_a_value): the others of its batch go on. It is called by its
- * parameters' names, as the migration declares them.
+ * for one call or several: reserve_usage_batch (prisma/migrations/20261126220000_reserve_usage_batch) locks every
+ * counter of the batch once, in the guard order then by name, as finalizes lock them; each call reserves in turn and
+ * sees the calls before it, and each counter is written once. A call refused writes nothing and gets [-1, the
+ * binding limit's position]: the others of its batch go on. It is called by its parameters' names, as the migration
+ * declares them.
  */
 const RESERVE = statement<ReserveBatchParams>(
   (p) => `WITH input AS (
     SELECT * FROM unnest(${p.ids}::uuid[], ${p.workspaceIds}::text[], ${p.providerIds}::uuid[], ${p.kinds}::"ProviderKind"[], ${p.models}::text[], ${p.agents}::text[],
       ${p.operations}::text[], ${p.userIds}::text[], ${p.apiKeyIds}::uuid[], ${p.sessionIds}::uuid[], ${p.streamed}::bool[], ${p.reservedAt}::timestamptz[],
-      ${p.promptTokens}::int8[], ${p.promptScaled}::numeric[], ${p.outputPrices}::int8[], ${p.outputMax}::int8[], ${p.outputMin}::int8[], ${p.writesSession}::bool[],
-      ${p.sessionTitles}::text[], ${p.fallbackFromIds}::uuid[], ${p.firstCounters}::int4[], ${p.lastCounters}::int4[])
-    AS i(id, workspace_id, provider_id, kind, model, agent, operation, user_id, api_key_id, session_id, streamed, reserved_at, prompt_tokens, prompt_scaled,
-      output_price, output_max, output_min, writes_session, session_title, fallback_from_id, first_counter, last_counter)
-  ), locked AS (
-    INSERT INTO usage_counters AS c (scope, period, workspace_id, tokens, cost_micros, requests)
-    SELECT DISTINCT ON (k.turn, k.scope, k.period) k.scope, k.period, k.workspace_id, 0, 0, 0
-    FROM unnest(${p.scopes}::text[], ${p.periods}::text[], ${p.counterTurns}::int4[], ${p.counterWorkspaceIds}::text[]) AS k(scope, period, turn, workspace_id)
-    ORDER BY k.turn, k.scope, k.period
-    ON CONFLICT (scope, period) DO UPDATE SET tokens = c.tokens
-    RETURNING 1
+      ${p.promptTokens}::int8[], ${p.writesSession}::bool[], ${p.sessionTitles}::text[], ${p.fallbackFromIds}::uuid[]) WITH ORDINALITY
+    AS i(id, workspace_id, provider_id, kind, model, agent, operation, user_id, api_key_id, session_id, streamed, reserved_at, prompt_tokens,
+      writes_session, session_title, fallback_from_id, call_index)
   ), guard AS (
-    SELECT i.*, try_reserve_usage_counters(p_workspace => i.workspace_id, p_scopes => (${p.scopes}::text[])[i.first_counter:i.last_counter],
-      p_periods => (${p.periods}::text[])[i.first_counter:i.last_counter], p_prompt_tokens => i.prompt_tokens, p_prompt_scaled => i.prompt_scaled,
-      p_output_price => i.output_price, p_output_max => i.output_max, p_output_min => i.output_min,
-      p_token_limits => (${p.tokenLimits}::int8[])[i.first_counter:i.last_counter], p_micros_limits => (${p.microsLimits}::int8[])[i.first_counter:i.last_counter]) AS counters
-    FROM input i WHERE (SELECT count(*) FROM locked) >= 0
+    SELECT i.*, r.counters
+    FROM reserve_usage_batch(p_first => ${p.firstCounters}::int4[], p_last => ${p.lastCounters}::int4[], p_prompt_tokens => ${p.promptTokens}::int8[],
+      p_prompt_scaled => ${p.promptScaled}::numeric[], p_output_price => ${p.outputPrices}::int8[], p_output_max => ${p.outputMax}::int8[],
+      p_output_min => ${p.outputMin}::int8[], p_scopes => ${p.scopes}::text[], p_periods => ${p.periods}::text[], p_workspaces => ${p.counterWorkspaceIds}::text[],
+      p_turns => ${p.counterTurns}::int4[], p_token_limits => ${p.tokenLimits}::int8[], p_micros_limits => ${p.microsLimits}::int8[]) AS r
+    JOIN input i ON i.call_index = r.call_index
   ), new_session AS (
     INSERT INTO chat_sessions (id, workspace_id, user_id, title, agent, created_at, last_active_at)
     SELECT session_id, workspace_id, user_id, session_title, agent, reserved_at, reserved_at FROM guard WHERE writes_session AND counters[1] >= 0
