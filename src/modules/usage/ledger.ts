@@ -361,7 +361,7 @@ const RESERVE = statement<ReserveBatchParams>(
   'ledger_reserve',
 );
 
-/** What try_reserve_usage_counters gives first for a refused call, before the binding limit's position (1-based). */
+/** What reserve_usage_batch gives first for a refused call, before the binding limit's position (1-based). */
 const REFUSED = -1n;
 
 /** Writes the reservations of `calls` in one statement; each call's counters after it (or its refusal), in order. */
