@@ -8,13 +8,14 @@
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { build } from 'esbuild';
+import { forgetBuildStamp } from './build-stamp.js';
 
 export const SERVER_DIR = path.resolve(import.meta.dirname, '../dist/server');
 export const SERVER_ENTRY = path.join(SERVER_DIR, 'main.js');
 
 /** Bundles the server; each file is written under a temporary name and renamed, so a starting process never reads half a file. */
 export async function buildServer(): Promise<{ bytes: number }> {
-  await mkdir(SERVER_DIR, { recursive: true });
+  await Promise.all([forgetBuildStamp(), mkdir(SERVER_DIR, { recursive: true })]);
   const result = await build({
     entryPoints: { main: path.resolve(import.meta.dirname, 'main.ts') },
     bundle: true,

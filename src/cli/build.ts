@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { BUILD_STAMP } from '../build-stamp.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 /** What the build reads: files, and folders taken whole. */
@@ -16,7 +17,6 @@ const INPUTS = ['package.json', 'package-lock.json', 'codegen.ts', 'prisma.confi
 const GENERATED = ['src/generated', 'src/console/app/generated'];
 /** One file of each output: a build that lost one of them is not up to date. */
 const OUTPUTS = ['src/generated/prisma/client.ts', 'src/console/app/generated/index.ts', 'dist/console/app.js', 'dist/server/main.js'];
-const STAMP = path.join(ROOT, 'dist', 'build-inputs.sha256');
 
 async function inputFiles(): Promise<string[]> {
   const files: string[] = [];
@@ -46,7 +46,7 @@ async function inputsHash(): Promise<string> {
 
 const hash = await inputsHash();
 const built = OUTPUTS.every((file) => existsSync(path.join(ROOT, file)));
-if (built && (await readFile(STAMP, 'utf8').catch(() => '')) === hash) {
+if (built && (await readFile(BUILD_STAMP, 'utf8').catch(() => '')) === hash) {
   console.log('build: up to date (nothing it is built from changed)');
 } else {
   const npmRun = (script: string) => execFileSync('npm', ['run', '--silent', script], { cwd: ROOT, stdio: 'inherit' });
@@ -55,6 +55,6 @@ if (built && (await readFile(STAMP, 'utf8').catch(() => '')) === hash) {
   // Loaded only here: the check above is what every `npm start` pays.
   const [{ buildConsole }, { buildServer }] = await Promise.all([import('../console/build.js'), import('../build-server.js')]);
   await Promise.all([buildConsole(), buildServer()]);
-  await writeFile(STAMP, hash);
+  await writeFile(BUILD_STAMP, hash);
   console.log('build: Prisma client, console and server built');
 }

@@ -4,6 +4,7 @@
 import { copyFile, mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { build } from 'esbuild';
+import { forgetBuildStamp } from '../build-stamp.js';
 import { CONSOLE_DIR } from './serve.js';
 
 const SOURCE_DIR = path.resolve(import.meta.dirname, 'app');
@@ -11,7 +12,7 @@ const STATIC_FILES = ['index.html', 'console.css', 'favicon.svg'];
 
 /** Bundles the console into `outDir` and returns the bundle's files. Each file is written under a temporary name and renamed, so a server never reads half a file. */
 export async function buildConsole(outDir = CONSOLE_DIR): Promise<Array<{ file: string; bytes: number }>> {
-  await mkdir(outDir, { recursive: true });
+  await Promise.all([outDir === CONSOLE_DIR ? forgetBuildStamp() : undefined, mkdir(outDir, { recursive: true })]);
   const result = await build({
     entryPoints: { app: path.join(SOURCE_DIR, 'main.ts') },
     bundle: true,

@@ -54,4 +54,17 @@ describe('npm run build', () => {
     expect(await build()).not.toContain('up to date');
     expect(await readFile(path.join(project, 'dist/server/main.js'), 'utf8')).not.toBe(serverBundle);
   }, 600_000);
+
+  it("builds again after anything else wrote a bundle: the test runs' setup bundles the sources as they are, which may be gone since", async () => {
+    await build();
+    const entry = path.join(project, 'src/main.ts');
+    const source = await readFile(entry, 'utf8');
+    await writeFile(entry, `${source}\nprocess.title = 'a change since undone';\n`);
+    await run('npx', ['tsx', '--eval', "import('./src/build-server.ts').then(({ buildServer }) => buildServer())"], { cwd: project, timeout: 120_000 });
+    expect(await readFile(path.join(project, 'dist/server/main.js'), 'utf8')).toContain('a change since undone');
+    await writeFile(entry, source);
+
+    expect(await build()).not.toContain('up to date');
+    expect(await readFile(path.join(project, 'dist/server/main.js'), 'utf8')).not.toContain('a change since undone');
+  }, 600_000);
 });
