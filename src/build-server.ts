@@ -35,5 +35,7 @@ export async function buildServer(): Promise<{ bytes: number }> {
     await rename(temporary, output.path);
     if (output.path === SERVER_ENTRY) bytes = output.contents.byteLength;
   }
+  // Again once written: a whole build may have left its stamp, of other sources, while this one ran.
+  await forgetBuildStamp();
   return { bytes };
 }

@@ -12,7 +12,9 @@ const STATIC_FILES = ['index.html', 'console.css', 'favicon.svg'];
 
 /** Bundles the console into `outDir` and returns the bundle's files. Each file is written under a temporary name and renamed, so a server never reads half a file. */
 export async function buildConsole(outDir = CONSOLE_DIR): Promise<Array<{ file: string; bytes: number }>> {
-  await Promise.all([outDir === CONSOLE_DIR ? forgetBuildStamp() : undefined, mkdir(outDir, { recursive: true })]);
+  // The console the gateway serves is an output of `npm run build`: writing it here voids that build's stamp.
+  const served = path.resolve(outDir) === CONSOLE_DIR;
+  await Promise.all([served ? forgetBuildStamp() : undefined, mkdir(outDir, { recursive: true })]);
   const result = await build({
     entryPoints: { app: path.join(SOURCE_DIR, 'main.ts') },
     bundle: true,
@@ -39,5 +41,6 @@ export async function buildConsole(outDir = CONSOLE_DIR): Promise<Array<{ file: 
     await copyFile(path.join(SOURCE_DIR, name), temporary(target));
     await rename(temporary(target), target);
   }
+  if (served) await forgetBuildStamp();
   return written;
 }

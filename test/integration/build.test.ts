@@ -66,5 +66,9 @@ describe('npm run build', () => {
 
     expect(await build()).not.toContain('up to date');
     expect(await readFile(path.join(project, 'dist/server/main.js'), 'utf8')).not.toContain('a change since undone');
+
+    // The console the gateway serves, bundled the same way, voids the stamp too.
+    await run('npx', ['tsx', '--eval', "import('./src/console/build.ts').then(({ buildConsole }) => buildConsole())"], { cwd: project, timeout: 120_000 });
+    expect(await build()).not.toContain('up to date');
   }, 600_000);
 });
