@@ -148,6 +148,46 @@ describe('finalizes at the same moment', () => {
     expect(ledgerSum.micros).toBe(month.cost_micros);
   });
 
+  it('a batch of two workspaces, with and without a gateway API key (six counters and four): each call is held to its own counters, and every counter ends equal to the rows on it', async () => {
+    const { workspace, ledger, reservation, options } = await sixReserved();
+    const other = { id: `group-commit-${randomUUID()}`, provider: randomUUID(), apiKey: randomUUID() };
+    await gw.db.sql.query('INSERT INTO workspaces (id) VALUES ($1)', [other.id]);
+    const withKey: Reservation = { ...reservation, workspaceId: other.id, providerId: other.provider, providerScope: `provider:${other.provider}`, apiKeyId: other.apiKey };
+    // Each call takes 110 tokens; the key's day leaves room for one: the second call with the key is refused, naming it.
+    const keyLimited = { ...options, limits: { ...noLimits, apiKeyDailyTokens: 150n } };
+    const reserve = (call: Reservation) => ledger.reserve(call, call.apiKeyId ? keyLimited : options);
+    // The other workspace's first call has no key: its provider and workspace counters then hold more than the key's.
+    const withoutKey: Reservation = { ...withKey, apiKeyId: null };
+    const calls = [reservation, withoutKey, withKey, reservation, withKey, reservation];
+    const reserving = await statements.during(() => Promise.allSettled(calls.map(reserve)));
+    expect(reserving.statements.filter(isReserve)).toHaveLength(2);
+    expect(reserving.result.map((outcome) => (outcome.status === 'fulfilled' ? outcome.value.outputTokens : (outcome.reason as LimitExceeded).limit))).toEqual([
+      100,
+      100,
+      100,
+      100,
+      'API_KEY_DAILY_TOKENS',
+      100,
+    ]);
+    const counters = await gw.db.sql.query<{ scope: string; tokens: bigint }>('SELECT scope, tokens FROM usage_counters WHERE scope = ANY($1) AND period LIKE $2', [
+      [`provider:${reservation.providerId}`, `workspace:${workspace.id}`, `provider:${other.provider}`, `workspace:${other.id}`, `apikey:${other.apiKey}`],
+      '____-__-__',
+    ]);
+    const [rows] = await gw.db.sql.query<{ first: bigint; other: bigint; key: bigint }>(
+      `SELECT sum(reserved_tokens) FILTER (WHERE workspace_id = $1)::int8 AS first, sum(reserved_tokens) FILTER (WHERE workspace_id = $2)::int8 AS other,
+        sum(reserved_tokens) FILTER (WHERE api_key_id = $3)::int8 AS key FROM usage_events WHERE workspace_id IN ($1, $2)`,
+      [workspace.id, other.id, other.apiKey],
+    );
+    expect(rows).toEqual({ first: 9n * 110n, other: 2n * 110n, key: 110n });
+    expect(Object.fromEntries(counters.map((counter) => [counter.scope, counter.tokens]))).toEqual({
+      [`provider:${reservation.providerId}`]: rows.first,
+      [`workspace:${workspace.id}`]: rows.first,
+      [`provider:${other.provider}`]: rows.other,
+      [`workspace:${other.id}`]: rows.other,
+      [`apikey:${other.apiKey}`]: rows.key,
+    });
+  });
+
   it('through the ledger: six at once are two statements (one sent at once, five together), summed once each', async () => {
     const { workspace, provider, ledger, reservation, ids } = await sixReserved();
     // Every other call with a cost its provider reported: each row keeps its own, or none.
