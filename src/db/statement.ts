@@ -20,11 +20,35 @@ export interface Statement<Params> extends StatementText {
 }
 
 /** `preparedAs` names it: only for a fixed text used on every call (one prepared statement per name and connection). */
-export function statement<Params extends object>(write: (p: { readonly [Name in keyof Params]: string }) => string, preparedAs?: string): Statement<Params> {
-  const names: (keyof Params)[] = [];
-  const placeholders = new Proxy({} as { readonly [Name in keyof Params]: string }, {
-    get: (_target, name) => `$${names.indexOf(name as keyof Params) + 1 || names.push(name as keyof Params)}`,
+export function statement<Params extends object>(write: (p: Placeholders<Params>) => string, preparedAs?: string): Statement<Params> {
+  const grouped = groupedStatement<{ all: Params }>((p) => write(p.all), preparedAs);
+  return { ...grouped, values: (params) => grouped.values({ all: params }) };
+}
+
+export type Placeholders<Params> = { readonly [Name in keyof Params]: string };
+
+/**
+ * A statement whose parameters come in named groups, for a text made of parts written for each group alone:
+ * `p.reserve.ids` stands for `params.reserve.ids`. Numbered and read as `statement`'s are.
+ */
+export function groupedStatement<Groups extends { [Group in keyof Groups]: object }>(
+  write: (p: { readonly [Group in keyof Groups]: Placeholders<Groups[Group]> }) => string,
+  preparedAs?: string,
+): Statement<Groups> {
+  const keys: string[] = [];
+  const used: Array<[group: string, name: string]> = [];
+  const placeholder = (group: string, name: string) => {
+    const key = `${group}.${name}`;
+    if (!keys.includes(key)) used.push([group, name]);
+    return `$${keys.indexOf(key) + 1 || keys.push(key)}`;
+  };
+  const groups = new Proxy({} as Parameters<typeof write>[0], {
+    get: (_target, group) => new Proxy({}, { get: (_inner, name) => placeholder(String(group), String(name)) }),
   });
-  const text = write(placeholders);
-  return { text, ...(preparedAs ? { name: preparedAs } : {}), values: (params) => names.map((name) => params[name]) };
+  const text = write(groups);
+  return {
+    text,
+    ...(preparedAs ? { name: preparedAs } : {}),
+    values: (params) => used.map(([group, name]) => (params[group as keyof Groups] as Record<string, unknown>)[name]),
+  };
 }

@@ -212,6 +212,39 @@ describe('finalizes at the same moment', () => {
     expect(counters).toEqual(Array(4).fill({ tokens: 6n * 30n, requests: 6 }));
   });
 
+  it('finalizes and reservations waiting together are one statement, the finalizes first: what they give back is there for the reservations', async () => {
+    const { workspace, ledger, reservation, options, ids } = await sixReserved();
+    // Six calls reserved 110 tokens each (660); each finalize of 30 tokens gives 80 back. The first finalize is
+    // sent alone; the other five and six new reservations wait for it and leave together. A day's limit of 630 leaves
+    // 50 tokens before those five finalizes (no call of 110 fits) and 450 after them (four fit).
+    const limited = { ...options, limits: { ...noLimits, workspaceDailyTokens: 630n } };
+    const together = await statements.during(() => {
+      const finalizing = ids.map((id) => ledger.finalize(id, reservation, call(30), 'UTC'));
+      const reserving = Array.from({ length: 6 }, () => ledger.reserve(reservation, limited));
+      return Promise.all([Promise.allSettled(reserving), Promise.all(finalizing)]);
+    });
+    expect(together.statements.filter((text) => isFinalize(text) || isReserve(text)).map((text) => [isFinalize(text), isReserve(text)])).toEqual([
+      [true, false],
+      [true, true],
+    ]);
+    const [reserved] = together.result;
+    expect(reserved.map((outcome) => (outcome.status === 'fulfilled' ? outcome.value.outputTokens : (outcome.reason as LimitExceeded).limit))).toEqual([
+      100,
+      100,
+      100,
+      100,
+      'WORKSPACE_DAILY_TOKENS',
+      'WORKSPACE_DAILY_TOKENS',
+    ]);
+    const [day] = await gw.db.sql.query<{ tokens: bigint }>(`SELECT tokens FROM usage_counters WHERE scope = $1 AND period LIKE '____-__-__'`, [`workspace:${workspace.id}`]);
+    const [rows] = await gw.db.sql.query<{ tokens: bigint }>(
+      `SELECT sum(CASE WHEN status = 'RESERVED' THEN reserved_tokens ELSE total_tokens END)::int8 AS tokens FROM usage_events WHERE workspace_id = $1`,
+      [workspace.id],
+    );
+    expect(day.tokens).toBe(6n * 30n + 4n * 110n);
+    expect(rows.tokens).toBe(day.tokens);
+  });
+
   it('fail alone: a call the database refuses does not take the others of its batch with it', async () => {
     const { workspace, ledger, reservation, ids } = await sixReserved();
     // 2^31 tokens does not fit the column: the batch of five holding it fails, and its calls are written again one by one.
