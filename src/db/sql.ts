@@ -63,7 +63,7 @@ export type StatementListener = (text: string) => void;
  */
 export function postgresSql(pool: pg.Pool, onStatement?: StatementListener): Sql {
   const on =
-    (client: pg.Pool | pg.PoolClient): Sql['query'] =>
+    (client: pg.Pool | pg.Client): Sql['query'] =>
     async <Row>(statement: string | StatementText, values: readonly unknown[] = []) => {
       const { text, name } = typeof statement === 'string' ? { text: statement, name: undefined } : statement;
       onStatement?.(text);
@@ -72,6 +72,22 @@ export function postgresSql(pool: pg.Pool, onStatement?: StatementListener): Sql
         : client.query<Row & pg.QueryResultRow>(text, values as unknown[]));
       return result.rows;
     };
+  /**
+   * Runs `use` on a connection of its own, outside the pool, closed after: a session lock is held there while the
+   * work under it takes pooled connections (held on a pooled one, it would starve that work with a small pool: a
+   * pool of one could not even migrate). Closing the session releases its locks.
+   */
+  const onLockSession = async <T>(use: (query: Sql['query']) => Promise<T>): Promise<T> => {
+    const client = new pg.Client(pool.options);
+    // A connection lost while the work goes on must not end the process: the work's own statements will say so.
+    client.on('error', () => undefined);
+    await client.connect();
+    try {
+      return await use(on(client));
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  };
   return {
     query: on(pool),
     async transaction(work) {
@@ -89,53 +105,28 @@ export function postgresSql(pool: pg.Pool, onStatement?: StatementListener): Sql
         client.release();
       }
     },
-    async exclusively(name, work) {
-      const client = await pool.connect();
-      const query = on(client);
-      try {
-        if (!(await tryLock(query, name))) return undefined;
-        return await holding(query, name, work);
-      } finally {
-        client.release();
-      }
-    },
-    async inTurn(name, { ms, onWait }, work) {
-      const client = await pool.connect();
-      const query = on(client);
-      try {
+    exclusively: (name, work) => onLockSession(async (query) => ((await tryLock(query, name)) ? await work() : undefined)),
+    inTurn: (name, { ms, onWait }, work) =>
+      onLockSession(async (query) => {
         if (!(await tryLock(query, name))) {
           onWait?.();
-          // lock_timeout bounds the wait; it is reset at once so the pooled connection keeps the server's default.
+          // lock_timeout bounds the wait (the session is this lock's alone and ends with it).
           await query("SELECT set_config('lock_timeout', $1, false)", [`${ms}ms`]);
           try {
             await query('SELECT pg_advisory_lock(hashtext($1))', [name]);
           } catch (error) {
             throw (error as { code?: string }).code === LOCK_NOT_AVAILABLE ? new LockWaitTimeout(name, ms) : error;
-          } finally {
-            await query('RESET lock_timeout');
           }
         }
-        return await holding(query, name, work);
-      } finally {
-        client.release();
-      }
-    },
+        return await work();
+      }),
   };
 }
 
-/** `query` runs on one pooled connection: a session lock is that connection's. */
+/** Takes the session lock `name` if no other session holds it. */
 async function tryLock(query: Sql['query'], name: string): Promise<boolean> {
   const [row] = await query<{ locked: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS locked', [name]);
   return row.locked;
-}
-
-/** `work` under the session lock `name` that `query`'s connection holds, released after. */
-async function holding<T>(query: Sql['query'], name: string, work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } finally {
-    await query('SELECT pg_advisory_unlock(hashtext($1))', [name]);
-  }
 }
 
 /** PGlite: one connection in-process; a transaction holds it exclusively. Statement names are not used. */

@@ -142,6 +142,24 @@ describe.skipIf(!process.env.DATABASE_URL)('instances started together on an emp
     await Promise.all(gateways.map(stop));
   }, 240_000);
 
+  it('with a pool of one connection, an instance migrates, serves and runs its periodic jobs (their locks are held outside the pool)', async () => {
+    const url = await freshDatabase();
+    const gateway = start({
+      ...PRODUCTION,
+      DATA_DIR: await tempDir(),
+      DATABASE_URL: url,
+      MIGRATE_ON_START: 'true',
+      DATABASE_POOL_SIZE: '1',
+      DATABASE_POOL_TIMEOUT_MS: '2000',
+      SWEEP_INTERVAL_MS: '1000',
+    });
+    const { url: base } = await listening(gateway, 120_000);
+    expect((await fetch(`${base}/ready`)).status).toBe(200);
+    await expect.poll(() => gateway.transcript, { timeout: 10_000 }).toMatch(/"job":"sweep-reservations".*"msg":"job ran"/);
+    expect(gateway.transcript).not.toContain('database unavailable');
+    await stop(gateway);
+  }, 180_000);
+
   it('an instance that waits longer than MIGRATE_LOCK_TIMEOUT_MS for another one stops with one line saying so', async () => {
     const url = await freshDatabase();
     // Another instance in the middle of applying migrations holds the runner's lock.
