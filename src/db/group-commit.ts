@@ -17,7 +17,8 @@ export interface GroupCommitOptions {
 /**
  * `write` takes a batch and returns one result per item, in order. When a batch fails for what may be one item's
  * doing (rare: a refused limit is a result, not a failure), its items are written again one after another in the
- * batch's turn, so that an item the database refuses fails alone and the retries take no more connections.
+ * batch's turn, so that an item the database refuses fails alone and the retries take no more connections; should
+ * the database go away meanwhile, the items not yet written fail with that error instead of each waiting for its own.
  */
 export function groupCommit<Item, Result>(write: (items: Item[]) => Promise<Result[]>, { inFlight, maxBatch, mayBeOneItems }: GroupCommitOptions): (item: Item) => Promise<Result> {
   interface Waiting {
@@ -28,11 +29,21 @@ export function groupCommit<Item, Result>(write: (items: Item[]) => Promise<Resu
   const queue: Waiting[] = [];
   let running = 0;
 
-  const writeAlone = (waiting: Waiting) =>
-    write([waiting.item]).then(
-      ([result]) => waiting.resolve(result),
-      (error) => waiting.reject(error),
-    );
+  /** A failed batch's items again, one after another; once one fails in a way that cannot be its own, the rest fail with it, unwritten. */
+  const writeOneByOne = async (batch: Waiting[]) => {
+    for (const [i, waiting] of batch.entries()) {
+      try {
+        const [result] = await write([waiting.item]);
+        waiting.resolve(result);
+      } catch (error) {
+        waiting.reject(error);
+        if (!mayBeOneItems(error)) {
+          for (const rest of batch.slice(i + 1)) rest.reject(error);
+          return;
+        }
+      }
+    }
+  };
 
   const send = async (batch: Waiting[]) => {
     running++;
@@ -41,7 +52,7 @@ export function groupCommit<Item, Result>(write: (items: Item[]) => Promise<Resu
       for (const [i, waiting] of batch.entries()) waiting.resolve(results[i]);
     } catch (error) {
       if (batch.length === 1 || !mayBeOneItems(error)) for (const waiting of batch) waiting.reject(error);
-      else for (const waiting of batch) await writeAlone(waiting);
+      else await writeOneByOne(batch);
     } finally {
       running--;
       if (queue.length > 0) void send(queue.splice(0, maxBatch));

@@ -35,15 +35,17 @@ export function groupedStatement<Groups extends { [Group in keyof Groups]: objec
   write: (p: { readonly [Group in keyof Groups]: Placeholders<Groups[Group]> }) => string,
   preparedAs?: string,
 ): Statement<Groups> {
-  const keys: string[] = [];
+  const numbers = new Map<string, number>();
   const used: Array<[group: string, name: string]> = [];
   const placeholder = (group: string, name: string) => {
-    const key = `${group}.${name}`;
-    if (!keys.includes(key)) used.push([group, name]);
-    return `$${keys.indexOf(key) + 1 || keys.push(key)}`;
+    const key = JSON.stringify([group, name]);
+    if (!numbers.has(key)) numbers.set(key, used.push([group, name]));
+    return `$${numbers.get(key)}`;
   };
+  // Only names are placeholders: a symbol (what a template or an inspection asks for) is not a parameter.
+  const placeholdersOf = (group: string) => new Proxy({}, { get: (_target, name) => (typeof name === 'symbol' ? undefined : placeholder(group, name)) });
   const groups = new Proxy({} as Parameters<typeof write>[0], {
-    get: (_target, group) => new Proxy({}, { get: (_inner, name) => placeholder(String(group), String(name)) }),
+    get: (_target, group) => (typeof group === 'symbol' ? undefined : placeholdersOf(group)),
   });
   const text = write(groups);
   return {

@@ -3,7 +3,10 @@
 import { describe, expect, it } from 'vitest';
 import { groupCommit } from '../../src/db/group-commit.js';
 
-/** A writer that records each batch (and the most written at once) and answers as `release()` lets it; an item `bad` fails its batch. */
+/**
+ * A writer that records each batch (and the most written at once) and answers as `release()` lets it; an item `bad`
+ * fails its batch, and an item `away` fails its batch as if the database had gone away.
+ */
 function recordingWriter(failure = new Error('refused')) {
   const batches: string[][] = [];
   const waiting: Array<() => void> = [];
@@ -12,7 +15,7 @@ function recordingWriter(failure = new Error('refused')) {
     batches.push(items);
     seen.mostAtOnce = Math.max(seen.mostAtOnce, waiting.length + 1);
     return new Promise<string[]>((resolve, reject) => {
-      waiting.push(() => (items.includes('bad') ? reject(failure) : resolve(items.map((item) => `${item}!`))));
+      waiting.push(() => (items.includes('bad') ? reject(failure) : items.includes('away') ? reject(new Error('database away')) : resolve(items.map((item) => `${item}!`))));
     });
   };
   const release = async () => {
@@ -54,5 +57,20 @@ describe('groupCommit', () => {
     await writer.release();
     expect((await results).map((result) => result.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'rejected']);
     expect(writer.batches).toEqual([['a'], ['b'], ['c', 'bad']]);
+  });
+
+  it("stops writing a failed batch's items again once the database goes away: the ones after it fail with it, unwritten", async () => {
+    const writer = recordingWriter();
+    const send = groupCommit(writer.write, options);
+    const results = Promise.allSettled(['a', 'b', 'bad', 'away', 'c'].map(send));
+    await writer.release();
+    expect((await results).map((result) => (result.status === 'fulfilled' ? result.value : (result.reason as Error).message))).toEqual([
+      'a!',
+      'b!',
+      'refused',
+      'database away',
+      'database away',
+    ]);
+    expect(writer.batches).toEqual([['a'], ['b'], ['bad', 'away', 'c'], ['bad'], ['away']]);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { statement } from '../../src/db/statement.js';
+import { groupedStatement, statement } from '../../src/db/statement.js';
 
 describe('a statement with named parameters', () => {
   const update = statement<{ id: string; status: string; note: string | null; unused: number }>(
@@ -12,5 +12,19 @@ describe('a statement with named parameters', () => {
 
   it('reads the values by name, in that order, and sends none the text does not use', () => {
     expect(update.values({ id: 'a', status: 'DONE', note: null, unused: 7 })).toEqual(['DONE', null, 'a']);
+  });
+});
+
+describe('a statement with its parameters in groups', () => {
+  const both = groupedStatement<{ reserve: { ids: string[]; limit: number }; finalize: { ids: string[] } }>(
+    (p) => `SELECT f(${p.finalize.ids}) UNION ALL SELECT g(${p.reserve.ids}, ${p.reserve.limit}, ${p.finalize.ids})`,
+  );
+
+  it('numbers each name of each group once, a name shared by two groups apart', () => {
+    expect(both.text).toBe('SELECT f($1) UNION ALL SELECT g($2, $3, $1)');
+  });
+
+  it('reads each value from its group', () => {
+    expect(both.values({ reserve: { ids: ['r'], limit: 5 }, finalize: { ids: ['f'] } })).toEqual([['f'], ['r'], 5]);
   });
 });

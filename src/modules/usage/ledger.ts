@@ -87,6 +87,9 @@ export interface CallRecord {
  */
 export function createLedger(sql: Sql, price: PriceLookup, clock: () => Date, platformMonthlyRequests: number, { maintainRollup = true } = {}) {
   const inLane = groupCommit((steps: LedgerStep[]) => writeSteps(sql, steps, maintainRollup), LEDGER_GROUP);
+  // A step's result is of its kind (see writeSteps).
+  const reserveInLane = (reserve: ReserveParams) => inLane({ reserve }) as Promise<bigint[]>;
+  const finalizeInLane = (finalize: Finalizing) => inLane({ finalize }) as Promise<Finalized>;
   return {
     /**
      * Writes the RESERVED row. A call through a platform provider first takes one
@@ -146,7 +149,7 @@ export function createLedger(sql: Sql, price: PriceLookup, clock: () => Date, pl
         fallbackFromId: reservation.fallbackFromId ?? null,
       };
       const insert = async (db: Pick<Sql, 'query'> | null): Promise<Reserved> => {
-        const written = (db ? (await writeSteps(db, [{ reserve: params }], maintainRollup))[0] : await inLane({ reserve: params })) as bigint[];
+        const written = db ? ((await writeSteps(db, [{ reserve: params }], maintainRollup))[0] as bigint[]) : await reserveInLane(params);
         const [outputTokens, micros, ...after] = written.map(BigInt);
         if (outputTokens === REFUSED) throw LimitExceeded.counter(guards(null)[Number(written[1]) - 1]);
         return { id, outputTokens: Number(outputTokens), guards: guards({ tokens: BigInt(reservation.promptEstimate) + outputTokens, micros, after }) };
@@ -184,23 +187,21 @@ export function createLedger(sql: Sql, price: PriceLookup, clock: () => Date, pl
       const day = dayKey(reservation.reservedAt, timezone);
       const month = monthKey(reservation.reservedAt, timezone);
       const { scopes, periods } = countersOf(reservation, day, month);
-      return inLane({
-        finalize: {
-          id,
-          outcome,
-          finishedAt: clock(),
-          costMicros: costMicros(outcome.tokens, quote),
-          priceVersion: quote.version,
-          priceFallback: quote.fallback,
-          providerScope: reservation.providerScope,
-          sessionId: reservation.sessionId ?? null,
-          scopes,
-          periods,
-          day,
-          month,
-          timezone,
-        },
-      }) as Promise<Finalized>;
+      return finalizeInLane({
+        id,
+        outcome,
+        finishedAt: clock(),
+        costMicros: costMicros(outcome.tokens, quote),
+        priceVersion: quote.version,
+        priceFallback: quote.fallback,
+        providerScope: reservation.providerScope,
+        sessionId: reservation.sessionId ?? null,
+        scopes,
+        periods,
+        day,
+        month,
+        timezone,
+      });
     },
   };
 }
