@@ -57,7 +57,7 @@ describe.skipIf(!hasChromium)('the console’s settings, agents and API keys in 
 
   it('saves settings, and shows a refused save next to its field without changing anything', async () => {
     await openTab('settings');
-    await page.waitForSelector('#settings-form select[name=defaultProviderId]');
+    await page.waitForSelector('#settings-form:not([aria-busy]) select[name=defaultProviderId]');
     expect(await page.isVisible('#settings-read-only')).toBe(false);
     await page.selectOption('#settings-form select[name=defaultProviderId]', { label: 'Main OpenAI' });
     await page.fill('#settings-form input[name=maxTokensPerRequest]', '2048');
@@ -118,7 +118,8 @@ describe.skipIf(!hasChromium)('the console’s settings, agents and API keys in 
   it("orders the route by expected cost when the workspace or an agent asks for the cheapest, with each candidate's figures", async () => {
     const route = page.locator('#route-candidates li');
     await openTab('settings');
-    await page.waitForSelector('#settings-form select[name=routingStrategy]');
+    // Opening the tab reloads the form: a choice made in the form of the earlier visit would be drawn over.
+    await page.waitForSelector('#settings-form:not([aria-busy]) select[name=routingStrategy]');
     expect(await page.inputValue('#settings-form select[name=routingStrategy]')).toBe('PRIORITY');
     await page.selectOption('#settings-form select[name=routingStrategy]', 'CHEAPEST');
     await page.click('#settings-save');
@@ -222,7 +223,7 @@ describe.skipIf(!hasChromium)('the console’s settings, agents and API keys in 
     const member = await page.context().newPage();
     await signIn(member, gw, memberToken);
     await member.click('nav button[data-tab=settings]');
-    await member.waitForSelector('#settings-form input[name=timezone]');
+    await member.waitForSelector('#settings-form:not([aria-busy]) input[name=timezone]');
     expect(await member.isVisible('#settings-read-only')).toBe(true);
     expect(await member.isHidden('#settings-save')).toBe(true);
     expect(await member.inputValue('#settings-form input[name=timezone]')).toBe('Europe/Paris');

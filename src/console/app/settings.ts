@@ -142,12 +142,16 @@ export function settingsPanel(api: Api, isAdmin: boolean) {
   async function load(): Promise<void> {
     errors.clear();
     status.textContent = '';
+    // Busy until the settings are drawn afresh: what is typed before then is replaced.
+    form.setAttribute('aria-busy', 'true');
     try {
       const result = await api.request(ConsoleSettings);
       providers = result.providers;
       draw(result.preferences);
     } catch (error) {
       errors.show(error);
+    } finally {
+      form.removeAttribute('aria-busy');
     }
   }
 
