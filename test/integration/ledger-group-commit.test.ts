@@ -254,4 +254,28 @@ describe('finalizes at the same moment', () => {
     const rows = await gw.db.sql.query<{ status: string }>('SELECT status::text FROM usage_events WHERE workspace_id = $1 ORDER BY status', [workspace.id]);
     expect(rows.map((row) => row.status)).toEqual(['RESERVED', 'SUCCEEDED', 'SUCCEEDED', 'SUCCEEDED', 'SUCCEEDED', 'SUCCEEDED']);
   });
+
+  it('fail alone in a statement of both kinds: a finalize the database refuses takes neither the reservations nor the other finalizes with it', async () => {
+    const { workspace, ledger, reservation, options, ids } = await sixReserved();
+    // The first finalize goes alone; the second (2^31 tokens, too many for the column) fails the statement that also
+    // holds three reservations and the other finalizes, and each of its steps is written again on its own.
+    const together = await statements.during(() => {
+      const finalizing = ids.map((id, i) => ledger.finalize(id, reservation, call(i === 1 ? 2 ** 31 : 30), 'UTC'));
+      const reserving = Array.from({ length: 3 }, () => ledger.reserve(reservation, options));
+      return Promise.all([Promise.allSettled(finalizing), Promise.allSettled(reserving)]);
+    });
+    const [finalized, reserved] = together.result;
+    expect(finalized.map((outcome) => outcome.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'fulfilled', 'fulfilled', 'fulfilled']);
+    expect(reserved.map((outcome) => outcome.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled']);
+    // One alone, one of both kinds that failed, then its eight steps one by one.
+    expect(together.statements.filter((text) => isFinalize(text) || isReserve(text))).toHaveLength(1 + 1 + 8);
+    const rows = await gw.db.sql.query<{ status: string }>('SELECT status::text FROM usage_events WHERE workspace_id = $1 ORDER BY status', [workspace.id]);
+    expect(rows.map((row) => row.status)).toEqual(['RESERVED', 'RESERVED', 'RESERVED', 'RESERVED', 'SUCCEEDED', 'SUCCEEDED', 'SUCCEEDED', 'SUCCEEDED', 'SUCCEEDED']);
+    const [day] = await gw.db.sql.query<{ tokens: bigint }>(`SELECT tokens FROM usage_counters WHERE scope = $1 AND period LIKE '____-__-__'`, [`workspace:${workspace.id}`]);
+    const [sum] = await gw.db.sql.query<{ tokens: bigint }>(
+      `SELECT sum(CASE WHEN status = 'RESERVED' THEN reserved_tokens ELSE total_tokens END)::int8 AS tokens FROM usage_events WHERE workspace_id = $1`,
+      [workspace.id],
+    );
+    expect(day.tokens).toBe(sum.tokens);
+  });
 });
