@@ -7,6 +7,7 @@ import pg from 'pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import type { Config } from '../config.js';
 import { PrismaClient } from '../generated/prisma/client.js';
+import { createLockSession } from './lock-session.js';
 import { PG_TYPES, pgliteSql, postgresSql, type Sql, type StatementListener } from './sql.js';
 
 export type DatabaseSource =
@@ -49,7 +50,8 @@ export async function openDatabase(source: DatabaseSource, { onStatement }: Data
     pool.on('error', () => undefined);
     const driver = new PrismaPg(pool);
     const prisma = new PrismaClient({ adapter: onStatement ? observedAdapter(driver, onStatement) : driver });
-    const sql = postgresSql(pool, onStatement);
+    const locks = createLockSession(pool.options);
+    const sql = postgresSql(pool, locks, onStatement);
     return {
       prisma,
       sql,
@@ -69,6 +71,7 @@ export async function openDatabase(source: DatabaseSource, { onStatement }: Data
       ping: async () => void (await sql.query('SELECT 1')),
       close: async () => {
         await prisma.$disconnect();
+        await locks.close();
         await pool.end();
       },
     };

@@ -3,8 +3,8 @@
 import { DEFAULT_MIGRATE_LOCK_TIMEOUT_MS } from '../config.js';
 import { StartupError } from '../errors.js';
 import type { Database } from './client.js';
+import { LockWaitTimeout } from './lock-session.js';
 import { NO_FILTERS, openSchemaEngine, readMigrations } from './schema-engine.js';
-import { LockWaitTimeout } from './sql.js';
 
 const MIGRATION_LOCK = 'gateway:migrations';
 

@@ -7,6 +7,7 @@
 // string, timestamptz as Date, bytea as Uint8Array, json as parsed values.
 import type { PGlite, Transaction } from '@electric-sql/pglite';
 import pg from 'pg';
+import type { LockSession } from './lock-session.js';
 import type { StatementText } from './statement.js';
 
 export interface Sql {
@@ -15,29 +16,17 @@ export interface Sql {
   /** Runs `work` in one transaction: committed when it resolves, rolled back when it throws. */
   transaction<T>(work: (tx: Pick<Sql, 'query'>) => Promise<T>): Promise<T>;
   /**
-   * Runs `work` while holding the advisory lock `name`, or returns undefined at once when another
-   * session holds it: what one instance of several must do alone. `work` uses the ordinary connections.
+   * Runs `work` while holding the advisory lock `name`, or returns undefined at once when another session (or
+   * another run of this process) holds it: what one instance of several must do alone. `work` uses the ordinary
+   * connections. `onLost` is called if the lock's session ends while `work` runs (another instance may then take it).
    */
-  exclusively<T>(name: string, work: () => Promise<T>): Promise<T | undefined>;
+  exclusively<T>(name: string, work: () => Promise<T>, onLost?: () => void): Promise<T | undefined>;
   /**
    * Runs `work` while holding the advisory lock `name`, waiting first while another session holds it, for at
    * most `wait.ms` (then throws LockWaitTimeout); `wait.onWait` is called once when it has to wait.
    */
   inTurn<T>(name: string, wait: { ms: number; onWait?: () => void }, work: () => Promise<T>): Promise<T>;
 }
-
-export class LockWaitTimeout extends Error {
-  constructor(
-    readonly lockName: string,
-    readonly waitedMs: number,
-  ) {
-    super(`waited ${waitedMs} ms for the advisory lock "${lockName}"`);
-    this.name = 'LockWaitTimeout';
-  }
-}
-
-/** Postgres' SQLSTATE when `lock_timeout` passes. */
-const LOCK_NOT_AVAILABLE = '55P03';
 
 const INT8 = 20;
 const parseInt8 = (value: string) => BigInt(value);
@@ -61,7 +50,7 @@ export type StatementListener = (text: string) => void;
  * Postgres, on a pool made with PG_TYPES. Only statements given a name are prepared (once per connection): reports
  * build many distinct texts, which would pile up in every server connection.
  */
-export function postgresSql(pool: pg.Pool, onStatement?: StatementListener): Sql {
+export function postgresSql(pool: pg.Pool, locks: LockSession, onStatement?: StatementListener): Sql {
   const on =
     (client: pg.Pool | pg.Client): Sql['query'] =>
     async <Row>(statement: string | StatementText, values: readonly unknown[] = []) => {
@@ -72,22 +61,6 @@ export function postgresSql(pool: pg.Pool, onStatement?: StatementListener): Sql
         : client.query<Row & pg.QueryResultRow>(text, values as unknown[]));
       return result.rows;
     };
-  /**
-   * Runs `use` on a connection of its own, outside the pool, closed after: a session lock is held there while the
-   * work under it takes pooled connections (held on a pooled one, it would starve that work with a small pool: a
-   * pool of one could not even migrate). Closing the session releases its locks.
-   */
-  const onLockSession = async <T>(use: (query: Sql['query']) => Promise<T>): Promise<T> => {
-    const client = new pg.Client(pool.options);
-    // A connection lost while the work goes on must not end the process: the work's own statements will say so.
-    client.on('error', () => undefined);
-    await client.connect();
-    try {
-      return await use(on(client));
-    } finally {
-      await client.end().catch(() => undefined);
-    }
-  };
   return {
     query: on(pool),
     async transaction(work) {
@@ -105,28 +78,9 @@ export function postgresSql(pool: pg.Pool, onStatement?: StatementListener): Sql
         client.release();
       }
     },
-    exclusively: (name, work) => onLockSession(async (query) => ((await tryLock(query, name)) ? await work() : undefined)),
-    inTurn: (name, { ms, onWait }, work) =>
-      onLockSession(async (query) => {
-        if (!(await tryLock(query, name))) {
-          onWait?.();
-          // lock_timeout bounds the wait (the session is this lock's alone and ends with it).
-          await query("SELECT set_config('lock_timeout', $1, false)", [`${ms}ms`]);
-          try {
-            await query('SELECT pg_advisory_lock(hashtext($1))', [name]);
-          } catch (error) {
-            throw (error as { code?: string }).code === LOCK_NOT_AVAILABLE ? new LockWaitTimeout(name, ms) : error;
-          }
-        }
-        return await work();
-      }),
+    exclusively: locks.exclusively,
+    inTurn: locks.inTurn,
   };
-}
-
-/** Takes the session lock `name` if no other session holds it. */
-async function tryLock(query: Sql['query'], name: string): Promise<boolean> {
-  const [row] = await query<{ locked: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS locked', [name]);
-  return row.locked;
 }
 
 /** PGlite: one connection in-process; a transaction holds it exclusively. Statement names are not used. */

@@ -9,10 +9,11 @@ const CONNECTION_CODES = new Set([
   'EPIPE',
   'ENOTFOUND',
   'EHOSTUNREACH',
-  // Postgres: admin_shutdown, crash_shutdown, cannot_connect_now, connection_exception class
+  // Postgres: admin_shutdown, crash_shutdown, cannot_connect_now, too_many_connections, connection_exception class
   '57P01',
   '57P02',
   '57P03',
+  '53300',
   '08000',
   '08001',
   '08003',

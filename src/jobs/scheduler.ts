@@ -43,7 +43,11 @@ export function createScheduler(deps: { sql: Sql; logger: Logger }) {
 
   /** One run of `job`, if this instance gets its lock: the summary, or undefined when another instance has it. */
   async function runOnce(job: Job): Promise<Record<string, unknown> | undefined> {
-    return deps.sql.exclusively(`job:${job.name}`, () => job.run((item, error) => deps.logger.error({ job: job.name, item, err: error }, 'job item failed')));
+    return deps.sql.exclusively(
+      `job:${job.name}`,
+      () => job.run((item, error) => deps.logger.error({ job: job.name, item, err: error }, 'job item failed')),
+      () => deps.logger.warn({ job: job.name }, "job's lock lost while it ran (its Postgres session ended): another instance may run it too"),
+    );
   }
 
   return {

@@ -160,6 +160,37 @@ describe.skipIf(!process.env.DATABASE_URL)('instances started together on an emp
     await stop(gateway);
   }, 180_000);
 
+  it('periodic jobs take their locks on one kept Postgres session, not a new one a run; when it ends, the next run opens another', async () => {
+    const url = await freshDatabase();
+    const gateway = start({ ...PRODUCTION, DATA_DIR: await tempDir(), DATABASE_URL: url, MIGRATE_ON_START: 'true', ALERT_DELIVERY_INTERVAL_MS: '50' });
+    await listening(gateway, 120_000);
+    const runs = () => gateway.transcript.match(/"job":"deliver-alerts".*"msg":"job ran"/g)?.length ?? 0;
+    await expect.poll(runs, { timeout: 10_000 }).toBeGreaterThan(0);
+    const admin = await connect(url);
+    // Sessions Postgres has started for this database (a session's count reaches it within a second, or as it ends).
+    const sessions = async () => {
+      await new Promise((resolve) => setTimeout(resolve, 1_100));
+      const { rows } = await admin.query<{ sessions: string }>('SELECT sessions FROM pg_stat_database WHERE datname = current_database()');
+      return Number(rows[0].sessions);
+    };
+    const [sessionsBefore, runsBefore] = [await sessions(), runs()];
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    const [sessionsAfter, runsAfter] = [await sessions(), runs()];
+    expect(runsAfter - runsBefore).toBeGreaterThanOrEqual(20);
+    expect(sessionsAfter - sessionsBefore, gateway.transcript).toBeLessThanOrEqual(1);
+
+    // The lock session ended by the server (a restart of it, idle_session_timeout): the jobs go on, on a new one.
+    const { rows: ended } = await admin.query<{ ended: boolean }>(
+      `SELECT pg_terminate_backend(pid) AS ended FROM pg_stat_activity
+       WHERE datname = current_database() AND pid <> pg_backend_pid() AND query LIKE '%advisory%'`,
+    );
+    expect(ended).toEqual([{ ended: true }]);
+    const runsAtEnd = runs();
+    await expect.poll(runs, { timeout: 10_000 }).toBeGreaterThan(runsAtEnd + 5);
+    expect(gateway.transcript).not.toContain('job failed');
+    await stop(gateway);
+  }, 180_000);
+
   it('an instance that waits longer than MIGRATE_LOCK_TIMEOUT_MS for another one stops with one line saying so', async () => {
     const url = await freshDatabase();
     // Another instance in the middle of applying migrations holds the runner's lock.
