@@ -154,6 +154,13 @@ describe('CHEAPEST', () => {
     expect(await estimated({ messages: userMessage(), responseFormat: { type: 'JSON_OBJECT' } })).toEqual([cheap, dear]);
     const json = await chat(gw, token, { messages: userMessage(), responseFormat: { type: 'JSON_OBJECT' } });
     expect(json.providerId).toBe(cheap);
+    // What a front end shows an agent that wants JSON: the model that cannot answer in it, skipped, and why.
+    const jsonRoute = await gw.execute(graphql(`query JsonRoute { resolveRoute(needs: [JSON]) { candidates { providerId usable skippedBecause } } }`), {}, { token });
+    expect(jsonRoute.data!.resolveRoute.candidates).toEqual([
+      { providerId: cheap, usable: true, skippedBecause: null },
+      { providerId: dear, usable: true, skippedBecause: null },
+      { providerId: free, usable: false, skippedBecause: 'gemma2 cannot answer in JSON (per the model catalog)' },
+    ]);
     // About 12,000 prompt tokens and 100 of answer do not fit in 8,192.
     expect(await estimated({ messages: userMessage('word '.repeat(9_600)), maxTokens: 100 })).toEqual([cheap, dear]);
   });

@@ -327,8 +327,9 @@ async function* toChunks(events: AsyncIterable<ChatEvent>): AsyncGenerator<Chunk
 }
 
 const RouteNeed = builder.enumType('RouteNeed', {
-  description: 'What a call needs of a model: TOOLS (tools offered or tool messages), VISION (images), EMBEDDINGS (an embed call, routed by the embedding preferences)',
-  values: ['TOOLS', 'VISION', 'EMBEDDINGS'] as const,
+  description:
+    'What a call needs of a model: TOOLS (tools offered or tool messages), VISION (images), JSON (a responseFormat other than TEXT; checked on re-ranked routes only, as a chat checks it), EMBEDDINGS (an embed call, routed by the embedding preferences)',
+  values: ['TOOLS', 'VISION', 'JSON', 'EMBEDDINGS'] as const,
 });
 
 builder.queryFields((t) => ({
