@@ -43,7 +43,14 @@ export function openAiProtocol(name: 'openai' | 'openrouter', prefix: string): S
       if (req.method === 'GET' && path === '/models') {
         if (name === 'openrouter') {
           return exchange.json(200, {
-            data: SIM_MODELS.openrouter.map((m) => ({ id: m.id, name: m.name, context_length: m.context, pricing: { prompt: m.prompt, completion: m.completion } })),
+            data: SIM_MODELS.openrouter.map((m) => ({
+              id: m.id,
+              name: m.name,
+              context_length: m.context,
+              pricing: { prompt: m.prompt, completion: m.completion },
+              supported_parameters: m.parameters,
+              architecture: { input_modalities: m.inputs, output_modalities: ['text'] },
+            })),
           });
         }
         const listed = [...models, ...EMBEDDING_MODELS.openai];

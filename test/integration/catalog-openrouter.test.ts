@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SIM_MODELS } from '../../src/simulator/models.js';
 import type { Simulator } from '../../src/simulator/simulator.js';
-import { AddProvider, Models } from '../testkit/documents.js';
+import { AddProvider, Chat, Models } from '../testkit/documents.js';
 import { disposeAll, newOwner, startSimulator, startTestServer, type TestServer } from '../testkit/server.js';
 
 let gw: TestServer;
@@ -15,6 +15,8 @@ beforeAll(async () => {
   gw = await startTestServer({ OPENROUTER_CATALOG_URL: sim.baseUrls.openrouter });
 });
 afterAll(disposeAll);
+
+const WEATHER = { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } };
 
 describe('OpenRouter prices', () => {
   it('are read after an OpenRouter key is added, without sending it, stored, and loaded by another instance', async () => {
@@ -48,6 +50,33 @@ describe('OpenRouter prices', () => {
       { token: await other.token({ workspace: 'ws-other', user: 'u', role: 'member' }) },
     );
     expect(seenThere.data!.models.edges[0].node.priceVersion).toBe(node.priceVersion);
+  });
+
+  it('carry what the list says each model can do: a model the shipped catalog does not know takes tools when OpenRouter says so, and is refused them when it says not', async () => {
+    const { token } = await newOwner(gw);
+    const added = await gw.execute(AddProvider, { input: { kind: 'OPENROUTER', apiKey: `sk-or-${randomUUID()}`, baseUrl: sim.baseUrls.openrouter } }, { token });
+    expect(added.errors).toBeUndefined();
+    await gw.app.services.openRouterSync.settled();
+    const capabilities = async (server: TestServer, search: string) =>
+      (await server.execute(Models, { kind: 'OPENROUTER', search, first: 1 }, { token: await server.token({ workspace: 'ws-caps', user: 'u', role: 'member' }) })).data!.models
+        .edges[0].node.capabilities;
+    expect(await capabilities(gw, 'mistral small 3.1')).toEqual(['streaming', 'tools', 'json']);
+    expect(await capabilities(gw, 'mythomax')).toEqual(['streaming']);
+    expect(await capabilities(gw, 'gpt 4o mini')).toEqual(['streaming', 'vision', 'tools', 'json']);
+
+    const providerId = added.data!.addProvider.id;
+    const withTools = (model: string) => ({ providerId, model, messages: [{ role: 'USER' as const, content: 'What is the weather in Paris?' }], tools: [WEATHER] });
+    const answered = await gw.execute(Chat, { input: withTools('mistralai/mistral-small-3.1-24b-instruct') }, { token });
+    expect(answered.errors).toBeUndefined();
+    const refused = await gw.execute(Chat, { input: withTools('gryphe/mythomax-l2-13b') }, { token });
+    expect(refused.errors?.[0]).toMatchObject({
+      message: 'gryphe/mythomax-l2-13b cannot take tools (per the model catalog): choose a model that can',
+      extensions: { code: 'BAD_USER_INPUT', field: 'tools' },
+    });
+
+    // Stored with the prices: another instance reads the same.
+    const other = await startTestServer({}, { db: gw.db });
+    expect(await capabilities(other, 'mistral small 3.1')).toEqual(['streaming', 'tools', 'json']);
   });
 
   it('keep the shipped prices when the list cannot be read, and say so in the log without the key', async () => {

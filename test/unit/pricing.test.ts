@@ -104,6 +104,19 @@ describe('cost of a call', () => {
     expect(own.price('OPENROUTER', 'anthropic/claude-3.5-sonnet', new Date('2026-09-30T00:00:00Z'))).toMatchObject({ input: 3_000_000n, version: '2026-08-01' });
     expect(own.price('OPENROUTER', 'new/model', new Date('2026-10-02T00:00:00Z'))).toMatchObject({ input: 1_000_000n, fallback: false });
     expect(own.has('OPENROUTER', 'new/model')).toBe(true);
+    // The list said nothing of what these can do: a model the shipped catalog knows keeps what it says, another is unknown (nothing refused).
+    expect(own.capabilities('OPENROUTER', 'anthropic/claude-3.5-sonnet')).toEqual(['streaming', 'vision', 'tools', 'json']);
+    expect(own.capabilities('OPENROUTER', 'new/model')).toBeNull();
+  });
+
+  it("OpenRouter's list says what a model can do: its parameters and inputs", () => {
+    const said = (supported_parameters: unknown, input_modalities?: unknown) =>
+      parseOpenRouterList([{ id: 'm', pricing: { prompt: '0', completion: '0' }, supported_parameters, architecture: { input_modalities } }])[0].capabilities;
+    expect(said(['tools', 'tool_choice', 'structured_outputs', 'include_reasoning'], ['text', 'image'])).toEqual(['streaming', 'vision', 'tools', 'json', 'reasoning']);
+    expect(said(['response_format', 'reasoning'], ['text'])).toEqual(['streaming', 'json', 'reasoning']);
+    expect(said(['temperature'])).toEqual(['streaming']);
+    expect(said(undefined, ['text', 'image'])).toBeNull();
+    expect(said('tools')).toBeNull();
   });
 });
 

@@ -17,7 +17,10 @@ const ModelInfo = builder.objectRef<CatalogModel>('ModelInfo').implement({
     cachedInputUsdPerMTok: t.float({ nullable: true, description: 'USD per 1M input tokens served from the provider cache', resolve: (m) => microsToUsd(m.price.cachedInput) }),
     outputUsdPerMTok: t.float({ nullable: true, description: 'USD per 1M output tokens (reasoning included)', resolve: (m) => microsToUsd(m.price.output) }),
     tier: t.field({ type: ModelTierEnum, nullable: true, resolve: (m) => m.tier }),
-    capabilities: t.exposeStringList('capabilities', { description: 'e.g. "streaming", "vision", "tools", "json", "reasoning", "embeddings"' }),
+    capabilities: t.stringList({
+      description: 'e.g. "streaming", "vision", "tools", "json", "reasoning", "embeddings"; empty when the catalog does not say (nothing is refused for the model then)',
+      resolve: (m) => m.capabilities ?? [],
+    }),
     priceVersion: t.exposeString('priceVersion', { description: 'The price table version these prices come from' }),
   }),
 });

@@ -16,7 +16,8 @@ export interface CatalogModel {
   displayName: string;
   contextWindow: number | null;
   tier: Tier | null;
-  capabilities: string[];
+  /** What the model can do ("tools", "vision", ...); null when the catalog does not say (then nothing is refused for it). */
+  capabilities: string[] | null;
   price: Price;
   priceVersion: string;
 }
@@ -27,6 +28,9 @@ export interface OpenRouterModel {
   name?: string;
   context_length?: number | null;
   pricing?: { prompt?: string; completion?: string; input_cache_read?: string };
+  /** The request parameters the model takes: "tools", "response_format", "structured_outputs", "reasoning", ... */
+  supported_parameters?: unknown;
+  architecture?: { input_modalities?: unknown };
 }
 
 /** A model with its price, as a provider's own list gives it. */
@@ -35,6 +39,8 @@ export interface ListedModel {
   displayName: string;
   contextWindow: number | null;
   price: Price;
+  /** Null when the list does not say. */
+  capabilities: string[] | null;
 }
 
 /** OpenRouter's list → priced models; rows without a readable price are left out. */
@@ -51,12 +57,31 @@ export function parseOpenRouterList(listed: OpenRouterModel[]): ListedModel[] {
         displayName: typeof row.name === 'string' ? row.name : row.id,
         contextWindow: Number.isInteger(row.context_length) ? row.context_length! : null,
         price,
+        capabilities: openRouterCapabilities(row),
       });
     } catch {
       // A model OpenRouter lists without a numeric price ("-1" for variable pricing, say) keeps the shipped price or the fallback.
     }
   }
   return parsed;
+}
+
+/**
+ * The catalog's capabilities of a model OpenRouter lists, from the parameters and inputs it says the model takes;
+ * null when it does not say (a list of another shape), so that nothing is refused for the model.
+ */
+function openRouterCapabilities(row: OpenRouterModel): string[] | null {
+  const parameters = row.supported_parameters;
+  if (!Array.isArray(parameters)) return null;
+  const takes = (...names: string[]) => names.some((name) => parameters.includes(name));
+  const inputs = row.architecture?.input_modalities;
+  return [
+    'streaming',
+    ...(Array.isArray(inputs) && inputs.includes('image') ? ['vision'] : []),
+    ...(takes('tools') ? ['tools'] : []),
+    ...(takes('response_format', 'structured_outputs') ? ['json'] : []),
+    ...(takes('reasoning', 'include_reasoning') ? ['reasoning'] : []),
+  ];
 }
 
 interface PriceVersion {
@@ -115,7 +140,7 @@ export function createCatalog() {
 
   /** A misspelt capability ("embedding") would match nothing and look like an empty catalog: it is refused, naming the ones there are. */
   function knownCapability(name: string): string {
-    const known = new Set([...models.values()].flatMap((m) => m.capabilities));
+    const known = new Set([...models.values()].flatMap((m) => m.capabilities ?? []));
     const capability = name.toLowerCase();
     if (!known.has(capability)) throw new BadUserInputError(`capability must be one of: ${[...known].sort().join(', ')}`, 'capability');
     return capability;
@@ -152,7 +177,7 @@ export function createCatalog() {
           displayName: row.displayName,
           contextWindow: row.contextWindow ?? known?.contextWindow ?? null,
           tier: known?.tier ?? null,
-          capabilities: known?.capabilities ?? ['streaming'],
+          capabilities: row.capabilities ?? known?.capabilities ?? null,
           price: row.price,
           priceVersion: version,
         });
@@ -195,7 +220,7 @@ export function createCatalog() {
         (m) =>
           (!filter.kind || m.kind === filter.kind) &&
           (!filter.tier || m.tier === filter.tier) &&
-          (!capability || m.capabilities.includes(capability)) &&
+          (!capability || (m.capabilities?.includes(capability) ?? false)) &&
           (!needle || folded(m.id).includes(needle) || folded(m.displayName).includes(needle)),
       );
       let start = 0;

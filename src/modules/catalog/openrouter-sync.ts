@@ -37,14 +37,18 @@ export function createOpenRouterSync(deps: OpenRouterSyncDeps) {
     await deps.sql.transaction(async (tx) => {
       await tx.query(`DELETE FROM catalog_models WHERE kind = 'OPENROUTER'`);
       await tx.query(
-        `INSERT INTO catalog_models (kind, model, display_name, context_window, input_micros, cached_input_micros, output_micros, refreshed_at)
-        SELECT 'OPENROUTER', * FROM unnest($1::text[], $2::text[], $3::int[], $4::int8[], $5::int8[], $6::int8[]), (SELECT $7::timestamptz) AS at`,
+        `INSERT INTO catalog_models (kind, model, display_name, context_window, input_micros, cached_input_micros, output_micros, refreshed_at, capabilities)
+        SELECT 'OPENROUTER', model, display_name, context_window, input, cached_input, output, $7::timestamptz, string_to_array(capabilities, ',')
+        FROM unnest($1::text[], $2::text[], $3::int[], $4::int8[], $5::int8[], $6::int8[], $8::text[])
+          AS m(model, display_name, context_window, input, cached_input, output, capabilities)`,
         [
           listed.map((m) => m.model),
           listed.map((m) => m.displayName),
           listed.map((m) => m.contextWindow),
           ...(['input', 'cachedInput', 'output'] as const).map((k) => listed.map((m) => m.price[k].toString())),
           now,
+          // Null where the list did not say.
+          listed.map((m) => m.capabilities?.join(',') ?? null),
         ],
       );
     });
@@ -83,13 +87,15 @@ export function createOpenRouterSync(deps: OpenRouterSyncDeps) {
         cached_input_micros: bigint;
         output_micros: bigint;
         refreshed_at: Date;
-      }>(`SELECT model, display_name, context_window, input_micros, cached_input_micros, output_micros, refreshed_at FROM catalog_models WHERE kind = 'OPENROUTER'`);
+        capabilities: string[] | null;
+      }>(`SELECT model, display_name, context_window, input_micros, cached_input_micros, output_micros, refreshed_at, capabilities FROM catalog_models WHERE kind = 'OPENROUTER'`);
       if (rows.length === 0) return;
       const listed: ListedModel[] = rows.map((r) => ({
         model: r.model,
         displayName: r.display_name,
         contextWindow: r.context_window,
         price: { input: r.input_micros, cachedInput: r.cached_input_micros, output: r.output_micros },
+        capabilities: r.capabilities,
       }));
       deps.catalog.applyOpenRouter(listed, rows[0].refreshed_at);
     },
