@@ -5,7 +5,10 @@
 // first use and kept: a connection costs Postgres a process (4.5 ms of its CPU
 // and 5 ms of wall time, measured), and a job runs every 2 s. When the session
 // ends (a restart, a failover, idle_session_timeout), its locks end with it: the
-// runs holding one are told, and the next use opens another session.
+// runs holding one are told, and the next use opens another session. A session
+// that stops answering (a path that died without a word: a vanished host, a
+// middlebox that forgot the flow) is dropped after STATEMENT_DEADLINE_MS, as if
+// it had ended, instead of holding up every job behind it.
 import pg from 'pg';
 
 export class LockWaitTimeout extends Error {
@@ -20,98 +23,163 @@ export class LockWaitTimeout extends Error {
 
 /** How often a run waiting for a lock asks for it again. */
 const RETRY_EVERY_MS = 100;
+/** A statement on the session waits for nothing (no lock is waited for on the server): past this, the session is taken for dead. */
+const STATEMENT_DEADLINE_MS = 5_000;
 
 export interface LockSession {
   /** Runs `work` holding the lock `name`, or returns undefined at once when another session or another run of this process holds it. */
   exclusively<T>(name: string, work: () => Promise<T>, onLost?: () => void): Promise<T | undefined>;
   /** Runs `work` holding the lock `name`, waiting for it at most `wait.ms` (then throws LockWaitTimeout); `wait.onWait` is called once when it has to wait. */
   inTurn<T>(name: string, wait: { ms: number; onWait?: () => void }, work: () => Promise<T>): Promise<T>;
+  /** Ends the session; the locks go with it. Later uses are refused. */
   close(): Promise<void>;
 }
 
-/** A lock this process holds (or is asking for), with what to tell if its session ends first. */
-interface Holding {
-  client: pg.Client | undefined;
-  lost(): void;
+/** One connection, and the locks this process holds (or is asking for) on it, each with what to tell if it ends first. */
+class Session {
+  readonly held = new Map<string, () => void>();
+  ended = false;
+  private readonly client: pg.Client;
+  private readonly opened: Promise<unknown>;
+  /** The statements go one at a time (pg would queue them, but warns that it will stop). */
+  private last: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    options: pg.ClientConfig,
+    private readonly onEnd: (session: Session) => void,
+  ) {
+    this.client = new pg.Client({ ...options, keepAlive: true });
+    const ending = () => this.ending();
+    // A session lost between runs or during one must not end the process: the runs' own statements will say so.
+    this.client.on('error', ending);
+    this.client.on('end', ending);
+    this.opened = this.client.connect();
+    this.opened.catch(ending);
+  }
+
+  /** Its locks are gone: the runs holding one are told, and the next use opens another session. */
+  private ending(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.onEnd(this);
+    for (const lost of this.held.values()) lost();
+    this.held.clear();
+  }
+
+  /** Runs one statement within STATEMENT_DEADLINE_MS, or drops the session (its locks go with it) and throws. */
+  ask<Row extends pg.QueryResultRow>(text: string, values: unknown[]): Promise<Row[]> {
+    const answer = this.last.then(async () => {
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          this.drop();
+          // Worded as a connection timeout: the scheduler counts it as the database being unreachable.
+          reject(new Error(`advisory lock session: connection timeout (no answer in ${STATEMENT_DEADLINE_MS} ms)`));
+        }, STATEMENT_DEADLINE_MS);
+      });
+      try {
+        await Promise.race([this.opened, deadline]);
+        const query = this.client.query<Row>(text, values);
+        // Past the deadline, the dropped connection fails it too: that second failure is nobody's to hear.
+        query.catch(() => undefined);
+        return (await Promise.race([query, deadline])).rows;
+      } finally {
+        clearTimeout(timer);
+      }
+    });
+    this.last = answer.catch(() => undefined);
+    return answer;
+  }
+
+  /** Closes the connection, or drops it when it does not close in time. */
+  async end(): Promise<void> {
+    if (this.ended) return;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, STATEMENT_DEADLINE_MS)));
+    const closed = await Promise.race([
+      this.client.end().then(
+        () => true,
+        () => true,
+      ),
+      late.then(() => false),
+    ]);
+    clearTimeout(timer);
+    if (!closed) this.drop();
+  }
+
+  /** Ends the session at once, whatever the path to the server does: its socket destroyed (pg has no public way to). */
+  private drop(): void {
+    this.ending();
+    (this.client as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy();
+  }
 }
 
 export function createLockSession(options: pg.ClientConfig): LockSession {
-  let session: Promise<pg.Client> | undefined;
-  const held = new Map<string, Holding>();
-
-  const open = (): Promise<pg.Client> => {
-    const client = new pg.Client(options);
-    const opening = client.connect().then(() => client);
-    session = opening;
-    let ended = false;
-    const ending = () => {
-      if (ended) return;
-      ended = true;
-      if (session === opening) session = undefined;
-      for (const holding of held.values()) holding.lost();
-      held.clear();
-    };
-    // A session lost between runs or during one must not end the process: the runs' own statements will say so.
-    client.on('error', ending);
-    client.on('end', ending);
-    opening.catch(ending);
-    return opening;
+  let current: Session | undefined;
+  let closed = false;
+  const session = () => {
+    if (closed) throw new Error('the database is closed');
+    current ??= new Session(options, (ended) => {
+      if (current === ended) current = undefined;
+    });
+    return current;
   };
 
   /** Takes the lock `name` if no one holds it, this process included: held until `release`, and `onLost` told if its session ends first. */
-  const take = async (name: string, onLost: () => void): Promise<Holding | undefined> => {
-    if (held.has(name)) return undefined;
+  const take = async (name: string, onLost: () => void): Promise<Session | undefined> => {
+    const on = session();
+    if (on.held.has(name)) return undefined;
     // Held while it is asked for, so that another run of this process does not ask too.
-    const holding: Holding = { client: undefined, lost: () => undefined };
-    held.set(name, holding);
+    on.held.set(name, () => undefined);
     try {
-      const client = await (session ?? open());
-      const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS locked', [name]);
-      // Still ours unless the session ended after it answered (then the lock went with it).
-      if (rows[0].locked && held.get(name) === holding) return Object.assign(holding, { client, lost: onLost });
+      const [{ locked }] = await on.ask<{ locked: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS locked', [name]);
+      // Unless the session ended after it answered (then the lock went with it).
+      if (locked && !on.ended) {
+        on.held.set(name, onLost);
+        return on;
+      }
     } catch (error) {
-      release(name, holding);
+      on.held.delete(name);
       throw error;
     }
-    release(name, holding);
+    on.held.delete(name);
     return undefined;
   };
 
-  /** Gives `name` back, unless its session ended meanwhile (the lock went with it, and another run may hold it now). */
-  const release = (name: string, holding: Holding): Promise<unknown> | undefined => {
-    if (held.get(name) !== holding) return;
-    held.delete(name);
-    return holding.client?.query('SELECT pg_advisory_unlock(hashtext($1))', [name]).catch(() => undefined);
+  /** Gives `name` back, unless its session ended meanwhile (the lock went with it). */
+  const release = async (name: string, on: Session) => {
+    if (on.held.delete(name) && !on.ended) await on.ask('SELECT pg_advisory_unlock(hashtext($1))', [name]).catch(() => undefined);
   };
 
-  const holdingWhile = async <T>(name: string, holding: Holding, work: () => Promise<T>): Promise<T> => {
+  const holding = async <T>(name: string, on: Session, work: () => Promise<T>): Promise<T> => {
     try {
       return await work();
     } finally {
-      await release(name, holding);
+      await release(name, on);
     }
   };
 
   return {
     async exclusively(name, work, onLost = () => undefined) {
-      const holding = await take(name, onLost);
-      return holding ? await holdingWhile(name, holding, work) : undefined;
+      const on = await take(name, onLost);
+      return on ? await holding(name, on, work) : undefined;
     },
     async inTurn(name, { ms, onWait }, work) {
       const deadline = performance.now() + ms;
-      let holding = await take(name, () => undefined);
-      if (!holding) onWait?.();
-      while (!holding) {
+      let on = await take(name, () => undefined);
+      if (!on) onWait?.();
+      while (!on) {
         if (performance.now() >= deadline) throw new LockWaitTimeout(name, ms);
         await new Promise((resolve) => setTimeout(resolve, Math.min(RETRY_EVERY_MS, Math.max(0, deadline - performance.now()))));
-        holding = await take(name, () => undefined);
+        on = await take(name, () => undefined);
       }
-      return await holdingWhile(name, holding, work);
+      return await holding(name, on, work);
     },
     async close() {
-      const closing = session;
-      session = undefined;
-      if (closing) await (await closing.catch(() => undefined))?.end().catch(() => undefined);
+      closed = true;
+      const ending = current;
+      current = undefined;
+      await ending?.end();
     },
   };
 }

@@ -2,7 +2,9 @@
 // cannot tell two runs of one process apart): a tick that comes while the job's
 // own run is still going is skipped, so a slow run never overlaps the next.
 import { randomUUID } from 'node:crypto';
+import net from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
+import { isDatabaseUnavailable } from '../../src/db/unavailable.js';
 import { createScheduler } from '../../src/jobs/scheduler.js';
 import { createLogger } from '../../src/logging/logger.js';
 import { disposeAll, openTestDatabase, testConfig } from '../testkit/server.js';
@@ -63,9 +65,51 @@ describe.skipIf(!process.env.DATABASE_URL)("a job's lock on Postgres", () => {
     expect(lines.find((line) => line.msg.startsWith("job's lock lost"))?.job).toBe(name);
     expect(await other.sql.exclusively(`job:${name}`, async () => 'ran')).toBe('ran');
 
+    // This process takes it again (a new session) while the run that lost it goes on; that run's end gives back nothing of it.
+    let finishAgain!: () => void;
+    let startedAgain!: () => void;
+    const runningAgain = new Promise<void>((resolve) => (startedAgain = resolve));
+    const again = scheduler.runOnce(job(() => (startedAgain(), new Promise<void>((resolve) => (finishAgain = resolve)))));
+    await runningAgain;
     finish();
     expect(await first).toEqual({ done: true });
+    expect(await scheduler.runOnce(job(async () => undefined))).toBeUndefined();
+    expect(await other.sql.exclusively(`job:${name}`, async () => 'ran')).toBeUndefined();
+    finishAgain();
+    expect(await again).toEqual({ done: true });
     expect(await scheduler.runOnce(job(async () => undefined))).toEqual({ done: true });
     await Promise.all([one.close(), other.close()]);
   });
+
+  it('is not held up by a session that stops answering: the run fails as the database being unreachable, and the next one opens another session', async () => {
+    // A proxy in front of Postgres that, when told, drops what its open connections carry (no FIN, no RST): a vanished host.
+    const server = new URL(process.env.DATABASE_URL!);
+    const pairs: Array<{ dead: boolean }> = [];
+    const proxy = net.createServer((client) => {
+      const upstream = net.connect(Number(server.port || 5432), server.hostname);
+      const pair = { dead: false };
+      pairs.push(pair);
+      client.on('data', (data) => pair.dead || upstream.write(data));
+      upstream.on('data', (data) => pair.dead || client.write(data));
+      for (const socket of [client, upstream]) socket.on('error', () => undefined);
+      client.on('close', () => upstream.destroy());
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const through = new URL(server.href);
+    through.host = `127.0.0.1:${(proxy.address() as net.AddressInfo).port}`;
+    const db = await openTestDatabase(testConfig({ DATABASE_URL: through.href }));
+    const scheduler = createScheduler({ sql: db.sql, logger: createLogger('silent') });
+    const job = { name: `lock-test-${randomUUID()}`, everyMs: 60_000, run: async () => ({ done: true }) };
+    expect(await scheduler.runOnce(job)).toEqual({ done: true });
+
+    for (const pair of pairs) pair.dead = true;
+    const started = performance.now();
+    const failure = await scheduler.runOnce(job).catch((error: unknown) => error);
+    expect(isDatabaseUnavailable(failure), String(failure)).toBe(true);
+    expect(performance.now() - started).toBeLessThan(15_000);
+    expect(await scheduler.runOnce(job)).toEqual({ done: true });
+
+    await db.close();
+    await new Promise((resolve) => proxy.close(resolve));
+  }, 30_000);
 });
