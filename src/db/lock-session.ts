@@ -10,6 +10,7 @@
 // middlebox that forgot the flow) is dropped after STATEMENT_DEADLINE_MS, as if
 // it had ended, instead of holding up every job behind it.
 import pg from 'pg';
+import { isDatabaseUnavailable } from './unavailable.js';
 
 export class LockWaitTimeout extends Error {
   constructor(
@@ -25,6 +26,12 @@ export class LockWaitTimeout extends Error {
 const RETRY_EVERY_MS = 100;
 /** A statement on the session waits for nothing (no lock is waited for on the server): past this, the session is taken for dead. */
 const STATEMENT_DEADLINE_MS = 5_000;
+/**
+ * The server's side of the same: with its keepalives a backend whose client vanished without a word ends within
+ * about 25 s, and its locks with it (by default it would hold them for the kernel's two hours).
+ */
+const SERVER_KEEPALIVES = `SELECT set_config('tcp_keepalives_idle', '10', false), set_config('tcp_keepalives_interval', '5', false),
+  set_config('tcp_keepalives_count', '3', false)`;
 
 export interface LockSession {
   /** Runs `work` holding the lock `name`, or returns undefined at once when another session or another run of this process holds it. */
@@ -40,7 +47,13 @@ class Session {
   readonly held = new Map<string, () => void>();
   ended = false;
   private readonly client: pg.Client;
+  private connected = false;
   private readonly opened: Promise<unknown>;
+  /** Rejects when the session ends, with why: a statement waiting on it fails then, not at its deadline. */
+  private readonly gone: Promise<never>;
+  private endWith!: (reason: Error) => void;
+  /** Why it ended, once it has. */
+  private endReason: Error | undefined;
   /** The statements go one at a time (pg would queue them, but warns that it will stop). */
   private last: Promise<unknown> = Promise.resolve();
 
@@ -48,52 +61,71 @@ class Session {
     options: pg.ClientConfig,
     private readonly onEnd: (session: Session) => void,
   ) {
-    this.client = new pg.Client({ ...options, keepAlive: true });
-    const ending = () => this.ending();
+    this.client = new pg.Client({ ...options, keepAlive: true, keepAliveInitialDelayMillis: 10_000 });
+    this.gone = new Promise<never>((_, reject) => (this.endWith = reject));
+    this.gone.catch(() => undefined);
     // A session lost between runs or during one must not end the process: the runs' own statements will say so.
-    this.client.on('error', ending);
-    this.client.on('end', ending);
-    this.opened = this.client.connect();
-    this.opened.catch(ending);
+    this.client.on('error', (error) => this.ending(error));
+    this.client.on('end', () => this.ending());
+    const connecting = this.client.connect().then(() => this.client.query(SERVER_KEEPALIVES));
+    // The connect's own timeout, when one is configured and longer, rules it (a slow server is not a dead one).
+    this.opened = this.within(connecting, Math.max(STATEMENT_DEADLINE_MS, options.connectionTimeoutMillis ?? 0)).then(() => (this.connected = true));
+    this.opened.catch((error: unknown) => this.ending(error));
   }
 
   /** Its locks are gone: the runs holding one are told, and the next use opens another session. */
-  private ending(): void {
+  private ending(reason?: unknown): void {
     if (this.ended) return;
     this.ended = true;
     this.onEnd(this);
+    this.endReason = reason instanceof Error ? reason : new Error('Connection terminated: the advisory lock session ended');
+    this.endWith(this.endReason);
     for (const lost of this.held.values()) lost();
     this.held.clear();
   }
 
-  /** Runs one statement within STATEMENT_DEADLINE_MS, or drops the session (its locks go with it) and throws. */
+  /** Runs one statement within STATEMENT_DEADLINE_MS of the session being open, or drops the session (its locks go with it) and throws. */
   ask<Row extends pg.QueryResultRow>(text: string, values: unknown[]): Promise<Row[]> {
     const answer = this.last.then(async () => {
-      let timer: NodeJS.Timeout | undefined;
-      const deadline = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => {
-          this.drop();
-          // Worded as a connection timeout: the scheduler counts it as the database being unreachable.
-          reject(new Error(`advisory lock session: connection timeout (no answer in ${STATEMENT_DEADLINE_MS} ms)`));
-        }, STATEMENT_DEADLINE_MS);
-      });
+      if (this.endReason) throw this.endReason;
+      await Promise.race([this.gone, this.opened]);
+      const query = this.client.query<Row>(text, values);
+      // Past the deadline, the dropped connection fails it too: that second failure is nobody's to hear.
+      query.catch(() => undefined);
       try {
-        await Promise.race([this.opened, deadline]);
-        const query = this.client.query<Row>(text, values);
-        // Past the deadline, the dropped connection fails it too: that second failure is nobody's to hear.
-        query.catch(() => undefined);
-        return (await Promise.race([query, deadline])).rows;
-      } finally {
-        clearTimeout(timer);
+        return (await this.within(query, STATEMENT_DEADLINE_MS)).rows;
+      } catch (error) {
+        // The server ended the session (a FATAL answer comes before the socket closes): the next use must not get it.
+        if (isDatabaseUnavailable(error)) this.drop(error);
+        throw error;
       }
     });
     this.last = answer.catch(() => undefined);
     return answer;
   }
 
-  /** Closes the connection, or drops it when it does not close in time. */
+  /** `work`, unless the session ends first or `ms` pass (then the session is dropped: its locks go with it). */
+  private async within<T>(work: Promise<T>, ms: number): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        // Worded as a connection timeout: the scheduler counts it as the database being unreachable.
+        const timeout = new Error(`advisory lock session: connection timeout (no answer in ${ms} ms)`);
+        reject(timeout);
+        this.drop(timeout);
+      }, ms);
+    });
+    try {
+      return await Promise.race([this.gone, work, late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Closes the connection, or drops it when it is not open yet or does not close in time. */
   async end(): Promise<void> {
     if (this.ended) return;
+    if (!this.connected) return this.drop();
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, STATEMENT_DEADLINE_MS)));
     const closed = await Promise.race([
@@ -108,8 +140,8 @@ class Session {
   }
 
   /** Ends the session at once, whatever the path to the server does: its socket destroyed (pg has no public way to). */
-  private drop(): void {
-    this.ending();
+  private drop(reason?: unknown): void {
+    this.ending(reason);
     (this.client as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy();
   }
 }
@@ -117,6 +149,7 @@ class Session {
 export function createLockSession(options: pg.ClientConfig): LockSession {
   let current: Session | undefined;
   let closed = false;
+  let closing: Promise<void> | undefined;
   const session = () => {
     if (closed) throw new Error('the database is closed');
     current ??= new Session(options, (ended) => {
@@ -175,11 +208,13 @@ export function createLockSession(options: pg.ClientConfig): LockSession {
       }
       return await holding(name, on, work);
     },
-    async close() {
-      closed = true;
-      const ending = current;
-      current = undefined;
-      await ending?.end();
+    close() {
+      if (!closing) {
+        closed = true;
+        closing = current?.end() ?? Promise.resolve();
+        current = undefined;
+      }
+      return closing;
     },
   };
 }

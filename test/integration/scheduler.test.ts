@@ -81,6 +81,16 @@ describe.skipIf(!process.env.DATABASE_URL)("a job's lock on Postgres", () => {
     await Promise.all([one.close(), other.close()]);
   });
 
+  it('closing the database while its lock session is still connecting ends the runs waiting on it at once', async () => {
+    const db = await openTestDatabase(testConfig());
+    const started = performance.now();
+    const runs = Array.from({ length: 5 }, (_, i) => db.sql.exclusively(`lock-test-${randomUUID()}-${i}`, async () => 'ran').catch((error: unknown) => error));
+    await db.close();
+    const settled = await Promise.all(runs);
+    expect(performance.now() - started).toBeLessThan(2_000);
+    for (const result of settled) expect(isDatabaseUnavailable(result), String(result)).toBe(true);
+  });
+
   it('is not held up by a session that stops answering: the run fails as the database being unreachable, and the next one opens another session', async () => {
     // A proxy in front of Postgres that, when told, drops what its open connections carry (no FIN, no RST): a vanished host.
     const server = new URL(process.env.DATABASE_URL!);
