@@ -77,6 +77,13 @@ describe('OpenRouter prices', () => {
     // Stored with the prices: another instance reads the same.
     const other = await startTestServer({}, { db: gw.db });
     expect(await capabilities(other, 'mistral small 3.1')).toEqual(['streaming', 'tools', 'json']);
+
+    // A row stored before the list's capabilities were read says nothing: an instance that loads it refuses the model nothing.
+    await gw.db.sql.query(`UPDATE catalog_models SET capabilities = NULL WHERE kind = 'OPENROUTER' AND model = 'gryphe/mythomax-l2-13b'`);
+    const loaded = await startTestServer({}, { db: gw.db });
+    expect(await capabilities(loaded, 'mythomax')).toEqual([]);
+    const unknown = await loaded.execute(Chat, { input: withTools('gryphe/mythomax-l2-13b') }, { token });
+    expect(unknown.errors).toBeUndefined();
   });
 
   it('keep the shipped prices when the list cannot be read, and say so in the log without the key', async () => {

@@ -46,12 +46,17 @@ describe.skipIf(!process.env.DATABASE_URL)("a job's lock on Postgres", () => {
     const scheduler = createScheduler({ sql: one.sql, logger: createLogger('info', { write: (line: string) => void lines.push(JSON.parse(line)) }) });
     const name = `lock-test-${randomUUID()}`;
     const job = (run: () => Promise<void>) => ({ name, everyMs: 60_000, run: async () => (await run(), { done: true }) });
+    /** A run of the job that holds its lock until `finish` is called; resolves once it runs. */
+    const heldRun = async () => {
+      let finish!: () => void;
+      let started!: () => void;
+      const running = new Promise<void>((resolve) => (started = resolve));
+      const result = scheduler.runOnce(job(() => (started(), new Promise<void>((resolve) => (finish = resolve)))));
+      await running;
+      return { result, finish };
+    };
 
-    let finish!: () => void;
-    let started!: () => void;
-    const running = new Promise<void>((resolve) => (started = resolve));
-    const first = scheduler.runOnce(job(() => (started(), new Promise<void>((resolve) => (finish = resolve)))));
-    await running;
+    const first = await heldRun();
     // While it runs: this process's own second run and another instance are both refused.
     expect(await scheduler.runOnce(job(async () => undefined))).toBeUndefined();
     expect(await other.sql.exclusively(`job:${name}`, async () => 'ran')).toBeUndefined();
@@ -66,17 +71,13 @@ describe.skipIf(!process.env.DATABASE_URL)("a job's lock on Postgres", () => {
     expect(await other.sql.exclusively(`job:${name}`, async () => 'ran')).toBe('ran');
 
     // This process takes it again (a new session) while the run that lost it goes on; that run's end gives back nothing of it.
-    let finishAgain!: () => void;
-    let startedAgain!: () => void;
-    const runningAgain = new Promise<void>((resolve) => (startedAgain = resolve));
-    const again = scheduler.runOnce(job(() => (startedAgain(), new Promise<void>((resolve) => (finishAgain = resolve)))));
-    await runningAgain;
-    finish();
-    expect(await first).toEqual({ done: true });
+    const again = await heldRun();
+    first.finish();
+    expect(await first.result).toEqual({ done: true });
     expect(await scheduler.runOnce(job(async () => undefined))).toBeUndefined();
     expect(await other.sql.exclusively(`job:${name}`, async () => 'ran')).toBeUndefined();
-    finishAgain();
-    expect(await again).toEqual({ done: true });
+    again.finish();
+    expect(await again.result).toEqual({ done: true });
     expect(await scheduler.runOnce(job(async () => undefined))).toEqual({ done: true });
     await Promise.all([one.close(), other.close()]);
   });

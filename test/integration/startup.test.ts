@@ -36,6 +36,11 @@ function start(env: Record<string, string>): GatewayProcess {
   return gateway;
 }
 
+/** The gateway as `npm start` runs it in production on the Postgres database at `url`, migrating it. */
+async function startOn(url: string, env: Record<string, string> = {}): Promise<GatewayProcess> {
+  return start({ ...PRODUCTION, DATA_DIR: await tempDir(), DATABASE_URL: url, MIGRATE_ON_START: 'true', ...env });
+}
+
 async function stop(gateway: GatewayProcess): Promise<void> {
   gateway.child.kill('SIGTERM');
   expect(await gateway.exited).toBe(0);
@@ -125,7 +130,7 @@ async function connect(url: string): Promise<pg.Client> {
 describe.skipIf(!process.env.DATABASE_URL)('instances started together on an empty Postgres database', () => {
   it('all serve: one applies the migrations, once, while the others wait for it', async () => {
     const url = await freshDatabase();
-    const gateways = await Promise.all([1, 2, 3].map(async () => start({ ...PRODUCTION, DATA_DIR: await tempDir(), DATABASE_URL: url, MIGRATE_ON_START: 'true' })));
+    const gateways = await Promise.all([1, 2, 3].map(() => startOn(url)));
     const started = await Promise.allSettled(gateways.map((gateway) => listening(gateway, 180_000)));
     for (const [i, result] of started.entries()) expect(result.status, gateways[i]!.transcript).toBe('fulfilled');
     for (const result of started) {
@@ -144,15 +149,7 @@ describe.skipIf(!process.env.DATABASE_URL)('instances started together on an emp
 
   it('with a pool of one connection, an instance migrates, serves and runs its periodic jobs (their locks are held outside the pool)', async () => {
     const url = await freshDatabase();
-    const gateway = start({
-      ...PRODUCTION,
-      DATA_DIR: await tempDir(),
-      DATABASE_URL: url,
-      MIGRATE_ON_START: 'true',
-      DATABASE_POOL_SIZE: '1',
-      DATABASE_POOL_TIMEOUT_MS: '2000',
-      SWEEP_INTERVAL_MS: '1000',
-    });
+    const gateway = await startOn(url, { DATABASE_POOL_SIZE: '1', DATABASE_POOL_TIMEOUT_MS: '2000', SWEEP_INTERVAL_MS: '1000' });
     const { url: base } = await listening(gateway, 120_000);
     expect((await fetch(`${base}/ready`)).status).toBe(200);
     await expect.poll(() => gateway.transcript, { timeout: 10_000 }).toMatch(/"job":"sweep-reservations".*"msg":"job ran"/);
@@ -163,15 +160,7 @@ describe.skipIf(!process.env.DATABASE_URL)('instances started together on an emp
   it('periodic jobs take their locks on one kept Postgres session, not a new one a run; when it ends, the next run opens another', async () => {
     const url = await freshDatabase();
     // Three jobs whose runs often meet: their lock statements take turns on the one session (pg warns when they do not).
-    const gateway = start({
-      ...PRODUCTION,
-      DATA_DIR: await tempDir(),
-      DATABASE_URL: url,
-      MIGRATE_ON_START: 'true',
-      ALERT_DELIVERY_INTERVAL_MS: '50',
-      SWEEP_INTERVAL_MS: '1000',
-      BUDGET_FORECAST_INTERVAL_MS: '1000',
-    });
+    const gateway = await startOn(url, { ALERT_DELIVERY_INTERVAL_MS: '50', SWEEP_INTERVAL_MS: '1000', BUDGET_FORECAST_INTERVAL_MS: '1000' });
     await listening(gateway, 120_000);
     const runs = () => gateway.transcript.match(/"job":"deliver-alerts".*"msg":"job ran"/g)?.length ?? 0;
     await expect.poll(runs, { timeout: 10_000 }).toBeGreaterThan(0);
@@ -206,7 +195,7 @@ describe.skipIf(!process.env.DATABASE_URL)('instances started together on an emp
     // Another instance in the middle of applying migrations holds the runner's lock.
     const other = await connect(url);
     await other.query("SELECT pg_advisory_lock(hashtext('gateway:migrations'))");
-    const gateway = start({ ...PRODUCTION, DATA_DIR: await tempDir(), DATABASE_URL: url, MIGRATE_ON_START: 'true', MIGRATE_LOCK_TIMEOUT_MS: '2000', LOG_LEVEL: 'warn' });
+    const gateway = await startOn(url, { MIGRATE_LOCK_TIMEOUT_MS: '2000', LOG_LEVEL: 'warn' });
     expect(await gateway.exited, gateway.transcript).toBe(1);
     expect(gateway.output, gateway.transcript).toEqual([expect.stringContaining('MIGRATE_LOCK_TIMEOUT_MS')]);
   }, 120_000);
