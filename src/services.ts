@@ -45,7 +45,7 @@ import { rebuildRollup } from './modules/usage/rollup.js';
 import { createUsageRepository } from './modules/usage/usage.repository.js';
 import { createUsageService } from './modules/usage/usage.service.js';
 import { createUsageTickService } from './modules/usage/usage-tick.service.js';
-import { createGuardedFetch } from './net/egress.js';
+import { createGuardedHttp } from './net/egress.js';
 import type { PubSubBus } from './pubsub/pubsub.js';
 
 export interface ServiceDeps {
@@ -60,10 +60,11 @@ export interface ServiceDeps {
 export function createServices({ config, db, bus, logger, clock = () => new Date() }: ServiceDeps) {
   const prisma = db.prisma;
   const keyring = parseKeyring(config.encryptionKeys);
-  const guardedFetch = createGuardedFetch(config.egress, { maxLineBytes: config.upstreamMaxLineBytes });
+  const providerHttp = createGuardedHttp(config.egress, { maxLineBytes: config.upstreamMaxLineBytes });
+  const guardedFetch = providerHttp.fetch;
   // Images a message points at are the client's URLs: none of the operator's exceptions for providers apply to them.
-  const imageFetch = createGuardedFetch({ allowLoopback: false, allowedHosts: new Set(), allowedCidrs: [] }, { maxLineBytes: config.upstreamMaxLineBytes });
-  const adapters = createAdapters({ fetch: guardedFetch, fetchImage: imageFetch, timeoutMs: config.providerTimeoutMs, idleTimeoutMs: config.streamIdleTimeoutMs });
+  const imageFetch = createGuardedHttp({ allowLoopback: false, allowedHosts: new Set(), allowedCidrs: [] }, { maxLineBytes: config.upstreamMaxLineBytes }).fetch;
+  const adapters = createAdapters({ http: providerHttp, fetchImage: imageFetch, timeoutMs: config.providerTimeoutMs, idleTimeoutMs: config.streamIdleTimeoutMs });
   const liveStreams = createLiveStreams();
   const catalog = createCatalog();
   const openRouterSync = createOpenRouterSync({ sql: db.sql, catalog, fetch: guardedFetch, url: config.openRouterCatalogUrl, timeoutMs: config.providerTimeoutMs, clock, logger });

@@ -4,7 +4,7 @@
 // and again on every connection (DNS can change its answer). Redirects are refused.
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { BlockList, isIP, type LookupFunction } from 'node:net';
-import { createHttpFetch } from './http-fetch.js';
+import { createHttpClient, type HttpClient } from './http-fetch.js';
 
 export interface EgressPolicy {
   /** Development: the local simulator and Ollama live on loopback. */
@@ -157,13 +157,13 @@ export async function checkBaseUrl(policy: EgressPolicy, raw: string, resolve: R
 }
 
 /**
- * The fetch every provider request goes through: every connection's addresses
- * are re-checked at connect time, and no redirect is followed, so a key (and a
- * prompt) goes only to the base URL that was checked. Providers answer their API
- * paths directly; a redirect there is a misconfigured base URL or an attempt to
- * send the key elsewhere.
+ * The HTTP client every provider request goes through: every connection's
+ * addresses are re-checked at connect time, and no redirect is followed, so a
+ * key (and a prompt) goes only to the base URL that was checked. Providers
+ * answer their API paths directly; a redirect there is a misconfigured base URL
+ * or an attempt to send the key elsewhere.
  */
-export function createGuardedFetch(policy: EgressPolicy, limits: { maxLineBytes: number }): typeof fetch {
+export function createGuardedHttp(policy: EgressPolicy, limits: { maxLineBytes: number }): HttpClient {
   const lookup: LookupFunction = (hostname, options, callback) => {
     dnsLookup(hostname, { ...options, all: true }, (error, addresses: LookupAddress[]) => {
       if (error) return callback(error, '', 0);
@@ -173,18 +173,37 @@ export function createGuardedFetch(policy: EgressPolicy, limits: { maxLineBytes:
       callback(null, addresses[0].address, addresses[0].family);
     });
   };
-  const send = createHttpFetch({ lookup, maxLineBytes: limits.maxLineBytes });
-
-  return (async (input: string | URL | Request, init?: RequestInit) => {
+  const client = createHttpClient({ lookup, maxLineBytes: limits.maxLineBytes });
+  // Literal addresses are checked here; names at connect time, by `lookup`.
+  const checked = (input: string | URL | Request) => {
     const url = new URL(input instanceof Request ? input.url : input);
-    // Literal addresses are checked here; names at connect time, by `lookup`.
     const refusal = urlRefusal(policy, url);
     if (refusal) throw new EgressRefused(refusal);
-    const response = await send(url, init);
-    if (response.status >= 300 && response.status < 400 && response.headers.has('location')) {
-      await response.body?.cancel();
-      throw new EgressRefused(`The server answered with a redirect (HTTP ${response.status}); redirects are not followed, so a request goes only to the URL that was checked`);
-    }
-    return response;
-  }) as typeof fetch;
+    return url;
+  };
+  const redirect = (status: number, location: boolean) =>
+    status >= 300 && status < 400 && location
+      ? new EgressRefused(`The server answered with a redirect (HTTP ${status}); redirects are not followed, so a request goes only to the URL that was checked`)
+      : null;
+
+  return {
+    async read(input, init) {
+      const answer = await client.read(checked(input), init);
+      const refused = redirect(
+        answer.status,
+        answer.rawHeaders.some((name, i) => i % 2 === 0 && name.toLowerCase() === 'location'),
+      );
+      if (refused) throw refused;
+      return answer;
+    },
+    fetch: (async (input: string | URL | Request, init?: RequestInit) => {
+      const response = await client.fetch(checked(input), init);
+      const refused = redirect(response.status, response.headers.has('location'));
+      if (refused) {
+        await response.body?.cancel();
+        throw refused;
+      }
+      return response;
+    }) as typeof fetch,
+  };
 }

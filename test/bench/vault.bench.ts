@@ -2,6 +2,7 @@
 // addProvider end to end against the simulator, each as a ratio to a baseline
 // measured in the same run.
 import { createCipheriv, randomBytes } from 'node:crypto';
+import { lookup } from 'node:dns';
 import { PGlite } from '@electric-sql/pglite';
 import { buildApp } from '../../src/app.js';
 import { signToken } from '../../src/auth/dev-token.js';
@@ -12,6 +13,7 @@ import { openDatabase } from '../../src/db/client.js';
 import { migrate } from '../../src/db/migrate.js';
 import { createLogger } from '../../src/logging/logger.js';
 import { createOpenAiCompatibleAdapter } from '../../src/modules/providers/adapters/openai-compatible.adapter.js';
+import { createHttpClient } from '../../src/net/http-fetch.js';
 import { createPubSubBus } from '../../src/pubsub/pubsub.js';
 import { startSimulator } from '../../src/simulator/simulator.js';
 import { measure, report } from './measure.js';
@@ -52,7 +54,7 @@ const bus = await createPubSubBus(undefined, logger);
 const app = buildApp({ config, db, bus, logger });
 const { url } = await app.start();
 const token = await signToken(config.jwt, { workspace: 'bench', user: 'owner', role: 'owner' });
-const adapter = createOpenAiCompatibleAdapter({ fetch, timeoutMs: 5_000, idleTimeoutMs: 5_000 });
+const adapter = createOpenAiCompatibleAdapter({ http: createHttpClient({ lookup, maxLineBytes: 1 << 20 }), timeoutMs: 5_000, idleTimeoutMs: 5_000 });
 const target = { kind: 'OPENAI' as const, baseUrl: simulator.baseUrls.openai, apiKey, credentialType: 'API_KEY' as const };
 const body = JSON.stringify({
   query: 'mutation($input: AddProviderInput!) { addProvider(input: $input) { id maskedKey } }',

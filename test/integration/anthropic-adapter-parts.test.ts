@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AnswerEvent, GenerationOptions, Message, ToolCallPiece, UpstreamRequest } from '../../src/modules/chat/canonical.js';
 import type { ProviderTarget } from '../../src/modules/providers/adapters/adapter.js';
 import { createAnthropicAdapter } from '../../src/modules/providers/adapters/anthropic.adapter.js';
-import { createGuardedFetch } from '../../src/net/egress.js';
+import { createGuardedHttp } from '../../src/net/egress.js';
 import { type Simulator, startSimulator } from '../../src/simulator/simulator.js';
 
 let sim: Simulator;
@@ -14,7 +14,7 @@ beforeAll(async () => {
 afterAll(() => sim.stop());
 
 const adapter = createAnthropicAdapter({
-  fetch: createGuardedFetch({ allowLoopback: true, allowedHosts: new Set(), allowedCidrs: [] }, { maxLineBytes: 1 << 20 }),
+  http: createGuardedHttp({ allowLoopback: true, allowedHosts: new Set(), allowedCidrs: [] }, { maxLineBytes: 1 << 20 }),
   timeoutMs: 5_000,
   idleTimeoutMs: 5_000,
 });

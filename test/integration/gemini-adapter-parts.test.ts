@@ -9,7 +9,7 @@ import type { AnswerEvent, GenerationOptions, Message, UpstreamRequest } from '.
 import type { ProviderCallError, ProviderTarget } from '../../src/modules/providers/adapters/adapter.js';
 import { createGeminiAdapter } from '../../src/modules/providers/adapters/gemini.adapter.js';
 import { toGeminiSchema } from '../../src/modules/providers/adapters/gemini-schema.js';
-import { createGuardedFetch, type EgressPolicy } from '../../src/net/egress.js';
+import { createGuardedHttp, type EgressPolicy } from '../../src/net/egress.js';
 import { embeddingOf } from '../../src/simulator/model.js';
 import { type Simulator, startSimulator } from '../../src/simulator/simulator.js';
 
@@ -62,8 +62,8 @@ function drainedOrClosed(res: ServerResponse): Promise<void> {
 
 /** The simulator is reached by name (`localhost`, a trusted host); a literal loopback address only where the policy allows it. */
 const adapter = (policy: Partial<EgressPolicy> = {}) => {
-  const fetch = createGuardedFetch({ allowLoopback: false, allowedHosts: new Set(['localhost']), allowedCidrs: [], ...policy }, { maxLineBytes: 4 * MiB });
-  return createGeminiAdapter({ fetch, fetchImage: fetch, timeoutMs: 5000, idleTimeoutMs: 5000 });
+  const http = createGuardedHttp({ allowLoopback: false, allowedHosts: new Set(['localhost']), allowedCidrs: [], ...policy }, { maxLineBytes: 4 * MiB });
+  return createGeminiAdapter({ http, fetchImage: http.fetch, timeoutMs: 5000, idleTimeoutMs: 5000 });
 };
 const open = adapter({ allowedCidrs: ['127.0.0.0/8'] });
 const strict = adapter();

@@ -1,4 +1,5 @@
-// The fetch the provider SDKs use (src/net/http-fetch.ts), against a plain local
+// The HTTP client provider requests go through (src/net/http-fetch.ts): the
+// fetch the SDKs use and `read`, the chat path's, against a plain local
 // server: what the chat tests do not reach through the simulator (compressed
 // answers, a reader slower than the server, bodies it refuses), and its abort
 // and failure paths.
@@ -8,14 +9,15 @@ import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHttpFetch, UpstreamLineTooLong } from '../../src/net/http-fetch.js';
+import { createHttpClient, UpstreamLineTooLong } from '../../src/net/http-fetch.js';
 
 const MAX_LINE = 1024;
-const send = createHttpFetch({ lookup, maxLineBytes: MAX_LINE });
+const client = createHttpClient({ lookup, maxLineBytes: MAX_LINE });
+const send = client.fetch;
 let server: Server;
 let base: string;
 /** Bytes the /endless route managed to write before the socket pushed back, and whether its socket closed. */
-const endless = { written: 0, closed: false };
+let endless = { written: 0, closed: false };
 
 beforeAll(async () => {
   server = createServer((req, res) => {
@@ -29,6 +31,7 @@ beforeAll(async () => {
       },
       '/long-line': (r) => r.end('x'.repeat(MAX_LINE + 1)),
       '/endless': (r) => {
+        endless = { written: 0, closed: false };
         // Writes lines for as long as the socket takes them, then waits for 'drain'.
         const line = `${'y'.repeat(100)}\n`;
         const pump = () => {
@@ -89,6 +92,43 @@ describe('the provider fetch', () => {
   it('rejects with the abort reason when aborted before the answer, and with "fetch failed" when the connection is refused', async () => {
     await expect(send(`${base}/echo`, { signal: AbortSignal.abort('early') })).rejects.toBe('early');
     const refused = await send('http://127.0.0.1:1/').catch((error: unknown) => error);
+    expect(refused).toMatchObject({ name: 'TypeError', message: 'fetch failed', cause: { code: 'ECONNREFUSED' } });
+  });
+});
+
+describe("the provider client's read (the whole body, no Response)", () => {
+  it('sends method, headers and body, and answers with status, raw headers and text', async () => {
+    const answer = await client.read(`${base}/echo`, { method: 'POST', headers: { Authorization: 'Bearer t' }, body: '{"q":1}' });
+    expect(answer.status).toBe(200);
+    expect(answer.rawHeaders).toContain('Content-Length');
+    expect(JSON.parse(answer.text)).toEqual({ method: 'POST', auth: 'Bearer t', body: '{"q":1}' });
+  });
+
+  it('decodes a compressed answer, and answers 204 with no text', async () => {
+    expect((await client.read(`${base}/gzip`)).text).toBe('{"ok":true}\n');
+    expect(await client.read(`${base}/no-content`)).toMatchObject({ status: 204, text: '' });
+  });
+
+  it('fails with UpstreamLineTooLong once a line, or the body it holds whole, outgrows the bound, and closes the connection', async () => {
+    await expect(client.read(`${base}/long-line`)).rejects.toBeInstanceOf(UpstreamLineTooLong);
+    // Lines of 100 bytes, without end: each is within the bound, the body is not.
+    await expect(client.read(`${base}/endless`)).rejects.toBeInstanceOf(UpstreamLineTooLong);
+    await expect.poll(() => endless.closed).toBe(true);
+  });
+
+  it('ends an endless body with the abort reason and closes the connection', async () => {
+    const abort = new AbortController();
+    const reading = client.read(`${base}/endless`, { signal: abort.signal });
+    await expect.poll(() => endless.written).toBeGreaterThan(0);
+    const reason = new Error('client left');
+    abort.abort(reason);
+    await expect(reading).rejects.toBe(reason);
+    await expect.poll(() => endless.closed).toBe(true);
+  });
+
+  it('rejects with the abort reason when aborted before the answer, and with "fetch failed" when the connection is refused', async () => {
+    await expect(client.read(`${base}/echo`, { signal: AbortSignal.abort('early') })).rejects.toBe('early');
+    const refused = await client.read('http://127.0.0.1:1/').catch((error: unknown) => error);
     expect(refused).toMatchObject({ name: 'TypeError', message: 'fetch failed', cause: { code: 'ECONNREFUSED' } });
   });
 });

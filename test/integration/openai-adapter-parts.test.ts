@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AnswerEvent, Message, ToolCallPiece, ToolDefinition, UpstreamRequest } from '../../src/modules/chat/canonical.js';
 import type { ProviderTarget } from '../../src/modules/providers/adapters/adapter.js';
 import { createOpenAiCompatibleAdapter, openAiToolCallId } from '../../src/modules/providers/adapters/openai-compatible.adapter.js';
-import { createGuardedFetch } from '../../src/net/egress.js';
+import { createGuardedHttp } from '../../src/net/egress.js';
 import { embeddingOf } from '../../src/simulator/model.js';
 import { type Simulator, startSimulator } from '../../src/simulator/simulator.js';
 
@@ -17,7 +17,7 @@ beforeAll(async () => {
 afterAll(() => sim.stop());
 
 const adapter = createOpenAiCompatibleAdapter({
-  fetch: createGuardedFetch({ allowLoopback: true, allowedHosts: new Set(), allowedCidrs: [] }, { maxLineBytes: 1 << 20 }),
+  http: createGuardedHttp({ allowLoopback: true, allowedHosts: new Set(), allowedCidrs: [] }, { maxLineBytes: 1 << 20 }),
   timeoutMs: 5_000,
   idleTimeoutMs: 5_000,
 });

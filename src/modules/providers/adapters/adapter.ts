@@ -7,7 +7,7 @@ import { childSignal } from '../../../child-signal.js';
 import { AppError, type ErrorCode } from '../../../errors.js';
 import type { ProviderKind } from '../../../generated/prisma/enums.js';
 import { EgressRefused } from '../../../net/egress.js';
-import { UpstreamLineTooLong } from '../../../net/http-fetch.js';
+import { type HttpClient, UpstreamLineTooLong } from '../../../net/http-fetch.js';
 import type { AnswerEvent, Embeddings, UpstreamEmbedRequest, UpstreamRequest } from '../../chat/canonical.js';
 import { KINDS } from '../kinds.js';
 
@@ -32,8 +32,8 @@ export interface ProviderAdapter {
 }
 
 export interface AdapterDeps {
-  /** The egress-guarded fetch every SDK is given. */
-  fetch: typeof fetch;
+  /** The egress-guarded HTTP client: its fetch is every SDK's. */
+  http: HttpClient;
   /** Deadline of one call, or of a stream's first event. */
   timeoutMs: number;
   /** Longest silence between two events of a stream. */

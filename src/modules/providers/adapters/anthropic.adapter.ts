@@ -22,7 +22,7 @@ export function createAnthropicAdapter(deps: AdapterDeps): ProviderAdapter {
       baseURL: target.baseUrl,
       maxRetries: 0,
       timeout: deps.timeoutMs,
-      fetch: deps.fetch,
+      fetch: deps.http.fetch,
     });
 
   const listModels = (target: ProviderTarget, signal: AbortSignal) =>

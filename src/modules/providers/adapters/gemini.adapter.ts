@@ -56,7 +56,7 @@ export interface GeminiAdapterDeps extends AdapterDeps {
 export function createGeminiAdapter(deps: GeminiAdapterDeps): ProviderAdapter {
   /** One request through the guarded fetch; an answer other than 2xx is thrown as UpstreamHttpError. */
   const send = async (target: ProviderTarget, path: string, signal: AbortSignal, body?: object): Promise<Response> => {
-    const response = await deps.fetch(`${target.baseUrl.replace(/\/$/, '')}/v1beta/${path}`, {
+    const response = await deps.http.fetch(`${target.baseUrl.replace(/\/$/, '')}/v1beta/${path}`, {
       method: body ? 'POST' : 'GET',
       headers: { 'x-goog-api-key': target.apiKey, ...(body ? { 'content-type': 'application/json' } : {}) },
       body: body && JSON.stringify(body),

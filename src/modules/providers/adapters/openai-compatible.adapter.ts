@@ -18,6 +18,7 @@ import type {
 import type { ResponseFormatJSONObject, ResponseFormatJSONSchema } from 'openai/resources/shared';
 import type { ProviderKind } from '../../../generated/prisma/enums.js';
 import { reportedUsdToMicros } from '../../../money.js';
+import { headersOf } from '../../../net/http-fetch.js';
 import { type AnswerEvent, type GenerationOptions, type Message, textOf, type UpstreamRequest } from '../../chat/canonical.js';
 import type { TokenCounts } from '../../usage/token-counts.js';
 import { KINDS } from '../kinds.js';
@@ -55,7 +56,7 @@ export function createOpenAiCompatibleAdapter(deps: AdapterDeps): ProviderAdapte
         baseURL: target.baseUrl,
         maxRetries: 0, // the gateway owns retries
         timeout: deps.timeoutMs,
-        fetch: deps.fetch,
+        fetch: deps.http.fetch,
         defaultHeaders: KINDS[target.kind].extraHeaders,
       });
       clients.set(id, sdk);
@@ -67,20 +68,16 @@ export function createOpenAiCompatibleAdapter(deps: AdapterDeps): ProviderAdapte
 
   const call = <T>(target: ProviderTarget, signal: AbortSignal, run: (signal: AbortSignal) => Promise<T>) => callProvider(target.kind, signal, deps.timeoutMs, run, httpFailure);
 
-  /** POST /chat/completions through the guarded fetch; an answer other than 2xx is thrown as UpstreamHttpError, as the SDK reads it. */
-  const postCompletions = async (target: ProviderTarget, params: CompletionParams, signal: AbortSignal): Promise<Response> => {
-    const response = await deps.fetch(`${target.baseUrl.replace(/\/+$/, '')}/chat/completions`, {
+  /** POST /chat/completions: the request the guarded client sends. */
+  const completions = (target: ProviderTarget, params: CompletionParams, signal: AbortSignal): [string, RequestInit] => [
+    `${target.baseUrl.replace(/\/+$/, '')}/chat/completions`,
+    {
       method: 'POST',
       headers: { ...KINDS[target.kind].extraHeaders, ...auth(target), 'content-type': 'application/json', accept: params.stream ? 'text/event-stream' : 'application/json' },
       body: JSON.stringify(params),
       signal,
-    });
-    if (!response.ok) {
-      const error = ((await response.json().catch(() => null)) as { error?: { code?: string | null; type?: string } } | null)?.error;
-      throw new UpstreamHttpError({ status: response.status, headers: response.headers, type: error?.code ?? error?.type ?? undefined });
-    }
-    return response;
-  };
+    },
+  ];
 
   const listModels = (target: ProviderTarget, signal: AbortSignal) =>
     call(target, signal, async (callSignal) => {
@@ -93,8 +90,10 @@ export function createOpenAiCompatibleAdapter(deps: AdapterDeps): ProviderAdapte
     listModels,
     chat: (target, request, signal) =>
       call(target, signal, async (callSignal) => {
-        const response = await postCompletions(target, body(target, request), callSignal);
-        return completionEvents((await response.json()) as ChatCompletion, KINDS[target.kind].reportsCost === true);
+        // Read whole, not as a fetch Response: the non-streamed answer is the hot path's (see HttpClient.read).
+        const answer = await deps.http.read(...completions(target, body(target, request), callSignal));
+        if (answer.status < 200 || answer.status > 299) throw httpError(answer.status, headersOf(answer.rawHeaders), jsonOrNull(answer.text));
+        return completionEvents(JSON.parse(answer.text) as ChatCompletion, KINDS[target.kind].reportsCost === true);
       }),
     stream: (target, request, signal) =>
       streamProvider(
@@ -102,7 +101,8 @@ export function createOpenAiCompatibleAdapter(deps: AdapterDeps): ProviderAdapte
         signal,
         deps,
         async function* (callSignal) {
-          const response = await postCompletions(target, { ...body(target, request), stream: true, stream_options: { include_usage: true } }, callSignal);
+          const response = await deps.http.fetch(...completions(target, { ...body(target, request), stream: true, stream_options: { include_usage: true } }, callSignal));
+          if (!response.ok) throw httpError(response.status, response.headers, await response.json().catch(() => null));
           const seenCalls = new Set<number>();
           const reportsCost = KINDS[target.kind].reportsCost === true;
           for await (const data of sseData(response.body!)) {
@@ -133,6 +133,20 @@ export function createOpenAiCompatibleAdapter(deps: AdapterDeps): ProviderAdapte
       return { models: await listModels(target, signal) };
     },
   };
+}
+
+/** An answer other than 2xx, as the SDK reads it. */
+function httpError(status: number, headers: Headers, body: unknown): UpstreamHttpError {
+  const error = (body as { error?: { code?: string | null; type?: string } } | null)?.error;
+  return new UpstreamHttpError({ status, headers, type: error?.code ?? error?.type ?? undefined });
+}
+
+function jsonOrNull(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
 }
 
 function httpFailure(error: unknown): UpstreamFailure | undefined {
