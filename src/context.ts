@@ -66,13 +66,13 @@ export function createContextFactory(deps: ContextDeps): ContextFactory {
   return async (initial) => {
     const headerId = initial.request?.headers.get('x-request-id');
     const requestId = headerId && REQUEST_ID.test(headerId) ? headerId : randomUUID();
-    const base = { requestId, services: deps.services };
-    if (initial.wsViewer) return { ...base, signal: initial.wsSignal!, viewer: initial.wsViewer };
+    const { services } = deps;
+    if (initial.wsViewer) return { requestId, services, signal: initial.wsSignal!, viewer: initial.wsViewer };
 
     const authentication = await deps.authenticate(initial.request?.headers.get('authorization'));
     const { viewer } = authentication;
     const signal = initial.res ? untilClientLeaves(initial.res, deps.shutdownSignal, viewer, deps.services.apiKeyUses) : deps.shutdownSignal;
-    if (viewer) return { ...base, signal, viewer };
-    return { ...base, signal, viewer: null, authFailure: authentication.refusal };
+    if (viewer) return { requestId, services, signal, viewer };
+    return { requestId, services, signal, viewer: null, authFailure: authentication.refusal };
   };
 }

@@ -132,8 +132,9 @@ export function createHttpClient({ lookup, maxLineBytes }: HttpClientOptions): H
       exchange(input, init, (response, source, release) => {
         let fail: (error: unknown) => void = () => undefined;
         const value = new Promise<HttpText>((resolve, reject) => {
-          const head = { status: response.statusCode ?? 0, rawHeaders: response.rawHeaders };
-          if (!source) return resolve({ ...head, text: '' });
+          const status = response.statusCode ?? 0;
+          const { rawHeaders } = response;
+          if (!source) return resolve({ status, rawHeaders, text: '' });
           // The body is held whole, so it is bounded whole: a JSON answer is one line however it is laid out.
           const chunks: Buffer[] = [];
           let bytes = 0;
@@ -143,7 +144,7 @@ export function createHttpClient({ lookup, maxLineBytes }: HttpClientOptions): H
               if (bytes > maxLineBytes) body.fail(new UpstreamLineTooLong(maxLineBytes));
               else chunks.push(chunk);
             },
-            end: () => resolve({ ...head, text: UTF8.decode(Buffer.concat(chunks)) }),
+            end: () => resolve({ status, rawHeaders, text: UTF8.decode(Buffer.concat(chunks)) }),
             error: reject,
           });
           fail = body.fail;

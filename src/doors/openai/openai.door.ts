@@ -13,6 +13,7 @@ import type { Logger } from '../../logging/logger.js';
 import { ApiKeyRevoked } from '../../modules/apikeys/api-key-uses.js';
 import type { ChatEvent } from '../../modules/chat/canonical.js';
 import type { Services } from '../../services.js';
+import { withFields } from '../../with-fields.js';
 import { resolveDoorModel, routableModel, routableModels } from '../door-model.js';
 import { completionOf, createChunkTranslator, readChatBody } from './openai-chat.translate.js';
 import { embeddingsResponseOf, readEmbeddingsBody } from './openai-embeddings.translate.js';
@@ -42,7 +43,7 @@ export function createOpenAiDoor({ services, authenticate, logger, maxRequestBod
     const call = readChatBody(await readJsonBody(req, maxRequestBodyBytes));
     asked.maxTokensParam = call.maxTokensParam;
     const choice = await resolveDoorModel(modelDeps, viewer, call.model, 'chat');
-    const request = { ...call.request, ...choice };
+    const request = withFields(call.request, choice);
     const id = `chatcmpl-${randomUUID()}`;
     const created = Math.floor(Date.now() / 1000);
     if (!call.stream) return sendJson(res, 200, completionOf(await services.chat.complete(viewer, request, signal), id, created));
@@ -85,7 +86,7 @@ export function createOpenAiDoor({ services, authenticate, logger, maxRequestBod
   async function embeddings(req: IncomingMessage, res: ServerResponse, viewer: Viewer, signal: AbortSignal): Promise<void> {
     const call = readEmbeddingsBody(await readJsonBody(req, maxRequestBodyBytes));
     const choice = await resolveDoorModel(modelDeps, viewer, call.model, 'embeddings');
-    const answer = await services.embed(viewer, { ...call.request, providerId: choice.providerId, model: choice.model }, signal);
+    const answer = await services.embed(viewer, withFields(call.request, { providerId: choice.providerId, model: choice.model }), signal);
     sendJson(res, 200, embeddingsResponseOf(answer, call.base64));
   }
 

@@ -6,6 +6,7 @@ import type { ProviderKind } from '../../generated/prisma/enums.js';
 import { microsToUsd, usdToMicros } from '../../money.js';
 import { pageSize } from '../../pagination.js';
 import { searchText } from '../../text-input.js';
+import { withFields } from '../../with-fields.js';
 import { BASE_MODELS, BASE_PRICE_VERSION, FALLBACK_MODEL, type ModelRow, PRICE_CHANGES, type Tier } from './models.data.js';
 import { type Price, type PriceQuote, usdPerTokenToMicrosPerMTok } from './pricing.js';
 
@@ -152,14 +153,14 @@ export function createCatalog() {
       const key = keyOf(kind, model);
       if (openRouter && kind === 'OPENROUTER' && openRouter.from <= at.getTime()) {
         const price = openRouter.prices.get(key);
-        if (price) return { ...price, version: openRouter.version, fallback: false };
+        if (price) return withFields(price, { version: openRouter.version, fallback: false });
       }
       const version = versionAt(at);
       const known = version.prices.get(key);
-      if (known) return { ...known, version: version.version, fallback: false };
+      if (known) return withFields(known, { version: version.version, fallback: false });
       const fallbackModel = FALLBACK_MODEL[kind];
       const fallback = fallbackModel ? version.prices.get(keyOf(kind, fallbackModel))! : ZERO;
-      return { ...fallback, version: version.version, fallback: true };
+      return withFields(fallback, { version: version.version, fallback: true });
     },
 
     /** Puts OpenRouter's own list (see parseOpenRouterList) in force from `from` on, replacing any earlier one. */

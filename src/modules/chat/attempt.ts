@@ -9,6 +9,7 @@ import { SealError } from '../../crypto/seal.js';
 import { AppError } from '../../errors.js';
 import type { ProviderKind, UsageSource } from '../../generated/prisma/enums.js';
 import type { Metrics } from '../../metrics.js';
+import { withFields } from '../../with-fields.js';
 import type { AlertService } from '../alerts/alerts.service.js';
 import { providerScope } from '../limits/counter-scopes.js';
 import { type Guard, LimitExceeded, limitAlertDrafts } from '../limits/guards.js';
@@ -106,7 +107,7 @@ export function createAttempt(deps: AttemptDeps) {
     let outcome: Outcome | undefined;
     let costMicros: bigint;
     try {
-      const upstreamRequest: UpstreamRequest = { model, messages: plan.messages, options: { ...plan.request.options, maxTokens: outputTokens } };
+      const upstreamRequest: UpstreamRequest = { model, messages: plan.messages, options: withFields(plan.request.options, { maxTokens: outputTokens }) };
       const adapter = deps.adapters[KINDS[provider.kind].protocol];
       const target = await deps.providers.target(provider);
       const events = options.streamed ? adapter.stream(target, upstreamRequest, upstream.signal) : await adapter.chat(target, upstreamRequest, upstream.signal);
@@ -183,8 +184,7 @@ function reservationOf(
   candidate: RouteCandidate,
   call: { streamed: boolean; fallbackFromId: string | null; contextWindow: number | null; at: Date },
 ): Reservation {
-  return {
-    ...rowOf(viewer, candidate, { agent: request.agent, operation: request.operation }),
+  return withFields(rowOf(viewer, candidate, { agent: request.agent, operation: request.operation }), {
     sessionId: session.id,
     streamed: call.streamed,
     promptEstimate,
@@ -195,8 +195,8 @@ function reservationOf(
     fallbackFromId: call.fallbackFromId,
     reservedAt: call.at,
     // A chat that names no session opens one: its first reservation writes it.
-    ...(newSession ? { newSession: { title: session.title } } : {}),
-  };
+    newSession: newSession ? { title: session.title } : undefined,
+  });
 }
 
 /** Whose call a ledger row is, and through what: the part of a reservation every operation shares. */

@@ -5,6 +5,7 @@
 import { callAgent, type Viewer } from '../../auth/viewer.js';
 import { BadUserInputError } from '../../errors.js';
 import type { ChatSession } from '../../generated/prisma/client.js';
+import { withFields } from '../../with-fields.js';
 import type { StoredPreferences } from '../preferences/preferences.repository.js';
 import { tokensOfCharacters } from '../usage/token-counts.js';
 import { type ChatRequest, type GenerationOptions, type Message, textOf } from './canonical.js';
@@ -66,7 +67,7 @@ export async function planChat(
 /** Everything a chat does before its admission: checked, its session resumed or drafted (not written), routed. */
 export async function routeChat(deps: { routes: RouteService; sessions: SessionService }, viewer: Viewer, asAsked: ChatRequest): Promise<ChatPlan> {
   checkChatRequest(asAsked);
-  const request = { ...asAsked, agent: callAgent(viewer, asAsked.agent) };
+  const request = withFields(asAsked, { agent: callAgent(viewer, asAsked.agent) });
   const needs = needsOf(request);
   const config = await deps.routes.config(viewer.workspaceId);
   const prefs = config.preferences;
@@ -90,12 +91,12 @@ export async function routeChat(deps: { routes: RouteService; sessions: SessionS
     // The session keeps its provider and model; only before its first answer do preferences choose.
     route = deps.routes.plan(
       viewer,
-      session.providerId ? { providerId: session.providerId, model: session.model, agent: session.agent, allowFallback: false, needs, size } : { ...request, needs, size },
+      session.providerId ? { providerId: session.providerId, model: session.model, agent: session.agent, allowFallback: false, needs, size } : withFields(request, { needs, size }),
       config,
     );
   } else {
     prompt = promptSize(asked, request.options);
-    route = deps.routes.plan(viewer, { ...request, needs, size: { promptTokens: promptEstimate(prompt), maxTokens } }, config);
+    route = deps.routes.plan(viewer, withFields(request, { needs, size: { promptTokens: promptEstimate(prompt), maxTokens } }), config);
     const firstQuestion = asked.find((m) => m.role === 'user');
     session = deps.sessions.draft(viewer, request.agent, firstQuestion && textOf(firstQuestion));
   }

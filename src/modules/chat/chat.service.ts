@@ -7,6 +7,7 @@
 import type { Viewer } from '../../auth/viewer.js';
 import { AppError } from '../../errors.js';
 import { microsToUsd } from '../../money.js';
+import { withFields } from '../../with-fields.js';
 import { type AfterCallDeps, createAfterCall } from './after-call.js';
 import { type AttemptDeps, type AttemptResult, createAttempt } from './attempt.js';
 import type { ChatAnswer, ChatEvent, ChatRequest, ToolCall } from './canonical.js';
@@ -53,7 +54,7 @@ export function createChatService(deps: ChatServiceDeps) {
         const { outcome } = result;
         fallbackFromId = result.eventId;
         if (outcome.status === 'SUCCEEDED') {
-          yield { type: 'usage', usage: { ...outcome.tokens, costUsd: microsToUsd(result.costMicros), usageSource: outcome.usageSource }, usageEventId: result.eventId };
+          yield { type: 'usage', usage: withFields(outcome.tokens, { costUsd: microsToUsd(result.costMicros), usageSource: outcome.usageSource }), usageEventId: result.eventId };
           yield { type: 'finish', reason: outcome.finishReason };
           return;
         }

@@ -7,6 +7,7 @@ import { callAgent, type Viewer } from '../../auth/viewer.js';
 import { AppError, BadUserInputError } from '../../errors.js';
 import { microsToUsd } from '../../money.js';
 import { callerName, modelName } from '../../text-input.js';
+import { withFields } from '../../with-fields.js';
 import { LimitExceeded } from '../limits/guards.js';
 import { KINDS } from '../providers/kinds.js';
 import type { Reservation } from '../usage/ledger.js';
@@ -29,7 +30,7 @@ export function createEmbedService(deps: ChatServiceDeps) {
 
   return async function embed(viewer: Viewer, asAsked: EmbedRequest, signal: AbortSignal): Promise<EmbeddingAnswer> {
     check(asAsked);
-    const request = { ...asAsked, agent: callAgent(viewer, asAsked.agent) };
+    const request = withFields(asAsked, { agent: callAgent(viewer, asAsked.agent) });
     const config = await deps.routes.config(viewer.workspaceId);
     const candidates = usableCandidates(deps.routes.plan(viewer, { providerId: request.providerId, model: request.model, needs: ['embeddings'] }, config));
     await deps.admitCall(viewer);
@@ -57,7 +58,7 @@ export function createEmbedService(deps: ChatServiceDeps) {
             providerId: candidate.provider.id,
             kind: candidate.provider.kind,
             model: candidate.model,
-            usage: { ...outcome.tokens, costUsd: microsToUsd(costMicros), usageSource: outcome.usageSource },
+            usage: withFields(outcome.tokens, { costUsd: microsToUsd(costMicros), usageSource: outcome.usageSource }),
             usageEventId: eventId,
           };
         }
@@ -129,8 +130,7 @@ function promptOnly(promptTokens: number): TokenCounts {
 }
 
 function reservationOf(viewer: Viewer, request: EmbedRequest, candidate: RouteCandidate, promptEstimate: number, fallbackFromId: string | null, at: Date): Reservation {
-  return {
-    ...rowOf(viewer, candidate, { agent: request.agent, operation: request.operation ?? DEFAULT_OPERATION }),
+  return withFields(rowOf(viewer, candidate, { agent: request.agent, operation: request.operation ?? DEFAULT_OPERATION }), {
     sessionId: null,
     streamed: false,
     promptEstimate,
@@ -138,5 +138,5 @@ function reservationOf(viewer: Viewer, request: EmbedRequest, candidate: RouteCa
     output: { max: 0, min: 0 },
     fallbackFromId,
     reservedAt: at,
-  };
+  });
 }

@@ -23,6 +23,7 @@ import type { Sql } from '../../db/sql.js';
 import { BadUserInputError, ForbiddenError, NotFoundError } from '../../errors.js';
 import type { AgentPreference, Provider } from '../../generated/prisma/client.js';
 import { callerName, modelName } from '../../text-input.js';
+import { withFields } from '../../with-fields.js';
 import type { Catalog } from '../catalog/catalog.js';
 import { type FirstTokenTime, readFirstTokenTimes } from '../health/health.repository.js';
 import { providerScope, workspaceScope } from '../limits/counter-scopes.js';
@@ -264,7 +265,7 @@ export function createRouteService(deps: RouteServiceDeps) {
       if (input.model != null) modelName(input.model, 'model');
       if (input.agent != null) callerName(input.agent, 'agent');
       const routing = await config(viewer.workspaceId);
-      const route = plan(viewer, { ...input, agent: callAgent(viewer, input.agent) }, routing);
+      const route = plan(viewer, withFields(input, { agent: callAgent(viewer, input.agent) }), routing);
       const prefs = routing.preferences;
       const day = dayKey(deps.clock(), prefs.timezone);
       const month = monthKey(deps.clock(), prefs.timezone);

@@ -19,6 +19,7 @@ import type { ResponseFormatJSONObject, ResponseFormatJSONSchema } from 'openai/
 import type { ProviderKind } from '../../../generated/prisma/enums.js';
 import { reportedUsdToMicros } from '../../../money.js';
 import { headersOf } from '../../../net/http-fetch.js';
+import { withFields } from '../../../with-fields.js';
 import { type AnswerEvent, type GenerationOptions, type Message, textOf, type UpstreamRequest } from '../../chat/canonical.js';
 import type { TokenCounts } from '../../usage/token-counts.js';
 import { KINDS } from '../kinds.js';
@@ -73,7 +74,11 @@ export function createOpenAiCompatibleAdapter(deps: AdapterDeps): ProviderAdapte
     `${target.baseUrl.replace(/\/+$/, '')}/chat/completions`,
     {
       method: 'POST',
-      headers: { ...KINDS[target.kind].extraHeaders, ...auth(target), 'content-type': 'application/json', accept: params.stream ? 'text/event-stream' : 'application/json' },
+      headers: withFields(KINDS[target.kind].extraHeaders ?? {}, {
+        Authorization: auth(target).Authorization,
+        'content-type': 'application/json',
+        accept: params.stream ? 'text/event-stream' : 'application/json',
+      }),
       body: JSON.stringify(params),
       signal,
     },
@@ -101,7 +106,7 @@ export function createOpenAiCompatibleAdapter(deps: AdapterDeps): ProviderAdapte
         signal,
         deps,
         async function* (callSignal) {
-          const response = await deps.http.fetch(...completions(target, { ...body(target, request), stream: true, stream_options: { include_usage: true } }, callSignal));
+          const response = await deps.http.fetch(...completions(target, withFields(body(target, request), { stream: true, stream_options: { include_usage: true } }), callSignal));
           if (!response.ok) throw httpError(response.status, response.headers, await response.json().catch(() => null));
           const seenCalls = new Set<number>();
           const reportsCost = KINDS[target.kind].reportsCost === true;
