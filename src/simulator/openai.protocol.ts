@@ -4,6 +4,7 @@ import type { IncomingMessage } from 'node:http';
 import { answer, countTokens, EMBEDDING_MODELS, embeddingOf, promptTokensOf, type SimRequest, type SimToolChoice, type SimTurn, THINKING } from './model.js';
 import { SIM_MODELS } from './models.js';
 import { retryAfterHeaders, type SimExchange, type SimProtocol } from './protocol.js';
+import type { Script } from './script.js';
 
 const ERROR_TYPES: Record<number, [type: string, code: string]> = {
   400: ['invalid_request_error', 'bad_request'],
@@ -222,7 +223,8 @@ async function chat(exchange: SimExchange, models: string[], protocol: SimProtoc
     completion_tokens_details: { reasoning_tokens: countTokens(thinking.join('')) },
   };
   usage.total_tokens = usage.prompt_tokens + usage.completion_tokens;
-  const cost = protocol.name === 'openrouter' && (body.usage as { include?: unknown } | undefined)?.include === true ? { cost: costOf(model, usage, script.costFactor) } : {};
+  const cost =
+    protocol.name === 'openrouter' && (body.usage as { include?: unknown } | undefined)?.include === true ? reportedCost(costOf(model, usage, script.costFactor), script) : {};
   const base = { id: 'chatcmpl-sim', created: 1_700_000_000, model };
 
   if (!body.stream) {
@@ -267,6 +269,12 @@ async function chat(exchange: SimExchange, models: string[], protocol: SimProtoc
   if (options?.include_usage && !script.omitUsage) exchange.send(frame({ ...base, object: 'chat.completion.chunk', choices: [], usage: { ...usage, ...cost } }));
   exchange.send('data: [DONE]\n\n');
   exchange.res.end();
+}
+
+/** OpenRouter's cost fields for a call that cost `usd` upstream: all of it in `cost`, or for BYOK (script `byok-fee`) only the fee there. */
+function reportedCost(usd: number, script: Script): Record<string, unknown> {
+  if (script.byokFee === undefined) return { cost: usd };
+  return { cost: usd * script.byokFee, is_byok: true, cost_details: { upstream_inference_cost: usd } };
 }
 
 /** What OpenRouter says a call cost, in USD: its tokens at the model's listed price (GET /models), times `factor` (script `cost-factor`). */

@@ -45,6 +45,11 @@ export interface Script {
   parallel: number;
   /** OpenRouter's reported cost is the listed price times this. */
   costFactor: number;
+  /**
+   * OpenRouter answers as for an account that brings its own provider key (BYOK): `is_byok`, the upstream provider's
+   * charge in `cost_details.upstream_inference_cost`, and in `cost` only OpenRouter's fee, this share of it.
+   */
+  byokFee?: number;
 }
 
 export function parseScript(text: string): Script {
@@ -75,6 +80,7 @@ export function parseScript(text: string): Script {
     toolTurns: Math.max(0, number('tool-turns', 1)),
     parallel: Math.min(8, Math.max(1, number('parallel', 1))),
     costFactor: number('cost-factor', 1),
+    byokFee: params.has('byok-fee') ? number('byok-fee', 0.05) : undefined,
   };
 }
 

@@ -16,7 +16,7 @@ import { disposeAll, newOwner, startSimulator, startTestServer, type TestServer 
 
 const CostDiscrepancies = graphql(`
   query CostDiscrepancies($range: DateRangeInput!, $tolerance: Float) {
-    costDiscrepancies(range: $range, tolerance: $tolerance) { kind model calls ourCostUsd providerCostUsd differingCalls }
+    costDiscrepancies(range: $range, tolerance: $tolerance) { kind model calls ourCostUsd providerCostUsd differingCalls unpricedCalls }
   }
 `);
 
@@ -40,20 +40,22 @@ const HOUR = 3_600_000;
 const aroundNow = () => ({ from: new Date(Date.now() - HOUR).toISOString(), to: new Date(Date.now() + HOUR).toISOString() });
 const CHEAP = 'openai/gpt-4o-mini';
 const DEAR = 'anthropic/claude-3.5-sonnet';
+/** Listed by the simulator's OpenRouter, absent from the gateway's own price table. */
+const UNSHIPPED = 'gryphe/mythomax-l2-13b';
 
 /** An OpenRouter provider on the simulator; `script` (src/simulator/script.ts) goes into its key, which then is not validated (OWNER only). */
-async function addOpenRouter(token: string, script?: string): Promise<{ id: string; key: string }> {
+async function addOpenRouter(token: string, script?: string, server = gw): Promise<{ id: string; key: string }> {
   const apiKey = `sk-or-${randomUUID()}${script ? `#${script}` : ''}`;
-  const added = await gw.execute(AddProvider, { input: { kind: 'OPENROUTER', apiKey, baseUrl: sim.baseUrls.openrouter, skipValidation: Boolean(script) } }, { token });
+  const added = await server.execute(AddProvider, { input: { kind: 'OPENROUTER', apiKey, baseUrl: sim.baseUrls.openrouter, skipValidation: Boolean(script) } }, { token });
   if (added.errors) throw new Error(JSON.stringify(added.errors));
   return { id: added.data!.addProvider.id, key: apiKey };
 }
 
 /** One chat and one stream through `providerId` with `model`; both must succeed. */
-async function chatAndStream(token: string, providerId: string, model?: string): Promise<void> {
-  const chat = await gw.execute(Chat, { input: { messages: userMessage(), providerId, model } }, { token });
+async function chatAndStream(token: string, providerId: string, model?: string, server = gw): Promise<void> {
+  const chat = await server.execute(Chat, { input: { messages: userMessage(), providerId, model } }, { token });
   expect(chat.errors).toBeUndefined();
-  const stream = await streamOverWs(gw, token, { messages: userMessage('And streamed'), providerId, model });
+  const stream = await streamOverWs(server, token, { messages: userMessage('And streamed'), providerId, model });
   expect(stream.chunks.at(-1)?.type).toBe('DONE');
 }
 
@@ -106,6 +108,17 @@ describe("the provider's reported cost", () => {
     const bodies = chatBodiesOf(key);
     expect(bodies).toHaveLength(2);
     for (const body of bodies) expect(body).not.toHaveProperty('usage');
+  });
+
+  it("is OpenRouter's fee plus the upstream provider's charge for an account that brings its own provider keys (BYOK)", async () => {
+    const { token } = await newOwner(gw);
+    // `cost` is then only OpenRouter's fee (5% here); the provider billed the account's own key the listed price.
+    const { id } = await addOpenRouter(token, 'byok-fee=0.05');
+    await chatAndStream(token, id);
+
+    const events = await providerCosts(token);
+    expect(events).toHaveLength(2);
+    for (const event of events) expect(Math.abs(event.providerCostUsd! - 1.05 * event.costUsd)).toBeLessThanOrEqual(0.000002);
   });
 
   it.each([
@@ -176,6 +189,22 @@ describe('costDiscrepancies', () => {
     // Another workspace sees none of it.
     const { token: other } = await newOwner(gw);
     expect((await gw.execute(CostDiscrepancies, { range: aroundNow() }, { token: other })).data!.costDiscrepancies).toEqual([]);
+  });
+
+  it('counts the calls of a model the gateway has no price for as unpriced, not as differing', async () => {
+    // A gateway that could not read OpenRouter's list knows only its own table's models: another is priced by the fallback rule.
+    const blind = await startTestServer({ OPENROUTER_CATALOG_URL: 'http://127.0.0.1:1' });
+    const { token } = await newOwner(blind);
+    const { id } = await addOpenRouter(token, undefined, blind);
+    await chatAndStream(token, id, UNSHIPPED, blind);
+    await chatAndStream(token, id, CHEAP, blind);
+
+    const report = await blind.execute(CostDiscrepancies, { range: aroundNow(), tolerance: 0 }, { token });
+    expect(report.errors).toBeUndefined();
+    expect(report.data!.costDiscrepancies.map(({ model, calls, differingCalls, unpricedCalls }) => ({ model, calls, differingCalls, unpricedCalls }))).toEqual([
+      { model: UNSHIPPED, calls: 2, differingCalls: 0, unpricedCalls: 2 },
+      { model: CHEAP, calls: 2, differingCalls: 0, unpricedCalls: 0 },
+    ]);
   });
 
   it('is refused to a member, with FORBIDDEN', async () => {

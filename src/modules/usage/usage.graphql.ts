@@ -134,7 +134,12 @@ const CostDiscrepancy = builder.objectRef<DiscrepancyRow>('CostDiscrepancy').imp
     calls: t.int({ resolve: (d) => Number(d.calls) }),
     ourCostUsd: t.float({ resolve: (d) => microsToUsd(d.ourCostMicros) }),
     providerCostUsd: t.float({ resolve: (d) => microsToUsd(d.providerCostMicros) }),
-    differingCalls: t.int({ description: 'Calls whose two costs differ by more than the tolerance', resolve: (d) => Number(d.differingCalls) }),
+    differingCalls: t.int({ description: 'Calls whose two costs differ by more than the tolerance (unpriced calls left out)', resolve: (d) => Number(d.differingCalls) }),
+    unpricedCalls: t.int({
+      description:
+        "Calls of a model the gateway has no price for (neither its table nor OpenRouter's list): priced by the kind's fallback rule, so their difference says nothing of a stale price",
+      resolve: (d) => Number(d.unpricedCalls),
+    }),
   }),
 });
 

@@ -43,18 +43,22 @@ export interface DiscrepancyRow {
   ourCostMicros: bigint;
   providerCostMicros: bigint;
   differingCalls: bigint;
+  unpricedCalls: bigint;
 }
 
 /**
  * Finished calls whose provider said what they cost, by kind and model: our summed cost, theirs, and the calls
  * whose two costs differ by more than the tolerance (a share of the larger) plus one micro-dollar (each side rounds
- * to one). The most differing calls first, then the largest gap between the sums. Read from the ledger over the
+ * to one). A call priced by its kind's fallback rule (a model we have no price for) is counted apart, as unpriced:
+ * its difference says nothing of a stale price. The most differing calls first, then the largest gap between the sums. Read from the ledger over the
  * (workspace_id, created_at) index (a row has a provider cost only once finalized); the tolerance is numeric, so no
  * float enters the comparison.
  */
 const DISCREPANCIES = statement<{ workspaceId: string; from: Date; to: Date; tolerance: string; limit: number }>(
   (p) => `SELECT kind::text, model, count(*) AS calls, sum(cost_micros)::int8 AS "ourCostMicros", sum(provider_cost_micros)::int8 AS "providerCostMicros",
-    count(*) FILTER (WHERE abs(cost_micros - provider_cost_micros) > ${p.tolerance}::numeric * greatest(cost_micros, provider_cost_micros) + 1) AS "differingCalls"
+    count(*) FILTER (WHERE NOT price_fallback AND abs(cost_micros - provider_cost_micros) > ${p.tolerance}::numeric * greatest(cost_micros, provider_cost_micros) + 1)
+      AS "differingCalls",
+    count(*) FILTER (WHERE price_fallback) AS "unpricedCalls"
   FROM usage_events
   WHERE workspace_id = ${p.workspaceId} AND created_at >= ${p.from}::timestamptz AND created_at < ${p.to}::timestamptz
     AND provider_cost_micros IS NOT NULL

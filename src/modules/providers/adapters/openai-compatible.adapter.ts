@@ -298,13 +298,25 @@ function completionEvents(completion: ChatCompletion, reportsCost: boolean): Ans
   return events;
 }
 
-/** OpenAI's usage, with OpenRouter's `cost` (USD) where it was asked for. */
-type WireUsage = NonNullable<ChatCompletion['usage']> & { cost?: unknown };
+/** OpenAI's usage, with OpenRouter's cost fields (USD) where they were asked for. */
+type WireUsage = NonNullable<ChatCompletion['usage']> & { cost?: unknown; is_byok?: unknown; cost_details?: { upstream_inference_cost?: unknown } | null };
 
-/** The usage event of a usage object; its `cost` is read only from a provider asked for it, whose unit is known. */
+/** The usage event of a usage object; its cost is read only from a provider asked for it, whose unit is known. */
 function usageEvent(usage: WireUsage, reportsCost: boolean): AnswerEvent {
-  const providerCostMicros = reportsCost ? reportedUsdToMicros(usage.cost) : null;
+  const providerCostMicros = reportsCost ? reportedCost(usage) : null;
   return { type: 'usage', usage: counts(usage), ...(providerCostMicros !== null ? { providerCostMicros } : {}) };
+}
+
+/**
+ * What the call cost the account. For an account that brings its own provider keys (`is_byok`), OpenRouter's `cost`
+ * is only its fee, and the provider billed that key `cost_details.upstream_inference_cost`: the two together, or
+ * nothing when the second is missing (the fee alone would read as a price gone stale).
+ */
+function reportedCost(usage: WireUsage): bigint | null {
+  const charged = reportedUsdToMicros(usage.cost);
+  if (charged === null || usage.is_byok !== true) return charged;
+  const upstream = reportedUsdToMicros(usage.cost_details?.upstream_inference_cost);
+  return upstream === null ? null : charged + upstream;
 }
 
 function counts(usage: NonNullable<ChatCompletion['usage']>): TokenCounts {
