@@ -2,6 +2,7 @@
 // list (from OPENROUTER_CATALOG_URL, without the key), store it for every
 // instance, and price OpenRouter calls with it.
 import { randomUUID } from 'node:crypto';
+import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SIM_MODELS } from '../../src/simulator/models.js';
 import type { Simulator } from '../../src/simulator/simulator.js';
@@ -84,6 +85,24 @@ describe('OpenRouter prices', () => {
     expect(await capabilities(loaded, 'mythomax')).toEqual([]);
     const unknown = await loaded.execute(Chat, { input: withTools('gryphe/mythomax-l2-13b') }, { token });
     expect(unknown.errors).toBeUndefined();
+  });
+
+  it('reach the OpenAI door: the openai SDK naming a synced model that takes tools gets its tool call, one that does not is refused naming tools', async () => {
+    const { token } = await newOwner(gw);
+    const added = await gw.execute(AddProvider, { input: { kind: 'OPENROUTER', apiKey: `sk-or-${randomUUID()}`, baseUrl: sim.baseUrls.openrouter } }, { token });
+    expect(added.errors).toBeUndefined();
+    await gw.app.services.openRouterSync.settled();
+    const openai = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: token, maxRetries: 0 });
+    const tools = [{ type: 'function' as const, function: WEATHER }];
+    const messages = [{ role: 'user' as const, content: 'What is the weather in Paris?' }];
+
+    const answer = await openai.chat.completions.create({ model: 'mistralai/mistral-small-3.1-24b-instruct', messages, tools });
+    expect(answer.choices[0].finish_reason).toBe('tool_calls');
+    expect(answer.choices[0].message.tool_calls?.map((call) => call.type === 'function' && call.function.name)).toEqual(['get_weather']);
+
+    const refused = await openai.chat.completions.create({ model: 'gryphe/mythomax-l2-13b', messages, tools }).catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(OpenAI.BadRequestError);
+    expect(refused).toMatchObject({ status: 400, param: 'tools', message: expect.stringContaining('gryphe/mythomax-l2-13b cannot take tools (per the model catalog)') });
   });
 
   it('keep the shipped prices when the list cannot be read, and say so in the log without the key', async () => {
