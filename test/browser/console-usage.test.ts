@@ -43,6 +43,8 @@ describe.skipIf(!hasChromium)('the usage, providers and models panels in Chromiu
     // The platform provider needs the simulator's address first.
     sim = await startSimulator();
     gw = await startTestServer({
+      // OpenRouter's list is not read (as in CI, without a network): its calls are priced by the shipped table alone.
+      OPENROUTER_CATALOG_URL: 'http://127.0.0.1:1',
       // One attempt per provider: the broken one's calls are exactly the two below.
       CHAT_MAX_RETRIES: '0',
       PLATFORM_MONTHLY_REQUESTS: '20',
@@ -193,6 +195,9 @@ describe.skipIf(!hasChromium)('the usage, providers and models panels in Chromiu
     expect(added.errors).toBeUndefined();
     const billed = await gw.execute(Chat, { input: { providerId: added.data!.addProvider.id, model: 'openai/gpt-4o-mini', messages: userMessage() } }, { token });
     expect(billed.errors).toBeUndefined();
+    // A model the gateway has no price for (OpenRouter's list is not read here): priced by the kind's rule, said apart.
+    const unpriced = await gw.execute(Chat, { input: { providerId: added.data!.addProvider.id, model: 'gryphe/mythomax-l2-13b', messages: userMessage() } }, { token });
+    expect(unpriced.errors).toBeUndefined();
 
     await page.click('nav button[data-tab=providers]');
     await page.click('nav button[data-tab=usage]');
@@ -200,11 +205,14 @@ describe.skipIf(!hasChromium)('the usage, providers and models panels in Chromiu
     await page.press('#usage-controls input[name=agent]', 'Enter');
     const row = page.locator('#bill-check tbody tr', { hasText: 'openai/gpt-4o-mini' });
     await row.waitFor();
-    expect(await page.textContent('#bill-check-status')).toMatch(/^1 model whose provider reported its own cost, since \d{4}-\d{2}-\d{2}$/);
+    expect(await page.textContent('#bill-check-status')).toMatch(/^2 models whose provider reported its own cost, since \d{4}-\d{2}-\d{2}$/);
     expect(await row.getAttribute('class')).toBe('differs');
     const [calls, ours, theirs, , differing] = (await row.locator('td').allTextContents()).slice(1);
     expect([calls, differing]).toEqual(['1', '1']);
     expect(Number(theirs.slice(1)) / Number(ours.slice(1))).toBeCloseTo(1.25, 1);
+    const unpricedRow = page.locator('#bill-check tbody tr', { hasText: 'gryphe/mythomax-l2-13b' });
+    expect(await unpricedRow.getAttribute('class')).toBeNull();
+    expect((await unpricedRow.locator('td').allTextContents()).at(-1)).toBe("01 call without a price (priced by the kind's rule)");
     expect(await page.locator('#usage-log tbody tr').first().textContent()).toMatch(/\$[\d.]+provider: \$[\d.]+/);
     await snap(page, 'usage-08b-bill-check');
   });

@@ -1,7 +1,8 @@
 // The bill check (admins): per provider kind and model, our cost beside the one
 // the provider reported (`costDiscrepancies`), over the usage panel's range (its
 // last 93 days at most), the models whose calls differ by more than 1% first: a
-// model whose calls all differ has a stale price in the catalog.
+// model whose calls all differ has a stale price in the catalog. Calls of a model
+// the gateway has no price for are said apart: they were priced by a rule.
 import type { Api } from './api.js';
 import { byId, formatUsd, h, plural, showError } from './dom.js';
 import { graphql } from './generated/gql.js';
@@ -9,7 +10,7 @@ import type { KindNames } from './kinds.js';
 
 const CostDiscrepancies = graphql(`
   query ConsoleCostDiscrepancies($range: DateRangeInput!) {
-    costDiscrepancies(range: $range, tolerance: 0.01) { kind model calls ourCostUsd providerCostUsd differingCalls }
+    costDiscrepancies(range: $range, tolerance: 0.01) { kind model calls ourCostUsd providerCostUsd differingCalls unpricedCalls }
   }
 `);
 
@@ -39,7 +40,12 @@ export function billCheck(api: Api) {
               h('td', {}, formatUsd(row.ourCostUsd)),
               h('td', {}, formatUsd(row.providerCostUsd)),
               h('td', {}, formatUsd(row.providerCostUsd - row.ourCostUsd)),
-              h('td', {}, String(row.differingCalls)),
+              h(
+                'td',
+                {},
+                String(row.differingCalls),
+                row.unpricedCalls > 0 && h('div', { class: 'muted' }, `${plural(row.unpricedCalls, 'call')} without a price (priced by the kind's rule)`),
+              ),
             ),
           ),
         );
