@@ -195,7 +195,9 @@ interface ToolCallDelta {
 async function chat(exchange: SimExchange, models: string[], protocol: SimProtocol): Promise<void> {
   const { body, script } = exchange;
   const model = String(body.model ?? '');
-  if (!models.includes(model)) return protocol.error(exchange, 404, `The model '${model}' does not exist`);
+  // OpenRouter also serves a listed model's variants (`openai/gpt-4o-mini:nitro`), which its list does not name.
+  const listedAs = protocol.name === 'openrouter' ? model.replace(/:[a-z]+$/, '') : model;
+  if (!models.includes(listedAs)) return protocol.error(exchange, 404, `The model '${model}' does not exist`);
   let request: SimRequest;
   try {
     request = simRequestOf(body);
@@ -224,7 +226,7 @@ async function chat(exchange: SimExchange, models: string[], protocol: SimProtoc
   };
   usage.total_tokens = usage.prompt_tokens + usage.completion_tokens;
   const cost =
-    protocol.name === 'openrouter' && (body.usage as { include?: unknown } | undefined)?.include === true ? reportedCost(costOf(model, usage, script.costFactor), script) : {};
+    protocol.name === 'openrouter' && (body.usage as { include?: unknown } | undefined)?.include === true ? reportedCost(costOf(listedAs, usage, script.costFactor), script) : {};
   const base = { id: 'chatcmpl-sim', created: 1_700_000_000, model };
 
   if (!body.stream) {
