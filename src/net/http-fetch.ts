@@ -115,7 +115,14 @@ export function createHttpClient({ lookup, maxLineBytes }: HttpClientOptions): H
           source = decoder ? response.pipe(decoder()) : response;
           if (decoder) response.once('error', (error) => source!.destroy(error));
         }
-        const reading = answer(response, source, release);
+        let reading: ReturnType<typeof answer>;
+        try {
+          reading = answer(response, source, release);
+        } catch (error) {
+          // A head the answer cannot be made of (a status no Response carries): the exchange ends here.
+          release(false);
+          return reject(new TypeError('fetch failed', { cause: error }));
+        }
         fail = reading.fail;
         resolve(reading.value);
       });
@@ -145,7 +152,8 @@ export function createHttpClient({ lookup, maxLineBytes }: HttpClientOptions): H
               else chunks.push(chunk);
             },
             end: () => resolve({ status, rawHeaders, text: UTF8.decode(Buffer.concat(chunks)) }),
-            error: reject,
+            // An error answer is its status and headers: a body lost on the way (cut, undecodable, too long) leaves them.
+            error: (error) => ((status >= 200 && status < 300) || init.signal?.aborted ? reject(error) : resolve({ status, rawHeaders, text: '' })),
           });
           fail = body.fail;
         });
@@ -178,10 +186,13 @@ function readBody(source: Readable, maxLineBytes: number, release: (ended: boole
     if (settled) return;
     settled = true;
     release(ended);
+    // A decoder keeps its output coming after the connection is gone: it stops here too.
+    if (!ended) source.destroy();
     then();
   };
   const fail = (error: unknown) => settle(false, () => sink.error(error));
   source.on('data', (chunk: Buffer) => {
+    if (settled) return;
     let start = 0;
     for (let newline = chunk.indexOf(0x0a); newline !== -1; newline = chunk.indexOf(0x0a, start)) {
       if (lineBytes + newline - start > maxLineBytes) return fail(new UpstreamLineTooLong(maxLineBytes));

@@ -15,6 +15,13 @@ const MAX_LINE = 1024;
 const client = createHttpClient({ lookup, maxLineBytes: MAX_LINE });
 const send = client.fetch;
 let server: Server;
+const GZIP_LINES = gzipSync(`data: ${'q'.repeat(50)}\n\n`.repeat(300_000));
+
+function cutShort(r: ServerResponse, status: number) {
+  r.writeHead(status, { 'content-type': 'application/json', 'retry-after': '7', 'content-length': '100' });
+  r.write('{"error": {"type": "rate_li');
+  setTimeout(() => r.socket?.destroy(), 10);
+}
 let base: string;
 /** Bytes the /endless route managed to write before the socket pushed back, and whether its socket closed. */
 let endless = { written: 0, closed: false };
@@ -41,6 +48,13 @@ beforeAll(async () => {
         pump();
       },
       '/no-content': (r) => r.writeHead(204).end(),
+      // An answer whose body the connection cuts short.
+      '/cut-429': (r) => cutShort(r, 429),
+      '/cut-200': (r) => cutShort(r, 200),
+      // A status no fetch Response can carry.
+      '/status-600': (r) => r.writeHead(600).end('{}'),
+      // Lines that compress about a thousand to one: the decoder has output in hand when the reader stops.
+      '/gzip-lines': (r) => r.writeHead(200, { 'content-encoding': 'gzip' }).end(GZIP_LINES),
     };
     (route[req.url ?? ''] ?? ((r) => r.writeHead(404).end()))(res);
   });
@@ -96,6 +110,34 @@ describe('the provider fetch', () => {
   });
 });
 
+describe('an upstream that misbehaves', () => {
+  it('fails a fetch whose status no Response can carry, without taking the process down', async () => {
+    await expect(send(`${base}/status-600`)).rejects.toMatchObject({ name: 'TypeError', message: 'fetch failed' });
+    expect(await client.read(`${base}/status-600`)).toMatchObject({ status: 600 });
+  });
+
+  it('stops a compressed body at once when it is aborted or cancelled mid-stream (nothing reaches a closed stream)', async () => {
+    const uncaught: unknown[] = [];
+    const record = (error: unknown) => uncaught.push(error);
+    process.on('uncaughtException', record);
+    try {
+      for (let i = 0; i < 60; i++) {
+        const abort = new AbortController();
+        const reader = (await send(`${base}/gzip-lines`, { signal: abort.signal })).body!.getReader();
+        for (let n = 0; n < 5 + (i % 20); n++) await reader.read();
+        if (i % 2) abort.abort(new Error('client left'));
+        else await reader.cancel();
+        await reader.read().catch(() => undefined);
+        await new Promise((resolve) => setTimeout(resolve, 2));
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    } finally {
+      process.off('uncaughtException', record);
+    }
+    expect(uncaught).toEqual([]);
+  });
+});
+
 describe("the provider client's read (the whole body, no Response)", () => {
   it('sends method, headers and body, and answers with status, raw headers and text', async () => {
     const answer = await client.read(`${base}/echo`, { method: 'POST', headers: { Authorization: 'Bearer t' }, body: '{"q":1}' });
@@ -124,6 +166,13 @@ describe("the provider client's read (the whole body, no Response)", () => {
     abort.abort(reason);
     await expect(reading).rejects.toBe(reason);
     await expect.poll(() => endless.closed).toBe(true);
+  });
+
+  it('answers an error status whose body was cut short with the status and its headers (no text), and fails a 2xx so cut', async () => {
+    const refused = await client.read(`${base}/cut-429`);
+    expect(refused).toMatchObject({ status: 429, text: '' });
+    expect(refused.rawHeaders).toContain('retry-after');
+    await expect(client.read(`${base}/cut-200`)).rejects.toThrow(/aborted|closed before the body ended/);
   });
 
   it('rejects with the abort reason when aborted before the answer, and with "fetch failed" when the connection is refused', async () => {

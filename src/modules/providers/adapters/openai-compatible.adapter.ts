@@ -313,10 +313,12 @@ function usageEvent(usage: WireUsage, reportsCost: boolean): AnswerEvent {
  * nothing when the second is missing (the fee alone would read as a price gone stale).
  */
 function reportedCost(usage: WireUsage): bigint | null {
-  const charged = reportedUsdToMicros(usage.cost);
-  if (charged === null || usage.is_byok !== true) return charged;
-  const upstream = reportedUsdToMicros(usage.cost_details?.upstream_inference_cost);
-  return upstream === null ? null : charged + upstream;
+  if (usage.is_byok !== true) return reportedUsdToMicros(usage.cost);
+  const fee = usage.cost;
+  const upstream = usage.cost_details?.upstream_inference_cost;
+  // Added in dollars and rounded once, so the sum is as exact as a single figure; each part must be a cost on its own.
+  if (typeof fee !== 'number' || typeof upstream !== 'number' || fee < 0 || upstream < 0) return null;
+  return reportedUsdToMicros(fee + upstream);
 }
 
 function counts(usage: NonNullable<ChatCompletion['usage']>): TokenCounts {
