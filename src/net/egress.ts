@@ -4,7 +4,7 @@
 // and again on every connection (DNS can change its answer). Redirects are refused.
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { BlockList, isIP, type LookupFunction } from 'node:net';
-import { createHttpClient, type HttpClient } from './http-fetch.js';
+import { createHttpClient, type HttpClient, headersOf } from './http-fetch.js';
 
 export interface EgressPolicy {
   /** Development: the local simulator and Ollama live on loopback. */
@@ -181,24 +181,21 @@ export function createGuardedHttp(policy: EgressPolicy, limits: { maxLineBytes: 
     if (refusal) throw new EgressRefused(refusal);
     return url;
   };
-  const redirect = (status: number, location: boolean) =>
-    status >= 300 && status < 400 && location
+  const redirect = (status: number, headers: () => Headers) =>
+    status >= 300 && status < 400 && headers().has('location')
       ? new EgressRefused(`The server answered with a redirect (HTTP ${status}); redirects are not followed, so a request goes only to the URL that was checked`)
       : null;
 
   return {
     async read(input, init) {
       const answer = await client.read(checked(input), init);
-      const refused = redirect(
-        answer.status,
-        answer.rawHeaders.some((name, i) => i % 2 === 0 && name.toLowerCase() === 'location'),
-      );
+      const refused = redirect(answer.status, () => headersOf(answer.rawHeaders));
       if (refused) throw refused;
       return answer;
     },
     fetch: (async (input: string | URL | Request, init?: RequestInit) => {
       const response = await client.fetch(checked(input), init);
-      const refused = redirect(response.status, response.headers.has('location'));
+      const refused = redirect(response.status, () => response.headers);
       if (refused) {
         await response.body?.cancel();
         throw refused;

@@ -46,6 +46,8 @@ const DECODERS: Partial<Record<string, () => zlib.Gunzip | zlib.Inflate | zlib.B
 /** An answer read to its end: what the hot path needs of a JSON answer, without web streams (see `HttpClient.read`). */
 export interface HttpText {
   status: number;
+  /** A 2xx status, as a Response's `ok`. */
+  ok: boolean;
   /** Header names and values in turn, as sent. */
   rawHeaders: string[];
   text: string;
@@ -140,8 +142,9 @@ export function createHttpClient({ lookup, maxLineBytes }: HttpClientOptions): H
         let fail: (error: unknown) => void = () => undefined;
         const value = new Promise<HttpText>((resolve, reject) => {
           const status = response.statusCode ?? 0;
+          const ok = status >= 200 && status < 300;
           const { rawHeaders } = response;
-          if (!source) return resolve({ status, rawHeaders, text: '' });
+          if (!source) return resolve({ status, ok, rawHeaders, text: '' });
           // The body is held whole, so it is bounded whole: a JSON answer is one line however it is laid out.
           const chunks: Buffer[] = [];
           let bytes = 0;
@@ -151,9 +154,9 @@ export function createHttpClient({ lookup, maxLineBytes }: HttpClientOptions): H
               if (bytes > maxLineBytes) body.fail(new UpstreamLineTooLong(maxLineBytes));
               else chunks.push(chunk);
             },
-            end: () => resolve({ status, rawHeaders, text: UTF8.decode(Buffer.concat(chunks)) }),
+            end: () => resolve({ status, ok, rawHeaders, text: UTF8.decode(Buffer.concat(chunks)) }),
             // An error answer is its status and headers: a body lost on the way (cut, undecodable, too long) leaves them.
-            error: (error) => ((status >= 200 && status < 300) || init.signal?.aborted ? reject(error) : resolve({ status, rawHeaders, text: '' })),
+            error: (error) => (ok || init.signal?.aborted ? reject(error) : resolve({ status, ok, rawHeaders, text: '' })),
           });
           fail = body.fail;
         });

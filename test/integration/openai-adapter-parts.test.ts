@@ -2,6 +2,8 @@
 // simulator: each canonical part and option as the upstream received it, tool-call pieces back, the
 // short form of long tool call ids, and embeddings.
 import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AnswerEvent, Message, ToolCallPiece, ToolDefinition, UpstreamRequest } from '../../src/modules/chat/canonical.js';
 import type { ProviderTarget } from '../../src/modules/providers/adapters/adapter.js';
@@ -229,5 +231,35 @@ describe('embeddings', () => {
     expect(result.vectors).toEqual([embeddingOf('one', 8)]);
     expect(sentBy(t)).not.toHaveProperty('dimensions');
     await expect(adapter.embed!(target(), { model: 'gpt-4o-mini', inputs: ['one'] }, signal)).rejects.toMatchObject({ code: 'BAD_USER_INPUT', status: 404 });
+  });
+});
+
+describe("OpenRouter's reported cost", () => {
+  it('adds a BYOK call’s fee and upstream charge in dollars, then rounds once to the micro-dollar', async () => {
+    // Each part is 0.4 micro-dollars: rounded apart they would be 0 + 0, together they are 0.8, so 1.
+    const usage = { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2, cost: 4e-7, is_byok: true, cost_details: { upstream_inference_cost: 4e-7 } };
+    const server = createServer((req, res) => {
+      req.resume().on('end', () => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(
+          JSON.stringify({
+            id: 'c',
+            object: 'chat.completion',
+            created: 1,
+            model: 'm',
+            choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: 'stop' }],
+            usage,
+          }),
+        );
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const events = await adapter.chat({ kind: 'OPENROUTER', baseUrl, apiKey: 'sk-or-byok', credentialType: 'API_KEY' }, request([ask('Hi')]), signal);
+      expect(events.find((event) => event.type === 'usage')).toMatchObject({ providerCostMicros: 1n });
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });

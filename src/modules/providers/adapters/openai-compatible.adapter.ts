@@ -97,7 +97,7 @@ export function createOpenAiCompatibleAdapter(deps: AdapterDeps): ProviderAdapte
       call(target, signal, async (callSignal) => {
         // Read whole, not as a fetch Response: the non-streamed answer is the hot path's (see HttpClient.read).
         const answer = await deps.http.read(...completions(target, body(target, request), callSignal));
-        if (answer.status < 200 || answer.status > 299) throw httpError(answer.status, headersOf(answer.rawHeaders), jsonOrNull(answer.text));
+        if (!answer.ok) throw httpError(answer.status, headersOf(answer.rawHeaders), jsonOrNull(answer.text));
         return completionEvents(JSON.parse(answer.text) as ChatCompletion, KINDS[target.kind].reportsCost === true);
       }),
     stream: (target, request, signal) =>
